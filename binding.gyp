@@ -1,0 +1,33 @@
+{
+  "target_defaults": {
+    "cflags": ["-Wall", "-Wextra", "-Werror", "-O2", "-D_GNU_SOURCE", "-fno-strict-aliasing"],
+    "cflags_c": ["-std=gnu11"],
+    "ldflags": ["-Wl,-z,now"],
+    "libraries": ["-lseccomp"]
+  },
+  "targets": [
+    {
+      "target_name": "launch",
+      "type": "static_library",
+      "cflags": ["-fPIC"],
+      "sources": [
+        "native/plan.c", "native/launch.c", "native/child.c", "native/rootfs.c",
+        "native/process.c", "native/seccomp.c", "native/sigsafe.c"
+      ]
+    },
+    {
+      "target_name": "podrun",
+      "dependencies": ["launch", "<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except"],
+      "sources": ["native/addon.cc"],
+      "cflags_cc": ["-std=c++17"],
+      "cflags!": ["-fno-exceptions"],
+      "cflags_cc!": ["-fno-exceptions"]
+    },
+    {
+      "target_name": "podrun-monitor",
+      "type": "executable",
+      "dependencies": ["launch"],
+      "sources": ["native/monitor.c"]
+    }
+  ]
+}

@@ -1,0 +1,152 @@
+// node-addon-api front end of the launch library: launch a plan, wait for a
+// pidfd in the libuv loop, signal through a pidfd. No global state besides
+// what libuv handles carry.
+#include <napi.h>
+#include <uv.h>
+
+#include <cerrno>
+#include <csignal>
+#include <cstring>
+#include <string>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+extern "C" {
+#include "launch.h"
+}
+
+#ifndef P_PIDFD
+#define P_PIDFD 3
+#endif
+
+namespace {
+
+std::string ErrnoName(int e) {
+  const char *name = strerrordesc_np(e) ? strerrorname_np(e) : nullptr;
+  return name ? name : ("errno " + std::to_string(e));
+}
+
+Napi::Error LaunchError(Napi::Env env, const launch_error &err) {
+  std::string step = launch_step_name(err.step);
+  std::string msg = step;
+  if (err.detail[0]) msg += std::string(" ") + err.detail;
+  msg += ": " + ErrnoName(err.err) + " (" + strerror(err.err) + ")";
+  Napi::Error e = Napi::Error::New(env, msg);
+  e.Set("code", Napi::String::New(env, "ELAUNCH"));
+  e.Set("step", Napi::String::New(env, step));
+  e.Set("errno", Napi::Number::New(env, err.err));
+  e.Set("errnoName", Napi::String::New(env, ErrnoName(err.err)));
+  e.Set("index", Napi::Number::New(env, err.index));
+  e.Set("detail", Napi::String::New(env, err.detail));
+  return e;
+}
+
+Napi::Value Launch(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsBuffer()) {
+    Napi::TypeError::New(env, "launch(plan: Buffer)").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  auto buf = info[0].As<Napi::Buffer<uint8_t>>();
+  launch_plan plan;
+  launch_error err;
+  if (plan_decode(buf.Data(), buf.Length(), &plan, &err) < 0) {
+    LaunchError(env, err).ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  launch_result res;
+  int rc = launch(&plan, &res, &err);
+  plan_free(&plan);
+  if (rc < 0) {
+    LaunchError(env, err).ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("pid", Napi::Number::New(env, res.pid));
+  out.Set("pidfd", Napi::Number::New(env, res.pidfd));
+  return out;
+}
+
+struct Waiter {
+  uv_poll_t poll;
+  napi_env env;
+  napi_deferred deferred;
+  int pidfd;
+};
+
+void OnWaiterClosed(uv_handle_t *h) { delete reinterpret_cast<Waiter *>(h->data); }
+
+void OnPidfdReadable(uv_poll_t *handle, int status, int) {
+  auto *w = reinterpret_cast<Waiter *>(handle->data);
+  siginfo_t si;
+  std::memset(&si, 0, sizeof si);
+  int rc = status < 0 ? -1 : waitid(static_cast<idtype_t>(P_PIDFD), w->pidfd, &si, WEXITED | WNOHANG);
+  if (rc == 0 && si.si_pid == 0) return;  // spurious wake-up
+  int e = errno;
+  uv_poll_stop(handle);
+  napi_handle_scope scope;
+  napi_open_handle_scope(w->env, &scope);
+  Napi::Env env(w->env);
+  if (rc < 0) {
+    Napi::Error err = Napi::Error::New(env, std::string("waitid: ") + strerror(status < 0 ? EIO : e));
+    napi_reject_deferred(w->env, w->deferred, err.Value());
+  } else {
+    Napi::Object out = Napi::Object::New(env);
+    bool killed = si.si_code == CLD_KILLED || si.si_code == CLD_DUMPED;
+    out.Set("exitCode", killed ? env.Null() : Napi::Number::New(env, si.si_status));
+    out.Set("signal", killed ? Napi::Number::New(env, si.si_status) : env.Null());
+    napi_resolve_deferred(w->env, w->deferred, out);
+  }
+  napi_close_handle_scope(w->env, scope);
+  uv_close(reinterpret_cast<uv_handle_t *>(handle), OnWaiterClosed);
+}
+
+// waitExit(pidfd) -> Promise<{exitCode, signal}>; reaps the process.
+Napi::Value WaitExit(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  int pidfd = info[0].As<Napi::Number>().Int32Value();
+  uv_loop_t *loop = nullptr;
+  napi_get_uv_event_loop(env, &loop);
+  auto *w = new Waiter();
+  w->env = env;
+  w->pidfd = pidfd;
+  napi_value promise;
+  napi_create_promise(env, &w->deferred, &promise);
+  w->poll.data = w;
+  int rc = uv_poll_init(loop, &w->poll, pidfd);
+  if (rc == 0) rc = uv_poll_start(&w->poll, UV_READABLE, OnPidfdReadable);
+  if (rc != 0) {
+    Napi::Error err = Napi::Error::New(env, std::string("uv_poll: ") + uv_strerror(rc));
+    napi_reject_deferred(env, w->deferred, err.Value());
+    delete w;
+  }
+  return Napi::Value(env, promise);
+}
+
+Napi::Value SendSignal(const Napi::CallbackInfo &info) {
+  int pidfd = info[0].As<Napi::Number>().Int32Value();
+  int sig = info[1].As<Napi::Number>().Int32Value();
+  if (syscall(SYS_pidfd_send_signal, pidfd, sig, nullptr, 0) < 0 && errno != ESRCH) {
+    Napi::Error::New(info.Env(), std::string("pidfd_send_signal: ") + strerror(errno))
+        .ThrowAsJavaScriptException();
+  }
+  return info.Env().Undefined();
+}
+
+Napi::Value CloseFd(const Napi::CallbackInfo &info) {
+  close(info[0].As<Napi::Number>().Int32Value());
+  return info.Env().Undefined();
+}
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("launch", Napi::Function::New(env, Launch));
+  exports.Set("waitExit", Napi::Function::New(env, WaitExit));
+  exports.Set("sendSignal", Napi::Function::New(env, SendSignal));
+  exports.Set("closeFd", Napi::Function::New(env, CloseFd));
+  return exports;
+}
+
+}  // namespace
+
+NODE_API_MODULE(podrun, Init)

@@ -1,0 +1,127 @@
+/* The child between clone and exec: namespaces, then rootfs, then process
+ * attributes, then exec. Order follows runc/crun. */
+#include "child.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/sched.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+static void reset_signals(void) {
+  struct sigaction sa;
+  char *p = (char *)&sa;
+  for (size_t i = 0; i < sizeof sa; i++) p[i] = 0;
+  sa.sa_handler = SIG_DFL;
+  for (int sig = 1; sig < _NSIG; sig++) {
+    if (sig == SIGKILL || sig == SIGSTOP) continue;
+    syscall(SYS_rt_sigaction, sig, &sa, NULL, _NSIG / 8);
+  }
+}
+
+static void sync_send(struct child *c, int type, int pid) {
+  struct sync_msg m;
+  char *p = (char *)&m;
+  for (size_t i = 0; i < sizeof m; i++) p[i] = 0;
+  m.type = type;
+  m.pid = pid;
+  if (send(c->sync_fd, &m, sizeof m, MSG_NOSIGNAL) != (ssize_t)sizeof m)
+    child_fail(c, STEP_SYNC, errno, -1, "send");
+}
+
+static void sync_expect(struct child *c, int type) {
+  struct sync_msg m;
+  ssize_t n = recv(c->sync_fd, &m, sizeof m, 0);
+  if (n != (ssize_t)sizeof m || m.type != type)
+    child_fail(c, STEP_SYNC, n < 0 ? errno : EPROTO, -1, "waiting for parent");
+}
+
+static void join_namespaces(struct child *c, int user_only) {
+  const struct launch_plan *p = c->plan;
+  for (size_t i = 0; i < p->njoins; i++) {
+    int is_user = p->joins[i].type == CLONE_NEWUSER;
+    if (is_user != user_only) continue;
+    if (setns(p->joins[i].fd, (int)p->joins[i].type) < 0)
+      child_fail(c, STEP_SETNS, errno, (int)i, p->joins[i].path);
+  }
+}
+
+/* The parent writes the id maps of a new user namespace; then become root in it. */
+static void await_userns_maps(struct child *c) {
+  sync_send(c, MSG_NEED_MAPS, (int)syscall(SYS_getpid));
+  sync_expect(c, MSG_MAPS_DONE);
+  if (syscall(SYS_setresgid, 0, 0, 0) < 0) child_fail(c, STEP_SETID_ROOT, errno, -1, "setresgid(0)");
+  if (syscall(SYS_setresuid, 0, 0, 0) < 0) child_fail(c, STEP_SETID_ROOT, errno, -1, "setresuid(0)");
+}
+
+/* Joining a PID namespace, or unsharing one, only affects children: fork
+ * once more. The grandchild is re-parented to the launcher (CLONE_PARENT);
+ * the intermediate reports its pid and exits. */
+static void fork_into_pidns(struct child *c) {
+  struct clone_args args;
+  char *p = (char *)&args;
+  for (size_t i = 0; i < sizeof args; i++) p[i] = 0;
+  args.flags = CLONE_PARENT;
+  args.exit_signal = 0; /* CLONE_PARENT inherits our exit signal */
+  long pid = syscall(SYS_clone3, &args, sizeof args);
+  if (pid < 0) child_fail(c, STEP_FORK, errno, -1, "clone3(CLONE_PARENT)");
+  if (pid > 0) {
+    sync_send(c, MSG_PID, (int)pid);
+    syscall(SYS_exit_group, 0);
+  }
+}
+
+void child_main(struct child *c, int clone_made_ns) {
+  const struct launch_plan *p = c->plan;
+  reset_signals();
+  /* die with the launcher while being set up; cleared just before exec */
+  prctl(PR_SET_PDEATHSIG, SIGKILL);
+
+  int need_fork = 0;
+  if (clone_made_ns) {
+    if (p->new_ns & CLONE_NEWUSER) { c->in_new_userns = 1; await_userns_maps(c); }
+    join_namespaces(c, 0);
+  } else {
+    join_namespaces(c, 1);
+    join_namespaces(c, 0);
+    if (p->new_ns & CLONE_NEWUSER) {
+      if (unshare(CLONE_NEWUSER) < 0) child_fail(c, STEP_UNSHARE, errno, -1, "user");
+      c->in_new_userns = 1;
+      await_userns_maps(c);
+    }
+    uint64_t rest = p->new_ns & ~(uint64_t)CLONE_NEWUSER;
+    if (rest && unshare((int)rest) < 0) child_fail(c, STEP_UNSHARE, errno, -1, "namespaces");
+    need_fork = (rest & CLONE_NEWPID) != 0;
+  }
+  for (size_t i = 0; i < p->njoins; i++)
+    if (p->joins[i].type == CLONE_NEWPID) need_fork = 1;
+  for (size_t i = 0; i < p->njoins; i++) {
+    if (p->joins[i].fd >= 0) close(p->joins[i].fd);
+  }
+  if (need_fork) fork_into_pidns(c);
+
+  if (p->hostname && sethostname(p->hostname, ss_len(p->hostname)) < 0)
+    child_fail(c, STEP_HOSTNAME, errno, -1, p->hostname);
+  if (p->domainname && setdomainname(p->domainname, ss_len(p->domainname)) < 0)
+    child_fail(c, STEP_DOMAINNAME, errno, -1, p->domainname);
+
+  if (p->has_oom) {
+    char val[24] = "";
+    ss_cat_int(val, sizeof val, p->oom_score_adj);
+    int fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+    if (fd < 0 || write(fd, val, ss_len(val)) < 0)
+      child_fail(c, STEP_OOM_SCORE_ADJ, errno, -1, val);
+    close(fd);
+  }
+
+  if (p->rootfs) {
+    rootfs_setup(c);
+    rootfs_finish(c);
+  }
+  process_finalize(c);
+  process_exec(c);
+}

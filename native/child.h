@@ -1,0 +1,49 @@
+/* Internals shared by the child-side files. Everything here runs between
+ * clone and exec in a copy of a possibly multithreaded process: only raw
+ * syscalls and async-signal-safe code, no malloc, no stdio, no locks. */
+#ifndef PODRUN_CHILD_H
+#define PODRUN_CHILD_H
+
+#include "launch.h"
+
+#include <stdint.h>
+#include <sys/types.h>
+
+enum sync_type { MSG_ERROR = 1, MSG_NEED_MAPS = 2, MSG_MAPS_DONE = 3, MSG_PID = 4 };
+
+struct sync_msg {
+  int32_t type;
+  int32_t pid;
+  struct launch_error err;
+};
+
+struct child {
+  const struct launch_plan *plan;
+  int sync_fd;
+  int root_fd;        /* O_PATH fd of the rootfs, valid until pivot_root */
+  int in_new_userns;  /* the child created a user namespace */
+};
+
+/* Report {step, errno, index, detail} to the parent and exit. */
+__attribute__((noreturn)) void child_fail(struct child *c, int step, int err, int index, const char *detail);
+__attribute__((noreturn)) void child_main(struct child *c, int clone_made_ns);
+
+/* rootfs.c */
+void rootfs_setup(struct child *c);
+void rootfs_finish(struct child *c);
+
+/* process.c */
+void process_finalize(struct child *c);
+__attribute__((noreturn)) void process_exec(struct child *c);
+
+/* tiny async-signal-safe string helpers (sigsafe.c) */
+size_t ss_len(const char *s);
+/* Append src to dst (capacity cap, always NUL-terminated); returns dst. */
+char *ss_cat(char *dst, size_t cap, const char *src);
+char *ss_cat_int(char *dst, size_t cap, long v);
+int ss_eq(const char *a, const char *b);
+int ss_has_prefix(const char *s, const char *prefix);
+/* "/proc/self/fd/<fd>" into buf */
+const char *ss_fd_path(char *buf, size_t cap, int fd);
+
+#endif

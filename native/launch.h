@@ -1,0 +1,141 @@
+/* podrun launch library: applies a launch plan (built and encoded by the
+ * TypeScript oci layer, decoded by plan.c) in a child created with clone3.
+ * Shared by the node addon and podrun-monitor. */
+#ifndef PODRUN_LAUNCH_H
+#define PODRUN_LAUNCH_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <linux/filter.h>
+
+/* Record tags of the encoded plan. Keep in sync with src/oci/plan-encode.ts. */
+enum plan_tag {
+  T_NEW_NS = 1,        /* u64 clone flags of namespaces to create */
+  T_NS_JOIN = 2,       /* u32 nstype, str path */
+  T_UID_MAP = 3,       /* str */
+  T_GID_MAP = 4,       /* str */
+  T_CGROUP = 5,        /* str absolute cgroup directory */
+  T_ROOTFS = 6,        /* str absolute rootfs */
+  T_ROOTFS_PROP = 7,   /* u64 propagation flags for "/" */
+  T_READONLY_ROOT = 8, /* (flag) */
+  T_NO_PIVOT = 9,      /* (flag) */
+  T_MOUNT = 10,        /* u64 flags, u64 pflags, u32 kind, str src, str dst, str type, str data */
+  T_DEVICE = 11,       /* u32 type, u32 major, u32 minor, u32 mode, u32 uid, u32 gid, u32 bind, str path */
+  T_SYMLINK = 12,      /* str target, str linkpath */
+  T_MASKED = 13,       /* str path */
+  T_READONLY = 14,     /* str path */
+  T_HOSTNAME = 15,     /* str */
+  T_DOMAINNAME = 16,   /* str */
+  T_SYSCTL = 17,       /* str /proc/sys path, str value */
+  T_RLIMIT = 18,       /* u32 resource, u64 soft, u64 hard */
+  T_OOM_SCORE_ADJ = 19,/* i32 */
+  T_CAPS = 20,         /* 5 x u64: bounding, effective, permitted, inheritable, ambient */
+  T_NO_NEW_PRIVS = 21, /* (flag) */
+  T_SECCOMP = 22,      /* u32 default action, u32 filter flags */
+  T_SECCOMP_ARCH = 23, /* str libseccomp arch name */
+  T_SECCOMP_RULE = 24, /* u32 action, u32 nargs, nargs x (u32 index, u32 op, u64 v, u64 v2), str name */
+  T_USER = 25,         /* u32 uid, u32 gid */
+  T_GIDS = 26,         /* u32 gid (repeated) */
+  T_UMASK = 27,        /* u32 */
+  T_CWD = 28,          /* str */
+  T_ARG = 29,          /* str (repeated) */
+  T_ENV = 30,          /* str (repeated) */
+  T_PRESERVE_FDS = 31, /* u32 */
+  T_ROOTFS_PARENT = 32,/* str mount point holding the rootfs (made private before pivot) */
+};
+
+enum mount_kind { MOUNT_FS = 0, MOUNT_BIND = 1 };
+
+struct pr_mount {
+  const char *source, *destination, *type, *data;
+  unsigned long flags, pflags;
+  uint32_t kind;
+};
+
+struct pr_device {
+  const char *path;
+  uint32_t type, major, minor, mode, uid, gid, bind;
+};
+
+struct pr_symlink { const char *target, *linkpath; };
+struct pr_ns_join { uint32_t type; const char *path; int fd; };
+struct pr_sysctl { const char *path, *value; };
+struct pr_rlimit { uint32_t resource; uint64_t soft, hard; };
+struct pr_sc_arg { uint32_t index, op; uint64_t value, value2; };
+struct pr_sc_rule {
+  const char *name;
+  uint32_t action, nargs;
+  struct pr_sc_arg *args;
+};
+
+struct launch_plan {
+  char *buf; /* owned copy of the encoded plan; strings point into it */
+  uint64_t new_ns;
+  struct pr_ns_join *joins; size_t njoins;
+  const char *uid_map, *gid_map;
+  const char *cgroup;
+  const char *rootfs, *rootfs_parent;
+  unsigned long rootfs_prop;
+  int readonly_root, no_pivot;
+  struct pr_mount *mounts; size_t nmounts;
+  struct pr_device *devices; size_t ndevices;
+  struct pr_symlink *symlinks; size_t nsymlinks;
+  const char **masked; size_t nmasked;
+  const char **readonly; size_t nreadonly;
+  const char *hostname, *domainname;
+  struct pr_sysctl *sysctls; size_t nsysctls;
+  struct pr_rlimit *rlimits; size_t nrlimits;
+  int has_oom; int32_t oom_score_adj;
+  int has_caps; uint64_t caps[5];
+  int no_new_privs;
+  int has_seccomp; uint32_t sc_default, sc_flags;
+  const char **sc_arches; size_t nsc_arches;
+  struct pr_sc_rule *sc_rules; size_t nsc_rules;
+  struct sock_fprog bpf; /* compiled in the parent */
+  int has_user; uint32_t uid, gid;
+  uint32_t *gids; size_t ngids;
+  int has_umask; uint32_t umask;
+  const char *cwd;
+  char **argv; size_t nargv;
+  char **envp; size_t nenvp;
+  uint32_t preserve_fds;
+};
+
+/* Steps reported on failure; names in launch_step_name(). */
+enum launch_step {
+  STEP_PLAN = 1, STEP_SECCOMP_COMPILE, STEP_NS_OPEN, STEP_CGROUP_OPEN, STEP_CLONE,
+  STEP_SETNS, STEP_UNSHARE, STEP_USERNS_MAP, STEP_SETID_ROOT, STEP_FORK,
+  STEP_HOSTNAME, STEP_DOMAINNAME, STEP_OOM_SCORE_ADJ, STEP_ROOT_PROPAGATION,
+  STEP_ROOTFS, STEP_MOUNTPOINT, STEP_MOUNT, STEP_DEVICE, STEP_SYMLINK,
+  STEP_PIVOT_ROOT, STEP_SYSCTL, STEP_READONLY_PATH, STEP_MASKED_PATH,
+  STEP_READONLY_ROOT, STEP_RLIMIT, STEP_SECCOMP, STEP_CAPS, STEP_SETGROUPS,
+  STEP_SETGID, STEP_SETUID, STEP_NO_NEW_PRIVS, STEP_CWD, STEP_EXEC, STEP_SYNC,
+  STEP__COUNT
+};
+
+struct launch_error {
+  int step;   /* enum launch_step */
+  int err;    /* errno */
+  int index;  /* index of the offending plan item (mount #, rlimit #...), -1 if none */
+  char detail[480];
+};
+
+struct launch_result {
+  pid_t pid;
+  int pidfd;
+};
+
+const char *launch_step_name(int step);
+
+/* Decode an encoded plan (copied). Returns 0, or -1 with err filled. */
+int plan_decode(const void *data, size_t len, struct launch_plan *plan, struct launch_error *err);
+void plan_free(struct launch_plan *plan);
+
+/* Compile seccomp, open namespace files and cgroup, clone and drive the child
+ * until it has exec'd. Returns 0 with res filled, or -1 with err filled; on
+ * failure nothing is left running. Call from any thread; the child runs no
+ * code that allocates or takes locks. */
+int launch(struct launch_plan *plan, struct launch_result *res, struct launch_error *err);
+
+#endif

@@ -1,0 +1,151 @@
+/* Process attributes in the child, last steps before exec: rlimits,
+ * seccomp, capabilities, user/groups, umask, no_new_privs, fds, cwd. Uses
+ * raw syscalls for set*id: glibc's wrappers would try to broadcast to the
+ * threads of the process we were cloned from. */
+#include "child.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/capability.h>
+#include <linux/close_range.h>
+#include <linux/seccomp.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+enum { CAP_BOUNDING, CAP_EFFECTIVE, CAP_PERMITTED, CAP_INHERITABLE, CAP_AMBIENT };
+
+static void install_seccomp(struct child *c) {
+  const struct launch_plan *p = c->plan;
+  if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, p->sc_flags, &p->bpf) < 0)
+    child_fail(c, STEP_SECCOMP, errno, -1, "seccomp(SECCOMP_SET_MODE_FILTER)");
+}
+
+static void drop_bounding(struct child *c) {
+  uint64_t keep = c->plan->caps[CAP_BOUNDING];
+  for (int cap = 0; cap < 64; cap++) {
+    if (keep & (1ULL << cap)) continue;
+    if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0) {
+      if (errno == EINVAL) break; /* past the kernel's last capability */
+      child_fail(c, STEP_CAPS, errno, cap, "bounding set");
+    }
+  }
+}
+
+static void apply_caps(struct child *c) {
+  const uint64_t *caps = c->plan->caps;
+  struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
+  struct __user_cap_data_struct data[2];
+  for (int i = 0; i < 2; i++) {
+    data[i].effective = (uint32_t)(caps[CAP_EFFECTIVE] >> (32 * i));
+    data[i].permitted = (uint32_t)(caps[CAP_PERMITTED] >> (32 * i));
+    data[i].inheritable = (uint32_t)(caps[CAP_INHERITABLE] >> (32 * i));
+  }
+  if (syscall(SYS_capset, &hdr, data) < 0) child_fail(c, STEP_CAPS, errno, -1, "capset");
+  if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
+    child_fail(c, STEP_CAPS, errno, -1, "ambient clear");
+  for (int cap = 0; cap < 64; cap++) {
+    if (!(caps[CAP_AMBIENT] & (1ULL << cap))) continue;
+    if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0) < 0)
+      child_fail(c, STEP_CAPS, errno, cap, "ambient raise");
+  }
+}
+
+static void set_ids(struct child *c) {
+  const struct launch_plan *p = c->plan;
+  if (syscall(SYS_setgroups, p->ngids, p->gids) < 0)
+    child_fail(c, STEP_SETGROUPS, errno, -1, "additionalGids");
+  if (syscall(SYS_setresgid, p->gid, p->gid, p->gid) < 0)
+    child_fail(c, STEP_SETGID, errno, -1, "gid");
+  if (syscall(SYS_setresuid, p->uid, p->uid, p->uid) < 0)
+    child_fail(c, STEP_SETUID, errno, -1, "uid");
+}
+
+void process_finalize(struct child *c) {
+  const struct launch_plan *p = c->plan;
+  for (size_t i = 0; i < p->nrlimits; i++) {
+    struct rlimit64 rl = { p->rlimits[i].soft, p->rlimits[i].hard };
+    if (syscall(SYS_prlimit64, 0, p->rlimits[i].resource, &rl, NULL) < 0)
+      child_fail(c, STEP_RLIMIT, errno, (int)i, "setrlimit");
+  }
+  /* without no_new_privs the filter needs CAP_SYS_ADMIN: install it while we have it */
+  if (p->has_seccomp && !p->no_new_privs) install_seccomp(c);
+
+  /* try cwd as root first: a directory only the container user can enter
+   * is retried after the user switch */
+  int cwd_done = 0;
+  if (p->cwd) {
+    if (chdir(p->cwd) == 0) cwd_done = 1;
+    else if (errno != EACCES && errno != EPERM) child_fail(c, STEP_CWD, errno, -1, p->cwd);
+  }
+  if (p->has_caps) {
+    drop_bounding(c);
+    if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0) child_fail(c, STEP_CAPS, errno, -1, "keepcaps");
+  }
+  if (p->has_user) set_ids(c);
+  if (p->has_caps) {
+    if (prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) < 0) child_fail(c, STEP_CAPS, errno, -1, "keepcaps");
+    apply_caps(c);
+  }
+  if (p->cwd && !cwd_done && chdir(p->cwd) < 0) child_fail(c, STEP_CWD, errno, -1, p->cwd);
+  if (p->has_umask) umask((mode_t)p->umask);
+  if (p->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+    child_fail(c, STEP_NO_NEW_PRIVS, errno, -1, "prctl");
+  if (p->has_seccomp && p->no_new_privs) install_seccomp(c);
+}
+
+static const char *env_path(const struct launch_plan *p) {
+  for (size_t i = 0; i < p->nenvp; i++)
+    if (ss_has_prefix(p->envp[i], "PATH=")) return p->envp[i] + 5;
+  return "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+}
+
+static int has_slash(const char *s) {
+  for (; *s; s++) if (*s == '/') return 1;
+  return 0;
+}
+
+void process_exec(struct child *c) {
+  const struct launch_plan *p = c->plan;
+  /* fds above stdio + preserved ones must not leak into the container; the
+   * sync socket is close-on-exec already and stays usable until exec */
+  syscall(SYS_close_range, 3 + p->preserve_fds, ~0U, CLOSE_RANGE_CLOEXEC);
+  /* stdio and preserved fds reach the container even if the launcher (node
+   * does this for its stdio) marked them close-on-exec */
+  for (int fd = 0; fd < 3 + (int)p->preserve_fds; fd++) {
+    int fl = fcntl(fd, F_GETFD);
+    if (fl >= 0 && (fl & FD_CLOEXEC)) fcntl(fd, F_SETFD, fl & ~FD_CLOEXEC);
+  }
+  prctl(PR_SET_PDEATHSIG, 0);
+  sigset_t none;
+  sigemptyset(&none);
+  syscall(SYS_rt_sigprocmask, SIG_SETMASK, &none, NULL, _NSIG / 8);
+
+  const char *file = p->argv[0];
+  if (has_slash(file)) {
+    execve(file, p->argv, p->envp);
+    child_fail(c, STEP_EXEC, errno, -1, file);
+  }
+  /* PATH search as execvpe does, without its allocation */
+  int err = ENOENT;
+  const char *dir = env_path(p);
+  while (1) {
+    char buf[4096] = "";
+    size_t n = 0;
+    while (dir[n] && dir[n] != ':' && n < sizeof buf - 1) { buf[n] = dir[n]; n++; }
+    buf[n] = 0;
+    if (n == 0) ss_cat(buf, sizeof buf, ".");
+    ss_cat(buf, sizeof buf, "/");
+    ss_cat(buf, sizeof buf, file);
+    execve(buf, p->argv, p->envp);
+    if (errno == EACCES) err = EACCES;
+    else if (errno != ENOENT && errno != ENOTDIR) { err = errno; break; }
+    dir += n;
+    if (!*dir) break;
+    dir++;
+  }
+  child_fail(c, STEP_EXEC, err, -1, file);
+}

@@ -1,0 +1,244 @@
+/* Root filesystem: mounts, devices, /dev symlinks, pivot_root, then the
+ * paths that are masked or made read-only. Mount targets are opened with
+ * openat2(RESOLVE_IN_ROOT) and mounted through /proc/self/fd, so a symlink in
+ * the image can never redirect a mount outside the rootfs. */
+#include "child.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#define PATH_CAP 4096
+
+static int open_in_root(struct child *c, const char *path, int flags, mode_t mode) {
+  struct open_how how;
+  char *p = (char *)&how;
+  for (size_t i = 0; i < sizeof how; i++) p[i] = 0;
+  how.flags = (uint64_t)(flags | O_CLOEXEC);
+  how.mode = (flags & O_CREAT) ? mode : 0;
+  how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
+  while (*path == '/') path++;
+  return (int)syscall(SYS_openat2, c->root_fd, *path ? path : ".", &how, sizeof how);
+}
+
+/* Create every missing directory of path under the root (and the last
+ * component as a file when is_file); return an O_PATH fd of it. */
+static int ensure_path(struct child *c, const char *path, int is_file, int step, int index) {
+  char buf[PATH_CAP] = "";
+  ss_cat(buf, sizeof buf, path);
+  size_t n = ss_len(buf);
+  for (size_t i = 1; i <= n; i++) {
+    if (buf[i] != '/' && buf[i] != 0) continue;
+    int last = buf[i] == 0;
+    char saved = buf[i];
+    buf[i] = 0;
+    int fd = open_in_root(c, buf, O_PATH, 0);
+    if (fd < 0 && errno == ENOENT) {
+      if (last && is_file) {
+        fd = open_in_root(c, buf, O_CREAT | O_WRONLY, 0644);
+        if (fd >= 0) { close(fd); fd = open_in_root(c, buf, O_PATH, 0); }
+      } else {
+        /* mkdir the component inside its (already resolved) parent */
+        size_t slash = i;
+        while (slash > 0 && buf[slash] != '/') slash--;
+        buf[slash] = 0;
+        int parent = open_in_root(c, buf, O_PATH | O_DIRECTORY, 0);
+        buf[slash] = '/';
+        if (parent < 0) child_fail(c, step, errno, index, buf);
+        if (mkdirat(parent, buf + slash + 1, 0755) < 0 && errno != EEXIST) {
+          int e = errno; close(parent);
+          child_fail(c, step, e, index, buf);
+        }
+        close(parent);
+        fd = open_in_root(c, buf, O_PATH, 0);
+      }
+    }
+    if (fd < 0) child_fail(c, step, errno, index, buf);
+    buf[i] = saved;
+    if (last) return fd;
+    close(fd);
+  }
+  child_fail(c, step, EINVAL, index, path);
+}
+
+/* Flags the kernel locks on mounts seen from a user namespace: a bind
+ * remount must keep them or it fails with EPERM. */
+static unsigned long locked_flags(const char *path) {
+  struct statfs st;
+  if (statfs(path, &st) < 0) return 0;
+  return (unsigned long)st.f_flags & (MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC |
+                                      MS_NOATIME | MS_NODIRATIME | MS_RELATIME);
+}
+
+static int bind_remount(const char *target, unsigned long flags) {
+  unsigned long f = MS_REMOUNT | MS_BIND | (flags & ~(unsigned long)(MS_REC | MS_BIND | MS_REMOUNT));
+  if (mount(NULL, target, NULL, f, NULL) == 0) return 0;
+  if (errno != EPERM) return -1;
+  return mount(NULL, target, NULL, f | locked_flags(target), NULL);
+}
+
+static void do_mount(struct child *c, const struct pr_mount *m, int index) {
+  char target[64];
+  int is_file = 0;
+  if (m->kind == MOUNT_BIND) {
+    struct stat st;
+    if (stat(m->source, &st) < 0) child_fail(c, STEP_MOUNT, errno, index, m->source);
+    is_file = !S_ISDIR(st.st_mode);
+  }
+  int fd = ensure_path(c, m->destination, is_file, STEP_MOUNTPOINT, index);
+  ss_fd_path(target, sizeof target, fd);
+  int rc;
+  if (m->kind == MOUNT_BIND)
+    rc = mount(m->source, target, NULL, MS_BIND | (m->flags & MS_REC), NULL);
+  else
+    rc = mount(m->source, target, m->type, m->flags, *m->data ? m->data : NULL);
+  if (rc < 0) child_fail(c, STEP_MOUNT, errno, index, m->destination);
+  close(fd);
+  int want_remount = m->kind == MOUNT_BIND && (m->flags & ~(unsigned long)(MS_BIND | MS_REC)) != 0;
+  if (!want_remount && !m->pflags) return;
+  /* reopen: the fd above names the directory under the new mount */
+  fd = open_in_root(c, m->destination, O_PATH, 0);
+  if (fd < 0) child_fail(c, STEP_MOUNT, errno, index, m->destination);
+  ss_fd_path(target, sizeof target, fd);
+  if (want_remount && bind_remount(target, m->flags) < 0)
+    child_fail(c, STEP_MOUNT, errno, index, m->destination);
+  if (m->pflags && mount(NULL, target, NULL, m->pflags, NULL) < 0)
+    child_fail(c, STEP_MOUNT, errno, index, m->destination);
+  close(fd);
+}
+
+/* Split "/a/b/c" into a directory fd of "/a/b" (created) and "c". */
+static int open_parent(struct child *c, const char *path, const char **base, int step, int index) {
+  char dir[PATH_CAP] = "";
+  ss_cat(dir, sizeof dir, path);
+  size_t n = ss_len(dir);
+  while (n > 0 && dir[n - 1] != '/') n--;
+  *base = path + n;
+  dir[n] = 0;
+  int opath = ensure_path(c, *dir ? dir : "/", 0, step, index);
+  /* *at() calls that create entries need a real directory fd, not O_PATH */
+  char fdpath[64];
+  int fd = open(ss_fd_path(fdpath, sizeof fdpath, opath), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  int e = errno;
+  close(opath);
+  if (fd < 0) child_fail(c, step, e, index, path);
+  return fd;
+}
+
+static void make_device(struct child *c, const struct pr_device *d, int index) {
+  if (d->bind) {
+    /* in a user namespace mknod is not allowed: bind the host's node */
+    char target[64];
+    int fd = ensure_path(c, d->path, 1, STEP_DEVICE, index);
+    if (mount(d->path, ss_fd_path(target, sizeof target, fd), NULL, MS_BIND, NULL) < 0)
+      child_fail(c, STEP_DEVICE, errno, index, d->path);
+    close(fd);
+    return;
+  }
+  const char *base;
+  int real = open_parent(c, d->path, &base, STEP_DEVICE, index);
+  unlinkat(real, base, 0);
+  if (mknodat(real, base, d->type | (d->mode & 07777), makedev(d->major, d->minor)) < 0 ||
+      fchmodat(real, base, d->mode & 07777, 0) < 0 ||
+      fchownat(real, base, d->uid, d->gid, AT_SYMLINK_NOFOLLOW) < 0) {
+    int e = errno; close(real);
+    child_fail(c, STEP_DEVICE, e, index, d->path);
+  }
+  close(real);
+}
+
+static void make_symlink(struct child *c, const struct pr_symlink *s, int index) {
+  const char *base;
+  int real = open_parent(c, s->linkpath, &base, STEP_SYMLINK, index);
+  if (symlinkat(s->target, real, base) < 0 && errno != EEXIST) {
+    int e = errno; close(real);
+    child_fail(c, STEP_SYMLINK, e, index, s->linkpath);
+  }
+  close(real);
+}
+
+static void enter_root(struct child *c) {
+  const struct launch_plan *p = c->plan;
+  if (p->no_pivot) {
+    /* MS_MOVE the rootfs over / and chroot, for ramfs-rooted hosts */
+    if (chdir(p->rootfs) < 0 || mount(".", "/", NULL, MS_MOVE, NULL) < 0 || chroot(".") < 0 || chdir("/") < 0)
+      child_fail(c, STEP_PIVOT_ROOT, errno, -1, "move root");
+    return;
+  }
+  int oldroot = open("/", O_DIRECTORY | O_RDONLY | O_CLOEXEC);
+  int newroot = open(p->rootfs, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
+  if (oldroot < 0 || newroot < 0) child_fail(c, STEP_PIVOT_ROOT, errno, -1, p->rootfs);
+  if (fchdir(newroot) < 0 || syscall(SYS_pivot_root, ".", ".") < 0)
+    child_fail(c, STEP_PIVOT_ROOT, errno, -1, p->rootfs);
+  /* the old root is now stacked under "."; detach it without propagating
+   * the unmount to the host */
+  if (fchdir(oldroot) < 0 || mount(NULL, ".", NULL, MS_SLAVE | MS_REC, NULL) < 0 ||
+      umount2(".", MNT_DETACH) < 0 || chdir("/") < 0)
+    child_fail(c, STEP_PIVOT_ROOT, errno, -1, "detach old root");
+  close(oldroot);
+  close(newroot);
+}
+
+void rootfs_setup(struct child *c) {
+  const struct launch_plan *p = c->plan;
+  unsigned long prop = p->rootfs_prop ? p->rootfs_prop : (MS_SLAVE | MS_REC);
+  if (mount(NULL, "/", NULL, prop, NULL) < 0)
+    child_fail(c, STEP_ROOT_PROPAGATION, errno, -1, "/");
+  if (p->rootfs_parent && mount(NULL, p->rootfs_parent, NULL, MS_PRIVATE, NULL) < 0)
+    child_fail(c, STEP_ROOT_PROPAGATION, errno, -1, p->rootfs_parent);
+  if (mount(p->rootfs, p->rootfs, NULL, MS_BIND | MS_REC, NULL) < 0)
+    child_fail(c, STEP_ROOTFS, errno, -1, p->rootfs);
+  c->root_fd = open(p->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (c->root_fd < 0) child_fail(c, STEP_ROOTFS, errno, -1, p->rootfs);
+  for (size_t i = 0; i < p->nmounts; i++) do_mount(c, &p->mounts[i], (int)i);
+  for (size_t i = 0; i < p->ndevices; i++) make_device(c, &p->devices[i], (int)i);
+  for (size_t i = 0; i < p->nsymlinks; i++) make_symlink(c, &p->symlinks[i], (int)i);
+  close(c->root_fd);
+  c->root_fd = -1;
+  enter_root(c);
+}
+
+static void write_sysctl(struct child *c, const struct pr_sysctl *s, int index) {
+  int fd = open(s->path, O_WRONLY | O_CLOEXEC);
+  if (fd < 0) child_fail(c, STEP_SYSCTL, errno, index, s->path);
+  if (write(fd, s->value, ss_len(s->value)) < 0) {
+    int e = errno; close(fd);
+    child_fail(c, STEP_SYSCTL, e, index, s->path);
+  }
+  close(fd);
+}
+
+static void readonly_path(struct child *c, const char *path, int index) {
+  if (mount(path, path, NULL, MS_BIND | MS_REC, NULL) < 0) {
+    if (errno == ENOENT) return;
+    child_fail(c, STEP_READONLY_PATH, errno, index, path);
+  }
+  if (bind_remount(path, MS_RDONLY | locked_flags(path)) < 0)
+    child_fail(c, STEP_READONLY_PATH, errno, index, path);
+}
+
+static void masked_path(struct child *c, const char *path, int index) {
+  struct stat st;
+  if (lstat(path, &st) < 0) {
+    if (errno == ENOENT) return;
+    child_fail(c, STEP_MASKED_PATH, errno, index, path);
+  }
+  int rc = S_ISDIR(st.st_mode) ? mount("tmpfs", path, "tmpfs", MS_RDONLY, NULL)
+                               : mount("/dev/null", path, NULL, MS_BIND, NULL);
+  if (rc < 0) child_fail(c, STEP_MASKED_PATH, errno, index, path);
+}
+
+void rootfs_finish(struct child *c) {
+  const struct launch_plan *p = c->plan;
+  for (size_t i = 0; i < p->nsysctls; i++) write_sysctl(c, &p->sysctls[i], (int)i);
+  for (size_t i = 0; i < p->nreadonly; i++) readonly_path(c, p->readonly[i], (int)i);
+  for (size_t i = 0; i < p->nmasked; i++) masked_path(c, p->masked[i], (int)i);
+  if (p->readonly_root && bind_remount("/", MS_RDONLY | locked_flags("/")) < 0)
+    child_fail(c, STEP_READONLY_ROOT, errno, -1, "/");
+}

@@ -1,0 +1,31 @@
+/** Find the cgroup v2 mount: /sys/fs/cgroup on unified hosts,
+ * /sys/fs/cgroup/unified on hybrid ones. Pure over mountinfo text. */
+export function findCgroup2Mount(mountinfo: string): string | undefined {
+  for (const line of mountinfo.split('\n')) {
+    const sep = line.indexOf(' - ');
+    if (sep < 0) continue;
+    const fstype = line.slice(sep + 3).split(' ')[0];
+    if (fstype !== 'cgroup2') continue;
+    const mountPoint = line.slice(0, sep).split(' ')[4];
+    if (mountPoint) return unescapeMountinfo(mountPoint);
+  }
+  return undefined;
+}
+
+/** mountinfo escapes space, tab, newline and backslash as \ooo */
+export function unescapeMountinfo(s: string): string {
+  return s.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
+}
+
+/** The mount point that contains `target` (longest matching prefix). */
+export function mountPointOf(mountinfo: string, target: string): string {
+  let best = '/';
+  for (const line of mountinfo.split('\n')) {
+    const mp = line.split(' ')[4];
+    if (!mp) continue;
+    const point = unescapeMountinfo(mp);
+    const inside = target === point || target.startsWith(point.endsWith('/') ? point : `${point}/`);
+    if (inside && point.length > best.length) best = point;
+  }
+  return best;
+}

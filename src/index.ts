@@ -1,0 +1,10 @@
+/** podrun library API. No global state: every call takes what it needs. */
+export { PodrunError, type PodrunErrorCode } from './errors';
+export { run, startContainer, validateId, type RunOptions, type RunResult, type RunSource, type RunningContainer } from './oci/run';
+export { buildLaunchPlan, type PlanContext, type PlanResult } from './oci/build-plan';
+export { encodePlan } from './oci/plan-encode';
+export type { LaunchPlan } from './oci/launch-plan';
+export { defaultSpec } from './oci/default-spec';
+export { validateConfig, parseConfigText, loadBundleConfig } from './oci/validate';
+export type { OciConfig } from './oci/spec-schema';
+export type { NativeApi, ExitStatus, LaunchResult } from './native';

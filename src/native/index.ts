@@ -1,0 +1,60 @@
+/** The one narrow interface to the C side. Everything above talks to a
+ * `NativeApi`; tests of plan logic pass a fake. */
+import path from 'node:path';
+
+export interface LaunchResult {
+  pid: number;
+  pidfd: number;
+}
+
+export interface ExitStatus {
+  /** exit code when the process exited, null when killed */
+  exitCode: number | null;
+  /** signal number when killed, null otherwise */
+  signal: number | null;
+}
+
+/** Error thrown by `launch`: which step failed, errno, offending plan item. */
+export interface NativeLaunchError extends Error {
+  code: 'ELAUNCH';
+  step: string;
+  errno: number;
+  errnoName: string;
+  /** index of the plan item (mount #, device #, rlimit # …), -1 if none */
+  index: number;
+  detail: string;
+}
+
+export interface NativeApi {
+  /** Apply an encoded launch plan in a new child; returns once it has exec'd. */
+  launch(plan: Buffer): LaunchResult;
+  /** Resolve when the process behind pidfd exits (reaps it). */
+  waitExit(pidfd: number): Promise<ExitStatus>;
+  sendSignal(pidfd: number, signal: number): void;
+  closeFd(fd: number): void;
+}
+
+export function isNativeLaunchError(e: unknown): e is NativeLaunchError {
+  return e instanceof Error && (e as Partial<NativeLaunchError>).code === 'ELAUNCH' && 'step' in e;
+}
+
+/** Repository/package root: dist/src/native → ../../.. ; the bundled CLI sets it. */
+export function packageRoot(): string {
+  return process.env.PODRUN_PACKAGE_ROOT ?? path.resolve(__dirname, '..', '..', '..');
+}
+
+let loaded: NativeApi | undefined;
+
+/** Load the addon on first use (keeps CLI start-up lean). */
+export function nativeApi(): NativeApi {
+  if (!loaded) {
+    const file = path.join(packageRoot(), 'build', 'Release', 'podrun.node');
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    loaded = require(file) as NativeApi;
+  }
+  return loaded;
+}
+
+export function monitorPath(): string {
+  return path.join(packageRoot(), 'build', 'Release', 'podrun-monitor');
+}

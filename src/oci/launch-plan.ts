@@ -1,0 +1,95 @@
+/** The launch plan: a flat, fully resolved description of one process
+ * start that native/launch.c applies without parsing anything. Each item
+ * keeps the JSON path it came from so native failures can name the field. */
+import type { SeccompPlan } from './seccomp';
+
+export const CLONE = {
+  NEWTIME: 0x80,
+  NEWNS: 0x20000,
+  NEWCGROUP: 0x02000000,
+  NEWUTS: 0x04000000,
+  NEWIPC: 0x08000000,
+  NEWUSER: 0x10000000,
+  NEWPID: 0x20000000,
+  NEWNET: 0x40000000,
+} as const;
+
+export interface PlanMount {
+  source: string;
+  destination: string;
+  type: string;
+  data: string;
+  flags: number;
+  propagation: number;
+  bind: boolean;
+  field: string;
+}
+
+export interface PlanDevice {
+  path: string;
+  /** S_IFCHR / S_IFBLK / S_IFIFO */
+  type: number;
+  major: number;
+  minor: number;
+  mode: number;
+  uid: number;
+  gid: number;
+  /** bind-mount the host node instead of mknod (user namespaces) */
+  bind: boolean;
+  field: string;
+}
+
+export interface PlanNamespaceJoin {
+  type: number;
+  path: string;
+  field: string;
+}
+
+export interface PlanRlimit {
+  resource: number;
+  soft: bigint;
+  hard: bigint;
+  field: string;
+}
+
+export interface PlanCapabilities {
+  bounding: bigint;
+  effective: bigint;
+  permitted: bigint;
+  inheritable: bigint;
+  ambient: bigint;
+}
+
+export interface LaunchPlan {
+  newNamespaces: number;
+  joins: PlanNamespaceJoin[];
+  uidMap?: string;
+  gidMap?: string;
+  /** absolute cgroup v2 directory to clone into */
+  cgroup?: string;
+  /** absent: no filesystem setup (the process keeps the launcher's view) */
+  rootfs?: string;
+  /** mount point holding the rootfs, made private before pivot_root */
+  rootfsParent?: string;
+  rootfsPropagation: number;
+  readonlyRoot: boolean;
+  noPivot: boolean;
+  mounts: PlanMount[];
+  devices: PlanDevice[];
+  symlinks: { target: string; path: string }[];
+  maskedPaths: string[];
+  readonlyPaths: string[];
+  hostname?: string;
+  domainname?: string;
+  sysctls: { path: string; value: string; field: string }[];
+  rlimits: PlanRlimit[];
+  oomScoreAdj?: number;
+  capabilities?: PlanCapabilities;
+  noNewPrivileges: boolean;
+  seccomp?: SeccompPlan;
+  user?: { uid: number; gid: number; additionalGids: number[]; umask?: number };
+  cwd?: string;
+  args: string[];
+  env: string[];
+  preserveFds: number;
+}

@@ -1,0 +1,100 @@
+/** LaunchPlan → the binary records native/plan.c decodes.
+ * Record: u16 tag, u16 0, u32 length, payload; little endian; strings NUL-terminated. */
+import type { LaunchPlan } from './launch-plan';
+
+const T = {
+  NEW_NS: 1, NS_JOIN: 2, UID_MAP: 3, GID_MAP: 4, CGROUP: 5, ROOTFS: 6, ROOTFS_PROP: 7,
+  READONLY_ROOT: 8, NO_PIVOT: 9, MOUNT: 10, DEVICE: 11, SYMLINK: 12, MASKED: 13, READONLY: 14,
+  HOSTNAME: 15, DOMAINNAME: 16, SYSCTL: 17, RLIMIT: 18, OOM_SCORE_ADJ: 19, CAPS: 20,
+  NO_NEW_PRIVS: 21, SECCOMP: 22, SECCOMP_ARCH: 23, SECCOMP_RULE: 24, USER: 25, GIDS: 26,
+  UMASK: 27, CWD: 28, ARG: 29, ENV: 30, PRESERVE_FDS: 31, ROOTFS_PARENT: 32,
+} as const;
+
+type Field = { u32: number } | { i32: number } | { u64: bigint | number } | { str: string };
+
+class RecordWriter {
+  private readonly chunks: Buffer[] = [];
+
+  add(tag: number, ...fields: Field[]): void {
+    const parts = fields.map(encodeField);
+    const len = parts.reduce((n, b) => n + b.length, 0);
+    const head = Buffer.alloc(8);
+    head.writeUInt16LE(tag, 0);
+    head.writeUInt32LE(len, 4);
+    this.chunks.push(head, ...parts);
+  }
+
+  buffer(): Buffer {
+    return Buffer.concat(this.chunks);
+  }
+}
+
+function encodeField(f: Field): Buffer {
+  if ('str' in f) {
+    if (f.str.includes('\0')) throw new Error(`string contains NUL: ${JSON.stringify(f.str)}`);
+    return Buffer.from(`${f.str}\0`, 'utf8');
+  }
+  const b = Buffer.alloc('u64' in f ? 8 : 4);
+  if ('u64' in f) b.writeBigUInt64LE(BigInt.asUintN(64, BigInt(f.u64)));
+  else if ('i32' in f) b.writeInt32LE(f.i32);
+  else b.writeUInt32LE(f.u32 >>> 0);
+  return b;
+}
+
+const s = (str: string): Field => ({ str });
+const u32 = (n: number): Field => ({ u32: n });
+const u64 = (n: bigint | number): Field => ({ u64: n });
+
+export function encodePlan(p: LaunchPlan): Buffer {
+  const w = new RecordWriter();
+  if (p.newNamespaces) w.add(T.NEW_NS, u64(p.newNamespaces));
+  for (const j of p.joins) w.add(T.NS_JOIN, u32(j.type), s(j.path));
+  if (p.uidMap !== undefined) w.add(T.UID_MAP, s(p.uidMap));
+  if (p.gidMap !== undefined) w.add(T.GID_MAP, s(p.gidMap));
+  if (p.cgroup) w.add(T.CGROUP, s(p.cgroup));
+  if (p.rootfs) {
+    w.add(T.ROOTFS, s(p.rootfs));
+    if (p.rootfsParent) w.add(T.ROOTFS_PARENT, s(p.rootfsParent));
+    if (p.rootfsPropagation) w.add(T.ROOTFS_PROP, u64(p.rootfsPropagation));
+    if (p.readonlyRoot) w.add(T.READONLY_ROOT);
+    if (p.noPivot) w.add(T.NO_PIVOT);
+    for (const m of p.mounts) {
+      w.add(T.MOUNT, u64(m.flags), u64(m.propagation), u32(m.bind ? 1 : 0), s(m.source), s(m.destination), s(m.type), s(m.data));
+    }
+    for (const d of p.devices) {
+      w.add(T.DEVICE, u32(d.type), u32(d.major), u32(d.minor), u32(d.mode), u32(d.uid), u32(d.gid), u32(d.bind ? 1 : 0), s(d.path));
+    }
+    for (const l of p.symlinks) w.add(T.SYMLINK, s(l.target), s(l.path));
+    for (const m of p.maskedPaths) w.add(T.MASKED, s(m));
+    for (const r of p.readonlyPaths) w.add(T.READONLY, s(r));
+    for (const c of p.sysctls) w.add(T.SYSCTL, s(c.path), s(c.value));
+  }
+  if (p.hostname !== undefined) w.add(T.HOSTNAME, s(p.hostname));
+  if (p.domainname !== undefined) w.add(T.DOMAINNAME, s(p.domainname));
+  for (const r of p.rlimits) w.add(T.RLIMIT, u32(r.resource), u64(r.soft), u64(r.hard));
+  if (p.oomScoreAdj !== undefined) w.add(T.OOM_SCORE_ADJ, { i32: p.oomScoreAdj });
+  if (p.capabilities) {
+    const c = p.capabilities;
+    w.add(T.CAPS, u64(c.bounding), u64(c.effective), u64(c.permitted), u64(c.inheritable), u64(c.ambient));
+  }
+  if (p.noNewPrivileges) w.add(T.NO_NEW_PRIVS);
+  if (p.seccomp) {
+    const sc = p.seccomp;
+    w.add(T.SECCOMP, u32(sc.defaultAction), u32(sc.flags));
+    for (const a of sc.architectures) w.add(T.SECCOMP_ARCH, s(a));
+    for (const r of sc.rules) {
+      const args = r.args.flatMap((a) => [u32(a.index), u32(a.op), u64(a.value), u64(a.value2)]);
+      w.add(T.SECCOMP_RULE, u32(r.action), u32(r.args.length), ...args, s(r.name));
+    }
+  }
+  if (p.user) {
+    w.add(T.USER, u32(p.user.uid), u32(p.user.gid));
+    for (const g of p.user.additionalGids) w.add(T.GIDS, u32(g));
+    if (p.user.umask !== undefined) w.add(T.UMASK, u32(p.user.umask));
+  }
+  if (p.cwd) w.add(T.CWD, s(p.cwd));
+  for (const a of p.args) w.add(T.ARG, s(a));
+  for (const e of p.env) w.add(T.ENV, s(e));
+  if (p.preserveFds) w.add(T.PRESERVE_FDS, u32(p.preserveFds));
+  return w.buffer();
+}
