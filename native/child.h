@@ -20,6 +20,9 @@ struct sync_msg {
 struct child {
   const struct launch_plan *plan;
   int sync_fd;
+  /* MAP_SHARED page: the error is written here before anything else, so it
+   * reaches the parent even when a seccomp profile denies send() */
+  struct launch_error *shared_err;
   int root_fd;        /* O_PATH fd of the rootfs, valid until pivot_root */
   int in_new_userns;  /* the child created a user namespace */
 };

@@ -12,6 +12,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -87,7 +88,8 @@ static void reap(pid_t pid) {
 }
 
 /* Drive the child until exec. Returns the final pid, or -1 with err set. */
-static pid_t drive_child(const struct launch_plan *p, int sock, pid_t child, struct launch_error *err) {
+static pid_t drive_child(const struct launch_plan *p, int sock, pid_t child,
+                         const struct launch_error *shared_err, struct launch_error *err) {
   pid_t final = child;
   pid_t intermediate = 0;
   for (;;) {
@@ -120,8 +122,13 @@ static pid_t drive_child(const struct launch_plan *p, int sock, pid_t child, str
     }
   }
   if (intermediate) reap(intermediate);
-  /* EOF without a message: the child exec'd (or was killed before it could,
-   * which the exit status will tell) */
+  /* EOF: the child exec'd, or failed where it could not send (seccomp) */
+  if (shared_err->step) {
+    *err = *shared_err;
+    err->detail[sizeof err->detail - 1] = 0;
+    goto fail;
+  }
+  /* or it was killed before exec, which its exit status will tell */
   return final;
 fail:
   kill(child, SIGKILL);
@@ -172,6 +179,14 @@ int launch(struct launch_plan *p, struct launch_result *res, struct launch_error
     sv[i] = moved;
   }
 
+  struct launch_error *shared_err = mmap(NULL, sizeof *shared_err, PROT_READ | PROT_WRITE,
+                                         MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  if (shared_err == MAP_FAILED) {
+    int e = errno;
+    close(sv[0]); close(sv[1]); close_fds(p, cgroup_fd);
+    return set_err(err, STEP_SYNC, e, -1, "mmap");
+  }
+
   int in_clone = clone_can_create_ns(p);
   struct clone_args args;
   memset(&args, 0, sizeof args);
@@ -188,7 +203,7 @@ int launch(struct launch_plan *p, struct launch_result *res, struct launch_error
   long pid = syscall(SYS_clone3, &args, sizeof args);
   if (pid == 0) {
     close(sv[0]);
-    struct child c = { .plan = p, .sync_fd = sv[1], .root_fd = -1, .in_new_userns = 0 };
+    struct child c = { .plan = p, .sync_fd = sv[1], .shared_err = shared_err, .root_fd = -1, .in_new_userns = 0 };
     child_main(&c, in_clone);
   }
   int clone_errno = errno;
@@ -197,10 +212,12 @@ int launch(struct launch_plan *p, struct launch_result *res, struct launch_error
   close_fds(p, cgroup_fd);
   if (pid < 0) {
     close(sv[0]);
+    munmap(shared_err, sizeof *shared_err);
     return set_err(err, STEP_CLONE, clone_errno, -1, p->cgroup ? p->cgroup : "");
   }
-  pid_t final = drive_child(p, sv[0], (pid_t)pid, err);
+  pid_t final = drive_child(p, sv[0], (pid_t)pid, shared_err, err);
   close(sv[0]);
+  munmap(shared_err, sizeof *shared_err);
   if (final < 0) { close(pidfd); return -1; }
   if (final != pid) {
     /* the process that execs is the grandchild, re-parented to us */

@@ -94,7 +94,6 @@ void process_finalize(struct child *c) {
   if (p->has_umask) umask((mode_t)p->umask);
   if (p->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
     child_fail(c, STEP_NO_NEW_PRIVS, errno, -1, "prctl");
-  if (p->has_seccomp && p->no_new_privs) install_seccomp(c);
 }
 
 static const char *env_path(const struct launch_plan *p) {
@@ -123,6 +122,8 @@ void process_exec(struct child *c) {
   sigset_t none;
   sigemptyset(&none);
   syscall(SYS_rt_sigprocmask, SIG_SETMASK, &none, NULL, _NSIG / 8);
+  /* with no_new_privs the filter goes last, so it only sees execve */
+  if (p->has_seccomp && p->no_new_privs) install_seccomp(c);
 
   const char *file = p->argv[0];
   if (has_slash(file)) {

@@ -58,6 +58,11 @@ void child_fail(struct child *c, int step, int err, int index, const char *detai
   m.err.err = err;
   m.err.index = index;
   ss_cat(m.err.detail, sizeof m.err.detail, detail);
+  if (c->shared_err) {
+    char *dst = (char *)c->shared_err;
+    const char *src = (const char *)&m.err;
+    for (size_t i = 0; i < sizeof m.err; i++) dst[i] = src[i];
+  }
   /* best effort: the parent treats EOF without a message as a crash */
   (void)!send(c->sync_fd, &m, sizeof m, MSG_NOSIGNAL);
   syscall(SYS_exit_group, 127);

@@ -12,7 +12,7 @@ import { gzipSync } from 'node:zlib';
 import * as tar from 'tar';
 import { defaultSpec } from '../src/oci/default-spec';
 
-const GENERATOR_VERSION = 2;
+const GENERATOR_VERSION = 4;
 const BUSYBOX = process.env.PODRUN_BUSYBOX ?? '/bin/busybox';
 
 export function fixturesDir(): string {
@@ -44,7 +44,7 @@ async function populateRootfs(dir: string): Promise<void> {
       if (e.code !== 'EEXIST') throw e;
     });
   }
-  for (const d of ['etc', 'tmp', 'proc', 'sys', 'dev', 'root', 'home/user', 'var/run']) await mkdir(path.join(dir, d), { recursive: true });
+  for (const d of ['etc', 'tmp', 'proc', 'sys', 'dev', 'root', 'home/user', 'var/run', 'mnt', 'data', 'opt']) await mkdir(path.join(dir, d), { recursive: true });
   await chmod(path.join(dir, 'tmp'), 0o1777);
   await writeFile(path.join(dir, 'etc/passwd'), 'root:x:0:0:root:/root:/bin/sh\nuser:x:1000:1000:user:/home/user:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\n');
   await writeFile(path.join(dir, 'etc/group'), 'root:x:0:\nuser:x:1000:\ntty:x:5:\nnogroup:x:65534:\n');
@@ -158,6 +158,7 @@ export async function ensureFixtures(): Promise<Fixtures> {
   await mkdir(path.dirname(root), { recursive: true });
   const tmp = await mkdtemp(`${root}.tmp-`);
   try {
+    await chmod(tmp, 0o755); // user-namespace containers traverse it as an unprivileged host uid
     const bundle = path.join(tmp, 'busybox');
     await populateRootfs(path.join(bundle, 'rootfs'));
     const spec = defaultSpec({ args: ['sh'] });

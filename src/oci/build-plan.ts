@@ -86,7 +86,7 @@ export function planMount(m: OciMount, index: number, bundle: string): PlanMount
   if (!bind && !type) throw invalidField(`${field}.type`, 'required unless the options make it a bind mount');
   return {
     source: isCgroup ? 'cgroup2' : source || type,
-    destination: path.posix.normalize(m.destination),
+    destination: path.posix.normalize(m.destination).replace(/(.)\/+$/, '$1'),
     type: bind ? '' : isCgroup ? 'cgroup2' : type,
     data: bind ? '' : opts.data,
     flags: bind ? opts.flags | MS.BIND : opts.flags & ~MS.BIND,
@@ -163,7 +163,7 @@ export function planRlimits(proc: OciProcess): PlanRlimit[] {
     if (seen.has(r.type)) throw invalidField(`${field}.type`, `${r.type} given twice`);
     seen.add(r.type);
     if (r.soft > r.hard) throw invalidField(field, `soft limit ${r.soft} exceeds hard limit ${r.hard}`);
-    return { resource, soft: BigInt(r.soft), hard: BigInt(r.hard), field };
+    return { type: r.type, resource, soft: BigInt(r.soft), hard: BigInt(r.hard), field };
   });
 }
 

@@ -56,8 +56,7 @@ function fieldOf(e: NativeLaunchError, plan: LaunchPlan): string | undefined {
 /** Why this host refused, where the cause is known (no CAP_SYS_RESOURCE here). */
 function hint(e: NativeLaunchError, plan: LaunchPlan): string {
   if (e.step === 'rlimit' && e.errno === EPERM) {
-    const r = plan.rlimits[e.index];
-    return ` (raising a hard limit above podrun's own${r ? ` (${r.hard})` : ''} needs CAP_SYS_RESOURCE, which podrun does not hold here)`;
+    return ` (hard limit ${plan.rlimits[e.index]?.hard} is above podrun's own, and raising it needs CAP_SYS_RESOURCE, which podrun does not hold here)`;
   }
   if (e.step === 'oom_score_adj' && e.errno === EACCES) {
     return ' (lowering oom_score_adj needs CAP_SYS_RESOURCE, which podrun does not hold here)';
@@ -67,7 +66,7 @@ function hint(e: NativeLaunchError, plan: LaunchPlan): string {
 
 export function translateLaunchError(e: NativeLaunchError, plan: LaunchPlan): PodrunError {
   const field = fieldOf(e, plan);
-  const what = e.step === 'exec' ? JSON.stringify(e.detail) : e.detail;
+  const what = e.step === 'exec' ? JSON.stringify(e.detail) : e.step === 'rlimit' ? plan.rlimits[e.index]?.type : e.detail;
   const msg = `${e.step}${what ? ` ${what}` : ''}: ${e.errnoName}${hint(e, plan)}${field ? ` [${field}]` : ''}`;
   return new PodrunError('ELAUNCH', msg, { cause: e, field, step: e.step, errno: e.errnoName });
 }

@@ -46,6 +46,8 @@ export interface PlanNamespaceJoin {
 }
 
 export interface PlanRlimit {
+  /** RLIMIT_* name, for messages */
+  type: string;
   resource: number;
   soft: bigint;
   hard: bigint;

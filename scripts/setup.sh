@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Set up podrun on a Debian 12 root machine: system packages, npm dependencies,
+# the native build (addon + podrun-monitor), TypeScript, test fixtures, and
+# `podrun` on PATH. Idempotent: what is already there is skipped.
+#   --no-example   do not run the example container at the end
+set -euo pipefail
+cd "$(dirname "$0")/.."
+run_example=1
+[ "${1:-}" = "--no-example" ] && run_example=0
+
+if [ "$(id -u)" != 0 ]; then echo "setup: run as root (sudo $0)" >&2; exit 1; fi
+node_major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
+if [ "$node_major" -lt 20 ]; then
+  echo "setup: podrun needs Node.js 20 or newer (found: $(node --version 2>/dev/null || echo none))" >&2
+  exit 1
+fi
+
+# build: compiler, python for node-gyp, libseccomp headers
+# fixtures: busybox-static, zstd; tests: util-linux (unshare/nsenter), iproute2
+# benchmarks: runc and hyperfine, to compare against
+packages=(build-essential python3 libseccomp-dev busybox-static zstd util-linux iproute2 runc hyperfine)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  echo "setup: installing ${missing[*]}"
+  apt-get update -q
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+# npm ci builds the addon and monitor (install script: node-gyp rebuild) and the TypeScript (prepare)
+if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  npm ci --no-audit --no-fund
+fi
+npx node-gyp build >/dev/null
+npm run -s build:ts
+npm run -s fixtures
+ln -sf "$PWD/bin/podrun" /usr/local/bin/podrun
+
+if [ "$run_example" = 1 ]; then
+  echo "setup: done. Running the example container (examples/oci-hello):"
+  podrun oci run --bundle examples/oci-hello "hello-$$"
+fi

@@ -1,0 +1,117 @@
+/** Shared test helpers: fixture bundles, running the real CLI, host snapshots. */
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { ensureFixtures, type Fixtures } from '../rootfs-fixtures/generate';
+import { defaultSpec } from '../src/oci/default-spec';
+import type { OciConfig } from '../src/oci/spec-schema';
+
+export const repoRoot = path.resolve(__dirname, '..', '..');
+export const podrunBin = path.join(repoRoot, 'bin', 'podrun');
+
+let fixturesPromise: Promise<Fixtures> | undefined;
+export function fixtures(): Promise<Fixtures> {
+  fixturesPromise ??= ensureFixtures();
+  return fixturesPromise;
+}
+
+export const isRoot = process.getuid?.() === 0;
+
+export function uniqueId(prefix = 't'): string {
+  return `${prefix}-${randomBytes(4).toString('hex')}`;
+}
+
+interface Teardown {
+  teardown(fn: () => unknown): void;
+}
+
+export async function tempDir(t: Teardown, prefix = 'podrun-test-'): Promise<string> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), prefix));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+/** A bundle dir whose config is the default spec running `sh -c script`
+ * on the busybox fixture rootfs, changed by `edit`. */
+export async function makeBundle(t: Teardown, script: string, edit?: (c: OciConfig) => void): Promise<string> {
+  const fx = await fixtures();
+  const dir = await tempDir(t);
+  const config = defaultSpec({ args: ['sh', '-c', script], rootfs: fx.rootfs });
+  edit?.(config);
+  await writeFile(path.join(dir, 'config.json'), JSON.stringify(config, null, 2));
+  return dir;
+}
+
+export interface CmdResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+export function runCmd(
+  cmd: string,
+  args: string[],
+  opts: { input?: string; cwd?: string; onSpawn?: (pid: number) => void; onStdout?: (soFar: string) => void } = {},
+): Promise<CmdResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { cwd: opts.cwd, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => {
+      stdout += d.toString();
+      opts.onStdout?.(stdout);
+    });
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
+    if (child.pid) opts.onSpawn?.(child.pid);
+    child.stdin.end(opts.input ?? '');
+  });
+}
+
+/** `podrun oci run --bundle DIR ID` through the real CLI. */
+export function podrunRun(bundle: string, id = uniqueId(), extra: string[] = []): Promise<CmdResult> {
+  return runCmd(podrunBin, ['oci', 'run', '--bundle', bundle, ...extra, id]);
+}
+
+/** Make a bundle, run it through the CLI, return what the user sees. */
+export async function runScript(t: Teardown, script: string, edit?: (c: OciConfig) => void): Promise<CmdResult> {
+  return podrunRun(await makeBundle(t, script, edit));
+}
+
+export interface HostSnapshot {
+  mounts: string[];
+  cgroups: string[];
+  children: string[];
+}
+
+async function listCgroups(dir: string, depth: number, out: string[]): Promise<void> {
+  if (depth < 0) return;
+  let entries;
+  try {
+    entries = await readdir(dir, { withFileTypes: true });
+  } catch {
+    return;
+  }
+  for (const e of entries) {
+    if (!e.isDirectory()) continue;
+    const p = path.join(dir, e.name);
+    out.push(p);
+    await listCgroups(p, depth - 1, out);
+  }
+}
+
+/** Mounts, podrun cgroups and our child processes: compared before/after. */
+export async function snapshotHost(): Promise<HostSnapshot> {
+  const mountinfo = await readFile('/proc/self/mountinfo', 'utf8');
+  const mounts = mountinfo.split('\n').filter(Boolean).map((l) => l.split(' ').slice(3, 5).join(' ')).sort();
+  const cgroups: string[] = [];
+  const slice = '/sys/fs/cgroup/unified/podrun.slice';
+  if (await readdir(slice).then(() => true, () => false)) cgroups.push(slice);
+  await listCgroups(slice, 4, cgroups);
+  const children = (await readFile(`/proc/${process.pid}/task/${process.pid}/children`, 'utf8').catch(() => '')).trim().split(/\s+/).filter(Boolean);
+  return { mounts, cgroups: cgroups.sort(), children };
+}

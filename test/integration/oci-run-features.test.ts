@@ -1,0 +1,285 @@
+/** Every launch feature, checked from inside a container as a user would. */
+import { mkdir, readlink, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import t from 'tap';
+import { isRoot, runCmd, runScript, tempDir } from '../helpers';
+
+if (!isRoot) {
+  t.plan(0, 'integration tests need root');
+} else {
+  t.test('stdout, exit code and PATH lookup', async (t) => {
+    const r = await runScript(t, 'echo hello; echo oops >&2; exit 3');
+    t.equal(r.stdout, 'hello\n');
+    t.match(r.stderr, /oops/);
+    t.equal(r.code, 3);
+  });
+
+  t.test('killed by a signal exits 128+signal', async (t) => {
+    // not as pid 1: the init of a pid namespace ignores signals from inside it
+    const r = await runScript(t, 'kill -9 $$', (c) => {
+      c.linux!.namespaces = c.linux!.namespaces!.filter((n) => n.type !== 'pid');
+    });
+    t.equal(r.code, 137);
+  });
+
+  t.test('hostname and domainname', async (t) => {
+    const r = await runScript(t, 'hostname; cat /proc/sys/kernel/domainname', (c) => {
+      c.hostname = 'box1';
+      c.domainname = 'example.test';
+    });
+    t.equal(r.code, 0, r.stderr);
+    t.equal(r.stdout, 'box1\nexample.test\n');
+  });
+
+  t.test('capability sets as /proc/self/status shows them', async (t) => {
+    const r = await runScript(t, 'grep ^Cap /proc/self/status', (c) => {
+      c.process!.capabilities = {
+        bounding: ['CAP_KILL', 'CAP_NET_BIND_SERVICE', 'CAP_CHOWN'],
+        effective: ['CAP_KILL', 'CAP_NET_BIND_SERVICE'],
+        permitted: ['CAP_KILL', 'CAP_NET_BIND_SERVICE'],
+        inheritable: ['CAP_KILL'],
+        ambient: [],
+      };
+    });
+    t.equal(r.code, 0, r.stderr);
+    // CAP_CHOWN=0, CAP_KILL=5, CAP_NET_BIND_SERVICE=10
+    t.match(r.stdout, /CapInh:\s+0000000000000020/);
+    t.match(r.stdout, /CapPrm:\s+0000000000000420/);
+    t.match(r.stdout, /CapEff:\s+0000000000000420/);
+    t.match(r.stdout, /CapBnd:\s+0000000000000421/);
+    t.match(r.stdout, /CapAmb:\s+0000000000000000/);
+  });
+
+  t.test('ambient capabilities survive the switch to a non-root user', async (t) => {
+    const caps = ['CAP_NET_BIND_SERVICE'];
+    const r = await runScript(t, 'grep -E "^(CapEff|CapAmb)" /proc/self/status; id -u', (c) => {
+      c.process!.user = { uid: 1000, gid: 1000 };
+      c.process!.capabilities = { bounding: caps, effective: caps, permitted: caps, inheritable: caps, ambient: caps };
+    });
+    t.equal(r.code, 0, r.stderr);
+    t.match(r.stdout, /CapEff:\s+0000000000000400/);
+    t.match(r.stdout, /CapAmb:\s+0000000000000400/);
+    t.match(r.stdout, /^1000$/m);
+  });
+
+  t.test('masked paths read empty', async (t) => {
+    const r = await runScript(t, 'wc -c < /proc/keys; ls -A /sys/firmware | wc -l; ls -A /proc/acpi | wc -l');
+    t.equal(r.code, 0, r.stderr);
+    t.equal(r.stdout, '0\n0\n0\n');
+  });
+
+  t.test('readonly paths and readonly root give EROFS', async (t) => {
+    const r = await runScript(t, 'touch /x 2>&1; touch /data/y 2>&1; touch /tmp/ok && echo tmp-ok', (c) => {
+      c.mounts!.push({ destination: '/data', type: 'tmpfs', source: 'tmpfs' }, { destination: '/tmp', type: 'tmpfs', source: 'tmpfs' });
+      c.linux!.readonlyPaths!.push('/data');
+    });
+    t.equal(r.code, 0, r.stderr);
+    t.match(r.stdout, /touch: \/x: Read-only file system/);
+    t.match(r.stdout, /touch: \/data\/y: Read-only file system/);
+    t.match(r.stdout, /tmp-ok/);
+  });
+
+  t.test('seccomp: errnoRet, argument filters, kill action', async (t) => {
+    const r = await runScript(t, 'mkdir /tmp/d 2>&1; kill -USR1 $$ 2>&1; kill -0 $$ && echo kill0-ok', (c) => {
+      c.mounts!.push({ destination: '/tmp', type: 'tmpfs', source: 'tmpfs' });
+      c.linux!.seccomp = {
+        defaultAction: 'SCMP_ACT_ALLOW',
+        architectures: ['SCMP_ARCH_X86_64', 'SCMP_ARCH_X86'],
+        syscalls: [
+          { names: ['mkdir', 'mkdirat'], action: 'SCMP_ACT_ERRNO', errnoRet: 95 },
+          { names: ['kill'], action: 'SCMP_ACT_ERRNO', errnoRet: 1, args: [{ index: 1, value: 10, op: 'SCMP_CMP_EQ' }] },
+        ],
+      };
+    });
+    t.equal(r.code, 0, r.stderr);
+    t.match(r.stdout, /mkdir: can't create directory '\/tmp\/d': Operation not supported/);
+    t.match(r.stdout, /Operation not permitted/);
+    t.match(r.stdout, /kill0-ok/);
+
+    const killed = await runScript(t, 'uname', (c) => {
+      c.linux!.seccomp = { defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['uname'], action: 'SCMP_ACT_KILL_PROCESS' }] };
+    });
+    t.equal(killed.code, 128 + 31, 'SIGSYS');
+
+    const defaultDeny = await runScript(t, 'echo unreachable', (c) => {
+      c.process!.noNewPrivileges = false;
+      c.linux!.seccomp = { defaultAction: 'SCMP_ACT_ERRNO', defaultErrnoRet: 38, syscalls: [{ names: ['exit_group'], action: 'SCMP_ACT_ALLOW' }] };
+    });
+    t.equal(defaultDeny.code, 1, 'a podrun error, not a container status');
+    t.match(defaultDeny.stderr, /chdir \/: ENOSYS/, 'the first step the profile denied is named');
+
+    const execDenied = await runScript(t, 'echo unreachable', (c) => {
+      c.process!.noNewPrivileges = true;
+      c.linux!.seccomp = { defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['execve'], action: 'SCMP_ACT_ERRNO', errnoRet: 13 }] };
+    });
+    t.equal(execDenied.code, 1);
+    t.match(execDenied.stderr, /exec "sh": EACCES \[process\.args\[0\]\]/);
+  });
+
+  t.test('rlimits', async (t) => {
+    const r = await runScript(t, 'ulimit -n; ulimit -Hn; ulimit -c', (c) => {
+      c.process!.rlimits = [
+        { type: 'RLIMIT_NOFILE', soft: 100, hard: 200 },
+        { type: 'RLIMIT_CORE', soft: 0, hard: 0 },
+      ];
+    });
+    t.equal(r.code, 0, r.stderr);
+    t.equal(r.stdout, '100\n200\n0\n');
+  });
+
+  t.test('user, groups, umask, cwd, env', async (t) => {
+    const r = await runScript(t, 'grep -E "^(Uid|Gid|Groups)" /proc/self/status; umask; pwd; echo "$FOO"', (c) => {
+      c.process!.user = { uid: 1000, gid: 1000, additionalGids: [5, 44], umask: 0o027 };
+      c.process!.cwd = '/home/user';
+      c.process!.env!.push('FOO=bar baz');
+    });
+    t.equal(r.code, 0, r.stderr);
+    t.match(r.stdout, /Uid:\s+1000\s+1000\s+1000\s+1000/);
+    t.match(r.stdout, /Gid:\s+1000\s+1000\s+1000\s+1000/);
+    t.match(r.stdout, /Groups:\s+5 44/);
+    t.match(r.stdout, /^0027$/m);
+    t.match(r.stdout, /^\/home\/user$/m);
+    t.match(r.stdout, /^bar baz$/m);
+  });
+
+  t.test('noNewPrivileges and oomScoreAdj', async (t) => {
+    const r = await runScript(t, 'grep NoNewPrivs /proc/self/status; cat /proc/self/oom_score_adj', (c) => {
+      c.process!.noNewPrivileges = true;
+      c.process!.oomScoreAdj = 500;
+    });
+    t.equal(r.code, 0, r.stderr);
+    t.match(r.stdout, /NoNewPrivs:\s+1/);
+    t.match(r.stdout, /^500$/m);
+  });
+
+  t.test('default devices, linux.devices and /dev symlinks', async (t) => {
+    const r = await runScript(
+      t,
+      'stat -c "%n %F %t,%T %a %u:%g" /dev/null /dev/zero /dev/tty /dev/mydev /dev/myfifo; echo x > /dev/null && echo null-ok; head -c 4 /dev/zero | wc -c; for l in fd stdin ptmx; do readlink /dev/$l; done',
+      (c) => {
+        c.linux!.devices = [
+          { type: 'c', path: '/dev/mydev', major: 1, minor: 7, fileMode: 0o600, uid: 1000, gid: 5 },
+          { type: 'p', path: '/dev/myfifo', fileMode: 0o640 },
+        ];
+      },
+    );
+    t.equal(r.code, 0, r.stderr);
+    t.match(r.stdout, /\/dev\/null character special file 1,3 666 0:0/);
+    t.match(r.stdout, /\/dev\/zero character special file 1,5 666 0:0/);
+    t.match(r.stdout, /\/dev\/tty character special file 5,0 666 0:0/);
+    t.match(r.stdout, /\/dev\/mydev character special file 1,7 600 1000:5/);
+    t.match(r.stdout, /\/dev\/myfifo fifo 0,0 640 0:0/);
+    t.match(r.stdout, /null-ok/);
+    t.match(r.stdout, /^4$/m);
+    t.match(r.stdout, /\/proc\/self\/fd\n\/proc\/self\/fd\/0\npts\/ptmx/);
+  });
+
+  t.test('mounts: bind ro/rw, tmpfs options, proc, sysfs, mqueue, cgroup2, devpts', async (t) => {
+    const host = await tempDir(t);
+    await writeFile(path.join(host, 'from-host'), 'host data\n');
+    const rw = await tempDir(t);
+    const r = await runScript(
+      t,
+      [
+        'cat /mnt/ro/from-host',
+        'touch /mnt/ro/new 2>&1',
+        'echo written > /opt/out',
+        'grep " /tmp " /proc/mounts',
+        'ls /sys/kernel >/dev/null && echo sysfs-ok',
+        'grep -q mqueue /proc/mounts && echo mqueue-ok',
+        'test -f /sys/fs/cgroup/cgroup.procs && echo cgroup2-ok',
+        'test -c /dev/pts/ptmx && echo devpts-ok',
+        'echo $$',
+      ].join('; '),
+      (c) => {
+        c.mounts!.push(
+          { destination: '/mnt/ro', type: 'bind', source: host, options: ['rbind', 'ro'] },
+          { destination: '/opt', source: rw, options: ['bind', 'rw'] },
+          { destination: '/tmp', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'nodev', 'size=1m', 'mode=1770'] },
+        );
+      },
+    );
+    t.equal(r.code, 0, r.stderr);
+    t.match(r.stdout, /^host data$/m);
+    t.match(r.stdout, /touch: \/mnt\/ro\/new: Read-only file system/);
+    t.match(r.stdout, /tmpfs \/tmp tmpfs rw,nosuid,nodev.*size=1024k,mode=1770/);
+    t.match(r.stdout, /sysfs-ok\nmqueue-ok\ncgroup2-ok\ndevpts-ok\n1\n/);
+    const { readFile } = await import('node:fs/promises');
+    t.equal(await readFile(path.join(rw, 'out'), 'utf8'), 'written\n', 'rw bind mount writes through to the host');
+  });
+
+  t.test('a mount point missing from the image is created', async (t) => {
+    const r = await runScript(t, 'grep " /dev/new/deep " /proc/mounts | cut -d" " -f3', (c) => {
+      c.mounts!.push({ destination: '/dev/new/deep', type: 'tmpfs', source: 'tmpfs' });
+    });
+    t.equal(r.code, 0, r.stderr);
+    t.equal(r.stdout, 'tmpfs\n');
+  });
+
+  t.test('rootfsPropagation private', async (t) => {
+    const r = await runScript(t, 'awk \'$5 == "/"\' /proc/self/mountinfo', (c) => {
+      c.linux!.rootfsPropagation = 'private';
+    });
+    t.equal(r.code, 0, r.stderr);
+    t.match(r.stdout, / \/ ro,/);
+    t.notMatch(r.stdout, /shared:|master:/);
+  });
+
+  t.test('sysctl in the container namespaces', async (t) => {
+    const r = await runScript(t, 'cat /proc/sys/net/ipv4/ip_forward /proc/sys/kernel/shmmni', (c) => {
+      c.linux!.readonlyPaths = c.linux!.readonlyPaths!.filter((p) => p !== '/proc/sys');
+      c.linux!.sysctl = { 'net.ipv4.ip_forward': '1', 'kernel.shmmni': '1234' };
+    });
+    t.equal(r.code, 0, r.stderr);
+    t.equal(r.stdout, '1\n1234\n');
+  });
+
+  t.test('joins a namespace by path (pinned net ns)', async (t) => {
+    const dir = await tempDir(t);
+    const pin = path.join(dir, 'net');
+    await writeFile(pin, '');
+    const made = await runCmd('unshare', [`--net=${pin}`, 'true']);
+    t.equal(made.code, 0, made.stderr);
+    t.teardown(() => runCmd('umount', [pin]));
+    const expected = (await runCmd('nsenter', [`--net=${pin}`, 'readlink', '/proc/self/ns/net'])).stdout;
+    const r = await runScript(t, 'readlink /proc/self/ns/net', (c) => {
+      c.linux!.namespaces = c.linux!.namespaces!.map((n) => (n.type === 'network' ? { type: 'network', path: pin } : n));
+    });
+    t.equal(r.code, 0, r.stderr);
+    t.equal(r.stdout, expected);
+    t.not(r.stdout.trim(), await readlink('/proc/self/ns/net'));
+  });
+
+  t.test('user namespace with uid/gid mappings', async (t) => {
+    const r = await runScript(t, 'cat /proc/self/uid_map /proc/self/gid_map; id -u; stat -c %u /bin/busybox; echo x > /dev/null && echo dev-ok', (c) => {
+      c.linux!.namespaces!.push({ type: 'user' });
+      c.linux!.uidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
+      c.linux!.gidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
+    });
+    t.equal(r.code, 0, r.stderr);
+    t.match(r.stdout, /^\s+0\s+100000\s+65536\n\s+0\s+100000\s+65536\n0\n65534\ndev-ok\n$/);
+  });
+
+  t.test('pid namespace: the process is pid 1; shared host pid ns when not asked', async (t) => {
+    const own = await runScript(t, 'echo $$');
+    t.equal(own.stdout, '1\n');
+    const host = await runScript(t, 'echo $$', (c) => {
+      c.linux!.namespaces = c.linux!.namespaces!.filter((n) => n.type !== 'pid');
+    });
+    t.equal(host.code, 0, host.stderr);
+    t.not(host.stdout, '1\n');
+  });
+
+  t.test('--preserve-fds passes extra fds', async (t) => {
+    const dir = await tempDir(t);
+    const bundle = path.join(dir, 'b');
+    await mkdir(bundle);
+    const { makeBundle, podrunBin } = await import('../helpers');
+    const b = await makeBundle(t, 'echo via-fd3 >&3');
+    const out = path.join(dir, 'fd3.txt');
+    const r = await runCmd('sh', ['-c', `exec 3>${out}; exec "${podrunBin}" oci run --preserve-fds 1 --bundle ${b} pfd-${process.pid}`]);
+    t.equal(r.code, 0, r.stderr);
+    const { readFile } = await import('node:fs/promises');
+    t.equal(await readFile(out, 'utf8'), 'via-fd3\n');
+  });
+}

@@ -1,0 +1,39 @@
+/** The binary plan framing that native/plan.c decodes. */
+import t from 'tap';
+import { buildLaunchPlan } from '../../src/oci/build-plan';
+import { defaultSpec } from '../../src/oci/default-spec';
+import { encodePlan } from '../../src/oci/plan-encode';
+import { validateConfig } from '../../src/oci/validate';
+
+function records(buf: Buffer): { tag: number; payload: Buffer }[] {
+  const out: { tag: number; payload: Buffer }[] = [];
+  for (let off = 0; off < buf.length; ) {
+    const tag = buf.readUInt16LE(off);
+    const len = buf.readUInt32LE(off + 4);
+    out.push({ tag, payload: buf.subarray(off + 8, off + 8 + len) });
+    off += 8 + len;
+  }
+  return out;
+}
+
+t.test('records frame the whole buffer, strings are NUL-terminated', async (t) => {
+  const cfg = validateConfig(defaultSpec({ args: ['sh', '-c', 'echo hi'] }));
+  const { plan } = buildLaunchPlan(cfg, { bundle: '/b', cgroup: '/sys/fs/cgroup/podrun.slice/x' });
+  const recs = records(encodePlan(plan));
+  const args = recs.filter((r) => r.tag === 29).map((r) => r.payload.toString());
+  t.same(args, ['sh\0', '-c\0', 'echo hi\0']);
+  const mounts = recs.filter((r) => r.tag === 10);
+  t.equal(mounts.length, cfg.mounts!.length);
+  const m0 = mounts[0]!.payload;
+  t.same(m0.subarray(20).toString().split('\0'), ['proc', '/proc', 'proc', '', '']);
+  const caps = recs.find((r) => r.tag === 20)!.payload;
+  t.equal(caps.length, 40);
+  t.equal(caps.readBigUInt64LE(0), plan.capabilities!.bounding);
+  t.equal(recs.find((r) => r.tag === 5)!.payload.toString(), '/sys/fs/cgroup/podrun.slice/x\0');
+});
+
+t.test('a NUL inside a string is refused', async (t) => {
+  const cfg = validateConfig(defaultSpec({ args: ['a\0b'] }));
+  const { plan } = buildLaunchPlan(cfg, { bundle: '/b' });
+  t.throws(() => encodePlan(plan), /contains NUL/);
+});
