@@ -23,7 +23,7 @@ extern "C" {
 namespace {
 
 std::string ErrnoName(int e) {
-  const char *name = strerrordesc_np(e) ? strerrorname_np(e) : nullptr;
+  const char *name = strerrorname_np(e);
   return name ? name : ("errno " + std::to_string(e));
 }
 

@@ -12,14 +12,21 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+/* the kernel's layout, not glibc's struct sigaction */
+struct kernel_sigaction {
+  void (*handler)(int);
+  unsigned long flags;
+  void (*restorer)(void);
+  uint64_t mask;
+};
+
+/* handlers of the launcher (node, the monitor) must not run here, and
+ * ignored signals must not stay ignored in the container */
 static void reset_signals(void) {
-  struct sigaction sa;
-  char *p = (char *)&sa;
-  for (size_t i = 0; i < sizeof sa; i++) p[i] = 0;
-  sa.sa_handler = SIG_DFL;
+  struct kernel_sigaction sa = { SIG_DFL, 0, NULL, 0 };
   for (int sig = 1; sig < _NSIG; sig++) {
     if (sig == SIGKILL || sig == SIGSTOP) continue;
-    syscall(SYS_rt_sigaction, sig, &sa, NULL, _NSIG / 8);
+    syscall(SYS_rt_sigaction, sig, &sa, NULL, sizeof sa.mask);
   }
 }
 

@@ -33,6 +33,21 @@ export async function tempDir(t: Teardown, prefix = 'podrun-test-'): Promise<str
   return dir;
 }
 
+/** A file with a namespace pinned on it by `unshare --<kind>=FILE`, unmounted
+ * and removed at teardown. */
+export async function pinnedNamespace(t: Teardown, kind: 'net' | 'uts' | 'ipc', ...cmd: string[]): Promise<string> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'podrun-ns-'));
+  const pin = path.join(dir, kind);
+  await writeFile(pin, '');
+  const made = await runCmd('unshare', [`--${kind}=${pin}`, ...(cmd.length ? cmd : ['true'])]);
+  t.teardown(async () => {
+    await runCmd('umount', [pin]);
+    await rm(dir, { recursive: true, force: true });
+  });
+  if (made.code !== 0) throw new Error(`unshare --${kind}: ${made.stderr}`);
+  return pin;
+}
+
 /** A bundle dir whose config is the default spec running `sh -c script`
  * on the busybox fixture rootfs, changed by `edit`. */
 export async function makeBundle(t: Teardown, script: string, edit?: (c: OciConfig) => void): Promise<string> {
@@ -66,6 +81,8 @@ export function runCmd(
     });
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     child.on('error', reject);
+    child.stdin.on('error', () => undefined); // a command that exits without reading stdin
+
     child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
     if (child.pid) opts.onSpawn?.(child.pid);
     child.stdin.end(opts.input ?? '');

@@ -1,15 +1,17 @@
 /** Find the cgroup v2 mount: /sys/fs/cgroup on unified hosts,
  * /sys/fs/cgroup/unified on hybrid ones. Pure over mountinfo text. */
 export function findCgroup2Mount(mountinfo: string): string | undefined {
+  let found: string | undefined;
   for (const line of mountinfo.split('\n')) {
     const sep = line.indexOf(' - ');
     if (sep < 0) continue;
     const fstype = line.slice(sep + 3).split(' ')[0];
     if (fstype !== 'cgroup2') continue;
     const mountPoint = line.slice(0, sep).split(' ')[4];
-    if (mountPoint) return unescapeMountinfo(mountPoint);
+    // the last one wins: a later mount (e.g. cgroup2 bound over /sys/fs/cgroup) shadows earlier ones
+    if (mountPoint) found = unescapeMountinfo(mountPoint);
   }
-  return undefined;
+  return found;
 }
 
 /** mountinfo escapes space, tab, newline and backslash as \ooo */

@@ -2,7 +2,7 @@
 import { mkdir, readlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import t from 'tap';
-import { isRoot, runCmd, runScript, tempDir } from '../helpers';
+import { isRoot, pinnedNamespace, runCmd, runScript, tempDir } from '../helpers';
 
 if (!isRoot) {
   t.plan(0, 'integration tests need root');
@@ -235,12 +235,7 @@ if (!isRoot) {
   });
 
   t.test('joins a namespace by path (pinned net ns)', async (t) => {
-    const dir = await tempDir(t);
-    const pin = path.join(dir, 'net');
-    await writeFile(pin, '');
-    const made = await runCmd('unshare', [`--net=${pin}`, 'true']);
-    t.equal(made.code, 0, made.stderr);
-    t.teardown(() => runCmd('umount', [pin]));
+    const pin = await pinnedNamespace(t, 'net');
     const expected = (await runCmd('nsenter', [`--net=${pin}`, 'readlink', '/proc/self/ns/net'])).stdout;
     const r = await runScript(t, 'readlink /proc/self/ns/net', (c) => {
       c.linux!.namespaces = c.linux!.namespaces!.map((n) => (n.type === 'network' ? { type: 'network', path: pin } : n));
@@ -268,6 +263,37 @@ if (!isRoot) {
     });
     t.equal(host.code, 0, host.stderr);
     t.not(host.stdout, '1\n');
+  });
+
+  t.test('joining another container\'s pid namespace (second fork) sees its processes', async (t) => {
+    const { fixtures, uniqueId } = await import('../helpers');
+    const { startContainer } = await import('../../src/oci/run');
+    const { defaultSpec } = await import('../../src/oci/default-spec');
+    const fx = await fixtures();
+    const first = await startContainer({ config: defaultSpec({ args: ['sleep', '1000'], rootfs: fx.rootfs }), bundle: '/' }, { id: uniqueId('pidns') });
+    t.teardown(async () => {
+      first.kill('SIGKILL');
+      await first.wait();
+    });
+    const r = await runScript(t, 'echo $$; ps -o pid,comm | grep -E "^ *1 sleep"', (c) => {
+      c.linux!.namespaces = c.linux!.namespaces!.map((n) => (n.type === 'pid' ? { type: 'pid', path: `/proc/${first.pid}/ns/pid` } : n));
+    });
+    t.equal(r.code, 0, r.stderr);
+    t.match(r.stdout, /^2\n/, 'the joiner is not pid 1 there');
+    t.match(r.stdout, /1 sleep/, 'sees the first container\'s init');
+  });
+
+  t.test('new user namespace after joining another namespace', async (t) => {
+    const pin = await pinnedNamespace(t, 'uts', 'hostname', 'pinned-uts');
+    const r = await runScript(t, 'hostname; id -u; cat /proc/self/uid_map', (c) => {
+      delete c.hostname;
+      c.linux!.namespaces = c.linux!.namespaces!.map((n) => (n.type === 'uts' ? { type: 'uts', path: pin } : n));
+      c.linux!.namespaces!.push({ type: 'user' });
+      c.linux!.uidMappings = [{ containerID: 0, hostID: 200000, size: 65536 }];
+      c.linux!.gidMappings = [{ containerID: 0, hostID: 200000, size: 65536 }];
+    });
+    t.equal(r.code, 0, r.stderr);
+    t.match(r.stdout, /^pinned-uts\n0\n\s+0\s+200000\s+65536\n$/);
   });
 
   t.test('--preserve-fds passes extra fds', async (t) => {

@@ -1,0 +1,123 @@
+/** Launch benchmark: `podrun oci run`, the library `run()` and the C-only
+ * `podrun-monitor run` against `runc run` on the same busybox /bin/true
+ * bundle, measured in the same run; plus CLI start-up against `node -e 0`.
+ *
+ * runc on a hybrid host would use the v1 hierarchies, which must not be
+ * touched here; so everything runs in a private mount namespace where the
+ * cgroup2 mount is bound over /sys/fs/cgroup (runc then uses cgroup v2). */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { ensureFixtures } from '../rootfs-fixtures/generate';
+import { findCgroup2Mount } from '../src/cgroup/mount';
+import { buildLaunchPlan } from '../src/oci/build-plan';
+import { defaultSpec } from '../src/oci/default-spec';
+import { encodePlan } from '../src/oci/plan-encode';
+import { run } from '../src/oci/run';
+import { validateConfig } from '../src/oci/validate';
+
+const root = path.resolve(__dirname, '..', '..');
+const podrun = path.join(root, 'bin', 'podrun');
+const monitor = path.join(root, 'build', 'Release', 'podrun-monitor');
+const INNER = 'PODRUN_BENCH_INNER';
+
+interface HyperfineResult {
+  command: string;
+  mean: number;
+  stddev: number;
+  median: number;
+  min: number;
+  max: number;
+}
+
+function have(cmd: string): boolean {
+  return spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
+}
+
+function hyperfine(commands: Record<string, string>, runs: number): Record<string, HyperfineResult> {
+  const out = path.join(os.tmpdir(), `podrun-bench-${process.pid}.json`);
+  const args = ['-N', '--warmup', '5', '--runs', String(runs), '--export-json', out, '--style', 'basic'];
+  for (const [name, cmd] of Object.entries(commands)) args.push('-n', name, cmd);
+  execFileSync('hyperfine', args, { stdio: 'inherit' });
+  const json = JSON.parse(readFileSync(out, 'utf8')) as { results: HyperfineResult[] };
+  rmSync(out, { force: true });
+  return Object.fromEntries(json.results.map((r) => [r.command, r]));
+}
+
+async function libraryRuns(bundle: string, n: number): Promise<{ mean: number; stddev: number; median: number }> {
+  const times: number[] = [];
+  for (let i = 0; i < n + 5; i++) {
+    const t0 = process.hrtime.bigint();
+    const r = await run(bundle, { id: 'bench-lib' });
+    const dt = Number(process.hrtime.bigint() - t0) / 1e9;
+    if (r.status !== 0) throw new Error(`library run exited ${r.status}`);
+    if (i >= 5) times.push(dt);
+  }
+  times.sort((a, b) => a - b);
+  const mean = times.reduce((a, b) => a + b, 0) / times.length;
+  const stddev = Math.sqrt(times.reduce((a, b) => a + (b - mean) ** 2, 0) / times.length);
+  return { mean, stddev, median: times[Math.floor(times.length / 2)]! };
+}
+
+const ms = (s: number): string => `${(s * 1000).toFixed(1)} ms`;
+
+async function inner(): Promise<void> {
+  const runs = Number(process.env.PODRUN_BENCH_RUNS ?? 60);
+  const fx = await ensureFixtures();
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'podrun-bench-'));
+  try {
+    const config = defaultSpec({ args: ['/bin/true'], rootfs: fx.rootfs });
+    writeFileSync(path.join(dir, 'config.json'), JSON.stringify(config));
+    // the C-only path: same plan, no cgroup (the monitor does not make one)
+    const { plan } = buildLaunchPlan(validateConfig(config), { bundle: dir });
+    writeFileSync(path.join(dir, 'plan.bin'), encodePlan(plan));
+
+    const h = hyperfine(
+      {
+        'runc run': `runc run --bundle ${dir} bench-runc`,
+        'podrun oci run': `${podrun} oci run --bundle ${dir} bench-cli`,
+        'podrun-monitor run (C only)': `${monitor} run ${dir}/plan.bin`,
+        'node -e 0': 'node -e 0',
+        'podrun --version': `${podrun} --version`,
+      },
+      runs,
+    );
+    const lib = await libraryRuns(dir, runs);
+    const runc = h['runc run']!;
+    const node0 = h['node -e 0']!;
+    const rows: [string, number, number, string][] = [
+      ['runc run', runc.mean, runc.stddev, '1.00× (anchor)'],
+      ['podrun library run()', lib.mean, lib.stddev, `${(lib.mean / runc.mean).toFixed(2)}× runc (target ≤ 1.0)`],
+      ['podrun oci run (CLI)', h['podrun oci run']!.mean, h['podrun oci run']!.stddev, `${(h['podrun oci run']!.mean / runc.mean).toFixed(2)}× runc`],
+      ['podrun-monitor run (C only)', h['podrun-monitor run (C only)']!.mean, h['podrun-monitor run (C only)']!.stddev, `${(h['podrun-monitor run (C only)']!.mean / runc.mean).toFixed(2)}× runc`],
+      ['node -e 0', node0.mean, node0.stddev, ''],
+      ['podrun --version', h['podrun --version']!.mean, h['podrun --version']!.stddev, `node -e 0 + ${ms(h['podrun --version']!.mean - node0.mean)} (target ≤ +10 ms)`],
+    ];
+    process.stdout.write('\npodrun launch benchmark (busybox /bin/true, same bundle, same run)\n');
+    for (const [name, mean, sd, note] of rows) process.stdout.write(`  ${name.padEnd(30)} ${ms(mean).padStart(10)} ± ${ms(sd).padEnd(9)} ${note}\n`);
+    const cliOverhead = h['podrun oci run']!.mean - lib.mean;
+    process.stdout.write(`  CLI cost over the library: ${ms(cliOverhead)} (node -e 0 alone: ${ms(node0.mean)})\n`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function outer(): void {
+  if (process.getuid?.() !== 0) throw new Error('the benchmark needs root');
+  for (const cmd of ['runc', 'hyperfine', 'unshare']) if (!have(cmd)) throw new Error(`${cmd} is not installed (run scripts/setup.sh)`);
+  const cg2 = findCgroup2Mount(readFileSync('/proc/self/mountinfo', 'utf8'));
+  if (!cg2) throw new Error('no cgroup2 mount on this host');
+  const script = `mount --bind ${cg2} /sys/fs/cgroup && exec node ${__filename}`;
+  const r = spawnSync('unshare', ['--mount', '--propagation', 'private', 'sh', '-c', script], { stdio: 'inherit', env: { ...process.env, [INNER]: '1' } });
+  process.exitCode = r.status ?? 1;
+}
+
+if (process.env[INNER]) {
+  inner().catch((e: unknown) => {
+    process.stderr.write(`bench failed: ${(e as Error).stack ?? String(e)}\n`);
+    process.exitCode = 1;
+  });
+} else {
+  outer();
+}
