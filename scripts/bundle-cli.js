@@ -9,5 +9,6 @@ require('esbuild').buildSync({
   target: 'node20',
   format: 'cjs',
   external: ['*.node'],
+  minify: true,
   logLevel: 'warning',
 });

@@ -3,8 +3,17 @@
  * podrun cannot honour are rejected later by the plan builder by name. */
 import { z } from 'zod';
 
+/** Messages for regex checks, by pattern source. The runtime validator is
+ * generated from this schema (scripts/gen-validators.js), where zod's own
+ * messages are lost; the generator carries these over. */
+export const PATTERN_MESSAGES: Record<string, string> = {};
+function pattern(re: RegExp, message: string): z.ZodString {
+  PATTERN_MESSAGES[re.source] = message;
+  return z.string().regex(re, message);
+}
+
 const u32 = z.number().int().min(0).max(0xffffffff);
-const absPath = z.string().min(1).refine((s) => s.startsWith('/'), 'must be an absolute path');
+const absPath = pattern(/^\//, 'must be an absolute path');
 
 const idMapping = z.looseObject({ containerID: u32, hostID: u32, size: u32.min(1) });
 
@@ -23,7 +32,7 @@ export const processSchema = z.looseObject({
   terminal: z.boolean().optional(),
   consoleSize: z.looseObject({ height: u32, width: u32 }).optional(),
   cwd: absPath,
-  env: z.array(z.string().refine((s) => s.includes('='), 'must be KEY=VALUE')).optional(),
+  env: z.array(pattern(/=/, 'must be KEY=VALUE')).optional(),
   args: z.array(z.string()).min(1, 'must name the program to run').optional(),
   commandLine: z.string().optional(),
   rlimits: z
@@ -121,7 +130,7 @@ export const linuxSchema = z.looseObject({
 });
 
 export const configSchema = z.looseObject({
-  ociVersion: z.string().regex(/^1\.\d+\.\d+/, 'must be a runtime-spec 1.x version'),
+  ociVersion: pattern(/^1\.\d+\.\d+/, 'must be a runtime-spec 1.x version'),
   root: z.looseObject({ path: z.string().min(1), readonly: z.boolean().optional() }),
   mounts: z.array(mountSchema).optional(),
   process: processSchema.optional(),

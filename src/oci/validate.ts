@@ -1,34 +1,30 @@
-/** Parse and validate a config.json; errors name the JSON path. */
+/** Parse and validate a config.json; errors name the JSON path. The
+ * validator is generated at build time from the zod schema in spec-schema.ts
+ * (see scripts/gen-validators.js), so validating does not load zod. */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { z } from 'zod';
 import { PodrunError, errnoCode, invalidField } from '../errors';
-import { configSchema, type OciConfig } from './spec-schema';
+import { describeAjvError, type AjvError } from './schema-errors';
+import type { OciConfig } from './spec-schema';
 
-/** `process.args[0]` style path from zod's issue path. */
-export function jsonPath(parts: readonly PropertyKey[]): string {
-  let out = '';
-  for (const p of parts) {
-    if (typeof p === 'number') out += `[${p}]`;
-    else if (typeof p === 'string' && /^[A-Za-z_$][\w$]*$/.test(p)) out += out ? `.${p}` : p;
-    else out += `[${JSON.stringify(String(p))}]`;
-  }
-  return out || '(root)';
+interface GeneratedValidator {
+  (doc: unknown): boolean;
+  errors?: AjvError[] | null;
 }
 
-function describe(issues: readonly z.core.$ZodIssue[], source: string): PodrunError {
-  const lines = issues.slice(0, 10).map((i) => `${jsonPath(i.path)}: ${i.message}`);
-  if (issues.length > 10) lines.push(`… and ${issues.length - 10} more`);
-  const first = issues[0];
-  return new PodrunError('EINVALID_CONFIG', `${source}: invalid config:\n  ${lines.join('\n  ')}`, {
-    field: first ? jsonPath(first.path) : undefined,
-  });
+function configValidator(): { validate: GeneratedValidator; patternMessages: Record<string, string> } {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const mod = require('./config-validator.generated.js') as { default: GeneratedValidator; patternMessages: Record<string, string> };
+  return { validate: mod.default, patternMessages: mod.patternMessages };
 }
 
 export function validateConfig(doc: unknown, source = 'config.json'): OciConfig {
-  const r = configSchema.safeParse(doc);
-  if (!r.success) throw describe(r.error.issues, source);
-  return r.data;
+  const { validate, patternMessages } = configValidator();
+  if (validate(doc)) return doc as OciConfig;
+  const errors = (validate.errors ?? []).map((e) => describeAjvError(e, patternMessages));
+  const lines = errors.slice(0, 10).map((e) => `${e.field}: ${e.reason}`);
+  if (errors.length > 10) lines.push(`… and ${errors.length - 10} more`);
+  throw new PodrunError('EINVALID_CONFIG', `${source}: invalid config:\n  ${lines.join('\n  ')}`, { field: errors[0]?.field });
 }
 
 export function parseConfigText(text: string, source = 'config.json'): OciConfig {

@@ -119,9 +119,9 @@ if (!isRoot) {
     const r = await podrunRun(bundle);
     t.equal(r.code, 1);
     t.match(r.stderr, /config\.json: invalid config:/);
-    t.match(r.stderr, /process\.args\[1\]: Invalid input: expected string, received number/);
+    t.match(r.stderr, /process\.args\[1\]: must be string/);
     t.match(r.stderr, /mounts\[0\]\.destination: must be an absolute path/);
-    t.match(r.stderr, /linux\.namespaces\[6\]\.type: Invalid option/);
+    t.match(r.stderr, /linux\.namespaces\[6\]\.type: must be one of pid, network, mount, ipc, uts, user, cgroup, time/);
 
     await writeFile(path.join(bundle, 'config.json'), '{"ociVersion": "1.2.0",');
     const bad = await podrunRun(bundle);

@@ -296,6 +296,47 @@ if (!isRoot) {
     t.match(r.stdout, /^pinned-uts\n0\n\s+0\s+200000\s+65536\n$/);
   });
 
+  t.test('time and cgroup namespaces', async (t) => {
+    const r = await runScript(t, 'readlink /proc/self/ns/time /proc/self/ns/cgroup; cat /proc/self/cgroup', (c) => {
+      c.linux!.namespaces!.push({ type: 'time' });
+    });
+    t.equal(r.code, 0, r.stderr);
+    const [time, cgroup] = r.stdout.split('\n');
+    t.not(time, await readlink('/proc/self/ns/time'), 'own time namespace');
+    t.not(cgroup, await readlink('/proc/self/ns/cgroup'), 'own cgroup namespace');
+    t.match(r.stdout, /^0::\/$/m, 'the cgroup namespace is rooted at the container cgroup');
+  });
+
+  t.test('--no-pivot moves the rootfs over / and chroots', async (t) => {
+    const { makeBundle, podrunRun } = await import('../helpers');
+    const b = await makeBundle(t, 'ls /bin/busybox && cat /etc/passwd | head -1');
+    const r = await podrunRun(b, undefined, ['--no-pivot']);
+    t.equal(r.code, 0, r.stderr);
+    t.equal(r.stdout, '/bin/busybox\nroot:x:0:0:root:/root:/bin/sh\n');
+  });
+
+  t.test('per-mount propagation option', async (t) => {
+    const src = await tempDir(t);
+    const r = await runScript(t, 'awk \'$5 == "/mnt"\' /proc/self/mountinfo', (c) => {
+      c.linux!.rootfsPropagation = 'private';
+      c.mounts!.push({ destination: '/mnt', type: 'bind', source: src, options: ['rbind', 'rshared'] });
+    });
+    t.equal(r.code, 0, r.stderr);
+    t.match(r.stdout, / shared:\d+ /);
+  });
+
+  t.test('seccomp trap and log actions', async (t) => {
+    const trapped = await runScript(t, 'uname', (c) => {
+      c.linux!.seccomp = { defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['uname'], action: 'SCMP_ACT_TRAP' }] };
+    });
+    t.equal(trapped.code, 128 + 31, 'SIGSYS from SCMP_ACT_TRAP');
+    const logged = await runScript(t, 'uname -s', (c) => {
+      c.linux!.seccomp = { defaultAction: 'SCMP_ACT_ALLOW', flags: ['SECCOMP_FILTER_FLAG_LOG'], syscalls: [{ names: ['uname'], action: 'SCMP_ACT_LOG' }] };
+    });
+    t.equal(logged.code, 0, logged.stderr);
+    t.equal(logged.stdout, 'Linux\n', 'SCMP_ACT_LOG lets the call through');
+  });
+
   t.test('--preserve-fds passes extra fds', async (t) => {
     const dir = await tempDir(t);
     const bundle = path.join(dir, 'b');
