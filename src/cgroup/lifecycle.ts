@@ -1,18 +1,18 @@
 /** Create and remove cgroup v2 directories (the side-effect edge). Removal
  * kills everything inside (cgroup.kill), waits until the cgroup is empty and
- * removes it bottom-up. */
-import type { Dirent } from 'node:fs';
-import { mkdir, readFile, readdir, rmdir, writeFile } from 'node:fs/promises';
+ * removes it bottom-up. cgroupfs operations are in-memory and sub-millisecond,
+ * so they are done synchronously; only waiting for processes to die yields. */
+import { mkdirSync, readFileSync, readdirSync, rmdirSync, writeFileSync, type Dirent } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { PodrunError, errnoCode } from '../errors';
 
-/** mkdir -p; returns the directories it created, deepest last. */
-export async function createCgroup(dir: string): Promise<string[]> {
+/** mkdir -p; returns the directories it created, outermost first. */
+export function createCgroup(dir: string): string[] {
   let first: string | undefined;
   for (let attempt = 0; ; attempt++) {
     try {
-      first = await mkdir(dir, { recursive: true });
+      first = mkdirSync(dir, { recursive: true });
       break;
     } catch (e) {
       // a parent pruned by another container's exit between mkdir steps: retry
@@ -25,26 +25,25 @@ export async function createCgroup(dir: string): Promise<string[]> {
   return created;
 }
 
-export async function isPopulated(dir: string): Promise<boolean> {
-  const events = await readFile(path.join(dir, 'cgroup.events'), 'utf8');
-  return /^populated 1$/m.test(events);
+export function isPopulated(dir: string): boolean {
+  return /^populated 1$/m.test(readFileSync(path.join(dir, 'cgroup.events'), 'utf8'));
 }
 
 /** Kill every process in dir (and below), wait for it to empty, rmdir it. */
 export async function removeCgroup(dir: string, timeoutMs = 10_000): Promise<void> {
   let entries: Dirent[];
   try {
-    entries = await readdir(dir, { withFileTypes: true });
+    entries = readdirSync(dir, { withFileTypes: true });
   } catch (e) {
     if (errnoCode(e) === 'ENOENT') return;
     throw e;
   }
-  if (await isPopulated(dir)) {
-    await writeFile(path.join(dir, 'cgroup.kill'), '1');
+  if (isPopulated(dir)) {
+    writeFileSync(path.join(dir, 'cgroup.kill'), '1');
     const deadline = Date.now() + timeoutMs;
-    while (await isPopulated(dir)) {
+    while (isPopulated(dir)) {
       if (Date.now() > deadline) throw new PodrunError('ECGROUP', `cgroup ${dir} still has processes ${timeoutMs} ms after cgroup.kill`);
-      await sleep(5);
+      await sleep(2);
     }
   }
   for (const e of entries) {
@@ -53,22 +52,22 @@ export async function removeCgroup(dir: string, timeoutMs = 10_000): Promise<voi
   // rmdir can briefly fail with EBUSY while the last task is being released
   for (let i = 0; ; i++) {
     try {
-      await rmdir(dir);
+      rmdirSync(dir);
       return;
     } catch (e) {
       const code = errnoCode(e);
       if (code === 'ENOENT') return;
-      if (code !== 'EBUSY' || i >= 200) throw new PodrunError('ECGROUP', `removing cgroup ${dir}: ${(e as Error).message}`, { cause: e });
-      await sleep(5);
+      if (code !== 'EBUSY' || i >= 500) throw new PodrunError('ECGROUP', `removing cgroup ${dir}: ${(e as Error).message}`, { cause: e });
+      await sleep(2);
     }
   }
 }
 
 /** rmdir directories podrun created above a container cgroup, if now empty. */
-export async function pruneEmpty(dirs: readonly string[]): Promise<void> {
+export function pruneEmpty(dirs: readonly string[]): void {
   for (const d of [...dirs].reverse()) {
     try {
-      await rmdir(d);
+      rmdirSync(d);
     } catch {
       return; // busy (another container) or gone: leave it
     }

@@ -1,5 +1,6 @@
-/** Facts about the host the plan builder needs, read once per call (edge). */
-import { readFile } from 'node:fs/promises';
+/** Facts about the host the plan builder needs, read once per call (edge).
+ * Synchronous: two small procfs reads cost less than two thread-pool hops. */
+import { readFileSync } from 'node:fs';
 import { parseCapMask } from './capabilities';
 
 export interface HostFacts {
@@ -7,10 +8,8 @@ export interface HostFacts {
   permittedCapabilities?: bigint;
 }
 
-export async function readHostFacts(): Promise<HostFacts> {
-  const [mountinfo, status] = await Promise.all([
-    readFile('/proc/self/mountinfo', 'utf8'),
-    readFile('/proc/self/status', 'utf8'),
-  ]);
+export function readHostFacts(): HostFacts {
+  const mountinfo = readFileSync('/proc/self/mountinfo', 'utf8');
+  const status = readFileSync('/proc/self/status', 'utf8');
   return { mountinfo, permittedCapabilities: parseCapMask(status, 'CapPrm') };
 }

@@ -54,10 +54,10 @@ export function validateId(id: string): void {
   if (!ID_RE.test(id)) throw invalidField('id', `${JSON.stringify(id)} is not a valid container id (letters, digits, "_", ".", "-")`);
 }
 
-async function resolveSource(source: RunSource): Promise<{ config: OciConfig; bundle: string }> {
+function resolveSource(source: RunSource): { config: OciConfig; bundle: string } {
   if (typeof source === 'string') {
     const bundle = path.resolve(source);
-    return { config: await loadBundleConfig(bundle), bundle };
+    return { config: loadBundleConfig(bundle), bundle };
   }
   return { config: validateConfig(source.config), bundle: path.resolve(source.bundle) };
 }
@@ -78,7 +78,8 @@ function signalName(n: number): NodeJS.Signals | null {
 export async function startContainer(source: RunSource, opts: RunOptions): Promise<RunningContainer> {
   validateId(opts.id);
   const native = opts.native ?? nativeApi();
-  const [{ config, bundle }, host] = await Promise.all([resolveSource(source), readHostFacts()]);
+  const { config, bundle } = resolveSource(source);
+  const host = readHostFacts();
   const cgroupMount = opts.cgroupRoot ?? findCgroup2Mount(host.mountinfo);
   if (!cgroupMount) throw new PodrunError('ECGROUP', 'no cgroup2 mount found in /proc/self/mountinfo (podrun needs cgroup v2)');
   const cgroup = containerCgroupPath(cgroupMount, opts.id, config.linux?.cgroupsPath);
@@ -94,10 +95,10 @@ export async function startContainer(source: RunSource, opts: RunOptions): Promi
   const encoded = encodePlan(plan);
   for (const w of warnings) opts.onWarning?.(w);
 
-  const created = await createCgroup(cgroup);
+  const created = createCgroup(cgroup);
   const cleanup = async (): Promise<void> => {
     await removeCgroup(cgroup);
-    await pruneEmpty(created.slice(0, -1));
+    pruneEmpty(created.slice(0, -1));
   };
   let launched;
   try {

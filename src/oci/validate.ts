@@ -1,7 +1,7 @@
 /** Parse and validate a config.json; errors name the JSON path. The
  * validator is generated at build time from the zod schema in spec-schema.ts
  * (see scripts/gen-validators.js), so validating does not load zod. */
-import { readFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { PodrunError, errnoCode, invalidField } from '../errors';
 import { describeAjvError, type AjvError } from './schema-errors';
@@ -37,11 +37,12 @@ export function parseConfigText(text: string, source = 'config.json'): OciConfig
   return validateConfig(doc, source);
 }
 
-export async function loadBundleConfig(bundle: string): Promise<OciConfig> {
+/** Read and validate <bundle>/config.json (a small file: read synchronously). */
+export function loadBundleConfig(bundle: string): OciConfig {
   const file = path.join(bundle, 'config.json');
   let text: string;
   try {
-    text = await readFile(file, 'utf8');
+    text = readFileSync(file, 'utf8');
   } catch (e) {
     if (errnoCode(e) === 'ENOENT') throw new PodrunError('ENOTFOUND', `${file}: no such file (is ${bundle} an OCI bundle?)`, { cause: e });
     throw new PodrunError('ENOTFOUND', `${file}: ${(e as Error).message}`, { cause: e });
