@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite: set up whatever is missing, build, then run the unit
-# tests (no root needed) and the integration tests (root) with tap.
+# tests (no root needed) and the integration tests (root) with tap, one file
+# at a time: the leak checks compare host-wide state (mounts, cgroups).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh --no-example
