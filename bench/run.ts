@@ -96,8 +96,8 @@ async function inner(): Promise<void> {
     ];
     process.stdout.write('\npodrun launch benchmark (busybox /bin/true, same bundle, same run)\n');
     for (const [name, mean, sd, note] of rows) process.stdout.write(`  ${name.padEnd(30)} ${ms(mean).padStart(10)} ± ${ms(sd).padEnd(9)} ${note}\n`);
-    const cliOverhead = h['podrun oci run']!.mean - lib.mean;
-    process.stdout.write(`  CLI cost over the library: ${ms(cliOverhead)} (node -e 0 alone: ${ms(node0.mean)})\n`);
+    const overNode = h['podrun oci run']!.mean - node0.mean;
+    process.stdout.write(`  podrun oci run = node -e 0 + ${ms(overNode)} (the library run() inside it: ${ms(lib.mean)})\n`);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
