@@ -55,6 +55,11 @@ Napi::Value Launch(const Napi::CallbackInfo &info) {
     LaunchError(env, err).ThrowAsJavaScriptException();
     return env.Undefined();
   }
+  if (plan.wait_start) {
+    plan_free(&plan);
+    Napi::Error::New(env, "plans that wait for start are run by podrun-monitor").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
   launch_result res;
   int rc = launch(&plan, &res, &err);
   plan_free(&plan);
@@ -134,6 +139,16 @@ Napi::Value SendSignal(const Napi::CallbackInfo &info) {
   return info.Env().Undefined();
 }
 
+// pidfdOpen(pid) -> fd, or -1 when the process does not exist
+Napi::Value PidfdOpen(const Napi::CallbackInfo &info) {
+  int pid = info[0].As<Napi::Number>().Int32Value();
+  int fd = static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
+  if (fd < 0 && errno != ESRCH) {
+    Napi::Error::New(info.Env(), std::string("pidfd_open: ") + strerror(errno)).ThrowAsJavaScriptException();
+  }
+  return Napi::Number::New(info.Env(), fd);
+}
+
 Napi::Value CloseFd(const Napi::CallbackInfo &info) {
   close(info[0].As<Napi::Number>().Int32Value());
   return info.Env().Undefined();
@@ -144,6 +159,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("waitExit", Napi::Function::New(env, WaitExit));
   exports.Set("sendSignal", Napi::Function::New(env, SendSignal));
   exports.Set("closeFd", Napi::Function::New(env, CloseFd));
+  exports.Set("pidfdOpen", Napi::Function::New(env, PidfdOpen));
   return exports;
 }
 

@@ -30,7 +30,7 @@ static void reset_signals(void) {
   }
 }
 
-static void sync_send(struct child *c, int type, int pid) {
+void sync_send(struct child *c, int type, int pid) {
   struct sync_msg m;
   char *p = (char *)&m;
   for (size_t i = 0; i < sizeof m; i++) p[i] = 0;
@@ -40,7 +40,7 @@ static void sync_send(struct child *c, int type, int pid) {
     child_fail(c, STEP_SYNC, errno, -1, "send");
 }
 
-static void sync_expect(struct child *c, int type) {
+void sync_expect(struct child *c, int type) {
   struct sync_msg m;
   ssize_t n = recv(c->sync_fd, &m, sizeof m, 0);
   if (n != (ssize_t)sizeof m || m.type != type)
@@ -130,5 +130,10 @@ void child_main(struct child *c, int clone_made_ns) {
     rootfs_finish(c);
   }
   process_finalize(c);
+  if (p->wait_start) {
+    /* "created": everything is in place; exec only when told to start */
+    sync_send(c, MSG_READY, 0);
+    sync_expect(c, MSG_START);
+  }
   process_exec(c);
 }

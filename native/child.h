@@ -9,7 +9,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-enum sync_type { MSG_ERROR = 1, MSG_NEED_MAPS = 2, MSG_MAPS_DONE = 3, MSG_PID = 4 };
+enum sync_type { MSG_ERROR = 1, MSG_NEED_MAPS = 2, MSG_MAPS_DONE = 3, MSG_PID = 4, MSG_READY = 5, MSG_START = 6 };
 
 struct sync_msg {
   int32_t type;
@@ -26,6 +26,9 @@ struct child {
   int root_fd;        /* O_PATH fd of the rootfs, valid until pivot_root */
   int in_new_userns;  /* the child created a user namespace */
 };
+
+void sync_send(struct child *c, int type, int pid);
+void sync_expect(struct child *c, int type);
 
 /* Report {step, errno, index, detail} to the parent and exit. */
 __attribute__((noreturn)) void child_fail(struct child *c, int step, int err, int index, const char *detail);

@@ -87,31 +87,51 @@ static void reap(pid_t pid) {
   while (waitpid(pid, NULL, __WALL) < 0 && errno == EINTR) {}
 }
 
-/* Drive the child until exec. Returns the final pid, or -1 with err set. */
-static pid_t drive_child(const struct launch_plan *p, int sock, pid_t child,
-                         const struct launch_error *shared_err, struct launch_error *err) {
-  pid_t final = child;
-  pid_t intermediate = 0;
+struct drive {
+  const struct launch_plan *plan; /* NULL after MSG_READY: no more map requests */
+  int sock;
+  pid_t child;                     /* the process clone3 made */
+  pid_t final;                     /* the process that execs (child, or its re-parented child) */
+  const struct launch_error *shared_err;
+};
+
+static void kill_and_reap(struct drive *d) {
+  kill(d->child, SIGKILL);
+  reap(d->child);
+  if (d->final != d->child) { kill(d->final, SIGKILL); reap(d->final); }
+}
+
+/* Drive the child until it execs (EOF on the close-on-exec socket) or, when
+ * stop_at_ready, until it reports "created". 0, or -1 with err set and the
+ * child killed and reaped. */
+static int drive_child(struct drive *d, int stop_at_ready, struct launch_error *err) {
   for (;;) {
     struct sync_msg m;
-    ssize_t n = recv(sock, &m, sizeof m, 0);
+    ssize_t n = recv(d->sock, &m, sizeof m, 0);
     if (n < 0 && errno == EINTR) continue;
-    if (n == 0) break; /* every copy of the child's end closed: exec'd or died */
+    if (n == 0) break;
     if (n != (ssize_t)sizeof m) { set_err(err, STEP_SYNC, n < 0 ? errno : EPROTO, -1, "recv"); goto fail; }
     switch (m.type) {
     case MSG_NEED_MAPS: {
-      if (write_id_maps(p, child, err) < 0) goto fail;
+      if (!d->plan) { set_err(err, STEP_SYNC, EPROTO, -1, "late map request"); goto fail; }
+      if (write_id_maps(d->plan, d->child, err) < 0) goto fail;
       struct sync_msg ok = { .type = MSG_MAPS_DONE };
-      if (send(sock, &ok, sizeof ok, MSG_NOSIGNAL) != (ssize_t)sizeof ok) {
+      if (send(d->sock, &ok, sizeof ok, MSG_NOSIGNAL) != (ssize_t)sizeof ok) {
         set_err(err, STEP_SYNC, errno, -1, "send");
         goto fail;
       }
       break;
     }
     case MSG_PID:
-      intermediate = child;
-      final = m.pid;
+      d->final = m.pid;
+      /* the intermediate exits right after telling us */
+      reap(d->child);
+      d->child = d->final;
       break;
+    case MSG_READY:
+      if (stop_at_ready) return 0;
+      set_err(err, STEP_SYNC, EPROTO, -1, "unexpected ready");
+      goto fail;
     case MSG_ERROR:
       *err = m.err;
       err->detail[sizeof err->detail - 1] = 0;
@@ -121,26 +141,24 @@ static pid_t drive_child(const struct launch_plan *p, int sock, pid_t child,
       goto fail;
     }
   }
-  if (intermediate) reap(intermediate);
   /* EOF: the child exec'd, or failed where it could not send (seccomp) */
-  if (shared_err->step) {
-    *err = *shared_err;
+  if (d->shared_err->step) {
+    *err = *d->shared_err;
     err->detail[sizeof err->detail - 1] = 0;
     goto fail;
   }
+  if (stop_at_ready) { set_err(err, STEP_SYNC, EPROTO, -1, "child exec'd before ready"); goto fail; }
   /* or it was killed before exec, which its exit status will tell */
-  return final;
+  return 0;
 fail:
-  kill(child, SIGKILL);
-  reap(child);
-  if (final != child) { kill(final, SIGKILL); reap(final); }
+  kill_and_reap(d);
   return -1;
 }
 
 int launch(struct launch_plan *p, struct launch_result *res, struct launch_error *err) {
   int cgroup_fd = -1;
   memset(err, 0, sizeof *err);
-  res->pid = -1; res->pidfd = -1;
+  res->pid = -1; res->pidfd = -1; res->sync_fd = -1; res->shared_err = NULL;
   if (p->has_seccomp && !p->bpf.filter && seccomp_compile(p, err) < 0) return -1;
   for (size_t i = 0; i < p->njoins; i++) {
     p->joins[i].fd = open(p->joins[i].path, O_RDONLY | O_CLOEXEC);
@@ -215,22 +233,66 @@ int launch(struct launch_plan *p, struct launch_result *res, struct launch_error
     munmap(shared_err, sizeof *shared_err);
     return set_err(err, STEP_CLONE, clone_errno, -1, p->cgroup ? p->cgroup : "");
   }
-  pid_t final = drive_child(p, sv[0], (pid_t)pid, shared_err, err);
-  close(sv[0]);
-  munmap(shared_err, sizeof *shared_err);
-  if (final < 0) { close(pidfd); return -1; }
-  if (final != pid) {
+  struct drive d = { .plan = p, .sock = sv[0], .child = (pid_t)pid, .final = (pid_t)pid, .shared_err = shared_err };
+  if (drive_child(&d, p->wait_start, err) < 0) {
+    close(sv[0]);
+    munmap(shared_err, sizeof *shared_err);
+    close(pidfd);
+    return -1;
+  }
+  if (d.final != pid) {
     /* the process that execs is the grandchild, re-parented to us */
     close(pidfd);
-    pidfd = (int)syscall(SYS_pidfd_open, final, 0);
+    pidfd = (int)syscall(SYS_pidfd_open, d.final, 0);
     if (pidfd < 0) {
       set_err(err, STEP_FORK, errno, -1, "pidfd_open");
-      kill(final, SIGKILL);
-      reap(final);
+      kill_and_reap(&d);
+      close(sv[0]);
+      munmap(shared_err, sizeof *shared_err);
       return -1;
     }
   }
-  res->pid = final;
+  if (p->wait_start) {
+    res->sync_fd = sv[0];
+    res->shared_err = shared_err;
+  } else {
+    close(sv[0]);
+    munmap(shared_err, sizeof *shared_err);
+  }
+  res->pid = d.final;
   res->pidfd = pidfd;
   return 0;
+}
+
+static void release(struct launch_result *res) {
+  if (res->sync_fd >= 0) close(res->sync_fd);
+  if (res->shared_err) munmap(res->shared_err, sizeof *res->shared_err);
+  res->sync_fd = -1;
+  res->shared_err = NULL;
+}
+
+int launch_start(struct launch_result *res, struct launch_error *err) {
+  memset(err, 0, sizeof *err);
+  if (res->sync_fd < 0 || !res->shared_err) return set_err(err, STEP_SYNC, EINVAL, -1, "not waiting for start");
+  struct drive d = { .plan = NULL, .sock = res->sync_fd, .child = res->pid, .final = res->pid, .shared_err = res->shared_err };
+  struct sync_msg go = { .type = MSG_START };
+  int rc;
+  if (send(d.sock, &go, sizeof go, MSG_NOSIGNAL) != (ssize_t)sizeof go) {
+    /* the child is gone (killed while created): report it like runc does */
+    rc = set_err(err, STEP_SYNC, errno, -1, "container process is gone");
+    kill_and_reap(&d);
+  } else {
+    rc = drive_child(&d, 0, err);
+  }
+  release(res);
+  if (rc < 0) { close(res->pidfd); res->pidfd = -1; }
+  return rc;
+}
+
+void launch_abort(struct launch_result *res) {
+  struct drive d = { .child = res->pid, .final = res->pid };
+  if (res->pid > 0) kill_and_reap(&d);
+  release(res);
+  if (res->pidfd >= 0) close(res->pidfd);
+  res->pidfd = -1;
 }

@@ -43,6 +43,7 @@ enum plan_tag {
   T_ENV = 30,          /* str (repeated) */
   T_PRESERVE_FDS = 31, /* u32 */
   T_ROOTFS_PARENT = 32,/* str mount point holding the rootfs (made private before pivot) */
+  T_WAIT_START = 33,   /* (flag) stop before exec until launch_start() */
 };
 
 enum mount_kind { MOUNT_FS = 0, MOUNT_BIND = 1 };
@@ -100,6 +101,7 @@ struct launch_plan {
   char **argv; size_t nargv;
   char **envp; size_t nenvp;
   uint32_t preserve_fds;
+  int wait_start;
 };
 
 /* Steps reported on failure; names in launch_step_name(). */
@@ -124,6 +126,10 @@ struct launch_error {
 struct launch_result {
   pid_t pid;
   int pidfd;
+  /* with wait_start: the sync socket to the child blocked before exec, and
+   * the shared error page; -1 / NULL otherwise */
+  int sync_fd;
+  struct launch_error *shared_err;
 };
 
 const char *launch_step_name(int step);
@@ -137,5 +143,13 @@ void plan_free(struct launch_plan *plan);
  * failure nothing is left running. Call from any thread; the child runs no
  * code that allocates or takes locks. */
 int launch(struct launch_plan *plan, struct launch_result *res, struct launch_error *err);
+
+/* For a plan with wait_start: let the child exec. Returns 0 once it has
+ * exec'd, or -1 with err filled (the child is then dead and reaped). Always
+ * releases res->sync_fd and res->shared_err. */
+int launch_start(struct launch_result *res, struct launch_error *err);
+
+/* Give up on a created child that was never started: kill, reap, release. */
+void launch_abort(struct launch_result *res);
 
 #endif

@@ -1,10 +1,16 @@
 /* podrun-monitor: the C front end of the launch library.
  *
- *   podrun-monitor run PLANFILE   launch an encoded plan in the foreground,
- *                                 forward signals, exit with its status
- *
- * It will grow into the per-pod supervisor (socket, logs, restarts); the
- * launch path is the same one the addon uses. */
+ *   podrun-monitor run PLANFILE
+ *       launch an encoded plan in the foreground, forward signals, exit with
+ *       its status.
+ *   podrun-monitor container DIR REPORT_FD
+ *       the per-container supervisor behind `podrun oci create`: launches
+ *       DIR/plan.bin stopped before exec, reports "ok <pid>" (or the launch
+ *       error) on REPORT_FD, then serves DIR/monitor.sock ("start") and, when
+ *       the container exits, records DIR/exit and leaves. It is the
+ *       container's parent and a child subreaper; the CLI may exit at any
+ *       time, and if the monitor is killed the container keeps running.
+ */
 #include "launch.h"
 
 #include <errno.h>
@@ -14,10 +20,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/un.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #ifndef P_PIDFD
@@ -43,52 +53,224 @@ static int read_file(const char *path, char **out, size_t *len) {
   return 0;
 }
 
-static int run(const char *plan_path) {
+static int load_plan(const char *path, struct launch_plan *plan, struct launch_error *err) {
   char *data;
   size_t len;
-  if (read_file(plan_path, &data, &len) < 0) {
-    fprintf(stderr, "podrun-monitor: %s: %s\n", plan_path, strerror(errno));
-    return 125;
+  if (read_file(path, &data, &len) < 0) {
+    err->step = STEP_PLAN; err->err = errno; err->index = -1;
+    snprintf(err->detail, sizeof err->detail, "%s", path);
+    return -1;
   }
+  int rc = plan_decode(data, len, plan, err);
+  free(data);
+  return rc;
+}
+
+/* write path atomically (temp + rename) */
+static int write_atomic(const char *path, const char *data) {
+  char tmp[4096];
+  snprintf(tmp, sizeof tmp, "%s.tmp", path);
+  int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return -1;
+  size_t len = strlen(data);
+  if (write(fd, data, len) != (ssize_t)len || fsync(fd) < 0) { close(fd); unlink(tmp); return -1; }
+  close(fd);
+  return rename(tmp, path);
+}
+
+static void format_error(char *buf, size_t cap, const struct launch_error *err) {
+  /* tab-separated so the detail may contain spaces */
+  snprintf(buf, cap, "err\t%s\t%d\t%d\t%s\n", launch_step_name(err->step), err->err, err->index, err->detail);
+}
+
+static int run_foreground(const char *plan_path) {
   struct launch_plan plan;
   struct launch_error err;
-  int rc = plan_decode(data, len, &plan, &err);
-  free(data);
-  if (rc == 0) {
-    /* forwarded signals are read from a signalfd, so block them first */
-    sigset_t fwd;
-    sigemptyset(&fwd);
-    int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH };
-    for (size_t i = 0; i < sizeof sigs / sizeof *sigs; i++) sigaddset(&fwd, sigs[i]);
-    sigprocmask(SIG_BLOCK, &fwd, NULL);
-    struct launch_result res;
-    rc = launch(&plan, &res, &err);
-    plan_free(&plan);
-    if (rc == 0) {
-      int sfd = signalfd(-1, &fwd, SFD_CLOEXEC);
-      struct pollfd pfd[2] = { { res.pidfd, POLLIN, 0 }, { sfd, POLLIN, 0 } };
-      for (;;) {
-        if (poll(pfd, 2, -1) < 0 && errno != EINTR) break;
-        if (pfd[1].revents & POLLIN) {
-          struct signalfd_siginfo si;
-          if (read(sfd, &si, sizeof si) == sizeof si)
-            syscall(SYS_pidfd_send_signal, res.pidfd, (int)si.ssi_signo, NULL, 0);
-        }
-        if (pfd[0].revents & POLLIN) break;
-      }
-      siginfo_t si;
-      memset(&si, 0, sizeof si);
-      if (waitid((idtype_t)P_PIDFD, (id_t)res.pidfd, &si, WEXITED) < 0) return 125;
-      if (si.si_code == CLD_EXITED) return si.si_status;
-      return 128 + si.si_status;
+  if (load_plan(plan_path, &plan, &err) < 0) goto fail;
+  /* forwarded signals are read from a signalfd, so block them first */
+  sigset_t fwd;
+  sigemptyset(&fwd);
+  int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH };
+  for (size_t i = 0; i < sizeof sigs / sizeof *sigs; i++) sigaddset(&fwd, sigs[i]);
+  sigprocmask(SIG_BLOCK, &fwd, NULL);
+  struct launch_result res;
+  int rc = launch(&plan, &res, &err);
+  plan_free(&plan);
+  if (rc < 0) goto fail;
+  int sfd = signalfd(-1, &fwd, SFD_CLOEXEC);
+  struct pollfd pfd[2] = { { res.pidfd, POLLIN, 0 }, { sfd, POLLIN, 0 } };
+  for (;;) {
+    if (poll(pfd, 2, -1) < 0 && errno != EINTR) break;
+    if (pfd[1].revents & POLLIN) {
+      struct signalfd_siginfo si;
+      if (read(sfd, &si, sizeof si) == sizeof si)
+        syscall(SYS_pidfd_send_signal, res.pidfd, (int)si.ssi_signo, NULL, 0);
     }
+    if (pfd[0].revents & POLLIN) break;
   }
+  siginfo_t si;
+  memset(&si, 0, sizeof si);
+  if (waitid((idtype_t)P_PIDFD, (id_t)res.pidfd, &si, WEXITED) < 0) return 125;
+  return si.si_code == CLD_EXITED ? si.si_status : 128 + si.si_status;
+fail:
   fprintf(stderr, "podrun-monitor: %s %s: %s\n", launch_step_name(err.step), err.detail, strerror(err.err));
   return 125;
 }
 
+struct supervisor {
+  const char *dir;
+  struct launch_result res;
+  int started;
+  int listen_fd;
+};
+
+static void path_in(char *buf, size_t cap, const char *dir, const char *name) {
+  snprintf(buf, cap, "%s/%s", dir, name);
+}
+
+static int listen_on(const char *path) {
+  struct sockaddr_un addr = { .sun_family = AF_UNIX };
+  if (strlen(path) >= sizeof addr.sun_path) { errno = ENAMETOOLONG; return -1; }
+  strcpy(addr.sun_path, path);
+  unlink(path);
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  if (fd < 0) return -1;
+  if (bind(fd, (struct sockaddr *)&addr, sizeof addr) < 0 || listen(fd, 8) < 0) { close(fd); return -1; }
+  chmod(path, 0600);
+  return fd;
+}
+
+/* One request per connection: read a line, answer a line. */
+static void serve_client(struct supervisor *s, int cfd) {
+  char req[64] = "";
+  struct pollfd p = { cfd, POLLIN, 0 };
+  if (poll(&p, 1, 2000) <= 0) return;
+  ssize_t n = read(cfd, req, sizeof req - 1);
+  if (n <= 0) return;
+  req[n] = 0;
+  char reply[700];
+  if (strncmp(req, "start", 5) == 0) {
+    if (s->started) {
+      snprintf(reply, sizeof reply, "err\tstart\t%d\t-1\tcontainer already started\n", EEXIST);
+    } else {
+      struct launch_error err;
+      if (launch_start(&s->res, &err) == 0) {
+        char path[4096];
+        path_in(path, sizeof path, s->dir, "started");
+        s->started = 1;
+        write_atomic(path, "1\n");
+        snprintf(reply, sizeof reply, "ok\n");
+      } else {
+        format_error(reply, sizeof reply, &err);
+        s->res.pidfd = -1;
+      }
+    }
+  } else if (strncmp(req, "ping", 4) == 0) {
+    snprintf(reply, sizeof reply, "ok %d\n", s->res.pid);
+  } else {
+    snprintf(reply, sizeof reply, "err\tprotocol\t%d\t-1\tunknown request\n", EINVAL);
+  }
+  (void)!write(cfd, reply, strlen(reply));
+}
+
+static void record_exit(struct supervisor *s, const siginfo_t *si) {
+  struct timespec now;
+  clock_gettime(CLOCK_REALTIME, &now);
+  char buf[128], path[4096];
+  int code = si->si_code == CLD_EXITED ? si->si_status : -1;
+  int sig = si->si_code == CLD_EXITED ? 0 : si->si_status;
+  snprintf(buf, sizeof buf, "%d %d %lld%09ld\n", code, sig, (long long)now.tv_sec, now.tv_nsec);
+  path_in(path, sizeof path, s->dir, "exit");
+  write_atomic(path, buf);
+}
+
+static void reap_orphans(void) {
+  while (waitpid(-1, NULL, WNOHANG | __WALL) > 0) {}
+}
+
+static int supervise(const char *dir, int report_fd) {
+  struct supervisor s = { .dir = dir, .listen_fd = -1 };
+  struct launch_plan plan;
+  struct launch_error err;
+  char path[4096], line[700];
+
+  /* orphans of the container are re-parented to us, and we reap them */
+  prctl(PR_SET_CHILD_SUBREAPER, 1);
+  signal(SIGPIPE, SIG_IGN);
+  signal(SIGHUP, SIG_IGN);
+  signal(SIGINT, SIG_IGN);
+  sigset_t chld;
+  sigemptyset(&chld);
+  sigaddset(&chld, SIGCHLD);
+  sigprocmask(SIG_BLOCK, &chld, NULL);
+
+  path_in(path, sizeof path, dir, "plan.bin");
+  if (load_plan(path, &plan, &err) < 0) goto fail;
+  if (!plan.wait_start) {
+    plan_free(&plan);
+    err.step = STEP_PLAN; err.err = EINVAL; err.index = -1;
+    snprintf(err.detail, sizeof err.detail, "plan is not a create plan");
+    goto fail;
+  }
+  int rc = launch(&plan, &s.res, &err);
+  plan_free(&plan);
+  if (rc < 0) goto fail;
+  path_in(path, sizeof path, dir, "monitor.sock");
+  s.listen_fd = listen_on(path);
+  if (s.listen_fd < 0) {
+    err.step = STEP_SYNC; err.err = errno; err.index = -1;
+    snprintf(err.detail, sizeof err.detail, "%s", path);
+    launch_abort(&s.res);
+    goto fail;
+  }
+  snprintf(line, sizeof line, "ok %d\n", s.res.pid);
+  (void)!write(report_fd, line, strlen(line));
+  close(report_fd);
+  /* the container holds the caller's stdio now; we must not keep it open */
+  int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+  for (int fd = 0; fd < 3; fd++) dup2(devnull, fd);
+  close(devnull);
+
+  int sfd = signalfd(-1, &chld, SFD_CLOEXEC | SFD_NONBLOCK);
+  for (;;) {
+    struct pollfd pfd[3] = { { s.listen_fd, POLLIN, 0 }, { sfd, POLLIN, 0 }, { s.res.pidfd, POLLIN, 0 } };
+    if (poll(pfd, s.res.pidfd >= 0 ? 3 : 2, -1) < 0 && errno != EINTR) break;
+    if (pfd[0].revents & POLLIN) {
+      int cfd = accept4(s.listen_fd, NULL, NULL, SOCK_CLOEXEC);
+      if (cfd >= 0) { serve_client(&s, cfd); close(cfd); }
+    }
+    if (pfd[1].revents & POLLIN) {
+      struct signalfd_siginfo ssi;
+      while (read(sfd, &ssi, sizeof ssi) == sizeof ssi) {}
+    }
+    if (s.res.pidfd < 0 || (pfd[2].revents & POLLIN)) {
+      siginfo_t si;
+      memset(&si, 0, sizeof si);
+      if (s.res.pidfd >= 0 && waitid((idtype_t)P_PIDFD, (id_t)s.res.pidfd, &si, WEXITED) == 0) {
+        record_exit(&s, &si);
+      } else {
+        /* a failed start already reaped it: record a launch failure */
+        si.si_code = CLD_EXITED; si.si_status = 127;
+        record_exit(&s, &si);
+      }
+      break;
+    }
+    reap_orphans();
+  }
+  if (s.res.sync_fd >= 0) launch_abort(&s.res);
+  path_in(path, sizeof path, dir, "monitor.sock");
+  unlink(path);
+  reap_orphans();
+  return 0;
+fail:
+  format_error(line, sizeof line, &err);
+  (void)!write(report_fd, line, strlen(line));
+  return 125;
+}
+
 int main(int argc, char **argv) {
-  if (argc == 3 && strcmp(argv[1], "run") == 0) return run(argv[2]);
-  fprintf(stderr, "usage: podrun-monitor run PLANFILE\n");
+  if (argc == 3 && strcmp(argv[1], "run") == 0) return run_foreground(argv[2]);
+  if (argc == 4 && strcmp(argv[1], "container") == 0) return supervise(argv[2], atoi(argv[3]));
+  fprintf(stderr, "usage: podrun-monitor run PLANFILE | container DIR REPORT_FD\n");
   return 2;
 }

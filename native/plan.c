@@ -161,6 +161,7 @@ static int decode_record(struct launch_plan *p, uint16_t tag, struct reader *r) 
   case T_ARG: p->argv[p->nargv++] = (char *)rd_str(r); break;
   case T_ENV: p->envp[p->nenvp++] = (char *)rd_str(r); break;
   case T_PRESERVE_FDS: p->preserve_fds = rd_u32(r); break;
+  case T_WAIT_START: p->wait_start = 1; break;
   default: return -1;
   }
   return r->bad ? -1 : 0;

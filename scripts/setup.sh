@@ -37,6 +37,7 @@ npx node-gyp build >/dev/null
 npm run -s build:ts
 npm run -s fixtures
 ln -sf "$PWD/bin/podrun" /usr/local/bin/podrun
+ln -sf "$PWD/bin/podrun-oci" /usr/local/bin/podrun-oci
 
 if [ "$run_example" = 1 ]; then
   echo "setup: done. Running the example container (examples/oci-hello):"

@@ -2,6 +2,7 @@
  * lazily so start-up stays close to bare node. */
 import { Command, Option } from 'commander';
 import { PodrunError } from '../errors';
+import { int, logError, registerOciCommands, type OciGlobals } from './oci-commands';
 
 export function reportError(e: unknown, json: boolean): void {
   if (json) {
@@ -14,59 +15,75 @@ export function reportError(e: unknown, json: boolean): void {
   }
 }
 
-function action<A extends unknown[]>(fn: (...args: A) => Promise<number | void>) {
-  return async (...args: A): Promise<void> => {
+/** Wrap a command body: errors go to stderr (and runc's --log), exit 1. */
+function runner(fn: (g: OciGlobals) => Promise<number | void>) {
+  return async (): Promise<void> => {
     try {
-      const code = await fn(...args);
+      const code = await fn((ociGlobals ?? {}) as OciGlobals);
       if (typeof code === 'number') process.exitCode = code;
     } catch (e) {
-      reportError(e, process.argv.includes('--json') || process.argv.includes('--log-format=json'));
+      reportError(e, process.argv.includes('--json'));
+      logError(ociGlobals ?? {}, (e as Error)?.message ?? String(e));
       process.exitCode = 1;
     }
   };
 }
 
-function intOption(name: string) {
-  return (v: string): number => {
-    if (!/^\d+$/.test(v)) throw new PodrunError('EINVALID_CONFIG', `${name} takes a non-negative integer, got ${JSON.stringify(v)}`);
-    return Number(v);
-  };
-}
+let program: Command | undefined;
+let ociGlobals: Partial<OciGlobals> | undefined;
 
 export function buildProgram(): Command {
-  const program = new Command('podrun')
+  program = new Command('podrun')
     .description('A Linux container runtime whose unit is the Kubernetes Pod')
     .version(require('../../../package.json').version as string)
-    .showHelpAfterError();
+    .showHelpAfterError()
+    .enablePositionalOptions(); // runc's argv: global options before the command
 
-  const oci = program.command('oci').description('OCI runtime commands (runc-compatible)');
+  const oci = program.command('oci').description('OCI runtime commands (runc-compatible)').enablePositionalOptions();
+  oci.hook('preAction', (cmd) => {
+    ociGlobals = cmd.opts() as Partial<OciGlobals>;
+  });
+  registerOciCommands(oci, runner);
 
   oci
     .command('run')
-    .description('create and run a container in the foreground, removing it when it exits')
+    .description('create and start a container; in the foreground unless --detach, removing it when it exits')
     .argument('<container-id>')
     .option('-b, --bundle <dir>', 'path to the OCI bundle', '.')
     .option('--pid-file <file>', 'write the container process id to this file')
+    .option('-d, --detach', 'leave it running under its monitor and return')
+    .option('--console-socket <path>', 'receive the pty master here (not supported yet)')
     .option('--no-pivot', 'use MS_MOVE + chroot instead of pivot_root (ramfs roots)')
-    .addOption(new Option('--preserve-fds <n>', 'pass n extra fds (3…) to the container').argParser(intOption('--preserve-fds')).default(0))
-    .addOption(new Option('-d, --detach', 'not supported yet: podrun oci run only runs in the foreground').hideHelp())
-    .action(
-      action(async (id: string, o: { bundle: string; pidFile?: string; pivot: boolean; preserveFds: number; detach?: boolean }) => {
-        if (o.detach) throw new PodrunError('EINVALID_CONFIG', '--detach is not supported yet; run in the foreground');
+    .option('--no-new-keyring', 'do not create a session keyring (podrun never does)')
+    .addOption(new Option('--preserve-fds <n>', 'pass n extra fds (3…) to the container').argParser(int('--preserve-fds')).default(0))
+    .action(function (this: Command, id: string, o: { bundle: string; pidFile?: string; pivot: boolean; preserveFds: number; detach?: boolean; consoleSocket?: string }) {
+      return runner(async () => {
+        const g = this.optsWithGlobals() as OciGlobals;
+        if (g.systemdCgroup) throw new PodrunError('EINVALID_CONFIG', '--systemd-cgroup: the systemd cgroup driver is not supported; podrun manages cgroupfs directly');
+        if (o.consoleSocket) throw new PodrunError('EINVALID_CONFIG', '--console-socket: terminals are not supported yet');
+        if (o.detach) {
+          const l = require('../oci/lifecycle') as typeof import('../oci/lifecycle');
+          await l.createContainer(o.bundle, {
+            id, root: g.root, pidFile: o.pidFile, noPivot: !o.pivot, preserveFds: o.preserveFds,
+            onWarning: (m) => process.stderr.write(`podrun: warning: ${m}\n`),
+          });
+          await l.startCreated(g.root, id);
+          return 0;
+        }
         const { runForeground } = require('./oci-run') as typeof import('./oci-run');
         return runForeground(id, { bundle: o.bundle, pidFile: o.pidFile, noPivot: !o.pivot, preserveFds: o.preserveFds });
-      }),
-    );
+      })();
+    });
 
   oci
     .command('spec')
     .description('write a default config.json (like runc spec)')
     .option('-b, --bundle <dir>', 'directory to write config.json into', '.')
-    .action(
-      action(async (o: { bundle: string }) => {
+    .action((o: { bundle: string }) =>
+      runner(async () => {
         const { writeDefaultSpec } = require('./oci-spec') as typeof import('./oci-spec');
         await writeDefaultSpec(o.bundle);
-      }),
+      })(),
     );
 
   return program;

@@ -31,6 +31,8 @@ export interface NativeApi {
   /** Resolve when the process behind pidfd exits (reaps it). */
   waitExit(pidfd: number): Promise<ExitStatus>;
   sendSignal(pidfd: number, signal: number): void;
+  /** pidfd for pid, or -1 if it does not exist */
+  pidfdOpen(pid: number): number;
   closeFd(fd: number): void;
 }
 

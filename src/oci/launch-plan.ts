@@ -94,4 +94,6 @@ export interface LaunchPlan {
   args: string[];
   env: string[];
   preserveFds: number;
+  /** stop before exec until started (podrun-monitor only) */
+  waitStart?: boolean;
 }

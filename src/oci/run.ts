@@ -1,36 +1,20 @@
 /** Run an OCI container in the foreground: validate, plan, make its cgroup,
  * launch, wait, and remove everything it made. No global state: all inputs
  * come through arguments. */
-import { constants as osConstants } from 'node:os';
-import path from 'node:path';
-import { containerCgroupPath } from '../cgroup/cgroup-path';
 import { createCgroup, pruneEmpty, removeCgroup } from '../cgroup/lifecycle';
-import { findCgroup2Mount, mountPointOf } from '../cgroup/mount';
-import { PodrunError, invalidField } from '../errors';
 import { isNativeLaunchError, nativeApi, type NativeApi } from '../native';
-import { buildLaunchPlan } from './build-plan';
-import { readHostFacts } from './host';
 import { translateLaunchError } from './launch-error';
-import { MS } from './mount-options';
 import { encodePlan } from './plan-encode';
-import type { OciConfig } from './spec-schema';
-import { loadBundleConfig, validateConfig } from './validate';
+import { parseSignal, signalName } from './signals';
+import { prepareLaunch, type PrepareOptions, type RunSource } from './prepare';
 
-export interface RunOptions {
-  /** container id (runc's rules: letters, digits, `_ . -`) */
-  id: string;
-  noPivot?: boolean;
-  /** extra fds (3, 4, …) passed to the container, like runc --preserve-fds */
-  preserveFds?: number;
-  /** cgroup2 mount; detected from /proc/self/mountinfo when absent */
-  cgroupRoot?: string;
+export { validateId, type RunSource } from './prepare';
+
+export interface RunOptions extends PrepareOptions {
   /** called once per requested-but-unenforced setting */
   onWarning?: (message: string) => void;
   native?: NativeApi;
 }
-
-/** A bundle directory, or an in-memory config with the bundle it refers to. */
-export type RunSource = string | { config: OciConfig | unknown; bundle: string };
 
 export interface RunResult {
   exitCode: number | null;
@@ -48,50 +32,10 @@ export interface RunningContainer {
   wait(): Promise<RunResult>;
 }
 
-const ID_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,1023}$/;
-
-export function validateId(id: string): void {
-  if (!ID_RE.test(id)) throw invalidField('id', `${JSON.stringify(id)} is not a valid container id (letters, digits, "_", ".", "-")`);
-}
-
-function resolveSource(source: RunSource): { config: OciConfig; bundle: string } {
-  if (typeof source === 'string') {
-    const bundle = path.resolve(source);
-    return { config: loadBundleConfig(bundle), bundle };
-  }
-  return { config: validateConfig(source.config), bundle: path.resolve(source.bundle) };
-}
-
-function signalNumber(sig: NodeJS.Signals | number): number {
-  if (typeof sig === 'number') return sig;
-  const n = osConstants.signals[sig];
-  if (n === undefined) throw new PodrunError('EINVALID_CONFIG', `unknown signal ${sig}`);
-  return n;
-}
-
-function signalName(n: number): NodeJS.Signals | null {
-  const entry = Object.entries(osConstants.signals).find(([, v]) => v === n);
-  return entry ? (entry[0] as NodeJS.Signals) : null;
-}
-
 /** Start a container and return once its process has exec'd. */
 export async function startContainer(source: RunSource, opts: RunOptions): Promise<RunningContainer> {
-  validateId(opts.id);
   const native = opts.native ?? nativeApi();
-  const { config, bundle } = resolveSource(source);
-  const host = readHostFacts();
-  const cgroupMount = opts.cgroupRoot ?? findCgroup2Mount(host.mountinfo);
-  if (!cgroupMount) throw new PodrunError('ECGROUP', 'no cgroup2 mount found in /proc/self/mountinfo (podrun needs cgroup v2)');
-  const cgroup = containerCgroupPath(cgroupMount, opts.id, config.linux?.cgroupsPath);
-
-  const { plan, warnings } = buildLaunchPlan(config, {
-    bundle,
-    cgroup,
-    hostCapabilities: host.permittedCapabilities,
-    noPivot: opts.noPivot,
-    preserveFds: opts.preserveFds,
-  });
-  if (plan.rootfs && plan.rootfsPropagation & MS.SHARED) plan.rootfsParent = mountPointOf(host.mountinfo, plan.rootfs);
+  const { cgroup, plan, warnings } = prepareLaunch(source, opts);
   const encoded = encodePlan(plan);
   for (const w of warnings) opts.onWarning?.(w);
 
@@ -112,7 +56,7 @@ export async function startContainer(source: RunSource, opts: RunOptions): Promi
   return {
     id: opts.id,
     pid,
-    kill: (sig) => native.sendSignal(pidfd, signalNumber(sig)),
+    kill: (sig) => native.sendSignal(pidfd, parseSignal(sig)),
     wait: () => {
       result ??= (async () => {
         try {

@@ -1,0 +1,59 @@
+/** `create`: everything in place, the process stopped before exec under a
+ * detached podrun-monitor; rolled back completely on any failure. */
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { createCgroup, pruneEmpty, removeCgroup } from '../../cgroup/lifecycle';
+import { PodrunError } from '../../errors';
+import { translateLaunchError } from '../launch-error';
+import { encodePlan } from '../plan-encode';
+import { prepareLaunch, type PrepareOptions, type RunSource } from '../prepare';
+import { processStartTime } from './process-identity';
+import { spawnMonitor } from './monitor-client';
+import { type ContainerRecord, removeContainerDir, reserveContainerDir, writeFileAtomic, writeRecord } from './state-store';
+
+export interface CreateOptions extends PrepareOptions {
+  root: string;
+  pidFile?: string;
+  consoleSocket?: string;
+  onWarning?: (message: string) => void;
+}
+
+export async function createContainer(source: RunSource, opts: CreateOptions): Promise<ContainerRecord> {
+  if (opts.consoleSocket) throw new PodrunError('EINVALID_CONFIG', '--console-socket: terminals are not supported yet');
+  const { config, bundle, cgroup, plan, warnings } = prepareLaunch(source, opts);
+  plan.waitStart = true;
+  const encoded = encodePlan(plan);
+  for (const w of warnings) opts.onWarning?.(w);
+
+  const dir = reserveContainerDir(opts.root, opts.id);
+  let created: string[] = [];
+  try {
+    created = createCgroup(cgroup);
+    const rec: ContainerRecord = {
+      ociVersion: config.ociVersion,
+      id: opts.id,
+      bundle,
+      rootfs: plan.rootfs ?? '',
+      annotations: config.annotations ?? {},
+      created: new Date().toISOString(),
+      cgroup,
+      cgroupCreated: created,
+    };
+    writeRecord(opts.root, rec); // "creating": delete/gc can clean up if we die now
+    writeFileAtomic(path.join(dir, 'plan.bin'), encoded);
+    const { reply, monitorPid } = await spawnMonitor(dir, opts.preserveFds ?? 0);
+    if (!reply.ok) throw reply.error ? translateLaunchError(reply.error, plan) : new PodrunError('ELAUNCH', 'podrun-monitor failed');
+    rec.pid = Number(reply.rest);
+    rec.pidStartTime = processStartTime(rec.pid);
+    rec.monitorPid = monitorPid;
+    rec.monitorStartTime = processStartTime(monitorPid);
+    writeRecord(opts.root, rec);
+    if (opts.pidFile) writeFileSync(opts.pidFile, String(rec.pid));
+    return rec;
+  } catch (e) {
+    await removeCgroup(cgroup).catch(() => undefined);
+    pruneEmpty(created.slice(0, -1));
+    removeContainerDir(opts.root, opts.id);
+    throw e;
+  }
+}

@@ -1,0 +1,33 @@
+/** `delete [--force]`: kill what is left, wait for the monitor, remove the
+ * cgroup and the state. Also cleans what a crash left half-made. */
+import { existsSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { pruneEmpty, removeCgroup } from '../../cgroup/lifecycle';
+import { PodrunError } from '../../errors';
+import { containerStatus } from './container-status';
+import { isSameProcess } from './process-identity';
+import { containerDir, readRecord, removeContainerDir } from './state-store';
+
+async function waitGone(pid: number | undefined, startTime: number | undefined, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (isSameProcess(pid, startTime) && Date.now() < deadline) await sleep(2);
+}
+
+export async function deleteContainer(root: string, id: string, opts: { force?: boolean } = {}): Promise<void> {
+  const rec = readRecord(root, id);
+  if (!rec) {
+    if (!existsSync(containerDir(root, id))) throw new PodrunError('ENOTFOUND', `container ${id} does not exist`);
+    removeContainerDir(root, id); // a create that died before writing its record
+    return;
+  }
+  const { status } = containerStatus(root, rec);
+  if ((status === 'running' || status === 'paused') && !opts.force) {
+    throw new PodrunError('EINVALID_CONFIG', `cannot delete container ${id} that is not stopped: ${status}`);
+  }
+  // cgroup.kill reaches everything, frozen or not; then the monitor records the exit and leaves
+  await removeCgroup(rec.cgroup);
+  await waitGone(rec.pid, rec.pidStartTime, 5_000);
+  await waitGone(rec.monitorPid, rec.monitorStartTime, 5_000);
+  pruneEmpty(rec.cgroupCreated.slice(0, -1));
+  removeContainerDir(root, id);
+}

@@ -1,0 +1,13 @@
+/** The OCI lifecycle, one operation per file (create, start, state, kill,
+ * delete, pause/resume, list, exec, features). */
+export { createContainer, type CreateOptions } from './create';
+export { startCreated } from './start';
+export { ociState, containerStatus, type OciState } from './container-status';
+export { killContainer, cgroupPids } from './kill';
+export { deleteContainer } from './delete';
+export { pauseContainer, resumeContainer } from './pause';
+export { listContainers, formatList } from './list';
+export { execInContainer, readProcessFile, type ExecOptions, type ExecResult } from './exec';
+export { runtimeFeatures } from './features';
+export { requireRecord, readRecord, DEFAULT_STATE_ROOT, type ContainerRecord } from './state-store';
+export type { OciStatus } from './status';

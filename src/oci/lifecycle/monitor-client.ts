@@ -1,0 +1,86 @@
+/** Spawning podrun-monitor for a created container, and talking to it. */
+import { spawn } from 'node:child_process';
+import { connect } from 'node:net';
+import { constants as osConstants } from 'node:os';
+import path from 'node:path';
+import type { Readable } from 'node:stream';
+import { PodrunError } from '../../errors';
+import { monitorPath, type NativeLaunchError } from '../../native';
+
+export interface MonitorReply {
+  ok: boolean;
+  /** "ok <rest>" */
+  rest?: string;
+  error?: NativeLaunchError;
+}
+
+const errnoNames = new Map(Object.entries(osConstants.errno).map(([k, v]) => [v, k]));
+
+/** "err\tstep\terrno\tindex\tdetail" → an error shaped like the addon's */
+export function parseReply(line: string): MonitorReply {
+  if (line === 'ok' || line.startsWith('ok ')) return { ok: true, rest: line.slice(3) };
+  const [tag, step = 'unknown', errno = '0', index = '-1', ...detail] = line.split('\t');
+  if (tag !== 'err') return { ok: false, error: Object.assign(new Error(`monitor: unexpected reply ${JSON.stringify(line)}`), { code: 'ELAUNCH', step: 'sync', errno: 71, errnoName: 'EPROTO', index: -1, detail: '' }) as NativeLaunchError };
+  const n = Number(errno);
+  const e = new Error(`${step} ${detail.join('\t')}: ${errnoNames.get(n) ?? n}`) as NativeLaunchError;
+  return { ok: false, error: Object.assign(e, { code: 'ELAUNCH' as const, step, errno: n, errnoName: errnoNames.get(n) ?? `errno ${n}`, index: Number(index), detail: detail.join('\t') }) };
+}
+
+function firstLine(stream: Readable): Promise<string | undefined> {
+  return new Promise((resolve, reject) => {
+    let buf = '';
+    const done = (v: string | undefined): void => {
+      stream.removeAllListeners();
+      stream.destroy();
+      resolve(v);
+    };
+    stream.on('data', (d: Buffer) => {
+      buf += d.toString();
+      const nl = buf.indexOf('\n');
+      if (nl >= 0) done(buf.slice(0, nl));
+    });
+    stream.on('end', () => done(buf || undefined));
+    stream.on('error', reject);
+  });
+}
+
+/** Start `podrun-monitor container DIR FD`, detached, with our stdio (and
+ * preserveFds extra fds) for the container; resolve with its report. */
+export async function spawnMonitor(dir: string, preserveFds: number): Promise<{ reply: MonitorReply; monitorPid: number }> {
+  const reportFd = 3 + preserveFds;
+  const stdio: ('inherit' | 'pipe' | number)[] = ['inherit', 'inherit', 'inherit'];
+  for (let fd = 3; fd < reportFd; fd++) stdio.push(fd);
+  stdio.push('pipe');
+  const child = spawn(monitorPath(), ['container', dir, String(reportFd)], { detached: true, stdio });
+  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  child.once('error', () => undefined);
+  const line = await firstLine(child.stdio[reportFd] as Readable);
+  child.unref();
+  if (line === undefined) {
+    const code = await exited;
+    throw new PodrunError('ELAUNCH', `podrun-monitor exited (${code}) without reporting on ${path.basename(dir)}`);
+  }
+  return { reply: parseReply(line), monitorPid: child.pid ?? 0 };
+}
+
+/** One request on <dir>/monitor.sock; the reply line. */
+export function askMonitor(dir: string, request: string, timeoutMs = 30_000): Promise<MonitorReply> {
+  return new Promise((resolve, reject) => {
+    const sock = connect(path.join(dir, 'monitor.sock'));
+    let buf = '';
+    const timer = setTimeout(() => {
+      sock.destroy();
+      reject(new PodrunError('EINTERNAL', `monitor did not answer "${request}" within ${timeoutMs} ms`));
+    }, timeoutMs);
+    sock.on('connect', () => sock.write(`${request}\n`));
+    sock.on('data', (d) => (buf += d.toString()));
+    sock.on('end', () => {
+      clearTimeout(timer);
+      resolve(parseReply(buf.trim()));
+    });
+    sock.on('error', (e: NodeJS.ErrnoException) => {
+      clearTimeout(timer);
+      reject(new PodrunError('ENOTFOUND', `the monitor of this container is gone (${e.code ?? e.message})`, { cause: e }));
+    });
+  });
+}

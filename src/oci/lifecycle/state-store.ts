@@ -1,0 +1,122 @@
+/** Container records under <root>/containers/<id>/ (runc's --root). Writes
+ * are atomic (temp, fsync, rename); readers tolerate half-deleted entries. */
+import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, writeSync } from 'node:fs';
+import path from 'node:path';
+import { PodrunError, errnoCode } from '../../errors';
+
+export const DEFAULT_STATE_ROOT = '/run/podrun';
+
+export interface ContainerRecord {
+  ociVersion: string;
+  id: string;
+  bundle: string;
+  rootfs: string;
+  annotations: Record<string, string>;
+  /** RFC 3339 */
+  created: string;
+  /** absolute cgroup v2 directory, and the directories podrun made for it */
+  cgroup: string;
+  cgroupCreated: string[];
+  pid?: number;
+  /** /proc/<pid>/stat start time, to tell a reused pid apart */
+  pidStartTime?: number;
+  monitorPid?: number;
+  monitorStartTime?: number;
+}
+
+export interface ExitRecord {
+  exitCode: number | null;
+  signal: number | null;
+  /** unix ms */
+  finishedAt: number;
+}
+
+export function containersDir(root: string): string {
+  return path.join(root, 'containers');
+}
+
+export function containerDir(root: string, id: string): string {
+  return path.join(containersDir(root), id);
+}
+
+export function writeFileAtomic(file: string, data: string | Buffer): void {
+  const tmp = `${file}.${process.pid}.tmp`;
+  const fd = openSync(tmp, 'w', 0o600);
+  try {
+    if (typeof data === 'string') writeSync(fd, data);
+    else writeSync(fd, data);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(tmp, file);
+}
+
+/** Make the container's directory; fails if the id is taken. */
+export function reserveContainerDir(root: string, id: string): string {
+  mkdirSync(containersDir(root), { recursive: true, mode: 0o711 });
+  const dir = containerDir(root, id);
+  try {
+    mkdirSync(dir, { mode: 0o711 });
+  } catch (e) {
+    if (errnoCode(e) === 'EEXIST') throw new PodrunError('EEXIST', `container with id ${id} already exists`);
+    throw e;
+  }
+  return dir;
+}
+
+export function writeRecord(root: string, rec: ContainerRecord): void {
+  writeFileAtomic(path.join(containerDir(root, rec.id), 'state.json'), `${JSON.stringify(rec)}\n`);
+}
+
+function readOptional(file: string): string | undefined {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (e) {
+    const code = errnoCode(e);
+    if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
+    throw e;
+  }
+}
+
+/** undefined when the container does not exist (or is being deleted) */
+export function readRecord(root: string, id: string): ContainerRecord | undefined {
+  const text = readOptional(path.join(containerDir(root, id), 'state.json'));
+  if (text === undefined) return undefined;
+  try {
+    return JSON.parse(text) as ContainerRecord;
+  } catch {
+    return undefined; // torn by a crash between write and rename cannot happen; a foreign file can
+  }
+}
+
+export function readExit(root: string, id: string): ExitRecord | undefined {
+  const text = readOptional(path.join(containerDir(root, id), 'exit'));
+  if (!text) return undefined;
+  const [code, sig, ns] = text.trim().split(' ');
+  const exitCode = Number(code);
+  return { exitCode: exitCode >= 0 ? exitCode : null, signal: Number(sig) || null, finishedAt: Math.floor(Number(ns) / 1e6) };
+}
+
+export function isStarted(root: string, id: string): boolean {
+  return readOptional(path.join(containerDir(root, id), 'started')) !== undefined;
+}
+
+export function listContainerIds(root: string): string[] {
+  try {
+    return readdirSync(containersDir(root)).filter((n) => !n.startsWith('.')).sort();
+  } catch (e) {
+    if (errnoCode(e) === 'ENOENT') return [];
+    throw e;
+  }
+}
+
+export function removeContainerDir(root: string, id: string): void {
+  rmSync(containerDir(root, id), { recursive: true, force: true });
+}
+
+export function requireRecord(root: string, id: string): ContainerRecord {
+  const rec = readRecord(root, id);
+  if (!rec) throw new PodrunError('ENOTFOUND', `container ${id} does not exist`);
+  return rec;
+}

@@ -1,0 +1,63 @@
+/** Everything a container start needs before anything is created: the
+ * validated config, the host facts, the cgroup path and the launch plan. */
+import path from 'node:path';
+import { containerCgroupPath } from '../cgroup/cgroup-path';
+import { findCgroup2Mount, mountPointOf } from '../cgroup/mount';
+import { PodrunError, invalidField } from '../errors';
+import { buildLaunchPlan } from './build-plan';
+import { readHostFacts } from './host';
+import type { LaunchPlan } from './launch-plan';
+import { MS } from './mount-options';
+import type { OciConfig } from './spec-schema';
+import { loadBundleConfig, validateConfig } from './validate';
+
+/** A bundle directory, or an in-memory config with the bundle it refers to. */
+export type RunSource = string | { config: OciConfig | unknown; bundle: string };
+
+export interface PrepareOptions {
+  id: string;
+  noPivot?: boolean;
+  preserveFds?: number;
+  /** cgroup2 mount; detected from /proc/self/mountinfo when absent */
+  cgroupRoot?: string;
+}
+
+export interface Prepared {
+  config: OciConfig;
+  bundle: string;
+  cgroup: string;
+  plan: LaunchPlan;
+  warnings: string[];
+}
+
+const ID_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,1023}$/;
+
+export function validateId(id: string): void {
+  if (!ID_RE.test(id)) throw invalidField('id', `${JSON.stringify(id)} is not a valid container id (letters, digits, "_", ".", "-")`);
+}
+
+function resolveSource(source: RunSource): { config: OciConfig; bundle: string } {
+  if (typeof source === 'string') {
+    const bundle = path.resolve(source);
+    return { config: loadBundleConfig(bundle), bundle };
+  }
+  return { config: validateConfig(source.config), bundle: path.resolve(source.bundle) };
+}
+
+export function prepareLaunch(source: RunSource, opts: PrepareOptions): Prepared {
+  validateId(opts.id);
+  const { config, bundle } = resolveSource(source);
+  const host = readHostFacts();
+  const cgroupMount = opts.cgroupRoot ?? findCgroup2Mount(host.mountinfo);
+  if (!cgroupMount) throw new PodrunError('ECGROUP', 'no cgroup2 mount found in /proc/self/mountinfo (podrun needs cgroup v2)');
+  const cgroup = containerCgroupPath(cgroupMount, opts.id, config.linux?.cgroupsPath);
+  const { plan, warnings } = buildLaunchPlan(config, {
+    bundle,
+    cgroup,
+    hostCapabilities: host.permittedCapabilities,
+    noPivot: opts.noPivot,
+    preserveFds: opts.preserveFds,
+  });
+  if (plan.rootfs && plan.rootfsPropagation & MS.SHARED) plan.rootfsParent = mountPointOf(host.mountinfo, plan.rootfs);
+  return { config, bundle, cgroup, plan, warnings };
+}
