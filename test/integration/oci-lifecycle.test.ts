@@ -1,0 +1,267 @@
+/** The runc-compatible lifecycle through `podrun-oci`: every command and
+ * state transition, exec, the monitor, crashes and stale state. */
+import { spawn } from 'node:child_process';
+import { existsSync, openSync, closeSync } from 'node:fs';
+import { readFile, readdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import t from 'tap';
+import { isRoot, makeBundle, repoRoot, runCmd, snapshotHost, tempDir, uniqueId, type CmdResult } from '../helpers';
+
+const podrunOci = path.join(repoRoot, 'bin', 'podrun-oci');
+
+interface Oci {
+  root: string;
+  /** run a podrun-oci command, capturing output */
+  cmd(...args: string[]): Promise<CmdResult>;
+  /** run a command whose stdio the container inherits: output goes to a file */
+  detached(logFile: string, ...args: string[]): Promise<number | null>;
+  state(id: string): Promise<{ status: string; pid: number }>;
+}
+
+async function oci(t: Parameters<typeof tempDir>[0]): Promise<Oci> {
+  const root = await tempDir(t, 'podrun-root-');
+  const o: Oci = {
+    root,
+    cmd: (...args) => runCmd(podrunOci, ['--root', root, ...args]),
+    detached: (logFile, ...args) =>
+      new Promise((resolve, reject) => {
+        const fd = openSync(logFile, 'a');
+        const child = spawn(podrunOci, ['--root', root, ...args], { stdio: ['ignore', fd, fd] });
+        closeSync(fd);
+        child.on('error', reject);
+        child.on('exit', (code) => resolve(code));
+      }),
+    state: async (id) => {
+      const r = await o.cmd('state', id);
+      if (r.code !== 0) throw new Error(`state ${id}: ${r.stderr}`);
+      return JSON.parse(r.stdout) as { status: string; pid: number };
+    },
+  };
+  // whatever a test leaves is force-deleted, so one failure does not leak into the next
+  t.teardown(async () => {
+    for (const id of await readdir(path.join(root, 'containers')).catch(() => [])) await o.cmd('delete', '--force', id);
+  });
+  return o;
+}
+
+async function waitFor(cond: () => Promise<boolean>, what: string, ms = 5000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await cond())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(10);
+  }
+}
+
+if (!isRoot) {
+  t.plan(0, 'integration tests need root');
+} else {
+  t.test('create → start → stopped → delete, output to the creator\'s stdio', async (t) => {
+    const before = await snapshotHost();
+    const o = await oci(t);
+    const dir = await tempDir(t);
+    const log = path.join(dir, 'out.log');
+    const pidFile = path.join(dir, 'pid');
+    const bundle = await makeBundle(t, 'echo hello-from-start; exit 3');
+    const id = uniqueId('life');
+    t.equal(await o.detached(log, 'create', '--bundle', bundle, '--pid-file', pidFile, id), 0, 'create exits 0');
+    const created = await o.state(id);
+    t.equal(created.status, 'created');
+    t.equal(Number(await readFile(pidFile, 'utf8')), created.pid, '--pid-file');
+    t.equal(await readFile(log, 'utf8'), '', 'nothing ran before start');
+    const st = await o.cmd('start', id);
+    t.equal(st.code, 0, st.stderr);
+    await waitFor(async () => (await o.state(id)).status === 'stopped', 'stopped');
+    t.equal(await readFile(log, 'utf8'), 'hello-from-start\n');
+    t.equal((await o.state(id)).pid, 0, 'a stopped container reports pid 0');
+    const again = await o.cmd('start', id);
+    t.equal(again.code, 1);
+    t.match(again.stderr, /cannot start a container that is stopped/);
+    const del = await o.cmd('delete', id);
+    t.equal(del.code, 0, del.stderr);
+    const gone = await o.cmd('state', id);
+    t.equal(gone.code, 1);
+    t.match(gone.stderr, /container .* does not exist/);
+    t.same(await snapshotHost(), before, 'no mounts, cgroups or processes left');
+  });
+
+  t.test('kill, kill --all, pause/resume, list, ps', async (t) => {
+    const o = await oci(t);
+    const dir = await tempDir(t);
+    const log = path.join(dir, 'out.log');
+    const bundle = await makeBundle(t, 'trap "echo got-term; exit 0" TERM; sleep 1000 & sleep 1000 & while :; do sleep 0.05; echo tick >> /dev/shm/ticks; done');
+    const id = uniqueId('kill');
+    t.equal(await o.detached(log, 'run', '--detach', '--bundle', bundle, id), 0);
+    t.equal((await o.state(id)).status, 'running');
+
+    const list = await o.cmd('list', '--format', 'json');
+    t.same(JSON.parse(list.stdout).map((s: { id: string; status: string }) => [s.id, s.status]), [[id, 'running']]);
+    const table = await o.cmd('list');
+    t.match(table.stdout, new RegExp(`^ID\\s+PID\\s+STATUS\\s+BUNDLE\\s+CREATED\\s+OWNER\\n${id}\\s+\\d+\\s+running`));
+    const ps = await o.cmd('ps', '--format', 'json', id);
+    t.ok(JSON.parse(ps.stdout).length >= 3, 'init and two sleeps in the cgroup');
+
+    t.equal((await o.cmd('pause', id)).code, 0);
+    t.equal((await o.state(id)).status, 'paused');
+    const del = await o.cmd('delete', id);
+    t.match(del.stderr, /not stopped: paused/);
+    t.equal((await o.cmd('resume', id)).code, 0);
+    t.equal((await o.state(id)).status, 'running');
+
+    t.equal((await o.cmd('kill', id)).code, 0, 'SIGTERM by default');
+    await waitFor(async () => (await o.state(id)).status === 'stopped', 'stopped after TERM');
+    t.match(await readFile(log, 'utf8'), /got-term/);
+    const late = await o.cmd('kill', id, 'KILL');
+    t.equal(late.code, 1);
+    t.match(late.stderr, /is stopped: nothing to signal/);
+    t.equal((await o.cmd('delete', id)).code, 0);
+
+    const id2 = uniqueId('killall');
+    const noPid = await makeBundle(t, 'sleep 1000 & sleep 1000', (c) => {
+      c.linux!.namespaces = c.linux!.namespaces!.filter((n) => n.type !== 'pid');
+    });
+    t.equal(await o.detached(log, 'run', '-d', '-b', noPid, id2), 0);
+    await waitFor(async () => JSON.parse((await o.cmd('ps', '--format', 'json', id2)).stdout).length === 2, 'orphans left in the cgroup');
+    t.equal((await o.cmd('kill', '--all', id2, '9')).code, 0);
+    await waitFor(async () => JSON.parse((await o.cmd('ps', '--format', 'json', id2)).stdout).length === 0, 'kill --all empties the cgroup');
+    t.equal((await o.cmd('delete', id2)).code, 0);
+  });
+
+  t.test('exec joins the container: namespaces, cgroup, user, env, cwd, exit code', async (t) => {
+    const o = await oci(t);
+    const dir = await tempDir(t);
+    const bundle = await makeBundle(t, 'echo $$ > /dev/shm/init; exec sleep 1000', (c) => (c.hostname = 'exec-host'));
+    const id = uniqueId('exec');
+    t.equal(await o.detached(path.join(dir, 'log'), 'run', '-d', '-b', bundle, id), 0);
+    const r = await o.cmd('exec', '--env', 'X=1', '--cwd', '/tmp', id, 'sh', '-c', 'hostname; cat /dev/shm/init; echo $$ $X; pwd; grep ^0:: /proc/self/cgroup; exit 6');
+    t.equal(r.code, 6, r.stderr);
+    const [host, init, me, cwd, cg] = r.stdout.split('\n');
+    t.equal(host, 'exec-host', 'uts namespace');
+    t.equal(init, '1', 'sees the container\'s /dev/shm (mount + ipc)');
+    t.match(me, /^\d+ 1$/, 'own pid in the container pid namespace, env added');
+    t.not(me!.split(' ')[0], '1');
+    t.equal(cwd, '/tmp');
+    t.equal(cg, '0::/', 'in the container cgroup (seen through its cgroup namespace)');
+
+    const u = await o.cmd('exec', '-u', '1000:1000', '-g', '5', id, 'sh', '-c', 'grep -E "^(Uid|Groups)" /proc/self/status');
+    t.match(u.stdout, /Uid:\s+1000\s+1000/);
+    t.match(u.stdout, /Groups:\s+5/);
+
+    const procFile = path.join(dir, 'process.json');
+    await writeFile(procFile, JSON.stringify({ user: { uid: 0, gid: 0 }, args: ['sh', '-c', 'echo from-process-json $Y'], env: ['Y=2', 'PATH=/bin:/usr/bin'], cwd: '/' }));
+    const p = await o.cmd('exec', '--process', procFile, id);
+    t.equal(p.stdout, 'from-process-json 2\n');
+
+    const pidFile = path.join(dir, 'exec.pid');
+    // the detached process keeps the caller's stdio: give it a file, not our pipes
+    t.equal(await o.detached(path.join(dir, 'exec.log'), 'exec', '-d', '--pid-file', pidFile, id, 'sleep', '1000'), 0);
+    const epid = Number(await readFile(pidFile, 'utf8'));
+    t.ok(existsSync(`/proc/${epid}`), 'detached exec keeps running');
+
+    const missing = await o.cmd('exec', id, '/bin/nope');
+    t.equal(missing.code, 1);
+    t.match(missing.stderr, /exec "\/bin\/nope": ENOENT/);
+    await o.cmd('delete', '-f', id);
+    t.notOk(existsSync(`/proc/${epid}`) && (await readFile(`/proc/${epid}/stat`, 'utf8').catch(() => '')).includes('sleep'), 'delete -f killed the exec\'d process too');
+  });
+
+  t.test('failures: create rolls back; a start failure leaves a stopped container', async (t) => {
+    const before = await snapshotHost();
+    const o = await oci(t);
+    const dir = await tempDir(t);
+    const bad = await makeBundle(t, 'true', (c) => c.mounts!.push({ destination: '/mnt', type: 'nosuchfs', source: 'x' }));
+    const id = uniqueId('bad');
+    const r = await o.cmd('--log', path.join(dir, 'log.json'), '--log-format', 'json', 'create', '-b', bad, id);
+    t.equal(r.code, 1);
+    t.match(r.stderr, /mount \/mnt: ENODEV \[mounts\[7\]\]/);
+    const logged = JSON.parse((await readFile(path.join(dir, 'log.json'), 'utf8')).trim());
+    t.equal(logged.level, 'error');
+    t.match(logged.msg, /mount \/mnt: ENODEV/);
+    t.notOk(existsSync(path.join(o.root, 'containers', id)), 'no state left');
+
+    const nope = await makeBundle(t, 'x', (c) => (c.process!.args = ['/bin/nope']));
+    const id2 = uniqueId('nope');
+    t.equal(await o.detached(path.join(dir, 'out'), 'create', '-b', nope, id2), 0, 'exec happens at start, so create succeeds');
+    const st = await o.cmd('start', id2);
+    t.equal(st.code, 1);
+    t.match(st.stderr, /exec "\/bin\/nope": ENOENT \[process\.args\[0\]\]/);
+    await waitFor(async () => (await o.state(id2)).status === 'stopped', 'stopped after a failed start');
+    t.equal((await o.cmd('delete', id2)).code, 0);
+
+    const dup = await makeBundle(t, 'sleep 100');
+    const id3 = uniqueId('dup');
+    t.equal(await o.detached(path.join(dir, 'out'), 'create', '-b', dup, id3), 0);
+    const twice = await o.cmd('create', '-b', dup, id3);
+    t.match(twice.stderr, /container with id .* already exists/);
+    t.equal((await o.cmd('delete', id3)).code, 0, 'a created container can be deleted without --force');
+    t.same(await snapshotHost(), before);
+  });
+
+  t.test('a killed monitor leaves a container podrun still reports and can stop', async (t) => {
+    const o = await oci(t);
+    const dir = await tempDir(t);
+    const bundle = await makeBundle(t, 'exec sleep 1000');
+    const id = uniqueId('orphan');
+    t.equal(await o.detached(path.join(dir, 'out'), 'run', '-d', '-b', bundle, id), 0);
+    const rec = JSON.parse(await readFile(path.join(o.root, 'containers', id, 'state.json'), 'utf8'));
+    process.kill(rec.monitorPid, 'SIGKILL');
+    await waitFor(async () => !existsSync(`/proc/${rec.monitorPid}/cmdline`) || (await readFile(`/proc/${rec.monitorPid}/stat`, 'utf8')).includes(') Z'), 'monitor gone');
+    const s = await o.state(id);
+    t.equal(s.status, 'running', 'still running');
+    t.equal((await o.cmd('kill', id, 'KILL')).code, 0);
+    await waitFor(async () => (await o.state(id)).status === 'stopped', 'stopped without its monitor');
+    t.equal((await o.cmd('delete', id)).code, 0);
+  });
+
+  t.test('stale state: a reused pid is not mistaken for the container', async (t) => {
+    const o = await oci(t);
+    const dir = await tempDir(t);
+    const bundle = await makeBundle(t, 'exec sleep 1000');
+    const id = uniqueId('stale');
+    t.equal(await o.detached(path.join(dir, 'out'), 'run', '-d', '-b', bundle, id), 0);
+    const file = path.join(o.root, 'containers', id, 'state.json');
+    const rec = JSON.parse(await readFile(file, 'utf8'));
+    const real = rec.pid;
+    // pretend the container was our own pid: right number, wrong start time
+    await writeFile(file, JSON.stringify({ ...rec, pid: process.pid }));
+    t.equal((await o.state(id)).status, 'stopped');
+    t.equal((await o.cmd('kill', id, 'KILL')).code, 1, 'kill refuses to signal a stranger');
+    await writeFile(file, JSON.stringify({ ...rec, pid: real }));
+    t.equal((await o.state(id)).status, 'running');
+    t.equal((await o.cmd('delete', '-f', id)).code, 0);
+  });
+
+  t.test('a create interrupted by kill -9 is cleaned by delete', async (t) => {
+    const before = await snapshotHost();
+    const o = await oci(t);
+    const bundle = await makeBundle(t, 'true');
+    for (let i = 0; i < 10; i++) {
+      const id = uniqueId('crash');
+      const child = spawn(podrunOci, ['--root', o.root, 'create', '-b', bundle, id], { stdio: 'ignore' });
+      await sleep(60 + i * 15);
+      child.kill('SIGKILL');
+      await new Promise((r) => child.on('exit', r));
+      if (existsSync(path.join(o.root, 'containers', id))) {
+        const d = await o.cmd('delete', '--force', id);
+        t.equal(d.code, 0, `delete after a crash at ${60 + i * 15} ms: ${d.stderr}`);
+      }
+      t.notOk(existsSync(path.join(o.root, 'containers', id)));
+    }
+    await sleep(100);
+    t.same(await snapshotHost(), before, 'nothing left behind');
+  });
+
+  t.test('features and unsupported flags', async (t) => {
+    const o = await oci(t);
+    const f = await o.cmd('features');
+    const feat = JSON.parse(f.stdout);
+    t.equal(feat.ociVersionMax, '1.2.0');
+    t.ok(feat.linux.namespaces.includes('user'));
+    t.equal(feat.linux.cgroup.v2, true);
+    const sd = await o.cmd('--systemd-cgroup', 'list');
+    t.equal(sd.code, 1);
+    t.match(sd.stderr, /systemd cgroup driver is not supported/);
+    const tty = await o.cmd('exec', '-t', 'x', 'sh');
+    t.match(tty.stderr, /terminals are not supported yet/);
+  });
+}
