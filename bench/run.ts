@@ -75,7 +75,7 @@ async function inner(): Promise<void> {
 
     const h = hyperfine(
       {
-        'runc run': `runc run --bundle ${dir} bench-runc`,
+        'runc run': `runc --root ${dir}/runc-state run --bundle ${dir} bench-runc`,
         'podrun oci run': `${podrun} oci run --bundle ${dir} bench-cli`,
         'podrun-monitor run (C only)': `${monitor} run ${dir}/plan.bin`,
         'node -e 0': 'node -e 0',

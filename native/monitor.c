@@ -3,13 +3,15 @@
  *   podrun-monitor run PLANFILE
  *       launch an encoded plan in the foreground, forward signals, exit with
  *       its status.
- *   podrun-monitor container DIR REPORT_FD
- *       the per-container supervisor behind `podrun oci create`: launches
- *       DIR/plan.bin stopped before exec, reports "ok <pid>" (or the launch
- *       error) on REPORT_FD, then serves DIR/monitor.sock ("start") and, when
- *       the container exits, records DIR/exit and leaves. It is the
- *       container's parent and a child subreaper; the CLI may exit at any
- *       time, and if the monitor is killed the container keeps running.
+ *   podrun-monitor container DIR REPORT_FD [--keep]
+ *       the supervisor behind `podrun oci create`: launches DIR/plan.bin
+ *       stopped before exec, reports "ok <pid>" (or the launch error) on
+ *       REPORT_FD, then serves DIR/monitor.sock ("start"). Like runc's init
+ *       it then leaves, so the container is re-parented to the caller's
+ *       subreaper (conmon, containerd-shim) or init, which reaps it and
+ *       reads its exit status. With --keep it stays the container's parent
+ *       and records DIR/exit when it exits. Either way the CLI may exit at
+ *       any time, and a killed monitor leaves the container running.
  */
 #include "launch.h"
 
@@ -119,6 +121,7 @@ fail:
 
 struct supervisor {
   const char *dir;
+  int keep;
   struct launch_result res;
   int started;
   int listen_fd;
@@ -188,8 +191,8 @@ static void reap_orphans(void) {
   while (waitpid(-1, NULL, WNOHANG | __WALL) > 0) {}
 }
 
-static int supervise(const char *dir, int report_fd) {
-  struct supervisor s = { .dir = dir, .listen_fd = -1 };
+static int supervise(const char *dir, int report_fd, int keep) {
+  struct supervisor s = { .dir = dir, .keep = keep, .listen_fd = -1 };
   struct launch_plan plan;
   struct launch_error err;
   char path[4096], line[700];
@@ -215,11 +218,18 @@ static int supervise(const char *dir, int report_fd) {
   int rc = launch(&plan, &s.res, &err);
   plan_free(&plan);
   if (rc < 0) goto fail;
-  path_in(path, sizeof path, dir, "monitor.sock");
-  s.listen_fd = listen_on(path);
+  /* bound relative to the container directory: a socket path is limited to
+   * 108 bytes, and --root plus a 64-character id can be longer */
+  if (chdir(dir) < 0) {
+    err.step = STEP_SYNC; err.err = errno; err.index = -1;
+    snprintf(err.detail, sizeof err.detail, "%s", dir);
+    launch_abort(&s.res);
+    goto fail;
+  }
+  s.listen_fd = listen_on("monitor.sock");
   if (s.listen_fd < 0) {
     err.step = STEP_SYNC; err.err = errno; err.index = -1;
-    snprintf(err.detail, sizeof err.detail, "%s", path);
+    snprintf(err.detail, sizeof err.detail, "%.400s/monitor.sock", dir);
     launch_abort(&s.res);
     goto fail;
   }
@@ -238,6 +248,7 @@ static int supervise(const char *dir, int report_fd) {
     if (pfd[0].revents & POLLIN) {
       int cfd = accept4(s.listen_fd, NULL, NULL, SOCK_CLOEXEC);
       if (cfd >= 0) { serve_client(&s, cfd); close(cfd); }
+      if (s.started && !s.keep) break; /* hand the container to our reaper */
     }
     if (pfd[1].revents & POLLIN) {
       struct signalfd_siginfo ssi;
@@ -258,8 +269,7 @@ static int supervise(const char *dir, int report_fd) {
     reap_orphans();
   }
   if (s.res.sync_fd >= 0) launch_abort(&s.res);
-  path_in(path, sizeof path, dir, "monitor.sock");
-  unlink(path);
+  unlink("monitor.sock");
   reap_orphans();
   return 0;
 fail:
@@ -270,7 +280,8 @@ fail:
 
 int main(int argc, char **argv) {
   if (argc == 3 && strcmp(argv[1], "run") == 0) return run_foreground(argv[2]);
-  if (argc == 4 && strcmp(argv[1], "container") == 0) return supervise(argv[2], atoi(argv[3]));
-  fprintf(stderr, "usage: podrun-monitor run PLANFILE | container DIR REPORT_FD\n");
+  if ((argc == 4 || (argc == 5 && strcmp(argv[4], "--keep") == 0)) && strcmp(argv[1], "container") == 0)
+    return supervise(argv[2], atoi(argv[3]), argc == 5);
+  fprintf(stderr, "usage: podrun-monitor run PLANFILE | container DIR REPORT_FD [--keep]\n");
   return 2;
 }

@@ -131,22 +131,32 @@ static int open_parent(struct child *c, const char *path, const char **base, int
   return fd;
 }
 
+/* in a user namespace, or where a device cgroup forbids mknod, bind the
+ * host's node at the same path instead (as runc and crun do) */
+static void bind_host_device(struct child *c, const struct pr_device *d, int index) {
+  char target[64];
+  int fd = ensure_path(c, d->path, 1, STEP_DEVICE, index);
+  if (mount(d->path, ss_fd_path(target, sizeof target, fd), NULL, MS_BIND, NULL) < 0)
+    child_fail(c, STEP_DEVICE, errno, index, d->path);
+  close(fd);
+}
+
 static void make_device(struct child *c, const struct pr_device *d, int index) {
   if (d->bind) {
-    /* in a user namespace mknod is not allowed: bind the host's node */
-    char target[64];
-    int fd = ensure_path(c, d->path, 1, STEP_DEVICE, index);
-    if (mount(d->path, ss_fd_path(target, sizeof target, fd), NULL, MS_BIND, NULL) < 0)
-      child_fail(c, STEP_DEVICE, errno, index, d->path);
-    close(fd);
+    bind_host_device(c, d, index);
     return;
   }
   const char *base;
   int real = open_parent(c, d->path, &base, STEP_DEVICE, index);
   unlinkat(real, base, 0);
-  if (mknodat(real, base, d->type | (d->mode & 07777), makedev(d->major, d->minor)) < 0 ||
-      fchmodat(real, base, d->mode & 07777, 0) < 0 ||
-      fchownat(real, base, d->uid, d->gid, AT_SYMLINK_NOFOLLOW) < 0) {
+  if (mknodat(real, base, d->type | (d->mode & 07777), makedev(d->major, d->minor)) < 0) {
+    int e = errno;
+    close(real);
+    if (e != EPERM) child_fail(c, STEP_DEVICE, e, index, d->path);
+    bind_host_device(c, d, index);
+    return;
+  }
+  if (fchmodat(real, base, d->mode & 07777, 0) < 0 || fchownat(real, base, d->uid, d->gid, AT_SYMLINK_NOFOLLOW) < 0) {
     int e = errno; close(real);
     child_fail(c, STEP_DEVICE, e, index, d->path);
   }

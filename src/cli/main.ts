@@ -2,7 +2,7 @@
  * lazily so start-up stays close to bare node. */
 import { Command, Option } from 'commander';
 import { PodrunError } from '../errors';
-import { int, logError, registerOciCommands, type OciGlobals } from './oci-commands';
+import { int, logError, registerOciCommands, warner, type OciGlobals } from './oci-commands';
 
 export function reportError(e: unknown, json: boolean): void {
   if (json) {
@@ -39,7 +39,11 @@ export function buildProgram(): Command {
     .showHelpAfterError()
     .enablePositionalOptions(); // runc's argv: global options before the command
 
-  const oci = program.command('oci').description('OCI runtime commands (runc-compatible)').enablePositionalOptions();
+  const oci = program
+    .command('oci')
+    .description('OCI runtime commands (runc-compatible)')
+    .enablePositionalOptions()
+    .version(`podrun version ${require('../../../package.json').version as string}\nspec: 1.2.0`, '-v, --version');
   oci.hook('preAction', (cmd) => {
     ociGlobals = cmd.opts() as Partial<OciGlobals>;
   });
@@ -65,7 +69,7 @@ export function buildProgram(): Command {
           const l = require('../oci/lifecycle') as typeof import('../oci/lifecycle');
           await l.createContainer(o.bundle, {
             id, root: g.root, pidFile: o.pidFile, noPivot: !o.pivot, preserveFds: o.preserveFds,
-            onWarning: (m) => process.stderr.write(`podrun: warning: ${m}\n`),
+            onWarning: warner(g),
           });
           await l.startCreated(g.root, id);
           return 0;

@@ -13,11 +13,11 @@ export interface OciGlobals {
 }
 
 /** runc logs errors to --log in --log-format; podman/conmon read them there. */
-export function logError(g: Partial<OciGlobals>, message: string): void {
+export function logError(g: Partial<OciGlobals>, message: string, level: 'error' | 'warning' = 'error'): void {
   if (!g.log) return;
   const line = g.logFormat === 'json'
-    ? JSON.stringify({ level: 'error', msg: message, time: new Date().toISOString() })
-    : `time="${new Date().toISOString()}" level=error msg=${JSON.stringify(message)}`;
+    ? JSON.stringify({ level, msg: message, time: new Date().toISOString() })
+    : `time="${new Date().toISOString()}" level=${level} msg=${JSON.stringify(message)}`;
   try {
     appendFileSync(g.log, `${line}\n`);
   } catch {
@@ -37,6 +37,17 @@ function collect(v: string, prev: string[] = []): string[] {
 }
 
 const lifecycle = () => require('../oci/lifecycle') as typeof import('../oci/lifecycle');
+
+/** Warnings go to --log when there is one. As podrun-oci (runc's drop-in)
+ * they never go to stderr: under conmon our stderr is the container's, and a
+ * warning there would land in its logs; they stay in the container's record. */
+export function warner(g: Partial<OciGlobals>): (message: string) => void {
+  const quiet = process.env.PODRUN_OCI_COMPAT === '1';
+  return (m) => {
+    if (g.log) logError(g, m, 'warning');
+    else if (!quiet) process.stderr.write(`podrun: warning: ${m}\n`);
+  };
+}
 
 export function registerOciCommands(oci: Command, run: (fn: (g: OciGlobals) => Promise<number | void>) => () => Promise<void>): void {
   oci
@@ -70,7 +81,7 @@ export function registerOciCommands(oci: Command, run: (fn: (g: OciGlobals) => P
       act(async (g, id: string, o: { bundle: string; pidFile?: string; consoleSocket?: string; pivot: boolean; preserveFds: number }) => {
         await lifecycle().createContainer(o.bundle, {
           id, root: g.root, pidFile: o.pidFile, consoleSocket: o.consoleSocket, noPivot: !o.pivot, preserveFds: o.preserveFds,
-          onWarning: (m) => process.stderr.write(`podrun: warning: ${m}\n`),
+          onWarning: warner(g),
         });
       }),
     );

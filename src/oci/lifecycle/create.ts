@@ -38,6 +38,7 @@ export async function createContainer(source: RunSource, opts: CreateOptions): P
       created: new Date().toISOString(),
       cgroup,
       cgroupCreated: created,
+      warnings,
     };
     writeRecord(opts.root, rec); // "creating": delete/gc can clean up if we die now
     writeFileAtomic(path.join(dir, 'plan.bin'), encoded);

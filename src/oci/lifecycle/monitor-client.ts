@@ -1,5 +1,6 @@
 /** Spawning podrun-monitor for a created container, and talking to it. */
 import { spawn } from 'node:child_process';
+import { closeSync, openSync } from 'node:fs';
 import { connect } from 'node:net';
 import { constants as osConstants } from 'node:os';
 import path from 'node:path';
@@ -65,8 +66,15 @@ export async function spawnMonitor(dir: string, preserveFds: number): Promise<{ 
 
 /** One request on <dir>/monitor.sock; the reply line. */
 export function askMonitor(dir: string, request: string, timeoutMs = 30_000): Promise<MonitorReply> {
-  return new Promise((resolve, reject) => {
-    const sock = connect(path.join(dir, 'monitor.sock'));
+  // through a directory fd: the socket path itself may exceed the 108-byte limit
+  let dirFd: number;
+  try {
+    dirFd = openSync(dir, 'r');
+  } catch (e) {
+    return Promise.reject(new PodrunError('ENOTFOUND', `${dir}: ${(e as Error).message}`, { cause: e }));
+  }
+  return new Promise<MonitorReply>((resolve, reject) => {
+    const sock = connect(`/proc/self/fd/${dirFd}/monitor.sock`);
     let buf = '';
     const timer = setTimeout(() => {
       sock.destroy();
@@ -82,5 +90,5 @@ export function askMonitor(dir: string, request: string, timeoutMs = 30_000): Pr
       clearTimeout(timer);
       reject(new PodrunError('ENOTFOUND', `the monitor of this container is gone (${e.code ?? e.message})`, { cause: e }));
     });
-  });
+  }).finally(() => closeSync(dirFd));
 }

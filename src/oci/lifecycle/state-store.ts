@@ -1,6 +1,6 @@
 /** Container records under <root>/containers/<id>/ (runc's --root). Writes
  * are atomic (temp, fsync, rename); readers tolerate half-deleted entries. */
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, rmdirSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { PodrunError, errnoCode } from '../../errors';
 
@@ -22,6 +22,8 @@ export interface ContainerRecord {
   pidStartTime?: number;
   monitorPid?: number;
   monitorStartTime?: number;
+  /** requested settings podrun did not enforce (also sent to onWarning) */
+  warnings?: string[];
 }
 
 export interface ExitRecord {
@@ -111,8 +113,16 @@ export function listContainerIds(root: string): string[] {
   }
 }
 
+/** Remove a container's directory, and the state root too once it is empty. */
 export function removeContainerDir(root: string, id: string): void {
   rmSync(containerDir(root, id), { recursive: true, force: true });
+  for (const d of [containersDir(root), root]) {
+    try {
+      rmdirSync(d);
+    } catch {
+      return; // other containers, or something else of the caller's, remain
+    }
+  }
 }
 
 export function requireRecord(root: string, id: string): ContainerRecord {

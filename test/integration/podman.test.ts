@@ -1,0 +1,83 @@
+/** A real client drives podrun-oci: Debian's podman (with conmon) runs,
+ * execs, stops, logs, detaches, and makes a pod of two containers.
+ *
+ * Podman and conmon decide between cgroup v1 and v2 from /sys/fs/cgroup; on
+ * this hybrid host they would write to the v1 hierarchies, which must not be
+ * touched. So the whole session runs in a private mount namespace with the
+ * cgroup2 mount bound over /sys/fs/cgroup; every mount podman makes dies
+ * with that namespace. */
+import { existsSync } from 'node:fs';
+import { rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import t from 'tap';
+import { fixtures, isRoot, repoRoot, runCmd, tempDir } from '../helpers';
+
+const haveCmd = async (c: string): Promise<boolean> => (await runCmd('sh', ['-c', `command -v ${c}`])).code === 0;
+
+if (!isRoot) {
+  t.plan(0, 'integration tests need root');
+} else {
+  t.test('podman --runtime podrun-oci', async (t) => {
+    if (!(await haveCmd('podman')) || !(await haveCmd('conmon'))) {
+      t.fail('podman and conmon are not installed: run scripts/setup.sh');
+      return;
+    }
+    const fx = await fixtures();
+    const dir = await tempDir(t, 'podrun-podman-');
+    const image = path.join(dir, 'busybox-oci.tar');
+    const tar = await runCmd('tar', ['-C', fx.images['busybox-gzip']!, '-cf', image, '.']);
+    t.equal(tar.code, 0, tar.stderr);
+    await writeFile(
+      path.join(dir, 'containers.conf'),
+      // podman asks for nofile/nproc hard limits above this host's; podrun would refuse them (no CAP_SYS_RESOURCE)
+      '[containers]\ndefault_ulimits = ["nofile=1024:1024", "nproc=1024:1024"]\npids_limit = 0\n[engine]\ncgroup_manager = "cgroupfs"\nevents_logger = "file"\n',
+    );
+    const libpodParent = '/sys/fs/cgroup/unified/libpod_parent';
+    const hadLibpodParent = existsSync(libpodParent);
+    const script = `
+set -u
+mount --bind /sys/fs/cgroup/unified /sys/fs/cgroup
+export CONTAINERS_CONF=${dir}/containers.conf
+P="podman --root ${dir}/storage --runroot ${dir}/run --tmpdir ${dir}/tmp --storage-driver overlay --runtime ${path.join(repoRoot, 'bin', 'podrun-oci')} --runtime-flag root=${dir}/podrun-state"
+$P load -q -i ${image} >/dev/null && echo "load ok"
+$P run --rm --network none localhost/latest sh -c 'echo "run: $(id -u) $(cat /proc/self/cgroup | grep ^0::)"; exit 3'; echo "run rc=$?"
+$P run -d --name d1 --network none localhost/latest sh -c 'trap "exit 0" TERM; echo started; while :; do sleep 0.1; done' >/dev/null; echo "detach rc=$?"
+$P exec d1 sh -c 'echo "exec: $(hostname) pid $$"; exit 5'; echo "exec rc=$?"
+sleep 0.3
+$P logs d1
+$P stop -t 5 d1 >/dev/null; echo "stop rc=$?"
+$P inspect d1 --format 'exited={{.State.ExitCode}} status={{.State.Status}}'
+$P rm d1 >/dev/null; echo "rm rc=$?"
+$P pod create --name p1 --network none >/dev/null; echo "pod rc=$?"
+$P run -d --pod p1 --name a1 localhost/latest sh -c 'trap "exit 0" TERM; readlink /proc/self/ns/net > /dev/shm/a1-net; hostname > /dev/shm/a1-host; while :; do sleep 0.1; done' >/dev/null; echo "a1 rc=$?"
+sleep 0.5
+$P run --rm --pod p1 localhost/latest sh -c 'test "$(readlink /proc/self/ns/net)" = "$(cat /dev/shm/a1-net)" && echo "shared net"; echo "host $(hostname) $(cat /dev/shm/a1-host)"'; echo "a2 rc=$?"
+$P pod rm -f -t 5 p1 >/dev/null; echo "pod rm rc=$?"
+$P ps -a --format '{{.Names}}' | wc -l
+`;
+    const r = await runCmd('unshare', ['--mount', '--propagation', 'private', 'sh', '-c', script]);
+    t.teardown(async () => {
+      if (!hadLibpodParent) await runCmd('find', [libpodParent, '-depth', '-type', 'd', '-exec', 'rmdir', '{}', ';']);
+      await rm(dir, { recursive: true, force: true });
+    });
+    const out = r.stdout;
+    t.match(out, /^load ok$/m);
+    t.match(out, /^run: 0 0::\/$/m, 'ran as root in its own cgroup namespace');
+    t.match(out, /^run rc=3$/m, 'podman run returns the container exit code');
+    t.match(out, /^detach rc=0$/m);
+    t.match(out, /^exec: [0-9a-f]{12} pid \d+$/m, 'exec ran in the container (hostname = container id)');
+    t.match(out, /^exec rc=5$/m);
+    t.match(out, /^started$/m, 'podman logs shows container output');
+    t.notMatch(out, /podrun: warning/, 'no runtime chatter in the container logs');
+    t.match(out, /^stop rc=0$/m);
+    t.match(out, /^exited=0 status=exited$/m, 'stopped by SIGTERM, exit code seen by podman');
+    t.match(out, /^pod rc=0$/m);
+    t.match(out, /^a1 rc=0$/m);
+    t.match(out, /^shared net$/m, 'containers of a pod share the network namespace');
+    t.match(out, /^host p1 p1$/m, 'and the UTS namespace (hostname = pod name) and IPC (/dev/shm)');
+    t.match(out, /^a2 rc=0$/m);
+    t.match(out, /^pod rm rc=0$/m);
+    t.match(out, /^0$/m, 'nothing left in podman');
+    if (r.code !== 0 || !/pod rm rc=0/.test(out)) t.comment(r.stderr);
+  });
+}
