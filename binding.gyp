@@ -27,7 +27,8 @@
       "target_name": "podrun-monitor",
       "type": "executable",
       "dependencies": ["launch"],
-      "sources": ["native/monitor.c"]
+      "sources": ["native/monitor.c"],
+      "ldflags": ["-static"]
     }
   ]
 }

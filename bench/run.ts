@@ -5,45 +5,16 @@
  * runc on a hybrid host would use the v1 hierarchies, which must not be
  * touched here; so everything runs in a private mount namespace where the
  * cgroup2 mount is bound over /sys/fs/cgroup (runc then uses cgroup v2). */
-import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ensureFixtures } from '../rootfs-fixtures/generate';
-import { findCgroup2Mount } from '../src/cgroup/mount';
 import { buildLaunchPlan } from '../src/oci/build-plan';
 import { defaultSpec } from '../src/oci/default-spec';
 import { encodePlan } from '../src/oci/plan-encode';
 import { run } from '../src/oci/run';
 import { validateConfig } from '../src/oci/validate';
-
-const root = path.resolve(__dirname, '..', '..');
-const podrun = path.join(root, 'bin', 'podrun');
-const monitor = path.join(root, 'build', 'Release', 'podrun-monitor');
-const INNER = 'PODRUN_BENCH_INNER';
-
-interface HyperfineResult {
-  command: string;
-  mean: number;
-  stddev: number;
-  median: number;
-  min: number;
-  max: number;
-}
-
-function have(cmd: string): boolean {
-  return spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
-}
-
-function hyperfine(commands: Record<string, string>, runs: number): Record<string, HyperfineResult> {
-  const out = path.join(os.tmpdir(), `podrun-bench-${process.pid}.json`);
-  const args = ['-N', '--warmup', '5', '--runs', String(runs), '--export-json', out, '--style', 'basic'];
-  for (const [name, cmd] of Object.entries(commands)) args.push('-n', name, cmd);
-  execFileSync('hyperfine', args, { stdio: 'inherit' });
-  const json = JSON.parse(readFileSync(out, 'utf8')) as { results: HyperfineResult[] };
-  rmSync(out, { force: true });
-  return Object.fromEntries(json.results.map((r) => [r.command, r]));
-}
+import { benchMain, hyperfine, monitor, ms, podrun } from './common';
 
 async function libraryRuns(bundle: string, n: number): Promise<{ mean: number; stddev: number; median: number }> {
   const times: number[] = [];
@@ -59,8 +30,6 @@ async function libraryRuns(bundle: string, n: number): Promise<{ mean: number; s
   const stddev = Math.sqrt(times.reduce((a, b) => a + (b - mean) ** 2, 0) / times.length);
   return { mean, stddev, median: times[Math.floor(times.length / 2)]! };
 }
-
-const ms = (s: number): string => `${(s * 1000).toFixed(1)} ms`;
 
 async function inner(): Promise<void> {
   const runs = Number(process.env.PODRUN_BENCH_RUNS ?? 60);
@@ -103,21 +72,4 @@ async function inner(): Promise<void> {
   }
 }
 
-function outer(): void {
-  if (process.getuid?.() !== 0) throw new Error('the benchmark needs root');
-  for (const cmd of ['runc', 'hyperfine', 'unshare']) if (!have(cmd)) throw new Error(`${cmd} is not installed (run scripts/setup.sh)`);
-  const cg2 = findCgroup2Mount(readFileSync('/proc/self/mountinfo', 'utf8'));
-  if (!cg2) throw new Error('no cgroup2 mount on this host');
-  const script = `mount --bind ${cg2} /sys/fs/cgroup && exec node ${__filename}`;
-  const r = spawnSync('unshare', ['--mount', '--propagation', 'private', 'sh', '-c', script], { stdio: 'inherit', env: { ...process.env, [INNER]: '1' } });
-  process.exitCode = r.status ?? 1;
-}
-
-if (process.env[INNER]) {
-  inner().catch((e: unknown) => {
-    process.stderr.write(`bench failed: ${(e as Error).stack ?? String(e)}\n`);
-    process.exitCode = 1;
-  });
-} else {
-  outer();
-}
+benchMain(__filename, inner);
