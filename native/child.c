@@ -125,10 +125,9 @@ void child_main(struct child *c, int clone_made_ns) {
     close(fd);
   }
 
-  if (p->rootfs) {
-    rootfs_setup(c);
-    rootfs_finish(c);
-  }
+  if (p->rootfs) rootfs_setup(c);
+  if (p->console_socket) console_setup(c);
+  if (p->rootfs) rootfs_finish(c);
   process_finalize(c);
   if (p->wait_start) {
     /* "created": everything is in place; exec only when told to start */

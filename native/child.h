@@ -38,6 +38,9 @@ __attribute__((noreturn)) void child_main(struct child *c, int clone_made_ns);
 void rootfs_setup(struct child *c);
 void rootfs_finish(struct child *c);
 
+/* console.c */
+void console_setup(struct child *c);
+
 /* process.c */
 void process_finalize(struct child *c);
 __attribute__((noreturn)) void process_exec(struct child *c);

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -32,7 +33,7 @@ static const char *const step_names[STEP__COUNT] = {
   [STEP_READONLY_ROOT] = "readonly root", [STEP_RLIMIT] = "rlimit", [STEP_SECCOMP] = "seccomp",
   [STEP_CAPS] = "capabilities", [STEP_SETGROUPS] = "setgroups", [STEP_SETGID] = "setgid",
   [STEP_SETUID] = "setuid", [STEP_NO_NEW_PRIVS] = "no_new_privs", [STEP_CWD] = "chdir",
-  [STEP_EXEC] = "exec", [STEP_SYNC] = "sync",
+  [STEP_EXEC] = "exec", [STEP_SYNC] = "sync", [STEP_CONSOLE] = "console",
 };
 
 const char *launch_step_name(int step) {
@@ -50,6 +51,18 @@ static void close_fds(struct launch_plan *p, int cgroup_fd) {
   for (size_t i = 0; i < p->njoins; i++)
     if (p->joins[i].fd >= 0) { close(p->joins[i].fd); p->joins[i].fd = -1; }
   if (cgroup_fd >= 0) close(cgroup_fd);
+  if (p->console_fd >= 0) { close(p->console_fd); p->console_fd = -1; }
+}
+
+static int connect_console(struct launch_plan *p, struct launch_error *err) {
+  struct sockaddr_un addr = { .sun_family = AF_UNIX };
+  if (strlen(p->console_socket) >= sizeof addr.sun_path)
+    return set_err(err, STEP_CONSOLE, ENAMETOOLONG, -1, p->console_socket);
+  strcpy(addr.sun_path, p->console_socket);
+  p->console_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (p->console_fd < 0 || connect(p->console_fd, (struct sockaddr *)&addr, sizeof addr) < 0)
+    return set_err(err, STEP_CONSOLE, errno, -1, p->console_socket);
+  return 0;
 }
 
 static int write_file(const char *path, const char *data) {
@@ -167,6 +180,10 @@ int launch(struct launch_plan *p, struct launch_result *res, struct launch_error
       close_fds(p, -1);
       return -1;
     }
+  }
+  if (p->console_socket && connect_console(p, err) < 0) {
+    close_fds(p, -1);
+    return -1;
   }
   if (p->cgroup) {
     cgroup_fd = open(p->cgroup, O_RDONLY | O_DIRECTORY | O_CLOEXEC);

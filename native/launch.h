@@ -44,6 +44,7 @@ enum plan_tag {
   T_PRESERVE_FDS = 31, /* u32 */
   T_ROOTFS_PARENT = 32,/* str mount point holding the rootfs (made private before pivot) */
   T_WAIT_START = 33,   /* (flag) stop before exec until launch_start() */
+  T_CONSOLE = 34,      /* u32 rows, u32 cols, str console socket path */
 };
 
 enum mount_kind { MOUNT_FS = 0, MOUNT_BIND = 1 };
@@ -102,6 +103,10 @@ struct launch_plan {
   char **envp; size_t nenvp;
   uint32_t preserve_fds;
   int wait_start;
+  /* process.terminal: a pty whose master goes to this unix socket */
+  const char *console_socket;
+  uint32_t console_rows, console_cols;
+  int console_fd; /* connected by the parent */
 };
 
 /* Steps reported on failure; names in launch_step_name(). */
@@ -112,7 +117,7 @@ enum launch_step {
   STEP_ROOTFS, STEP_MOUNTPOINT, STEP_MOUNT, STEP_DEVICE, STEP_SYMLINK,
   STEP_PIVOT_ROOT, STEP_SYSCTL, STEP_READONLY_PATH, STEP_MASKED_PATH,
   STEP_READONLY_ROOT, STEP_RLIMIT, STEP_SECCOMP, STEP_CAPS, STEP_SETGROUPS,
-  STEP_SETGID, STEP_SETUID, STEP_NO_NEW_PRIVS, STEP_CWD, STEP_EXEC, STEP_SYNC,
+  STEP_SETGID, STEP_SETUID, STEP_NO_NEW_PRIVS, STEP_CWD, STEP_EXEC, STEP_SYNC, STEP_CONSOLE,
   STEP__COUNT
 };
 

@@ -162,6 +162,10 @@ static int decode_record(struct launch_plan *p, uint16_t tag, struct reader *r) 
   case T_ENV: p->envp[p->nenvp++] = (char *)rd_str(r); break;
   case T_PRESERVE_FDS: p->preserve_fds = rd_u32(r); break;
   case T_WAIT_START: p->wait_start = 1; break;
+  case T_CONSOLE:
+    p->console_rows = rd_u32(r); p->console_cols = rd_u32(r);
+    p->console_socket = rd_str(r);
+    break;
   default: return -1;
   }
   return r->bad ? -1 : 0;
@@ -171,6 +175,7 @@ int plan_decode(const void *data, size_t len, struct launch_plan *p, struct laun
   struct counts c;
   memset(p, 0, sizeof *p);
   memset(err, 0, sizeof *err);
+  p->console_fd = -1;
   p->buf = malloc(len ? len : 1);
   if (!p->buf) { err->step = STEP_PLAN; err->err = ENOMEM; err->index = -1; return -1; }
   memcpy(p->buf, data, len);

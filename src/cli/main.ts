@@ -56,7 +56,7 @@ export function buildProgram(): Command {
     .option('-b, --bundle <dir>', 'path to the OCI bundle', '.')
     .option('--pid-file <file>', 'write the container process id to this file')
     .option('-d, --detach', 'leave it running under its monitor and return')
-    .option('--console-socket <path>', 'receive the pty master here (not supported yet)')
+    .option('--console-socket <path>', 'unix socket that receives the pty master (process.terminal)')
     .option('--no-pivot', 'use MS_MOVE + chroot instead of pivot_root (ramfs roots)')
     .option('--no-new-keyring', 'do not create a session keyring (podrun never does)')
     .addOption(new Option('--preserve-fds <n>', 'pass n extra fds (3…) to the container').argParser(int('--preserve-fds')).default(0))
@@ -64,18 +64,17 @@ export function buildProgram(): Command {
       return runner(async () => {
         const g = this.optsWithGlobals() as OciGlobals;
         if (g.systemdCgroup) throw new PodrunError('EINVALID_CONFIG', '--systemd-cgroup: the systemd cgroup driver is not supported; podrun manages cgroupfs directly');
-        if (o.consoleSocket) throw new PodrunError('EINVALID_CONFIG', '--console-socket: terminals are not supported yet');
         if (o.detach) {
           const l = require('../oci/lifecycle') as typeof import('../oci/lifecycle');
           await l.createContainer(o.bundle, {
-            id, root: g.root, pidFile: o.pidFile, noPivot: !o.pivot, preserveFds: o.preserveFds,
+            id, root: g.root, pidFile: o.pidFile, noPivot: !o.pivot, preserveFds: o.preserveFds, consoleSocket: o.consoleSocket,
             onWarning: warner(g),
           });
           await l.startCreated(g.root, id);
           return 0;
         }
         const { runForeground } = require('./oci-run') as typeof import('./oci-run');
-        return runForeground(id, { bundle: o.bundle, pidFile: o.pidFile, noPivot: !o.pivot, preserveFds: o.preserveFds });
+        return runForeground(id, { bundle: o.bundle, pidFile: o.pidFile, noPivot: !o.pivot, preserveFds: o.preserveFds, consoleSocket: o.consoleSocket });
       })();
     });
 

@@ -73,7 +73,7 @@ export function registerOciCommands(oci: Command, run: (fn: (g: OciGlobals) => P
     .argument('<container-id>')
     .option('-b, --bundle <dir>', 'path to the OCI bundle', '.')
     .option('--pid-file <file>', 'write the container process id to this file')
-    .option('--console-socket <path>', 'receive the pty master here (not supported yet)')
+    .option('--console-socket <path>', 'unix socket that receives the pty master (process.terminal)')
     .option('--no-pivot', 'use MS_MOVE + chroot instead of pivot_root')
     .option('--no-new-keyring', 'do not create a session keyring (podrun never does)')
     .addOption(new Option('--preserve-fds <n>', 'pass n extra fds (3…)').argParser(int('--preserve-fds')).default(0))
@@ -180,15 +180,14 @@ export function registerOciCommands(oci: Command, run: (fn: (g: OciGlobals) => P
     .option('--no-new-privs', 'set no_new_privs')
     .option('-d, --detach', 'do not wait for the process')
     .option('--pid-file <file>', 'write the process id to this file')
-    .option('-t, --tty', 'allocate a pty (not supported yet)')
-    .option('--console-socket <path>', 'receive the pty master here (not supported yet)')
+    .option('-t, --tty', 'allocate a pty (needs --console-socket)')
+    .option('--console-socket <path>', 'unix socket that receives the pty master')
     .addOption(new Option('--preserve-fds <n>', 'pass n extra fds (3…)').argParser(int('--preserve-fds')).default(0))
     .action(
       act(async (g, id: string, command: string[], o: {
         process?: string; cwd?: string; env?: string[]; user?: string; additionalGids?: string[]; cap?: string[];
         newPrivs?: boolean; detach?: boolean; pidFile?: string; tty?: boolean; consoleSocket?: string; preserveFds: number;
       }) => {
-        if (o.tty || o.consoleSocket) throw new PodrunError('EINVALID_CONFIG', '--tty/--console-socket: terminals are not supported yet');
         const l = lifecycle();
         let user: { uid: number; gid: number } | undefined;
         if (o.user) {
@@ -209,6 +208,8 @@ export function registerOciCommands(oci: Command, run: (fn: (g: OciGlobals) => P
           detach: o.detach,
           pidFile: o.pidFile,
           preserveFds: o.preserveFds,
+          tty: o.tty,
+          consoleSocket: o.consoleSocket,
         });
         return o.detach ? 0 : r.status;
       }),

@@ -7,12 +7,13 @@ const FORWARDED: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', '
 
 export async function runForeground(
   id: string,
-  o: { bundle: string; pidFile?: string; noPivot: boolean; preserveFds: number },
+  o: { bundle: string; pidFile?: string; noPivot: boolean; preserveFds: number; consoleSocket?: string },
 ): Promise<number> {
   const ctr = await startContainer(o.bundle, {
     id,
     noPivot: o.noPivot,
     preserveFds: o.preserveFds,
+    consoleSocket: o.consoleSocket,
     onWarning: (m) => process.stderr.write(`podrun: warning: ${m}\n`),
   });
   const forward = (sig: NodeJS.Signals): void => ctr.kill(sig);

@@ -18,6 +18,8 @@ export interface PlanContext {
   hostCapabilities?: bigint;
   noPivot?: boolean;
   preserveFds?: number;
+  /** absolute path of the unix socket that receives the pty master (runc --console-socket) */
+  consoleSocket?: string;
 }
 
 export interface PlanResult {
@@ -191,6 +193,16 @@ export function planCapabilities(proc: OciProcess, hostCaps: bigint | undefined,
   return caps;
 }
 
+/** process.terminal needs somewhere to send the pty master, as with runc. */
+export function planConsole(proc: OciProcess, consoleSocket: string | undefined): LaunchPlan['console'] {
+  if (!proc.terminal) {
+    if (consoleSocket) throw invalidField('process.terminal', '--console-socket was given but the process does not ask for a terminal');
+    return undefined;
+  }
+  if (!consoleSocket) throw invalidField('process.terminal', 'a terminal needs --console-socket to send the pty master to');
+  return { socket: consoleSocket, rows: proc.consoleSize?.height ?? 0, cols: proc.consoleSize?.width ?? 0 };
+}
+
 /** Fields of the spec podrun knows and refuses rather than ignores. */
 function rejectUnsupported(cfg: OciConfig): void {
   const p = cfg.process;
@@ -199,7 +211,6 @@ function rejectUnsupported(cfg: OciConfig): void {
   for (const [k, v] of Object.entries(hooks)) {
     if (Array.isArray(v) && v.length) throw invalidField(`hooks.${k}`, 'hooks are not supported yet');
   }
-  if (p?.terminal) throw invalidField('process.terminal', 'terminals need --console-socket, which is not supported yet; set it to false');
   if (p?.apparmorProfile) throw invalidField('process.apparmorProfile', 'AppArmor is not supported by podrun');
   if (p?.selinuxLabel) throw invalidField('process.selinuxLabel', 'SELinux is not supported by podrun');
   if (p?.scheduler) throw invalidField('process.scheduler', 'not supported yet');
@@ -268,6 +279,7 @@ export function buildLaunchPlan(cfg: OciConfig, ctx: PlanContext): PlanResult {
     args: proc.args,
     env: proc.env ?? [],
     preserveFds: ctx.preserveFds ?? 0,
+    console: planConsole(proc, ctx.consoleSocket),
   };
   return { plan, warnings: resourceWarnings(linux?.resources) };
 }

@@ -1,7 +1,7 @@
 /** A process to start inside a running container: join its namespaces and
  * cgroup, apply the process settings; no filesystem setup. Pure. */
 import { invalidField } from '../errors';
-import { planCapabilities, planRlimits } from './build-plan';
+import { planCapabilities, planConsole, planRlimits } from './build-plan';
 import type { LaunchPlan, PlanNamespaceJoin } from './launch-plan';
 import { buildSeccompPlan } from './seccomp';
 import type { OciProcess, OciSeccomp } from './spec-schema';
@@ -14,11 +14,11 @@ export interface ExecContext {
   hostCapabilities?: bigint;
   inUserns: boolean;
   preserveFds?: number;
+  consoleSocket?: string;
 }
 
 export function buildExecPlan(proc: OciProcess, ctx: ExecContext): LaunchPlan {
   if (!proc.args?.length) throw invalidField('process.args', 'required');
-  if (proc.terminal) throw invalidField('process.terminal', 'terminals need --console-socket, which is not supported yet');
   if (proc.apparmorProfile) throw invalidField('process.apparmorProfile', 'AppArmor is not supported by podrun');
   if (proc.selinuxLabel) throw invalidField('process.selinuxLabel', 'SELinux is not supported by podrun');
   return {
@@ -44,5 +44,6 @@ export function buildExecPlan(proc: OciProcess, ctx: ExecContext): LaunchPlan {
     args: proc.args,
     env: proc.env ?? [],
     preserveFds: ctx.preserveFds ?? 0,
+    console: planConsole(proc, ctx.consoleSocket),
   };
 }

@@ -96,4 +96,6 @@ export interface LaunchPlan {
   preserveFds: number;
   /** stop before exec until started (podrun-monitor only) */
   waitStart?: boolean;
+  /** process.terminal: the pty master is sent to this unix socket */
+  console?: { socket: string; rows: number; cols: number };
 }

@@ -20,6 +20,8 @@ export interface PrepareOptions {
   preserveFds?: number;
   /** cgroup2 mount; detected from /proc/self/mountinfo when absent */
   cgroupRoot?: string;
+  /** unix socket that receives the pty master when process.terminal is set */
+  consoleSocket?: string;
 }
 
 export interface Prepared {
@@ -57,6 +59,7 @@ export function prepareLaunch(source: RunSource, opts: PrepareOptions): Prepared
     hostCapabilities: host.permittedCapabilities,
     noPivot: opts.noPivot,
     preserveFds: opts.preserveFds,
+    consoleSocket: opts.consoleSocket && path.resolve(opts.consoleSocket),
   });
   if (plan.rootfs && plan.rootfsPropagation & MS.SHARED) plan.rootfsParent = mountPointOf(host.mountinfo, plan.rootfs);
   return { config, bundle, cgroup, plan, warnings };

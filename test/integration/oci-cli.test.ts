@@ -27,9 +27,11 @@ t.test('unknown options and commands are rejected', async (t) => {
   const r = await runCmd(podrunBin, ['oci', 'run', '--bogus', 'x']);
   t.not(r.code, 0);
   t.match(r.stderr, /unknown option '--bogus'/);
-  const c = await runCmd(podrunBin, ['oci', 'run', '--console-socket', '/tmp/x.sock', 'x']);
+  const { makeBundle } = await import('../helpers');
+  const bundle = await makeBundle(t, 'true');
+  const c = await runCmd(podrunBin, ['oci', 'run', '--console-socket', '/tmp/x.sock', '-b', bundle, 'x']);
   t.equal(c.code, 1);
-  t.match(c.stderr, /--console-socket: terminals are not supported yet/);
+  t.match(c.stderr, /process\.terminal: --console-socket was given but the process does not ask for a terminal/);
 });
 
 if (isRoot) {

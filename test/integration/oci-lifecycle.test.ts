@@ -251,6 +251,46 @@ if (!isRoot) {
     t.same(await snapshotHost(), before, 'nothing left behind');
   });
 
+  t.test('terminal: the pty master goes to --console-socket, the pty is the controlling tty', async (t) => {
+    const o = await oci(t);
+    const dir = await tempDir(t);
+    const receiver = path.join(repoRoot, 'test', 'support', 'console-receiver.py');
+    const listen = (sock: string, typed = ''): { ready: Promise<void>; done: Promise<CmdResult> } => {
+      let ready!: () => void;
+      const isReady = new Promise<void>((r) => (ready = r));
+      const done = runCmd('python3', [receiver, sock, typed], { onStdout: (s) => s.includes('listening') && ready() });
+      return { ready: isReady, done };
+    };
+    const bundle = await makeBundle(t, 'tty; stty size; test -t 0 && echo stdin-is-tty; ls -l /dev/console | cut -c1; read line; echo "got $line"', (c) => {
+      c.process!.terminal = true;
+      c.process!.consoleSize = { height: 24, width: 100 };
+    });
+    const id = uniqueId('tty');
+    const sock = path.join(dir, 'console.sock');
+    const rx = listen(sock, 'typed-in');
+    await rx.ready;
+    t.equal(await o.detached(path.join(dir, 'out'), 'create', '--console-socket', sock, '-b', bundle, id), 0);
+    t.equal((await o.cmd('start', id)).code, 0);
+    const r = await rx.done;
+    t.match(r.stdout, /name=\/dev\/ptmx/);
+    t.match(r.stdout, /\/dev\/pts\/0\r?\n24 100\r?\nstdin-is-tty\r?\nc\r?\n/, 'tty, size, /dev/console is the pty');
+    t.match(r.stdout, /got typed-in/, 'input typed into the master reaches the process');
+    await waitFor(async () => (await o.state(id)).status === 'stopped', 'stopped');
+    t.equal((await o.cmd('delete', id)).code, 0);
+
+    // exec --tty into a running container
+    const plain = await makeBundle(t, 'exec sleep 1000');
+    const id2 = uniqueId('ttyexec');
+    t.equal(await o.detached(path.join(dir, 'out'), 'run', '-d', '-b', plain, id2), 0);
+    const sock2 = path.join(dir, 'exec.sock');
+    const rx2 = listen(sock2);
+    await rx2.ready;
+    const e = await o.cmd('exec', '--tty', '--console-socket', sock2, id2, 'sh', '-c', 'tty; exit 2');
+    t.equal(e.code, 2, e.stderr);
+    t.match((await rx2.done).stdout, /\/dev\/pts\/\d+/);
+    t.equal((await o.cmd('delete', '-f', id2)).code, 0);
+  });
+
   t.test('features and unsupported flags', async (t) => {
     const o = await oci(t);
     const f = await o.cmd('features');
@@ -262,6 +302,6 @@ if (!isRoot) {
     t.equal(sd.code, 1);
     t.match(sd.stderr, /systemd cgroup driver is not supported/);
     const tty = await o.cmd('exec', '-t', 'x', 'sh');
-    t.match(tty.stderr, /terminals are not supported yet/);
+    t.match(tty.stderr, /container x does not exist/);
   });
 }

@@ -41,6 +41,7 @@ export CONTAINERS_CONF=${dir}/containers.conf
 P="podman --root ${dir}/storage --runroot ${dir}/run --tmpdir ${dir}/tmp --storage-driver overlay --runtime ${path.join(repoRoot, 'bin', 'podrun-oci')} --runtime-flag root=${dir}/podrun-state"
 $P load -q -i ${image} >/dev/null && echo "load ok"
 $P run --rm --network none localhost/latest sh -c 'echo "run: $(id -u) $(cat /proc/self/cgroup | grep ^0::)"; exit 3'; echo "run rc=$?"
+$P run --rm -t --network none localhost/latest sh -c 'echo "tty: $(tty)"; exit 4'; echo "tty rc=$?"
 $P run -d --name d1 --network none localhost/latest sh -c 'trap "exit 0" TERM; echo started; while :; do sleep 0.1; done' >/dev/null; echo "detach rc=$?"
 $P exec d1 sh -c 'echo "exec: $(hostname) pid $$"; exit 5'; echo "exec rc=$?"
 sleep 0.3
@@ -64,6 +65,8 @@ $P ps -a --format '{{.Names}}' | wc -l
     t.match(out, /^load ok$/m);
     t.match(out, /^run: 0 0::\/$/m, 'ran as root in its own cgroup namespace');
     t.match(out, /^run rc=3$/m, 'podman run returns the container exit code');
+    t.match(out, /^tty: \/dev\/pts\/0\r?$/m, 'podman run -t: conmon got the pty master over --console-socket');
+    t.match(out, /^tty rc=4$/m);
     t.match(out, /^detach rc=0$/m);
     t.match(out, /^exec: [0-9a-f]{12} pid \d+$/m, 'exec ran in the container (hostname = container id)');
     t.match(out, /^exec rc=5$/m);

@@ -130,3 +130,13 @@ t.test('cgroup paths and mounts', async (t) => {
   t.equal(mountPointOf(mi, '/mnt/with space/rootfs'), '/mnt/with space');
   t.equal(mountPointOf(mi, '/srv/x'), '/');
 });
+
+t.test('terminal needs a console socket, and only then', async (t) => {
+  const { planConsole } = await import('../../src/oci/build-plan');
+  const proc = validateConfig(defaultSpec()).process!;
+  t.equal(planConsole(proc, undefined), undefined);
+  t.throws(() => planConsole(proc, '/run/c.sock'), /process\.terminal: --console-socket was given but the process does not ask for a terminal/);
+  const tty = { ...proc, terminal: true, consoleSize: { height: 30, width: 120 } };
+  t.throws(() => planConsole(tty, undefined), /a terminal needs --console-socket/);
+  t.same(planConsole(tty, '/run/c.sock'), { socket: '/run/c.sock', rows: 30, cols: 120 });
+});

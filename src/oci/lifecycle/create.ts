@@ -14,12 +14,10 @@ import { type ContainerRecord, removeContainerDir, reserveContainerDir, writeFil
 export interface CreateOptions extends PrepareOptions {
   root: string;
   pidFile?: string;
-  consoleSocket?: string;
   onWarning?: (message: string) => void;
 }
 
 export async function createContainer(source: RunSource, opts: CreateOptions): Promise<ContainerRecord> {
-  if (opts.consoleSocket) throw new PodrunError('EINVALID_CONFIG', '--console-socket: terminals are not supported yet');
   const { config, bundle, cgroup, plan, warnings } = prepareLaunch(source, opts);
   plan.waitStart = true;
   const encoded = encodePlan(plan);

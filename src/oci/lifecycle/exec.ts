@@ -1,6 +1,7 @@
 /** `exec`: start another process in a running container. The CLI (or the
  * library caller) is its parent; with detach it is left to run on its own. */
 import { readFileSync, readlinkSync, writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { PodrunError } from '../../errors';
 import { isNativeLaunchError, nativeApi, type NativeApi } from '../../native';
 import { buildExecPlan } from '../exec-plan';
@@ -50,6 +51,9 @@ export interface ExecOptions {
   preserveFds?: number;
   detach?: boolean;
   pidFile?: string;
+  /** allocate a pty (process.terminal) and send its master here */
+  tty?: boolean;
+  consoleSocket?: string;
   native?: NativeApi;
 }
 
@@ -62,7 +66,7 @@ export interface ExecResult {
 }
 
 function execProcess(base: OciProcess, o: ExecOptions): OciProcess {
-  const proc: OciProcess = { ...base, user: { ...base.user }, terminal: false };
+  const proc: OciProcess = { ...base, user: { ...base.user }, terminal: o.tty ?? (o.process !== undefined ? base.terminal : false) };
   if (o.args?.length) proc.args = o.args;
   if (o.env?.length) proc.env = [...(proc.env ?? []), ...o.env];
   if (o.cwd) proc.cwd = o.cwd;
@@ -97,6 +101,7 @@ export async function execInContainer(id: string, o: ExecOptions): Promise<ExecR
     hostCapabilities: readHostFacts().permittedCapabilities,
     inUserns: joins.some((j) => j.type === CLONE.NEWUSER),
     preserveFds: o.preserveFds,
+    consoleSocket: o.consoleSocket && resolve(o.consoleSocket),
   });
   let launched;
   try {
