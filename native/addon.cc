@@ -61,7 +61,7 @@ Napi::Value Launch(const Napi::CallbackInfo &info) {
     return env.Undefined();
   }
   launch_result res;
-  int rc = launch(&plan, &res, &err);
+  int rc = launch(&plan, nullptr, &res, &err);
   plan_free(&plan);
   if (rc < 0) {
     LaunchError(env, err).ThrowAsJavaScriptException();

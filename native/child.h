@@ -9,7 +9,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-enum sync_type { MSG_ERROR = 1, MSG_NEED_MAPS = 2, MSG_MAPS_DONE = 3, MSG_PID = 4, MSG_READY = 5, MSG_START = 6 };
+enum sync_type { MSG_ERROR = 1, MSG_NEED_MAPS = 2, MSG_MAPS_DONE = 3, MSG_PID = 4, MSG_READY = 5, MSG_START = 6, MSG_HOOKS = 7, MSG_HOOKS_DONE = 8 };
 
 struct sync_msg {
   int32_t type;

@@ -33,7 +33,7 @@ static const char *const step_names[STEP__COUNT] = {
   [STEP_READONLY_ROOT] = "readonly root", [STEP_RLIMIT] = "rlimit", [STEP_SECCOMP] = "seccomp",
   [STEP_CAPS] = "capabilities", [STEP_SETGROUPS] = "setgroups", [STEP_SETGID] = "setgid",
   [STEP_SETUID] = "setuid", [STEP_NO_NEW_PRIVS] = "no_new_privs", [STEP_CWD] = "chdir",
-  [STEP_EXEC] = "exec", [STEP_SYNC] = "sync", [STEP_CONSOLE] = "console",
+  [STEP_EXEC] = "exec", [STEP_SYNC] = "sync", [STEP_CONSOLE] = "console", [STEP_HOOK] = "hook",
 };
 
 const char *launch_step_name(int step) {
@@ -102,6 +102,7 @@ static void reap(pid_t pid) {
 
 struct drive {
   const struct launch_plan *plan; /* NULL after MSG_READY: no more map requests */
+  const struct launch_callbacks *cb;
   int sock;
   pid_t child;                     /* the process clone3 made */
   pid_t final;                     /* the process that execs (child, or its re-parented child) */
@@ -141,6 +142,16 @@ static int drive_child(struct drive *d, int stop_at_ready, struct launch_error *
       reap(d->child);
       d->child = d->final;
       break;
+    case MSG_HOOKS: {
+      if (!d->cb || !d->cb->before_pivot) { set_err(err, STEP_SYNC, EPROTO, -1, "hooks without a handler"); goto fail; }
+      if (d->cb->before_pivot(d->cb->ctx, d->final, err) < 0) goto fail;
+      struct sync_msg go = { .type = MSG_HOOKS_DONE };
+      if (send(d->sock, &go, sizeof go, MSG_NOSIGNAL) != (ssize_t)sizeof go) {
+        set_err(err, STEP_SYNC, errno, -1, "send");
+        goto fail;
+      }
+      break;
+    }
     case MSG_READY:
       if (stop_at_ready) return 0;
       set_err(err, STEP_SYNC, EPROTO, -1, "unexpected ready");
@@ -168,7 +179,7 @@ fail:
   return -1;
 }
 
-int launch(struct launch_plan *p, struct launch_result *res, struct launch_error *err) {
+int launch(struct launch_plan *p, const struct launch_callbacks *cb, struct launch_result *res, struct launch_error *err) {
   int cgroup_fd = -1;
   memset(err, 0, sizeof *err);
   res->pid = -1; res->pidfd = -1; res->sync_fd = -1; res->shared_err = NULL;
@@ -250,7 +261,7 @@ int launch(struct launch_plan *p, struct launch_result *res, struct launch_error
     munmap(shared_err, sizeof *shared_err);
     return set_err(err, STEP_CLONE, clone_errno, -1, p->cgroup ? p->cgroup : "");
   }
-  struct drive d = { .plan = p, .sock = sv[0], .child = (pid_t)pid, .final = (pid_t)pid, .shared_err = shared_err };
+  struct drive d = { .plan = p, .cb = cb, .sock = sv[0], .child = (pid_t)pid, .final = (pid_t)pid, .shared_err = shared_err };
   if (drive_child(&d, p->wait_start, err) < 0) {
     close(sv[0]);
     munmap(shared_err, sizeof *shared_err);

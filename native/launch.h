@@ -45,6 +45,7 @@ enum plan_tag {
   T_ROOTFS_PARENT = 32,/* str mount point holding the rootfs (made private before pivot) */
   T_WAIT_START = 33,   /* (flag) stop before exec until launch_start() */
   T_CONSOLE = 34,      /* u32 rows, u32 cols, str console socket path */
+  T_HOOK_PAUSE = 35,   /* (flag) stop before pivot_root for the create hooks */
 };
 
 enum mount_kind { MOUNT_FS = 0, MOUNT_BIND = 1 };
@@ -107,6 +108,7 @@ struct launch_plan {
   const char *console_socket;
   uint32_t console_rows, console_cols;
   int console_fd; /* connected by the parent */
+  int hook_pause;
 };
 
 /* Steps reported on failure; names in launch_step_name(). */
@@ -117,7 +119,7 @@ enum launch_step {
   STEP_ROOTFS, STEP_MOUNTPOINT, STEP_MOUNT, STEP_DEVICE, STEP_SYMLINK,
   STEP_PIVOT_ROOT, STEP_SYSCTL, STEP_READONLY_PATH, STEP_MASKED_PATH,
   STEP_READONLY_ROOT, STEP_RLIMIT, STEP_SECCOMP, STEP_CAPS, STEP_SETGROUPS,
-  STEP_SETGID, STEP_SETUID, STEP_NO_NEW_PRIVS, STEP_CWD, STEP_EXEC, STEP_SYNC, STEP_CONSOLE,
+  STEP_SETGID, STEP_SETUID, STEP_NO_NEW_PRIVS, STEP_CWD, STEP_EXEC, STEP_SYNC, STEP_CONSOLE, STEP_HOOK,
   STEP__COUNT
 };
 
@@ -147,7 +149,15 @@ void plan_free(struct launch_plan *plan);
  * until it has exec'd. Returns 0 with res filled, or -1 with err filled; on
  * failure nothing is left running. Call from any thread; the child runs no
  * code that allocates or takes locks. */
-int launch(struct launch_plan *plan, struct launch_result *res, struct launch_error *err);
+/* Called when a hook_pause child stops before pivot_root: run the
+ * prestart/createRuntime/createContainer hooks, return 0 to go on or -1 with
+ * err set to fail the launch. pid is the container process. */
+struct launch_callbacks {
+  int (*before_pivot)(void *ctx, pid_t pid, struct launch_error *err);
+  void *ctx;
+};
+
+int launch(struct launch_plan *plan, const struct launch_callbacks *cb, struct launch_result *res, struct launch_error *err);
 
 /* For a plan with wait_start: let the child exec. Returns 0 once it has
  * exec'd, or -1 with err filled (the child is then dead and reaped). Always

@@ -96,7 +96,7 @@ static int run_foreground(const char *plan_path) {
   for (size_t i = 0; i < sizeof sigs / sizeof *sigs; i++) sigaddset(&fwd, sigs[i]);
   sigprocmask(SIG_BLOCK, &fwd, NULL);
   struct launch_result res;
-  int rc = launch(&plan, &res, &err);
+  int rc = launch(&plan, NULL, &res, &err);
   plan_free(&plan);
   if (rc < 0) goto fail;
   int sfd = signalfd(-1, &fwd, SFD_CLOEXEC);
@@ -122,6 +122,7 @@ fail:
 struct supervisor {
   const char *dir;
   int keep;
+  int report_fd;
   struct launch_result res;
   int started;
   int listen_fd;
@@ -176,6 +177,44 @@ static void serve_client(struct supervisor *s, int cfd) {
   (void)!write(cfd, reply, strlen(reply));
 }
 
+/* The container stopped before pivot_root: ask the creator to run the
+ * create hooks, and wait on our socket for "hooks-done" or "hooks-failed". */
+static int before_pivot(void *ctx, pid_t pid, struct launch_error *err) {
+  struct supervisor *s = ctx;
+  char line[64];
+  snprintf(line, sizeof line, "hooks %d\n", pid);
+  if (write(s->report_fd, line, strlen(line)) < 0) goto gone;
+  for (;;) {
+    struct pollfd p[2] = { { s->listen_fd, POLLIN, 0 }, { s->report_fd, 0, 0 } };
+    if (poll(p, 2, 600000) <= 0) {
+      err->step = STEP_HOOK; err->err = ETIMEDOUT; err->index = -1;
+      snprintf(err->detail, sizeof err->detail, "no word from the creator after its hooks");
+      return -1;
+    }
+    if (p[1].revents & (POLLERR | POLLHUP)) goto gone;
+    int cfd = accept4(s->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+    if (cfd < 0) continue;
+    char req[600] = "";
+    struct pollfd cp = { cfd, POLLIN, 0 };
+    ssize_t n = poll(&cp, 1, 2000) > 0 ? read(cfd, req, sizeof req - 1) : -1;
+    if (n > 0) req[n] = 0;
+    (void)!write(cfd, "ok\n", 3);
+    close(cfd);
+    if (strncmp(req, "hooks-done", 10) == 0) return 0;
+    if (strncmp(req, "hooks-failed", 12) == 0) {
+      err->step = STEP_HOOK; err->err = ECANCELED; err->index = -1;
+      char *nl = strchr(req, '\n');
+      if (nl) *nl = 0;
+      snprintf(err->detail, sizeof err->detail, "%.470s", req[12] ? req + 13 : "a hook failed");
+      return -1;
+    }
+  }
+gone:
+  err->step = STEP_HOOK; err->err = EPIPE; err->index = -1;
+  snprintf(err->detail, sizeof err->detail, "the creator went away during the hooks");
+  return -1;
+}
+
 static void record_exit(struct supervisor *s, const siginfo_t *si) {
   struct timespec now;
   clock_gettime(CLOCK_REALTIME, &now);
@@ -192,7 +231,7 @@ static void reap_orphans(void) {
 }
 
 static int supervise(const char *dir, int report_fd, int keep) {
-  struct supervisor s = { .dir = dir, .keep = keep, .listen_fd = -1 };
+  struct supervisor s = { .dir = dir, .keep = keep, .report_fd = report_fd, .listen_fd = -1 };
   struct launch_plan plan;
   struct launch_error err;
   char path[4096], line[700];
@@ -215,24 +254,18 @@ static int supervise(const char *dir, int report_fd, int keep) {
     snprintf(err.detail, sizeof err.detail, "plan is not a create plan");
     goto fail;
   }
-  int rc = launch(&plan, &s.res, &err);
-  plan_free(&plan);
-  if (rc < 0) goto fail;
   /* bound relative to the container directory: a socket path is limited to
    * 108 bytes, and --root plus a 64-character id can be longer */
-  if (chdir(dir) < 0) {
-    err.step = STEP_SYNC; err.err = errno; err.index = -1;
-    snprintf(err.detail, sizeof err.detail, "%s", dir);
-    launch_abort(&s.res);
-    goto fail;
-  }
-  s.listen_fd = listen_on("monitor.sock");
-  if (s.listen_fd < 0) {
+  if (chdir(dir) < 0 || (s.listen_fd = listen_on("monitor.sock")) < 0) {
     err.step = STEP_SYNC; err.err = errno; err.index = -1;
     snprintf(err.detail, sizeof err.detail, "%.400s/monitor.sock", dir);
-    launch_abort(&s.res);
+    plan_free(&plan);
     goto fail;
   }
+  struct launch_callbacks cb = { before_pivot, &s };
+  int rc = launch(&plan, &cb, &s.res, &err);
+  plan_free(&plan);
+  if (rc < 0) goto fail;
   snprintf(line, sizeof line, "ok %d\n", s.res.pid);
   (void)!write(report_fd, line, strlen(line));
   close(report_fd);
@@ -273,6 +306,7 @@ static int supervise(const char *dir, int report_fd, int keep) {
   reap_orphans();
   return 0;
 fail:
+  if (s.listen_fd >= 0) unlink("monitor.sock");
   format_error(line, sizeof line, &err);
   (void)!write(report_fd, line, strlen(line));
   return 125;

@@ -162,6 +162,7 @@ static int decode_record(struct launch_plan *p, uint16_t tag, struct reader *r) 
   case T_ENV: p->envp[p->nenvp++] = (char *)rd_str(r); break;
   case T_PRESERVE_FDS: p->preserve_fds = rd_u32(r); break;
   case T_WAIT_START: p->wait_start = 1; break;
+  case T_HOOK_PAUSE: p->hook_pause = 1; break;
   case T_CONSOLE:
     p->console_rows = rd_u32(r); p->console_cols = rd_u32(r);
     p->console_socket = rd_str(r);

@@ -211,6 +211,11 @@ void rootfs_setup(struct child *c) {
   for (size_t i = 0; i < p->nsymlinks; i++) make_symlink(c, &p->symlinks[i], (int)i);
   close(c->root_fd);
   c->root_fd = -1;
+  if (p->hook_pause) {
+    /* the runtime runs prestart, createRuntime and createContainer hooks now */
+    sync_send(c, MSG_HOOKS, 0);
+    sync_expect(c, MSG_HOOKS_DONE);
+  }
   enter_root(c);
 }
 

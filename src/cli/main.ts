@@ -70,7 +70,7 @@ export function buildProgram(): Command {
             id, root: g.root, pidFile: o.pidFile, noPivot: !o.pivot, preserveFds: o.preserveFds, consoleSocket: o.consoleSocket,
             onWarning: warner(g),
           });
-          await l.startCreated(g.root, id);
+          await l.startCreated(g.root, id, { onWarning: warner(g) });
           return 0;
         }
         const { runForeground } = require('./oci-run') as typeof import('./oci-run');

@@ -90,7 +90,7 @@ export function registerOciCommands(oci: Command, run: (fn: (g: OciGlobals) => P
     .command('start')
     .description('start a created container')
     .argument('<container-id>')
-    .action(act(async (g, id: string) => lifecycle().startCreated(g.root, id)));
+    .action(act(async (g, id: string) => lifecycle().startCreated(g.root, id, { onWarning: warner(g) })));
 
   oci
     .command('state')
@@ -116,7 +116,7 @@ export function registerOciCommands(oci: Command, run: (fn: (g: OciGlobals) => P
     .description('delete a container and everything it holds')
     .argument('<container-id>')
     .option('-f, --force', 'kill it first if it is still running')
-    .action(act(async (g, id: string, o: { force?: boolean }) => lifecycle().deleteContainer(g.root, id, { force: o.force })));
+    .action(act(async (g, id: string, o: { force?: boolean }) => lifecycle().deleteContainer(g.root, id, { force: o.force, onWarning: warner(g) })));
 
   oci
     .command('pause')

@@ -207,10 +207,6 @@ export function planConsole(proc: OciProcess, consoleSocket: string | undefined)
 function rejectUnsupported(cfg: OciConfig): void {
   const p = cfg.process;
   const l = cfg.linux;
-  const hooks = cfg.hooks ?? {};
-  for (const [k, v] of Object.entries(hooks)) {
-    if (Array.isArray(v) && v.length) throw invalidField(`hooks.${k}`, 'hooks are not supported yet');
-  }
   if (p?.apparmorProfile) throw invalidField('process.apparmorProfile', 'AppArmor is not supported by podrun');
   if (p?.selinuxLabel) throw invalidField('process.selinuxLabel', 'SELinux is not supported by podrun');
   if (p?.scheduler) throw invalidField('process.scheduler', 'not supported yet');

@@ -96,6 +96,8 @@ export interface LaunchPlan {
   preserveFds: number;
   /** stop before exec until started (podrun-monitor only) */
   waitStart?: boolean;
+  /** stop before pivot_root so the runtime can run the create hooks */
+  hookPause?: boolean;
   /** process.terminal: the pty master is sent to this unix socket */
   console?: { socket: string; rows: number; cols: number };
 }

@@ -3,6 +3,8 @@
  * come through arguments. */
 import { createCgroup, pruneEmpty, removeCgroup } from '../cgroup/lifecycle';
 import { isNativeLaunchError, nativeApi, type NativeApi } from '../native';
+import { invalidField } from '../errors';
+import { hasHooks } from './hooks';
 import { translateLaunchError } from './launch-error';
 import { encodePlan } from './plan-encode';
 import { parseSignal, signalName } from './signals';
@@ -35,7 +37,10 @@ export interface RunningContainer {
 /** Start a container and return once its process has exec'd. */
 export async function startContainer(source: RunSource, opts: RunOptions): Promise<RunningContainer> {
   const native = opts.native ?? nativeApi();
-  const { cgroup, plan, warnings } = prepareLaunch(source, opts);
+  const { config, cgroup, plan, warnings } = prepareLaunch(source, opts);
+  if (hasHooks(config.hooks, 'prestart', 'createRuntime', 'createContainer', 'startContainer', 'poststart', 'poststop')) {
+    throw invalidField('hooks', 'hooks run with create + start (or run --detach); the foreground run does not run them yet');
+  }
   const encoded = encodePlan(plan);
   for (const w of warnings) opts.onWarning?.(w);
 

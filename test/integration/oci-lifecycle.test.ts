@@ -291,6 +291,69 @@ if (!isRoot) {
     t.equal((await o.cmd('delete', '-f', id2)).code, 0);
   });
 
+  t.test('hooks: order, namespaces, state on stdin, failure rules', async (t) => {
+    const o = await oci(t);
+    const dir = await tempDir(t);
+    const log = path.join(dir, 'hooks.log');
+    // host-side hooks append "<kind> <status> <hostname>" to one log
+    const hostHook = (kind: string) => ({ path: '/bin/sh', args: ['sh', '-c', `read -r s; echo "${kind} $(echo "$s" | grep -o '"status":"[a-z]*"') $(hostname)" >> ${log}`] });
+    const bundle = await makeBundle(t, 'cat /dev/shm/start-state; exec sleep 1000', (c) => {
+      c.hostname = 'hooked';
+      c.hooks = {
+        prestart: [hostHook('prestart')],
+        createRuntime: [hostHook('createRuntime')],
+        createContainer: [hostHook('createContainer')],
+        // runs inside the container after pivot_root: /bin/sh and /dev/shm are the container's
+        startContainer: [{ path: '/bin/sh', args: ['sh', '-c', 'cat > /dev/shm/start-state'] }],
+        poststart: [hostHook('poststart'), { path: '/bin/false', args: ['false'] }],
+        poststop: [hostHook('poststop')],
+      };
+    });
+    const id = uniqueId('hooks');
+    const out = path.join(dir, 'out');
+    t.equal(await o.detached(out, 'create', '-b', bundle, id), 0, await readFile(out, 'utf8').catch(() => ''));
+    const st = await o.cmd('--log', path.join(dir, 'start.log'), '--log-format', 'json', 'start', id);
+    t.equal(st.code, 0, st.stderr);
+    const warned = JSON.parse((await readFile(path.join(dir, 'start.log'), 'utf8')).trim());
+    t.equal(warned.level, 'warning');
+    t.match(warned.msg, /hooks\.poststart\[1\] \/bin\/false: exited with 1/, 'a failed poststart hook is only a warning (in --log, not in the container\'s stderr)');
+    await waitFor(async () => (await readFile(out, 'utf8')).includes('"status":"created"'), 'container output');
+    t.match(await readFile(out, 'utf8'), new RegExp(`"id":"${id}".*"status":"created"`), 'startContainer ran in the container with the state on stdin');
+    t.equal((await o.cmd('delete', '-f', id)).code, 0);
+    const host = (await runCmd('hostname', [])).stdout.trim();
+    t.equal(
+      await readFile(log, 'utf8'),
+      [
+        `prestart "status":"creating" ${host}`,
+        `createRuntime "status":"creating" ${host}`,
+        'createContainer "status":"creating" hooked',
+        `poststart "status":"running" ${host}`,
+        `poststop "status":"stopped" ${host}`,
+        '',
+      ].join('\n'),
+      'order, state and namespace (createContainer in the container UTS namespace) of every hook',
+    );
+
+    const before = await snapshotHost();
+    const failing = await makeBundle(t, 'true', (c) => (c.hooks = { createRuntime: [{ path: '/bin/false', args: ['false'] }] }));
+    const f = await o.cmd('create', '-b', failing, uniqueId('hookfail'));
+    t.equal(f.code, 1);
+    t.match(f.stderr, /hooks\.createRuntime\[0\] \/bin\/false: exited with 1/);
+    const slow = await makeBundle(t, 'true', (c) => (c.hooks = { prestart: [{ path: '/bin/sleep', args: ['sleep', '10'], timeout: 1 }] }));
+    const s2 = await o.cmd('create', '-b', slow, uniqueId('hookslow'));
+    t.match(s2.stderr, /hooks\.prestart\[0\] \/bin\/sleep: timed out after 1 s/);
+    t.same(await snapshotHost(), before, 'failed creates leave nothing behind');
+
+    const badStart = await makeBundle(t, 'true', (c) => (c.hooks = { startContainer: [{ path: '/bin/false', args: ['false'] }] }));
+    const id3 = uniqueId('hookstart');
+    t.equal(await o.detached(out, 'create', '-b', badStart, id3), 0);
+    const bs = await o.cmd('start', id3);
+    t.equal(bs.code, 1);
+    t.match(bs.stderr, /hooks\.startContainer\[0\] \/bin\/false: exited with 1/);
+    await waitFor(async () => (await o.state(id3)).status === 'stopped', 'a failed startContainer hook stops the container');
+    t.equal((await o.cmd('delete', id3)).code, 0);
+  });
+
   t.test('features and unsupported flags', async (t) => {
     const o = await oci(t);
     const f = await o.cmd('features');

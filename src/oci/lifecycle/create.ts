@@ -4,11 +4,12 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { createCgroup, pruneEmpty, removeCgroup } from '../../cgroup/lifecycle';
 import { PodrunError } from '../../errors';
+import { hasHooks, runHooks, type HookState } from '../hooks';
 import { translateLaunchError } from '../launch-error';
 import { encodePlan } from '../plan-encode';
 import { prepareLaunch, type PrepareOptions, type RunSource } from '../prepare';
 import { processStartTime } from './process-identity';
-import { spawnMonitor } from './monitor-client';
+import { askMonitor, spawnMonitor } from './monitor-client';
 import { type ContainerRecord, removeContainerDir, reserveContainerDir, writeFileAtomic, writeRecord } from './state-store';
 
 export interface CreateOptions extends PrepareOptions {
@@ -20,6 +21,7 @@ export interface CreateOptions extends PrepareOptions {
 export async function createContainer(source: RunSource, opts: CreateOptions): Promise<ContainerRecord> {
   const { config, bundle, cgroup, plan, warnings } = prepareLaunch(source, opts);
   plan.waitStart = true;
+  plan.hookPause = hasHooks(config.hooks, 'prestart', 'createRuntime', 'createContainer');
   const encoded = encodePlan(plan);
   for (const w of warnings) opts.onWarning?.(w);
 
@@ -37,10 +39,23 @@ export async function createContainer(source: RunSource, opts: CreateOptions): P
       cgroup,
       cgroupCreated: created,
       warnings,
+      hooks: config.hooks,
     };
     writeRecord(opts.root, rec); // "creating": delete/gc can clean up if we die now
     writeFileAtomic(path.join(dir, 'plan.bin'), encoded);
-    const { reply, monitorPid } = await spawnMonitor(dir, opts.preserveFds ?? 0);
+    // before pivot_root: prestart and createRuntime in our namespaces, createContainer in the container's
+    let hookError: unknown;
+    const onHooks = async (pid: number): Promise<void> => {
+      const state: HookState = { ociVersion: rec.ociVersion, id: rec.id, status: 'creating', pid, bundle, annotations: rec.annotations };
+      try {
+        for (const kind of ['prestart', 'createRuntime', 'createContainer'] as const) runHooks(kind, config.hooks, state);
+      } catch (e) {
+        hookError = e;
+      }
+      await askMonitor(dir, hookError ? `hooks-failed\t${(hookError as Error).message}` : 'hooks-done');
+    };
+    const { reply, monitorPid } = await spawnMonitor(dir, opts.preserveFds ?? 0, onHooks);
+    if (hookError) throw hookError;
     if (!reply.ok) throw reply.error ? translateLaunchError(reply.error, plan) : new PodrunError('ELAUNCH', 'podrun-monitor failed');
     rec.pid = Number(reply.rest);
     rec.pidStartTime = processStartTime(rec.pid);

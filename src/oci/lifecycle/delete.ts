@@ -4,6 +4,7 @@ import { existsSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { pruneEmpty, removeCgroup } from '../../cgroup/lifecycle';
 import { PodrunError } from '../../errors';
+import { runHooksLenient, type HookState } from '../hooks';
 import { containerStatus } from './container-status';
 import { isSameProcess } from './process-identity';
 import { containerDir, readRecord, removeContainerDir } from './state-store';
@@ -13,7 +14,7 @@ async function waitGone(pid: number | undefined, startTime: number | undefined, 
   while (isSameProcess(pid, startTime) && Date.now() < deadline) await sleep(2);
 }
 
-export async function deleteContainer(root: string, id: string, opts: { force?: boolean } = {}): Promise<void> {
+export async function deleteContainer(root: string, id: string, opts: { force?: boolean; onWarning?: (m: string) => void } = {}): Promise<void> {
   const rec = readRecord(root, id);
   if (!rec) {
     if (!existsSync(containerDir(root, id))) throw new PodrunError('ENOTFOUND', `container ${id} does not exist`);
@@ -30,4 +31,6 @@ export async function deleteContainer(root: string, id: string, opts: { force?: 
   await waitGone(rec.monitorPid, rec.monitorStartTime, 5_000);
   pruneEmpty(rec.cgroupCreated.slice(0, -1));
   removeContainerDir(root, id);
+  const state: HookState = { ociVersion: rec.ociVersion, id, status: 'stopped', pid: rec.pid, bundle: rec.bundle, annotations: rec.annotations };
+  runHooksLenient('poststop', rec.hooks, state, (m) => opts.onWarning?.(m));
 }

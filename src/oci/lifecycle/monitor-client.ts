@@ -27,27 +27,51 @@ export function parseReply(line: string): MonitorReply {
   return { ok: false, error: Object.assign(e, { code: 'ELAUNCH' as const, step, errno: n, errnoName: errnoNames.get(n) ?? `errno ${n}`, index: Number(index), detail: detail.join('\t') }) };
 }
 
-function firstLine(stream: Readable): Promise<string | undefined> {
-  return new Promise((resolve, reject) => {
-    let buf = '';
-    const done = (v: string | undefined): void => {
-      stream.removeAllListeners();
-      stream.destroy();
-      resolve(v);
-    };
-    stream.on('data', (d: Buffer) => {
-      buf += d.toString();
-      const nl = buf.indexOf('\n');
-      if (nl >= 0) done(buf.slice(0, nl));
-    });
-    stream.on('end', () => done(buf || undefined));
-    stream.on('error', reject);
+/** Lines from a stream, one at a time; undefined at EOF. */
+function lineReader(stream: Readable): () => Promise<string | undefined> {
+  let buf = '';
+  let ended = false;
+  let wake: (() => void) | undefined;
+  stream.on('data', (d: Buffer) => {
+    buf += d.toString();
+    wake?.();
   });
+  stream.on('end', () => {
+    ended = true;
+    wake?.();
+  });
+  stream.on('error', () => {
+    ended = true;
+    wake?.();
+  });
+  return async () => {
+    for (;;) {
+      const nl = buf.indexOf('\n');
+      if (nl >= 0) {
+        const line = buf.slice(0, nl);
+        buf = buf.slice(nl + 1);
+        return line;
+      }
+      if (ended) {
+        const rest = buf;
+        buf = "";
+        return rest || undefined;
+      }
+      await new Promise<void>((r) => (wake = r));
+      wake = undefined;
+    }
+  };
 }
 
 /** Start `podrun-monitor container DIR FD`, detached, with our stdio (and
- * preserveFds extra fds) for the container; resolve with its report. */
-export async function spawnMonitor(dir: string, preserveFds: number): Promise<{ reply: MonitorReply; monitorPid: number }> {
+ * preserveFds extra fds) for the container; resolve with its final report.
+ * "hooks <pid>" reports in between call onHooks, which must answer the
+ * monitor ("hooks-done" / "hooks-failed") before it goes on. */
+export async function spawnMonitor(
+  dir: string,
+  preserveFds: number,
+  onHooks?: (pid: number) => Promise<void>,
+): Promise<{ reply: MonitorReply; monitorPid: number }> {
   const reportFd = 3 + preserveFds;
   const stdio: ('inherit' | 'pipe' | number)[] = ['inherit', 'inherit', 'inherit'];
   for (let fd = 3; fd < reportFd; fd++) stdio.push(fd);
@@ -55,7 +79,14 @@ export async function spawnMonitor(dir: string, preserveFds: number): Promise<{ 
   const child = spawn(monitorPath(), ['container', dir, String(reportFd)], { detached: true, stdio });
   const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
   child.once('error', () => undefined);
-  const line = await firstLine(child.stdio[reportFd] as Readable);
+  const report = child.stdio[reportFd] as Readable;
+  const next = lineReader(report);
+  let line = await next();
+  while (line?.startsWith('hooks ')) {
+    await onHooks?.(Number(line.slice(6)));
+    line = await next();
+  }
+  report.destroy();
   child.unref();
   if (line === undefined) {
     const code = await exited;

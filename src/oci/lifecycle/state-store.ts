@@ -3,6 +3,7 @@
 import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, rmdirSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { PodrunError, errnoCode } from '../../errors';
+import type { OciHooks } from '../hooks';
 
 export const DEFAULT_STATE_ROOT = '/run/podrun';
 
@@ -24,6 +25,8 @@ export interface ContainerRecord {
   monitorStartTime?: number;
   /** requested settings podrun did not enforce (also sent to onWarning) */
   warnings?: string[];
+  /** config.json hooks, kept for start and delete (the bundle may change or go) */
+  hooks?: OciHooks;
 }
 
 export interface ExitRecord {
