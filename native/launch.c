@@ -115,6 +115,15 @@ static void kill_and_reap(struct drive *d) {
   if (d->final != d->child) { kill(d->final, SIGKILL); reap(d->final); }
 }
 
+/* Send the child a bare message (go-ahead). 0, or -1 with err set. */
+static int tell_child(struct drive *d, int type, struct launch_error *err) {
+  struct sync_msg m;
+  memset(&m, 0, sizeof m);
+  m.type = type;
+  if (send(d->sock, &m, sizeof m, MSG_NOSIGNAL) == (ssize_t)sizeof m) return 0;
+  return set_err(err, STEP_SYNC, errno, -1, "send");
+}
+
 /* Drive the child until it execs (EOF on the close-on-exec socket) or, when
  * stop_at_ready, until it reports "created". 0, or -1 with err set and the
  * child killed and reaped. */
@@ -128,12 +137,7 @@ static int drive_child(struct drive *d, int stop_at_ready, struct launch_error *
     switch (m.type) {
     case MSG_NEED_MAPS: {
       if (!d->plan) { set_err(err, STEP_SYNC, EPROTO, -1, "late map request"); goto fail; }
-      if (write_id_maps(d->plan, d->child, err) < 0) goto fail;
-      struct sync_msg ok = { .type = MSG_MAPS_DONE };
-      if (send(d->sock, &ok, sizeof ok, MSG_NOSIGNAL) != (ssize_t)sizeof ok) {
-        set_err(err, STEP_SYNC, errno, -1, "send");
-        goto fail;
-      }
+      if (write_id_maps(d->plan, d->child, err) < 0 || tell_child(d, MSG_MAPS_DONE, err) < 0) goto fail;
       break;
     }
     case MSG_PID:
@@ -144,12 +148,7 @@ static int drive_child(struct drive *d, int stop_at_ready, struct launch_error *
       break;
     case MSG_HOOKS: {
       if (!d->cb || !d->cb->before_pivot) { set_err(err, STEP_SYNC, EPROTO, -1, "hooks without a handler"); goto fail; }
-      if (d->cb->before_pivot(d->cb->ctx, d->final, err) < 0) goto fail;
-      struct sync_msg go = { .type = MSG_HOOKS_DONE };
-      if (send(d->sock, &go, sizeof go, MSG_NOSIGNAL) != (ssize_t)sizeof go) {
-        set_err(err, STEP_SYNC, errno, -1, "send");
-        goto fail;
-      }
+      if (d->cb->before_pivot(d->cb->ctx, d->final, err) < 0 || tell_child(d, MSG_HOOKS_DONE, err) < 0) goto fail;
       break;
     }
     case MSG_READY:
@@ -303,11 +302,10 @@ int launch_start(struct launch_result *res, struct launch_error *err) {
   memset(err, 0, sizeof *err);
   if (res->sync_fd < 0 || !res->shared_err) return set_err(err, STEP_SYNC, EINVAL, -1, "not waiting for start");
   struct drive d = { .plan = NULL, .sock = res->sync_fd, .child = res->pid, .final = res->pid, .shared_err = res->shared_err };
-  struct sync_msg go = { .type = MSG_START };
   int rc;
-  if (send(d.sock, &go, sizeof go, MSG_NOSIGNAL) != (ssize_t)sizeof go) {
-    /* the child is gone (killed while created): report it like runc does */
-    rc = set_err(err, STEP_SYNC, errno, -1, "container process is gone");
+  if (tell_child(&d, MSG_START, err) < 0) {
+    /* the child is gone (killed while created) */
+    rc = set_err(err, STEP_SYNC, err->err, -1, "container process is gone");
     kill_and_reap(&d);
   } else {
     rc = drive_child(&d, 0, err);

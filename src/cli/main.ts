@@ -4,14 +4,14 @@ import { Command, Option } from 'commander';
 import { PodrunError } from '../errors';
 import { int, logError, registerOciCommands, warner, type OciGlobals } from './oci-commands';
 
-export function reportError(e: unknown, json: boolean): void {
+export function reportError(e: unknown, json: boolean, debug = false): void {
   if (json) {
     const pe = e instanceof PodrunError ? e : undefined;
     const out = { error: { code: pe?.code ?? 'EINTERNAL', message: (e as Error)?.message ?? String(e), field: pe?.field, step: pe?.step, errno: pe?.errno } };
     process.stderr.write(`${JSON.stringify(out)}\n`);
   } else {
     process.stderr.write(`podrun: ${(e as Error)?.message ?? String(e)}\n`);
-    if (process.env.PODRUN_DEBUG && e instanceof Error && e.stack) process.stderr.write(`${e.stack}\n`);
+    if ((debug || process.env.PODRUN_DEBUG) && e instanceof Error && e.stack) process.stderr.write(`${e.stack}\n`);
   }
 }
 
@@ -22,7 +22,7 @@ function runner(fn: (g: OciGlobals) => Promise<number | void>) {
       const code = await fn((ociGlobals ?? {}) as OciGlobals);
       if (typeof code === 'number') process.exitCode = code;
     } catch (e) {
-      reportError(e, process.argv.includes('--json'));
+      reportError(e, process.argv.includes('--json'), ociGlobals?.debug);
       logError(ociGlobals ?? {}, (e as Error)?.message ?? String(e));
       process.exitCode = 1;
     }

@@ -216,6 +216,21 @@ export function registerOciCommands(oci: Command, run: (fn: (g: OciGlobals) => P
     );
 
   oci
+    .command('events')
+    .description('print cgroup statistics (and OOM events) as JSON lines')
+    .argument('<container-id>')
+    .option('--stats', 'print the statistics once and exit')
+    .addOption(new Option('--interval <seconds>', 'seconds between statistics').argParser(int('--interval')).default(5))
+    .action(
+      act(async (g, id: string, o: { stats?: boolean; interval: number }) => {
+        const l = lifecycle();
+        const emit = (e: unknown): void => void process.stdout.write(`${JSON.stringify(e)}\n`);
+        if (o.stats) emit(l.statsEvent(g.root, id));
+        else await l.streamEvents(g.root, id, o.interval * 1000, emit);
+      }),
+    );
+
+  oci
     .command('features')
     .description('print what this runtime implements (JSON)')
     .action(act(async () => void process.stdout.write(`${JSON.stringify(lifecycle().runtimeFeatures(), null, 2)}\n`)));

@@ -51,7 +51,9 @@ export function runHooks(kind: HookKind, hooks: OciHooks | undefined, state: Hoo
       encoding: 'utf8',
     });
     let why: string | undefined;
-    if (r.error) why = (r.error as NodeJS.ErrnoException).code === 'ETIMEDOUT' ? `timed out after ${h.timeout} s` : r.error.message;
+    const code = (r.error as NodeJS.ErrnoException | undefined)?.code;
+    // EPIPE: the hook exited without reading the state; its exit status decides
+    if (r.error && code !== 'EPIPE') why = code === 'ETIMEDOUT' ? `timed out after ${h.timeout} s` : r.error.message;
     else if (r.signal) why = `killed by ${r.signal}`;
     else if (r.status !== 0) why = `exited with ${r.status}`;
     if (why) {

@@ -1,7 +1,7 @@
 /** The runc-compatible lifecycle through `podrun-oci`: every command and
  * state transition, exec, the monitor, crashes and stale state. */
 import { spawn } from 'node:child_process';
-import { existsSync, openSync, closeSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
 import { readFile, readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -197,20 +197,34 @@ if (!isRoot) {
     t.same(await snapshotHost(), before);
   });
 
-  t.test('a killed monitor leaves a container podrun still reports and can stop', async (t) => {
+  t.test('the monitor: gone after start (the caller reaps), killed before start (delete still cleans)', async (t) => {
     const o = await oci(t);
     const dir = await tempDir(t);
     const bundle = await makeBundle(t, 'exec sleep 1000');
-    const id = uniqueId('orphan');
+    const monitorOf = async (id: string): Promise<number> => JSON.parse(await readFile(path.join(o.root, 'containers', id, 'state.json'), 'utf8')).monitorPid;
+    const alive = (pid: number): boolean => existsSync(`/proc/${pid}`) && !readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z');
+
+    const id = uniqueId('handoff');
     t.equal(await o.detached(path.join(dir, 'out'), 'run', '-d', '-b', bundle, id), 0);
-    const rec = JSON.parse(await readFile(path.join(o.root, 'containers', id, 'state.json'), 'utf8'));
-    process.kill(rec.monitorPid, 'SIGKILL');
-    await waitFor(async () => !existsSync(`/proc/${rec.monitorPid}/cmdline`) || (await readFile(`/proc/${rec.monitorPid}/stat`, 'utf8')).includes(') Z'), 'monitor gone');
-    const s = await o.state(id);
-    t.equal(s.status, 'running', 'still running');
+    const m1 = await monitorOf(id);
+    await waitFor(async () => !alive(m1), 'monitor leaves after start');
+    t.equal((await o.state(id)).status, 'running', 'the container runs on without it');
     t.equal((await o.cmd('kill', id, 'KILL')).code, 0);
-    await waitFor(async () => (await o.state(id)).status === 'stopped', 'stopped without its monitor');
+    await waitFor(async () => (await o.state(id)).status === 'stopped', 'stopped');
     t.equal((await o.cmd('delete', id)).code, 0);
+
+    const id2 = uniqueId('orphan');
+    t.equal(await o.detached(path.join(dir, 'out'), 'create', '-b', bundle, id2), 0);
+    const m2 = await monitorOf(id2);
+    t.ok(alive(m2), 'the monitor holds a created container');
+    process.kill(m2, 'SIGKILL');
+    await waitFor(async () => !alive(m2), 'monitor killed');
+    // the created process dies with its monitor (parent-death signal before exec)
+    await waitFor(async () => (await o.state(id2)).status === 'stopped', 'created container stopped with its monitor');
+    const st = await o.cmd('start', id2);
+    t.equal(st.code, 1);
+    t.match(st.stderr, /cannot start a container that is stopped/);
+    t.equal((await o.cmd('delete', id2)).code, 0);
   });
 
   t.test('stale state: a reused pid is not mistaken for the container', async (t) => {
@@ -352,6 +366,23 @@ if (!isRoot) {
     t.match(bs.stderr, /hooks\.startContainer\[0\] \/bin\/false: exited with 1/);
     await waitFor(async () => (await o.state(id3)).status === 'stopped', 'a failed startContainer hook stops the container');
     t.equal((await o.cmd('delete', id3)).code, 0);
+  });
+
+  t.test('events --stats reads the container cgroup', async (t) => {
+    const o = await oci(t);
+    const dir = await tempDir(t);
+    const bundle = await makeBundle(t, 'i=0; while [ $i -lt 20000 ]; do i=$((i+1)); done; exec sleep 1000');
+    const id = uniqueId('events');
+    t.equal(await o.detached(path.join(dir, 'out'), 'run', '-d', '-b', bundle, id), 0);
+    await sleep(300);
+    const r = await o.cmd('events', '--stats', id);
+    t.equal(r.code, 0, r.stderr);
+    const e = JSON.parse(r.stdout);
+    t.equal(e.type, 'stats');
+    t.equal(e.id, id);
+    t.ok(e.data.cpu.usage.total > 0, 'cpu time was spent in the container cgroup');
+    t.ok(Array.isArray(e.data['podrun.unavailableControllers']));
+    t.equal((await o.cmd('delete', '-f', id)).code, 0);
   });
 
   t.test('features and unsupported flags', async (t) => {

@@ -4,13 +4,13 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { createCgroup, pruneEmpty, removeCgroup } from '../../cgroup/lifecycle';
 import { PodrunError } from '../../errors';
-import { hasHooks, runHooks, type HookState } from '../hooks';
+import { hasHooks, runHooks } from '../hooks';
 import { translateLaunchError } from '../launch-error';
 import { encodePlan } from '../plan-encode';
 import { prepareLaunch, type PrepareOptions, type RunSource } from '../prepare';
 import { processStartTime } from './process-identity';
 import { askMonitor, spawnMonitor } from './monitor-client';
-import { type ContainerRecord, removeContainerDir, reserveContainerDir, writeFileAtomic, writeRecord } from './state-store';
+import { type ContainerRecord, hookState, removeContainerDir, reserveContainerDir, writeFileAtomic, writeRecord } from './state-store';
 
 export interface CreateOptions extends PrepareOptions {
   root: string;
@@ -46,7 +46,7 @@ export async function createContainer(source: RunSource, opts: CreateOptions): P
     // before pivot_root: prestart and createRuntime in our namespaces, createContainer in the container's
     let hookError: unknown;
     const onHooks = async (pid: number): Promise<void> => {
-      const state: HookState = { ociVersion: rec.ociVersion, id: rec.id, status: 'creating', pid, bundle, annotations: rec.annotations };
+      const state = hookState(rec, 'creating', pid);
       try {
         for (const kind of ['prestart', 'createRuntime', 'createContainer'] as const) runHooks(kind, config.hooks, state);
       } catch (e) {

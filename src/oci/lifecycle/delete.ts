@@ -4,10 +4,10 @@ import { existsSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { pruneEmpty, removeCgroup } from '../../cgroup/lifecycle';
 import { PodrunError } from '../../errors';
-import { runHooksLenient, type HookState } from '../hooks';
+import { runHooksLenient } from '../hooks';
 import { containerStatus } from './container-status';
 import { isSameProcess } from './process-identity';
-import { containerDir, readRecord, removeContainerDir } from './state-store';
+import { containerDir, hookState, readRecord, removeContainerDir } from './state-store';
 
 async function waitGone(pid: number | undefined, startTime: number | undefined, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -31,6 +31,5 @@ export async function deleteContainer(root: string, id: string, opts: { force?: 
   await waitGone(rec.monitorPid, rec.monitorStartTime, 5_000);
   pruneEmpty(rec.cgroupCreated.slice(0, -1));
   removeContainerDir(root, id);
-  const state: HookState = { ociVersion: rec.ociVersion, id, status: 'stopped', pid: rec.pid, bundle: rec.bundle, annotations: rec.annotations };
-  runHooksLenient('poststop', rec.hooks, state, (m) => opts.onWarning?.(m));
+  runHooksLenient('poststop', rec.hooks, hookState(rec, 'stopped'), (m) => opts.onWarning?.(m));
 }

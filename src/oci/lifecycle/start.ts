@@ -2,12 +2,12 @@
  * created process exec, then run the poststart hooks. */
 import { PodrunError } from '../../errors';
 import { nativeApi } from '../../native';
-import { runHooks, runHooksLenient, type HookState } from '../hooks';
+import { runHooks, runHooksLenient } from '../hooks';
 import { translateLaunchError } from '../launch-error';
 import { containerStatus } from './container-status';
 import { signalProcess } from './kill';
 import { askMonitor } from './monitor-client';
-import { containerDir, requireRecord } from './state-store';
+import { containerDir, hookState, requireRecord } from './state-store';
 
 const SIGKILL = 9;
 
@@ -15,7 +15,7 @@ export async function startCreated(root: string, id: string, opts: { onWarning?:
   const rec = requireRecord(root, id);
   const { status } = containerStatus(root, rec);
   if (status !== 'created') throw new PodrunError('EINVALID_CONFIG', `cannot start a container that is ${status}`);
-  const state: HookState = { ociVersion: rec.ociVersion, id, status: 'created', pid: rec.pid, bundle: rec.bundle, annotations: rec.annotations };
+  const state = hookState(rec, 'created');
   try {
     runHooks('startContainer', rec.hooks, state);
   } catch (e) {
@@ -28,5 +28,5 @@ export async function startCreated(root: string, id: string, opts: { onWarning?:
     const e = reply.error!;
     throw e.step === 'start' || e.step === 'protocol' ? new PodrunError('EINVALID_CONFIG', `cannot start container ${id}: ${e.detail}`) : translateLaunchError(e);
   }
-  runHooksLenient('poststart', rec.hooks, { ...state, status: 'running' }, (m) => opts.onWarning?.(m));
+  runHooksLenient('poststart', rec.hooks, hookState(rec, 'running'), (m) => opts.onWarning?.(m));
 }

@@ -3,7 +3,7 @@
 import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, rmdirSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { PodrunError, errnoCode } from '../../errors';
-import type { OciHooks } from '../hooks';
+import type { HookState, OciHooks } from '../hooks';
 
 export const DEFAULT_STATE_ROOT = '/run/podrun';
 
@@ -126,6 +126,11 @@ export function removeContainerDir(root: string, id: string): void {
       return; // other containers, or something else of the caller's, remain
     }
   }
+}
+
+/** The state a hook reads on stdin. */
+export function hookState(rec: ContainerRecord, status: HookState['status'], pid = rec.pid): HookState {
+  return { ociVersion: rec.ociVersion, id: rec.id, status, pid, bundle: rec.bundle, annotations: rec.annotations };
 }
 
 export function requireRecord(root: string, id: string): ContainerRecord {
