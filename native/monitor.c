@@ -10,8 +10,10 @@
  *       it then leaves, so the container is re-parented to the caller's
  *       subreaper (conmon, containerd-shim) or init, which reaps it and
  *       reads its exit status. With --keep it stays the container's parent
- *       and records DIR/exit when it exits. Either way the CLI may exit at
- *       any time, and a killed monitor leaves the container running.
+ *       and records DIR/exit when it exits. With --log FILE (implies --keep)
+ *       the container's stdout and stderr are pipes to the monitor, which
+ *       writes them to FILE in the CRI format. Either way the CLI may exit
+ *       at any time, and a killed monitor leaves the container running.
  */
 #include "launch.h"
 
@@ -27,6 +29,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -119,10 +122,21 @@ fail:
   return 125;
 }
 
+/* One container output stream to the CRI log: no allocation per line, a
+ * fixed buffer; a line longer than it is written as partial ("P") pieces. */
+struct log_stream {
+  const char *name; /* "stdout" / "stderr" */
+  int fd;           /* read end of the container's pipe, -1 at EOF */
+  size_t len;
+  char buf[16384];
+};
+
 struct supervisor {
   const char *dir;
   int keep;
   int report_fd;
+  int log_fd;
+  struct log_stream out, err;
   struct launch_result res;
   int started;
   int listen_fd;
@@ -215,6 +229,60 @@ gone:
   return -1;
 }
 
+/* <RFC3339Nano> <stream> <F|P> <text>\n */
+static void log_line(struct supervisor *s, const char *stream, int full, const char *text, size_t len) {
+  struct timespec now;
+  struct tm tm;
+  char head[80];
+  clock_gettime(CLOCK_REALTIME, &now);
+  gmtime_r(&now.tv_sec, &tm);
+  size_t n = strftime(head, sizeof head, "%Y-%m-%dT%H:%M:%S", &tm);
+  n += (size_t)snprintf(head + n, sizeof head - n, ".%09ldZ %s %c ", now.tv_nsec, stream, full ? 'F' : 'P');
+  struct iovec iov[3] = { { head, n }, { (void *)text, len }, { "\n", 1 } };
+  (void)!writev(s->log_fd, iov, 3);
+}
+
+/* Drain a readable stream: every complete line is one F entry. */
+static void pump(struct supervisor *s, struct log_stream *ls) {
+  ssize_t n = read(ls->fd, ls->buf + ls->len, sizeof ls->buf - ls->len);
+  if (n <= 0) {
+    if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
+    if (ls->len) log_line(s, ls->name, 0, ls->buf, ls->len); /* last line without newline */
+    ls->len = 0;
+    close(ls->fd);
+    ls->fd = -1;
+    return;
+  }
+  ls->len += (size_t)n;
+  size_t start = 0;
+  for (size_t i = 0; i < ls->len; i++) {
+    if (ls->buf[i] != '\n') continue;
+    log_line(s, ls->name, 1, ls->buf + start, i - start);
+    start = i + 1;
+  }
+  if (start == 0 && ls->len == sizeof ls->buf) { /* no newline in a full buffer */
+    log_line(s, ls->name, 0, ls->buf, ls->len);
+    ls->len = 0;
+    return;
+  }
+  memmove(ls->buf, ls->buf + start, ls->len - start);
+  ls->len -= start;
+}
+
+/* Container stdout/stderr become pipes to us; stdin reads /dev/null. */
+static int setup_log_pipes(struct supervisor *s) {
+  int out[2], err[2];
+  if (pipe2(out, O_CLOEXEC) < 0 || pipe2(err, O_CLOEXEC) < 0) return -1;
+  int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
+  if (devnull < 0 || dup2(devnull, 0) < 0 || dup2(out[1], 1) < 0 || dup2(err[1], 2) < 0) return -1;
+  close(devnull); close(out[1]); close(err[1]);
+  fcntl(out[0], F_SETFL, O_NONBLOCK);
+  fcntl(err[0], F_SETFL, O_NONBLOCK);
+  s->out.name = "stdout"; s->out.fd = out[0];
+  s->err.name = "stderr"; s->err.fd = err[0];
+  return 0;
+}
+
 static void record_exit(struct supervisor *s, const siginfo_t *si) {
   struct timespec now;
   clock_gettime(CLOCK_REALTIME, &now);
@@ -230,8 +298,10 @@ static void reap_orphans(void) {
   while (waitpid(-1, NULL, WNOHANG | __WALL) > 0) {}
 }
 
-static int supervise(const char *dir, int report_fd, int keep) {
-  struct supervisor s = { .dir = dir, .keep = keep, .report_fd = report_fd, .listen_fd = -1 };
+static int supervise(const char *dir, int report_fd, int keep, const char *log_path) {
+  static struct supervisor s; /* large (log buffers): not on the stack */
+  s.dir = dir; s.keep = keep || log_path; s.report_fd = report_fd; s.listen_fd = -1;
+  s.log_fd = -1; s.out.fd = -1; s.err.fd = -1;
   struct launch_plan plan;
   struct launch_error err;
   char path[4096], line[700];
@@ -262,6 +332,15 @@ static int supervise(const char *dir, int report_fd, int keep) {
     plan_free(&plan);
     goto fail;
   }
+  if (log_path) {
+    s.log_fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+    if (s.log_fd < 0 || setup_log_pipes(&s) < 0) {
+      err.step = STEP_SYNC; err.err = errno; err.index = -1;
+      snprintf(err.detail, sizeof err.detail, "%.400s", log_path);
+      plan_free(&plan);
+      goto fail;
+    }
+  }
   struct launch_callbacks cb = { before_pivot, &s };
   int rc = launch(&plan, &cb, &s.res, &err);
   plan_free(&plan);
@@ -275,9 +354,18 @@ static int supervise(const char *dir, int report_fd, int keep) {
   close(devnull);
 
   int sfd = signalfd(-1, &chld, SFD_CLOEXEC | SFD_NONBLOCK);
+  int exited = 0;
+  siginfo_t exit_info;
   for (;;) {
-    struct pollfd pfd[3] = { { s.listen_fd, POLLIN, 0 }, { sfd, POLLIN, 0 }, { s.res.pidfd, POLLIN, 0 } };
-    if (poll(pfd, s.res.pidfd >= 0 ? 3 : 2, -1) < 0 && errno != EINTR) break;
+    /* after the exit, drain what the container (or its children) wrote */
+    if (exited && s.out.fd < 0 && s.err.fd < 0) break;
+    struct pollfd pfd[5] = {
+      { s.listen_fd, POLLIN, 0 }, { sfd, POLLIN, 0 }, { s.out.fd, POLLIN, 0 }, { s.err.fd, POLLIN, 0 },
+      { exited ? -1 : s.res.pidfd, POLLIN, 0 },
+    };
+    if (poll(pfd, 5, -1) < 0 && errno != EINTR) break;
+    if (pfd[2].revents) pump(&s, &s.out);
+    if (pfd[3].revents) pump(&s, &s.err);
     if (pfd[0].revents & POLLIN) {
       int cfd = accept4(s.listen_fd, NULL, NULL, SOCK_CLOEXEC);
       if (cfd >= 0) { serve_client(&s, cfd); close(cfd); }
@@ -287,17 +375,16 @@ static int supervise(const char *dir, int report_fd, int keep) {
       struct signalfd_siginfo ssi;
       while (read(sfd, &ssi, sizeof ssi) == sizeof ssi) {}
     }
-    if (s.res.pidfd < 0 || (pfd[2].revents & POLLIN)) {
-      siginfo_t si;
-      memset(&si, 0, sizeof si);
-      if (s.res.pidfd >= 0 && waitid((idtype_t)P_PIDFD, (id_t)s.res.pidfd, &si, WEXITED) == 0) {
-        record_exit(&s, &si);
-      } else {
+    if (!exited && (s.res.pidfd < 0 || (pfd[4].revents & POLLIN))) {
+      memset(&exit_info, 0, sizeof exit_info);
+      if (s.res.pidfd < 0 || waitid((idtype_t)P_PIDFD, (id_t)s.res.pidfd, &exit_info, WEXITED) != 0) {
         /* a failed start already reaped it: record a launch failure */
-        si.si_code = CLD_EXITED; si.si_status = 127;
-        record_exit(&s, &si);
+        exit_info.si_code = CLD_EXITED; exit_info.si_status = 127;
       }
-      break;
+      exited = 1;
+      /* orphans may hold the pipes open: they die with the cgroup, not with us */
+      if (s.out.fd < 0 && s.err.fd < 0) { record_exit(&s, &exit_info); break; }
+      record_exit(&s, &exit_info);
     }
     reap_orphans();
   }
@@ -314,8 +401,17 @@ fail:
 
 int main(int argc, char **argv) {
   if (argc == 3 && strcmp(argv[1], "run") == 0) return run_foreground(argv[2]);
-  if ((argc == 4 || (argc == 5 && strcmp(argv[4], "--keep") == 0)) && strcmp(argv[1], "container") == 0)
-    return supervise(argv[2], atoi(argv[3]), argc == 5);
-  fprintf(stderr, "usage: podrun-monitor run PLANFILE | container DIR REPORT_FD [--keep]\n");
+  if (argc >= 4 && strcmp(argv[1], "container") == 0) {
+    int keep = 0;
+    const char *log = NULL;
+    for (int i = 4; i < argc; i++) {
+      if (strcmp(argv[i], "--keep") == 0) keep = 1;
+      else if (strcmp(argv[i], "--log") == 0 && i + 1 < argc) log = argv[++i];
+      else goto usage;
+    }
+    return supervise(argv[2], atoi(argv[3]), keep, log);
+  }
+usage:
+  fprintf(stderr, "usage: podrun-monitor run PLANFILE | container DIR REPORT_FD [--keep] [--log FILE]\n");
   return 2;
 }

@@ -29,11 +29,10 @@ function runner(fn: (g: OciGlobals) => Promise<number | void>) {
   };
 }
 
-let program: Command | undefined;
 let ociGlobals: Partial<OciGlobals> | undefined;
 
 export function buildProgram(): Command {
-  program = new Command('podrun')
+  const program = new Command('podrun')
     .description('A Linux container runtime whose unit is the Kubernetes Pod')
     .version(require('../../../package.json').version as string)
     .showHelpAfterError()
@@ -59,20 +58,22 @@ export function buildProgram(): Command {
     .option('--console-socket <path>', 'unix socket that receives the pty master (process.terminal)')
     .option('--no-pivot', 'use MS_MOVE + chroot instead of pivot_root (ramfs roots)')
     .option('--no-new-keyring', 'do not create a session keyring (podrun never does)')
+    .option('--container-log <file>', 'podrun, with --detach: CRI-format log of stdout/stderr; the monitor stays and records the exit')
     .addOption(new Option('--preserve-fds <n>', 'pass n extra fds (3…) to the container').argParser(int('--preserve-fds')).default(0))
-    .action(function (this: Command, id: string, o: { bundle: string; pidFile?: string; pivot: boolean; preserveFds: number; detach?: boolean; consoleSocket?: string }) {
+    .action(function (this: Command, id: string, o: { bundle: string; pidFile?: string; pivot: boolean; preserveFds: number; detach?: boolean; consoleSocket?: string; containerLog?: string }) {
       return runner(async () => {
         const g = this.optsWithGlobals() as OciGlobals;
         if (g.systemdCgroup) throw new PodrunError('EINVALID_CONFIG', '--systemd-cgroup: the systemd cgroup driver is not supported; podrun manages cgroupfs directly');
         if (o.detach) {
           const l = require('../oci/lifecycle') as typeof import('../oci/lifecycle');
           await l.createContainer(o.bundle, {
-            id, root: g.root, pidFile: o.pidFile, noPivot: !o.pivot, preserveFds: o.preserveFds, consoleSocket: o.consoleSocket,
+            id, root: g.root, pidFile: o.pidFile, noPivot: !o.pivot, preserveFds: o.preserveFds, consoleSocket: o.consoleSocket, containerLog: o.containerLog,
             onWarning: warner(g),
           });
           await l.startCreated(g.root, id, { onWarning: warner(g) });
           return 0;
         }
+        if (o.containerLog) throw new PodrunError('EINVALID_CONFIG', '--container-log goes with --detach');
         const { runForeground } = require('./oci-run') as typeof import('./oci-run');
         return runForeground(id, { bundle: o.bundle, pidFile: o.pidFile, noPivot: !o.pivot, preserveFds: o.preserveFds, consoleSocket: o.consoleSocket });
       })();

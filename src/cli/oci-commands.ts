@@ -76,11 +76,12 @@ export function registerOciCommands(oci: Command, run: (fn: (g: OciGlobals) => P
     .option('--console-socket <path>', 'unix socket that receives the pty master (process.terminal)')
     .option('--no-pivot', 'use MS_MOVE + chroot instead of pivot_root')
     .option('--no-new-keyring', 'do not create a session keyring (podrun never does)')
+    .option('--container-log <file>', 'podrun: write stdout/stderr to this CRI-format log; the monitor stays and records the exit')
     .addOption(new Option('--preserve-fds <n>', 'pass n extra fds (3…)').argParser(int('--preserve-fds')).default(0))
     .action(
-      act(async (g, id: string, o: { bundle: string; pidFile?: string; consoleSocket?: string; pivot: boolean; preserveFds: number }) => {
+      act(async (g, id: string, o: { bundle: string; pidFile?: string; consoleSocket?: string; pivot: boolean; preserveFds: number; containerLog?: string }) => {
         await lifecycle().createContainer(o.bundle, {
-          id, root: g.root, pidFile: o.pidFile, consoleSocket: o.consoleSocket, noPivot: !o.pivot, preserveFds: o.preserveFds,
+          id, root: g.root, pidFile: o.pidFile, consoleSocket: o.consoleSocket, noPivot: !o.pivot, preserveFds: o.preserveFds, containerLog: o.containerLog,
           onWarning: warner(g),
         });
       }),

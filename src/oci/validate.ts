@@ -3,7 +3,7 @@
  * (see scripts/gen-validators.js), so validating does not load zod. */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { PodrunError, errnoCode, invalidField } from '../errors';
+import { PodrunError, errnoCode } from '../errors';
 import { describeAjvError, type AjvError } from './schema-errors';
 import type { OciConfig } from './spec-schema';
 
@@ -50,4 +50,3 @@ export function loadBundleConfig(bundle: string): OciConfig {
   return parseConfigText(text, file);
 }
 
-export { invalidField };

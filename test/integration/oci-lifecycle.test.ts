@@ -368,6 +368,31 @@ if (!isRoot) {
     t.equal((await o.cmd('delete', id3)).code, 0);
   });
 
+  t.test('--container-log: the monitor stays, writes CRI-format logs and records the exit', async (t) => {
+    const o = await oci(t);
+    const dir = await tempDir(t);
+    const log = path.join(dir, 'ctr.log');
+    const bundle = await makeBundle(t, 'echo out-1; echo err-1 >&2; head -c 20000 /dev/zero | tr "\\0" x; echo; printf no-newline; exit 7');
+    const id = uniqueId('crilog');
+    t.equal(await o.detached(path.join(dir, 'out'), 'run', '-d', '--container-log', log, '-b', bundle, id), 0);
+    await waitFor(async () => (await o.state(id)).status === 'stopped', 'stopped');
+    const rec = JSON.parse(await readFile(path.join(o.root, 'containers', id, 'state.json'), 'utf8'));
+    await waitFor(async () => !existsSync(`/proc/${rec.monitorPid}`) || readFileSync(`/proc/${rec.monitorPid}/stat`, 'utf8').includes(') Z'), 'monitor leaves after the exit');
+    const lines = (await readFile(log, 'utf8')).split('\n').filter(Boolean);
+    const cri = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z (stdout|stderr) (F|P) (.*)$/;
+    t.ok(lines.every((l) => cri.test(l)), 'every line is <RFC3339Nano> <stream> <F|P> <text>');
+    const parsed = lines.map((l) => cri.exec(l)!.slice(1));
+    t.same(parsed.find((p) => p[2] === 'out-1'), ['stdout', 'F', 'out-1']);
+    t.same(parsed.find((p) => p[2] === 'err-1'), ['stderr', 'F', 'err-1']);
+    const long = parsed.filter((p) => p[0] === 'stdout' && /^x+$/.test(p[2]!));
+    t.equal(long.map((p) => p[2]!.length).reduce((a, b) => a + b, 0), 20000, 'a 20000-byte line is kept whole');
+    t.same(long.map((p) => p[1]), ['P', 'F'], 'split into a partial and a final piece');
+    t.same(parsed[parsed.length - 1], ['stdout', 'P', 'no-newline'], 'the last line without a newline is partial');
+    const exit = (await readFile(path.join(o.root, 'containers', id, 'exit'), 'utf8')).trim().split(' ');
+    t.equal(exit[0], '7', 'exit code recorded');
+    t.equal((await o.cmd('delete', id)).code, 0);
+  });
+
   t.test('events --stats reads the container cgroup', async (t) => {
     const o = await oci(t);
     const dir = await tempDir(t);

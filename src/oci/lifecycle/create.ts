@@ -15,6 +15,10 @@ import { type ContainerRecord, hookState, removeContainerDir, reserveContainerDi
 export interface CreateOptions extends PrepareOptions {
   root: string;
   pidFile?: string;
+  /** podrun extension: keep the monitor as the container's parent, recording its exit */
+  keep?: boolean;
+  /** podrun extension: write stdout/stderr to this file in the CRI log format (implies keep) */
+  containerLog?: string;
   onWarning?: (message: string) => void;
 }
 
@@ -54,7 +58,8 @@ export async function createContainer(source: RunSource, opts: CreateOptions): P
       }
       await askMonitor(dir, hookError ? `hooks-failed\t${(hookError as Error).message}` : 'hooks-done');
     };
-    const { reply, monitorPid } = await spawnMonitor(dir, opts.preserveFds ?? 0, onHooks);
+    const containerLog = opts.containerLog && path.resolve(opts.containerLog);
+    const { reply, monitorPid } = await spawnMonitor(dir, { preserveFds: opts.preserveFds ?? 0, keep: opts.keep, containerLog }, onHooks);
     if (hookError) throw hookError;
     if (!reply.ok) throw reply.error ? translateLaunchError(reply.error, plan) : new PodrunError('ELAUNCH', 'podrun-monitor failed');
     rec.pid = Number(reply.rest);

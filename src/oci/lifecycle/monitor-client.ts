@@ -67,16 +67,28 @@ function lineReader(stream: Readable): () => Promise<string | undefined> {
  * preserveFds extra fds) for the container; resolve with its final report.
  * "hooks <pid>" reports in between call onHooks, which must answer the
  * monitor ("hooks-done" / "hooks-failed") before it goes on. */
+export interface MonitorOptions {
+  preserveFds: number;
+  /** stay the container's parent and record its exit (podrun-managed containers) */
+  keep?: boolean;
+  /** CRI-format log of the container's stdout/stderr (implies keep) */
+  containerLog?: string;
+}
+
 export async function spawnMonitor(
   dir: string,
-  preserveFds: number,
+  opts: MonitorOptions,
   onHooks?: (pid: number) => Promise<void>,
 ): Promise<{ reply: MonitorReply; monitorPid: number }> {
+  const { preserveFds } = opts;
   const reportFd = 3 + preserveFds;
   const stdio: ('inherit' | 'pipe' | number)[] = ['inherit', 'inherit', 'inherit'];
   for (let fd = 3; fd < reportFd; fd++) stdio.push(fd);
   stdio.push('pipe');
-  const child = spawn(monitorPath(), ['container', dir, String(reportFd)], { detached: true, stdio });
+  const args = ['container', dir, String(reportFd)];
+  if (opts.keep) args.push('--keep');
+  if (opts.containerLog) args.push('--log', opts.containerLog);
+  const child = spawn(monitorPath(), args, { detached: true, stdio });
   const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
   child.once('error', () => undefined);
   const report = child.stdio[reportFd] as Readable;
