@@ -75,7 +75,7 @@ export function buildProgram(): Command {
         }
         if (o.containerLog) throw new PodrunError('EINVALID_CONFIG', '--container-log goes with --detach');
         const { runForeground } = require('./oci-run') as typeof import('./oci-run');
-        return runForeground(id, { bundle: o.bundle, pidFile: o.pidFile, noPivot: !o.pivot, preserveFds: o.preserveFds, consoleSocket: o.consoleSocket });
+        return runForeground(id, { root: g.root, bundle: o.bundle, pidFile: o.pidFile, noPivot: !o.pivot, preserveFds: o.preserveFds, consoleSocket: o.consoleSocket, onWarning: warner(g) });
       })();
     });
 

@@ -1,21 +1,25 @@
 /** `podrun oci run`: foreground container with stdio passed through and
  * signals forwarded; exits with the container's status. */
 import { writeFile } from 'node:fs/promises';
-import { startContainer } from '../oci/run';
+import { hasHooks } from '../oci/hooks';
+import path from 'node:path';
+import { startContainer, validateId, type RunningContainer } from '../oci/run';
+import { loadBundleConfig } from '../oci/validate';
 
 const FORWARDED: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2', 'SIGWINCH'];
 
 export async function runForeground(
   id: string,
-  o: { bundle: string; pidFile?: string; noPivot: boolean; preserveFds: number; consoleSocket?: string },
+  o: { root: string; bundle: string; pidFile?: string; noPivot: boolean; preserveFds: number; consoleSocket?: string; onWarning: (m: string) => void },
 ): Promise<number> {
-  const ctr = await startContainer(o.bundle, {
-    id,
-    noPivot: o.noPivot,
-    preserveFds: o.preserveFds,
-    consoleSocket: o.consoleSocket,
-    onWarning: (m) => process.stderr.write(`podrun: warning: ${m}\n`),
-  });
+  validateId(id);
+  const common = { id, noPivot: o.noPivot, preserveFds: o.preserveFds, consoleSocket: o.consoleSocket, onWarning: o.onWarning };
+  const bundle = path.resolve(o.bundle);
+  const config = loadBundleConfig(bundle);
+  // hooks need the create/start split: the monitor path; otherwise we are the parent ourselves
+  const ctr: RunningContainer = hasHooks(config.hooks, 'prestart', 'createRuntime', 'createContainer', 'startContainer', 'poststart', 'poststop')
+    ? await (require('../oci/lifecycle') as typeof import('../oci/lifecycle')).startAttached(bundle, { ...common, root: o.root })
+    : await startContainer({ config, bundle }, common);
   const forward = (sig: NodeJS.Signals): void => ctr.kill(sig);
   for (const s of FORWARDED) process.on(s, forward);
   try {

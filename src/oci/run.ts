@@ -39,7 +39,7 @@ export async function startContainer(source: RunSource, opts: RunOptions): Promi
   const native = opts.native ?? nativeApi();
   const { config, cgroup, plan, warnings } = prepareLaunch(source, opts);
   if (hasHooks(config.hooks, 'prestart', 'createRuntime', 'createContainer', 'startContainer', 'poststart', 'poststop')) {
-    throw invalidField('hooks', 'hooks run with create + start (or run --detach); the foreground run does not run them yet');
+    throw invalidField('hooks', 'hooks need the create/start split: use createContainer + startCreated, or startAttached');
   }
   const encoded = encodePlan(plan);
   for (const w of warnings) opts.onWarning?.(w);

@@ -138,7 +138,6 @@ if (!isRoot) {
   t.test('unsupported settings are rejected, not ignored', async (t) => {
     const cases: [Parameters<typeof runScript>[2], RegExp][] = [
       [(c) => (c.process!.terminal = true), /process\.terminal: a terminal needs --console-socket/],
-      [(c) => (c.hooks = { prestart: [{ path: '/bin/true' }] }), /hooks: hooks run with create \+ start \(or run --detach\)/],
       [(c) => (c.process!.apparmorProfile = 'x'), /process\.apparmorProfile: AppArmor is not supported/],
       [(c) => c.mounts!.push({ destination: '/m', source: '/tmp', options: ['bind', 'idmap'] }), /mounts\[7\]\.options: mount option "idmap" is not supported/],
       [(c) => (c.linux!.cgroupsPath = 'system.slice:podrun:x'), /linux\.cgroupsPath: .*systemd cgroup driver is not supported yet/],

@@ -337,6 +337,19 @@ if (!isRoot) {
     t.equal(logged.stdout, 'Linux\n', 'SCMP_ACT_LOG lets the call through');
   });
 
+  t.test('foreground run with hooks (through create + start), exit code and poststop', async (t) => {
+    const dir = await tempDir(t);
+    const log = path.join(dir, 'hooks.log');
+    const hook = (kind: string) => ({ path: '/bin/sh', args: ['sh', '-c', `echo ${kind} >> ${log}`] });
+    const r = await runScript(t, 'echo in-container; exit 9', (c) => {
+      c.hooks = { prestart: [hook('prestart')], poststart: [hook('poststart')], poststop: [hook('poststop')] };
+    });
+    t.equal(r.code, 9, r.stderr);
+    t.equal(r.stdout, 'in-container\n');
+    const { readFile } = await import('node:fs/promises');
+    t.equal(await readFile(log, 'utf8'), 'prestart\npoststart\npoststop\n');
+  });
+
   t.test('--preserve-fds passes extra fds', async (t) => {
     const dir = await tempDir(t);
     const bundle = path.join(dir, 'b');
