@@ -29,6 +29,12 @@
       "dependencies": ["launch"],
       "sources": ["native/monitor.c"],
       "ldflags": ["-static"]
+    },
+    {
+      "target_name": "podrun-oci",
+      "type": "executable",
+      "sources": ["native/oci-fast.c"],
+      "ldflags": ["-static"]
     }
   ]
 }

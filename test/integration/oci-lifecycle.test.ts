@@ -234,13 +234,17 @@ if (!isRoot) {
     const id = uniqueId('stale');
     t.equal(await o.detached(path.join(dir, 'out'), 'run', '-d', '-b', bundle, id), 0);
     const file = path.join(o.root, 'containers', id, 'state.json');
+    const fast = path.join(o.root, 'containers', id, 'fast'); // the C front end's copy
     const rec = JSON.parse(await readFile(file, 'utf8'));
-    const real = rec.pid;
+    const fastText = await readFile(fast, 'utf8');
     // pretend the container was our own pid: right number, wrong start time
     await writeFile(file, JSON.stringify({ ...rec, pid: process.pid }));
+    await writeFile(fast, fastText.replace(/^pid=\d+$/m, `pid=${process.pid}`));
     t.equal((await o.state(id)).status, 'stopped');
     t.equal((await o.cmd('kill', id, 'KILL')).code, 1, 'kill refuses to signal a stranger');
-    await writeFile(file, JSON.stringify({ ...rec, pid: real }));
+    t.equal((await runCmd(path.join(repoRoot, 'bin', 'podrun'), ['oci', '--root', o.root, 'state', id])).stdout.includes('"stopped"'), true, 'the Node CLI agrees');
+    await writeFile(file, JSON.stringify(rec));
+    await writeFile(fast, fastText);
     t.equal((await o.state(id)).status, 'running');
     t.equal((await o.cmd('delete', '-f', id)).code, 0);
   });

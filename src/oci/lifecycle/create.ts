@@ -10,7 +10,7 @@ import { encodePlan } from '../plan-encode';
 import { prepareLaunch, type PrepareOptions, type RunSource } from '../prepare';
 import { processStartTime } from './process-identity';
 import { askMonitor, spawnMonitor } from './monitor-client';
-import { type ContainerRecord, hookState, removeContainerDir, reserveContainerDir, writeFileAtomic, writeRecord } from './state-store';
+import { type ContainerRecord, hookState, removeContainerDir, writeFastRecord, reserveContainerDir, writeFileAtomic, writeRecord } from './state-store';
 
 export interface CreateOptions extends PrepareOptions {
   root: string;
@@ -67,6 +67,7 @@ export async function createContainer(source: RunSource, opts: CreateOptions): P
     rec.monitorPid = monitorPid;
     rec.monitorStartTime = processStartTime(monitorPid);
     writeRecord(opts.root, rec);
+    writeFastRecord(opts.root, rec);
     if (opts.pidFile) writeFileSync(opts.pidFile, String(rec.pid));
     return rec;
   } catch (e) {

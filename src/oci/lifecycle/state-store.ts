@@ -3,7 +3,7 @@
 import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, rmdirSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { PodrunError, errnoCode } from '../../errors';
-import type { HookState, OciHooks } from '../hooks';
+import { hasHooks, type HookKind, type HookState, type OciHooks } from '../hooks';
 
 export const DEFAULT_STATE_ROOT = '/run/podrun';
 
@@ -82,6 +82,24 @@ function readOptional(file: string): string | undefined {
     if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
     throw e;
   }
+}
+
+/** DIR/fast: what podrun-oci's C front end (native/oci-fast.c) needs to serve
+ * state/start/kill/delete without Node: key=value lines, and the OCI state
+ * document with @@STATUS@@ and @@PID@@ left to fill in. */
+export function writeFastRecord(root: string, rec: ContainerRecord): void {
+  const state = {
+    ociVersion: rec.ociVersion, id: rec.id, status: '@@STATUS@@', pid: '@@PID@@', bundle: rec.bundle, rootfs: rec.rootfs,
+    created: rec.created, owner: '', ...(Object.keys(rec.annotations).length ? { annotations: rec.annotations } : {}),
+  };
+  const has = (...kinds: HookKind[]): number => (hasHooks(rec.hooks, ...kinds) ? 1 : 0);
+  const lines = [
+    `pid=${rec.pid}`, `pidStartTime=${rec.pidStartTime}`, `monitorPid=${rec.monitorPid}`, `monitorStartTime=${rec.monitorStartTime}`,
+    `cgroup=${rec.cgroup}`, ...rec.cgroupCreated.map((d) => `cgroupCreated=${d}`),
+    `startHooks=${has('startContainer', 'poststart')}`, `poststopHooks=${has('poststop')}`,
+    `state=${JSON.stringify(state).replace('"@@PID@@"', '@@PID@@')}`,
+  ];
+  writeFileAtomic(path.join(containerDir(root, rec.id), 'fast'), `${lines.join('\n')}\n`);
 }
 
 /** undefined when the container does not exist (or is being deleted) */
