@@ -294,8 +294,16 @@ static void record_exit(struct supervisor *s, const siginfo_t *si) {
   write_atomic(path, buf);
 }
 
-static void reap_orphans(void) {
-  while (waitpid(-1, NULL, WNOHANG | __WALL) > 0) {}
+/* Reap re-parented orphans, but never the container itself: its status is
+ * read through its pidfd (a plain waitpid(-1) here would race with that). */
+static void reap_orphans(pid_t container) {
+  for (;;) {
+    siginfo_t si;
+    memset(&si, 0, sizeof si);
+    if (waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT | __WALL) < 0 || si.si_pid == 0) return;
+    if (si.si_pid == container) return; /* left for the pidfd; the rest next round */
+    waitpid(si.si_pid, NULL, WNOHANG | __WALL);
+  }
 }
 
 static int supervise(const char *dir, int report_fd, int keep, const char *log_path) {
@@ -386,11 +394,11 @@ static int supervise(const char *dir, int report_fd, int keep, const char *log_p
       if (s.out.fd < 0 && s.err.fd < 0) { record_exit(&s, &exit_info); break; }
       record_exit(&s, &exit_info);
     }
-    reap_orphans();
+    reap_orphans(exited ? 0 : s.res.pid);
   }
   if (s.res.sync_fd >= 0) launch_abort(&s.res);
   unlink("monitor.sock");
-  reap_orphans();
+  reap_orphans(exited ? 0 : s.res.pid);
   return 0;
 fail:
   if (s.listen_fd >= 0) unlink("monitor.sock");

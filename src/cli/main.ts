@@ -59,8 +59,9 @@ export function buildProgram(): Command {
     .option('--no-pivot', 'use MS_MOVE + chroot instead of pivot_root (ramfs roots)')
     .option('--no-new-keyring', 'do not create a session keyring (podrun never does)')
     .option('--container-log <file>', 'podrun, with --detach: CRI-format log of stdout/stderr; the monitor stays and records the exit')
+    .option('--strict-limits', 'podrun: fail instead of warning when a resource limit cannot be enforced')
     .addOption(new Option('--preserve-fds <n>', 'pass n extra fds (3…) to the container').argParser(int('--preserve-fds')).default(0))
-    .action(function (this: Command, id: string, o: { bundle: string; pidFile?: string; pivot: boolean; preserveFds: number; detach?: boolean; consoleSocket?: string; containerLog?: string }) {
+    .action(function (this: Command, id: string, o: { bundle: string; pidFile?: string; pivot: boolean; preserveFds: number; detach?: boolean; consoleSocket?: string; containerLog?: string; strictLimits?: boolean }) {
       return runner(async () => {
         const g = this.optsWithGlobals() as OciGlobals;
         if (g.systemdCgroup) throw new PodrunError('EINVALID_CONFIG', '--systemd-cgroup: the systemd cgroup driver is not supported; podrun manages cgroupfs directly');
@@ -68,6 +69,7 @@ export function buildProgram(): Command {
           const l = require('../oci/lifecycle') as typeof import('../oci/lifecycle');
           await l.createContainer(o.bundle, {
             id, root: g.root, pidFile: o.pidFile, noPivot: !o.pivot, preserveFds: o.preserveFds, consoleSocket: o.consoleSocket, containerLog: o.containerLog,
+            strictLimits: o.strictLimits,
             onWarning: warner(g),
           });
           await l.startCreated(g.root, id, { onWarning: warner(g) });
@@ -75,7 +77,7 @@ export function buildProgram(): Command {
         }
         if (o.containerLog) throw new PodrunError('EINVALID_CONFIG', '--container-log goes with --detach');
         const { runForeground } = require('./oci-run') as typeof import('./oci-run');
-        return runForeground(id, { root: g.root, bundle: o.bundle, pidFile: o.pidFile, noPivot: !o.pivot, preserveFds: o.preserveFds, consoleSocket: o.consoleSocket, onWarning: warner(g) });
+        return runForeground(id, { root: g.root, bundle: o.bundle, pidFile: o.pidFile, noPivot: !o.pivot, preserveFds: o.preserveFds, consoleSocket: o.consoleSocket, strictLimits: o.strictLimits, onWarning: warner(g) });
       })();
     });
 

@@ -77,11 +77,13 @@ export function registerOciCommands(oci: Command, run: (fn: (g: OciGlobals) => P
     .option('--no-pivot', 'use MS_MOVE + chroot instead of pivot_root')
     .option('--no-new-keyring', 'do not create a session keyring (podrun never does)')
     .option('--container-log <file>', 'podrun: write stdout/stderr to this CRI-format log; the monitor stays and records the exit')
+    .option('--strict-limits', 'podrun: fail instead of warning when a resource limit cannot be enforced')
     .addOption(new Option('--preserve-fds <n>', 'pass n extra fds (3…)').argParser(int('--preserve-fds')).default(0))
     .action(
-      act(async (g, id: string, o: { bundle: string; pidFile?: string; consoleSocket?: string; pivot: boolean; preserveFds: number; containerLog?: string }) => {
+      act(async (g, id: string, o: { bundle: string; pidFile?: string; consoleSocket?: string; pivot: boolean; preserveFds: number; containerLog?: string; strictLimits?: boolean }) => {
         await lifecycle().createContainer(o.bundle, {
           id, root: g.root, pidFile: o.pidFile, consoleSocket: o.consoleSocket, noPivot: !o.pivot, preserveFds: o.preserveFds, containerLog: o.containerLog,
+          strictLimits: o.strictLimits,
           onWarning: warner(g),
         });
       }),

@@ -10,10 +10,10 @@ const FORWARDED: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', '
 
 export async function runForeground(
   id: string,
-  o: { root: string; bundle: string; pidFile?: string; noPivot: boolean; preserveFds: number; consoleSocket?: string; onWarning: (m: string) => void },
+  o: { root: string; bundle: string; pidFile?: string; noPivot: boolean; preserveFds: number; consoleSocket?: string; strictLimits?: boolean; onWarning: (m: string) => void },
 ): Promise<number> {
   validateId(id);
-  const common = { id, noPivot: o.noPivot, preserveFds: o.preserveFds, consoleSocket: o.consoleSocket, onWarning: o.onWarning };
+  const common = { id, noPivot: o.noPivot, preserveFds: o.preserveFds, consoleSocket: o.consoleSocket, strictLimits: o.strictLimits, onWarning: o.onWarning };
   const bundle = path.resolve(o.bundle);
   const config = loadBundleConfig(bundle);
   // hooks need the create/start split: the monitor path; otherwise we are the parent ourselves

@@ -219,13 +219,6 @@ function rejectUnsupported(cfg: OciConfig): void {
   if (l?.timeOffsets && Object.keys(l.timeOffsets).length) throw invalidField('linux.timeOffsets', 'not supported yet');
 }
 
-/** Requested resources the plan does not enforce, one warning each. */
-export function resourceWarnings(resources: Record<string, unknown> | undefined): string[] {
-  return Object.entries(resources ?? {})
-    .filter(([, v]) => v !== undefined && v !== null && !(Array.isArray(v) && v.length === 0))
-    .map(([k]) => `linux.resources.${k}: not enforced (podrun does not apply cgroup limits yet)`);
-}
-
 export function buildLaunchPlan(cfg: OciConfig, ctx: PlanContext): PlanResult {
   rejectUnsupported(cfg);
   const proc = cfg.process;
@@ -277,5 +270,5 @@ export function buildLaunchPlan(cfg: OciConfig, ctx: PlanContext): PlanResult {
     preserveFds: ctx.preserveFds ?? 0,
     console: planConsole(proc, ctx.consoleSocket),
   };
-  return { plan, warnings: resourceWarnings(linux?.resources) };
+  return { plan, warnings: [] };
 }

@@ -22,11 +22,14 @@ export interface PrepareOptions {
   cgroupRoot?: string;
   /** unix socket that receives the pty master when process.terminal is set */
   consoleSocket?: string;
+  /** refuse limits the host cannot enforce instead of warning (--strict-limits) */
+  strictLimits?: boolean;
 }
 
 export interface Prepared {
   config: OciConfig;
   bundle: string;
+  cgroupMount: string;
   cgroup: string;
   plan: LaunchPlan;
   warnings: string[];
@@ -62,5 +65,5 @@ export function prepareLaunch(source: RunSource, opts: PrepareOptions): Prepared
     consoleSocket: opts.consoleSocket && path.resolve(opts.consoleSocket),
   });
   if (plan.rootfs && plan.rootfsPropagation & MS.SHARED) plan.rootfsParent = mountPointOf(host.mountinfo, plan.rootfs);
-  return { config, bundle, cgroup, plan, warnings };
+  return { config, bundle, cgroupMount, cgroup, plan, warnings };
 }

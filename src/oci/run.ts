@@ -5,6 +5,7 @@ import { createCgroup, pruneEmpty, removeCgroup } from '../cgroup/lifecycle';
 import { isNativeLaunchError, nativeApi, type NativeApi } from '../native';
 import { invalidField } from '../errors';
 import { hasHooks } from './hooks';
+import { enforceResources } from './enforce-resources';
 import { translateLaunchError } from './launch-error';
 import { encodePlan } from './plan-encode';
 import { parseSignal, signalName } from './signals';
@@ -37,7 +38,8 @@ export interface RunningContainer {
 /** Start a container and return once its process has exec'd. */
 export async function startContainer(source: RunSource, opts: RunOptions): Promise<RunningContainer> {
   const native = opts.native ?? nativeApi();
-  const { config, cgroup, plan, warnings } = prepareLaunch(source, opts);
+  const prepared = prepareLaunch(source, opts);
+  const { config, cgroup, plan, warnings } = prepared;
   if (hasHooks(config.hooks, 'prestart', 'createRuntime', 'createContainer', 'startContainer', 'poststart', 'poststop')) {
     throw invalidField('hooks', 'hooks need the create/start split: use createContainer + startCreated, or startAttached');
   }
@@ -51,6 +53,7 @@ export async function startContainer(source: RunSource, opts: RunOptions): Promi
   };
   let launched;
   try {
+    enforceResources(prepared, opts.strictLimits, (m) => opts.onWarning?.(m));
     launched = native.launch(encoded);
   } catch (e) {
     await cleanup();

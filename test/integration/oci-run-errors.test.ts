@@ -167,12 +167,23 @@ if (!isRoot) {
     t.notOk(existsSync(`/sys/fs/cgroup/unified/podrun.slice/custom-${id}`));
   });
 
-  t.test('resource limits that are not applied are reported', async (t) => {
-    const r = await runScript(t, 'true', (c) => {
-      c.linux!.resources = { memory: { limit: 1 << 26 }, pids: { limit: 10 } };
-    });
-    t.equal(r.code, 0);
-    t.match(r.stderr, /warning: linux\.resources\.memory: not enforced/);
-    t.match(r.stderr, /warning: linux\.resources\.pids: not enforced/);
+  t.test('resource limits: enforced where this host can (hugetlb), reported per limit where not', async (t) => {
+    const offered = (await import('node:fs')).readFileSync('/sys/fs/cgroup/unified/cgroup.controllers', 'utf8');
+    const resources = { memory: { limit: 1 << 26 }, pids: { limit: 10 }, hugepageLimits: [{ pageSize: '2MB', limit: 4194304 }] };
+    const r = await runScript(t, 'cat /sys/fs/cgroup/hugetlb.2MB.max 2>&1', (c) => (c.linux!.resources = resources));
+    t.equal(r.code, 0, r.stderr);
+    if (offered.includes('hugetlb')) t.equal(r.stdout, '4194304\n', 'hugetlb.2MB.max written in the container cgroup');
+    if (!offered.includes('memory')) t.match(r.stderr, /warning: linux\.resources\.memory\.limit: not enforced: this host's cgroup v2 offers no memory controller here/);
+    if (!offered.includes('pids')) t.match(r.stderr, /warning: linux\.resources\.pids\.limit: not enforced: this host's cgroup v2 offers no pids controller here/);
+    if (!offered.includes('memory')) {
+      const before = await snapshotHost();
+      const { makeBundle } = await import('../helpers');
+      const b = await makeBundle(t, 'echo ran', (c) => (c.linux!.resources = resources));
+      const strict = await podrunRun(b, undefined, ['--strict-limits']);
+      t.equal(strict.code, 1);
+      t.equal(strict.stdout, '');
+      t.match(strict.stderr, /limits this host cannot enforce \(strict limits\):\n\s+linux\.resources\.memory\.limit/);
+      t.same(await snapshotHost(), before, 'a refused start leaves nothing');
+    }
   });
 }

@@ -4,6 +4,7 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { createCgroup, pruneEmpty, removeCgroup } from '../../cgroup/lifecycle';
 import { PodrunError } from '../../errors';
+import { enforceResources } from '../enforce-resources';
 import { hasHooks, runHooks } from '../hooks';
 import { translateLaunchError } from '../launch-error';
 import { encodePlan } from '../plan-encode';
@@ -23,16 +24,19 @@ export interface CreateOptions extends PrepareOptions {
 }
 
 export async function createContainer(source: RunSource, opts: CreateOptions): Promise<ContainerRecord> {
-  const { config, bundle, cgroup, plan, warnings } = prepareLaunch(source, opts);
+  const prepared = prepareLaunch(source, opts);
+  const { config, bundle, cgroup, plan } = prepared;
+  const warnings = [...prepared.warnings];
   plan.waitStart = true;
   plan.hookPause = hasHooks(config.hooks, 'prestart', 'createRuntime', 'createContainer');
   const encoded = encodePlan(plan);
-  for (const w of warnings) opts.onWarning?.(w);
 
   const dir = reserveContainerDir(opts.root, opts.id);
   let created: string[] = [];
   try {
     created = createCgroup(cgroup);
+    enforceResources(prepared, opts.strictLimits, (m) => warnings.push(m));
+    for (const w of warnings) opts.onWarning?.(w);
     const rec: ContainerRecord = {
       ociVersion: config.ociVersion,
       id: opts.id,
