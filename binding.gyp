@@ -12,7 +12,7 @@
       "cflags": ["-fPIC"],
       "sources": [
         "native/plan.c", "native/launch.c", "native/child.c", "native/rootfs.c",
-        "native/process.c", "native/seccomp.c", "native/sigsafe.c", "native/console.c"
+        "native/process.c", "native/seccomp.c", "native/sigsafe.c", "native/console.c", "native/device_filter.c"
       ]
     },
     {

@@ -3,6 +3,7 @@
  * it execs (EOF on the close-on-exec socket) or reports a failure. */
 #include "launch.h"
 #include "child.h"
+#include "device_filter.h"
 #include "seccomp_compile.h"
 
 #include <errno.h>
@@ -34,6 +35,7 @@ static const char *const step_names[STEP__COUNT] = {
   [STEP_CAPS] = "capabilities", [STEP_SETGROUPS] = "setgroups", [STEP_SETGID] = "setgid",
   [STEP_SETUID] = "setuid", [STEP_NO_NEW_PRIVS] = "no_new_privs", [STEP_CWD] = "chdir",
   [STEP_EXEC] = "exec", [STEP_SYNC] = "sync", [STEP_CONSOLE] = "console", [STEP_HOOK] = "hook",
+  [STEP_DEVICE_CGROUP] = "device cgroup",
 };
 
 const char *launch_step_name(int step) {
@@ -200,6 +202,10 @@ int launch(struct launch_plan *p, const struct launch_callbacks *cb, struct laun
     if (cgroup_fd < 0) {
       set_err(err, STEP_CGROUP_OPEN, errno, -1, p->cgroup);
       close_fds(p, -1);
+      return -1;
+    }
+    if (device_filter_attach(p, cgroup_fd, err) < 0) {
+      close_fds(p, cgroup_fd);
       return -1;
     }
   }

@@ -46,6 +46,7 @@ enum plan_tag {
   T_WAIT_START = 33,   /* (flag) stop before exec until launch_start() */
   T_CONSOLE = 34,      /* u32 rows, u32 cols, str console socket path */
   T_HOOK_PAUSE = 35,   /* (flag) stop before pivot_root for the create hooks */
+  T_DEV_RULE = 36,     /* u32 allow, u32 type (0 all, 1 block, 2 char), i64 major, i64 minor (-1 any), u32 access (1 m, 2 r, 4 w) */
 };
 
 enum mount_kind { MOUNT_FS = 0, MOUNT_BIND = 1 };
@@ -66,6 +67,7 @@ struct pr_ns_join { uint32_t type; const char *path; int fd; };
 struct pr_sysctl { const char *path, *value; };
 struct pr_rlimit { uint32_t resource; uint64_t soft, hard; };
 struct pr_sc_arg { uint32_t index, op; uint64_t value, value2; };
+struct pr_dev_rule { uint32_t allow, type, access; int64_t major, minor; };
 struct pr_sc_rule {
   const char *name;
   uint32_t action, nargs;
@@ -109,6 +111,7 @@ struct launch_plan {
   uint32_t console_rows, console_cols;
   int console_fd; /* connected by the parent */
   int hook_pause;
+  struct pr_dev_rule *dev_rules; size_t ndev_rules;
 };
 
 /* Steps reported on failure; names in launch_step_name(). */
@@ -120,6 +123,7 @@ enum launch_step {
   STEP_PIVOT_ROOT, STEP_SYSCTL, STEP_READONLY_PATH, STEP_MASKED_PATH,
   STEP_READONLY_ROOT, STEP_RLIMIT, STEP_SECCOMP, STEP_CAPS, STEP_SETGROUPS,
   STEP_SETGID, STEP_SETUID, STEP_NO_NEW_PRIVS, STEP_CWD, STEP_EXEC, STEP_SYNC, STEP_CONSOLE, STEP_HOOK,
+  STEP_DEVICE_CGROUP,
   STEP__COUNT
 };
 

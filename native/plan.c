@@ -36,7 +36,7 @@ static const char *rd_str(struct reader *r) {
 
 struct counts {
   size_t joins, mounts, devices, symlinks, masked, readonly, sysctls, rlimits;
-  size_t arches, rules, gids, argv, envp;
+  size_t arches, rules, gids, argv, envp, dev_rules;
 };
 
 static int fail(struct launch_error *err, const char *what, uint32_t tag) {
@@ -69,6 +69,7 @@ static int count_records(const char *buf, size_t len, struct counts *c, struct l
     case T_GIDS: c->gids++; break;
     case T_ARG: c->argv++; break;
     case T_ENV: c->envp++; break;
+    case T_DEV_RULE: c->dev_rules++; break;
     default: break;
     }
     off += 8 + rlen;
@@ -82,7 +83,8 @@ static int alloc_arrays(struct launch_plan *p, const struct counts *c) {
          COUNTED(p->masked, c->masked) && COUNTED(p->readonly, c->readonly) &&
          COUNTED(p->sysctls, c->sysctls) && COUNTED(p->rlimits, c->rlimits) &&
          COUNTED(p->sc_arches, c->arches) && COUNTED(p->sc_rules, c->rules) &&
-         COUNTED(p->gids, c->gids) && COUNTED(p->argv, c->argv) && COUNTED(p->envp, c->envp);
+         COUNTED(p->gids, c->gids) && COUNTED(p->argv, c->argv) && COUNTED(p->envp, c->envp) &&
+         COUNTED(p->dev_rules, c->dev_rules);
 }
 
 static int decode_record(struct launch_plan *p, uint16_t tag, struct reader *r) {
@@ -163,6 +165,13 @@ static int decode_record(struct launch_plan *p, uint16_t tag, struct reader *r) 
   case T_PRESERVE_FDS: p->preserve_fds = rd_u32(r); break;
   case T_WAIT_START: p->wait_start = 1; break;
   case T_HOOK_PAUSE: p->hook_pause = 1; break;
+  case T_DEV_RULE: {
+    struct pr_dev_rule *d = &p->dev_rules[p->ndev_rules++];
+    d->allow = rd_u32(r); d->type = rd_u32(r);
+    d->major = (int64_t)rd_u64(r); d->minor = (int64_t)rd_u64(r);
+    d->access = rd_u32(r);
+    break;
+  }
   case T_CONSOLE:
     p->console_rows = rd_u32(r); p->console_cols = rd_u32(r);
     p->console_socket = rd_str(r);
@@ -201,7 +210,7 @@ void plan_free(struct launch_plan *p) {
   for (size_t i = 0; p->sc_rules && i < p->nsc_rules; i++) free(p->sc_rules[i].args);
   free(p->joins); free(p->mounts); free(p->devices); free(p->symlinks);
   free(p->masked); free(p->readonly); free(p->sysctls); free(p->rlimits);
-  free(p->sc_arches); free(p->sc_rules); free(p->gids); free(p->argv); free(p->envp);
+  free(p->sc_arches); free(p->sc_rules); free(p->gids); free(p->argv); free(p->envp); free(p->dev_rules);
   free(p->bpf.filter);
   free(p->buf);
   memset(p, 0, sizeof *p);

@@ -108,9 +108,7 @@ export function mapResources(resources: Obj | undefined): { writes: CgroupWrite[
       writes.push({ controller: file.split('.')[0]!, file, value: String(value), field: `linux.resources.unified[${JSON.stringify(file)}]` });
     }
   }
-  if (Array.isArray(resources.devices) && resources.devices.length) {
-    unmappable.push({ field: 'linux.resources.devices', reason: 'the cgroup v2 device filter (BPF) is not implemented yet' });
-  }
+  // linux.resources.devices is not a file: it becomes a BPF program (src/oci/device-rules.ts, native/device_filter.c)
   if (resources.network !== undefined) unmappable.push({ field: 'linux.resources.network', reason: 'has no cgroup v2 equivalent' });
   if (resources.rdma !== undefined) unmappable.push({ field: 'linux.resources.rdma', reason: 'not supported yet' });
   return { writes, unmappable };

@@ -6,6 +6,7 @@ import { capabilityMask, capabilityNames } from './capabilities';
 import { CLONE, type LaunchPlan, type PlanCapabilities, type PlanDevice, type PlanMount, type PlanNamespaceJoin, type PlanRlimit } from './launch-plan';
 import { MS, parseMountOptions, propagationFlags } from './mount-options';
 import { RLIMITS } from './rlimits';
+import { planDeviceRules } from './device-rules';
 import { buildSeccompPlan } from './seccomp';
 import type { NamespaceType, OciConfig, OciLinux, OciMount, OciProcess } from './spec-schema';
 
@@ -269,6 +270,7 @@ export function buildLaunchPlan(cfg: OciConfig, ctx: PlanContext): PlanResult {
     env: proc.env ?? [],
     preserveFds: ctx.preserveFds ?? 0,
     console: planConsole(proc, ctx.consoleSocket),
+    deviceRules: planDeviceRules(linux?.resources?.devices, linux?.devices),
   };
   return { plan, warnings: [] };
 }

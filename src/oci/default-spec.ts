@@ -1,5 +1,5 @@
 /** The config.json `podrun oci spec` writes: runc's default, except that
- * process.terminal is false (podrun has no console-socket support yet). */
+ * process.terminal is false (a terminal needs --console-socket). */
 import type { OciConfig } from './spec-schema';
 
 export function defaultSpec(opts: { args?: string[]; rootfs?: string; hostname?: string } = {}): OciConfig {
@@ -28,6 +28,8 @@ export function defaultSpec(opts: { args?: string[]; rootfs?: string; hostname?:
       { destination: '/sys/fs/cgroup', type: 'cgroup', source: 'cgroup', options: ['nosuid', 'noexec', 'nodev', 'relatime', 'ro'] },
     ],
     linux: {
+      // deny every device but the defaults (null, zero, tty, pts …) the runtime always allows
+      resources: { devices: [{ allow: false, access: 'rwm' }] },
       namespaces: [{ type: 'pid' }, { type: 'network' }, { type: 'ipc' }, { type: 'uts' }, { type: 'mount' }, { type: 'cgroup' }],
       maskedPaths: [
         '/proc/acpi', '/proc/asound', '/proc/kcore', '/proc/keys', '/proc/latency_stats', '/proc/timer_list',

@@ -1,6 +1,7 @@
 /** The launch plan: a flat, fully resolved description of one process
  * start that native/launch.c applies without parsing anything. Each item
  * keeps the JSON path it came from so native failures can name the field. */
+import type { DeviceRule } from './device-rules';
 import type { SeccompPlan } from './seccomp';
 
 export const CLONE = {
@@ -96,6 +97,8 @@ export interface LaunchPlan {
   preserveFds: number;
   /** stop before exec until started (podrun-monitor only) */
   waitStart?: boolean;
+  /** device-cgroup rules, attached as BPF to the cgroup before clone */
+  deviceRules?: DeviceRule[];
   /** stop before pivot_root so the runtime can run the create hooks */
   hookPause?: boolean;
   /** process.terminal: the pty master is sent to this unix socket */

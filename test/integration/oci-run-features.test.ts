@@ -208,6 +208,19 @@ if (!isRoot) {
     t.equal(await readFile(path.join(rw, 'out'), 'utf8'), 'written\n', 'rw bind mount writes through to the host');
   });
 
+  t.test('device cgroup (BPF): default devices work, the rest and explicit denials do not', async (t) => {
+    const r = await runScript(t, 'echo x > /dev/null && echo null-ok; head -c1 /dev/zero >/dev/null 2>&1 || echo zero-denied; mknod /dev/mem c 1 1 && echo mknod-ok; head -c1 /dev/mem 2>&1; echo done', (c) => {
+      c.linux!.resources = { devices: [{ allow: false, access: 'rwm' }, { allow: false, type: 'c', major: 1, minor: 5, access: 'r' }] };
+      const caps = ['CAP_MKNOD'];
+      c.process!.capabilities = { bounding: caps, effective: caps, permitted: caps };
+    });
+    t.equal(r.code, 0, r.stderr);
+    t.match(r.stdout, /^null-ok$/m, 'allowed by the defaults');
+    t.match(r.stdout, /^mknod-ok$/m, 'mknod is allowed (c *:* m), as with runc');
+    t.match(r.stdout, /head: \/dev\/mem: Operation not permitted/, 'opening a device outside the allowed list is denied');
+    t.notMatch(r.stdout, /zero-denied/, 'the defaults come after the spec\'s rules, so /dev/zero stays readable (runc semantics)');
+  });
+
   t.test('a mount point missing from the image is created', async (t) => {
     const r = await runScript(t, 'grep " /dev/new/deep " /proc/mounts | cut -d" " -f3', (c) => {
       c.mounts!.push({ destination: '/dev/new/deep', type: 'tmpfs', source: 'tmpfs' });

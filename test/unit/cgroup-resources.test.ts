@@ -38,7 +38,7 @@ t.test('mapping of every supported resource', async (t) => {
     'hugetlb.2MB.max': '4194304',
     'memory.high': '50000000',
   });
-  t.same(unmappable.map((u) => u.field), ['linux.resources.memory.kernel', 'linux.resources.devices']);
+  t.same(unmappable.map((u) => u.field), ['linux.resources.memory.kernel']);
   t.same(mapResources({ memory: { limit: -1, swap: -1 }, pids: { limit: 0 }, cpu: { quota: -1 } }).writes.map((w) => `${w.file}=${w.value}`), [
     'cpu.max=max 100000', 'memory.max=max', 'memory.swap.max=max', 'pids.max=max',
   ]);
