@@ -16,9 +16,9 @@ if [ "$node_major" -lt 20 ]; then
 fi
 
 # build: compiler, python for node-gyp, libseccomp headers
-# fixtures: busybox-static, zstd; tests: util-linux (unshare/nsenter), iproute2
+# fixtures: busybox-static, zstd; tests: util-linux (unshare/nsenter), procps (ps), iproute2
 # benchmarks: runc and hyperfine, to compare against; podman+conmon+catatonit drive podrun-oci in a test
-packages=(build-essential python3 libseccomp-dev busybox-static zstd util-linux iproute2 runc hyperfine podman conmon catatonit)
+packages=(build-essential python3 libseccomp-dev busybox-static zstd util-linux procps iproute2 runc hyperfine podman conmon catatonit)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")

@@ -2,6 +2,7 @@
  * properties are kept and ignored, as the spec requires; known properties
  * podrun cannot honour are rejected later by the plan builder by name. */
 import { z } from 'zod';
+import { namespaceTypes } from './namespace-types';
 
 /** Messages for regex checks, by pattern source. The runtime validator is
  * generated from this schema (scripts/gen-validators.js), where zod's own
@@ -70,8 +71,7 @@ const hook = z.looseObject({
   timeout: z.number().int().min(1).optional(),
 });
 
-export const namespaceTypes = ['pid', 'network', 'mount', 'ipc', 'uts', 'user', 'cgroup', 'time'] as const;
-export type NamespaceType = (typeof namespaceTypes)[number];
+export { namespaceTypes, type NamespaceType } from './namespace-types';
 
 const seccompArg = z.looseObject({
   index: z.number().int().min(0).max(5),

@@ -46,3 +46,9 @@ t.test('image layouts: digests, diff_ids, layer contents', async (t) => {
     }
   }
 });
+
+t.test('the CLI bundle stays lean: no zod (validation is the build-time ajv validator)', async (t) => {
+  const bundle = readFileSync(path.join(__dirname, '..', '..', 'cli.js'), 'utf8');
+  t.notMatch(bundle, /node_modules\/zod\//, 'zod is not bundled');
+  t.ok(bundle.length < 400_000, `bundle is ${bundle.length} bytes`);
+});

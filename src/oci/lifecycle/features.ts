@@ -1,6 +1,6 @@
 /** `features`: what this runtime implements, in runc's `features` format. */
 import { CAPABILITIES } from '../capabilities';
-import { namespaceTypes } from '../spec-schema';
+import { namespaceTypes } from '../namespace-types';
 
 export function runtimeFeatures(): Record<string, unknown> {
   return {
