@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <linux/bpf.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -82,7 +83,19 @@ int device_filter_attach(const struct launch_plan *p, int cgroup_fd, struct laun
   attr.log_buf = (uint64_t)(uintptr_t)vlog;
   attr.log_size = sizeof vlog;
   attr.log_level = 1;
-  int prog_fd = (int)syscall(SYS_bpf, BPF_PROG_LOAD, &attr, sizeof attr);
+  /* the verifier gives up with EAGAIN when a signal is pending (a profiler's
+   * SIGPROF, say): block them while it runs, and retry as libbpf does */
+  sigset_t all, old;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &old);
+  int prog_fd = -1;
+  for (int attempt = 0; attempt < 5; attempt++) {
+    prog_fd = (int)syscall(SYS_bpf, BPF_PROG_LOAD, &attr, sizeof attr);
+    if (prog_fd >= 0 || errno != EAGAIN) break;
+  }
+  int load_errno = errno;
+  pthread_sigmask(SIG_SETMASK, &old, NULL);
+  errno = load_errno;
   free(prog);
   if (prog_fd < 0) {
     err->step = STEP_DEVICE_CGROUP; err->err = errno; err->index = -1;
