@@ -19,7 +19,7 @@ export async function runForeground(
   // hooks need the create/start split: the monitor path; otherwise we are the parent ourselves
   const ctr: RunningContainer = hasHooks(config.hooks, 'prestart', 'createRuntime', 'createContainer', 'startContainer', 'poststart', 'poststop')
     ? await (require('../oci/lifecycle') as typeof import('../oci/lifecycle')).startAttached(bundle, { ...common, root: o.root })
-    : await startContainer({ config, bundle }, common);
+    : await startContainer({ config, bundle, validated: true }, common);
   const forward = (sig: NodeJS.Signals): void => ctr.kill(sig);
   for (const s of FORWARDED) process.on(s, forward);
   try {

@@ -11,8 +11,9 @@ import { MS } from './mount-options';
 import type { OciConfig } from './spec-schema';
 import { loadBundleConfig, validateConfig } from './validate';
 
-/** A bundle directory, or an in-memory config with the bundle it refers to. */
-export type RunSource = string | { config: OciConfig | unknown; bundle: string };
+/** A bundle directory, or an in-memory config with the bundle it refers to
+ * (validated here unless the caller says it already was). */
+export type RunSource = string | { config: OciConfig | unknown; bundle: string; validated?: boolean };
 
 export interface PrepareOptions {
   id: string;
@@ -46,7 +47,8 @@ function resolveSource(source: RunSource): { config: OciConfig; bundle: string }
     const bundle = path.resolve(source);
     return { config: loadBundleConfig(bundle), bundle };
   }
-  return { config: validateConfig(source.config), bundle: path.resolve(source.bundle) };
+  const config = source.validated ? (source.config as OciConfig) : validateConfig(source.config);
+  return { config, bundle: path.resolve(source.bundle) };
 }
 
 export function prepareLaunch(source: RunSource, opts: PrepareOptions): Prepared {
