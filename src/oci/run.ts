@@ -8,7 +8,7 @@ import { hasHooks } from './hooks';
 import { enforceResources } from './enforce-resources';
 import { translateLaunchError } from './launch-error';
 import { encodePlan } from './plan-encode';
-import { parseSignal, signalName } from './signals';
+import { exitResult, parseSignal } from './signals';
 import { prepareLaunch, type PrepareOptions, type RunSource } from './prepare';
 
 export { validateId, type RunSource } from './prepare';
@@ -69,8 +69,7 @@ export async function startContainer(source: RunSource, opts: RunOptions): Promi
       result ??= (async () => {
         try {
           const st = await native.waitExit(pidfd);
-          const signal = st.signal === null ? null : signalName(st.signal);
-          return { exitCode: st.exitCode, signal, status: st.exitCode ?? 128 + (st.signal ?? 0) };
+          return exitResult(st.exitCode, st.signal);
         } finally {
           native.closeFd(pidfd);
           await cleanup();

@@ -11,6 +11,11 @@ export function parseSignal(sig: string | number): number {
   return n;
 }
 
+/** How a process ended, shell-style: status is the exit code or 128 + signal. */
+export function exitResult(exitCode: number | null, signal: number | null): { exitCode: number | null; signal: NodeJS.Signals | null; status: number } {
+  return { exitCode, signal: signal ? signalName(signal) : null, status: exitCode ?? 128 + (signal ?? 0) };
+}
+
 export function signalName(n: number): NodeJS.Signals | null {
   const entry = Object.entries(osConstants.signals).find(([, v]) => v === n);
   return entry ? (entry[0] as NodeJS.Signals) : null;

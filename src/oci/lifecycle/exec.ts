@@ -9,7 +9,7 @@ import { readHostFacts } from '../host';
 import { translateLaunchError } from '../launch-error';
 import { CLONE, type PlanNamespaceJoin } from '../launch-plan';
 import { encodePlan } from '../plan-encode';
-import { signalName } from '../signals';
+import { exitResult } from '../signals';
 import type { OciProcess } from '../spec-schema';
 import { loadBundleConfig, validateConfig } from '../validate';
 import { containerStatus } from './container-status';
@@ -116,7 +116,7 @@ export async function execInContainer(id: string, o: ExecOptions): Promise<ExecR
   }
   try {
     const st = await native.waitExit(launched.pidfd);
-    return { pid: launched.pid, exitCode: st.exitCode, signal: st.signal === null ? null : signalName(st.signal), status: st.exitCode ?? 128 + (st.signal ?? 0) };
+    return { pid: launched.pid, ...exitResult(st.exitCode, st.signal) };
   } finally {
     native.closeFd(launched.pidfd);
   }

@@ -4,7 +4,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { nativeApi } from '../../native';
 import type { RunResult, RunningContainer } from '../run';
-import { parseSignal, signalName } from '../signals';
+import { exitResult, parseSignal } from '../signals';
 import { createContainer, type CreateOptions } from './create';
 import { deleteContainer } from './delete';
 import { signalProcess } from './kill';
@@ -33,7 +33,7 @@ export async function startAttached(bundle: string, opts: CreateOptions): Promis
           exit = readExit(root, id);
         }
         await deleteContainer(root, id, { force: true, onWarning });
-        return { exitCode: exit.exitCode, signal: exit.signal ? signalName(exit.signal) : null, status: exit.exitCode ?? 128 + (exit.signal ?? 0) };
+        return exitResult(exit.exitCode, exit.signal);
       })();
       return result;
     },
