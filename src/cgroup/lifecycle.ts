@@ -25,8 +25,13 @@ export function createCgroup(dir: string): string[] {
   return created;
 }
 
+/** A "key 1" line of cgroup.events (populated, frozen). */
+export function cgroupEvent(dir: string, key: 'populated' | 'frozen'): boolean {
+  return new RegExp(`^${key} 1$`, 'm').test(readFileSync(path.join(dir, 'cgroup.events'), 'utf8'));
+}
+
 export function isPopulated(dir: string): boolean {
-  return /^populated 1$/m.test(readFileSync(path.join(dir, 'cgroup.events'), 'utf8'));
+  return cgroupEvent(dir, 'populated');
 }
 
 /** Kill every process in dir (and below), wait for it to empty, rmdir it. */

@@ -1,13 +1,12 @@
 /** What a container is now, from its record, its files, /proc and cgroupfs. */
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
+import { cgroupEvent } from '../../cgroup/lifecycle';
 import { isSameProcess } from './process-identity';
 import { type ContainerRecord, type ExitRecord, isStarted, readExit } from './state-store';
 import { deriveStatus, type OciStatus } from './status';
 
 export function isFrozen(cgroup: string): boolean {
   try {
-    return /^frozen 1$/m.test(readFileSync(path.join(cgroup, 'cgroup.events'), 'utf8'));
+    return cgroupEvent(cgroup, 'frozen');
   } catch {
     return false;
   }
