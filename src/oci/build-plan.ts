@@ -204,16 +204,21 @@ export function planConsole(proc: OciProcess, consoleSocket: string | undefined)
   return { socket: consoleSocket, rows: proc.consoleSize?.height ?? 0, cols: proc.consoleSize?.width ?? 0 };
 }
 
-/** Fields of the spec podrun knows and refuses rather than ignores. */
-function rejectUnsupported(cfg: OciConfig): void {
-  const p = cfg.process;
-  const l = cfg.linux;
+/** Process fields podrun knows and refuses rather than ignores (a container's
+ * process and an exec'd one alike). */
+export function rejectUnsupportedProcess(p: OciProcess | undefined): void {
   if (p?.apparmorProfile) throw invalidField('process.apparmorProfile', 'AppArmor is not supported by podrun');
   if (p?.selinuxLabel) throw invalidField('process.selinuxLabel', 'SELinux is not supported by podrun');
   if (p?.scheduler) throw invalidField('process.scheduler', 'not supported yet');
   if (p?.ioPriority) throw invalidField('process.ioPriority', 'not supported yet');
   if (p?.execCPUAffinity) throw invalidField('process.execCPUAffinity', 'not supported yet');
   if (p?.user.username) throw invalidField('process.user.username', 'only meaningful on Windows');
+}
+
+/** Fields of the spec podrun knows and refuses rather than ignores. */
+function rejectUnsupported(cfg: OciConfig): void {
+  rejectUnsupportedProcess(cfg.process);
+  const l = cfg.linux;
   if (l?.mountLabel) throw invalidField('linux.mountLabel', 'SELinux is not supported by podrun');
   if (l?.intelRdt) throw invalidField('linux.intelRdt', 'not supported');
   if (l?.personality) throw invalidField('linux.personality', 'not supported yet');

@@ -1,7 +1,7 @@
 /** A process to start inside a running container: join its namespaces and
  * cgroup, apply the process settings; no filesystem setup. Pure. */
 import { invalidField } from '../errors';
-import { planCapabilities, planConsole, planRlimits } from './build-plan';
+import { planCapabilities, planConsole, planRlimits, rejectUnsupportedProcess } from './build-plan';
 import type { LaunchPlan, PlanNamespaceJoin } from './launch-plan';
 import { buildSeccompPlan } from './seccomp';
 import type { OciProcess, OciSeccomp } from './spec-schema';
@@ -19,8 +19,7 @@ export interface ExecContext {
 
 export function buildExecPlan(proc: OciProcess, ctx: ExecContext): LaunchPlan {
   if (!proc.args?.length) throw invalidField('process.args', 'required');
-  if (proc.apparmorProfile) throw invalidField('process.apparmorProfile', 'AppArmor is not supported by podrun');
-  if (proc.selinuxLabel) throw invalidField('process.selinuxLabel', 'SELinux is not supported by podrun');
+  rejectUnsupportedProcess(proc);
   return {
     newNamespaces: 0,
     joins: ctx.joins,
