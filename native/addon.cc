@@ -15,6 +15,7 @@
 extern "C" {
 #include "launch.h"
 }
+#include "fsops.h"
 
 #ifndef P_PIDFD
 #define P_PIDFD 3
@@ -160,6 +161,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("sendSignal", Napi::Function::New(env, SendSignal));
   exports.Set("closeFd", Napi::Function::New(env, CloseFd));
   exports.Set("pidfdOpen", Napi::Function::New(env, PidfdOpen));
+  InitFsOps(env, exports);
   return exports;
 }
 

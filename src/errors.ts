@@ -7,6 +7,10 @@ export type PodrunErrorCode =
   | 'EEXIST' // id already in use
   | 'ENOTFOUND' // bundle, file or container missing
   | 'EHOST' // the host cannot provide what was asked (missing capability, limit)
+  | 'EIMAGE' // an image, manifest or layer is malformed or unsupported
+  | 'EDIGEST' // content does not match its digest
+  | 'EUNSAFE' // a layer entry would write outside its root
+  | 'EREGISTRY' // a registry refused or failed a request (auth, network, status)
   | 'EINTERNAL';
 
 export interface PodrunErrorOptions {

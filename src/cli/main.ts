@@ -2,6 +2,7 @@
  * lazily so start-up stays close to bare node. */
 import { Command, Option } from 'commander';
 import { PodrunError } from '../errors';
+import { registerImageCommands, type ImageGlobals } from './image-commands';
 import { int, logError, registerOciCommands, warner, type OciGlobals } from './oci-commands';
 
 export function reportError(e: unknown, json: boolean, debug = false): void {
@@ -36,7 +37,13 @@ export function buildProgram(): Command {
     .description('A Linux container runtime whose unit is the Kubernetes Pod')
     .version(require('../../../package.json').version as string)
     .showHelpAfterError()
-    .enablePositionalOptions(); // runc's argv: global options before the command
+    .enablePositionalOptions() // runc's argv: global options before the command
+    .option('--data-root <dir>', 'images and layers (default /var/lib/podrun, or $PODRUN_DATA_ROOT)')
+    .option('--default-registry <host>', 'registry for unqualified image names (default docker.io)');
+  const imageGlobals = (): ImageGlobals => {
+    const o = program.opts() as ImageGlobals;
+    return { dataRoot: o.dataRoot ?? process.env.PODRUN_DATA_ROOT, defaultRegistry: o.defaultRegistry ?? process.env.PODRUN_DEFAULT_REGISTRY };
+  };
 
   const oci = program
     .command('oci')
@@ -47,6 +54,7 @@ export function buildProgram(): Command {
     ociGlobals = cmd.opts() as Partial<OciGlobals>;
   });
   registerOciCommands(oci, runner);
+  registerImageCommands(program, (fn) => runner(async () => fn()), imageGlobals);
 
   oci
     .command('run')

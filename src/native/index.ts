@@ -36,6 +36,18 @@ export interface NativeApi {
   closeFd(fd: number): void;
 }
 
+/** Filesystem calls Node lacks. Errors look like Node's fs errors (code, syscall, path). */
+export interface NativeFsApi {
+  /** mode includes the file type (S_IFCHR, S_IFBLK, S_IFIFO) */
+  mknod(path: string, mode: number, major: number, minor: number): void;
+  lsetxattr(path: string, name: string, value: Buffer): void;
+  /** null when the attribute is absent */
+  lgetxattr(path: string, name: string): Buffer | null;
+  llistxattr(path: string): string[];
+  mount(source: string, target: string, fstype: string, flags: number, data: string): void;
+  umount(target: string, flags: number): void;
+}
+
 export function isNativeLaunchError(e: unknown): e is NativeLaunchError {
   return e instanceof Error && (e as Partial<NativeLaunchError>).code === 'ELAUNCH' && 'step' in e;
 }
@@ -45,16 +57,21 @@ export function packageRoot(): string {
   return process.env.PODRUN_PACKAGE_ROOT ?? path.resolve(__dirname, '..', '..', '..');
 }
 
-let loaded: NativeApi | undefined;
+let loaded: (NativeApi & NativeFsApi) | undefined;
 
 /** Load the addon on first use (keeps CLI start-up lean). */
-export function nativeApi(): NativeApi {
+export function nativeApi(): NativeApi & NativeFsApi {
   if (!loaded) {
     const file = path.join(packageRoot(), 'build', 'Release', 'podrun.node');
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    loaded = require(file) as NativeApi;
+    loaded = require(file) as NativeApi & NativeFsApi;
   }
   return loaded;
+}
+
+/** The filesystem part of the addon alone (usable from worker threads). */
+export function nativeFs(): NativeFsApi {
+  return nativeApi();
 }
 
 export function monitorPath(): string {

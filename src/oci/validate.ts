@@ -4,13 +4,8 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { PodrunError, errnoCode } from '../errors';
-import { describeAjvError, type AjvError } from './schema-errors';
+import { schemaErrorLines, type GeneratedValidator } from '../util/schema-errors';
 import type { OciConfig } from './spec-schema';
-
-interface GeneratedValidator {
-  (doc: unknown): boolean;
-  errors?: AjvError[] | null;
-}
 
 function configValidator(): { validate: GeneratedValidator; patternMessages: Record<string, string> } {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -21,10 +16,8 @@ function configValidator(): { validate: GeneratedValidator; patternMessages: Rec
 export function validateConfig(doc: unknown, source = 'config.json'): OciConfig {
   const { validate, patternMessages } = configValidator();
   if (validate(doc)) return doc as OciConfig;
-  const errors = (validate.errors ?? []).map((e) => describeAjvError(e, patternMessages));
-  const lines = errors.slice(0, 10).map((e) => `${e.field}: ${e.reason}`);
-  if (errors.length > 10) lines.push(`… and ${errors.length - 10} more`);
-  throw new PodrunError('EINVALID_CONFIG', `${source}: invalid config:\n  ${lines.join('\n  ')}`, { field: errors[0]?.field });
+  const { lines, first } = schemaErrorLines(validate.errors ?? [], patternMessages);
+  throw new PodrunError('EINVALID_CONFIG', `${source}: invalid config:\n  ${lines.join('\n  ')}`, { field: first });
 }
 
 export function parseConfigText(text: string, source = 'config.json'): OciConfig {

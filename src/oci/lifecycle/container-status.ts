@@ -1,6 +1,6 @@
 /** What a container is now, from its record, its files, /proc and cgroupfs. */
 import { cgroupEvent } from '../../cgroup/lifecycle';
-import { isSameProcess } from './process-identity';
+import { isSameProcess } from '../../util/process-identity';
 import { type ContainerRecord, type ExitRecord, isStarted, readExit } from './state-store';
 import { deriveStatus, type OciStatus } from './status';
 

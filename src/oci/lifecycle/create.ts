@@ -9,9 +9,10 @@ import { hasHooks, runHooks } from '../hooks';
 import { translateLaunchError } from '../launch-error';
 import { encodePlan } from '../plan-encode';
 import { prepareLaunch, type PrepareOptions, type RunSource } from '../prepare';
-import { processStartTime } from './process-identity';
+import { processStartTime } from '../../util/process-identity';
 import { askMonitor, spawnMonitor } from './monitor-client';
-import { type ContainerRecord, hookState, removeContainerDir, writeFastRecord, reserveContainerDir, writeFileAtomic, writeRecord } from './state-store';
+import { type ContainerRecord, hookState, removeContainerDir, writeFastRecord, reserveContainerDir, writeRecord } from './state-store';
+import { writeFileAtomic } from '../../util/atomic-file';
 
 export interface CreateOptions extends PrepareOptions {
   root: string;

@@ -6,7 +6,7 @@ import { pruneEmpty, removeCgroup } from '../../cgroup/lifecycle';
 import { PodrunError } from '../../errors';
 import { runHooksLenient } from '../hooks';
 import { containerStatus } from './container-status';
-import { isSameProcess } from './process-identity';
+import { isSameProcess } from '../../util/process-identity';
 import { containerDir, hookState, readRecord, removeContainerDir } from './state-store';
 
 async function waitGone(pid: number | undefined, startTime: number | undefined, timeoutMs: number): Promise<void> {

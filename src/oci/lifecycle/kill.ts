@@ -5,7 +5,7 @@ import { PodrunError } from '../../errors';
 import { nativeApi, type NativeApi } from '../../native';
 import { parseSignal } from '../signals';
 import { containerStatus } from './container-status';
-import { processStartTime } from './process-identity';
+import { processStartTime } from '../../util/process-identity';
 import { requireRecord } from './state-store';
 
 /** Signal pid only if it is still the process that started at startTime. */

@@ -1,8 +1,9 @@
 /** Container records under <root>/containers/<id>/ (runc's --root). Writes
  * are atomic (temp, fsync, rename); readers tolerate half-deleted entries. */
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, rmdirSync, writeSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync, rmSync, rmdirSync } from 'node:fs';
 import path from 'node:path';
 import { PodrunError, errnoCode } from '../../errors';
+import { writeFileAtomic } from '../../util/atomic-file';
 import { hasHooks, type HookKind, type HookState, type OciHooks } from '../hooks';
 
 export const DEFAULT_STATE_ROOT = '/run/podrun';
@@ -42,19 +43,6 @@ export function containersDir(root: string): string {
 
 export function containerDir(root: string, id: string): string {
   return path.join(containersDir(root), id);
-}
-
-export function writeFileAtomic(file: string, data: string | Buffer): void {
-  const tmp = `${file}.${process.pid}.tmp`;
-  const fd = openSync(tmp, 'w', 0o600);
-  try {
-    if (typeof data === 'string') writeSync(fd, data);
-    else writeSync(fd, data);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(tmp, file);
 }
 
 /** Make the container's directory; fails if the id is taken. */

@@ -31,3 +31,16 @@ export function describeAjvError(e: AjvError, patternMessages: Record<string, st
       return { field: pointerToPath(e.instancePath), reason: e.message ?? e.keyword };
   }
 }
+
+export interface GeneratedValidator {
+  (doc: unknown): boolean;
+  errors?: AjvError[] | null;
+}
+
+/** Up to ten `field: reason` lines for a failed validation. */
+export function schemaErrorLines(errors: AjvError[], patternMessages: Record<string, string> = {}): { lines: string[]; first?: string } {
+  const described = errors.map((e) => describeAjvError(e, patternMessages));
+  const lines = described.slice(0, 10).map((e) => `${e.field}: ${e.reason}`);
+  if (described.length > 10) lines.push(`… and ${described.length - 10} more`);
+  return { lines, first: described[0]?.field };
+}

@@ -1,0 +1,4 @@
+#pragma once
+#include <napi.h>
+
+void InitFsOps(Napi::Env env, Napi::Object exports);

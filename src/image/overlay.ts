@@ -1,0 +1,65 @@
+/** A container's root filesystem: the image's unpacked layers as read-only
+ * overlayfs lowerdirs, with the container's own upper and work directories.
+ * Layout of `dir`: upper/, work/, rootfs/ (the mount point). */
+import fs from 'node:fs';
+import path from 'node:path';
+import { PodrunError } from '../errors';
+import { nativeFs, type NativeFsApi } from '../native';
+import type { ImageStore } from './store';
+
+export interface RootfsPaths {
+  rootfs: string;
+  upper: string;
+  work: string;
+}
+
+const MNT_DETACH = 2;
+/** mount(2) copies at most one page of options */
+const MAX_OPTIONS = 4095;
+
+export function rootfsPaths(dir: string): RootfsPaths {
+  return { rootfs: path.join(dir, 'rootfs'), upper: path.join(dir, 'upper'), work: path.join(dir, 'work') };
+}
+
+/** overlay mount options for layers given bottom first (pure). */
+export function overlayOptions(lowerDirs: string[], p: RootfsPaths): string {
+  for (const d of lowerDirs) {
+    if (/[,:\\]/.test(d)) throw new PodrunError('EIMAGE', `layer path ${d} contains a character overlayfs options cannot carry`);
+  }
+  const lower = [...lowerDirs].reverse().join(':'); // overlayfs lists the top layer first
+  return `lowerdir=${lower},upperdir=${p.upper},workdir=${p.work}`;
+}
+
+/** Mount the image's layers at dir/rootfs; returns the paths. */
+export function mountRootfs(store: ImageStore, diffIds: string[], dir: string, fsx: Pick<NativeFsApi, 'mount'> = nativeFs()): RootfsPaths {
+  const p = rootfsPaths(dir);
+  const lowers = diffIds.map((d) => {
+    const l = store.layerDir(d);
+    if (!fs.existsSync(l)) throw new PodrunError('ENOTFOUND', `layer ${d} is not unpacked in ${store.dataRoot} (pull the image again)`);
+    return l;
+  });
+  if (lowers.length === 0) throw new PodrunError('EIMAGE', 'the image has no layers');
+  for (const d of [p.rootfs, p.upper, p.work]) fs.mkdirSync(d, { recursive: true, mode: 0o755 });
+  const options = overlayOptions(lowers, p);
+  if (options.length > MAX_OPTIONS) {
+    throw new PodrunError('EIMAGE', `the image has too many layers (${lowers.length}) for one overlay mount's options (${options.length} bytes > ${MAX_OPTIONS}); a shorter --data-root helps`);
+  }
+  try {
+    fsx.mount('overlay', p.rootfs, 'overlay', 0, options);
+  } catch (e) {
+    throw new PodrunError('EHOST', `overlay mount of ${p.rootfs} failed: ${(e as Error).message}`, { cause: e, errno: (e as NodeJS.ErrnoException).code });
+  }
+  return p;
+}
+
+/** Unmount (lazily, so a busy mount still goes) and remove the container's layers. */
+export function removeRootfs(dir: string, fsx: Pick<NativeFsApi, 'umount'> = nativeFs()): void {
+  const p = rootfsPaths(dir);
+  try {
+    fsx.umount(p.rootfs, MNT_DETACH);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code !== 'EINVAL' && code !== 'ENOENT') throw e; // EINVAL: not mounted
+  }
+  fs.rmSync(dir, { recursive: true, force: true });
+}

@@ -1,0 +1,144 @@
+/** A registry over the OCI distribution API as an image source: manifests
+ * and blobs by GET, bearer-token and basic auth from the 401 challenge,
+ * plain HTTP only when asked (`insecure`). */
+import { Readable } from 'node:stream';
+import type { ReadableStream as WebReadableStream } from 'node:stream/web';
+import { PodrunError } from '../../errors';
+import type { Descriptor } from '../image-schema';
+import { INDEX_TYPES, MANIFEST_TYPES } from '../media-types';
+import type { ImageProvider, TopDocument } from '../provider';
+import { formatImageRef, registryHost, type ImageRef } from '../reference';
+import { basicHeader, defaultAuthFiles, findCredentials, parseChallenge, type Credentials } from './registry-auth';
+
+export interface RegistryOptions {
+  /** use plain http (for a local registry without TLS) */
+  insecure?: boolean;
+  /** a docker-style auth.json to take credentials from */
+  authFile?: string;
+  /** credentials given directly (win over auth files) */
+  credentials?: Credentials;
+}
+
+const ACCEPT = [...INDEX_TYPES, ...MANIFEST_TYPES].join(', ');
+const MAX_DOCUMENT = 4 << 20;
+
+export class RegistryProvider implements ImageProvider {
+  readonly description: string;
+  readonly name: string;
+  readonly #base: string;
+  #authorization?: string;
+  readonly #credentials?: Credentials;
+
+  constructor(private readonly ref: ImageRef, opts: RegistryOptions = {}) {
+    this.name = formatImageRef(ref);
+    this.description = this.name;
+    this.#base = `${opts.insecure ? 'http' : 'https'}://${registryHost(ref.registry)}/v2/${ref.repository}`;
+    this.#credentials = opts.credentials ?? findCredentials(ref.registry, defaultAuthFiles(), opts.authFile);
+  }
+
+  async resolve(): Promise<TopDocument> {
+    const res = await this.#get(`manifests/${this.ref.digest ?? this.ref.tag}`, ACCEPT);
+    const data = await this.#smallBody(res);
+    const mediaType = (res.headers.get('content-type') ?? '').split(';')[0].trim() || mediaTypeOf(data);
+    return { data, mediaType, digest: this.ref.digest };
+  }
+
+  async fetchDocument(desc: Descriptor): Promise<Buffer> {
+    const res = await this.#get(`manifests/${desc.digest}`, ACCEPT);
+    return this.#smallBody(res);
+  }
+
+  async openBlob(desc: Descriptor): Promise<Readable> {
+    const res = await this.#get(`blobs/${desc.digest}`, '*/*');
+    if (!res.body) throw new PodrunError('EREGISTRY', `${this.description}: empty response for blob ${desc.digest}`);
+    return Readable.fromWeb(res.body as unknown as WebReadableStream<Uint8Array>);
+  }
+
+  async close(): Promise<void> {}
+
+  async #get(path: string, accept: string): Promise<Response> {
+    const url = `${this.#base}/${path}`;
+    let res = await this.#fetch(url, accept);
+    if (res.status === 401) {
+      await res.body?.cancel();
+      await this.#authenticate(res.headers.get('www-authenticate'));
+      res = await this.#fetch(url, accept);
+    }
+    if (res.ok) return res;
+    const text = await res.text().catch(() => '');
+    const detail = registryErrorText(text) ?? `HTTP ${res.status}`;
+    if (res.status === 404) throw new PodrunError('ENOTFOUND', `${this.description}: ${path.split('/')[0].replace(/s$/, '')} not found (${detail})`);
+    if (res.status === 401 || res.status === 403) {
+      throw new PodrunError('EREGISTRY', `${this.description}: access denied (${detail})${this.#credentials ? '' : '; no credentials for this registry in auth.json'}`);
+    }
+    throw new PodrunError('EREGISTRY', `${this.description}: GET ${path} failed: ${detail}`);
+  }
+
+  async #fetch(url: string, accept: string): Promise<Response> {
+    const headers: Record<string, string> = { Accept: accept, 'User-Agent': 'podrun/0.1' };
+    if (this.#authorization) headers.Authorization = this.#authorization;
+    try {
+      return await fetch(url, { headers, redirect: 'follow' });
+    } catch (e) {
+      const cause = (e as { cause?: { code?: string; message?: string } }).cause;
+      const why = cause?.code ?? cause?.message ?? (e as Error).message;
+      const hint = why === 'EPROTO' || /wrong version number|SSL/i.test(String(cause?.message)) ? ' (plain-HTTP registry? pass --insecure)' : '';
+      throw new PodrunError('EREGISTRY', `${this.description}: cannot reach ${new URL(url).host}: ${why}${hint}`, { cause: e });
+    }
+  }
+
+  async #authenticate(header: string | null): Promise<void> {
+    const challenge = parseChallenge(header);
+    if (!challenge) throw new PodrunError('EREGISTRY', `${this.description}: registry asked for authentication without a usable challenge (${header ?? 'none'})`);
+    if (challenge.scheme === 'basic') {
+      if (!this.#credentials) throw new PodrunError('EREGISTRY', `${this.description}: registry requires a login; no credentials for ${this.ref.registry} in auth.json`);
+      this.#authorization = basicHeader(this.#credentials);
+      return;
+    }
+    const realm = challenge.params.realm;
+    if (!realm) throw new PodrunError('EREGISTRY', `${this.description}: bearer challenge without a realm`);
+    const url = new URL(realm);
+    if (challenge.params.service) url.searchParams.set('service', challenge.params.service);
+    url.searchParams.set('scope', challenge.params.scope ?? `repository:${this.ref.repository}:pull`);
+    const headers: Record<string, string> = { 'User-Agent': 'podrun/0.1' };
+    if (this.#credentials) headers.Authorization = basicHeader(this.#credentials);
+    let res: Response;
+    try {
+      res = await fetch(url, { headers });
+    } catch (e) {
+      throw new PodrunError('EREGISTRY', `${this.description}: token service ${url.host} unreachable: ${(e as Error).message}`, { cause: e });
+    }
+    if (!res.ok) throw new PodrunError('EREGISTRY', `${this.description}: token service refused (HTTP ${res.status})${this.#credentials ? '' : '; no credentials in auth.json'}`);
+    const body = (await res.json()) as { token?: string; access_token?: string };
+    const token = body.token ?? body.access_token;
+    if (!token) throw new PodrunError('EREGISTRY', `${this.description}: token service returned no token`);
+    this.#authorization = `Bearer ${token}`;
+  }
+
+  async #smallBody(res: Response): Promise<Buffer> {
+    const len = Number(res.headers.get('content-length') ?? 0);
+    if (len > MAX_DOCUMENT) throw new PodrunError('EREGISTRY', `${this.description}: manifest of ${len} bytes is too large`);
+    const data = Buffer.from(await res.arrayBuffer());
+    if (data.length > MAX_DOCUMENT) throw new PodrunError('EREGISTRY', `${this.description}: manifest too large`);
+    return data;
+  }
+}
+
+/** The mediaType field of a document, for registries that send no content type. */
+function mediaTypeOf(data: Buffer): string {
+  try {
+    return String((JSON.parse(data.toString()) as { mediaType?: string }).mediaType ?? '');
+  } catch {
+    return '';
+  }
+}
+
+function registryErrorText(text: string): string | undefined {
+  try {
+    const doc = JSON.parse(text) as { errors?: Array<{ code?: string; message?: string }> };
+    const e = doc.errors?.[0];
+    return e ? `${e.code ?? ''} ${e.message ?? ''}`.trim() : undefined;
+  } catch {
+    return undefined;
+  }
+}
