@@ -18,7 +18,10 @@ fi
 # build: compiler, python for node-gyp, libseccomp headers
 # fixtures: busybox-static, zstd; tests: util-linux (unshare/nsenter), procps (ps), iproute2
 # benchmarks: runc and hyperfine, to compare against; podman+conmon+catatonit drive podrun-oci in a test
-packages=(build-essential python3 libseccomp-dev busybox-static zstd util-linux procps iproute2 runc hyperfine podman conmon catatonit)
+# images: skopeo pushes fixtures into a local docker-registry (htpasswd from apache2-utils, token certs from
+#   openssl); umoci unpacks the same images to compare trees
+packages=(build-essential python3 libseccomp-dev busybox-static zstd util-linux procps iproute2 runc hyperfine podman conmon catatonit
+  skopeo umoci docker-registry apache2-utils openssl)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")

@@ -18,7 +18,8 @@ export type PullEvent =
   | { kind: 'layer-cached'; layer: Descriptor }
   | { kind: 'layer-bytes'; layer: Descriptor; bytes: number }
   | { kind: 'layer-unpacking'; layer: Descriptor }
-  | { kind: 'layer-done'; layer: Descriptor; info: LayerInfo };
+  /** `unpacked` false: another pull unpacked it meanwhile */
+  | { kind: 'layer-done'; layer: Descriptor; info: LayerInfo; unpacked: boolean };
 
 export interface PullOptions {
   platform?: Platform;
@@ -115,7 +116,7 @@ export async function importImage(store: ImageStore, provider: ImageProvider, op
         await store.putBlob(stream, layer, `${provider.description}: layer ${layer.digest}`, (n) => opts.onEvent?.({ kind: 'layer-bytes', layer, bytes: n }));
       }
       opts.onEvent?.({ kind: 'layer-unpacking', layer });
-      const info = await store.ensureLayer(diffId, async (dir) => {
+      const { info, unpacked } = await store.ensureLayer(diffId, async (dir) => {
         try {
           const r = await unpackLayer({ blob: store.blobPath(layer.digest), dest: dir, compression: layerCompression(layer.mediaType) ?? 'auto', diffId });
           return { size: r.stats.bytes, entries: r.stats.entries };
@@ -123,7 +124,7 @@ export async function importImage(store: ImageStore, provider: ImageProvider, op
           throw layerError(provider, layer, e);
         }
       });
-      opts.onEvent?.({ kind: 'layer-done', layer, info });
+      opts.onEvent?.({ kind: 'layer-done', layer, info, unpacked });
     });
 
     lease.add('blobs', manifest.config.digest);

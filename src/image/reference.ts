@@ -82,12 +82,11 @@ export function parseSource(spec: string, defaultRegistry = DEFAULT_REGISTRY): I
   const m = /^(oci|oci-archive|docker-archive):(.+)$/.exec(spec);
   if (m) {
     const transport = m[1] === 'docker-archive' ? 'docker-archive' : 'oci';
-    // PATH[:REF]: a REF never contains "/", a path may contain ":" only before its last "/"
+    // PATH[:REF] split at the first ":", as skopeo and podman do (the REF may hold ":" and "/")
     const body = m[2];
-    const colon = body.lastIndexOf(':');
-    const hasRef = colon > body.lastIndexOf('/') && colon > 0;
-    const p = hasRef ? body.slice(0, colon) : body;
-    const refName = hasRef ? body.slice(colon + 1) : undefined;
+    const colon = body.indexOf(':');
+    const p = colon < 0 ? body : body.slice(0, colon);
+    const refName = colon < 0 ? undefined : body.slice(colon + 1);
     if (!p) throw new PodrunError('EIMAGE', `${spec}: the path is empty`);
     return { transport, path: p, refName: refName || undefined };
   }

@@ -152,12 +152,12 @@ export class ImageStore {
 
   /** Unpack a layer once: concurrent callers (in this or other processes)
    * wait for the one doing it. `unpack` fills an empty directory. */
-  async ensureLayer(diffId: string, unpack: (dir: string) => Promise<Omit<LayerInfo, 'diffId'>>): Promise<LayerInfo> {
+  async ensureLayer(diffId: string, unpack: (dir: string) => Promise<Omit<LayerInfo, 'diffId'>>): Promise<{ info: LayerInfo; unpacked: boolean }> {
     const have = this.layerInfo(diffId);
-    if (have) return have;
+    if (have) return { info: have, unpacked: false };
     return withFileLock(this.lockPath(`layer-${digestHex(diffId)}`), async () => {
       const again = this.layerInfo(diffId);
-      if (again) return again;
+      if (again) return { info: again, unpacked: false };
       const work = this.tmpPath('layer');
       const tree = path.join(work, 'fs');
       fs.mkdirSync(tree, { recursive: true, mode: 0o755 });
@@ -168,7 +168,7 @@ export class ImageStore {
         fs.mkdirSync(path.dirname(final), { recursive: true });
         fs.rmSync(final, { recursive: true, force: true }); // a layer dir without layer.json is debris
         fs.renameSync(work, final);
-        return info;
+        return { info, unpacked: true };
       } catch (e) {
         fs.rmSync(work, { recursive: true, force: true });
         throw e;

@@ -1,0 +1,135 @@
+/** Layer unpacking as root: every tar entry type lands with its metadata,
+ * whiteouts become overlayfs whiteouts, and every layer of the malicious
+ * corpus is refused or kept inside its directory. */
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { gzipSync } from 'node:zlib';
+import t from 'tap';
+import { EVIL_DIR, maliciousLayers } from '../../rootfs-fixtures/malicious';
+import { buildTar } from '../../rootfs-fixtures/tar-builder';
+import { unpackLayer } from '../../src/image/unpack-layer';
+import { nativeFs } from '../../src/native';
+import { tempDir } from '../helpers';
+
+const fsx = nativeFs();
+const sha = (b: Buffer): string => `sha256:${createHash('sha256').update(b).digest('hex')}`;
+
+async function unpackBuffer(dir: string, tar: Buffer, opts: { gzip?: boolean; whiteouts?: 'overlay' | 'apply'; dest?: string } = {}) {
+  const blob = path.join(dir, `blob-${Math.random().toString(16).slice(2)}`);
+  fs.writeFileSync(blob, opts.gzip ? gzipSync(tar) : tar);
+  const dest = opts.dest ?? path.join(dir, 'layer');
+  fs.mkdirSync(dest, { recursive: true });
+  return unpackLayer({ blob, dest, compression: 'auto', diffId: sha(tar), whiteouts: opts.whiteouts });
+}
+
+t.test('every entry type, with owners, modes, times, xattrs', async (t) => {
+  const dir = await tempDir(t);
+  const mtime = new Date(1_600_000_000_000);
+  const cap = Buffer.from('0100000200200000000000000000000000000000', 'hex'); // cap_net_raw+ep
+  const tar = buildTar([
+    { path: 'usr/', type: 'Directory', mode: 0o750, uid: 12, gid: 34, mtime },
+    { path: 'usr/bin/', type: 'Directory', mode: 0o755, mtime },
+    { path: 'usr/bin/suid', type: 'File', mode: 0o4755, uid: 1000, gid: 1000, mtime, body: '#!/bin/sh\n' },
+    { path: 'usr/bin/sgid', type: 'File', mode: 0o2711, gid: 50, mtime, body: 'x' },
+    { path: 'usr/bin/ping', type: 'File', mode: 0o755, mtime, body: 'ping', pax: { 'SCHILY.xattr.security.capability': cap, 'SCHILY.xattr.user.note': 'hi' } },
+    { path: 'usr/bin/hard', type: 'Link', linkpath: 'usr/bin/suid' },
+    { path: 'usr/bin/sym', type: 'SymbolicLink', linkpath: 'suid', uid: 7, gid: 8, mtime },
+    { path: 'dev/null', type: 'CharacterDevice', devmaj: 1, devmin: 3, mode: 0o666 },
+    { path: 'dev/loop9', type: 'BlockDevice', devmaj: 7, devmin: 9, mode: 0o660, gid: 6 },
+    { path: 'run/fifo', type: 'FIFO', mode: 0o620 },
+    { path: 'tmp/', type: 'Directory', mode: 0o1777 },
+    { path: 'etc/.wh.gone', type: 'File', body: '' },
+    { path: 'opt/.wh..wh..opq', type: 'File', body: '' },
+    { path: `deep/${'n'.repeat(150)}/file`, type: 'File', body: 'long path' },
+  ]);
+  const r = await unpackBuffer(dir, tar, { gzip: true });
+  const L = (p: string): string => path.join(dir, 'layer', p);
+  t.equal(r.diffId, sha(tar), 'diffID is the sha256 of the uncompressed tar');
+  t.equal(r.stats.whiteouts, 2);
+  const usr = fs.lstatSync(L('usr'));
+  t.same([usr.mode & 0o7777, usr.uid, usr.gid, usr.mtimeMs], [0o750, 12, 34, mtime.getTime()], 'directory mode, owner and mtime (set after its children)');
+  const suid = fs.lstatSync(L('usr/bin/suid'));
+  t.same([suid.mode & 0o7777, suid.uid, suid.gid, suid.mtimeMs], [0o4755, 1000, 1000, mtime.getTime()], 'setuid survives chown');
+  t.equal(fs.lstatSync(L('usr/bin/sgid')).mode & 0o7777, 0o2711, 'setgid');
+  t.same(fsx.lgetxattr(L('usr/bin/ping'), 'security.capability'), cap, 'file capability xattr');
+  t.equal(fsx.lgetxattr(L('usr/bin/ping'), 'user.note')?.toString(), 'hi');
+  t.equal(fs.lstatSync(L('usr/bin/hard')).ino, suid.ino, 'hardlink shares the inode');
+  const sym = fs.lstatSync(L('usr/bin/sym'));
+  t.ok(sym.isSymbolicLink());
+  t.same([fs.readlinkSync(L('usr/bin/sym')), sym.uid, sym.gid, sym.mtimeMs], ['suid', 7, 8, mtime.getTime()], 'symlink target, owner (lchown) and time (lutimes)');
+  const nul = fs.lstatSync(L('dev/null'));
+  t.ok(nul.isCharacterDevice());
+  t.same([nul.rdev >> 8, nul.rdev & 0xff, nul.mode & 0o777], [1, 3, 0o666], 'char device 1:3');
+  const loop = fs.lstatSync(L('dev/loop9'));
+  t.ok(loop.isBlockDevice());
+  t.same([loop.rdev >> 8, loop.rdev & 0xff, loop.gid], [7, 9, 6]);
+  t.ok(fs.lstatSync(L('run/fifo')).isFIFO());
+  t.equal(fs.lstatSync(L('tmp')).mode & 0o7777, 0o1777, 'sticky bit');
+  const wo = fs.lstatSync(L('etc/gone'));
+  t.ok(wo.isCharacterDevice() && wo.rdev === 0, '.wh.gone became a 0/0 whiteout device');
+  t.equal(fsx.lgetxattr(L('opt'), 'trusted.overlay.opaque')?.toString(), 'y', 'opaque marker became the overlay xattr');
+  t.notOk(fs.existsSync(L('etc/.wh.gone')));
+  t.equal(fs.readFileSync(L(`deep/${'n'.repeat(150)}/file`), 'utf8'), 'long path');
+});
+
+t.test('apply mode deletes instead (a flattened tree)', async (t) => {
+  const dir = await tempDir(t);
+  const dest = path.join(dir, 'flat');
+  await unpackBuffer(dir, buildTar([
+    { path: 'a/1', type: 'File', body: '1' }, { path: 'a/2', type: 'File', body: '2' }, { path: 'b', type: 'File', body: 'b' },
+  ]), { whiteouts: 'apply', dest });
+  await unpackBuffer(dir, buildTar([
+    { path: 'a/3', type: 'File', body: '3' }, { path: 'a/.wh..wh..opq', type: 'File' }, { path: '.wh.b', type: 'File' },
+  ]), { whiteouts: 'apply', dest });
+  t.same(fs.readdirSync(path.join(dest, 'a')), ['3'], 'opaque dir keeps only this layer\'s entries');
+  t.notOk(fs.existsSync(path.join(dest, 'b')));
+});
+
+t.test('a diffID mismatch fails', async (t) => {
+  const dir = await tempDir(t);
+  const tar = buildTar([{ path: 'f', type: 'File', body: 'x' }]);
+  const blob = path.join(dir, 'b');
+  fs.writeFileSync(blob, tar);
+  fs.mkdirSync(path.join(dir, 'l'));
+  await t.rejects(unpackLayer({ blob, dest: path.join(dir, 'l'), compression: 'none', diffId: `sha256:${'0'.repeat(64)}` }), /does not match its diffID: expected sha256:0+, got sha256:/);
+});
+
+t.test('malicious corpus: refused, or kept inside the layer', async (t) => {
+  const passwdBefore = fs.readFileSync('/etc/passwd');
+  for (const m of maliciousLayers()) {
+    await t.test(`${m.name}: ${m.what}`, async (t) => {
+      const sandbox = await tempDir(t, 'podrun-evil-sandbox-');
+      const blob = path.join(sandbox, 'blob');
+      fs.writeFileSync(blob, m.tar);
+      const layer = path.join(sandbox, 'layer');
+      fs.mkdirSync(layer);
+      let error: Error | undefined;
+      try {
+        await unpackLayer({ blob, dest: layer, compression: 'none' }, fsx);
+      } catch (e) {
+        error = e as Error;
+      }
+      if (m.expect === 'reject') {
+        t.ok(error, 'refused');
+        if (error && m.reason) t.match(error.message, m.reason, error.message);
+      } else {
+        t.error(error, 'unpacked');
+        for (const c of m.check ?? []) {
+          const st = fs.lstatSync(path.join(layer, c.path), { throwIfNoEntry: false });
+          if (c.is === 'absent') t.notOk(st, `${c.path} absent`);
+          else if (c.is === 'file') t.ok(st?.isFile(), `${c.path} is a file inside the layer`);
+          else if (c.is === 'dir') t.ok(st?.isDirectory(), `${c.path} is a directory`);
+          else if (c.is === 'symlink') t.ok(st?.isSymbolicLink(), `${c.path} is a symlink`);
+          else if (c.is === 'whiteout') t.ok(st?.isCharacterDevice() && st.rdev === 0, `${c.path} is a whiteout`);
+          if (c.content !== undefined) t.equal(fs.readFileSync(path.join(layer, c.path), 'utf8'), c.content);
+        }
+        if (m.name === 'overlay-xattr') t.equal(fsx.lgetxattr(path.join(layer, 'd'), 'trusted.overlay.redirect'), null, 'trusted.overlay.* from a layer is dropped');
+      }
+      t.same(fs.readdirSync(sandbox).sort(), ['blob', 'layer'], 'nothing written beside the layer');
+      t.notOk(fs.existsSync(EVIL_DIR), `${EVIL_DIR} never created`);
+      t.notOk(fs.existsSync(path.join(path.dirname(sandbox), 'podrun-evil-escape')), 'no escape into the parent');
+      t.same(fs.readFileSync('/etc/passwd'), passwdBefore, '/etc/passwd untouched');
+    });
+  }
+});
