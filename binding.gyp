@@ -18,7 +18,8 @@
     {
       "target_name": "podrun",
       "dependencies": ["launch", "<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except"],
-      "sources": ["native/addon.cc", "native/fsops.cc"],
+      "sources": ["native/addon.cc", "native/fsops.cc", "native/file_queue.cc", "native/hash_thread.cc"],
+      "libraries": ["-lseccomp", "-pthread"],
       "cflags_cc": ["-std=c++17"],
       "cflags!": ["-fno-exceptions"],
       "cflags_cc!": ["-fno-exceptions"]

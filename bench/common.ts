@@ -19,9 +19,9 @@ export interface HyperfineResult {
   median: number;
 }
 
-export function hyperfine(commands: Record<string, string>, runs: number, extra: string[] = []): Record<string, HyperfineResult> {
+export function hyperfine(commands: Record<string, string>, runs: number, extra: string[] = [], warmup = 5): Record<string, HyperfineResult> {
   const out = path.join(os.tmpdir(), `podrun-bench-${process.pid}.json`);
-  const args = ['-N', '--warmup', '5', '--runs', String(runs), '--export-json', out, '--style', 'basic', ...extra];
+  const args = ['-N', '--warmup', String(warmup), '--runs', String(runs), '--export-json', out, '--style', 'basic', ...extra];
   for (const [name, cmd] of Object.entries(commands)) args.push('-n', name, cmd);
   execFileSync('hyperfine', args, { stdio: 'inherit' });
   const json = JSON.parse(readFileSync(out, 'utf8')) as { results: HyperfineResult[] };

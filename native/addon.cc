@@ -162,6 +162,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("closeFd", Napi::Function::New(env, CloseFd));
   exports.Set("pidfdOpen", Napi::Function::New(env, PidfdOpen));
   InitFsOps(env, exports);
+  InitFileQueue(env, exports);
+  InitHashThread(env, exports);
   return exports;
 }
 

@@ -10,6 +10,8 @@
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/xattr.h>
+#include <fcntl.h>
+#include <unistd.h>
 
 #include "fsops.h"
 
@@ -94,10 +96,58 @@ Napi::Value Umount(const Napi::CallbackInfo &info) {
   return info.Env().Undefined();
 }
 
+// writeNewFileAt(dirfd, name, data, mode, uid, gid, mtimeSec, mtimeNsec, chown): one
+// call per small file when unpacking a layer — create (never through a
+// symlink, never over an existing entry: EEXIST is the caller's to handle),
+// write, own, chmod after chown (chown clears setuid), set times, close.
+// writeNewFileAt(dirfd, name, ...): the same relative to an open directory,
+// so the kernel does not walk the whole path for every file (as GNU tar).
+Napi::Value WriteNewFile(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  int dirfd = info[0].As<Napi::Number>().Int32Value();
+  std::string path = info[1].As<Napi::String>();
+  Napi::Buffer<char> data = info[2].As<Napi::Buffer<char>>();
+  mode_t mode = info[3].As<Napi::Number>().Uint32Value();
+  uid_t uid = info[4].As<Napi::Number>().Uint32Value();
+  gid_t gid = info[5].As<Napi::Number>().Uint32Value();
+  struct timespec times[2];
+  times[1].tv_sec = info[6].As<Napi::Number>().Int64Value();
+  times[1].tv_nsec = info[7].As<Napi::Number>().Int64Value();
+  times[0] = times[1];
+  bool chown = info[8].As<Napi::Boolean>().Value();
+  int fd = openat(dirfd, path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (fd < 0) return Fail(env, "open", path);
+  const char *p = data.Data();
+  size_t left = data.Length();
+  const char *step = nullptr;
+  while (left > 0) {
+    ssize_t n = write(fd, p, left);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      step = "write";
+      break;
+    }
+    p += n;
+    left -= static_cast<size_t>(n);
+  }
+  if (!step && chown && fchown(fd, uid, gid) < 0) step = "fchown";
+  if (!step && fchmod(fd, mode) < 0) step = "fchmod";
+  if (!step && futimens(fd, times) < 0) step = "futimens";
+  if (step) {
+    int e = errno;
+    close(fd);
+    errno = e;
+    return Fail(env, step, path);
+  }
+  if (close(fd) < 0) return Fail(env, "close", path);
+  return env.Undefined();
+}
+
 }  // namespace
 
 void InitFsOps(Napi::Env env, Napi::Object exports) {
   exports.Set("mknod", Napi::Function::New(env, Mknod));
+  exports.Set("writeNewFileAt", Napi::Function::New(env, WriteNewFile));
   exports.Set("lsetxattr", Napi::Function::New(env, Lsetxattr));
   exports.Set("lgetxattr", Napi::Function::New(env, Lgetxattr));
   exports.Set("llistxattr", Napi::Function::New(env, Llistxattr));

@@ -7,7 +7,7 @@
  * lowerdirs; `apply` mode deletes instead, for a flattened tree. */
 import fs from 'node:fs';
 import path from 'node:path';
-import type { NativeFsApi } from '../native';
+import type { NativeFileQueue, NativeFsApi } from '../native';
 import { entryComponents, symlinkEscapes, UnsafePathError, whiteoutOf } from './safe-path';
 import type { TarEntry, TarHandlers } from './tar-reader';
 
@@ -22,8 +22,10 @@ export interface LayerStats {
   droppedXattrs: number;
 }
 
-const { O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW, S_IFCHR, S_IFBLK, S_IFIFO } = fs.constants;
+const { O_WRONLY, O_RDONLY, O_CREAT, O_EXCL, O_NOFOLLOW, O_DIRECTORY, S_IFCHR, S_IFBLK, S_IFIFO } = fs.constants;
 const MAX_LINKS = 40;
+/** files up to this size are buffered and written by one native call */
+const SMALL_FILE = 1 << 20;
 
 export class LayerWriter implements TarHandlers {
   readonly stats: LayerStats = { entries: 0, files: 0, bytes: 0, whiteouts: 0, droppedXattrs: 0 };
@@ -35,16 +37,31 @@ export class LayerWriter implements TarHandlers {
   #fd = -1;
   #current: TarEntry | null = null;
   #currentPath = '';
+  /** body of the current small file (slices of the stream's own chunks) */
+  #small: Buffer[] | null = null;
+  /** the directory small files are being written into (tar order groups them) */
+  #dirFd = -1;
+  #dirFdPath = '';
+  /** small files are written on a native thread when the root started empty */
+  #queue: NativeFileQueue | null = null;
+  /** queued, maybe not yet on disk: touching one of these drains the queue first */
+  #pending = new Set<string>();
+  /** every path this writer created (with a queue, the root started empty,
+   * so this is exactly what exists) */
+  #created = new Set<string>();
+  readonly #uid = process.getuid?.() ?? 0;
+  readonly #gid = process.getgid?.() ?? 0;
 
   readonly root: string;
 
   constructor(
     root: string,
-    private readonly fsx: Pick<NativeFsApi, 'mknod' | 'lsetxattr'>,
+    private readonly fsx: Pick<NativeFsApi, 'mknod' | 'lsetxattr' | 'writeNewFileAt' | 'FileQueue'>,
     private readonly whiteouts: WhiteoutMode = 'overlay',
   ) {
     this.root = path.resolve(root);
     this.#knownDirs.add(this.root);
+    if (whiteouts === 'overlay' && fs.readdirSync(this.root).length === 0) this.#queue = new fsx.FileQueue();
   }
 
   entry(e: TarEntry): void {
@@ -76,6 +93,11 @@ export class LayerWriter implements TarHandlers {
   }
 
   data(chunk: Buffer): void {
+    if (this.#small) {
+      this.#small.push(chunk);
+      this.stats.bytes += chunk.length;
+      return;
+    }
     let off = 0;
     while (off < chunk.length) off += fs.writeSync(this.#fd, chunk, off, chunk.length - off);
     this.stats.bytes += chunk.length;
@@ -84,6 +106,13 @@ export class LayerWriter implements TarHandlers {
   end(): void {
     const e = this.#current;
     if (!e) return;
+    if (this.#small) {
+      const body = this.#small.length === 1 ? this.#small[0] : Buffer.concat(this.#small);
+      this.#small = null;
+      this.#current = null;
+      this.#writeSmall(this.#currentPath, body, e);
+      return;
+    }
     try {
       fs.fchownSync(this.#fd, e.uid, e.gid);
       fs.fchmodSync(this.#fd, e.mode); // after chown: chown clears setuid/setgid
@@ -96,8 +125,35 @@ export class LayerWriter implements TarHandlers {
     }
   }
 
+  /** Wait for queued writes (they must land before anything else touches the tree). */
+  #drain(): void {
+    if (this.#queue && this.#pending.size > 0) this.#queue.drain();
+    this.#pending.clear();
+  }
+
+  /** About to look at or change `p`: make sure a queued write of it has landed. */
+  #touch(p: string): void {
+    if (this.#pending.has(p)) this.#drain();
+  }
+
+  #created_(p: string): void {
+    if (this.#queue) this.#created.add(p);
+  }
+
+  #closeDirFd(): void {
+    if (this.#dirFd >= 0) fs.closeSync(this.#dirFd);
+    this.#dirFd = -1;
+    this.#dirFdPath = '';
+  }
+
   /** Set directory times last (children change them) and release the file. */
   finish(): void {
+    this.#closeDirFd();
+    if (this.#queue) {
+      this.#drain();
+      this.#queue.close();
+      this.#queue = null;
+    }
     if (this.#fd >= 0) {
       fs.closeSync(this.#fd);
       this.#fd = -1;
@@ -111,11 +167,57 @@ export class LayerWriter implements TarHandlers {
 
   /** Close anything open after a failure (the caller removes the tree). */
   abort(): void {
+    this.#closeDirFd();
+    this.#queue?.close(); // joins the writer thread; its error (if any) is moot
+    this.#queue = null;
     if (this.#fd >= 0) fs.closeSync(this.#fd);
     this.#fd = -1;
   }
 
+  #writeSmall(target: string, body: Buffer, e: TarEntry): void {
+    const ms = e.mtime.getTime();
+    const sec = Math.floor(ms / 1000);
+    const nsec = (ms - sec * 1000) * 1e6;
+    const chown = e.uid !== this.#uid || e.gid !== this.#gid;
+    const dir = path.dirname(target);
+    const name = path.basename(target);
+    if (this.#queue) {
+      this.#touch(target);
+      if (this.#created.has(target)) this.#remove(target);
+      this.#queue.enqueue(dir, name, body, e.mode, e.uid, e.gid, sec, nsec, chown);
+      this.#pending.add(target);
+      this.#created.add(target);
+      if (e.xattrs.size > 0) {
+        this.#drain();
+        this.#xattrs(target, e);
+      }
+      return;
+    }
+    if (dir !== this.#dirFdPath) {
+      this.#closeDirFd();
+      this.#dirFd = fs.openSync(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+      this.#dirFdPath = dir;
+    }
+    try {
+      this.fsx.writeNewFileAt(this.#dirFd, name, body, e.mode, e.uid, e.gid, sec, nsec, chown);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      this.#remove(target);
+      this.fsx.writeNewFileAt(this.#dirFd, name, body, e.mode, e.uid, e.gid, sec, nsec, chown);
+    }
+    this.#xattrs(target, e);
+  }
+
   #openFile(target: string, e: TarEntry): void {
+    this.stats.files++;
+    if (e.size <= SMALL_FILE) {
+      this.#small = [];
+      this.#current = e;
+      this.#currentPath = target;
+      return;
+    }
+    this.#touch(target);
+    this.#created_(target);
     let fd: number;
     try {
       fd = fs.openSync(target, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600);
@@ -124,13 +226,14 @@ export class LayerWriter implements TarHandlers {
       this.#remove(target);
       fd = fs.openSync(target, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600);
     }
-    this.stats.files++;
     this.#fd = fd;
     this.#current = e;
     this.#currentPath = target;
   }
 
   #directory(target: string, e: TarEntry): void {
+    this.#touch(target);
+    this.#created_(target);
     const st = fs.lstatSync(target, { throwIfNoEntry: false });
     if (st && !st.isDirectory()) this.#remove(target);
     if (!st || !st.isDirectory()) fs.mkdirSync(target, 0o700);
@@ -143,6 +246,7 @@ export class LayerWriter implements TarHandlers {
       throw new UnsafePathError(e.path, `symlink target ${JSON.stringify(e.linkpath)} points outside the layer`);
     }
     this.#replaceable(target);
+    this.#created_(target);
     fs.symlinkSync(e.linkpath, target);
     fs.lchownSync(target, e.uid, e.gid);
     this.#xattrs(target, e);
@@ -154,16 +258,19 @@ export class LayerWriter implements TarHandlers {
     if (linkComps.length === 0) throw new UnsafePathError(e.path, 'hardlink to the layer root');
     const srcParent = this.#resolveDir(linkComps.slice(0, -1), e.path, false);
     const src = path.join(srcParent, linkComps[linkComps.length - 1]);
+    this.#touch(src);
     const st = fs.lstatSync(src, { throwIfNoEntry: false });
     if (!st) throw new UnsafePathError(e.path, `hardlink target ${JSON.stringify(e.linkpath)} does not exist in this layer`);
     if (st.isDirectory()) throw new UnsafePathError(e.path, `hardlink target ${JSON.stringify(e.linkpath)} is a directory`);
     if (src === target) return;
     this.#replaceable(target);
+    this.#created_(target);
     fs.linkSync(src, target); // link(2) does not follow a final symlink: the link stays inside
   }
 
   #node(target: string, e: TarEntry): void {
     this.#replaceable(target);
+    this.#created_(target);
     const type = e.type === 'char' ? S_IFCHR : e.type === 'block' ? S_IFBLK : S_IFIFO;
     this.fsx.mknod(target, type | 0o600, e.devmajor, e.devminor);
     this.#setMeta(target, e, false);
@@ -175,6 +282,7 @@ export class LayerWriter implements TarHandlers {
       return;
     }
     this.#replaceable(target);
+    this.#created_(target);
     this.fsx.mknod(target, S_IFCHR, 0, 0);
   }
 
@@ -210,13 +318,19 @@ export class LayerWriter implements TarHandlers {
 
   /** Make room for a new non-directory entry at target. */
   #replaceable(target: string): void {
+    this.#touch(target);
     if (fs.lstatSync(target, { throwIfNoEntry: false })) this.#remove(target);
   }
 
   #remove(target: string): void {
+    this.#touch(target);
     const st = fs.lstatSync(target, { throwIfNoEntry: false });
     if (!st) return;
+    this.#created.delete(target);
     if (st.isDirectory()) {
+      this.#drain(); // queued files may live below it
+      for (const p of this.#created) if (p.startsWith(`${target}/`)) this.#created.delete(p);
+      if (this.#dirFdPath === target || this.#dirFdPath.startsWith(`${target}/`)) this.#closeDirFd();
       fs.rmSync(target, { recursive: true, force: true }); // rm never follows symlinks
       for (const d of this.#knownDirs) if (d === target || d.startsWith(`${target}/`)) this.#knownDirs.delete(d);
       this.#dirTimes = this.#dirTimes.filter(([p]) => p !== target && !p.startsWith(`${target}/`));
@@ -241,9 +355,11 @@ export class LayerWriter implements TarHandlers {
         cur = next;
         continue;
       }
+      this.#touch(next);
       const st = fs.lstatSync(next, { throwIfNoEntry: false });
       if (!st) {
         if (!create) throw new UnsafePathError(entry, `${path.relative(this.root, next)} does not exist`);
+        this.#created_(next);
         fs.mkdirSync(next, 0o755);
         fs.chmodSync(next, 0o755);
         this.#knownDirs.add(next);

@@ -58,6 +58,8 @@ const TYPES: Record<string, TarEntryType | undefined> = {
 };
 
 const BLOCK = 512;
+/** shared by every entry without xattrs (readers never modify it) */
+const NO_XATTRS: Map<string, Buffer> = new Map();
 
 /** Parse the records of a PAX extended header body; binary-safe values. */
 export function parsePax(body: Buffer, into: PaxRecords, offset: number): PaxRecords {
@@ -210,7 +212,7 @@ export class TarReader {
       linkpath: this.#longLink ?? pax?.linkpath ?? g.linkpath ?? h.linkpath ?? '',
       devmajor: h.devmaj ?? 0,
       devminor: h.devmin ?? 0,
-      xattrs: new Map([...g.xattrs, ...(pax?.xattrs ?? [])]),
+      xattrs: g.xattrs.size === 0 && !pax?.xattrs.size ? NO_XATTRS : new Map([...g.xattrs, ...(pax?.xattrs ?? [])]),
     };
     this.#pax = null;
     this.#longPath = undefined;

@@ -2,7 +2,6 @@
  * sha256 is the layer's diffID), apply the entries. A diffID mismatch, a
  * malformed archive or an unsafe entry fails the whole layer; the caller
  * removes the half-written directory. */
-import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import { nativeFs, type NativeFsApi } from '../native';
 import { openDecompressed } from './decompress';
@@ -44,11 +43,11 @@ function detectCompression(blob: string): Compression {
   }
 }
 
-export async function unpackLayer(req: UnpackRequest, fsx: Pick<NativeFsApi, 'mknod' | 'lsetxattr'> = nativeFs()): Promise<UnpackResult> {
+export async function unpackLayer(req: UnpackRequest, fsx: Pick<NativeFsApi, 'mknod' | 'lsetxattr' | 'writeNewFileAt' | 'FileQueue' | 'HashThread'> = nativeFs()): Promise<UnpackResult> {
   const compression = req.compression === 'auto' ? detectCompression(req.blob) : req.compression;
   const writer = new LayerWriter(req.dest, fsx, req.whiteouts ?? 'overlay');
   const reader = new TarReader(writer);
-  const hash = createHash('sha256');
+  const hash = new fsx.HashThread(); // off the JS thread, which parses and applies
   const input = openDecompressed(req.blob, compression);
   try {
     for await (const chunk of input as AsyncIterable<Buffer>) {
@@ -59,10 +58,11 @@ export async function unpackLayer(req: UnpackRequest, fsx: Pick<NativeFsApi, 'mk
     writer.finish();
   } catch (e) {
     writer.abort();
+    hash.digest(); // ends its thread
     input.destroy();
     throw e;
   }
-  const diffId = `sha256:${hash.digest('hex')}`;
+  const diffId = hash.digest();
   if (req.diffId && req.diffId !== diffId) throw new DiffIdMismatchError(req.diffId, diffId);
   return { diffId, stats: writer.stats };
 }

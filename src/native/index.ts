@@ -36,11 +36,35 @@ export interface NativeApi {
   closeFd(fd: number): void;
 }
 
+/** Writes small files on its own thread (see native/file_queue.cc). */
+export interface NativeFileQueue {
+  /** copy `data`; blocks while 16 MiB are queued; throws an earlier failure */
+  enqueue(dir: string, name: string, data: Buffer, mode: number, uid: number, gid: number, mtimeSec: number, mtimeNsec: number, chown: boolean): void;
+  /** block until every queued file is written; throws the first failure */
+  drain(): void;
+  /** stop the thread (after draining what is queued) */
+  close(): void;
+}
+
+/** sha256 of a stream, computed on its own thread (see native/hash_thread.cc). */
+export interface NativeHashThread {
+  /** copy `chunk` for hashing; blocks while 32 MiB are queued */
+  update(chunk: Buffer): void;
+  /** `sha256:<hex>` once everything is hashed (ends the thread) */
+  digest(): string;
+}
+
 /** Filesystem calls Node lacks. Errors look like Node's fs errors (code, syscall, path). */
 export interface NativeFsApi {
   /** mode includes the file type (S_IFCHR, S_IFBLK, S_IFIFO) */
   mknod(path: string, mode: number, major: number, minor: number): void;
   lsetxattr(path: string, name: string, value: Buffer): void;
+  FileQueue: new () => NativeFileQueue;
+  HashThread: new () => NativeHashThread;
+  /** create a new file `name` in the directory open as `dirfd` (O_EXCL|O_NOFOLLOW)
+   * with its content, owner (when `chown`), mode and mtime in one call;
+   * EEXIST when the name is taken */
+  writeNewFileAt(dirfd: number, name: string, data: Buffer, mode: number, uid: number, gid: number, mtimeSec: number, mtimeNsec: number, chown: boolean): void;
   /** null when the attribute is absent */
   lgetxattr(path: string, name: string): Buffer | null;
   llistxattr(path: string): string[];

@@ -133,3 +133,27 @@ t.test('malicious corpus: refused, or kept inside the layer', async (t) => {
     });
   }
 });
+
+t.test('later entries see earlier ones, though small files are written on another thread', async (t) => {
+  const dir = await tempDir(t);
+  await unpackBuffer(dir, buildTar([
+    { path: 'dup', type: 'File', body: 'first' },
+    { path: 'dup', type: 'File', body: 'second' },
+    { path: 'becomes-dir', type: 'File', body: 'x' },
+    { path: 'becomes-dir', type: 'Directory', mode: 0o755 },
+    { path: 'becomes-dir/inner', type: 'File', body: 'inner' },
+    { path: 'src', type: 'File', body: 'linked', mode: 0o640 },
+    { path: 'hl', type: 'Link', linkpath: 'src' },
+    { path: 'gone', type: 'File', body: 'x' },
+    { path: 'gone', type: 'SymbolicLink', linkpath: 'src' },
+    { path: 'big', type: 'File', body: Buffer.alloc(3 << 20, 7) },
+    { path: 'big', type: 'File', body: 'small now' },
+  ]));
+  const L = (p: string): string => path.join(dir, 'layer', p);
+  t.equal(fs.readFileSync(L('dup'), 'utf8'), 'second', 'a repeated path: the last entry wins');
+  t.equal(fs.readFileSync(L('becomes-dir/inner'), 'utf8'), 'inner', 'a file replaced by a directory');
+  t.equal(fs.lstatSync(L('hl')).ino, fs.lstatSync(L('src')).ino, 'hardlink to a file written just before');
+  t.equal(fs.lstatSync(L('src')).mode & 0o777, 0o640);
+  t.equal(fs.readlinkSync(L('gone')), 'src', 'a file replaced by a symlink');
+  t.equal(fs.readFileSync(L('big'), 'utf8'), 'small now', 'a large file replaced by a small one');
+});
