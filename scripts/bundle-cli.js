@@ -26,7 +26,8 @@ require('esbuild')
     platform: 'node',
     target: 'node20',
     format: 'cjs',
-    external: ['*.node'],
+    // image-only dependencies load from node_modules when an image command runs
+    external: ['*.node', 'tar', 'cli-progress'],
     minify: true,
     plugins: [lazyChildProcess],
     logLevel: 'warning',

@@ -8,3 +8,10 @@ export { defaultSpec } from './oci/default-spec';
 export { validateConfig, parseConfigText, loadBundleConfig } from './oci/validate';
 export type { OciConfig } from './oci/spec-schema';
 export type { NativeApi, ExitStatus, LaunchResult } from './native';
+export {
+  pullImage, loadImage, images, inspectImage, removeImageByName, pruneImageStore,
+  ImageStore, DEFAULT_DATA_ROOT, mountRootfs, removeRootfs, rootfsPaths,
+  containerDefaults, processArgs, mergeEnv, resolveUser, parseImageRef, normalizeName,
+  type PullImageOptions, type StoreOptions, type ImageDetails, type PulledImage, type PullEvent,
+  type RootfsPaths, type ContainerDefaults, type ResolvedUser, type ImageRef, type PruneResult, type RemoveResult,
+} from './image';
