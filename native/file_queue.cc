@@ -140,7 +140,6 @@ class FileQueue : public Napi::ObjectWrap<FileQueue> {
     }
   }
 
-  // create, write, own, chmod (after chown: it clears setuid), times, close
   const char *Write(const Item &it) {
     if (it.dir != dirPath_) {
       if (dirfd_ >= 0) close(dirfd_);
@@ -148,29 +147,7 @@ class FileQueue : public Napi::ObjectWrap<FileQueue> {
       dirPath_ = dirfd_ >= 0 ? it.dir : "";
       if (dirfd_ < 0) return "open";
     }
-    int fd = openat(dirfd_, it.name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-    if (fd < 0) return "open";
-    const char *p = it.data.data();
-    size_t left = it.data.size();
-    const char *step = nullptr;
-    while (left > 0) {
-      ssize_t n = write(fd, p, left);
-      if (n < 0) {
-        if (errno == EINTR) continue;
-        step = "write";
-        break;
-      }
-      p += n;
-      left -= static_cast<size_t>(n);
-    }
-    struct timespec times[2] = {it.mtime, it.mtime};
-    if (!step && it.chown && fchown(fd, it.uid, it.gid) < 0) step = "fchown";
-    if (!step && fchmod(fd, it.mode) < 0) step = "fchmod";
-    if (!step && futimens(fd, times) < 0) step = "futimens";
-    int e = errno;
-    if (close(fd) < 0 && !step) return "close";
-    errno = e;
-    return step;
+    return write_new_file_at(dirfd_, it.name.c_str(), it.data.data(), it.data.size(), it.mode, it.uid, it.gid, it.mtime, it.chown);
   }
 
   std::mutex mu_;

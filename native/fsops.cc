@@ -15,6 +15,35 @@
 
 #include "fsops.h"
 
+// Create `name` in dirfd (never through a symlink, never over an existing
+// entry: EEXIST is the caller's to handle), write, own (when asked), chmod
+// after chown (chown clears setuid), set times, close. Returns the failed
+// step with errno set, or NULL.
+const char *write_new_file_at(int dirfd, const char *name, const char *data, size_t len, mode_t mode, uid_t uid, gid_t gid,
+                              struct timespec mtime, bool chown) {
+  int fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (fd < 0) return "open";
+  const char *step = nullptr;
+  while (len > 0) {
+    ssize_t n = write(fd, data, len);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      step = "write";
+      break;
+    }
+    data += n;
+    len -= static_cast<size_t>(n);
+  }
+  struct timespec times[2] = {mtime, mtime};
+  if (!step && chown && fchown(fd, uid, gid) < 0) step = "fchown";
+  if (!step && fchmod(fd, mode) < 0) step = "fchmod";
+  if (!step && futimens(fd, times) < 0) step = "futimens";
+  int e = errno;
+  if (close(fd) < 0 && !step) return "close";
+  errno = e;
+  return step;
+}
+
 namespace {
 
 Napi::Value Fail(Napi::Env env, const char *syscall, const std::string &path) {
@@ -96,50 +125,18 @@ Napi::Value Umount(const Napi::CallbackInfo &info) {
   return info.Env().Undefined();
 }
 
-// writeNewFileAt(dirfd, name, data, mode, uid, gid, mtimeSec, mtimeNsec, chown): one
-// call per small file when unpacking a layer — create (never through a
-// symlink, never over an existing entry: EEXIST is the caller's to handle),
-// write, own, chmod after chown (chown clears setuid), set times, close.
-// writeNewFileAt(dirfd, name, ...): the same relative to an open directory,
-// so the kernel does not walk the whole path for every file (as GNU tar).
+// writeNewFileAt(dirfd, name, data, mode, uid, gid, mtimeSec, mtimeNsec, chown):
+// one call per small file when unpacking a layer (see write_new_file_at).
 Napi::Value WriteNewFile(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   int dirfd = info[0].As<Napi::Number>().Int32Value();
   std::string path = info[1].As<Napi::String>();
   Napi::Buffer<char> data = info[2].As<Napi::Buffer<char>>();
-  mode_t mode = info[3].As<Napi::Number>().Uint32Value();
-  uid_t uid = info[4].As<Napi::Number>().Uint32Value();
-  gid_t gid = info[5].As<Napi::Number>().Uint32Value();
-  struct timespec times[2];
-  times[1].tv_sec = info[6].As<Napi::Number>().Int64Value();
-  times[1].tv_nsec = info[7].As<Napi::Number>().Int64Value();
-  times[0] = times[1];
-  bool chown = info[8].As<Napi::Boolean>().Value();
-  int fd = openat(dirfd, path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-  if (fd < 0) return Fail(env, "open", path);
-  const char *p = data.Data();
-  size_t left = data.Length();
-  const char *step = nullptr;
-  while (left > 0) {
-    ssize_t n = write(fd, p, left);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      step = "write";
-      break;
-    }
-    p += n;
-    left -= static_cast<size_t>(n);
-  }
-  if (!step && chown && fchown(fd, uid, gid) < 0) step = "fchown";
-  if (!step && fchmod(fd, mode) < 0) step = "fchmod";
-  if (!step && futimens(fd, times) < 0) step = "futimens";
-  if (step) {
-    int e = errno;
-    close(fd);
-    errno = e;
-    return Fail(env, step, path);
-  }
-  if (close(fd) < 0) return Fail(env, "close", path);
+  struct timespec mtime = {info[6].As<Napi::Number>().Int64Value(), info[7].As<Napi::Number>().Int64Value()};
+  const char *step = write_new_file_at(dirfd, path.c_str(), data.Data(), data.Length(), info[3].As<Napi::Number>().Uint32Value(),
+                                       info[4].As<Napi::Number>().Uint32Value(), info[5].As<Napi::Number>().Uint32Value(), mtime,
+                                       info[8].As<Napi::Boolean>().Value());
+  if (step) return Fail(env, step, path);
   return env.Undefined();
 }
 

@@ -31,6 +31,16 @@ function read(dir: string, file: string): string | undefined {
 
 const limit = (v: string | undefined): number | undefined => (v === undefined || v.trim() === 'max' ? undefined : Number(v.trim()));
 
+/** OOM kills recorded in the cgroup's memory.events (0 where there is no
+ * memory controller). Read before the cgroup is removed. */
+export function oomKills(dir: string): number {
+  try {
+    return parseKeyValues(readFileSync(path.join(dir, 'memory.events'), 'utf8')).oom_kill ?? 0;
+  } catch {
+    return 0;
+  }
+}
+
 export function readCgroupStats(dir: string): CgroupStats {
   const stats: CgroupStats = { unavailable: [] };
   const cpu = read(dir, 'cpu.stat');

@@ -25,6 +25,7 @@ export async function runForeground(
   try {
     if (o.pidFile) await writeFile(o.pidFile, String(ctr.pid));
     const r = await ctr.wait();
+    if (r.oomKilled) process.stderr.write(`podrun: container ${id} was OOM-killed (its memory limit was reached)\n`);
     return r.status;
   } finally {
     for (const s of FORWARDED) process.off(s, forward);

@@ -2,6 +2,7 @@
  * launch, wait, and remove everything it made. No global state: all inputs
  * come through arguments. */
 import { createCgroup, pruneEmpty, removeCgroup } from '../cgroup/lifecycle';
+import { oomKills } from '../cgroup/stats';
 import { isNativeLaunchError, nativeApi, type NativeApi } from '../native';
 import { invalidField } from '../errors';
 import { hasHooks } from './hooks';
@@ -24,6 +25,8 @@ export interface RunResult {
   signal: NodeJS.Signals | null;
   /** shell-style status: exit code, or 128 + signal number */
   status: number;
+  /** the kernel OOM-killed a process of the container (memory.events oom_kill) */
+  oomKilled: boolean;
 }
 
 export interface RunningContainer {
@@ -69,7 +72,7 @@ export async function startContainer(source: RunSource, opts: RunOptions): Promi
       result ??= (async () => {
         try {
           const st = await native.waitExit(pidfd);
-          return exitResult(st.exitCode, st.signal);
+          return { ...exitResult(st.exitCode, st.signal), oomKilled: oomKills(cgroup) > 0 };
         } finally {
           native.closeFd(pidfd);
           await cleanup();

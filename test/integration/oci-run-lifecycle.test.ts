@@ -35,13 +35,13 @@ if (!isRoot) {
     const config = defaultSpec({ args: ['sh', '-c', 'exit 7'], rootfs: fx.rootfs });
     const warnings: string[] = [];
     const r = await run({ config, bundle: '/' }, { id: uniqueId('lib'), onWarning: (w) => warnings.push(w) });
-    t.same(r, { exitCode: 7, signal: null, status: 7 });
+    t.same(r, { exitCode: 7, signal: null, status: 7, oomKilled: false });
     t.same(warnings, []);
 
     const long = await startContainer({ config: defaultSpec({ args: ['sleep', '100'], rootfs: fx.rootfs }), bundle: '/' }, { id: uniqueId('lib') });
     t.ok(long.pid > 0);
     long.kill('SIGKILL');
-    t.same(await long.wait(), { exitCode: null, signal: 'SIGKILL', status: 137 });
+    t.same(await long.wait(), { exitCode: null, signal: 'SIGKILL', status: 137, oomKilled: false });
     t.same(await snapshotHost(), before);
   });
 

@@ -1,6 +1,7 @@
 /** A foreground run that goes through create + start (for configs with
  * hooks): the monitor stays the container's parent and records its exit; we
  * wait for that, then delete (which runs the poststop hooks). */
+import { oomKills } from '../../cgroup/stats';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { nativeApi } from '../../native';
 import type { RunResult, RunningContainer } from '../run';
@@ -32,8 +33,9 @@ export async function startAttached(bundle: string, opts: CreateOptions): Promis
           await sleep(10);
           exit = readExit(root, id);
         }
+        const oomKilled = oomKills(rec.cgroup) > 0; // before delete removes the cgroup
         await deleteContainer(root, id, { force: true, onWarning });
-        return exitResult(exit.exitCode, exit.signal);
+        return { ...exitResult(exit.exitCode, exit.signal), oomKilled };
       })();
       return result;
     },

@@ -1,0 +1,66 @@
+/** cgroup v2 enforcement, run by scripts/vm-lane.sh inside a VM whose
+ * cgroup2 root offers every controller (this host's does not): limits from
+ * linux.resources must really bite, and podrun must say so. */
+import fs from 'node:fs';
+import t from 'tap';
+import { makeBundle, podrunRun } from '../helpers';
+
+if (!process.env.PODRUN_VM) {
+  t.plan(0, 'runs only inside the VM lane (npm run test:vm)');
+} else {
+  t.test('the VM offers the controllers', async (t) => {
+    const have = fs.readFileSync('/sys/fs/cgroup/cgroup.controllers', 'utf8');
+    for (const c of ['cpu', 'cpuset', 'memory', 'pids', 'io']) t.match(have, new RegExp(`\\b${c}\\b`), c);
+  });
+
+  t.test('memory.max: a hog is OOM-killed and reported', async (t) => {
+    // a shell string that doubles until it cannot: anonymous memory, fast
+    const bundle = await makeBundle(t, 'cat /sys/fs/cgroup/memory.max; x=aaaaaaaaaaaaaaaa; while :; do x=$x$x; done; echo survived', (c) => {
+      c.linux!.resources = { memory: { limit: 32 << 20, swap: 32 << 20 } };
+    });
+    const r = await podrunRun(bundle);
+    t.match(r.stdout, /^33554432\n/, 'memory.max is 32 MiB inside the container');
+    t.notMatch(r.stdout, /survived/);
+    t.equal(r.code, 137, 'killed by SIGKILL');
+    t.match(r.stderr, /was OOM-killed \(its memory limit was reached\)/, r.stderr);
+    t.notMatch(r.stderr, /not enforced/, 'nothing reported as unenforced');
+    t.comment(`memory: exit ${r.code}, stderr: ${r.stderr.trim()}`);
+  });
+
+  t.test('pids.max: fork fails past the limit', async (t) => {
+    const bundle = await makeBundle(t, 'cat /sys/fs/cgroup/pids.max; for i in 1 2 3 4 5 6 7 8; do sleep 3 & done; wait; echo done', (c) => {
+      c.linux!.resources = { pids: { limit: 5 } };
+    });
+    const r = await podrunRun(bundle);
+    t.match(r.stdout, /^5\n/);
+    t.match(r.stderr, /can't fork|Resource temporarily unavailable/, 'fork refused');
+    t.comment(`pids: ${r.stderr.split('\n').filter((l) => /fork|unavailable/.test(l)).length} refused forks`);
+  });
+
+  t.test('cpu.max: a busy loop is throttled', async (t) => {
+    const bundle = await makeBundle(t, "cat /sys/fs/cgroup/cpu.max; timeout 2 sh -c 'while :; do :; done'; cat /sys/fs/cgroup/cpu.stat", (c) => {
+      c.linux!.resources = { cpu: { quota: 10000, period: 100000, shares: 512 } };
+    });
+    const r = await podrunRun(bundle);
+    t.match(r.stdout, /^10000 100000\n/);
+    const stat = Object.fromEntries(r.stdout.split('\n').map((l) => l.split(' ')).filter((p) => p.length === 2).map(([k, v]) => [k, Number(v)]));
+    t.ok(stat.nr_throttled > 0, `nr_throttled ${stat.nr_throttled}`);
+    t.ok(stat.throttled_usec > 500_000, `throttled ${stat.throttled_usec} µs in 2 s at 10%`);
+    t.ok(stat.usage_usec < 600_000, `used ${stat.usage_usec} µs of CPU in 2 s`);
+    t.comment(`cpu: usage ${stat.usage_usec} µs, throttled ${stat.throttled_usec} µs over ${stat.nr_throttled} periods`);
+  });
+
+  t.test('io.max, io.weight and cpuset are written', async (t) => {
+    const [maj, min] = fs.readFileSync('/sys/block/vda/dev', 'utf8').trim().split(':').map(Number);
+    const bundle = await makeBundle(t, 'cat /sys/fs/cgroup/io.max /sys/fs/cgroup/cpuset.cpus /sys/fs/cgroup/cpuset.mems /sys/fs/cgroup/cpu.weight', (c) => {
+      c.linux!.resources = {
+        blockIO: { weight: 500, throttleWriteBpsDevice: [{ major: maj, minor: min, rate: 2 << 20 }] },
+        cpu: { cpus: '1', mems: '0', shares: 1024 },
+      };
+    });
+    const r = await podrunRun(bundle);
+    t.equal(r.code, 0, r.stderr);
+    t.match(r.stdout, new RegExp(`^${maj}:${min} rbps=max wbps=2097152 riops=max wiops=max\\n1\\n0\\n\\d+\\n$`));
+    t.comment(`io/cpuset: ${r.stdout.trim().replace(/\n/g, ' | ')}`);
+  });
+}
