@@ -10,6 +10,7 @@ const standalone = require('ajv/dist/standalone').default;
 const root = path.resolve(__dirname, '..');
 const targets = [
   { module: 'dist/src/oci/spec-schema.js', schema: 'configSchema', out: 'dist/src/oci/config-validator.generated.js' },
+  { module: 'dist/src/pod/manifest-schema.js', schema: 'podSchema', out: 'dist/src/pod/pod-validator.generated.js' },
   ...['index', 'manifest', 'imageConfig', 'dockerArchive'].map((name) => ({
     module: 'dist/src/image/image-schema.js', schema: `${name}Schema`, out: `dist/src/image/${name}-validator.generated.js`,
   })),

@@ -1,0 +1,198 @@
+/** One Pod container → its OCI config.json, composed from small options in
+ * containerd's SpecOpts style: each `with…` function changes one aspect and
+ * is tested alone. Pure: everything on the host (rootfs, namespace files,
+ * volume directories, the image's passwd) arrives in the context. */
+import { containerResources } from '../cgroup/kube-resources';
+import { PodrunError } from '../errors';
+import { mergeEnv, processArgs, resolveUser, type ContainerDefaults } from '../image/image-config';
+import { defaultSpec } from '../oci/default-spec';
+import type { OciConfig, OciMount } from '../oci/spec-schema';
+import type { PodContainer, PodManifest } from './manifest-schema';
+
+/** Namespace files pinned by the sandbox; absent ones are the host's (hostNetwork …). */
+export interface SandboxNamespaces {
+  network?: string;
+  ipc?: string;
+  uts?: string;
+  /** only with shareProcessNamespace */
+  pid?: string;
+}
+
+export interface ContainerContext {
+  pod: PodManifest;
+  container: PodContainer;
+  /** `spec.containers[i]` or `spec.initContainers[i]`, for error messages */
+  field: string;
+  rootfs: string;
+  image: ContainerDefaults;
+  /** the image's /etc/passwd and /etc/group, for named users */
+  passwd?: string;
+  group?: string;
+  namespaces: SandboxNamespaces;
+  /** generated per pod, bind-mounted read-only… except /etc/hosts and resolv.conf which kubelet mounts rw */
+  etcFiles: { hosts: string; hostname: string; resolvConf: string };
+  /** volume name → host directory */
+  volumes: Record<string, string>;
+  podIP?: string;
+  podUid?: string;
+}
+
+export type SpecOpt = (c: OciConfig, ctx: ContainerContext) => void;
+
+/** The capabilities containerd gives a container by default. */
+export const DEFAULT_CAPS = [
+  'CAP_CHOWN', 'CAP_DAC_OVERRIDE', 'CAP_FSETID', 'CAP_FOWNER', 'CAP_MKNOD', 'CAP_NET_RAW', 'CAP_SETGID', 'CAP_SETUID',
+  'CAP_SETFCAP', 'CAP_SETPCAP', 'CAP_NET_BIND_SERVICE', 'CAP_SYS_CHROOT', 'CAP_KILL', 'CAP_AUDIT_WRITE',
+];
+
+function invalid(field: string, reason: string): PodrunError {
+  return new PodrunError('EINVALID_CONFIG', `${field}: ${reason}`, { field });
+}
+
+const capName = (c: string): string => (c.toUpperCase().startsWith('CAP_') ? c.toUpperCase() : `CAP_${c.toUpperCase()}`);
+
+export const withProcess: SpecOpt = (c, ctx) => {
+  const k = ctx.container;
+  const p = c.process!;
+  p.args = processArgs(ctx.image, k.command, k.args);
+  const env = (k.env ?? []).map((e) => `${e.name}=${e.value ?? fieldRefValue(e.valueFrom?.fieldRef?.fieldPath ?? '', ctx)}`);
+  p.env = mergeEnv(mergeEnv(['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'], ctx.image.env), [`HOSTNAME=${podHostname(ctx.pod)}`, ...env]);
+  p.cwd = k.workingDir || ctx.image.workingDir || '/';
+  p.terminal = k.tty === true;
+};
+
+function fieldRefValue(path: string, ctx: ContainerContext): string {
+  switch (path) {
+    case 'metadata.name': return ctx.pod.metadata.name;
+    case 'metadata.namespace': return ctx.pod.metadata.namespace ?? 'default';
+    case 'metadata.uid': return ctx.podUid ?? '';
+    case 'status.podIP': return ctx.podIP ?? '';
+    case 'status.hostIP': return '127.0.0.1';
+    case 'spec.nodeName': return 'localhost';
+    default: return '';
+  }
+}
+
+export function podHostname(pod: PodManifest): string {
+  return pod.spec.hostname ?? pod.metadata.name.split('.')[0].slice(0, 63);
+}
+
+/** runAsUser/runAsGroup (container over pod) over the image's User; runAsNonRoot enforced. */
+export const withUser: SpecOpt = (c, ctx) => {
+  const k = ctx.container.securityContext ?? {};
+  const ps = ctx.pod.spec.securityContext ?? {};
+  const at = `${ctx.field}.securityContext`;
+  const runAsUser = k.runAsUser ?? ps.runAsUser;
+  const runAsGroup = k.runAsGroup ?? ps.runAsGroup;
+  // runAsUser without runAsGroup: that uid's primary group in the image (containerd's rule)
+  const image = resolveUser(runAsUser !== undefined ? String(runAsUser) : ctx.image.user, ctx.passwd, ctx.group, `${ctx.field}.image (config.User)`);
+  const uid = image.uid;
+  const gid = runAsGroup ?? image.gid;
+  if ((k.runAsNonRoot ?? ps.runAsNonRoot) && uid === 0) throw invalid(`${at}.runAsNonRoot`, 'the container would run as root (uid 0)');
+  const extra = new Set<number>([...image.additionalGids, ...(ps.supplementalGroups ?? [])]);
+  if (ps.fsGroup !== undefined) extra.add(ps.fsGroup);
+  extra.delete(gid);
+  c.process!.user = { uid, gid, additionalGids: [...extra] };
+  if (image.home && uid === image.uid) c.process!.env = mergeEnv(c.process!.env ?? [], [`HOME=${image.home}`]);
+};
+
+export const withCapabilities: SpecOpt = (c, ctx) => {
+  const sc = ctx.container.securityContext ?? {};
+  const p = c.process!;
+  if (sc.privileged) {
+    const all = ALL_CAPS;
+    p.capabilities = { bounding: all, effective: all, permitted: all };
+    return;
+  }
+  const drop = new Set((sc.capabilities?.drop ?? []).map(capName));
+  let caps = drop.has('CAP_ALL') ? [] : DEFAULT_CAPS.filter((x) => !drop.has(x));
+  for (const add of (sc.capabilities?.add ?? []).map(capName)) {
+    if (add === 'CAP_ALL') caps = [...ALL_CAPS];
+    else if (!ALL_CAPS.includes(add)) throw invalid(`${ctx.field}.securityContext.capabilities.add`, `unknown capability ${add}`);
+    else if (!caps.includes(add)) caps.push(add);
+  }
+  // non-root: the kernel clears effective caps across exec unless ambient (kubelet gives none)
+  p.capabilities = { bounding: caps, effective: caps, permitted: caps };
+  p.noNewPrivileges = sc.allowPrivilegeEscalation === false;
+};
+
+export const ALL_CAPS = [
+  'CAP_CHOWN', 'CAP_DAC_OVERRIDE', 'CAP_DAC_READ_SEARCH', 'CAP_FOWNER', 'CAP_FSETID', 'CAP_KILL', 'CAP_SETGID', 'CAP_SETUID', 'CAP_SETPCAP',
+  'CAP_LINUX_IMMUTABLE', 'CAP_NET_BIND_SERVICE', 'CAP_NET_BROADCAST', 'CAP_NET_ADMIN', 'CAP_NET_RAW', 'CAP_IPC_LOCK', 'CAP_IPC_OWNER',
+  'CAP_SYS_MODULE', 'CAP_SYS_RAWIO', 'CAP_SYS_CHROOT', 'CAP_SYS_PTRACE', 'CAP_SYS_PACCT', 'CAP_SYS_ADMIN', 'CAP_SYS_BOOT', 'CAP_SYS_NICE',
+  'CAP_SYS_RESOURCE', 'CAP_SYS_TIME', 'CAP_SYS_TTY_CONFIG', 'CAP_MKNOD', 'CAP_LEASE', 'CAP_AUDIT_WRITE', 'CAP_AUDIT_CONTROL', 'CAP_SETFCAP',
+  'CAP_MAC_OVERRIDE', 'CAP_MAC_ADMIN', 'CAP_SYSLOG', 'CAP_WAKE_ALARM', 'CAP_BLOCK_SUSPEND', 'CAP_AUDIT_READ', 'CAP_PERFMON', 'CAP_BPF',
+  'CAP_CHECKPOINT_RESTORE',
+];
+
+/** The sandbox's net/ipc/uts (and pid when shared) by path; mount and cgroup of its own. */
+export const withNamespaces: SpecOpt = (c, ctx) => {
+  const ns = ctx.namespaces;
+  const spec = ctx.pod.spec;
+  const list: Array<{ type: 'pid' | 'network' | 'ipc' | 'uts' | 'mount' | 'cgroup'; path?: string }> = [{ type: 'mount' }, { type: 'cgroup' }];
+  if (!spec.hostNetwork) list.push(ns.network ? { type: 'network', path: ns.network } : { type: 'network' });
+  if (!spec.hostIPC) list.push(ns.ipc ? { type: 'ipc', path: ns.ipc } : { type: 'ipc' });
+  if (!spec.hostNetwork) list.push(ns.uts ? { type: 'uts', path: ns.uts } : { type: 'uts' }); // hostNetwork pods keep the host's name
+  if (!spec.hostPID) list.push(spec.shareProcessNamespace && ns.pid ? { type: 'pid', path: ns.pid } : { type: 'pid' });
+  c.linux!.namespaces = list;
+  // a joined UTS namespace already carries the pod's hostname (set by the sandbox)
+  const ownUts = list.some((n) => n.type === 'uts' && !n.path);
+  if (ownUts) c.hostname = podHostname(ctx.pod);
+  else delete c.hostname;
+  if (spec.hostNetwork) c.mounts = (c.mounts ?? []).map((m) => (m.destination === '/sys' ? { ...m, options: [...(m.options ?? []).filter((o) => o !== 'ro'), 'ro'] } : m));
+};
+
+export const withRootfs: SpecOpt = (c, ctx) => {
+  c.root = { path: ctx.rootfs, readonly: ctx.container.securityContext?.readOnlyRootFilesystem === true };
+};
+
+/** /etc files of the pod, then volumeMounts (readOnly, subPath). */
+export const withMounts: SpecOpt = (c, ctx) => {
+  const mounts: OciMount[] = [...(c.mounts ?? [])];
+  const bind = (destination: string, source: string, ro: boolean): OciMount => ({ destination, type: 'bind', source, options: ['rbind', 'rprivate', ro ? 'ro' : 'rw', 'nosuid', 'nodev'] });
+  mounts.push(bind('/etc/hosts', ctx.etcFiles.hosts, false), bind('/etc/hostname', ctx.etcFiles.hostname, false), bind('/etc/resolv.conf', ctx.etcFiles.resolvConf, false));
+  (ctx.container.volumeMounts ?? []).forEach((m, i) => {
+    const dir = ctx.volumes[m.name];
+    if (!dir) throw invalid(`${ctx.field}.volumeMounts[${i}].name`, `volume ${JSON.stringify(m.name)} has no host directory`);
+    mounts.push(bind(m.mountPath, m.subPath ? `${dir}/${m.subPath}` : dir, m.readOnly === true));
+  });
+  c.mounts = mounts;
+};
+
+export const withSysctls: SpecOpt = (c, ctx) => {
+  const s = ctx.pod.spec.securityContext?.sysctls;
+  if (s?.length) c.linux!.sysctl = Object.fromEntries(s.map((x) => [x.name, x.value]));
+};
+
+export const withResources: SpecOpt = (c, ctx) => {
+  const r = containerResources(ctx.container.resources, `${ctx.field}.resources`);
+  c.linux!.resources = { ...(c.linux!.resources ?? {}), ...r };
+};
+
+export const withPrivileged: SpecOpt = (c, ctx) => {
+  if (!ctx.container.securityContext?.privileged) return;
+  delete c.linux!.maskedPaths;
+  delete c.linux!.readonlyPaths;
+  c.linux!.resources = { ...(c.linux!.resources ?? {}), devices: [{ allow: true, access: 'rwm' }] };
+  c.mounts = (c.mounts ?? []).map((m) => (m.destination === '/sys' || m.destination === '/sys/fs/cgroup' ? { ...m, options: (m.options ?? []).filter((o) => o !== 'ro') } : m));
+};
+
+export const withSeccomp: SpecOpt = (_c, ctx) => {
+  const prof = ctx.container.securityContext?.seccompProfile ?? ctx.pod.spec.securityContext?.seccompProfile;
+  if (!prof || prof.type === 'Unconfined') return; // Kubernetes' default is Unconfined
+  throw invalid(`${ctx.field}.securityContext.seccompProfile.type`, `${prof.type} is not supported yet (Unconfined is)`);
+};
+
+export const CONTAINER_OPTS: readonly SpecOpt[] = [withProcess, withUser, withCapabilities, withNamespaces, withRootfs, withMounts, withSysctls, withResources, withPrivileged, withSeccomp];
+
+/** The container's complete config.json. */
+export function containerConfig(ctx: ContainerContext, opts: readonly SpecOpt[] = CONTAINER_OPTS): OciConfig {
+  const c = defaultSpec({ rootfs: ctx.rootfs });
+  c.annotations = {
+    'io.kubernetes.pod.name': ctx.pod.metadata.name,
+    'io.kubernetes.pod.namespace': ctx.pod.metadata.namespace ?? 'default',
+    'io.kubernetes.container.name': ctx.container.name,
+  };
+  for (const o of opts) o(c, ctx);
+  return c;
+}

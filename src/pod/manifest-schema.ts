@@ -1,0 +1,129 @@
+/** zod schema of the Kubernetes v1 Pod fields podrun acts on. Types are
+ * checked here; which fields podrun supports, ignores or refuses is decided
+ * by field-policy.ts. Compiled to an ajv validator at build time. */
+import { z } from 'zod';
+
+const DNS_LABEL = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$';
+export const PATTERN_MESSAGES: Record<string, string> = {
+  [DNS_LABEL]: 'must be a DNS label: lowercase letters, digits and "-", starting and ending with a letter or digit',
+};
+const label = z.string().min(1).max(63).regex(new RegExp(DNS_LABEL));
+const quantity = z.union([z.string(), z.number()]);
+
+const envVar = z.looseObject({
+  name: z.string().min(1),
+  value: z.string().optional(),
+  valueFrom: z.looseObject({
+    fieldRef: z.looseObject({ fieldPath: z.string(), apiVersion: z.string().optional() }).optional(),
+  }).optional(),
+});
+
+const execAction = z.looseObject({ command: z.array(z.string()).min(1) });
+const probe = z.looseObject({
+  exec: execAction.optional(),
+  initialDelaySeconds: z.number().int().min(0).optional(),
+  periodSeconds: z.number().int().min(1).optional(),
+  timeoutSeconds: z.number().int().min(1).optional(),
+  successThreshold: z.number().int().min(1).optional(),
+  failureThreshold: z.number().int().min(1).optional(),
+});
+
+const capabilities = z.looseObject({ add: z.array(z.string()).optional(), drop: z.array(z.string()).optional() });
+const seccompProfile = z.looseObject({ type: z.enum(['RuntimeDefault', 'Unconfined', 'Localhost']), localhostProfile: z.string().optional() });
+
+export const containerSchema = z.looseObject({
+  name: label,
+  image: z.string().min(1),
+  command: z.array(z.string()).optional(),
+  args: z.array(z.string()).optional(),
+  env: z.array(envVar).optional(),
+  workingDir: z.string().optional(),
+  ports: z.array(z.looseObject({
+    containerPort: z.number().int().min(1).max(65535),
+    hostPort: z.number().int().min(1).max(65535).optional(),
+    protocol: z.enum(['TCP', 'UDP', 'SCTP']).optional(),
+    name: z.string().optional(),
+    hostIP: z.string().optional(),
+  })).optional(),
+  volumeMounts: z.array(z.looseObject({
+    name: z.string().min(1),
+    mountPath: z.string().min(1),
+    readOnly: z.boolean().optional(),
+    subPath: z.string().optional(),
+  })).optional(),
+  resources: z.looseObject({
+    requests: z.record(z.string(), quantity).optional(),
+    limits: z.record(z.string(), quantity).optional(),
+  }).optional(),
+  securityContext: z.looseObject({
+    runAsUser: z.number().int().min(0).optional(),
+    runAsGroup: z.number().int().min(0).optional(),
+    runAsNonRoot: z.boolean().optional(),
+    privileged: z.boolean().optional(),
+    readOnlyRootFilesystem: z.boolean().optional(),
+    allowPrivilegeEscalation: z.boolean().optional(),
+    capabilities: capabilities.optional(),
+    seccompProfile: seccompProfile.optional(),
+  }).optional(),
+  stdin: z.boolean().optional(),
+  tty: z.boolean().optional(),
+  lifecycle: z.looseObject({
+    postStart: z.looseObject({ exec: execAction.optional() }).optional(),
+    preStop: z.looseObject({ exec: execAction.optional() }).optional(),
+  }).optional(),
+  livenessProbe: probe.optional(),
+  readinessProbe: probe.optional(),
+  startupProbe: probe.optional(),
+  imagePullPolicy: z.enum(['Always', 'IfNotPresent', 'Never']).optional(),
+});
+
+export const volumeSchema = z.looseObject({
+  name: label,
+  emptyDir: z.looseObject({ medium: z.enum(['', 'Memory']).optional(), sizeLimit: quantity.optional() }).optional(),
+  hostPath: z.looseObject({ path: z.string().min(1), type: z.string().optional() }).optional(),
+});
+
+export const podSchema = z.looseObject({
+  apiVersion: z.literal('v1'),
+  kind: z.literal('Pod'),
+  metadata: z.looseObject({
+    name: z.string().min(1).max(253).regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/),
+    namespace: label.optional(),
+    labels: z.record(z.string(), z.string()).optional(),
+    annotations: z.record(z.string(), z.string()).optional(),
+  }),
+  spec: z.looseObject({
+    containers: z.array(containerSchema).min(1),
+    initContainers: z.array(containerSchema).optional(),
+    restartPolicy: z.enum(['Always', 'OnFailure', 'Never']).optional(),
+    hostname: label.optional(),
+    subdomain: label.optional(),
+    hostNetwork: z.boolean().optional(),
+    hostIPC: z.boolean().optional(),
+    hostPID: z.boolean().optional(),
+    shareProcessNamespace: z.boolean().optional(),
+    dnsPolicy: z.enum(['ClusterFirst', 'ClusterFirstWithHostNet', 'Default', 'None']).optional(),
+    dnsConfig: z.looseObject({
+      nameservers: z.array(z.string()).optional(),
+      searches: z.array(z.string()).optional(),
+      options: z.array(z.looseObject({ name: z.string(), value: z.string().optional() })).optional(),
+    }).optional(),
+    hostAliases: z.array(z.looseObject({ ip: z.string(), hostnames: z.array(z.string()).optional() })).optional(),
+    terminationGracePeriodSeconds: z.number().int().min(0).optional(),
+    activeDeadlineSeconds: z.number().int().min(1).optional(),
+    securityContext: z.looseObject({
+      runAsUser: z.number().int().min(0).optional(),
+      runAsGroup: z.number().int().min(0).optional(),
+      runAsNonRoot: z.boolean().optional(),
+      fsGroup: z.number().int().min(0).optional(),
+      supplementalGroups: z.array(z.number().int().min(0)).optional(),
+      sysctls: z.array(z.looseObject({ name: z.string(), value: z.string() })).optional(),
+      seccompProfile: seccompProfile.optional(),
+    }).optional(),
+    volumes: z.array(volumeSchema).optional(),
+  }),
+});
+
+export type PodManifest = z.infer<typeof podSchema>;
+export type PodContainer = z.infer<typeof containerSchema>;
+export type PodVolume = z.infer<typeof volumeSchema>;

@@ -1,0 +1,95 @@
+/** A Pod manifest as kubectl takes it (YAML or JSON) → a validated
+ * PodManifest plus warnings. Type errors and refused fields fail with the
+ * field path; unknown and cluster-only fields are warnings. Pure. */
+import { parse as parseYaml } from 'yaml';
+import { PodrunError } from '../errors';
+import { schemaErrorLines, type GeneratedValidator } from '../util/schema-errors';
+import { checkPodFields } from './field-policy';
+import type { PodContainer, PodManifest } from './manifest-schema';
+
+export interface ParsedPod {
+  pod: PodManifest;
+  warnings: string[];
+}
+
+function validator(): { default: GeneratedValidator; patternMessages: Record<string, string> } {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- generated at build time
+  return require('./pod-validator.generated.js') as { default: GeneratedValidator; patternMessages: Record<string, string> };
+}
+
+function fail(source: string, lines: string[], field?: string): never {
+  throw new PodrunError('EINVALID_CONFIG', `${source}: invalid Pod:\n  ${lines.join('\n  ')}`, { field });
+}
+
+/** Checks the schema cannot express: unique names, volume references, paths. */
+export function semanticErrors(pod: PodManifest): string[] {
+  const errors: string[] = [];
+  const spec = pod.spec;
+  const all: Array<[string, PodContainer]> = [
+    ...(spec.initContainers ?? []).map((c, i): [string, PodContainer] => [`spec.initContainers[${i}]`, c]),
+    ...spec.containers.map((c, i): [string, PodContainer] => [`spec.containers[${i}]`, c]),
+  ];
+  const seen = new Map<string, string>();
+  for (const [at, c] of all) {
+    const prev = seen.get(c.name);
+    if (prev) errors.push(`${at}.name: ${JSON.stringify(c.name)} is already used by ${prev}`);
+    seen.set(c.name, at);
+  }
+  const volumes = new Map<string, string>();
+  (spec.volumes ?? []).forEach((v, i) => {
+    const at = `spec.volumes[${i}]`;
+    if (volumes.has(v.name)) errors.push(`${at}.name: ${JSON.stringify(v.name)} is declared twice`);
+    volumes.set(v.name, at);
+    const kinds = ['emptyDir', 'hostPath'].filter((k) => k in v);
+    if (kinds.length !== 1) errors.push(`${at}: exactly one volume source is required (emptyDir or hostPath), got ${kinds.length}`);
+    if (v.hostPath && !v.hostPath.path.startsWith('/')) errors.push(`${at}.hostPath.path: must be absolute`);
+  });
+  for (const [at, c] of all) {
+    (c.volumeMounts ?? []).forEach((m, j) => {
+      const mat = `${at}.volumeMounts[${j}]`;
+      if (!volumes.has(m.name)) errors.push(`${mat}.name: no volume named ${JSON.stringify(m.name)} in spec.volumes`);
+      if (!m.mountPath.startsWith('/')) errors.push(`${mat}.mountPath: must be absolute`);
+      if (m.subPath !== undefined && (m.subPath.startsWith('/') || m.subPath.split('/').includes('..'))) {
+        errors.push(`${mat}.subPath: must be a relative path without ".."`);
+      }
+    });
+    (c.env ?? []).forEach((e, j) => {
+      const eat = `${at}.env[${j}]`;
+      if (e.value !== undefined && e.valueFrom) errors.push(`${eat}: value and valueFrom are exclusive`);
+      const fp = e.valueFrom?.fieldRef?.fieldPath;
+      if (e.valueFrom && !fp) errors.push(`${eat}.valueFrom: only fieldRef is supported`);
+      if (fp && !SUPPORTED_FIELD_REFS.includes(fp)) errors.push(`${eat}.valueFrom.fieldRef.fieldPath: ${JSON.stringify(fp)} is not supported (${SUPPORTED_FIELD_REFS.join(', ')})`);
+    });
+    for (const p of ['livenessProbe', 'readinessProbe', 'startupProbe'] as const) {
+      if (c[p] && !c[p]?.exec) errors.push(`${at}.${p}: only exec probes are supported`);
+    }
+    if (c.securityContext?.seccompProfile?.type === 'Localhost' && !c.securityContext.seccompProfile.localhostProfile) {
+      errors.push(`${at}.securityContext.seccompProfile.localhostProfile: required for type Localhost`);
+    }
+  }
+  return errors;
+}
+
+export const SUPPORTED_FIELD_REFS = ['metadata.name', 'metadata.namespace', 'metadata.uid', 'status.podIP', 'status.hostIP', 'spec.nodeName'];
+
+export function parsePodManifest(text: string, source = 'pod manifest'): ParsedPod {
+  let doc: unknown;
+  try {
+    doc = parseYaml(text, { strict: true, uniqueKeys: true }); // YAML is a superset of JSON
+  } catch (e) {
+    throw new PodrunError('EINVALID_CONFIG', `${source}: not valid YAML or JSON: ${(e as Error).message}`, { cause: e });
+  }
+  if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) throw new PodrunError('EINVALID_CONFIG', `${source}: expected one Pod object`);
+  const kind = (doc as { kind?: unknown }).kind;
+  if (kind !== undefined && kind !== 'Pod') throw new PodrunError('EINVALID_CONFIG', `${source}: kind ${JSON.stringify(kind)}: podrun runs Pods`, { field: 'kind' });
+  const { default: validate, patternMessages } = validator();
+  if (!validate(doc)) {
+    const { lines, first } = schemaErrorLines(validate.errors ?? [], patternMessages);
+    fail(source, lines, first);
+  }
+  const pod = doc as PodManifest;
+  const report = checkPodFields(doc);
+  const errors = [...report.errors, ...semanticErrors(pod)];
+  if (errors.length > 0) fail(source, errors.slice(0, 10), errors[0].split(':')[0]);
+  return { pod, warnings: report.warnings.map((w) => `${source}: ${w}`) };
+}
