@@ -9,11 +9,10 @@ mount -t sysfs sysfs /sys
 mountpoint -q /dev || mount -t devtmpfs devtmpfs /dev
 mkdir -p /dev/pts /dev/shm
 mount -t devpts devpts /dev/pts
-mount -t tmpfs tmpfs /run
-mount -t tmpfs tmpfs /tmp
+mount -t tmpfs tmpfs /run  # not /tmp: the repo may live there (the overlay is writable anyway)
 mount -t cgroup2 cgroup2 /sys/fs/cgroup
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin NO_COLOR=1 HOME=/root PODRUN_VM=1
-cd "$repo"
+cd "$repo" || { echo "guest: no repo at $repo" > "$out/tap.txt"; echo 1 > "$out/rc"; echo o > /proc/sysrq-trigger; }
 echo "controllers: $(cat /sys/fs/cgroup/cgroup.controllers)" > "$out/tap.txt"
 if [ -f "$out/cmd" ]; then
   bash "$out/cmd" >> "$out/tap.txt" 2>&1  # scripts/vm-lane.sh -- CMD… (quoted by printf %q)
