@@ -26,8 +26,8 @@ require('esbuild')
     platform: 'node',
     target: 'node20',
     format: 'cjs',
-    // image-only dependencies load from node_modules when an image command runs
-    external: ['*.node', 'tar', 'cli-progress'],
+    // image and pod dependencies load from node_modules when such a command runs
+    external: ['*.node', 'tar', 'cli-progress', 'yaml'],
     minify: true,
     plugins: [lazyChildProcess],
     logLevel: 'warning',

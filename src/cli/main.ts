@@ -3,6 +3,7 @@
 import { Command, Option } from 'commander';
 import { PodrunError } from '../errors';
 import { registerImageCommands, type ImageGlobals } from './image-commands';
+import { registerPodCommands } from './pod-commands';
 import { int, logError, registerOciCommands, warner, type OciGlobals } from './oci-commands';
 
 export function reportError(e: unknown, json: boolean, debug = false): void {
@@ -39,7 +40,8 @@ export function buildProgram(): Command {
     .showHelpAfterError()
     .enablePositionalOptions() // runc's argv: global options before the command
     .option('--data-root <dir>', 'images and layers (default /var/lib/podrun, or $PODRUN_DATA_ROOT)')
-    .option('--default-registry <host>', 'registry for unqualified image names (default docker.io)');
+    .option('--default-registry <host>', 'registry for unqualified image names (default docker.io)')
+    .option('--runroot <dir>', 'pod state (default /run/podrun, or $PODRUN_RUNROOT)');
   const imageGlobals = (): ImageGlobals => {
     const o = program.opts() as ImageGlobals;
     return { dataRoot: o.dataRoot ?? process.env.PODRUN_DATA_ROOT, defaultRegistry: o.defaultRegistry ?? process.env.PODRUN_DEFAULT_REGISTRY };
@@ -55,6 +57,7 @@ export function buildProgram(): Command {
   });
   registerOciCommands(oci, runner);
   registerImageCommands(program, (fn) => runner(async () => fn()), imageGlobals);
+  registerPodCommands(program, (fn) => runner(async () => fn()), () => ({ ...imageGlobals(), runroot: (program.opts() as { runroot?: string }).runroot ?? process.env.PODRUN_RUNROOT }));
 
   oci
     .command('run')

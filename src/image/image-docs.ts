@@ -1,21 +1,15 @@
 /** Parse and validate image documents; errors name the document and field. */
 import { PodrunError } from '../errors';
-import { schemaErrorLines, type GeneratedValidator } from '../util/schema-errors';
+import { loadGenerated, type GeneratedModule } from '../util/generated';
+import { schemaErrorLines } from '../util/schema-errors';
 import type { DockerArchiveManifest, ImageConfig, ImageIndex, ImageManifest } from './image-schema';
 
-interface Generated {
-  default: GeneratedValidator;
-  patternMessages: Record<string, string>;
-}
-
-/* eslint-disable @typescript-eslint/no-require-imports -- generated at build time, literal paths for the bundler */
 const validators = {
-  index: (): Generated => require('./index-validator.generated.js') as Generated,
-  manifest: (): Generated => require('./manifest-validator.generated.js') as Generated,
-  imageConfig: (): Generated => require('./imageConfig-validator.generated.js') as Generated,
-  dockerArchive: (): Generated => require('./dockerArchive-validator.generated.js') as Generated,
+  index: (): GeneratedModule => loadGenerated('image/index-validator.generated.js'),
+  manifest: (): GeneratedModule => loadGenerated('image/manifest-validator.generated.js'),
+  imageConfig: (): GeneratedModule => loadGenerated('image/imageConfig-validator.generated.js'),
+  dockerArchive: (): GeneratedModule => loadGenerated('image/dockerArchive-validator.generated.js'),
 };
-/* eslint-enable @typescript-eslint/no-require-imports */
 
 function parseDoc<T>(kind: keyof typeof validators, data: Buffer | string, source: string): T {
   let doc: unknown;

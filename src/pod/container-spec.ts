@@ -33,6 +33,8 @@ export interface ContainerContext {
   etcFiles: { hosts: string; hostname: string; resolvConf: string };
   /** volume name → host directory */
   volumes: Record<string, string>;
+  /** the pod's /dev/shm tmpfs (absent: each container keeps its own) */
+  shm?: string;
   podIP?: string;
   podUid?: string;
 }
@@ -151,6 +153,12 @@ export const withMounts: SpecOpt = (c, ctx) => {
   const mounts: OciMount[] = [...(c.mounts ?? [])];
   const bind = (destination: string, source: string, ro: boolean): OciMount => ({ destination, type: 'bind', source, options: ['rbind', 'rprivate', ro ? 'ro' : 'rw', 'nosuid', 'nodev'] });
   mounts.push(bind('/etc/hosts', ctx.etcFiles.hosts, false), bind('/etc/hostname', ctx.etcFiles.hostname, false), bind('/etc/resolv.conf', ctx.etcFiles.resolvConf, false));
+  if (ctx.shm) {
+    const i = mounts.findIndex((m) => m.destination === '/dev/shm');
+    const shm = { ...bind('/dev/shm', ctx.shm, false), options: ['rbind', 'rprivate', 'rw', 'nosuid', 'nodev', 'noexec'] };
+    if (i >= 0) mounts[i] = shm;
+    else mounts.push(shm);
+  }
   (ctx.container.volumeMounts ?? []).forEach((m, i) => {
     const dir = ctx.volumes[m.name];
     if (!dir) throw invalid(`${ctx.field}.volumeMounts[${i}].name`, `volume ${JSON.stringify(m.name)} has no host directory`);
@@ -165,6 +173,7 @@ export const withSysctls: SpecOpt = (c, ctx) => {
 };
 
 export const withResources: SpecOpt = (c, ctx) => {
+  if (!ctx.container.resources) return; // BestEffort: the cgroup's defaults
   const r = containerResources(ctx.container.resources, `${ctx.field}.resources`);
   c.linux!.resources = { ...(c.linux!.resources ?? {}), ...r };
 };

@@ -3,7 +3,8 @@
  * field path; unknown and cluster-only fields are warnings. Pure. */
 import { parse as parseYaml } from 'yaml';
 import { PodrunError } from '../errors';
-import { schemaErrorLines, type GeneratedValidator } from '../util/schema-errors';
+import { loadGenerated, type GeneratedModule } from '../util/generated';
+import { schemaErrorLines } from '../util/schema-errors';
 import { checkPodFields } from './field-policy';
 import type { PodContainer, PodManifest } from './manifest-schema';
 
@@ -12,10 +13,7 @@ export interface ParsedPod {
   warnings: string[];
 }
 
-function validator(): { default: GeneratedValidator; patternMessages: Record<string, string> } {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports -- generated at build time
-  return require('./pod-validator.generated.js') as { default: GeneratedValidator; patternMessages: Record<string, string> };
-}
+const validator = (): GeneratedModule => loadGenerated('pod/pod-validator.generated.js');
 
 function fail(source: string, lines: string[], field?: string): never {
   throw new PodrunError('EINVALID_CONFIG', `${source}: invalid Pod:\n  ${lines.join('\n  ')}`, { field });

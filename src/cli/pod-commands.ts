@@ -1,0 +1,117 @@
+/** podrun start / ps / inspect / logs / exec / stop / rm: pods. */
+import type { Command } from 'commander';
+import type { PodSummary } from '../pod';
+import type { ImageGlobals } from './image-commands';
+
+export interface PodGlobals extends ImageGlobals {
+  runroot?: string;
+}
+
+type Runner = (fn: () => Promise<number | void>) => () => Promise<void>;
+const lib = (): typeof import('../pod') => require('../pod') as typeof import('../pod');
+
+function age(iso: string): string {
+  const s = Math.max(0, Math.round((Date.now() - Date.parse(iso)) / 1000));
+  return s < 120 ? `${s}s` : s < 7200 ? `${Math.round(s / 60)}m` : `${Math.round(s / 3600)}h`;
+}
+
+function row(p: PodSummary): string[] {
+  const all = [...p.status.initContainerStatuses, ...p.status.containerStatuses];
+  const ready = p.status.containerStatuses.filter((c) => c.ready).length;
+  return [p.name, p.id, `${ready}/${p.status.containerStatuses.length}`, p.status.phase, String(all.reduce((n, c) => n + c.restartCount, 0)), age(p.created)];
+}
+
+export function registerPodCommands(program: Command, run: Runner, globals: () => PodGlobals): void {
+  const o = (): { root?: string; dataRoot?: string; onWarning: (m: string) => void } => {
+    const g = globals();
+    return { root: g.runroot, dataRoot: g.dataRoot, onWarning: (m) => process.stderr.write(`podrun: warning: ${m}\n`) };
+  };
+
+  program
+    .command('start')
+    .description('start a Kubernetes Pod manifest (YAML or JSON); returns once its containers run')
+    .argument('<file>')
+    .option('--insecure', 'pull missing images over plain HTTP')
+    .option('--json', 'print the pod as JSON')
+    .action((file: string, opt: { insecure?: boolean; json?: boolean }) =>
+      run(async () => {
+        const rec = await lib().startPodFrom(file, { ...o(), insecure: opt.insecure });
+        const shown = lib().inspectPod(rec.id, o());
+        if (opt.json) process.stdout.write(`${JSON.stringify(shown, null, 2)}\n`);
+        else process.stdout.write(`${rec.name} ${rec.id} ${shown.status.phase}${shown.status.reason ? ` (${shown.status.reason})` : ''}\n`);
+        return shown.status.phase === 'Failed' ? 1 : 0;
+      })(),
+    );
+
+  program
+    .command('ps')
+    .description('list pods')
+    .option('--json', 'JSON output')
+    .action((opt: { json?: boolean }) =>
+      run(async () => {
+        const all = lib().pods(o());
+        if (opt.json) return void process.stdout.write(`${JSON.stringify(all, null, 2)}\n`);
+        const rows = [['NAME', 'ID', 'READY', 'STATUS', 'RESTARTS', 'AGE'], ...all.map(row)];
+        const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
+        process.stdout.write(rows.map((r) => r.map((c, i) => c.padEnd(widths[i])).join('   ').trimEnd()).join('\n') + '\n');
+      })(),
+    );
+
+  program
+    .command('inspect')
+    .description("a pod's status, shaped like a Kubernetes Pod's .status (JSON)")
+    .argument('<pod>')
+    .action((pod: string) => run(async () => void process.stdout.write(`${JSON.stringify(lib().inspectPod(pod, o()), null, 2)}\n`))());
+
+  program
+    .command('logs')
+    .description("a container's output (CRI log)")
+    .argument('<pod>')
+    .option('-c, --container <name>', 'the container (needed when the pod has several)')
+    .option('-f, --follow', 'keep printing as it writes, until it exits')
+    .option('--timestamps', 'prefix each line with its RFC 3339 time')
+    .action((pod: string, opt: { container?: string; follow?: boolean; timestamps?: boolean }) =>
+      run(async () => lib().podLogs(pod, opt.container, (s) => process.stdout.write(s), { ...o(), follow: opt.follow, timestamps: opt.timestamps }))(),
+    );
+
+  program
+    .command('exec')
+    .description('run a command in a container of a pod')
+    .argument('<pod>')
+    .argument('<command...>')
+    .option('-c, --container <name>', 'the container (needed when the pod has several)')
+    .action((pod: string, cmd: string[], opt: { container?: string }) =>
+      run(async () => {
+        const r = await lib().execInPod(pod, opt.container, cmd, o());
+        return r.status ?? 0;
+      })(),
+    );
+
+  program
+    .command('stop')
+    .description('stop a pod: SIGTERM, the grace period, then SIGKILL')
+    .argument('<pod...>')
+    .option('-t, --time <seconds>', 'grace period (default: the pod\'s terminationGracePeriodSeconds, or 30)')
+    .action((names: string[], opt: { time?: string }) =>
+      run(async () => {
+        for (const n of names) {
+          const p = await lib().stopPodByName(n, { ...o(), time: opt.time === undefined ? undefined : Number(opt.time) });
+          process.stdout.write(`${p.name}\n`);
+        }
+      })(),
+    );
+
+  program
+    .command('rm')
+    .description('remove pods and everything they made')
+    .argument('<pod...>')
+    .option('-f, --force', 'stop running pods first (SIGKILL)')
+    .action((names: string[], opt: { force?: boolean }) =>
+      run(async () => {
+        for (const n of names) {
+          const p = await lib().removePodByName(n, { ...o(), force: opt.force });
+          process.stdout.write(`${p.name}\n`);
+        }
+      })(),
+    );
+}

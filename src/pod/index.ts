@@ -1,0 +1,105 @@
+/** The pod library: start a Pod manifest, inspect, exec, logs, stop, remove. */
+import fs from 'node:fs';
+import { PodrunError } from '../errors';
+import { execInContainer, readRecord, type ExecResult } from '../oci/lifecycle';
+import { containerStatus } from '../oci/lifecycle/container-status';
+import { streamLog, type LogOptions } from './logs';
+import { parsePodManifest } from './manifest';
+import type { PodManifest } from './manifest-schema';
+import { removePod, startPod, stopPod, type PodOptions } from './pod-lifecycle';
+import { podStatus, type PodStatusReport } from './pod-status';
+import { findPod, listPods, podOciRoot, type PodRecord } from './pod-store';
+
+export { parsePodManifest, type ParsedPod } from './manifest';
+export { containerConfig, type ContainerContext } from './container-spec';
+export type { PodManifest, PodRecord, PodStatusReport, PodOptions };
+
+export const DEFAULT_POD_ROOT = '/run/podrun';
+
+function opts(o: Partial<PodOptions>): PodOptions {
+  return { root: o.root ?? DEFAULT_POD_ROOT, dataRoot: o.dataRoot ?? '/var/lib/podrun', insecure: o.insecure, onWarning: o.onWarning };
+}
+
+/** Start a pod from a manifest object or a YAML/JSON file. */
+export async function startPodFrom(source: PodManifest | string, o: Partial<PodOptions> = {}): Promise<PodRecord> {
+  let manifest: PodManifest;
+  if (typeof source === 'string') {
+    let text: string;
+    try {
+      text = fs.readFileSync(source, 'utf8');
+    } catch (e) {
+      throw new PodrunError('ENOTFOUND', `${source}: ${(e as Error).message}`);
+    }
+    const parsed = parsePodManifest(text, source);
+    for (const w of parsed.warnings) o.onWarning?.(w);
+    manifest = parsed.pod;
+  } else {
+    const parsed = parsePodManifest(JSON.stringify(source), 'manifest');
+    for (const w of parsed.warnings) o.onWarning?.(w);
+    manifest = parsed.pod;
+  }
+  return startPod(manifest, opts(o));
+}
+
+export interface PodSummary {
+  id: string;
+  name: string;
+  namespace: string;
+  created: string;
+  status: PodStatusReport;
+}
+
+export function pods(o: Partial<PodOptions> = {}): PodSummary[] {
+  const { root } = opts(o);
+  return listPods(root).map((p) => ({ id: p.id, name: p.name, namespace: p.namespace, created: p.created, status: podStatus(root, p) }));
+}
+
+export function inspectPod(query: string, o: Partial<PodOptions> = {}): PodSummary & { manifest: PodManifest } {
+  const { root } = opts(o);
+  const p = findPod(root, query);
+  return { id: p.id, name: p.name, namespace: p.namespace, created: p.created, status: podStatus(root, p), manifest: p.manifest };
+}
+
+function containerOf(p: PodRecord, name: string | undefined): PodRecord['containers'][number] {
+  const apps = p.containers.filter((c) => !c.init);
+  if (!name) {
+    if (apps.length === 1 || p.containers.length === 1) return apps[0] ?? p.containers[0];
+    throw new PodrunError('EINVALID_CONFIG', `pod ${p.name} has ${p.containers.length} containers: choose one with -c (${p.containers.map((c) => c.name).join(', ')})`);
+  }
+  const c = p.containers.find((x) => x.name === name);
+  if (!c) throw new PodrunError('ENOTFOUND', `pod ${p.name} has no container ${name} (${p.containers.map((x) => x.name).join(', ')})`);
+  return c;
+}
+
+export async function podLogs(query: string, container: string | undefined, write: (s: string) => void, o: Partial<PodOptions> & LogOptions = {}): Promise<void> {
+  const { root } = opts(o);
+  const p = findPod(root, query);
+  const c = containerOf(p, container);
+  const ociRoot = podOciRoot(root, p.id);
+  const exited = (): boolean => {
+    const r = readRecord(ociRoot, c.ociId);
+    return !r || containerStatus(ociRoot, r).status === 'stopped';
+  };
+  await streamLog(c.log, write, { ...o, done: exited });
+}
+
+export async function execInPod(query: string, container: string | undefined, args: string[], o: Partial<PodOptions> & { tty?: boolean } = {}): Promise<ExecResult> {
+  const { root } = opts(o);
+  const p = findPod(root, query);
+  const c = containerOf(p, container);
+  return execInContainer(c.ociId, { root: podOciRoot(root, p.id), args });
+}
+
+export async function stopPodByName(query: string, o: Partial<PodOptions> & { time?: number } = {}): Promise<PodRecord> {
+  const { root } = opts(o);
+  const p = findPod(root, query);
+  await stopPod(root, p, o.time);
+  return p;
+}
+
+export async function removePodByName(query: string, o: Partial<PodOptions> & { force?: boolean } = {}): Promise<PodRecord> {
+  const { root, dataRoot } = opts(o);
+  const p = findPod(root, query);
+  await removePod(root, p.id, { force: o.force, dataRoot });
+  return p;
+}

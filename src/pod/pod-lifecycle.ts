@@ -1,0 +1,247 @@
+/** Pod lifecycle: start (sandbox, images, volumes, init containers in
+ * order, then every app container), stop (SIGTERM, grace, SIGKILL) and
+ * remove. Each container goes through the OCI layer (create + start under
+ * a podrun-monitor that keeps its CRI log and exit code). A failed start
+ * is rolled back by the same code `rm` uses. */
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { parseQuantity } from '../cgroup/kube-resources';
+import { removeCgroup } from '../cgroup/lifecycle';
+import { findCgroup2Mount } from '../cgroup/mount';
+import { PodrunError } from '../errors';
+import { containerDefaults, ImageStore, mountRootfs, pullImage, removeLease, removeRootfs, writeLease } from '../image';
+import { findImage, type ImageDetails } from '../image/images';
+import { nativeFs } from '../native';
+import { createContainer, deleteContainer, killContainer, readRecord, startCreated } from '../oci/lifecycle';
+import { containerStatus } from '../oci/lifecycle/container-status';
+import { readFileInRoot } from '../util/in-root';
+import { isSameProcess } from '../util/process-identity';
+import { withFileLock } from '../util/file-lock';
+import { containerConfig } from './container-spec';
+import type { PodContainer, PodManifest } from './manifest-schema';
+import { podDir, podOciRoot, listPods, readPod, writePod, type PodContainerRecord, type PodRecord } from './pod-store';
+import { createPodShm, createSandbox, removeSandbox, writeEtcFiles } from './sandbox';
+
+export interface PodOptions {
+  /** state root (default /run/podrun) */
+  root: string;
+  /** images and writable layers (default /var/lib/podrun) */
+  dataRoot: string;
+  /** pull with plain HTTP (local registries) */
+  insecure?: boolean;
+  onWarning?: (message: string) => void;
+}
+
+const MNT_DETACH = 2;
+
+/** The pod's cgroup below the cgroup2 root; its containers' are children. */
+const podCgroup = (id: string): string => `podrun.slice/pod-${id}`;
+
+function ensureImage(c: PodContainer, field: string, o: PodOptions, pulled: Map<string, Promise<ImageDetails>>): Promise<ImageDetails> {
+  let p = pulled.get(c.image);
+  if (!p) {
+    p = (async () => {
+      const store = new ImageStore(o.dataRoot);
+      try {
+        if (c.imagePullPolicy !== 'Always') return findImage(store, c.image);
+      } catch (e) {
+        if ((e as PodrunError).code !== 'ENOTFOUND' || c.imagePullPolicy === 'Never') {
+          throw new PodrunError('ENOTFOUND', `${field}.image: ${(e as Error).message}`, { field: `${field}.image`, cause: e });
+        }
+      }
+      try {
+        const img = await pullImage(c.image, { dataRoot: o.dataRoot, insecure: o.insecure });
+        return findImage(store, img.id);
+      } catch (e) {
+        const pe = e as PodrunError;
+        throw new PodrunError(pe.code ?? 'EIMAGE', `${field}.image: pulling ${c.image}: ${pe.message}`, { field: `${field}.image`, cause: e });
+      }
+    })();
+    pulled.set(c.image, p);
+  }
+  return p;
+}
+
+function makeVolumes(pod: PodManifest, rec: PodRecord): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const v of pod.spec.volumes ?? []) {
+    if (v.hostPath) {
+      if (v.hostPath.type === 'DirectoryOrCreate') fs.mkdirSync(v.hostPath.path, { recursive: true });
+      if (!fs.existsSync(v.hostPath.path)) throw new PodrunError('ENOTFOUND', `volume ${v.name}: hostPath ${v.hostPath.path} does not exist`, { field: 'spec.volumes' });
+      out[v.name] = v.hostPath.path;
+      continue;
+    }
+    const dir = path.join(rec.dataDir, 'volumes', v.name);
+    fs.mkdirSync(dir, { recursive: true, mode: 0o777 });
+    fs.chmodSync(dir, 0o777); // kubelet's emptyDir is world-writable
+    if (v.emptyDir?.medium === 'Memory') {
+      const size = v.emptyDir.sizeLimit !== undefined ? `,size=${Math.round(parseQuantity(v.emptyDir.sizeLimit, `volume ${v.name}.emptyDir.sizeLimit`))}` : '';
+      nativeFs().mount('tmpfs', dir, 'tmpfs', 0, `mode=1777${size}`);
+      rec.tmpfsVolumes.push(dir);
+    }
+    out[v.name] = dir;
+  }
+  return out;
+}
+
+/** Until the container has exited and its monitor recorded the exit (or is gone). */
+async function waitExit(ociRoot: string, id: string, timeoutMs = Infinity): Promise<boolean> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const rec = readRecord(ociRoot, id);
+    if (!rec) return true;
+    const { status, exit } = containerStatus(ociRoot, rec);
+    if (status === 'stopped' && (exit || !isSameProcess(rec.monitorPid, rec.monitorStartTime))) return true;
+    if (Date.now() > end) return false;
+    await sleep(20);
+  }
+}
+
+/** Start a pod from a validated manifest; resolves once its app containers run. */
+export async function startPod(pod: PodManifest, o: PodOptions): Promise<PodRecord> {
+  if (pod.spec.shareProcessNamespace) throw new PodrunError('EINVALID_CONFIG', 'spec.shareProcessNamespace: not supported yet', { field: 'spec.shareProcessNamespace' });
+  if ((pod.spec.restartPolicy ?? 'Always') !== 'Never') {
+    o.onWarning?.(`spec.restartPolicy ${pod.spec.restartPolicy ?? 'Always'}: podrun does not restart containers yet; they run once`);
+  }
+  const id = randomBytes(6).toString('hex');
+  const namespace = pod.metadata.namespace ?? 'default';
+  const rec: PodRecord = {
+    id, name: pod.metadata.name, namespace, created: new Date().toISOString(), manifest: pod, containers: [],
+    dataDir: path.join(o.dataRoot, 'pods', id), tmpfsVolumes: [],
+  };
+  await withFileLock(path.join(o.root, 'pods.lock'), async () => {
+    if (listPods(o.root).some((p) => p.name === rec.name && p.namespace === namespace)) {
+      throw new PodrunError('EEXIST', `pod ${rec.name} already exists (podrun rm ${rec.name} first)`);
+    }
+    fs.mkdirSync(podDir(o.root, id), { recursive: true, mode: 0o700 });
+    writePod(o.root, rec); // from here on, rm/gc can clean up whatever follows
+  });
+  try {
+    const dir = podDir(o.root, id);
+    const namespaces = createSandbox(path.join(dir, 'ns'), pod);
+    const shm = pod.spec.hostIPC ? '/dev/shm' : createPodShm(path.join(dir, 'ns'));
+    const etcFiles = writeEtcFiles(path.join(dir, 'etc'), pod, fs.existsSync('/etc/resolv.conf') ? fs.readFileSync('/etc/resolv.conf', 'utf8') : '');
+    const volumes = makeVolumes(pod, rec);
+    writePod(o.root, rec);
+    const pulled = new Map<string, Promise<ImageDetails>>();
+    const all = [
+      ...(pod.spec.initContainers ?? []).map((c, i) => ({ c, init: true, field: `spec.initContainers[${i}]` })),
+      ...pod.spec.containers.map((c, i) => ({ c, init: false, field: `spec.containers[${i}]` })),
+    ];
+    const images = await Promise.all(all.map(({ c, field }) => ensureImage(c, field, o, pulled)));
+    const store = new ImageStore(o.dataRoot);
+    const ociRoot = podOciRoot(o.root, id);
+
+    const create = async (k: { c: PodContainer; init: boolean; field: string }, image: ImageDetails): Promise<PodContainerRecord> => {
+      const ctrDir = path.join(rec.dataDir, 'containers', k.c.name);
+      const bundle = path.join(dir, 'bundles', k.c.name);
+      const cr: PodContainerRecord = {
+        name: k.c.name, init: k.init, ociId: `${id}-${k.c.name}`, image: k.c.image, imageId: image.id,
+        rootfsDir: ctrDir, bundle, log: path.join(dir, 'logs', `${k.c.name}.log`),
+      };
+      rec.containers.push(cr);
+      writeLease(o.dataRoot, `pod-${id}-${k.c.name}`, { image: image.id, blobs: [], layers: image.layers });
+      writePod(o.root, rec);
+      const { rootfs } = mountRootfs(store, image.layers, ctrDir);
+      const config = containerConfig({
+        pod, container: k.c, field: k.field, rootfs, image: containerDefaults(image.config),
+        passwd: readFileInRoot(rootfs, 'etc/passwd'), group: readFileInRoot(rootfs, 'etc/group'),
+        namespaces, etcFiles, volumes, shm, podUid: id,
+      });
+      config.linux!.cgroupsPath = `${podCgroup(id)}/ctr-${k.c.name}`;
+      fs.mkdirSync(bundle, { recursive: true });
+      fs.mkdirSync(path.dirname(cr.log), { recursive: true });
+      fs.writeFileSync(path.join(bundle, 'config.json'), JSON.stringify(config, null, 2));
+      await createContainer(bundle, { id: cr.ociId, root: ociRoot, containerLog: cr.log, onWarning: o.onWarning });
+      return cr;
+    };
+
+    // init containers: one at a time, each to completion
+    for (let i = 0; i < all.length; i++) {
+      if (!all[i].init) continue;
+      const cr = await create(all[i], await images[i]);
+      await startCreated(ociRoot, cr.ociId, { onWarning: o.onWarning });
+      await waitExit(ociRoot, cr.ociId);
+      const exit = containerStatus(ociRoot, readRecord(ociRoot, cr.ociId)!).exit;
+      if (exit?.exitCode !== 0) {
+        rec.failed = `init container ${cr.name} failed (exit ${exit?.exitCode ?? `signal ${exit?.signal}`})`;
+        writePod(o.root, rec);
+        return rec; // kept, Failed, for logs and inspect; rm removes it
+      }
+    }
+    const apps: PodContainerRecord[] = [];
+    for (let i = 0; i < all.length; i++) if (!all[i].init) apps.push(await create(all[i], await images[i]));
+    for (const cr of apps) await startCreated(ociRoot, cr.ociId, { onWarning: o.onWarning });
+    writePod(o.root, rec);
+    return rec;
+  } catch (e) {
+    await removePod(o.root, id, { force: true, dataRoot: o.dataRoot }).catch(() => undefined);
+    throw e;
+  }
+}
+
+/** SIGTERM every running container, wait up to the grace period, then SIGKILL. */
+export async function stopPod(root: string, rec: PodRecord, graceSeconds?: number): Promise<void> {
+  const ociRoot = podOciRoot(root, rec.id);
+  const running = rec.containers.filter((c) => {
+    const r = readRecord(ociRoot, c.ociId);
+    return r && containerStatus(ociRoot, r).status !== 'stopped';
+  });
+  const grace = (graceSeconds ?? rec.manifest.spec.terminationGracePeriodSeconds ?? 30) * 1000;
+  for (const c of running) {
+    try {
+      killContainer(ociRoot, c.ociId, grace === 0 ? 'SIGKILL' : 'SIGTERM', { all: true });
+    } catch {
+      /* already gone */
+    }
+  }
+  const done = await Promise.all(running.map((c) => waitExit(ociRoot, c.ociId, grace)));
+  running.forEach((c, i) => {
+    if (!done[i]) {
+      try {
+        killContainer(ociRoot, c.ociId, 'SIGKILL', { all: true });
+      } catch {
+        /* raced with its exit */
+      }
+    }
+  });
+  await Promise.all(running.map((c) => waitExit(ociRoot, c.ociId, 10_000)));
+}
+
+/** Remove a pod and everything it made: containers, cgroups, overlays,
+ * volumes, namespaces, leases, state. Refuses a running pod unless `force`. */
+export async function removePod(root: string, id: string, o: { force?: boolean; dataRoot: string }): Promise<void> {
+  const rec = readPod(root, id);
+  if (!rec) {
+    if (fs.existsSync(podDir(root, id))) fs.rmSync(podDir(root, id), { recursive: true, force: true });
+    return;
+  }
+  const ociRoot = podOciRoot(root, id);
+  const running = rec.containers.some((c) => {
+    const r = readRecord(ociRoot, c.ociId);
+    return r && containerStatus(ociRoot, r).status !== 'stopped';
+  });
+  if (running && !o.force) throw new PodrunError('EINVALID_CONFIG', `pod ${rec.name} is running: stop it first or pass --force`);
+  if (running) await stopPod(root, rec, 0);
+  for (const c of rec.containers) {
+    await deleteContainer(ociRoot, c.ociId, { force: true }).catch((e: PodrunError) => {
+      if (e.code !== 'ENOTFOUND') throw e;
+    });
+    removeRootfs(c.rootfsDir);
+    removeLease(o.dataRoot, `pod-${id}-${c.name}`);
+  }
+  for (const v of rec.tmpfsVolumes) {
+    try {
+      nativeFs().umount(v, MNT_DETACH);
+    } catch {
+      /* not mounted */
+    }
+  }
+  const cg2 = findCgroup2Mount(fs.readFileSync('/proc/self/mountinfo', 'utf8'));
+  if (cg2 && fs.existsSync(path.join(cg2, podCgroup(id)))) await removeCgroup(path.join(cg2, podCgroup(id)));
+  fs.rmSync(rec.dataDir, { recursive: true, force: true });
+  removeSandbox(path.join(podDir(root, id), 'ns'));
+  fs.rmSync(podDir(root, id), { recursive: true, force: true });
+}

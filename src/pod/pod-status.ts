@@ -1,0 +1,63 @@
+/** A pod's status shaped like a Kubernetes Pod's `.status`. */
+import { oomKills } from '../cgroup/stats';
+import { containerStatus } from '../oci/lifecycle/container-status';
+import { readRecord } from '../oci/lifecycle/state-store';
+import { signalName } from '../oci/signals';
+import { podOciRoot, type PodContainerRecord, type PodRecord } from './pod-store';
+
+export type ContainerState =
+  | { waiting: { reason: string } }
+  | { running: { startedAt: string } }
+  | { terminated: { exitCode: number; signal?: string; reason: 'Completed' | 'Error' | 'OOMKilled'; finishedAt: string } };
+
+export interface ContainerStatusReport {
+  name: string;
+  image: string;
+  imageID: string;
+  containerID: string;
+  state: ContainerState;
+  ready: boolean;
+  restartCount: number;
+}
+
+export interface PodStatusReport {
+  phase: 'Pending' | 'Running' | 'Succeeded' | 'Failed' | 'Unknown';
+  reason?: string;
+  startTime: string;
+  initContainerStatuses: ContainerStatusReport[];
+  containerStatuses: ContainerStatusReport[];
+}
+
+function statusOf(root: string, pod: PodRecord, c: PodContainerRecord): ContainerStatusReport {
+  const ociRoot = podOciRoot(root, pod.id);
+  const rec = readRecord(ociRoot, c.ociId);
+  let state: ContainerState = { waiting: { reason: 'ContainerCreating' } };
+  if (rec) {
+    const { status, exit } = containerStatus(ociRoot, rec);
+    if (status === 'running' || status === 'paused') state = { running: { startedAt: rec.created } };
+    else if (status === 'stopped') {
+      const exitCode = exit ? (exit.exitCode ?? 128 + (exit.signal ?? 0)) : 137;
+      const oom = oomKills(rec.cgroup) > 0;
+      state = {
+        terminated: {
+          exitCode,
+          ...(exit?.signal ? { signal: signalName(exit.signal) ?? String(exit.signal) } : {}),
+          reason: oom ? 'OOMKilled' : exitCode === 0 ? 'Completed' : 'Error',
+          finishedAt: new Date(exit?.finishedAt ?? Date.now()).toISOString(),
+        },
+      };
+    }
+  }
+  return { name: c.name, image: c.image, imageID: c.imageId, containerID: `podrun://${c.ociId}`, state, ready: 'running' in state, restartCount: 0 };
+}
+
+export function podStatus(root: string, pod: PodRecord): PodStatusReport {
+  const init = pod.containers.filter((c) => c.init).map((c) => statusOf(root, pod, c));
+  const apps = pod.containers.filter((c) => !c.init).map((c) => statusOf(root, pod, c));
+  let phase: PodStatusReport['phase'] = 'Pending';
+  const terminated = (s: ContainerStatusReport) => ('terminated' in s.state ? s.state.terminated : undefined);
+  if (pod.failed) phase = 'Failed';
+  else if (apps.length > 0 && apps.every((s) => terminated(s))) phase = apps.every((s) => terminated(s)?.exitCode === 0) ? 'Succeeded' : 'Failed';
+  else if (apps.some((s) => 'running' in s.state)) phase = 'Running';
+  return { phase, ...(pod.failed ? { reason: pod.failed } : {}), startTime: pod.created, initContainerStatuses: init, containerStatuses: apps };
+}

@@ -1,0 +1,98 @@
+/** The pod sandbox: net, IPC and UTS namespaces pinned by bind mount (no
+ * pause process), loopback up, hostname set; and the pod's /etc files. */
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { PodrunError } from '../errors';
+import { nativeFs } from '../native';
+import { podHostname, type SandboxNamespaces } from './container-spec';
+import type { PodManifest } from './manifest-schema';
+
+const MNT_DETACH = 2;
+
+/** Pin new namespaces on files in `dir` with util-linux unshare, which
+ * bind-mounts /proc/<pid>/ns/* onto them before its helper exits. */
+export function createSandbox(dir: string, pod: PodManifest): SandboxNamespaces {
+  fs.mkdirSync(dir, { recursive: true });
+  const ns: SandboxNamespaces = {};
+  const args: string[] = [];
+  const pin = (kind: 'net' | 'ipc' | 'uts', key: 'network' | 'ipc' | 'uts'): void => {
+    const file = path.join(dir, kind);
+    fs.writeFileSync(file, '');
+    args.push(`--${kind}=${file}`);
+    ns[key] = file;
+  };
+  if (!pod.spec.hostNetwork) {
+    pin('net', 'network');
+    pin('uts', 'uts');
+  }
+  if (!pod.spec.hostIPC) pin('ipc', 'ipc');
+  if (args.length === 0) return ns;
+  const setup = pod.spec.hostNetwork ? 'true' : 'hostname "$1" && ip link set lo up';
+  const r = spawnSync('unshare', [...args, 'sh', '-c', setup, 'sandbox', podHostname(pod)], { encoding: 'utf8' });
+  if (r.status !== 0) {
+    removeSandbox(dir);
+    throw new PodrunError('EHOST', `pod sandbox: unshare failed: ${(r.stderr || r.error?.message || '').trim()}`);
+  }
+  return ns;
+}
+
+/** The pod's /dev/shm: one tmpfs every container binds (POSIX shm is shared
+ * with the IPC namespace, as in a Kubernetes sandbox). */
+export function createPodShm(dir: string): string {
+  const shm = path.join(dir, 'shm');
+  fs.mkdirSync(shm, { recursive: true });
+  nativeFs().mount('shm', shm, 'tmpfs', MS_NOSUID | MS_NODEV | MS_NOEXEC, 'mode=1777,size=65536k');
+  return shm;
+}
+
+const MS_NOSUID = 2;
+const MS_NODEV = 4;
+const MS_NOEXEC = 8;
+
+/** Unpin whatever is pinned in `dir` and remove it. */
+export function removeSandbox(dir: string): void {
+  for (const kind of ['net', 'ipc', 'uts', 'shm']) {
+    const file = path.join(dir, kind);
+    if (!fs.existsSync(file)) continue;
+    try {
+      nativeFs().umount(file, MNT_DETACH);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EINVAL') throw e; // EINVAL: not a mount point
+    }
+  }
+  fs.rmSync(dir, { recursive: true, force: true });
+}
+
+/** /etc/hosts, /etc/hostname and /etc/resolv.conf as kubelet writes them. */
+export function writeEtcFiles(dir: string, pod: PodManifest, hostResolvConf: string, podIP?: string): { hosts: string; hostname: string; resolvConf: string } {
+  fs.mkdirSync(dir, { recursive: true });
+  const name = podHostname(pod);
+  const fqdn = pod.spec.subdomain ? `${name}.${pod.spec.subdomain}.${pod.metadata.namespace ?? 'default'}.svc.cluster.local ` : '';
+  const lines = [
+    '# Kubernetes-managed hosts file (podrun).',
+    '127.0.0.1\tlocalhost',
+    '::1\tlocalhost ip6-localhost ip6-loopback',
+    `${podIP ?? '127.0.1.1'}\t${fqdn}${name}`,
+  ];
+  for (const a of pod.spec.hostAliases ?? []) lines.push(`# Entries added by HostAliases.\n${a.ip}\t${(a.hostnames ?? []).join('\t')}`);
+  const files = { hosts: path.join(dir, 'hosts'), hostname: path.join(dir, 'hostname'), resolvConf: path.join(dir, 'resolv.conf') };
+  fs.writeFileSync(files.hosts, `${lines.join('\n')}\n`);
+  fs.writeFileSync(files.hostname, `${name}\n`);
+  fs.writeFileSync(files.resolvConf, resolvConf(pod, hostResolvConf));
+  return files;
+}
+
+/** dnsPolicy None: dnsConfig alone; otherwise the host's file with dnsConfig merged in. */
+export function resolvConf(pod: PodManifest, host: string): string {
+  const cfg = pod.spec.dnsConfig ?? {};
+  const base = pod.spec.dnsPolicy === 'None' ? '' : host;
+  const nameservers = [...base.split('\n').filter((l) => /^\s*nameserver\s/.test(l)).map((l) => l.trim().split(/\s+/)[1]), ...(cfg.nameservers ?? [])];
+  const searches = [...base.split('\n').filter((l) => /^\s*search\s/.test(l)).flatMap((l) => l.trim().split(/\s+/).slice(1)), ...(cfg.searches ?? [])];
+  const options = [...base.split('\n').filter((l) => /^\s*options\s/.test(l)).flatMap((l) => l.trim().split(/\s+/).slice(1)), ...(cfg.options ?? []).map((o) => (o.value ? `${o.name}:${o.value}` : o.name))];
+  const out: string[] = [];
+  for (const n of [...new Set(nameservers)].slice(0, 3)) out.push(`nameserver ${n}`);
+  if (searches.length) out.push(`search ${[...new Set(searches)].join(' ')}`);
+  if (options.length) out.push(`options ${[...new Set(options)].join(' ')}`);
+  return out.length ? `${out.join('\n')}\n` : '';
+}

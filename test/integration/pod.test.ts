@@ -1,0 +1,160 @@
+/** Pods end to end through the CLI, as root: one sandbox shared by the
+ * containers (hostname, network, IPC, /dev/shm), emptyDir volumes, init
+ * containers, logs, exec, stop, rm — and nothing left behind. */
+import fs from 'node:fs';
+import path from 'node:path';
+import t, { type Test } from 'tap';
+import { fixtures, podrunBin, runCmd, snapshotHost, tempDir } from '../helpers';
+
+async function env(t: Test) {
+  const fx = await fixtures();
+  const dataRoot = await tempDir(t, 'podrun-data-');
+  const runRoot = await tempDir(t, 'podrun-run-');
+  const podrun = (...args: string[]) => runCmd(podrunBin, ['--data-root', dataRoot, '--runroot', runRoot, ...args]);
+  const load = await podrun('load', '-q', '--name', 'localhost/podrun/busybox', fx.images['busybox-gzip']);
+  if (load.code !== 0) throw new Error(load.stderr);
+  const manifest = async (name: string, yaml: string): Promise<string> => {
+    const f = path.join(dataRoot, `${name}.yaml`);
+    fs.writeFileSync(f, yaml);
+    return f;
+  };
+  return { podrun, manifest, dataRoot, runRoot };
+}
+
+const DUO = `
+apiVersion: v1
+kind: Pod
+metadata: { name: duo }
+spec:
+  restartPolicy: Never
+  terminationGracePeriodSeconds: 2
+  volumes: [{ name: shared, emptyDir: {} }]
+  initContainers:
+    - name: setup
+      image: localhost/podrun/busybox
+      command: [sh, -c, 'echo "<h1>hello from $HOSTNAME</h1>" > /www/index.html; echo init done']
+      volumeMounts: [{ name: shared, mountPath: /www }]
+  containers:
+    - name: web
+      image: localhost/podrun/busybox
+      command: [httpd, -f, -p, '8080', -h, /www]
+      volumeMounts: [{ name: shared, mountPath: /www, readOnly: true }]
+    - name: client
+      image: localhost/podrun/busybox
+      env: [{ name: POD_NAME, valueFrom: { fieldRef: { fieldPath: metadata.name } } }]
+      command: [sh, -c, 'until wget -qO- http://127.0.0.1:8080/; do sleep 0.1; done; echo "pod=$POD_NAME"; echo shm-from-client > /dev/shm/note; exec sleep 300']
+`;
+
+t.test('a two-container pod shares one sandbox', async (t) => {
+  const before = await snapshotHost();
+  const { podrun, manifest, dataRoot, runRoot } = await env(t);
+  const start = await podrun('start', await manifest('duo', DUO));
+  t.equal(start.code, 0, start.stderr);
+  t.match(start.stdout, /^duo [0-9a-f]{12} Running\n$/);
+  t.notMatch(start.stderr, /warning/, 'a clean manifest gives no warnings');
+
+  let logs = '';
+  for (let i = 0; i < 100 && !logs.includes('pod=duo'); i++) {
+    logs = (await podrun('logs', 'duo', '-c', 'client')).stdout;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  t.equal(logs, '<h1>hello from duo</h1>\npod=duo\n', 'the client reached the web server on 127.0.0.1; the init container filled the emptyDir');
+  t.equal((await podrun('logs', 'duo', '-c', 'setup')).stdout, 'init done\n');
+  t.match((await podrun('logs', 'duo', '-c', 'setup', '--timestamps')).stdout, /^\d{4}-\d\d-\d\dT[\d:.]+Z init done\n$/);
+
+  const inside = async (c: string, cmd: string) => (await podrun('exec', 'duo', '-c', c, '--', 'sh', '-c', cmd)).stdout;
+  const probe = 'hostname; for n in net ipc uts mnt; do readlink /proc/self/ns/$n; done; cat /etc/hostname';
+  const [web, client] = [(await inside('web', probe)).split('\n'), (await inside('client', probe)).split('\n')];
+  t.equal(web[0], 'duo', 'hostname is the pod name');
+  t.same(web.slice(0, 4), client.slice(0, 4), 'same hostname, network, IPC and UTS namespaces');
+  t.not(web[4], client[4], 'each container has its own mount namespace');
+  t.equal(web[5], 'duo');
+  t.equal(await inside('web', 'cat /dev/shm/note'), 'shm-from-client\n', '/dev/shm is the pod\'s');
+  t.equal(await inside('web', 'touch /www/x 2>&1 || echo read-only'), 'touch: /www/x: Read-only file system\nread-only\n', 'readOnly volumeMount');
+  t.match(await inside('client', 'cat /etc/hosts'), /127\.0\.0\.1\tlocalhost\n[\s\S]*\tduo\n/);
+  const failing = await podrun('exec', 'duo', '-c', 'web', '--', 'sh', '-c', 'exit 3');
+  t.equal(failing.code, 3, 'exec returns the command\'s status');
+
+  const ps = await podrun('ps', '--json');
+  const [p] = JSON.parse(ps.stdout) as Array<{ name: string; status: { phase: string; containerStatuses: Array<{ name: string; ready: boolean }>; initContainerStatuses: Array<{ state: { terminated?: { reason: string } } }> } }>;
+  t.equal(p.status.phase, 'Running');
+  t.same(p.status.containerStatuses.map((c) => [c.name, c.ready]), [['web', true], ['client', true]]);
+  t.equal(p.status.initContainerStatuses[0].state.terminated?.reason, 'Completed');
+  t.match((await podrun('ps')).stdout, /^NAME\s+ID\s+READY\s+STATUS\s+RESTARTS\s+AGE\nduo\s+[0-9a-f]{12}\s+2\/2\s+Running\s+0\s+\d+s\n$/);
+
+  const again = await podrun('start', await manifest('duo', DUO));
+  t.equal(again.code, 1);
+  t.match(again.stderr, /pod duo already exists/);
+  t.equal((await podrun('rm', 'duo')).code, 1, 'rm refuses a running pod');
+
+  const stop = await podrun('stop', 'duo');
+  t.equal(stop.code, 0, stop.stderr);
+  const stopped = JSON.parse((await podrun('inspect', 'duo')).stdout) as { status: { phase: string; containerStatuses: Array<{ state: { terminated?: { exitCode: number; reason: string } } }> } };
+  // httpd and sleep run as PID 1 of their PID namespaces, where SIGTERM has no default action: the grace period ends them
+  t.same(stopped.status.containerStatuses.map((c) => c.state.terminated?.exitCode), [137, 137], 'SIGKILL after the grace period');
+  t.equal(stopped.status.phase, 'Failed');
+  const rm = await podrun('rm', 'duo');
+  t.equal(rm.code, 0, rm.stderr);
+  t.same(fs.readdirSync(path.join(runRoot, 'pods')), [], 'no pod state left');
+  t.same(fs.readdirSync(path.join(dataRoot, 'pods')), [], 'no writable layers or volumes left');
+  t.same(fs.readdirSync(path.join(dataRoot, 'leases')), [], 'no image leases left');
+  t.same(await snapshotHost(), before, 'no mounts, cgroups or processes left');
+});
+
+t.test('a failing init container fails the pod; rm cleans it', async (t) => {
+  const before = await snapshotHost();
+  const { podrun, manifest } = await env(t);
+  const f = await manifest('bad', `
+apiVersion: v1
+kind: Pod
+metadata: { name: bad-init }
+spec:
+  restartPolicy: Never
+  initContainers: [{ name: check, image: localhost/podrun/busybox, command: [sh, -c, 'echo checking; exit 4'] }]
+  containers: [{ name: app, image: localhost/podrun/busybox, command: [sleep, '100'] }]
+`);
+  const r = await podrun('start', f);
+  t.equal(r.code, 1);
+  t.match(r.stdout, /bad-init [0-9a-f]{12} Failed \(init container check failed \(exit 4\)\)/);
+  t.equal((await podrun('logs', 'bad-init', '-c', 'check')).stdout, 'checking\n');
+  t.equal((await podrun('rm', 'bad-init')).code, 0);
+  t.same(await snapshotHost(), before);
+});
+
+t.test('bad manifests are refused with the field, and leave nothing', async (t) => {
+  const before = await snapshotHost();
+  const { podrun, manifest, runRoot } = await env(t);
+  const r = await podrun('start', await manifest('x', DUO.replace('restartPolicy: Never', 'restartPolicy: Sometimes')));
+  t.equal(r.code, 1);
+  t.match(r.stderr, /duo\.yaml|x\.yaml: invalid Pod:\n {2}spec\.restartPolicy: must be one of Always, OnFailure, Never/);
+  const missing = await podrun('start', await manifest('y', DUO.replace(/localhost\/podrun\/busybox/g, 'localhost/nope')));
+  t.equal(missing.code, 1);
+  t.match(missing.stderr, /spec\.initContainers\[0\]\.image: pulling localhost\/nope: .*cannot reach localhost/, 'a missing image is pulled, and the failure names the field');
+  const never = await podrun('start', await manifest('z', DUO.replace(/localhost\/podrun\/busybox/g, 'localhost/nope').replace(/image: localhost\/nope/g, 'imagePullPolicy: Never\n      image: localhost/nope')));
+  t.match(never.stderr, /spec\.initContainers\[0\]\.image: image localhost\/nope is not in the store/, 'imagePullPolicy Never does not pull');
+  t.same(fs.readdirSync(path.join(runRoot, 'pods')), [], 'the failed start was rolled back');
+  t.same(await snapshotHost(), before);
+});
+
+t.test('kill -9 of podrun start at random points, then rm: the host is clean', async (t) => {
+  const before = await snapshotHost();
+  const { podrun, manifest, runRoot } = await env(t);
+  const f = await manifest('duo', DUO);
+  for (let i = 0; i < 12; i++) {
+    let pid = 0;
+    const p = runCmd(podrunBin, ['--data-root', path.dirname(f), '--runroot', runRoot, 'start', f], { onSpawn: (x) => (pid = x) });
+    await new Promise((r) => setTimeout(r, 120 + i * 35));
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      /* finished */
+    }
+    await p;
+    for (const id of fs.existsSync(path.join(runRoot, 'pods')) ? fs.readdirSync(path.join(runRoot, 'pods')) : []) {
+      const rm = await podrun('rm', '-f', id);
+      t.equal(rm.code, 0, `rm after kill at ${120 + i * 35} ms: ${rm.stderr}`);
+    }
+  }
+  t.same(fs.readdirSync(path.join(runRoot, 'pods')), []);
+  t.same(await snapshotHost(), before, 'no mounts, cgroups or processes left');
+});
