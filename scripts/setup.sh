@@ -43,6 +43,6 @@ ln -sf "$PWD/bin/podrun" /usr/local/bin/podrun
 ln -sf "$PWD/bin/podrun-oci" /usr/local/bin/podrun-oci   # the C front end (delegates to bin/podrun-oci.js)
 
 if [ "$run_example" = 1 ]; then
-  echo "setup: done. Running the example container (examples/oci-hello):"
-  podrun oci run --bundle examples/oci-hello "hello-$$"
+  echo "setup: done. Running the example pod (examples/pods/web-sidecar.yaml):"
+  examples/run-example.sh examples/pods/web-sidecar.yaml
 fi

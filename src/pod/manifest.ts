@@ -91,3 +91,21 @@ export function parsePodManifest(text: string, source = 'pod manifest'): ParsedP
   if (errors.length > 0) fail(source, errors.slice(0, 10), errors[0].split(':')[0]);
   return { pod, warnings: report.warnings.map((w) => `${source}: ${w}`) };
 }
+
+/** Fields the schema accepts (they are valid Kubernetes) but the pod
+ * runtime does not implement yet: refused, with their paths. */
+export function notYetImplemented(pod: PodManifest): string[] {
+  const out: string[] = [];
+  if (pod.spec.shareProcessNamespace) out.push('spec.shareProcessNamespace');
+  if (pod.spec.activeDeadlineSeconds !== undefined) out.push('spec.activeDeadlineSeconds');
+  const lists: Array<[string, PodContainer[] | undefined]> = [['spec.initContainers', pod.spec.initContainers], ['spec.containers', pod.spec.containers]];
+  for (const [at, list] of lists) {
+    (list ?? []).forEach((c, i) => {
+      for (const f of ['lifecycle', 'livenessProbe', 'readinessProbe', 'startupProbe'] as const) if (c[f]) out.push(`${at}[${i}].${f}`);
+      if (c.stdin) out.push(`${at}[${i}].stdin`);
+      if (c.tty) out.push(`${at}[${i}].tty`);
+      (c.ports ?? []).forEach((p, j) => p.hostPort !== undefined && out.push(`${at}[${i}].ports[${j}].hostPort`));
+    });
+  }
+  return out;
+}

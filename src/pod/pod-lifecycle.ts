@@ -20,6 +20,7 @@ import { readFileInRoot } from '../util/in-root';
 import { isSameProcess } from '../util/process-identity';
 import { withFileLock } from '../util/file-lock';
 import { containerConfig } from './container-spec';
+import { notYetImplemented } from './manifest';
 import type { PodContainer, PodManifest } from './manifest-schema';
 import { podDir, podOciRoot, listPods, readPod, writePod, type PodContainerRecord, type PodRecord } from './pod-store';
 import { createPodShm, createSandbox, removeSandbox, writeEtcFiles } from './sandbox';
@@ -101,7 +102,8 @@ async function waitExit(ociRoot: string, id: string, timeoutMs = Infinity): Prom
 
 /** Start a pod from a validated manifest; resolves once its app containers run. */
 export async function startPod(pod: PodManifest, o: PodOptions): Promise<PodRecord> {
-  if (pod.spec.shareProcessNamespace) throw new PodrunError('EINVALID_CONFIG', 'spec.shareProcessNamespace: not supported yet', { field: 'spec.shareProcessNamespace' });
+  const missing = notYetImplemented(pod);
+  if (missing.length > 0) throw new PodrunError('EINVALID_CONFIG', `not supported yet: ${missing.join(', ')}`, { field: missing[0] });
   if ((pod.spec.restartPolicy ?? 'Always') !== 'Never') {
     o.onWarning?.(`spec.restartPolicy ${pod.spec.restartPolicy ?? 'Always'}: podrun does not restart containers yet; they run once`);
   }
