@@ -90,5 +90,9 @@ export function podResources(containers: OciResources[]): OciResources {
   if (quota) Object.assign(out.cpu!, { quota, period: QUOTA_PERIOD });
   const memory = containers.length ? sum((c) => c.memory?.limit) : undefined;
   if (memory) out.memory = { limit: memory };
+  // hugepages cannot be overcommitted: the pod gets the sum per page size (kubelet's HugePageLimits)
+  const huge = new Map<string, number>();
+  for (const c of containers) for (const h of c.hugepageLimits ?? []) huge.set(h.pageSize, (huge.get(h.pageSize) ?? 0) + h.limit);
+  if (huge.size) out.hugepageLimits = [...huge].map(([pageSize, limit]) => ({ pageSize, limit }));
   return out;
 }

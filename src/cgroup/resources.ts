@@ -87,10 +87,11 @@ function ioWrites(io: Obj, out: CgroupWrite[]): void {
   }
 }
 
-export function mapResources(resources: Obj | undefined): { writes: CgroupWrite[]; unmappable: Unmappable[] } {
+export function mapResources(input: object | undefined): { writes: CgroupWrite[]; unmappable: Unmappable[] } {
   const writes: CgroupWrite[] = [];
   const unmappable: Unmappable[] = [];
-  if (!resources) return { writes, unmappable };
+  if (!input) return { writes, unmappable };
+  const resources = input as Obj; // linux.resources, or kube-resources' OciResources (a subset)
   if (isObj(resources.cpu)) cpuWrites(resources.cpu, writes);
   if (isObj(resources.memory)) memoryWrites(resources.memory, writes, unmappable);
   if (isObj(resources.pids) && num(resources.pids.limit) !== undefined) {

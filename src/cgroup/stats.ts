@@ -17,8 +17,31 @@ export interface CgroupStats {
   cpu?: { usage: { total: number; kernel: number; user: number }; throttling?: { periods: number; throttled_periods: number; throttled_time: number } };
   memory?: { usage: { usage: number; limit?: number }; raw: Record<string, number>; oom_kill: number };
   pids?: { current: number; limit?: number };
+  io?: { devices: IoDeviceStats[] };
   /** controllers this cgroup does not have on this host */
   unavailable: string[];
+}
+
+export interface IoDeviceStats {
+  major: number;
+  minor: number;
+  rbytes: number;
+  wbytes: number;
+  rios: number;
+  wios: number;
+}
+
+/** io.stat lines: `MAJ:MIN rbytes=… wbytes=… rios=… wios=… …` */
+export function parseIoStat(text: string): IoDeviceStats[] {
+  const out: IoDeviceStats[] = [];
+  for (const line of text.split('\n')) {
+    const [dev, ...kvs] = line.trim().split(/\s+/);
+    const m = /^(\d+):(\d+)$/.exec(dev ?? '');
+    if (!m) continue;
+    const v = Object.fromEntries(kvs.map((kv) => kv.split('=')).map(([k, x]) => [k, Number(x)]));
+    out.push({ major: Number(m[1]), minor: Number(m[2]), rbytes: v.rbytes ?? 0, wbytes: v.wbytes ?? 0, rios: v.rios ?? 0, wios: v.wios ?? 0 });
+  }
+  return out;
 }
 
 function read(dir: string, file: string): string | undefined {
@@ -59,5 +82,8 @@ export function readCgroupStats(dir: string): CgroupStats {
   const pids = read(dir, 'pids.current');
   if (pids !== undefined) stats.pids = { current: Number(pids.trim()), limit: limit(read(dir, 'pids.max')) };
   else stats.unavailable.push('pids');
+  const io = read(dir, 'io.stat');
+  if (io !== undefined) stats.io = { devices: parseIoStat(io) };
+  else stats.unavailable.push('io');
   return stats;
 }

@@ -88,6 +88,35 @@ export function registerPodCommands(program: Command, run: Runner, globals: () =
     );
 
   program
+    .command('stats')
+    .description('cpu, memory, pids and io of pods and their containers (cgroup v2)')
+    .argument('[pod...]')
+    .option('--json', 'JSON output (runc events --stats shape per cgroup)')
+    .action((names: string[], opt: { json?: boolean }) =>
+      run(async () => {
+        const all = lib().podStats(names, o());
+        if (opt.json) return void process.stdout.write(`${JSON.stringify(all, null, 2)}\n`);
+        const rows = [['POD', 'CONTAINER', 'CPU', 'MEMORY', 'PIDS', 'IO (R/W)']];
+        const na = 'n/a';
+        const fmt = (s: import('../cgroup/stats').CgroupStats): string[] => [
+          s.cpu ? `${(s.cpu.usage.total / 1e9).toFixed(2)}s` : na,
+          s.memory ? `${(s.memory.usage.usage / 1048576).toFixed(1)}MiB${s.memory.usage.limit ? ` / ${(s.memory.usage.limit / 1048576).toFixed(0)}MiB` : ''}` : na,
+          s.pids ? String(s.pids.current) : na,
+          s.io ? `${s.io.devices.reduce((n, d) => n + d.rbytes, 0)}B/${s.io.devices.reduce((n, d) => n + d.wbytes, 0)}B` : na,
+        ];
+        const missing = new Set<string>();
+        for (const p of all) {
+          rows.push([p.name, '(pod)', ...fmt(p.pod)]);
+          for (const c of p.containers) rows.push([p.name, c.name, ...fmt(c.stats)]);
+          for (const u of p.pod.unavailable) missing.add(u);
+        }
+        const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
+        process.stdout.write(rows.map((r) => r.map((c, i) => c.padEnd(widths[i])).join('   ').trimEnd()).join('\n') + '\n');
+        if (missing.size) process.stdout.write(`(n/a: this host's cgroup v2 offers no ${[...missing].join(', ')} controller)\n`);
+      })(),
+    );
+
+  program
     .command('stop')
     .description('stop a pod: SIGTERM, the grace period, then SIGKILL')
     .argument('<pod...>')

@@ -1,5 +1,8 @@
 /** The pod library: start a Pod manifest, inspect, exec, logs, stop, remove. */
 import fs from 'node:fs';
+import path from 'node:path';
+import { findCgroup2Mount } from '../cgroup/mount';
+import { readCgroupStats, type CgroupStats } from '../cgroup/stats';
 import { PodrunError } from '../errors';
 import { execInContainer, readRecord, type ExecResult } from '../oci/lifecycle';
 import { containerStatus } from '../oci/lifecycle/container-status';
@@ -102,4 +105,29 @@ export async function removePodByName(query: string, o: Partial<PodOptions> & { 
   const p = findPod(root, query);
   await removePod(root, p.id, { force: o.force, dataRoot });
   return p;
+}
+
+export interface PodStats {
+  name: string;
+  id: string;
+  /** the pod cgroup (all its containers) */
+  pod: CgroupStats;
+  containers: Array<{ name: string; stats: CgroupStats }>;
+}
+
+/** cgroup statistics of pods (all, or those named): the pod cgroup and each container's. */
+export function podStats(queries: string[], o: Partial<PodOptions> = {}): PodStats[] {
+  const { root } = opts(o);
+  const list = queries.length ? queries.map((q) => findPod(root, q)) : listPods(root);
+  const cg2 = findCgroup2Mount(fs.readFileSync('/proc/self/mountinfo', 'utf8'));
+  if (!cg2) throw new PodrunError('EHOST', 'no cgroup2 mount on this host');
+  return list.map((p) => {
+    const podDir = path.join(cg2, 'podrun.slice', `pod-${p.id}`);
+    return {
+      name: p.name,
+      id: p.id,
+      pod: readCgroupStats(podDir),
+      containers: p.containers.filter((c) => !c.init).map((c) => ({ name: c.name, stats: readCgroupStats(path.join(podDir, `ctr-${c.name}`)) })),
+    };
+  });
 }

@@ -7,8 +7,10 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { parseQuantity } from '../cgroup/kube-resources';
-import { removeCgroup } from '../cgroup/lifecycle';
+import { applyResources } from '../cgroup/apply';
+import { containerResources, parseQuantity, podResources } from '../cgroup/kube-resources';
+import { createCgroup, removeCgroup } from '../cgroup/lifecycle';
+import { mapResources } from '../cgroup/resources';
 import { findCgroup2Mount } from '../cgroup/mount';
 import { PodrunError } from '../errors';
 import { containerDefaults, ImageStore, mountRootfs, pullImage, removeLease, removeRootfs, writeLease } from '../image';
@@ -100,6 +102,20 @@ async function waitExit(ociRoot: string, id: string, timeoutMs = Infinity): Prom
   }
 }
 
+/** The pod cgroup, with kubelet's pod-level limits (sums of the app
+ * containers', only when every one is bounded); containers nest below it. */
+function applyPodLimits(pod: PodManifest, id: string, warn?: (m: string) => void): void {
+  const cg2 = findCgroup2Mount(fs.readFileSync('/proc/self/mountinfo', 'utf8'));
+  if (!cg2) throw new PodrunError('EHOST', 'no cgroup2 mount on this host');
+  const dir = path.join(cg2, podCgroup(id));
+  createCgroup(dir);
+  if (!pod.spec.containers.some((c) => c.resources)) return;
+  const totals = podResources(pod.spec.containers.map((c, i) => containerResources(c.resources, `spec.containers[${i}].resources`)));
+  const { writes, unmappable } = mapResources(totals);
+  const r = applyResources(cg2, dir, writes, unmappable);
+  for (const m of r.notEnforced) warn?.(`pod cgroup: ${m}`);
+}
+
 /** Start a pod from a validated manifest; resolves once its app containers run. */
 export async function startPod(pod: PodManifest, o: PodOptions): Promise<PodRecord> {
   const missing = notYetImplemented(pod);
@@ -135,6 +151,7 @@ export async function startPod(pod: PodManifest, o: PodOptions): Promise<PodReco
     const images = await Promise.all(all.map(({ c, field }) => ensureImage(c, field, o, pulled)));
     const store = new ImageStore(o.dataRoot);
     const ociRoot = podOciRoot(o.root, id);
+    applyPodLimits(pod, id, o.onWarning);
 
     const create = async (k: { c: PodContainer; init: boolean; field: string }, image: ImageDetails): Promise<PodContainerRecord> => {
       const ctrDir = path.join(rec.dataDir, 'containers', k.c.name);

@@ -160,3 +160,43 @@ t.test('kill -9 of podrun start at random points, then rm: the host is clean', a
   t.same(fs.existsSync(path.join(runRoot, 'pods')) ? fs.readdirSync(path.join(runRoot, 'pods')) : [], []);
   t.same(await snapshotHost(), before, 'no mounts, cgroups or processes left');
 });
+
+t.test('cgroup tree podrun.slice/pod-<id>/ctr-<name>: pod limits are the sums, unenforceable ones reported', async (t) => {
+  const before = await snapshotHost();
+  const { podrun, manifest } = await env(t);
+  const f = await manifest('limited', `
+apiVersion: v1
+kind: Pod
+metadata: { name: limited }
+spec:
+  restartPolicy: Never
+  terminationGracePeriodSeconds: 0
+  containers:
+    - name: a
+      image: localhost/podrun/busybox
+      command: [sleep, "60"]
+      resources: { requests: { cpu: 250m }, limits: { cpu: 500m, memory: 64Mi, hugepages-2Mi: 4Mi } }
+    - name: b
+      image: localhost/podrun/busybox
+      command: [sleep, "60"]
+      resources: { limits: { cpu: "1", memory: 128Mi, hugepages-2Mi: 2Mi } }
+`);
+  const r = await podrun('start', f);
+  t.equal(r.code, 0, r.stderr);
+  const id = /^limited ([0-9a-f]{12})/.exec(r.stdout)?.[1] as string;
+  const pod = `/sys/fs/cgroup/unified/podrun.slice/pod-${id}`;
+  const read = (p: string) => fs.readFileSync(p, 'utf8').trim();
+  t.equal(read(`${pod}/hugetlb.2MB.max`), String(6 << 20), 'pod: hugepages summed (4Mi + 2Mi)');
+  t.equal(read(`${pod}/ctr-a/hugetlb.2MB.max`), String(4 << 20), 'container a below it');
+  t.equal(read(`${pod}/ctr-b/hugetlb.2MB.max`), String(2 << 20));
+  t.match(r.stderr, /pod cgroup: linux\.resources\.memory\.limit: not enforced: this host's cgroup v2 offers no memory controller/, 'pod-level memory reported');
+  t.match(r.stderr, /warning: linux\.resources\.cpu\.quota: not enforced/, 'container-level cpu reported');
+  const stats = JSON.parse((await podrun('stats', 'limited', '--json')).stdout) as Array<{ name: string; pod: { cpu?: object; unavailable: string[] }; containers: Array<{ name: string; stats: { cpu?: { usage: { total: number } } } }> }>;
+  t.same(stats[0].containers.map((c) => c.name), ['a', 'b']);
+  t.ok(stats[0].containers.every((c) => typeof c.stats.cpu?.usage.total === 'number'), 'cpu usage per container');
+  t.ok(stats[0].pod.unavailable.includes('memory'), 'controllers the host lacks are named');
+  t.match((await podrun('stats')).stdout, /^POD\s+CONTAINER\s+CPU\s+MEMORY\s+PIDS\s+IO \(R\/W\)\nlimited\s+\(pod\)\s+[\d.]+s\s+n\/a[\s\S]*\(n\/a: this host's cgroup v2 offers no memory, pids, io controller\)\n$/);
+  t.equal((await podrun('rm', '-f', 'limited')).code, 0);
+  t.notOk(fs.existsSync(pod), 'the pod cgroup is gone');
+  t.same(await snapshotHost(), before);
+});

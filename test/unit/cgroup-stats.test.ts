@@ -25,18 +25,20 @@ t.test('all controllers present', async (t) => {
     'memory.events': 'low 0\nhigh 0\nmax 3\noom 1\noom_kill 1\n',
     'pids.current': '5\n',
     'pids.max': 'max\n',
+    'io.stat': '254:0 rbytes=4096 wbytes=8192 rios=1 wios=2 dbytes=0 dios=0\n8:0 rbytes=1 wbytes=0 rios=1 wios=0\n',
   });
   t.same(readCgroupStats(dir), {
     unavailable: [],
     cpu: { usage: { total: 3_000_000, kernel: 1_000_000, user: 2_000_000 }, throttling: { periods: 10, throttled_periods: 4, throttled_time: 500_000 } },
     memory: { usage: { usage: 1048576, limit: 33554432 }, raw: { anon: 4096, file: 8192 }, oom_kill: 1 },
     pids: { current: 5, limit: undefined },
+    io: { devices: [{ major: 254, minor: 0, rbytes: 4096, wbytes: 8192, rios: 1, wios: 2 }, { major: 8, minor: 0, rbytes: 1, wbytes: 0, rios: 1, wios: 0 }] },
   });
 });
 
 t.test('a hybrid host: only the core cpu.stat', async (t) => {
   const dir = fakeCgroup(t, { 'cpu.stat': 'usage_usec 5\nuser_usec 3\nsystem_usec 2\n' });
   const s = readCgroupStats(dir);
-  t.same(s.unavailable, ['memory', 'pids']);
+  t.same(s.unavailable, ['memory', 'pids', 'io']);
   t.equal(s.cpu?.throttling, undefined, 'no cpu controller: no throttling data');
 });

@@ -29,7 +29,7 @@ t.test('a container', async (t) => {
   t.same(r, { cpu: { shares: 256, quota: 50000, period: 100000 }, memory: { limit: 134217728 }, hugepageLimits: [{ pageSize: '2MB', limit: 4194304 }] });
   t.same(containerResources({ limits: { cpu: '1' } }, 'f').cpu, { shares: 1024, quota: 100000, period: 100000 }, 'request defaults to the limit');
   t.same(containerResources(undefined, 'f'), { cpu: { shares: 2 } }, 'best effort');
-  const files = mapResources(r as Record<string, unknown>).writes.map((w) => `${w.file}=${w.value}`);
+  const files = mapResources(r).writes.map((w) => `${w.file}=${w.value}`);
   t.same(files, ['cpu.weight=10', 'cpu.max=50000 100000', 'memory.max=134217728', 'hugetlb.2MB.max=4194304'], 'and on to cgroup v2 files');
 });
 
@@ -39,4 +39,8 @@ t.test('the pod: sums, unbounded when any container is', async (t) => {
   t.same(podResources([a, b]), { cpu: { shares: 256 + 1024, quota: 150000, period: 100000 }, memory: { limit: 150 * 2 ** 20 } });
   const c = containerResources({ requests: { cpu: '100m' } }, 'c');
   t.same(podResources([a, c]), { cpu: { shares: 256 + 102 } }, 'no quota or memory limit when one container has none');
+  const h1 = containerResources({ limits: { 'hugepages-2Mi': '4Mi', memory: '1Gi' } }, 'h1');
+  const h2 = containerResources({ limits: { 'hugepages-2Mi': '2Mi', 'hugepages-1Gi': '1Gi', memory: '1Gi' } }, 'h2');
+  t.same(podResources([h1, h2]).hugepageLimits, [{ pageSize: '2MB', limit: 6 * 2 ** 20 }, { pageSize: '1GB', limit: 2 ** 30 }], 'hugepages summed per size');
+  t.equal(podResources([a, b]).hugepageLimits, undefined);
 });
