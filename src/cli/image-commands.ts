@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import type { ImageDetails, PullImageOptions } from '../image';
 import { pullProgress } from './progress';
+import { table } from './table';
 
 export interface ImageGlobals {
   dataRoot?: string;
@@ -21,11 +22,6 @@ function humanSize(n: number): string {
     i++;
   }
   return `${v < 10 && i > 0 ? v.toFixed(1) : Math.round(v)} ${units[i]}`;
-}
-
-function table(rows: string[][]): string {
-  const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
-  return `${rows.map((r) => r.map((cell, c) => (c === r.length - 1 ? cell : cell.padEnd(widths[c]))).join('   ')).join('\n')}\n`;
 }
 
 function summary(d: ImageDetails): object {

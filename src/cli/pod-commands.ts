@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import type { PodSummary } from '../pod';
 import type { ImageGlobals } from './image-commands';
+import { table } from './table';
 
 export interface PodGlobals extends ImageGlobals {
   runroot?: string;
@@ -51,9 +52,7 @@ export function registerPodCommands(program: Command, run: Runner, globals: () =
       run(async () => {
         const all = lib().pods(o());
         if (opt.json) return void process.stdout.write(`${JSON.stringify(all, null, 2)}\n`);
-        const rows = [['NAME', 'ID', 'READY', 'STATUS', 'RESTARTS', 'AGE'], ...all.map(row)];
-        const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
-        process.stdout.write(rows.map((r) => r.map((c, i) => c.padEnd(widths[i])).join('   ').trimEnd()).join('\n') + '\n');
+        process.stdout.write(table([['NAME', 'ID', 'READY', 'STATUS', 'RESTARTS', 'AGE'], ...all.map(row)]));
       })(),
     );
 
@@ -110,8 +109,7 @@ export function registerPodCommands(program: Command, run: Runner, globals: () =
           for (const c of p.containers) rows.push([p.name, c.name, ...fmt(c.stats)]);
           for (const u of p.pod.unavailable) missing.add(u);
         }
-        const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
-        process.stdout.write(rows.map((r) => r.map((c, i) => c.padEnd(widths[i])).join('   ').trimEnd()).join('\n') + '\n');
+        process.stdout.write(table(rows));
         if (missing.size) process.stdout.write(`(n/a: this host's cgroup v2 offers no ${[...missing].join(', ')} controller)\n`);
       })(),
     );
