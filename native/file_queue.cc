@@ -115,6 +115,7 @@ class FileQueue : public Napi::ObjectWrap<FileQueue> {
   void Run() {
     for (;;) {
       Item it;
+      bool failed;
       {
         std::unique_lock<std::mutex> lk(mu_);
         work_.wait(lk, [this] { return !queue_.empty() || stopped_; });
@@ -123,9 +124,10 @@ class FileQueue : public Napi::ObjectWrap<FileQueue> {
         queue_.pop_front();
         bytes_ -= it.data.size();
         busy_ = true;
+        failed = err_ != 0;
         space_.notify_all();
       }
-      const char *step = err_ == 0 ? Write(it) : nullptr;  // after a failure, drop the rest
+      const char *step = failed ? nullptr : Write(it);  // after a failure, drop the rest
       {
         std::lock_guard<std::mutex> lk(mu_);
         if (step && err_ == 0) {

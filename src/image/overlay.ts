@@ -4,7 +4,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { PodrunError } from '../errors';
-import { nativeFs, type NativeFsApi } from '../native';
+import { detachMount, nativeFs, type NativeFsApi } from '../native';
 import type { ImageStore } from './store';
 
 export interface RootfsPaths {
@@ -13,7 +13,6 @@ export interface RootfsPaths {
   work: string;
 }
 
-const MNT_DETACH = 2;
 /** mount(2) copies at most one page of options */
 const MAX_OPTIONS = 4095;
 
@@ -54,12 +53,6 @@ export function mountRootfs(store: ImageStore, diffIds: string[], dir: string, f
 
 /** Unmount (lazily, so a busy mount still goes) and remove the container's layers. */
 export function removeRootfs(dir: string, fsx: Pick<NativeFsApi, 'umount'> = nativeFs()): void {
-  const p = rootfsPaths(dir);
-  try {
-    fsx.umount(p.rootfs, MNT_DETACH);
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code !== 'EINVAL' && code !== 'ENOENT') throw e; // EINVAL: not mounted
-  }
+  detachMount(rootfsPaths(dir).rootfs, fsx);
   fs.rmSync(dir, { recursive: true, force: true });
 }

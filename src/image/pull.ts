@@ -43,8 +43,15 @@ async function resolveManifest(provider: ImageProvider, platform: Platform): Pro
   const top = await provider.resolve();
   const topDigest = sha256Of(top.data);
   if (top.digest && top.digest !== topDigest) throw digestMismatch(`${provider.description}: manifest`, top.digest, topDigest);
-  const kind = top.mediaType || (JSON.parse(top.data.toString()) as { mediaType?: string }).mediaType || MT.ociManifest;
-  if (INDEX_TYPES.includes(kind) || (!MANIFEST_TYPES.includes(kind) && 'manifests' in (JSON.parse(top.data.toString()) as object))) {
+  let doc: { mediaType?: string; manifests?: unknown };
+  try {
+    doc = JSON.parse(top.data.toString()) as typeof doc;
+  } catch (e) {
+    throw new PodrunError('EIMAGE', `${provider.description}: manifest is not JSON: ${(e as Error).message}`);
+  }
+  const kind = top.mediaType || doc.mediaType || MT.ociManifest;
+  // an index is recognised by its media type, or by its shape when the source sends none
+  if (INDEX_TYPES.includes(kind) || (!MANIFEST_TYPES.includes(kind) && doc.manifests !== undefined)) {
     const index = parseIndex(top.data, `${provider.description} (index)`);
     const desc = selectManifest(index, platform, provider.description);
     const data = await provider.fetchDocument(desc);

@@ -101,3 +101,16 @@ export function nativeFs(): NativeFsApi {
 export function monitorPath(): string {
   return path.join(packageRoot(), 'build', 'Release', 'podrun-monitor');
 }
+
+/** umount2 flag: detach now, finish when no longer busy */
+export const MNT_DETACH = 2;
+
+/** Lazily unmount `target` if something is mounted there (EINVAL: nothing is; ENOENT: it is gone). */
+export function detachMount(target: string, fsx: Pick<NativeFsApi, 'umount'> = nativeFs()): void {
+  try {
+    fsx.umount(target, MNT_DETACH);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code !== 'EINVAL' && code !== 'ENOENT') throw e;
+  }
+}

@@ -4,23 +4,22 @@ import path from 'node:path';
 import { findCgroup2Mount } from '../cgroup/mount';
 import { readCgroupStats, type CgroupStats } from '../cgroup/stats';
 import { PodrunError } from '../errors';
-import { execInContainer, readRecord, type ExecResult } from '../oci/lifecycle';
+import { DEFAULT_DATA_ROOT } from '../image/store';
+import { DEFAULT_STATE_ROOT, execInContainer, readRecord, type ExecResult } from '../oci/lifecycle';
 import { containerStatus } from '../oci/lifecycle/container-status';
 import { streamLog, type LogOptions } from './logs';
 import { parsePodManifest } from './manifest';
 import type { PodManifest } from './manifest-schema';
 import { removePod, startPod, stopPod, type PodOptions } from './pod-lifecycle';
 import { podStatus, type PodStatusReport } from './pod-status';
-import { findPod, listPods, podOciRoot, type PodRecord } from './pod-store';
+import { findPod, listPods, podCgroup, podOciRoot, type PodRecord } from './pod-store';
 
 export { parsePodManifest, type ParsedPod } from './manifest';
 export { containerConfig, type ContainerContext } from './container-spec';
 export type { PodManifest, PodRecord, PodStatusReport, PodOptions };
 
-export const DEFAULT_POD_ROOT = '/run/podrun';
-
 function opts(o: Partial<PodOptions>): PodOptions {
-  return { root: o.root ?? DEFAULT_POD_ROOT, dataRoot: o.dataRoot ?? '/var/lib/podrun', insecure: o.insecure, onWarning: o.onWarning };
+  return { root: o.root ?? DEFAULT_STATE_ROOT, dataRoot: o.dataRoot ?? DEFAULT_DATA_ROOT, insecure: o.insecure, onWarning: o.onWarning };
 }
 
 /** Start a pod from a manifest object or a YAML/JSON file. */
@@ -122,7 +121,7 @@ export function podStats(queries: string[], o: Partial<PodOptions> = {}): PodSta
   const cg2 = findCgroup2Mount(fs.readFileSync('/proc/self/mountinfo', 'utf8'));
   if (!cg2) throw new PodrunError('EHOST', 'no cgroup2 mount on this host');
   return list.map((p) => {
-    const podDir = path.join(cg2, 'podrun.slice', `pod-${p.id}`);
+    const podDir = path.join(cg2, podCgroup(p.id));
     return {
       name: p.name,
       id: p.id,

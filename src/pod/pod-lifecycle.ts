@@ -15,7 +15,7 @@ import { findCgroup2Mount } from '../cgroup/mount';
 import { PodrunError } from '../errors';
 import { containerDefaults, ImageStore, mountRootfs, pullImage, removeLease, removeRootfs, writeLease } from '../image';
 import { findImage, type ImageDetails } from '../image/images';
-import { nativeFs } from '../native';
+import { detachMount, nativeFs } from '../native';
 import { createContainer, deleteContainer, killContainer, readRecord, startCreated } from '../oci/lifecycle';
 import { containerStatus } from '../oci/lifecycle/container-status';
 import { readFileInRoot } from '../util/in-root';
@@ -24,7 +24,7 @@ import { withFileLock } from '../util/file-lock';
 import { containerConfig } from './container-spec';
 import { notYetImplemented } from './manifest';
 import type { PodContainer, PodManifest } from './manifest-schema';
-import { podDir, podOciRoot, listPods, readPod, writePod, type PodContainerRecord, type PodRecord } from './pod-store';
+import { podCgroup, podDir, podOciRoot, listPods, readPod, writePod, type PodContainerRecord, type PodRecord } from './pod-store';
 import { createPodShm, createSandbox, removeSandbox, writeEtcFiles } from './sandbox';
 
 export interface PodOptions {
@@ -37,10 +37,7 @@ export interface PodOptions {
   onWarning?: (message: string) => void;
 }
 
-const MNT_DETACH = 2;
 
-/** The pod's cgroup below the cgroup2 root; its containers' are children. */
-const podCgroup = (id: string): string => `podrun.slice/pod-${id}`;
 
 function ensureImage(c: PodContainer, field: string, o: PodOptions, pulled: Map<string, Promise<ImageDetails>>): Promise<ImageDetails> {
   let p = pulled.get(c.image);
@@ -201,13 +198,18 @@ export async function startPod(pod: PodManifest, o: PodOptions): Promise<PodReco
   }
 }
 
-/** SIGTERM every running container, wait up to the grace period, then SIGKILL. */
-export async function stopPod(root: string, rec: PodRecord, graceSeconds?: number): Promise<void> {
-  const ociRoot = podOciRoot(root, rec.id);
-  const running = rec.containers.filter((c) => {
+/** The pod's containers that have not stopped (created, running or paused). */
+function notStopped(ociRoot: string, rec: PodRecord): PodContainerRecord[] {
+  return rec.containers.filter((c) => {
     const r = readRecord(ociRoot, c.ociId);
     return r && containerStatus(ociRoot, r).status !== 'stopped';
   });
+}
+
+/** SIGTERM every running container, wait up to the grace period, then SIGKILL. */
+export async function stopPod(root: string, rec: PodRecord, graceSeconds?: number): Promise<void> {
+  const ociRoot = podOciRoot(root, rec.id);
+  const running = notStopped(ociRoot, rec);
   const grace = (graceSeconds ?? rec.manifest.spec.terminationGracePeriodSeconds ?? 30) * 1000;
   for (const c of running) {
     try {
@@ -238,10 +240,7 @@ export async function removePod(root: string, id: string, o: { force?: boolean; 
     return;
   }
   const ociRoot = podOciRoot(root, id);
-  const running = rec.containers.some((c) => {
-    const r = readRecord(ociRoot, c.ociId);
-    return r && containerStatus(ociRoot, r).status !== 'stopped';
-  });
+  const running = notStopped(ociRoot, rec).length > 0;
   if (running && !o.force) throw new PodrunError('EINVALID_CONFIG', `pod ${rec.name} is running: stop it first or pass --force`);
   if (running) await stopPod(root, rec, 0);
   for (const c of rec.containers) {
@@ -251,13 +250,7 @@ export async function removePod(root: string, id: string, o: { force?: boolean; 
     removeRootfs(c.rootfsDir);
     removeLease(o.dataRoot, `pod-${id}-${c.name}`);
   }
-  for (const v of rec.tmpfsVolumes) {
-    try {
-      nativeFs().umount(v, MNT_DETACH);
-    } catch {
-      /* not mounted */
-    }
-  }
+  for (const v of rec.tmpfsVolumes) detachMount(v);
   const cg2 = findCgroup2Mount(fs.readFileSync('/proc/self/mountinfo', 'utf8'));
   if (cg2 && fs.existsSync(path.join(cg2, podCgroup(id)))) await removeCgroup(path.join(cg2, podCgroup(id)));
   fs.rmSync(rec.dataDir, { recursive: true, force: true });

@@ -39,6 +39,8 @@ export interface PodRecord {
 export const podsDir = (root: string): string => path.join(root, 'pods');
 export const podDir = (root: string, id: string): string => path.join(podsDir(root), id);
 export const podOciRoot = (root: string, id: string): string => path.join(podDir(root, id), 'oci');
+/** The pod's cgroup below the cgroup2 root; its containers' (ctr-<name>) are children. */
+export const podCgroup = (id: string): string => `podrun.slice/pod-${id}`;
 
 export function writePod(root: string, rec: PodRecord): void {
   writeFileAtomic(path.join(podDir(root, rec.id), 'pod.json'), `${JSON.stringify(rec, null, 2)}\n`);

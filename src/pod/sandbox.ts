@@ -4,11 +4,11 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { PodrunError } from '../errors';
-import { nativeFs } from '../native';
+import { detachMount, nativeFs } from '../native';
+import { MS } from '../oci/mount-options';
 import { podHostname, type SandboxNamespaces } from './container-spec';
 import type { PodManifest } from './manifest-schema';
 
-const MNT_DETACH = 2;
 
 /** Pin new namespaces on files in `dir` with util-linux unshare, which
  * bind-mounts /proc/<pid>/ns/* onto them before its helper exits. */
@@ -42,24 +42,15 @@ export function createSandbox(dir: string, pod: PodManifest): SandboxNamespaces 
 export function createPodShm(dir: string): string {
   const shm = path.join(dir, 'shm');
   fs.mkdirSync(shm, { recursive: true });
-  nativeFs().mount('shm', shm, 'tmpfs', MS_NOSUID | MS_NODEV | MS_NOEXEC, 'mode=1777,size=65536k');
+  nativeFs().mount('shm', shm, 'tmpfs', MS.NOSUID | MS.NODEV | MS.NOEXEC, 'mode=1777,size=65536k');
   return shm;
 }
-
-const MS_NOSUID = 2;
-const MS_NODEV = 4;
-const MS_NOEXEC = 8;
 
 /** Unpin whatever is pinned in `dir` and remove it. */
 export function removeSandbox(dir: string): void {
   for (const kind of ['net', 'ipc', 'uts', 'shm']) {
     const file = path.join(dir, kind);
-    if (!fs.existsSync(file)) continue;
-    try {
-      nativeFs().umount(file, MNT_DETACH);
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EINVAL') throw e; // EINVAL: not a mount point
-    }
+    if (fs.existsSync(file)) detachMount(file);
   }
   fs.rmSync(dir, { recursive: true, force: true });
 }
