@@ -22,6 +22,20 @@ function row(p: PodSummary): string[] {
   return [p.name, p.id, `${ready}/${p.status.containerStatuses.length}`, p.status.phase, String(all.reduce((n, c) => n + c.restartCount, 0)), age(p.created)];
 }
 
+/** Act on every named pod, as podman does: one failing name does not stop the others; exit 1 if any failed. */
+async function eachPod(names: string[], act: (name: string) => Promise<{ name: string }>): Promise<number> {
+  let failed = 0;
+  for (const n of names) {
+    try {
+      process.stdout.write(`${(await act(n)).name}\n`);
+    } catch (e) {
+      process.stderr.write(`podrun: ${(e as Error).message}\n`);
+      failed++;
+    }
+  }
+  return failed ? 1 : 0;
+}
+
 export function registerPodCommands(program: Command, run: Runner, globals: () => PodGlobals): void {
   const o = (): { root?: string; dataRoot?: string; onWarning: (m: string) => void } => {
     const g = globals();
@@ -120,12 +134,7 @@ export function registerPodCommands(program: Command, run: Runner, globals: () =
     .argument('<pod...>')
     .option('-t, --time <seconds>', 'grace period (default: the pod\'s terminationGracePeriodSeconds, or 30)')
     .action((names: string[], opt: { time?: string }) =>
-      run(async () => {
-        for (const n of names) {
-          const p = await lib().stopPodByName(n, { ...o(), time: opt.time === undefined ? undefined : Number(opt.time) });
-          process.stdout.write(`${p.name}\n`);
-        }
-      })(),
+      run(async () => eachPod(names, (n) => lib().stopPodByName(n, { ...o(), time: opt.time === undefined ? undefined : Number(opt.time) })))(),
     );
 
   program
@@ -134,11 +143,6 @@ export function registerPodCommands(program: Command, run: Runner, globals: () =
     .argument('<pod...>')
     .option('-f, --force', 'stop running pods first (SIGKILL)')
     .action((names: string[], opt: { force?: boolean }) =>
-      run(async () => {
-        for (const n of names) {
-          const p = await lib().removePodByName(n, { ...o(), force: opt.force });
-          process.stdout.write(`${p.name}\n`);
-        }
-      })(),
+      run(async () => eachPod(names, (n) => lib().removePodByName(n, { ...o(), force: opt.force })))(),
     );
 }
