@@ -87,12 +87,18 @@ export interface RemoveResult {
 /** Remove a name; an image left without names goes too (and by id, every
  * name). An image a pod uses is refused unless `force`. Content is freed by
  * the prune that follows. */
-export async function removeImage(store: ImageStore, query: string, opts: { force?: boolean } = {}): Promise<RemoveResult> {
-  const image = findImage(store, query);
+export async function removeImage(store: ImageStore, query: string, opts: { force?: boolean; defaultRegistry?: string } = {}): Promise<RemoveResult> {
+  const image = findImage(store, query, opts.defaultRegistry);
   if (!opts.force && imagesInUse(store).has(image.id)) {
     throw new PodrunError('EIMAGE', `image ${query} is used by a pod; remove the pod first or pass --force`);
   }
-  const byName = image.names.includes(query) ? query : image.names.find((n) => { try { return n === normalizeName(query); } catch { return false; } });
+  const byName = image.names.includes(query) ? query : image.names.find((n) => {
+    try {
+      return n === normalizeName(query, opts.defaultRegistry);
+    } catch {
+      return false; // an id, not a name
+    }
+  });
   const result: RemoveResult = { untagged: [], removed: [] };
   await store.updateImages((doc) => {
     const entry = doc.images[image.manifestDigest];
