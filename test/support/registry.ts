@@ -95,7 +95,8 @@ export async function startRegistry(t: Teardown, dir: string, auth: 'none' | 'ba
   }
   const config = path.join(dir, 'config.yml');
   fs.writeFileSync(config, `version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: ${path.join(dir, 'storage')}\nhttp:\n  addr: ${host}\n${authYaml}`);
-  const child: ChildProcess = spawn('docker-registry', ['serve', config], { stdio: ['ignore', 'ignore', 'pipe'] });
+  // --pdeathsig: the registry dies with the test process even when tap kills it on a timeout
+  const child: ChildProcess = spawn('setpriv', ['--pdeathsig', 'KILL', 'docker-registry', 'serve', config], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
   t.teardown(async () => {
