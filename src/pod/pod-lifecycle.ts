@@ -9,7 +9,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { applyResources } from '../cgroup/apply';
 import { containerResources, parseQuantity, podResources } from '../cgroup/kube-resources';
-import { createCgroup, removeCgroup } from '../cgroup/lifecycle';
+import { createCgroup, pruneEmpty, removeCgroup } from '../cgroup/lifecycle';
 import { mapResources } from '../cgroup/resources';
 import { findCgroup2Mount } from '../cgroup/mount';
 import { PodrunError } from '../errors';
@@ -101,11 +101,12 @@ async function waitExit(ociRoot: string, id: string, timeoutMs = Infinity): Prom
 
 /** The pod cgroup, with kubelet's pod-level limits (sums of the app
  * containers', only when every one is bounded); containers nest below it. */
-function applyPodLimits(pod: PodManifest, id: string, warn?: (m: string) => void): void {
+function applyPodLimits(pod: PodManifest, rec: PodRecord, root: string, warn?: (m: string) => void): void {
   const cg2 = findCgroup2Mount(fs.readFileSync('/proc/self/mountinfo', 'utf8'));
   if (!cg2) throw new PodrunError('EHOST', 'no cgroup2 mount on this host');
-  const dir = path.join(cg2, podCgroup(id));
-  createCgroup(dir);
+  const dir = path.join(cg2, podCgroup(rec.id));
+  rec.cgroupCreated = createCgroup(dir);
+  writePod(root, rec);
   if (!pod.spec.containers.some((c) => c.resources)) return;
   const totals = podResources(pod.spec.containers.map((c, i) => containerResources(c.resources, `spec.containers[${i}].resources`)));
   const { writes, unmappable } = mapResources(totals);
@@ -148,7 +149,7 @@ export async function startPod(pod: PodManifest, o: PodOptions): Promise<PodReco
     const images = await Promise.all(all.map(({ c, field }) => ensureImage(c, field, o, pulled)));
     const store = new ImageStore(o.dataRoot);
     const ociRoot = podOciRoot(o.root, id);
-    applyPodLimits(pod, id, o.onWarning);
+    applyPodLimits(pod, rec, o.root, o.onWarning);
 
     const create = async (k: { c: PodContainer; init: boolean; field: string }, image: ImageDetails): Promise<PodContainerRecord> => {
       const ctrDir = path.join(rec.dataDir, 'containers', k.c.name);
@@ -253,6 +254,7 @@ export async function removePod(root: string, id: string, o: { force?: boolean; 
   for (const v of rec.tmpfsVolumes) detachMount(v);
   const cg2 = findCgroup2Mount(fs.readFileSync('/proc/self/mountinfo', 'utf8'));
   if (cg2 && fs.existsSync(path.join(cg2, podCgroup(id)))) await removeCgroup(path.join(cg2, podCgroup(id)));
+  pruneEmpty((rec.cgroupCreated ?? []).slice(0, -1)); // podrun.slice, if this pod made it and it is empty now
   fs.rmSync(rec.dataDir, { recursive: true, force: true });
   removeSandbox(path.join(podDir(root, id), 'ns'));
   fs.rmSync(podDir(root, id), { recursive: true, force: true });

@@ -34,6 +34,8 @@ export interface PodRecord {
   dataDir: string;
   /** volumes mounted as tmpfs (emptyDir medium Memory) */
   tmpfsVolumes: string[];
+  /** cgroup directories the pod made (podrun.slice when it was first, pod-<id>): removed on rm */
+  cgroupCreated?: string[];
 }
 
 export const podsDir = (root: string): string => path.join(root, 'pods');
