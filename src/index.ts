@@ -15,3 +15,8 @@ export {
   type PullImageOptions, type StoreOptions, type ImageDetails, type PulledImage, type PullEvent,
   type RootfsPaths, type ContainerDefaults, type ResolvedUser, type ImageRef, type PruneResult, type RemoveResult,
 } from './image';
+export {
+  startPodFrom as startPod, pods, inspectPod, inspectPod as podStatus, podLogs, execInPod,
+  stopPodByName as stopPod, removePodByName as removePod, podStats, gcPods, parsePodManifest, containerConfig,
+  type PodManifest, type PodRecord, type PodStatusReport, type PodOptions, type GcReport, type PodSummary, type PodStats, type ParsedPod,
+} from './pod';

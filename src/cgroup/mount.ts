@@ -31,3 +31,16 @@ export function mountPointOf(mountinfo: string, target: string): string {
   }
   return best;
 }
+
+/** Mount points at or below `dir`, deepest first (the order to unmount them in). */
+export function mountPointsUnder(mountinfo: string, dir: string): string[] {
+  const prefix = dir.endsWith('/') ? dir : `${dir}/`;
+  const out = new Set<string>();
+  for (const line of mountinfo.split('\n')) {
+    const mp = line.split(' ')[4];
+    if (!mp) continue;
+    const point = unescapeMountinfo(mp);
+    if (point === dir || point.startsWith(prefix)) out.add(point);
+  }
+  return [...out].sort((a, b) => b.length - a.length);
+}

@@ -23,11 +23,12 @@ function row(p: PodSummary): string[] {
 }
 
 /** Act on every named pod, as podman does: one failing name does not stop the others; exit 1 if any failed. */
-async function eachPod(names: string[], act: (name: string) => Promise<{ name: string }>): Promise<number> {
+async function eachPod(names: string[], act: (name: string) => Promise<{ name?: string; id: string }>): Promise<number> {
   let failed = 0;
   for (const n of names) {
     try {
-      process.stdout.write(`${(await act(n)).name}\n`);
+      const p = await act(n);
+      process.stdout.write(`${p.name ?? p.id}\n`);
     } catch (e) {
       process.stderr.write(`podrun: ${(e as Error).message}\n`);
       failed++;
@@ -60,11 +61,12 @@ export function registerPodCommands(program: Command, run: Runner, globals: () =
 
   program
     .command('ps')
-    .description('list pods')
+    .description('list pods (those still pending or running; -a for all)')
+    .option('-a, --all', 'also pods that have finished (Succeeded or Failed)')
     .option('--json', 'JSON output')
-    .action((opt: { json?: boolean }) =>
+    .action((opt: { json?: boolean; all?: boolean }) =>
       run(async () => {
-        const all = lib().pods(o());
+        const all = lib().pods(o()).filter((p) => opt.all || (p.status.phase !== 'Succeeded' && p.status.phase !== 'Failed'));
         if (opt.json) return void process.stdout.write(`${JSON.stringify(all, null, 2)}\n`);
         process.stdout.write(table([['NAME', 'ID', 'READY', 'STATUS', 'RESTARTS', 'AGE'], ...all.map(row)]));
       })(),
@@ -144,5 +146,24 @@ export function registerPodCommands(program: Command, run: Runner, globals: () =
     .option('-f, --force', 'stop running pods first (SIGKILL)')
     .action((names: string[], opt: { force?: boolean }) =>
       run(async () => eachPod(names, (n) => lib().removePodByName(n, { ...o(), force: opt.force })))(),
+    );
+
+  program
+    .command('gc')
+    .description('remove what crashed or killed `podrun start`s left: half-made pods, orphaned layers, volumes and cgroups')
+    .option('--json', 'print the report as JSON')
+    .action((opt: { json?: boolean }) =>
+      run(async () => {
+        const r = await lib().gcPods(o());
+        if (opt.json) {
+          process.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
+          return;
+        }
+        for (const p of r.interrupted) process.stdout.write(`removed pod ${p}: its start was interrupted\n`);
+        for (const id of r.recordless) process.stdout.write(`removed pod directory ${id}: no record\n`);
+        for (const d of r.dataDirs) process.stdout.write(`removed ${d}\n`);
+        for (const c of r.cgroups) process.stdout.write(`removed cgroup ${c}\n`);
+        for (const l of r.left) process.stderr.write(`podrun: gc left ${l}\n`);
+      })(),
     );
 }

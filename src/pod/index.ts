@@ -12,11 +12,12 @@ import { parsePodManifest } from './manifest';
 import type { PodManifest } from './manifest-schema';
 import { removePod, startPod, stopPod, type PodOptions } from './pod-lifecycle';
 import { podStatus, type PodStatusReport } from './pod-status';
-import { findPod, listPods, podCgroup, podOciRoot, type PodRecord } from './pod-store';
+import { collectGarbage, type GcReport } from './pod-gc';
+import { findPod, findPodIdForRemoval, listPods, podCgroup, podOciRoot, readPod, type PodRecord } from './pod-store';
 
 export { parsePodManifest, type ParsedPod } from './manifest';
 export { containerConfig, type ContainerContext } from './container-spec';
-export type { PodManifest, PodRecord, PodStatusReport, PodOptions };
+export type { PodManifest, PodRecord, PodStatusReport, PodOptions, GcReport };
 
 function opts(o: Partial<PodOptions>): PodOptions {
   return { root: o.root ?? DEFAULT_STATE_ROOT, dataRoot: o.dataRoot ?? DEFAULT_DATA_ROOT, insecure: o.insecure, onWarning: o.onWarning };
@@ -99,11 +100,19 @@ export async function stopPodByName(query: string, o: Partial<PodOptions> & { ti
   return p;
 }
 
-export async function removePodByName(query: string, o: Partial<PodOptions> & { force?: boolean } = {}): Promise<PodRecord> {
+/** Remove a pod by name or id (also the record-less debris of a crashed start, by id). */
+export async function removePodByName(query: string, o: Partial<PodOptions> & { force?: boolean } = {}): Promise<{ id: string; name?: string }> {
   const { root, dataRoot } = opts(o);
-  const p = findPod(root, query);
-  await removePod(root, p.id, { force: o.force, dataRoot });
-  return p;
+  const id = findPodIdForRemoval(root, query);
+  const name = readPod(root, id)?.name;
+  await removePod(root, id, { force: o.force, dataRoot });
+  return { id, name };
+}
+
+/** Clean what crashed starts left: interrupted pods, record-less pod dirs, orphaned data dirs and cgroups. */
+export function gcPods(o: Partial<PodOptions> = {}): Promise<GcReport> {
+  const { root, dataRoot } = opts(o);
+  return collectGarbage(root, dataRoot);
 }
 
 export interface PodStats {

@@ -19,11 +19,12 @@ import { detachMount, nativeFs } from '../native';
 import { createContainer, deleteContainer, killContainer, readRecord, startCreated } from '../oci/lifecycle';
 import { containerStatus } from '../oci/lifecycle/container-status';
 import { readFileInRoot } from '../util/in-root';
-import { isSameProcess } from '../util/process-identity';
+import { isSameProcess, processStartTime } from '../util/process-identity';
 import { withFileLock } from '../util/file-lock';
 import { containerConfig } from './container-spec';
 import { notYetImplemented } from './manifest';
 import type { PodContainer, PodManifest } from './manifest-schema';
+import { podDataDir, removeOrphanData, writeDataDirOwner } from './pod-data-dir';
 import { podCgroup, podDir, podOciRoot, listPods, readPod, writePod, type PodContainerRecord, type PodRecord } from './pod-store';
 import { createPodShm, createSandbox, removeSandbox, writeEtcFiles } from './sandbox';
 
@@ -105,8 +106,10 @@ function applyPodLimits(pod: PodManifest, rec: PodRecord, root: string, warn?: (
   const cg2 = findCgroup2Mount(fs.readFileSync('/proc/self/mountinfo', 'utf8'));
   if (!cg2) throw new PodrunError('EHOST', 'no cgroup2 mount on this host');
   const dir = path.join(cg2, podCgroup(rec.id));
-  rec.cgroupCreated = createCgroup(dir);
+  // recorded before mkdir, so rm after a crash right here still prunes what this pod made
+  rec.cgroupCreated = [path.dirname(dir), dir].filter((d) => !fs.existsSync(d));
   writePod(root, rec);
+  createCgroup(dir);
   if (!pod.spec.containers.some((c) => c.resources)) return;
   const totals = podResources(pod.spec.containers.map((c, i) => containerResources(c.resources, `spec.containers[${i}].resources`)));
   const { writes, unmappable } = mapResources(totals);
@@ -125,13 +128,14 @@ export async function startPod(pod: PodManifest, o: PodOptions): Promise<PodReco
   const namespace = pod.metadata.namespace ?? 'default';
   const rec: PodRecord = {
     id, name: pod.metadata.name, namespace, created: new Date().toISOString(), manifest: pod, containers: [],
-    dataDir: path.join(o.dataRoot, 'pods', id), tmpfsVolumes: [],
+    dataDir: podDataDir(o.dataRoot, id), tmpfsVolumes: [], starter: { pid: process.pid, startTime: processStartTime(process.pid) },
   };
   await withFileLock(path.join(o.root, 'pods.lock'), async () => {
     if (listPods(o.root).some((p) => p.name === rec.name && p.namespace === namespace)) {
       throw new PodrunError('EEXIST', `pod ${rec.name} already exists (podrun rm ${rec.name} first)`);
     }
     fs.mkdirSync(podDir(o.root, id), { recursive: true, mode: 0o700 });
+    writeDataDirOwner(rec.dataDir, o.root);
     writePod(o.root, rec); // from here on, rm/gc can clean up whatever follows
   });
   try {
@@ -184,6 +188,7 @@ export async function startPod(pod: PodManifest, o: PodOptions): Promise<PodReco
       const exit = containerStatus(ociRoot, readRecord(ociRoot, cr.ociId)!).exit;
       if (exit?.exitCode !== 0) {
         rec.failed = `init container ${cr.name} failed (exit ${exit?.exitCode ?? `signal ${exit?.signal}`})`;
+        delete rec.starter;
         writePod(o.root, rec);
         return rec; // kept, Failed, for logs and inspect; rm removes it
       }
@@ -191,6 +196,7 @@ export async function startPod(pod: PodManifest, o: PodOptions): Promise<PodReco
     const apps: PodContainerRecord[] = [];
     for (let i = 0; i < all.length; i++) if (!all[i].init) apps.push(await create(all[i], await images[i]));
     for (const cr of apps) await startCreated(ociRoot, cr.ociId, { onWarning: o.onWarning });
+    delete rec.starter;
     writePod(o.root, rec);
     return rec;
   } catch (e) {
@@ -237,7 +243,10 @@ export async function stopPod(root: string, rec: PodRecord, graceSeconds?: numbe
 export async function removePod(root: string, id: string, o: { force?: boolean; dataRoot: string }): Promise<void> {
   const rec = readPod(root, id);
   if (!rec) {
-    if (fs.existsSync(podDir(root, id))) fs.rmSync(podDir(root, id), { recursive: true, force: true });
+    // a crash between mkdir and the first record: nothing but the dirs exists yet
+    removeSandbox(path.join(podDir(root, id), 'ns'));
+    fs.rmSync(podDir(root, id), { recursive: true, force: true });
+    await removeOrphanData(o.dataRoot, id);
     return;
   }
   const ociRoot = podOciRoot(root, id);

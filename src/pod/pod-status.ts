@@ -3,7 +3,7 @@ import { oomKills } from '../cgroup/stats';
 import { containerStatus } from '../oci/lifecycle/container-status';
 import { readRecord } from '../oci/lifecycle/state-store';
 import { signalName } from '../oci/signals';
-import { podOciRoot, type PodContainerRecord, type PodRecord } from './pod-store';
+import { podOciRoot, startInterrupted, type PodContainerRecord, type PodRecord } from './pod-store';
 
 export type ContainerState =
   | { waiting: { reason: string } }
@@ -52,12 +52,18 @@ function statusOf(root: string, pod: PodRecord, c: PodContainerRecord): Containe
 }
 
 export function podStatus(root: string, pod: PodRecord): PodStatusReport {
-  const init = pod.containers.filter((c) => c.init).map((c) => statusOf(root, pod, c));
-  const apps = pod.containers.filter((c) => !c.init).map((c) => statusOf(root, pod, c));
+  // every container of the manifest, as kubelet reports them: those not made yet wait
+  const report = (c: { name: string; image: string }, init: boolean): ContainerStatusReport => {
+    const made = pod.containers.find((x) => x.name === c.name && x.init === init);
+    return made ? statusOf(root, pod, made) : { name: c.name, image: c.image, imageID: '', containerID: '', state: { waiting: { reason: 'PodInitializing' } }, ready: false, restartCount: 0 };
+  };
+  const init = (pod.manifest.spec.initContainers ?? []).map((c) => report(c, true));
+  const apps = pod.manifest.spec.containers.map((c) => report(c, false));
   let phase: PodStatusReport['phase'] = 'Pending';
   const terminated = (s: ContainerStatusReport) => ('terminated' in s.state ? s.state.terminated : undefined);
-  if (pod.failed) phase = 'Failed';
+  const failed = pod.failed ?? (startInterrupted(pod) ? `podrun start (pid ${pod.starter?.pid}) died before the pod was up: podrun rm or podrun gc removes it` : undefined);
+  if (failed) phase = 'Failed';
   else if (apps.length > 0 && apps.every((s) => terminated(s))) phase = apps.every((s) => terminated(s)?.exitCode === 0) ? 'Succeeded' : 'Failed';
   else if (apps.some((s) => 'running' in s.state)) phase = 'Running';
-  return { phase, ...(pod.failed ? { reason: pod.failed } : {}), startTime: pod.created, initContainerStatuses: init, containerStatuses: apps };
+  return { phase, ...(failed ? { reason: failed } : {}), startTime: pod.created, initContainerStatuses: init, containerStatuses: apps };
 }

@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { PodrunError } from '../errors';
 import { writeFileAtomic } from '../util/atomic-file';
+import { isSameProcess } from '../util/process-identity';
 import type { PodManifest } from './manifest-schema';
 
 export interface PodContainerRecord {
@@ -36,7 +37,12 @@ export interface PodRecord {
   tmpfsVolumes: string[];
   /** cgroup directories the pod made (podrun.slice when it was first, pod-<id>): removed on rm */
   cgroupCreated?: string[];
+  /** the `podrun start` process while it builds the pod; cleared once the pod is up */
+  starter?: { pid: number; startTime?: number };
 }
+
+/** True when the process that was starting the pod died before it finished. */
+export const startInterrupted = (rec: PodRecord): boolean => !!rec.starter && !isSameProcess(rec.starter.pid, rec.starter.startTime);
 
 export const podsDir = (root: string): string => path.join(root, 'pods');
 export const podDir = (root: string, id: string): string => path.join(podsDir(root), id);
@@ -56,14 +62,22 @@ export function readPod(root: string, id: string): PodRecord | undefined {
   }
 }
 
-export function listPods(root: string): PodRecord[] {
-  let ids: string[];
+export function listPodIds(root: string): string[] {
   try {
-    ids = fs.readdirSync(podsDir(root));
+    return fs.readdirSync(podsDir(root)).filter((n) => /^[0-9a-f]{12}$/.test(n));
   } catch {
     return [];
   }
-  return ids.map((id) => readPod(root, id)).filter((p): p is PodRecord => !!p).sort((a, b) => a.created.localeCompare(b.created));
+}
+
+export function listPods(root: string): PodRecord[] {
+  return listPodIds(root).map((id) => readPod(root, id)).filter((p): p is PodRecord => !!p).sort((a, b) => a.created.localeCompare(b.created));
+}
+
+/** Pod directories without a record: what a crash between mkdir and the
+ * first record write leaves (both happen under pods.lock). */
+export function recordlessPodIds(root: string): string[] {
+  return listPodIds(root).filter((id) => !fs.existsSync(path.join(podDir(root, id), 'pod.json')));
 }
 
 /** A pod by name, id or unique id prefix. */
@@ -75,4 +89,17 @@ export function findPod(root: string, query: string): PodRecord {
   if (byId.length === 1) return byId[0];
   if (byId.length > 1 || byName.length > 1) throw new PodrunError('EINVALID_CONFIG', `pod ${query} is ambiguous`);
   throw new PodrunError('ENOTFOUND', `pod ${query} does not exist`);
+}
+
+/** The id of a pod to remove: a pod by name or id, or a record-less pod
+ * directory by id (debris of a crash, which only rm and gc act on). */
+export function findPodIdForRemoval(root: string, query: string): string {
+  try {
+    return findPod(root, query).id;
+  } catch (e) {
+    if ((e as PodrunError).code !== 'ENOTFOUND') throw e;
+    const ids = recordlessPodIds(root).filter((id) => id.startsWith(query));
+    if (ids.length === 1) return ids[0];
+    throw e;
+  }
 }

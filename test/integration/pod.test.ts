@@ -117,6 +117,8 @@ spec:
   t.equal(r.code, 1);
   t.match(r.stdout, /bad-init [0-9a-f]{12} Failed \(init container check failed \(exit 4\)\)/);
   t.equal((await podrun('logs', 'bad-init', '-c', 'check')).stdout, 'checking\n');
+  t.notMatch((await podrun('ps')).stdout, /bad-init/, 'ps lists live pods only');
+  t.match((await podrun('ps', '-a')).stdout, /bad-init\s+[0-9a-f]{12}\s+0\/1\s+Failed/, 'ps -a lists the failed one');
   t.equal((await podrun('rm', 'bad-init')).code, 0);
   t.same(await snapshotHost(), before);
 });
@@ -138,26 +140,44 @@ t.test('bad manifests are refused with the field, and leave nothing', async (t) 
   t.same(await snapshotHost(), before);
 });
 
-t.test('kill -9 of podrun start at random points, then rm: the host is clean', async (t) => {
+t.test('kill -9 of podrun start at random points (50), then rm or gc: the host is clean', async (t) => {
   const before = await snapshotHost();
-  const { podrun, manifest, runRoot } = await env(t);
+  const { podrun, manifest, runRoot, dataRoot } = await env(t);
   const f = await manifest('duo', DUO);
-  for (let i = 0; i < 12; i++) {
+  const podIds = (): string[] => (fs.existsSync(path.join(runRoot, 'pods')) ? fs.readdirSync(path.join(runRoot, 'pods')) : []);
+  let interrupted = 0;
+  for (let i = 0; i < 50; i++) {
     let pid = 0;
-    const p = runCmd(podrunBin, ['--data-root', path.dirname(f), '--runroot', runRoot, 'start', f], { onSpawn: (x) => (pid = x) });
-    await new Promise((r) => setTimeout(r, 120 + i * 35));
+    const at = 60 + Math.floor(Math.random() * 300); // a start takes ~300 ms here
+    const p = runCmd(podrunBin, ['--data-root', dataRoot, '--runroot', runRoot, 'start', f], { onSpawn: (x) => (pid = x) });
+    await new Promise((r) => setTimeout(r, at));
     try {
       process.kill(pid, 'SIGKILL');
     } catch {
       /* finished */
     }
     await p;
-    for (const id of fs.existsSync(path.join(runRoot, 'pods')) ? fs.readdirSync(path.join(runRoot, 'pods')) : []) {
-      const rm = await podrun('rm', '-f', id);
-      t.equal(rm.code, 0, `rm after kill at ${120 + i * 35} ms: ${rm.stderr}`);
+    const ids = podIds();
+    if (ids.length && (await podrun('ps', '-a')).stdout.includes('Failed')) interrupted++;
+    if (i % 2 === 0) {
+      for (const id of ids) {
+        const rm = await podrun('rm', '-f', id);
+        t.equal(rm.code, 0, `rm after kill at ${at} ms: ${rm.stderr}`);
+      }
+    } else {
+      const gc = await podrun('gc');
+      t.equal(gc.code, 0, `gc after kill at ${at} ms: ${gc.stderr}`);
+      // a pod whose start finished before the kill is a live pod: gc leaves it, rm removes it
+      for (const id of podIds()) {
+        const rec = JSON.parse(fs.readFileSync(path.join(runRoot, 'pods', id, 'pod.json'), 'utf8')) as { starter?: object };
+        t.notOk(rec.starter, 'gc left only a pod whose start had finished');
+        t.equal((await podrun('rm', '-f', id)).code, 0);
+      }
     }
+    t.same(podIds(), [], `nothing left after kill at ${at} ms`);
+    t.same(fs.existsSync(path.join(dataRoot, 'pods')) ? fs.readdirSync(path.join(dataRoot, 'pods')) : [], [], 'no data dirs');
   }
-  t.same(fs.existsSync(path.join(runRoot, 'pods')) ? fs.readdirSync(path.join(runRoot, 'pods')) : [], []);
+  t.comment(`${interrupted} of 50 kills left a pod reported Failed (start interrupted)`);
   t.same(await snapshotHost(), before, 'no mounts, cgroups or processes left');
 });
 

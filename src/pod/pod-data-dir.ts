@@ -1,0 +1,46 @@
+/** A pod's data directory (<data-root>/pods/<id>: writable layers, volumes)
+ * carries a marker naming the state root that owns it, so cleaning up after
+ * a crash under one state root never deletes another's pods that share the
+ * data root. */
+import fs from 'node:fs';
+import path from 'node:path';
+import { isPopulated, removeCgroup } from '../cgroup/lifecycle';
+import { findCgroup2Mount, mountPointsUnder } from '../cgroup/mount';
+import { leasesDir, removeLease } from '../image/leases';
+import { detachMount } from '../native';
+import { podCgroup } from './pod-store';
+
+const OWNER_FILE = 'state-root';
+
+export const podDataDir = (dataRoot: string, id: string): string => path.join(dataRoot, 'pods', id);
+
+export function writeDataDirOwner(dataDir: string, root: string): void {
+  fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  fs.writeFileSync(path.join(dataDir, OWNER_FILE), path.resolve(root));
+}
+
+export function dataDirOwnedBy(dataDir: string, root: string): boolean {
+  try {
+    return fs.readFileSync(path.join(dataDir, OWNER_FILE), 'utf8') === path.resolve(root);
+  } catch {
+    return false;
+  }
+}
+
+/** Remove what a pod without a record left on disk: mounts below its data
+ * dir, its image leases, its cgroup if nothing runs there, the dir itself.
+ * Returns what it could not remove. */
+export async function removeOrphanData(dataRoot: string, id: string): Promise<{ cgroup?: string; left?: string }> {
+  const dir = podDataDir(dataRoot, id);
+  for (const m of mountPointsUnder(fs.readFileSync('/proc/self/mountinfo', 'utf8'), dir)) detachMount(m);
+  for (const n of fs.existsSync(leasesDir(dataRoot)) ? fs.readdirSync(leasesDir(dataRoot)) : []) {
+    if (n.startsWith(`pod-${id}-`) && n.endsWith('.json')) removeLease(dataRoot, n.slice(0, -5));
+  }
+  fs.rmSync(dir, { recursive: true, force: true });
+  const cg2 = findCgroup2Mount(fs.readFileSync('/proc/self/mountinfo', 'utf8'));
+  const cg = cg2 && path.join(cg2, podCgroup(id));
+  if (!cg || !fs.existsSync(cg)) return {};
+  if (isPopulated(cg)) return { left: `${cg}: still has processes` };
+  await removeCgroup(cg);
+  return { cgroup: cg };
+}
