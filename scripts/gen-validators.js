@@ -11,6 +11,9 @@ const root = path.resolve(__dirname, '..');
 const targets = [
   { module: 'dist/src/oci/spec-schema.js', schema: 'configSchema', out: 'dist/src/oci/config-validator.generated.js' },
   { module: 'dist/src/pod/manifest-schema.js', schema: 'podSchema', out: 'dist/src/pod/pod-validator.generated.js' },
+  ...['conflist', 'conf'].map((name) => ({
+    module: 'dist/src/network/cni-schema.js', schema: `${name}Schema`, out: `dist/src/network/${name}-validator.generated.js`,
+  })),
   ...['index', 'manifest', 'imageConfig', 'dockerArchive'].map((name) => ({
     module: 'dist/src/image/image-schema.js', schema: `${name}Schema`, out: `dist/src/image/${name}-validator.generated.js`,
   })),

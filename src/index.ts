@@ -20,3 +20,8 @@ export {
   stopPodByName as stopPod, removePodByName as removePod, podStats, gcPods, parsePodManifest, containerConfig,
   type PodManifest, type PodRecord, type PodStatusReport, type PodOptions, type GcReport, type PodSummary, type PodStats, type ParsedPod,
 } from './pod';
+export {
+  initNetwork, loadNetworks, findNetwork, addNetwork, delNetwork, checkNetwork, pluginVersions,
+  DEFAULT_CNI_CONF_DIR, DEFAULT_CNI_BIN_DIRS,
+  type NetworkConfList, type NetworkFile, type Attachment, type CniResult, type PortMapping, type NetworkInitOptions,
+} from './network';

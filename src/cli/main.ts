@@ -3,7 +3,8 @@
 import { Command, Option } from 'commander';
 import { PodrunError } from '../errors';
 import { registerImageCommands, type ImageGlobals } from './image-commands';
-import { registerPodCommands } from './pod-commands';
+import { registerNetworkCommands } from './network-commands';
+import { registerPodCommands, type PodGlobals } from './pod-commands';
 import { int, logError, registerOciCommands, warner, type OciGlobals } from './oci-commands';
 
 export function reportError(e: unknown, json: boolean, debug = false): void {
@@ -41,7 +42,9 @@ export function buildProgram(): Command {
     .enablePositionalOptions() // runc's argv: global options before the command
     .option('--data-root <dir>', 'images and layers (default /var/lib/podrun, or $PODRUN_DATA_ROOT)')
     .option('--default-registry <host>', 'registry for unqualified image names (default docker.io)')
-    .option('--runroot <dir>', 'pod state (default /run/podrun, or $PODRUN_RUNROOT)');
+    .option('--runroot <dir>', 'pod state (default /run/podrun, or $PODRUN_RUNROOT)')
+    .option('--cni-conf-dir <dir>', 'CNI network configurations (default /etc/cni/net.d)')
+    .option('--cni-bin-dir <dirs>', 'CNI plugin directories, colon-separated (default /opt/cni/bin:/usr/lib/cni)');
   const imageGlobals = (): ImageGlobals => {
     const o = program.opts() as ImageGlobals;
     return { dataRoot: o.dataRoot ?? process.env.PODRUN_DATA_ROOT, defaultRegistry: o.defaultRegistry ?? process.env.PODRUN_DEFAULT_REGISTRY };
@@ -57,7 +60,12 @@ export function buildProgram(): Command {
   });
   registerOciCommands(oci, runner);
   registerImageCommands(program, (fn) => runner(async () => fn()), imageGlobals);
-  registerPodCommands(program, (fn) => runner(async () => fn()), () => ({ ...imageGlobals(), runroot: (program.opts() as { runroot?: string }).runroot ?? process.env.PODRUN_RUNROOT }));
+  const podGlobals = (): PodGlobals => {
+    const g = program.opts() as { runroot?: string; cniConfDir?: string; cniBinDir?: string };
+    return { ...imageGlobals(), runroot: g.runroot ?? process.env.PODRUN_RUNROOT, cniConfDir: g.cniConfDir, cniBinDirs: g.cniBinDir?.split(':').filter(Boolean) };
+  };
+  registerPodCommands(program, (fn) => runner(async () => fn()), podGlobals);
+  registerNetworkCommands(program, (fn) => runner(async () => fn()), podGlobals);
 
   oci
     .command('run')

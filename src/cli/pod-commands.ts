@@ -6,9 +6,11 @@ import { table } from './table';
 
 export interface PodGlobals extends ImageGlobals {
   runroot?: string;
+  cniConfDir?: string;
+  cniBinDirs?: string[];
 }
 
-type Runner = (fn: () => Promise<number | void>) => () => Promise<void>;
+export type Runner = (fn: () => Promise<number | void>) => () => Promise<void>;
 const lib = (): typeof import('../pod') => require('../pod') as typeof import('../pod');
 
 function age(iso: string): string {
@@ -19,7 +21,7 @@ function age(iso: string): string {
 function row(p: PodSummary): string[] {
   const all = [...p.status.initContainerStatuses, ...p.status.containerStatuses];
   const ready = p.status.containerStatuses.filter((c) => c.ready).length;
-  return [p.name, p.id, `${ready}/${p.status.containerStatuses.length}`, p.status.phase, String(all.reduce((n, c) => n + c.restartCount, 0)), age(p.created)];
+  return [p.name, p.id, `${ready}/${p.status.containerStatuses.length}`, p.status.phase, String(all.reduce((n, c) => n + c.restartCount, 0)), p.status.podIP ?? '-', age(p.created)];
 }
 
 /** Act on every named pod, as podman does: one failing name does not stop the others; exit 1 if any failed. */
@@ -38,9 +40,9 @@ async function eachPod(names: string[], act: (name: string) => Promise<{ name?: 
 }
 
 export function registerPodCommands(program: Command, run: Runner, globals: () => PodGlobals): void {
-  const o = (): { root?: string; dataRoot?: string; onWarning: (m: string) => void } => {
+  const o = (): { root?: string; dataRoot?: string; cniConfDir?: string; cniBinDirs?: string[]; onWarning: (m: string) => void } => {
     const g = globals();
-    return { root: g.runroot, dataRoot: g.dataRoot, onWarning: (m) => process.stderr.write(`podrun: warning: ${m}\n`) };
+    return { root: g.runroot, dataRoot: g.dataRoot, cniConfDir: g.cniConfDir, cniBinDirs: g.cniBinDirs, onWarning: (m) => process.stderr.write(`podrun: warning: ${m}\n`) };
   };
 
   program
@@ -48,10 +50,11 @@ export function registerPodCommands(program: Command, run: Runner, globals: () =
     .description('start a Kubernetes Pod manifest (YAML or JSON); returns once its containers run')
     .argument('<file>')
     .option('--insecure', 'pull missing images over plain HTTP')
+    .option('--network <name>', 'attach the pod to this CNI network (default: loopback only)')
     .option('--json', 'print the pod as JSON')
-    .action((file: string, opt: { insecure?: boolean; json?: boolean }) =>
+    .action((file: string, opt: { insecure?: boolean; json?: boolean; network?: string }) =>
       run(async () => {
-        const rec = await lib().startPodFrom(file, { ...o(), insecure: opt.insecure });
+        const rec = await lib().startPodFrom(file, { ...o(), insecure: opt.insecure, network: opt.network });
         const shown = lib().inspectPod(rec.id, o());
         if (opt.json) process.stdout.write(`${JSON.stringify(shown, null, 2)}\n`);
         else process.stdout.write(`${rec.name} ${rec.id} ${shown.status.phase}${shown.status.reason ? ` (${shown.status.reason})` : ''}\n`);
@@ -68,7 +71,7 @@ export function registerPodCommands(program: Command, run: Runner, globals: () =
       run(async () => {
         const all = lib().pods(o()).filter((p) => opt.all || (p.status.phase !== 'Succeeded' && p.status.phase !== 'Failed'));
         if (opt.json) return void process.stdout.write(`${JSON.stringify(all, null, 2)}\n`);
-        process.stdout.write(table([['NAME', 'ID', 'READY', 'STATUS', 'RESTARTS', 'AGE'], ...all.map(row)]));
+        process.stdout.write(table([['NAME', 'ID', 'READY', 'STATUS', 'RESTARTS', 'IP', 'AGE'], ...all.map(row)]));
       })(),
     );
 
@@ -163,6 +166,8 @@ export function registerPodCommands(program: Command, run: Runner, globals: () =
         for (const id of r.recordless) process.stdout.write(`removed pod directory ${id}: no record\n`);
         for (const d of r.dataDirs) process.stdout.write(`removed ${d}\n`);
         for (const c of r.cgroups) process.stdout.write(`removed cgroup ${c}\n`);
+        for (const n of r.networks) process.stdout.write(`deleted network attachment ${n}\n`);
+        if (r.tempFiles) process.stdout.write(`removed ${r.tempFiles} temp files of writers that died\n`);
         for (const l of r.left) process.stderr.write(`podrun: gc left ${l}\n`);
       })(),
     );

@@ -20,7 +20,7 @@ export { containerConfig, type ContainerContext } from './container-spec';
 export type { PodManifest, PodRecord, PodStatusReport, PodOptions, GcReport };
 
 function opts(o: Partial<PodOptions>): PodOptions {
-  return { root: o.root ?? DEFAULT_STATE_ROOT, dataRoot: o.dataRoot ?? DEFAULT_DATA_ROOT, insecure: o.insecure, onWarning: o.onWarning };
+  return { ...o, root: o.root ?? DEFAULT_STATE_ROOT, dataRoot: o.dataRoot ?? DEFAULT_DATA_ROOT };
 }
 
 /** Start a pod from a manifest object or a YAML/JSON file. */
@@ -49,18 +49,20 @@ export interface PodSummary {
   name: string;
   namespace: string;
   created: string;
+  /** the CNI network it is attached to */
+  network?: string;
   status: PodStatusReport;
 }
 
 export function pods(o: Partial<PodOptions> = {}): PodSummary[] {
   const { root } = opts(o);
-  return listPods(root).map((p) => ({ id: p.id, name: p.name, namespace: p.namespace, created: p.created, status: podStatus(root, p) }));
+  return listPods(root).map((p) => ({ id: p.id, name: p.name, namespace: p.namespace, created: p.created, network: p.network?.name, status: podStatus(root, p) }));
 }
 
 export function inspectPod(query: string, o: Partial<PodOptions> = {}): PodSummary & { manifest: PodManifest } {
   const { root } = opts(o);
   const p = findPod(root, query);
-  return { id: p.id, name: p.name, namespace: p.namespace, created: p.created, status: podStatus(root, p), manifest: p.manifest };
+  return { id: p.id, name: p.name, namespace: p.namespace, created: p.created, network: p.network?.name, status: podStatus(root, p), manifest: p.manifest };
 }
 
 function containerOf(p: PodRecord, name: string | undefined): PodRecord['containers'][number] {
@@ -102,10 +104,10 @@ export async function stopPodByName(query: string, o: Partial<PodOptions> & { ti
 
 /** Remove a pod by name or id (also the record-less debris of a crashed start, by id). */
 export async function removePodByName(query: string, o: Partial<PodOptions> & { force?: boolean } = {}): Promise<{ id: string; name?: string }> {
-  const { root, dataRoot } = opts(o);
+  const { root, dataRoot, onWarning } = opts(o);
   const id = findPodIdForRemoval(root, query);
   const name = readPod(root, id)?.name;
-  await removePod(root, id, { force: o.force, dataRoot });
+  await removePod(root, id, { force: o.force, dataRoot, onWarning });
   return { id, name };
 }
 

@@ -104,7 +104,6 @@ export function notYetImplemented(pod: PodManifest): string[] {
       for (const f of ['lifecycle', 'livenessProbe', 'readinessProbe', 'startupProbe'] as const) if (c[f]) out.push(`${at}[${i}].${f}`);
       if (c.stdin) out.push(`${at}[${i}].stdin`);
       if (c.tty) out.push(`${at}[${i}].tty`);
-      (c.ports ?? []).forEach((p, j) => p.hostPort !== undefined && out.push(`${at}[${i}].ports[${j}].hostPort`));
     });
   }
   return out;

@@ -4,6 +4,9 @@
  * longer exist, are unmounted and deleted. Live pods are never touched. */
 import fs from 'node:fs';
 import path from 'node:path';
+import { leasesDir } from '../image/leases';
+import { cachedAttachments, cniCacheDir, delNetwork } from '../network';
+import { sweepAtomicTemps } from '../util/atomic-file';
 import { withFileLock } from '../util/file-lock';
 import { dataDirOwnedBy, podDataDir, removeOrphanData } from './pod-data-dir';
 import { removePod } from './pod-lifecycle';
@@ -18,12 +21,16 @@ export interface GcReport {
   dataDirs: string[];
   /** pod cgroups of pods that no longer exist */
   cgroups: string[];
+  /** CNI attachments (network/pod id) of pods that no longer exist, deleted */
+  networks: string[];
+  /** temp files of writers that died mid-write */
+  tempFiles: number;
   /** what gc found but left, with the reason */
   left: string[];
 }
 
 export async function collectGarbage(root: string, dataRoot: string): Promise<GcReport> {
-  const report: GcReport = { interrupted: [], recordless: [], dataDirs: [], cgroups: [], left: [] };
+  const report: GcReport = { interrupted: [], recordless: [], dataDirs: [], cgroups: [], networks: [], tempFiles: 0, left: [] };
   // under pods.lock no start is between its mkdir and its first record
   await withFileLock(path.join(root, 'pods.lock'), async () => {
     for (const id of recordlessPodIds(root)) {
@@ -49,5 +56,16 @@ export async function collectGarbage(root: string, dataRoot: string): Promise<Gc
     if (r.cgroup) report.cgroups.push(r.cgroup);
     if (r.left) report.left.push(r.left);
   }
+  // CNI attachments whose DEL a crash (or a forced rm whose DEL failed) skipped: frees their IPAM leases
+  for (const a of cachedAttachments(dataRoot)) {
+    if (a.stateRoot !== path.resolve(root) || fs.existsSync(podDir(root, a.containerId))) continue;
+    try {
+      await delNetwork(dataRoot, a);
+      report.networks.push(`${a.network.name}/${a.containerId}`);
+    } catch (e) {
+      report.left.push(`network ${a.network.name} attachment of ${a.containerId}: ${(e as Error).message}`);
+    }
+  }
+  report.tempFiles = sweepAtomicTemps(cniCacheDir(dataRoot)) + sweepAtomicTemps(leasesDir(dataRoot));
   return report;
 }

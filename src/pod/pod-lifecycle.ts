@@ -25,10 +25,11 @@ import { containerConfig } from './container-spec';
 import { notYetImplemented } from './manifest';
 import type { PodContainer, PodManifest } from './manifest-schema';
 import { podDataDir, removeOrphanData, writeDataDirOwner } from './pod-data-dir';
+import { attachPodNetwork, detachPodNetwork, type PodNetworkOptions } from './pod-network';
 import { podCgroup, podDir, podOciRoot, listPods, readPod, writePod, type PodContainerRecord, type PodRecord } from './pod-store';
 import { createPodShm, createSandbox, removeSandbox, writeEtcFiles } from './sandbox';
 
-export interface PodOptions {
+export interface PodOptions extends PodNetworkOptions {
   /** state root (default /run/podrun) */
   root: string;
   /** images and writable layers (default /var/lib/podrun) */
@@ -142,7 +143,8 @@ export async function startPod(pod: PodManifest, o: PodOptions): Promise<PodReco
     const dir = podDir(o.root, id);
     const namespaces = createSandbox(path.join(dir, 'ns'), pod);
     const shm = pod.spec.hostIPC ? '/dev/shm' : createPodShm(path.join(dir, 'ns'));
-    const etcFiles = writeEtcFiles(path.join(dir, 'etc'), pod, fs.existsSync('/etc/resolv.conf') ? fs.readFileSync('/etc/resolv.conf', 'utf8') : '');
+    const [podIP] = await attachPodNetwork(pod, rec, namespaces.network, o);
+    const etcFiles = writeEtcFiles(path.join(dir, 'etc'), pod, fs.existsSync('/etc/resolv.conf') ? fs.readFileSync('/etc/resolv.conf', 'utf8') : '', podIP);
     const volumes = makeVolumes(pod, rec);
     writePod(o.root, rec);
     const pulled = new Map<string, Promise<ImageDetails>>();
@@ -169,7 +171,7 @@ export async function startPod(pod: PodManifest, o: PodOptions): Promise<PodReco
       const config = containerConfig({
         pod, container: k.c, field: k.field, rootfs, image: containerDefaults(image.config),
         passwd: readFileInRoot(rootfs, 'etc/passwd'), group: readFileInRoot(rootfs, 'etc/group'),
-        namespaces, etcFiles, volumes, shm, podUid: id,
+        namespaces, etcFiles, volumes, shm, podUid: id, podIP,
       });
       config.linux!.cgroupsPath = `${podCgroup(id)}/ctr-${k.c.name}`;
       fs.mkdirSync(bundle, { recursive: true });
@@ -240,7 +242,7 @@ export async function stopPod(root: string, rec: PodRecord, graceSeconds?: numbe
 
 /** Remove a pod and everything it made: containers, cgroups, overlays,
  * volumes, namespaces, leases, state. Refuses a running pod unless `force`. */
-export async function removePod(root: string, id: string, o: { force?: boolean; dataRoot: string }): Promise<void> {
+export async function removePod(root: string, id: string, o: { force?: boolean; dataRoot: string; onWarning?: (m: string) => void }): Promise<void> {
   const rec = readPod(root, id);
   if (!rec) {
     // a crash between mkdir and the first record: nothing but the dirs exists yet
@@ -261,6 +263,13 @@ export async function removePod(root: string, id: string, o: { force?: boolean; 
     removeLease(o.dataRoot, `pod-${id}-${c.name}`);
   }
   for (const v of rec.tmpfsVolumes) detachMount(v);
+  try {
+    await detachPodNetwork(rec, o.dataRoot);
+  } catch (e) {
+    // forced: the cached attachment stays, and gc retries the DEL
+    if (!o.force) throw e;
+    o.onWarning?.(`${(e as Error).message} (podrun gc retries)`);
+  }
   const cg2 = findCgroup2Mount(fs.readFileSync('/proc/self/mountinfo', 'utf8'));
   if (cg2 && fs.existsSync(path.join(cg2, podCgroup(id)))) await removeCgroup(path.join(cg2, podCgroup(id)));
   pruneEmpty((rec.cgroupCreated ?? []).slice(0, -1)); // podrun.slice, if this pod made it and it is empty now

@@ -23,6 +23,9 @@ export interface ContainerStatusReport {
 export interface PodStatusReport {
   phase: 'Pending' | 'Running' | 'Succeeded' | 'Failed' | 'Unknown';
   reason?: string;
+  /** the first of podIPs (absent for loopback-only and hostNetwork pods) */
+  podIP?: string;
+  podIPs?: Array<{ ip: string }>;
   startTime: string;
   initContainerStatuses: ContainerStatusReport[];
   containerStatuses: ContainerStatusReport[];
@@ -65,5 +68,6 @@ export function podStatus(root: string, pod: PodRecord): PodStatusReport {
   if (failed) phase = 'Failed';
   else if (apps.length > 0 && apps.every((s) => terminated(s))) phase = apps.every((s) => terminated(s)?.exitCode === 0) ? 'Succeeded' : 'Failed';
   else if (apps.some((s) => 'running' in s.state)) phase = 'Running';
-  return { phase, ...(failed ? { reason: failed } : {}), startTime: pod.created, initContainerStatuses: init, containerStatuses: apps };
+  const ips = pod.podIPs?.length ? { podIP: pod.podIPs[0], podIPs: pod.podIPs.map((ip) => ({ ip })) } : {};
+  return { phase, ...(failed ? { reason: failed } : {}), ...ips, startTime: pod.created, initContainerStatuses: init, containerStatuses: apps };
 }

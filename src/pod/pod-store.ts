@@ -37,6 +37,9 @@ export interface PodRecord {
   tmpfsVolumes: string[];
   /** cgroup directories the pod made (podrun.slice when it was first, pod-<id>): removed on rm */
   cgroupCreated?: string[];
+  /** the CNI network it is attached to (set before ADD) */
+  network?: { name: string; ifName: string };
+  podIPs?: string[];
   /** the `podrun start` process while it builds the pod; cleared once the pod is up */
   starter?: { pid: number; startTime?: number };
 }

@@ -1,5 +1,6 @@
 /** Whole-file replacement that readers never see half-written. */
-import { closeSync, fsyncSync, openSync, renameSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, openSync, readdirSync, renameSync, rmSync, writeSync } from 'node:fs';
+import path from 'node:path';
 
 export function writeFileAtomic(file: string, data: string | Buffer, mode = 0o600): void {
   const tmp = `${file}.${process.pid}.tmp`;
@@ -12,4 +13,32 @@ export function writeFileAtomic(file: string, data: string | Buffer, mode = 0o60
     closeSync(fd);
   }
   renameSync(tmp, file);
+}
+
+/** Remove the temp files writeFileAtomic left in `dir` when its writer died
+ * between open and rename (a live writer's are kept). Returns how many. */
+export function sweepAtomicTemps(dir: string): number {
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return 0;
+  }
+  let n = 0;
+  for (const name of names) {
+    const m = /\.(\d+)\.tmp$/.exec(name);
+    if (!m || pidAlive(Number(m[1]))) continue;
+    rmSync(path.join(dir, name), { force: true });
+    n++;
+  }
+  return n;
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }

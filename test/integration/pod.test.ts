@@ -80,7 +80,7 @@ t.test('a two-container pod shares one sandbox', async (t) => {
   t.equal(p.status.phase, 'Running');
   t.same(p.status.containerStatuses.map((c) => [c.name, c.ready]), [['web', true], ['client', true]]);
   t.equal(p.status.initContainerStatuses[0].state.terminated?.reason, 'Completed');
-  t.match((await podrun('ps')).stdout, /^NAME\s+ID\s+READY\s+STATUS\s+RESTARTS\s+AGE\nduo\s+[0-9a-f]{12}\s+2\/2\s+Running\s+0\s+\d+s\n$/);
+  t.match((await podrun('ps')).stdout, /^NAME\s+ID\s+READY\s+STATUS\s+RESTARTS\s+IP\s+AGE\nduo\s+[0-9a-f]{12}\s+2\/2\s+Running\s+0\s+-\s+\d+s\n$/);
 
   const again = await podrun('start', await manifest('duo', DUO));
   t.equal(again.code, 1);
