@@ -17,7 +17,7 @@ import { findPod, findPodIdForRemoval, listPods, podCgroup, podOciRoot, readPod,
 
 export { parsePodManifest, type ParsedPod } from './manifest';
 export { containerConfig, type ContainerContext } from './container-spec';
-export type { PodManifest, PodRecord, PodStatusReport, PodOptions, GcReport };
+export type { PodManifest, PodRecord, PodStatusReport, PodOptions, GcReport, ExecResult };
 
 function opts(o: Partial<PodOptions>): PodOptions {
   return { ...o, root: o.root ?? DEFAULT_STATE_ROOT, dataRoot: o.dataRoot ?? DEFAULT_DATA_ROOT };

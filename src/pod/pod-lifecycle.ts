@@ -27,7 +27,7 @@ import type { PodContainer, PodManifest } from './manifest-schema';
 import { podDataDir, removeOrphanData, writeDataDirOwner } from './pod-data-dir';
 import { attachPodNetwork, detachPodNetwork, type PodNetworkOptions } from './pod-network';
 import { podCgroup, podDir, podOciRoot, listPods, readPod, writePod, type PodContainerRecord, type PodRecord } from './pod-store';
-import { createPodShm, createSandbox, removeSandbox, writeEtcFiles } from './sandbox';
+import { createPodShm, createSandbox, hostResolvConf, removeSandbox, writeEtcFiles } from './sandbox';
 
 export interface PodOptions extends PodNetworkOptions {
   /** state root (default /run/podrun) */
@@ -144,7 +144,7 @@ export async function startPod(pod: PodManifest, o: PodOptions): Promise<PodReco
     const namespaces = createSandbox(path.join(dir, 'ns'), pod);
     const shm = pod.spec.hostIPC ? '/dev/shm' : createPodShm(path.join(dir, 'ns'));
     const [podIP] = await attachPodNetwork(pod, rec, namespaces.network, o);
-    const etcFiles = writeEtcFiles(path.join(dir, 'etc'), pod, fs.existsSync('/etc/resolv.conf') ? fs.readFileSync('/etc/resolv.conf', 'utf8') : '', podIP);
+    const etcFiles = writeEtcFiles(path.join(dir, 'etc'), pod, hostResolvConf(), podIP);
     const volumes = makeVolumes(pod, rec);
     writePod(o.root, rec);
     const pulled = new Map<string, Promise<ImageDetails>>();

@@ -74,11 +74,24 @@ export function writeEtcFiles(dir: string, pod: PodManifest, hostResolvConf: str
   return files;
 }
 
-/** dnsPolicy None: dnsConfig alone; otherwise the host's file with dnsConfig merged in. */
+const LOOPBACK = /^(127\.|::1$)/;
+
+/** The host's resolver file for pods: with a local stub resolver (systemd-resolved's
+ * 127.0.0.53, unreachable from a pod's netns) the upstream file, as kubelet is told to. */
+export function hostResolvConf(read: (f: string) => string | undefined = (f) => (fs.existsSync(f) ? fs.readFileSync(f, 'utf8') : undefined)): string {
+  const main = read('/etc/resolv.conf') ?? '';
+  const servers = main.split('\n').filter((l) => /^\s*nameserver\s/.test(l)).map((l) => l.trim().split(/\s+/)[1]);
+  if (servers.length && servers.every((s) => LOOPBACK.test(s))) return read('/run/systemd/resolve/resolv.conf') ?? main;
+  return main;
+}
+
+/** dnsPolicy None: dnsConfig alone; otherwise the host's file with dnsConfig merged in.
+ * Loopback nameservers are dropped unless the pod shares the host's network. */
 export function resolvConf(pod: PodManifest, host: string): string {
   const cfg = pod.spec.dnsConfig ?? {};
   const base = pod.spec.dnsPolicy === 'None' ? '' : host;
-  const nameservers = [...base.split('\n').filter((l) => /^\s*nameserver\s/.test(l)).map((l) => l.trim().split(/\s+/)[1]), ...(cfg.nameservers ?? [])];
+  const hostServers = base.split('\n').filter((l) => /^\s*nameserver\s/.test(l)).map((l) => l.trim().split(/\s+/)[1]);
+  const nameservers = [...hostServers.filter((n) => pod.spec.hostNetwork || !LOOPBACK.test(n)), ...(cfg.nameservers ?? [])];
   const searches = [...base.split('\n').filter((l) => /^\s*search\s/.test(l)).flatMap((l) => l.trim().split(/\s+/).slice(1)), ...(cfg.searches ?? [])];
   const options = [...base.split('\n').filter((l) => /^\s*options\s/.test(l)).flatMap((l) => l.trim().split(/\s+/).slice(1)), ...(cfg.options ?? []).map((o) => (o.value ? `${o.name}:${o.value}` : o.name))];
   const out: string[] = [];

@@ -4,6 +4,7 @@ import { containerDefaults } from '../../src/image/image-config';
 import { parseImageConfig } from '../../src/image/image-docs';
 import { containerConfig, DEFAULT_CAPS, type ContainerContext } from '../../src/pod/container-spec';
 import { parsePodManifest } from '../../src/pod/manifest';
+import { hostResolvConf, resolvConf } from '../../src/pod/sandbox';
 
 const YAML = `
 apiVersion: v1
@@ -153,4 +154,15 @@ t.test('privileged: all caps, devices, no masked paths; seccomp profiles not yet
   t.equal(priv.linux?.maskedPaths, undefined);
   t.same(priv.linux?.resources?.devices, [{ allow: true, access: 'rwm' }]);
   t.throws(() => containerConfig(ctx({ container: { ...base.container, securityContext: { seccompProfile: { type: 'RuntimeDefault' } } } })), /seccompProfile\.type: RuntimeDefault is not supported yet/);
+});
+
+t.test('resolv.conf: host file merged with dnsConfig; loopback resolvers only for hostNetwork; the stub resolver\'s upstream file', async (t) => {
+  const { pod } = parsePodManifest(`${YAML}  dnsConfig: { nameservers: [10.0.0.10], searches: [svc.local], options: [{ name: ndots, value: "2" }] }\n`, 'p.yaml');
+  const host = 'nameserver 127.0.0.53\nnameserver 192.168.1.1\nsearch example.com\noptions edns0\n';
+  t.equal(resolvConf(pod, host), 'nameserver 192.168.1.1\nnameserver 10.0.0.10\nsearch example.com svc.local\noptions edns0 ndots:2\n');
+  t.match(resolvConf({ ...pod, spec: { ...pod.spec, hostNetwork: true } }, host), /^nameserver 127\.0\.0\.53\n/);
+  t.equal(resolvConf({ ...pod, spec: { ...pod.spec, dnsPolicy: 'None' } }, host), 'nameserver 10.0.0.10\nsearch svc.local\noptions ndots:2\n');
+  const files: Record<string, string> = { '/etc/resolv.conf': 'nameserver 127.0.0.53\n', '/run/systemd/resolve/resolv.conf': 'nameserver 9.9.9.9\n' };
+  t.equal(hostResolvConf((f) => files[f]), 'nameserver 9.9.9.9\n');
+  t.equal(hostResolvConf((f) => (f === '/etc/resolv.conf' ? 'nameserver 1.1.1.1\n' : undefined)), 'nameserver 1.1.1.1\n');
 });
