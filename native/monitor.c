@@ -14,6 +14,14 @@
  *       the container's stdout and stderr are pipes to the monitor, which
  *       writes them to FILE in the CRI format. Either way the CLI may exit
  *       at any time, and a killed monitor leaves the container running.
+ *       With --restart always|on-failure [--backoff-ms N] (implies --keep) it
+ *       launches the plan again when the container exits (on-failure: with a
+ *       non-zero status or a signal), after kubelet's back-off: N ms (default
+ *       10 s), doubling per restart up to 5 min, reset after 10 min of running.
+ *       DIR/pid holds the current "pid starttime", DIR/restarts "count
+ *       next_restart_unix_ms log_offset previous_log_offset" (next is 0 when
+ *       none is pending), DIR/last-exit the previous run's exit. "norestart"
+ *       on the socket cancels restarts (podrun stop sends it first).
  */
 #include "launch.h"
 
@@ -83,6 +91,28 @@ static int write_atomic(const char *path, const char *data) {
   return rename(tmp, path);
 }
 
+static long long clock_ms(clockid_t c) {
+  struct timespec t;
+  clock_gettime(c, &t);
+  return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+/* field 22 of /proc/<pid>/stat: start time in clock ticks since boot */
+static unsigned long long pid_start_time(pid_t pid) {
+  char path[64], buf[1024];
+  snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return 0;
+  ssize_t n = read(fd, buf, sizeof buf - 1);
+  close(fd);
+  if (n <= 0) return 0;
+  buf[n] = 0;
+  char *p = strrchr(buf, ')');
+  if (!p) return 0;
+  for (int field = 2; p && field < 22; field++) p = strchr(p + 1, ' ');
+  return p ? strtoull(p + 1, NULL, 10) : 0;
+}
+
 static void format_error(char *buf, size_t cap, const struct launch_error *err) {
   /* tab-separated so the detail may contain spaces */
   snprintf(buf, cap, "err\t%s\t%d\t%d\t%s\n", launch_step_name(err->step), err->err, err->index, err->detail);
@@ -131,6 +161,8 @@ struct log_stream {
   char buf[16384];
 };
 
+enum restart_policy { RESTART_NEVER, RESTART_ALWAYS, RESTART_ON_FAILURE };
+
 struct supervisor {
   const char *dir;
   int keep;
@@ -140,6 +172,14 @@ struct supervisor {
   struct launch_result res;
   int started;
   int listen_fd;
+  enum restart_policy restart;
+  long long backoff_ms;    /* initial back-off */
+  int no_restart;          /* "norestart" received */
+  int restarts;            /* how many times it was launched again */
+  int backoff_step;        /* exponent of the next back-off */
+  long long restart_at;    /* CLOCK_MONOTONIC ms of the pending restart, 0 if none */
+  long long run_started;   /* CLOCK_MONOTONIC ms the current run started */
+  long long log_start, log_prev_start; /* log offsets where the current and previous runs begin */
 };
 
 static void path_in(char *buf, size_t cap, const char *dir, const char *name) {
@@ -157,6 +197,8 @@ static int listen_on(const char *path) {
   chmod(path, 0600);
   return fd;
 }
+
+static void write_restarts(struct supervisor *s);
 
 /* One request per connection: read a line, answer a line. */
 static void serve_client(struct supervisor *s, int cfd) {
@@ -183,6 +225,10 @@ static void serve_client(struct supervisor *s, int cfd) {
         s->res.pidfd = -1;
       }
     }
+  } else if (strncmp(req, "norestart", 9) == 0) {
+    s->no_restart = 1;
+    if (s->restart_at) { s->restart_at = 0; write_restarts(s); }
+    snprintf(reply, sizeof reply, "ok\n");
   } else if (strncmp(req, "ping", 4) == 0) {
     snprintf(reply, sizeof reply, "ok %d\n", s->res.pid);
   } else {
@@ -306,9 +352,62 @@ static void reap_orphans(pid_t container) {
   }
 }
 
-static int supervise(const char *dir, int report_fd, int keep, const char *log_path) {
+static void write_restarts(struct supervisor *s) {
+  char buf[160];
+  long long next = s->restart_at ? clock_ms(CLOCK_REALTIME) + (s->restart_at - clock_ms(CLOCK_MONOTONIC)) : 0;
+  snprintf(buf, sizeof buf, "%d %lld %lld %lld\n", s->restarts, next, s->log_start, s->log_prev_start);
+  write_atomic("restarts", buf);
+}
+
+static void write_pid(struct supervisor *s) {
+  char buf[80];
+  snprintf(buf, sizeof buf, "%d %llu\n", (int)s->res.pid, pid_start_time(s->res.pid));
+  write_atomic("pid", buf);
+}
+
+/* Decide at exit, before the exit is recorded, so a reader never sees an
+ * exit without the restart that follows it. */
+static void plan_restart(struct supervisor *s, const siginfo_t *si) {
+  if (s->restart == RESTART_NEVER || s->no_restart) return;
+  if (s->restart == RESTART_ON_FAILURE && si->si_code == CLD_EXITED && si->si_status == 0) return;
+  long long now = clock_ms(CLOCK_MONOTONIC);
+  if (now - s->run_started >= 600000) s->backoff_step = 0; /* it ran 10 min: forgive */
+  long long delay = s->backoff_ms << (s->backoff_step < 10 ? s->backoff_step : 10);
+  if (delay > 300000) delay = 300000;
+  s->backoff_step++;
+  s->restart_at = now + delay;
+  write_restarts(s);
+}
+
+/* Launch the plan again, started at once, with fresh log pipes. */
+static int relaunch(struct supervisor *s, struct launch_error *err) {
+  struct launch_plan plan;
+  if (load_plan("plan.bin", &plan, err) < 0) return -1;
+  if (s->log_fd >= 0) {
+    if (setup_log_pipes(s) < 0) {
+      plan_free(&plan);
+      err->step = STEP_SYNC; err->err = errno; err->index = -1;
+      snprintf(err->detail, sizeof err->detail, "log pipes");
+      return -1;
+    }
+    s->log_prev_start = s->log_start;
+    s->log_start = lseek(s->log_fd, 0, SEEK_END);
+  }
+  if (s->res.pidfd >= 0) close(s->res.pidfd);
+  struct launch_callbacks cb = { before_pivot, s };
+  int rc = launch(&plan, &cb, &s->res, err);
+  plan_free(&plan);
+  if (rc == 0 && launch_start(&s->res, err) < 0) rc = -1;
+  int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+  for (int fd = 0; fd < 3; fd++) dup2(devnull, fd);
+  close(devnull);
+  return rc;
+}
+
+static int supervise(const char *dir, int report_fd, int keep, const char *log_path, enum restart_policy restart, long long backoff_ms) {
   static struct supervisor s; /* large (log buffers): not on the stack */
-  s.dir = dir; s.keep = keep || log_path; s.report_fd = report_fd; s.listen_fd = -1;
+  s.dir = dir; s.keep = keep || log_path || restart != RESTART_NEVER; s.report_fd = report_fd; s.listen_fd = -1;
+  s.restart = restart; s.backoff_ms = backoff_ms;
   s.log_fd = -1; s.out.fd = -1; s.err.fd = -1;
   struct launch_plan plan;
   struct launch_error err;
@@ -361,22 +460,53 @@ static int supervise(const char *dir, int report_fd, int keep, const char *log_p
   for (int fd = 0; fd < 3; fd++) dup2(devnull, fd);
   close(devnull);
 
+  s.run_started = clock_ms(CLOCK_MONOTONIC);
+  if (s.restart != RESTART_NEVER) write_pid(&s);
   int sfd = signalfd(-1, &chld, SFD_CLOEXEC | SFD_NONBLOCK);
   int exited = 0;
   siginfo_t exit_info;
   for (;;) {
-    /* after the exit, drain what the container (or its children) wrote */
-    if (exited && s.out.fd < 0 && s.err.fd < 0) break;
+    /* after the exit, drain what the container (or its children) wrote; then restart or leave */
+    int timeout = -1;
+    if (exited && s.out.fd < 0 && s.err.fd < 0) {
+      if (!s.restart_at || s.no_restart) break;
+      long long left = s.restart_at - clock_ms(CLOCK_MONOTONIC);
+      if (left <= 0) {
+        if (access("plan.bin", R_OK) < 0) break; /* deleted under us: nothing to restart */
+        rename("exit", "last-exit");
+        s.restart_at = 0;
+        s.restarts++;
+        if (relaunch(&s, &err) == 0) {
+          exited = 0;
+          s.run_started = clock_ms(CLOCK_MONOTONIC);
+          write_pid(&s);
+          write_restarts(&s);
+        } else {
+          /* could not launch: counts as a failed run, and backs off again */
+          s.res.pidfd = -1;
+          memset(&exit_info, 0, sizeof exit_info);
+          exit_info.si_code = CLD_EXITED; exit_info.si_status = 128;
+          plan_restart(&s, &exit_info);
+          if (!s.restart_at) write_restarts(&s);
+          record_exit(&s, &exit_info);
+        }
+        continue;
+      }
+      timeout = left > 60000 ? 60000 : (int)left;
+    }
     struct pollfd pfd[5] = {
       { s.listen_fd, POLLIN, 0 }, { sfd, POLLIN, 0 }, { s.out.fd, POLLIN, 0 }, { s.err.fd, POLLIN, 0 },
       { exited ? -1 : s.res.pidfd, POLLIN, 0 },
     };
-    if (poll(pfd, 5, -1) < 0 && errno != EINTR) break;
+    if (poll(pfd, 5, timeout) < 0 && errno != EINTR) break;
     if (pfd[2].revents) pump(&s, &s.out);
     if (pfd[3].revents) pump(&s, &s.err);
     if (pfd[0].revents & POLLIN) {
       int cfd = accept4(s.listen_fd, NULL, NULL, SOCK_CLOEXEC);
-      if (cfd >= 0) { serve_client(&s, cfd); close(cfd); }
+      if (cfd >= 0) {
+        serve_client(&s, cfd);
+        close(cfd);
+      }
       if (s.started && !s.keep) break; /* hand the container to our reaper */
     }
     if (pfd[1].revents & POLLIN) {
@@ -390,9 +520,9 @@ static int supervise(const char *dir, int report_fd, int keep, const char *log_p
         exit_info.si_code = CLD_EXITED; exit_info.si_status = 127;
       }
       exited = 1;
-      /* orphans may hold the pipes open: they die with the cgroup, not with us */
-      if (s.out.fd < 0 && s.err.fd < 0) { record_exit(&s, &exit_info); break; }
+      if (s.started) plan_restart(&s, &exit_info);
       record_exit(&s, &exit_info);
+      /* orphans may hold the pipes open: they die with the cgroup, not with us */
     }
     reap_orphans(exited ? 0 : s.res.pid);
   }
@@ -412,14 +542,23 @@ int main(int argc, char **argv) {
   if (argc >= 4 && strcmp(argv[1], "container") == 0) {
     int keep = 0;
     const char *log = NULL;
+    enum restart_policy restart = RESTART_NEVER;
+    long long backoff = 10000;
     for (int i = 4; i < argc; i++) {
       if (strcmp(argv[i], "--keep") == 0) keep = 1;
       else if (strcmp(argv[i], "--log") == 0 && i + 1 < argc) log = argv[++i];
+      else if (strcmp(argv[i], "--restart") == 0 && i + 1 < argc) {
+        i++;
+        if (strcmp(argv[i], "always") == 0) restart = RESTART_ALWAYS;
+        else if (strcmp(argv[i], "on-failure") == 0) restart = RESTART_ON_FAILURE;
+        else if (strcmp(argv[i], "never") != 0) goto usage;
+      } else if (strcmp(argv[i], "--backoff-ms") == 0 && i + 1 < argc) backoff = atoll(argv[++i]);
       else goto usage;
     }
-    return supervise(argv[2], atoi(argv[3]), keep, log);
+    if (backoff < 1) goto usage;
+    return supervise(argv[2], atoi(argv[3]), keep, log, restart, backoff);
   }
 usage:
-  fprintf(stderr, "usage: podrun-monitor run PLANFILE | container DIR REPORT_FD [--keep] [--log FILE]\n");
+  fprintf(stderr, "usage: podrun-monitor run PLANFILE | container DIR REPORT_FD [--keep] [--log FILE] [--restart always|on-failure|never] [--backoff-ms N]\n");
   return 2;
 }

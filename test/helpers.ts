@@ -132,3 +132,12 @@ export async function snapshotHost(): Promise<HostSnapshot> {
   const children = (await readFile(`/proc/${process.pid}/task/${process.pid}/children`, 'utf8').catch(() => '')).trim().split(/\s+/).filter(Boolean);
   return { mounts, cgroups: cgroups.sort(), children };
 }
+
+/** Poll until cond holds; throws naming `what` after ms. */
+export async function waitFor(cond: () => Promise<boolean>, what: string, ms = 5000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await cond())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}

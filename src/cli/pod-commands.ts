@@ -51,10 +51,13 @@ export function registerPodCommands(program: Command, run: Runner, globals: () =
     .argument('<file>')
     .option('--insecure', 'pull missing images over plain HTTP')
     .option('--network <name>', 'attach the pod to this CNI network (default: loopback only)')
+    .option('--restart-backoff <ms>', 'first back-off before a container is restarted (kubelet: 10000, doubling up to 5 min)')
     .option('--json', 'print the pod as JSON')
-    .action((file: string, opt: { insecure?: boolean; json?: boolean; network?: string }) =>
+    .action((file: string, opt: { insecure?: boolean; json?: boolean; network?: string; restartBackoff?: string }) =>
       run(async () => {
-        const rec = await lib().startPodFrom(file, { ...o(), insecure: opt.insecure, network: opt.network });
+        const backoff = opt.restartBackoff === undefined ? undefined : Number(opt.restartBackoff);
+        if (backoff !== undefined && !(Number.isInteger(backoff) && backoff > 0)) throw new Error(`--restart-backoff ${opt.restartBackoff}: expected a positive number of milliseconds`);
+        const rec = await lib().startPodFrom(file, { ...o(), insecure: opt.insecure, network: opt.network, restartBackoffMs: backoff });
         const shown = lib().inspectPod(rec.id, o());
         if (opt.json) process.stdout.write(`${JSON.stringify(shown, null, 2)}\n`);
         else process.stdout.write(`${rec.name} ${rec.id} ${shown.status.phase}${shown.status.reason ? ` (${shown.status.reason})` : ''}\n`);
@@ -88,8 +91,9 @@ export function registerPodCommands(program: Command, run: Runner, globals: () =
     .option('-c, --container <name>', 'the container (needed when the pod has several)')
     .option('-f, --follow', 'keep printing as it writes, until it exits')
     .option('--timestamps', 'prefix each line with its RFC 3339 time')
-    .action((pod: string, opt: { container?: string; follow?: boolean; timestamps?: boolean }) =>
-      run(async () => lib().podLogs(pod, opt.container, (s) => process.stdout.write(s), { ...o(), follow: opt.follow, timestamps: opt.timestamps }))(),
+    .option('-p, --previous', 'the run before the container\'s last restart')
+    .action((pod: string, opt: { container?: string; follow?: boolean; timestamps?: boolean; previous?: boolean }) =>
+      run(async () => lib().podLogs(pod, opt.container, (s) => process.stdout.write(s), { ...o(), follow: opt.follow, timestamps: opt.timestamps, previous: opt.previous }))(),
     );
 
   program

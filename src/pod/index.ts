@@ -5,7 +5,7 @@ import { findCgroup2Mount } from '../cgroup/mount';
 import { readCgroupStats, type CgroupStats } from '../cgroup/stats';
 import { PodrunError } from '../errors';
 import { DEFAULT_DATA_ROOT } from '../image/store';
-import { DEFAULT_STATE_ROOT, execInContainer, readRecord, type ExecResult } from '../oci/lifecycle';
+import { DEFAULT_STATE_ROOT, execInContainer, readRecord, readRestarts, type ExecResult } from '../oci/lifecycle';
 import { containerStatus } from '../oci/lifecycle/container-status';
 import { streamLog, type LogOptions } from './logs';
 import { parsePodManifest } from './manifest';
@@ -76,7 +76,9 @@ function containerOf(p: PodRecord, name: string | undefined): PodRecord['contain
   return c;
 }
 
-export async function podLogs(query: string, container: string | undefined, write: (s: string) => void, o: Partial<PodOptions> & LogOptions = {}): Promise<void> {
+/** A container's output: its current run (as kubectl logs), or with
+ * `previous` the run before its last restart. */
+export async function podLogs(query: string, container: string | undefined, write: (s: string) => void, o: Partial<PodOptions> & LogOptions & { previous?: boolean } = {}): Promise<void> {
   const { root } = opts(o);
   const p = findPod(root, query);
   const c = containerOf(p, container);
@@ -85,7 +87,12 @@ export async function podLogs(query: string, container: string | undefined, writ
     const r = readRecord(ociRoot, c.ociId);
     return !r || containerStatus(ociRoot, r).status === 'stopped';
   };
-  await streamLog(c.log, write, { ...o, done: exited });
+  const runs = readRestarts(ociRoot, c.ociId);
+  if (o.previous) {
+    if (runs.count === 0) throw new PodrunError('ENOTFOUND', `previous terminated container ${c.name} in pod ${p.name} not found (it has not restarted)`);
+    return streamLog(c.log, write, { ...o, follow: false, from: runs.logPrevStart, to: runs.logStart });
+  }
+  await streamLog(c.log, write, { ...o, done: exited, from: runs.logStart });
 }
 
 export async function execInPod(query: string, container: string | undefined, args: string[], o: Partial<PodOptions> & { tty?: boolean } = {}): Promise<ExecResult> {

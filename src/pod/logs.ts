@@ -10,6 +10,9 @@ export interface LogOptions {
   /** stop following when this returns true (e.g. the container exited) */
   done?: () => boolean;
   signal?: AbortSignal;
+  /** byte range of the file: a restarted container's runs share one log */
+  from?: number;
+  to?: number;
 }
 
 /** CRI log text → what the container wrote (P parts joined), timestamps optional. Pure. */
@@ -36,7 +39,7 @@ export function formatCriLog(text: string, timestamps = false): { out: string; r
 }
 
 export async function streamLog(file: string, write: (s: string) => void, o: LogOptions = {}): Promise<void> {
-  let pos = 0;
+  let pos = o.from ?? 0;
   let carry = '';
   const readMore = (): void => {
     let fd: number;
@@ -46,7 +49,7 @@ export async function streamLog(file: string, write: (s: string) => void, o: Log
       return;
     }
     try {
-      const size = fs.fstatSync(fd).size;
+      const size = Math.min(fs.fstatSync(fd).size, o.to ?? Infinity);
       if (size <= pos) return;
       const buf = Buffer.alloc(size - pos);
       fs.readSync(fd, buf, 0, buf.length, pos);

@@ -16,7 +16,10 @@ import { PodrunError } from '../errors';
 import { containerDefaults, ImageStore, mountRootfs, pullImage, removeLease, removeRootfs, writeLease } from '../image';
 import { findImage, type ImageDetails } from '../image/images';
 import { detachMount, nativeFs } from '../native';
-import { createContainer, deleteContainer, killContainer, readRecord, startCreated } from '../oci/lifecycle';
+import {
+  cancelRestarts, createContainer, deleteContainer, killContainer, readRecord, readRestarts, startCreated,
+  type ExitRecord, type RestartPolicy, type RestartRecord,
+} from '../oci/lifecycle';
 import { containerStatus } from '../oci/lifecycle/container-status';
 import { readFileInRoot } from '../util/in-root';
 import { isSameProcess, processStartTime } from '../util/process-identity';
@@ -36,7 +39,16 @@ export interface PodOptions extends PodNetworkOptions {
   dataRoot: string;
   /** pull with plain HTTP (local registries) */
   insecure?: boolean;
+  /** first restart back-off in ms (kubelet: 10 s, doubling up to 5 min) */
+  restartBackoffMs?: number;
   onWarning?: (message: string) => void;
+}
+
+/** kubelet's restartPolicy per container: init containers only restart on failure. */
+export function restartFor(policy: PodManifest['spec']['restartPolicy'], init: boolean, backoffMs?: number): RestartPolicy | undefined {
+  const p = policy ?? 'Always';
+  if (p === 'Never') return undefined;
+  return { when: init || p === 'OnFailure' ? 'on-failure' : 'always', backoffMs };
 }
 
 
@@ -88,14 +100,24 @@ function makeVolumes(pod: PodManifest, rec: PodRecord): Record<string, string> {
   return out;
 }
 
-/** Until the container has exited and its monitor recorded the exit (or is gone). */
-async function waitExit(ociRoot: string, id: string, timeoutMs = Infinity): Promise<boolean> {
+/** Until the container has exited for good: its monitor recorded the exit
+ * and has no restart pending, or the monitor is gone. Reports each failed
+ * run that is going to be restarted. */
+async function waitExit(ociRoot: string, id: string, timeoutMs = Infinity, onRestart?: (exit: ExitRecord, r: RestartRecord) => void): Promise<boolean> {
   const end = Date.now() + timeoutMs;
+  let seen = -1;
   for (;;) {
     const rec = readRecord(ociRoot, id);
     if (!rec) return true;
     const { status, exit } = containerStatus(ociRoot, rec);
-    if (status === 'stopped' && (exit || !isSameProcess(rec.monitorPid, rec.monitorStartTime))) return true;
+    const monitorAlive = isSameProcess(rec.monitorPid, rec.monitorStartTime);
+    if (status === 'stopped' && !monitorAlive) return true;
+    if (status === 'stopped' && exit) {
+      const r = readRestarts(ociRoot, id);
+      if (r.nextAt === undefined) return true;
+      if (r.nextAt !== seen) onRestart?.(exit, r);
+      seen = r.nextAt;
+    }
     if (Date.now() > end) return false;
     await sleep(20);
   }
@@ -122,9 +144,6 @@ function applyPodLimits(pod: PodManifest, rec: PodRecord, root: string, warn?: (
 export async function startPod(pod: PodManifest, o: PodOptions): Promise<PodRecord> {
   const missing = notYetImplemented(pod);
   if (missing.length > 0) throw new PodrunError('EINVALID_CONFIG', `not supported yet: ${missing.join(', ')}`, { field: missing[0] });
-  if ((pod.spec.restartPolicy ?? 'Always') !== 'Never') {
-    o.onWarning?.(`spec.restartPolicy ${pod.spec.restartPolicy ?? 'Always'}: podrun does not restart containers yet; they run once`);
-  }
   const id = randomBytes(6).toString('hex');
   const namespace = pod.metadata.namespace ?? 'default';
   const rec: PodRecord = {
@@ -177,7 +196,9 @@ export async function startPod(pod: PodManifest, o: PodOptions): Promise<PodReco
       fs.mkdirSync(bundle, { recursive: true });
       fs.mkdirSync(path.dirname(cr.log), { recursive: true });
       fs.writeFileSync(path.join(bundle, 'config.json'), JSON.stringify(config, null, 2));
-      await createContainer(bundle, { id: cr.ociId, root: ociRoot, containerLog: cr.log, onWarning: o.onWarning });
+      await createContainer(bundle, {
+        id: cr.ociId, root: ociRoot, containerLog: cr.log, onWarning: o.onWarning, restart: restartFor(pod.spec.restartPolicy, k.init, o.restartBackoffMs),
+      });
       return cr;
     };
 
@@ -186,7 +207,9 @@ export async function startPod(pod: PodManifest, o: PodOptions): Promise<PodReco
       if (!all[i].init) continue;
       const cr = await create(all[i], await images[i]);
       await startCreated(ociRoot, cr.ociId, { onWarning: o.onWarning });
-      await waitExit(ociRoot, cr.ociId);
+      await waitExit(ociRoot, cr.ociId, Infinity, (exit, r) => o.onWarning?.(
+        `init container ${cr.name} failed (${exit.exitCode !== null ? `exit ${exit.exitCode}` : `signal ${exit.signal}`}); restart ${r.count + 1} in ${Math.max(0, Math.round((r.nextAt! - Date.now()) / 100) / 10)} s`,
+      ));
       const exit = containerStatus(ociRoot, readRecord(ociRoot, cr.ociId)!).exit;
       if (exit?.exitCode !== 0) {
         rec.failed = `init container ${cr.name} failed (exit ${exit?.exitCode ?? `signal ${exit?.signal}`})`;
@@ -207,17 +230,20 @@ export async function startPod(pod: PodManifest, o: PodOptions): Promise<PodReco
   }
 }
 
-/** The pod's containers that have not stopped (created, running or paused). */
+/** The pod's containers that have not stopped (created, running, paused, or waiting to be restarted). */
 function notStopped(ociRoot: string, rec: PodRecord): PodContainerRecord[] {
   return rec.containers.filter((c) => {
     const r = readRecord(ociRoot, c.ociId);
-    return r && containerStatus(ociRoot, r).status !== 'stopped';
+    if (!r) return false;
+    if (containerStatus(ociRoot, r).status !== 'stopped') return true;
+    return readRestarts(ociRoot, c.ociId).nextAt !== undefined && isSameProcess(r.monitorPid, r.monitorStartTime);
   });
 }
 
-/** SIGTERM every running container, wait up to the grace period, then SIGKILL. */
+/** No more restarts; SIGTERM every running container, wait up to the grace period, then SIGKILL. */
 export async function stopPod(root: string, rec: PodRecord, graceSeconds?: number): Promise<void> {
   const ociRoot = podOciRoot(root, rec.id);
+  await Promise.all(rec.containers.map((c) => cancelRestarts(ociRoot, c.ociId)));
   const running = notStopped(ociRoot, rec);
   const grace = (graceSeconds ?? rec.manifest.spec.terminationGracePeriodSeconds ?? 30) * 1000;
   for (const c of running) {

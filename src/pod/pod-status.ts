@@ -1,14 +1,19 @@
 /** A pod's status shaped like a Kubernetes Pod's `.status`. */
 import { oomKills } from '../cgroup/stats';
 import { containerStatus } from '../oci/lifecycle/container-status';
-import { readRecord } from '../oci/lifecycle/state-store';
+import fs from 'node:fs';
+import path from 'node:path';
+import { containerDir, readLastExit, readRecord, readRestarts, type ExitRecord } from '../oci/lifecycle/state-store';
+import { isSameProcess } from '../util/process-identity';
 import { signalName } from '../oci/signals';
 import { podOciRoot, startInterrupted, type PodContainerRecord, type PodRecord } from './pod-store';
 
+export interface TerminatedState { exitCode: number; signal?: string; reason: 'Completed' | 'Error' | 'OOMKilled'; finishedAt: string }
+
 export type ContainerState =
-  | { waiting: { reason: string } }
+  | { waiting: { reason: string; message?: string } }
   | { running: { startedAt: string } }
-  | { terminated: { exitCode: number; signal?: string; reason: 'Completed' | 'Error' | 'OOMKilled'; finishedAt: string } };
+  | { terminated: TerminatedState };
 
 export interface ContainerStatusReport {
   name: string;
@@ -16,6 +21,8 @@ export interface ContainerStatusReport {
   imageID: string;
   containerID: string;
   state: ContainerState;
+  /** the previous run, for a restarted container */
+  lastState?: { terminated: TerminatedState };
   ready: boolean;
   restartCount: number;
 }
@@ -31,27 +38,50 @@ export interface PodStatusReport {
   containerStatuses: ContainerStatusReport[];
 }
 
+function terminated(exit: ExitRecord | undefined, oom: boolean): TerminatedState {
+  const exitCode = exit ? (exit.exitCode ?? 128 + (exit.signal ?? 0)) : 137;
+  return {
+    exitCode,
+    ...(exit?.signal ? { signal: signalName(exit.signal) ?? String(exit.signal) } : {}),
+    reason: oom ? 'OOMKilled' : exitCode === 0 ? 'Completed' : 'Error',
+    finishedAt: new Date(exit?.finishedAt ?? Date.now()).toISOString(),
+  };
+}
+
+/** A restarted container's current run began when its monitor wrote DIR/pid. */
+function runStartedAt(ociRoot: string, id: string): string {
+  try {
+    return fs.statSync(path.join(containerDir(ociRoot, id), 'pid')).mtime.toISOString();
+  } catch {
+    return new Date().toISOString();
+  }
+}
+
 function statusOf(root: string, pod: PodRecord, c: PodContainerRecord): ContainerStatusReport {
   const ociRoot = podOciRoot(root, pod.id);
   const rec = readRecord(ociRoot, c.ociId);
   let state: ContainerState = { waiting: { reason: 'ContainerCreating' } };
+  const restarts = readRestarts(ociRoot, c.ociId);
+  let last: TerminatedState | undefined;
   if (rec) {
     const { status, exit } = containerStatus(ociRoot, rec);
-    if (status === 'running' || status === 'paused') state = { running: { startedAt: rec.created } };
+    const oom = oomKills(rec.cgroup) > 0; // counts every run: OOM of an earlier one marks this one too
+    if (status === 'running' || status === 'paused') state = { running: { startedAt: restarts.count ? runStartedAt(ociRoot, c.ociId) : rec.created } };
     else if (status === 'stopped') {
-      const exitCode = exit ? (exit.exitCode ?? 128 + (exit.signal ?? 0)) : 137;
-      const oom = oomKills(rec.cgroup) > 0;
-      state = {
-        terminated: {
-          exitCode,
-          ...(exit?.signal ? { signal: signalName(exit.signal) ?? String(exit.signal) } : {}),
-          reason: oom ? 'OOMKilled' : exitCode === 0 ? 'Completed' : 'Error',
-          finishedAt: new Date(exit?.finishedAt ?? Date.now()).toISOString(),
-        },
-      };
+      // a restart is pending (or the monitor is launching it right now: no exit file for a moment)
+      if (restarts.nextAt !== undefined && isSameProcess(rec.monitorPid, rec.monitorStartTime)) {
+        const inS = Math.max(0, Math.round((restarts.nextAt - Date.now()) / 1000));
+        state = { waiting: { reason: 'CrashLoopBackOff', message: `back-off ${inS}s restarting failed container=${c.name}` } };
+        if (exit) last = terminated(exit, oom);
+      } else state = { terminated: terminated(exit, oom) };
     }
+    const prev = readLastExit(ociRoot, c.ociId);
+    if (!last && prev) last = terminated(prev, false);
   }
-  return { name: c.name, image: c.image, imageID: c.imageId, containerID: `podrun://${c.ociId}`, state, ready: 'running' in state, restartCount: 0 };
+  return {
+    name: c.name, image: c.image, imageID: c.imageId, containerID: `podrun://${c.ociId}`, state,
+    ...(last ? { lastState: { terminated: last } } : {}), ready: 'running' in state, restartCount: restarts.count,
+  };
 }
 
 export function podStatus(root: string, pod: PodRecord): PodStatusReport {
@@ -67,7 +97,7 @@ export function podStatus(root: string, pod: PodRecord): PodStatusReport {
   const failed = pod.failed ?? (startInterrupted(pod) ? `podrun start (pid ${pod.starter?.pid}) died before the pod was up: podrun rm or podrun gc removes it` : undefined);
   if (failed) phase = 'Failed';
   else if (apps.length > 0 && apps.every((s) => terminated(s))) phase = apps.every((s) => terminated(s)?.exitCode === 0) ? 'Succeeded' : 'Failed';
-  else if (apps.some((s) => 'running' in s.state)) phase = 'Running';
+  else if (apps.some((s) => 'running' in s.state || s.restartCount > 0 || ('waiting' in s.state && s.state.waiting.reason === 'CrashLoopBackOff'))) phase = 'Running';
   const ips = pod.podIPs?.length ? { podIP: pod.podIPs[0], podIPs: pod.podIPs.map((ip) => ({ ip })) } : {};
   return { phase, ...(failed ? { reason: failed } : {}), ...ips, startTime: pod.created, initContainerStatuses: init, containerStatuses: apps };
 }

@@ -6,7 +6,7 @@ import { readFile, readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import t from 'tap';
-import { isRoot, makeBundle, repoRoot, runCmd, snapshotHost, tempDir, uniqueId, type CmdResult } from '../helpers';
+import { isRoot, makeBundle, repoRoot, runCmd, snapshotHost, tempDir, uniqueId, waitFor, type CmdResult } from '../helpers';
 
 const podrunOci = path.join(repoRoot, 'bin', 'podrun-oci');
 
@@ -43,14 +43,6 @@ async function oci(t: Parameters<typeof tempDir>[0]): Promise<Oci> {
     for (const id of await readdir(path.join(root, 'containers')).catch(() => [])) await o.cmd('delete', '--force', id);
   });
   return o;
-}
-
-async function waitFor(cond: () => Promise<boolean>, what: string, ms = 5000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(10);
-  }
 }
 
 if (!isRoot) {

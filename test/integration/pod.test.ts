@@ -4,7 +4,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import t, { type Test } from 'tap';
-import { fixtures, podrunBin, runCmd, snapshotHost, tempDir } from '../helpers';
+import { fixtures, podrunBin, runCmd, snapshotHost, tempDir, waitFor } from '../helpers';
 
 async function env(t: Test) {
   const fx = await fixtures();
@@ -219,4 +219,76 @@ spec:
   t.equal((await podrun('rm', '-f', 'limited')).code, 0);
   t.notOk(fs.existsSync(pod), 'the pod cgroup is gone');
   t.same(await snapshotHost(), before);
+});
+
+t.test('restartPolicy: Always restarts with a doubling back-off, OnFailure only failures; logs --previous; stop ends restarts', async (t) => {
+  const before = await snapshotHost();
+  const { podrun, manifest } = await env(t);
+  const f = await manifest('rs', `
+apiVersion: v1
+kind: Pod
+metadata: { name: rs }
+spec:
+  restartPolicy: Always
+  terminationGracePeriodSeconds: 1
+  volumes: [{ name: w, emptyDir: {} }]
+  initContainers:
+    - name: flaky-init
+      image: localhost/podrun/busybox
+      command: [sh, -c, 'if [ -f /w/tried ]; then echo second try; exit 0; fi; touch /w/tried; echo first try; exit 1']
+      volumeMounts: [{ name: w, mountPath: /w }]
+  containers:
+    - name: done
+      image: localhost/podrun/busybox
+      command: [sh, -c, 'cut -d" " -f1 /proc/uptime >> /w/runs; echo "run $(wc -l < /w/runs)"']
+      volumeMounts: [{ name: w, mountPath: /w }]
+    - name: steady
+      image: localhost/podrun/busybox
+      command: [sleep, "100"]
+      volumeMounts: [{ name: w, mountPath: /w }]
+`);
+  const r = await podrun('start', '--restart-backoff', '200', f);
+  t.equal(r.code, 0, r.stderr);
+  t.match(r.stderr, /init container flaky-init failed \(exit 1\); restart 1 in/, 'a failed init container is restarted (Always → on failure)');
+  await waitFor(async () => (await podrun('exec', 'rs', '-c', 'steady', '--', 'cat', '/w/runs')).stdout.trim().split('\n').length >= 4, 'four runs of "done"');
+  const runs = (await podrun('exec', 'rs', '-c', 'steady', '--', 'cat', '/w/runs')).stdout.trim().split('\n').map(Number);
+  const gaps = runs.slice(1).map((x, i) => x - runs[i]);
+  gaps.slice(0, 3).forEach((g, k) => t.ok(g >= 0.2 * 2 ** k * 0.95, `restart ${k + 1} waited ≥ ${0.2 * 2 ** k} s (${g.toFixed(2)} s): exit 0 restarts too under Always`));
+  const st = JSON.parse((await podrun('inspect', 'rs')).stdout) as { status: { phase: string; initContainerStatuses: Array<{ restartCount: number; state: object }>; containerStatuses: Array<{ name: string; restartCount: number; lastState?: { terminated: { exitCode: number; reason: string } } }> } };
+  t.equal(st.status.phase, 'Running');
+  t.equal(st.status.initContainerStatuses[0].restartCount, 1);
+  t.match(st.status.initContainerStatuses[0].state, { terminated: { exitCode: 0, reason: 'Completed' } });
+  const done = st.status.containerStatuses.find((c) => c.name === 'done')!;
+  t.ok(done.restartCount >= 3, `restartCount ${done.restartCount}`);
+  t.match(done.lastState, { terminated: { exitCode: 0, reason: 'Completed' } });
+  t.equal((await podrun('logs', 'rs', '-c', 'flaky-init')).stdout, 'second try\n', 'logs: the current run');
+  t.equal((await podrun('logs', 'rs', '-c', 'flaky-init', '--previous')).stdout, 'first try\n', 'logs --previous: the run before');
+  t.match((await podrun('logs', 'rs', '-c', 'steady', '--previous')).stderr, /previous terminated container steady in pod rs not found/);
+  t.equal((await podrun('rm', 'rs')).code, 1, 'a restarting pod is running: rm refuses without -f');
+  t.equal((await podrun('stop', 'rs')).code, 0);
+  const stopped = (await podrun('exec', 'rs', '-c', 'steady', '--', 'true')).code;
+  t.not(stopped, 0, 'stopped');
+  const count = JSON.parse((await podrun('inspect', 'rs')).stdout).status.containerStatuses[0].restartCount as number;
+  await new Promise((res) => setTimeout(res, 1500));
+  t.equal(JSON.parse((await podrun('inspect', 'rs')).stdout).status.containerStatuses[0].restartCount, count, 'no restarts after stop');
+  t.equal((await podrun('rm', 'rs')).code, 0);
+
+  const g = await manifest('of', `
+apiVersion: v1
+kind: Pod
+metadata: { name: of }
+spec:
+  restartPolicy: OnFailure
+  terminationGracePeriodSeconds: 0
+  containers:
+    - { name: ok, image: localhost/podrun/busybox, command: [sh, -c, 'exit 0'] }
+    - { name: bad, image: localhost/podrun/busybox, command: [sh, -c, 'exit 2'] }
+`);
+  t.equal((await podrun('start', '--restart-backoff', '100', g)).code, 0);
+  await waitFor(async () => JSON.parse((await podrun('inspect', 'of')).stdout).status.containerStatuses[1].restartCount >= 2, 'bad restarted twice');
+  const of = JSON.parse((await podrun('inspect', 'of')).stdout) as { status: { containerStatuses: Array<{ restartCount: number; state: object }> } };
+  t.equal(of.status.containerStatuses[0].restartCount, 0, 'OnFailure: exit 0 is not restarted');
+  t.match(of.status.containerStatuses[0].state, { terminated: { exitCode: 0, reason: 'Completed' } });
+  t.equal((await podrun('rm', '-f', 'of')).code, 0, 'rm -f of a pod in back-off');
+  t.same(await snapshotHost(), before, 'no monitors, mounts or cgroups left');
 });

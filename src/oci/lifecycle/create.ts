@@ -10,7 +10,7 @@ import { translateLaunchError } from '../launch-error';
 import { encodePlan } from '../plan-encode';
 import { prepareLaunch, type PrepareOptions, type RunSource } from '../prepare';
 import { processStartTime } from '../../util/process-identity';
-import { askMonitor, spawnMonitor } from './monitor-client';
+import { askMonitor, spawnMonitor, type RestartPolicy } from './monitor-client';
 import { type ContainerRecord, hookState, removeContainerDir, writeFastRecord, reserveContainerDir, writeRecord } from './state-store';
 import { writeFileAtomic } from '../../util/atomic-file';
 
@@ -21,6 +21,8 @@ export interface CreateOptions extends PrepareOptions {
   keep?: boolean;
   /** podrun extension: write stdout/stderr to this file in the CRI log format (implies keep) */
   containerLog?: string;
+  /** the monitor launches it again when it exits (implies keep): kubelet's restartPolicy */
+  restart?: RestartPolicy;
   onWarning?: (message: string) => void;
 }
 
@@ -64,7 +66,7 @@ export async function createContainer(source: RunSource, opts: CreateOptions): P
       await askMonitor(dir, hookError ? `hooks-failed\t${(hookError as Error).message}` : 'hooks-done');
     };
     const containerLog = opts.containerLog && path.resolve(opts.containerLog);
-    const { reply, monitorPid } = await spawnMonitor(dir, { preserveFds: opts.preserveFds ?? 0, keep: opts.keep, containerLog }, onHooks);
+    const { reply, monitorPid } = await spawnMonitor(dir, { preserveFds: opts.preserveFds ?? 0, keep: opts.keep, containerLog, restart: opts.restart }, onHooks);
     if (hookError) throw hookError;
     if (!reply.ok) throw reply.error ? translateLaunchError(reply.error, plan) : new PodrunError('ELAUNCH', 'podrun-monitor failed');
     rec.pid = Number(reply.rest);

@@ -6,6 +6,7 @@ import { pruneEmpty, removeCgroup } from '../../cgroup/lifecycle';
 import { PodrunError } from '../../errors';
 import { runHooksLenient } from '../hooks';
 import { containerStatus } from './container-status';
+import { cancelRestarts } from './restart';
 import { isSameProcess } from '../../util/process-identity';
 import { containerDir, hookState, readRecord, removeContainerDir } from './state-store';
 
@@ -25,6 +26,8 @@ export async function deleteContainer(root: string, id: string, opts: { force?: 
   if ((status === 'running' || status === 'paused') && !opts.force) {
     throw new PodrunError('EINVALID_CONFIG', `cannot delete container ${id} that is not stopped: ${status}`);
   }
+  // a monitor that restarts the container must not launch it again
+  await cancelRestarts(root, id);
   // cgroup.kill reaches everything, frozen or not; then the monitor records the exit and leaves
   await removeCgroup(rec.cgroup);
   await waitGone(rec.pid, rec.pidStartTime, 5_000);

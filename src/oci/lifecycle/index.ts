@@ -11,5 +11,7 @@ export { execInContainer, readProcessFile, type ExecOptions, type ExecResult } f
 export { runtimeFeatures } from './features';
 export { startAttached } from './run-attached';
 export { statsEvent, streamEvents, type ContainerEvent } from './events';
-export { requireRecord, readRecord, DEFAULT_STATE_ROOT, type ContainerRecord } from './state-store';
+export { requireRecord, readRecord, readRestarts, readLastExit, DEFAULT_STATE_ROOT, type ContainerRecord, type RestartRecord, type ExitRecord } from './state-store';
+export { cancelRestarts } from './restart';
+export type { RestartPolicy } from './monitor-client';
 export type { OciStatus } from './status';

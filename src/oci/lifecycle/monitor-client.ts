@@ -73,6 +73,13 @@ export interface MonitorOptions {
   keep?: boolean;
   /** CRI-format log of the container's stdout/stderr (implies keep) */
   containerLog?: string;
+  restart?: RestartPolicy;
+}
+
+/** When the monitor launches the container again, and its first back-off (kubelet: 10 s, doubling, ≤ 5 min). */
+export interface RestartPolicy {
+  when: 'always' | 'on-failure';
+  backoffMs?: number;
 }
 
 export async function spawnMonitor(
@@ -88,6 +95,7 @@ export async function spawnMonitor(
   const args = ['container', dir, String(reportFd)];
   if (opts.keep) args.push('--keep');
   if (opts.containerLog) args.push('--log', opts.containerLog);
+  if (opts.restart) args.push('--restart', opts.restart.when, '--backoff-ms', String(Math.max(1, Math.round(opts.restart.backoffMs ?? 10_000))));
   const child = spawn(monitorPath(), args, { detached: true, stdio });
   const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
   child.once('error', () => undefined);

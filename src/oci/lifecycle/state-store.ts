@@ -90,23 +90,54 @@ export function writeFastRecord(root: string, rec: ContainerRecord): void {
   writeFileAtomic(path.join(containerDir(root, rec.id), 'fast'), `${lines.join('\n')}\n`);
 }
 
-/** undefined when the container does not exist (or is being deleted) */
+/** undefined when the container does not exist (or is being deleted). A
+ * container its monitor restarts has its current pid in DIR/pid. */
 export function readRecord(root: string, id: string): ContainerRecord | undefined {
   const text = readOptional(path.join(containerDir(root, id), 'state.json'));
   if (text === undefined) return undefined;
+  let rec: ContainerRecord;
   try {
-    return JSON.parse(text) as ContainerRecord;
+    rec = JSON.parse(text) as ContainerRecord;
   } catch {
     return undefined; // torn by a crash between write and rename cannot happen; a foreign file can
   }
+  const current = readOptional(path.join(containerDir(root, id), 'pid'))?.trim().split(' ');
+  if (current?.length === 2) {
+    rec.pid = Number(current[0]);
+    rec.pidStartTime = Number(current[1]);
+  }
+  return rec;
 }
 
-export function readExit(root: string, id: string): ExitRecord | undefined {
-  const text = readOptional(path.join(containerDir(root, id), 'exit'));
+export interface RestartRecord {
+  /** how many times the monitor launched it again */
+  count: number;
+  /** unix ms of the pending restart (back-off), if one is pending */
+  nextAt?: number;
+  /** byte offsets in the container log where the current and the previous run begin */
+  logStart: number;
+  logPrevStart: number;
+}
+
+export function readRestarts(root: string, id: string): RestartRecord {
+  const [count = 0, next = 0, logStart = 0, logPrevStart = 0] = (readOptional(path.join(containerDir(root, id), 'restarts')) ?? '').trim().split(' ').map(Number);
+  return { count, ...(next > 0 ? { nextAt: next } : {}), logStart, logPrevStart };
+}
+
+function parseExit(text: string | undefined): ExitRecord | undefined {
   if (!text) return undefined;
   const [code, sig, ns] = text.trim().split(' ');
   const exitCode = Number(code);
   return { exitCode: exitCode >= 0 ? exitCode : null, signal: Number(sig) || null, finishedAt: Math.floor(Number(ns) / 1e6) };
+}
+
+/** The previous run's exit, for a container its monitor restarted. */
+export function readLastExit(root: string, id: string): ExitRecord | undefined {
+  return parseExit(readOptional(path.join(containerDir(root, id), 'last-exit')));
+}
+
+export function readExit(root: string, id: string): ExitRecord | undefined {
+  return parseExit(readOptional(path.join(containerDir(root, id), 'exit')));
 }
 
 export function isStarted(root: string, id: string): boolean {
