@@ -22,12 +22,19 @@
  *       next_restart_unix_ms log_offset previous_log_offset" (next is 0 when
  *       none is pending), DIR/last-exit the previous run's exit. "norestart"
  *       on the socket cancels restarts (podrun stop sends it first).
+ *   podrun-monitor pod-init [CGROUP_PROCS]
+ *       the init of a pod's shared PID namespace (shareProcessNamespace):
+ *       unshares a PID namespace, forks its pid 1 (moved into CGROUP_PROCS
+ *       when given), prints that pid and returns. Pid 1 reaps whatever is
+ *       re-parented to it and exits on SIGTERM/SIGINT; the namespace lives
+ *       as long as it does.
  */
 #include "launch.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -537,7 +544,52 @@ fail:
   return 125;
 }
 
+static int pod_init(const char *procs) {
+  if (unshare(CLONE_NEWPID) < 0) { perror("podrun-monitor: unshare(CLONE_NEWPID)"); return 1; }
+  int ready[2];
+  if (pipe2(ready, O_CLOEXEC) < 0) { perror("podrun-monitor: pipe"); return 1; }
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGCHLD);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  sigprocmask(SIG_BLOCK, &set, NULL); /* pid 1 drops unhandled signals unless they are blocked and waited for */
+  pid_t pid = fork();
+  if (pid < 0) { perror("podrun-monitor: fork"); return 1; }
+  if (pid == 0) {
+    close(ready[1]);
+    setsid();
+    int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+    for (int fd = 0; fd < 3; fd++) dup2(devnull, fd);
+    char go;
+    (void)!read(ready[0], &go, 1); /* EOF once the parent placed us in the cgroup */
+    close(ready[0]);
+    prctl(PR_SET_NAME, "podrun-pod-init");
+    for (;;) {
+      int sig = sigwaitinfo(&set, NULL);
+      if (sig == SIGCHLD) { while (waitpid(-1, NULL, WNOHANG) > 0) {} }
+      else if (sig == SIGTERM || sig == SIGINT) _exit(0);
+    }
+  }
+  close(ready[0]);
+  if (procs) {
+    char buf[32];
+    int fd = open(procs, O_WRONLY | O_CLOEXEC);
+    int n = snprintf(buf, sizeof buf, "%d", (int)pid);
+    if (fd < 0 || write(fd, buf, (size_t)n) != n) {
+      perror("podrun-monitor: joining the cgroup");
+      kill(pid, SIGKILL);
+      return 1;
+    }
+    close(fd);
+  }
+  close(ready[1]);
+  printf("%d\n", (int)pid);
+  return 0;
+}
+
 int main(int argc, char **argv) {
+  if ((argc == 2 || argc == 3) && strcmp(argv[1], "pod-init") == 0) return pod_init(argc == 3 ? argv[2] : NULL);
   if (argc == 3 && strcmp(argv[1], "run") == 0) return run_foreground(argv[2]);
   if (argc >= 4 && strcmp(argv[1], "container") == 0) {
     int keep = 0;
@@ -559,6 +611,6 @@ int main(int argc, char **argv) {
     return supervise(argv[2], atoi(argv[3]), keep, log, restart, backoff);
   }
 usage:
-  fprintf(stderr, "usage: podrun-monitor run PLANFILE | container DIR REPORT_FD [--keep] [--log FILE] [--restart always|on-failure|never] [--backoff-ms N]\n");
+  fprintf(stderr, "usage: podrun-monitor pod-init [CGROUP_PROCS] | run PLANFILE | container DIR REPORT_FD [--keep] [--log FILE] [--restart always|on-failure|never] [--backoff-ms N]\n");
   return 2;
 }

@@ -6,6 +6,7 @@ import { mkdirSync, readFileSync, readdirSync, rmdirSync, writeFileSync, type Di
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { PodrunError, errnoCode } from '../errors';
+import { nativeFs } from '../native';
 
 /** mkdir -p; returns the directories it created, outermost first. */
 export function createCgroup(dir: string): string[] {
@@ -22,7 +23,40 @@ export function createCgroup(dir: string): string[] {
   if (first === undefined) throw new PodrunError('EEXIST', `cgroup ${dir} already exists (is the id in use?)`);
   const created: string[] = [];
   for (let d = dir; d.length >= first.length; d = path.dirname(d)) created.unshift(d);
+  for (const d of created) markMade(d);
   return created;
+}
+
+/** cgroupfs keeps trusted.* xattrs: directories podrun made say so, so a
+ * shared parent (podrun.slice) is pruned by whoever empties it last, while
+ * one an administrator made is left alone. */
+const MADE_XATTR = 'trusted.podrun.made';
+
+function markMade(dir: string): void {
+  try {
+    nativeFs().lsetxattr(dir, MADE_XATTR, Buffer.from('1'));
+  } catch {
+    /* no xattrs here (a fake cgroupfs as non-root): such parents are simply kept */
+  }
+}
+
+function madeByPodrun(dir: string): boolean {
+  try {
+    return nativeFs().lgetxattr(dir, MADE_XATTR) != null;
+  } catch {
+    return false;
+  }
+}
+
+/** rmdir `dir` and its ancestors while they are empty and podrun made them. */
+export function pruneMadeParents(dir: string): void {
+  for (let d = dir; d !== path.dirname(d) && madeByPodrun(d); d = path.dirname(d)) {
+    try {
+      rmdirSync(d);
+    } catch {
+      return; // still in use
+    }
+  }
 }
 
 /** A "key 1" line of cgroup.events (populated, frozen). */

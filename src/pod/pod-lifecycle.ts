@@ -3,19 +3,20 @@
  * remove. Each container goes through the OCI layer (create + start under
  * a podrun-monitor that keeps its CRI log and exit code). A failed start
  * is rolled back by the same code `rm` uses. */
+import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { applyResources } from '../cgroup/apply';
 import { containerResources, parseQuantity, podResources } from '../cgroup/kube-resources';
-import { createCgroup, pruneEmpty, removeCgroup } from '../cgroup/lifecycle';
+import { createCgroup, pruneEmpty, pruneMadeParents, removeCgroup } from '../cgroup/lifecycle';
 import { mapResources } from '../cgroup/resources';
 import { findCgroup2Mount } from '../cgroup/mount';
 import { PodrunError } from '../errors';
 import { containerDefaults, ImageStore, mountRootfs, pullImage, removeLease, removeRootfs, writeLease } from '../image';
 import { findImage, type ImageDetails } from '../image/images';
-import { detachMount, nativeFs } from '../native';
+import { detachMount, monitorPath, nativeFs } from '../native';
 import {
   cancelRestarts, createContainer, deleteContainer, killContainer, readRecord, readRestarts, startCreated,
   type ExitRecord, type RestartPolicy, type RestartRecord,
@@ -140,6 +141,22 @@ function applyPodLimits(pod: PodManifest, rec: PodRecord, root: string, warn?: (
   for (const m of r.notEnforced) warn?.(`pod cgroup: ${m}`);
 }
 
+/** shareProcessNamespace: a PID namespace whose pid 1 is a tiny reaper
+ * (podrun-monitor pod-init) in the pod cgroup's `sandbox` child, so rm's
+ * cgroup kill ends it with the pod. Returns the namespace's path. */
+function startPodInit(rec: PodRecord, root: string): string {
+  const cg2 = findCgroup2Mount(fs.readFileSync('/proc/self/mountinfo', 'utf8'));
+  if (!cg2) throw new PodrunError('EHOST', 'no cgroup2 mount on this host');
+  const cg = path.join(cg2, podCgroup(rec.id), 'sandbox');
+  createCgroup(cg);
+  const r = spawnSync(monitorPath(), ['pod-init', path.join(cg, 'cgroup.procs')], { encoding: 'utf8' });
+  const pid = Number(r.stdout.trim());
+  if (r.status !== 0 || !(pid > 0)) throw new PodrunError('EHOST', `shareProcessNamespace: starting the pod's init failed: ${(r.stderr || r.error?.message || `exit ${r.status}`).trim()}`);
+  rec.podInit = { pid, startTime: processStartTime(pid) };
+  writePod(root, rec);
+  return `/proc/${pid}/ns/pid`;
+}
+
 /** Start a pod from a validated manifest; resolves once its app containers run. */
 export async function startPod(pod: PodManifest, o: PodOptions): Promise<PodRecord> {
   const missing = notYetImplemented(pod);
@@ -175,6 +192,7 @@ export async function startPod(pod: PodManifest, o: PodOptions): Promise<PodReco
     const store = new ImageStore(o.dataRoot);
     const ociRoot = podOciRoot(o.root, id);
     applyPodLimits(pod, rec, o.root, o.onWarning);
+    if (pod.spec.shareProcessNamespace && !pod.spec.hostPID) namespaces.pid = startPodInit(rec, o.root);
 
     const create = async (k: { c: PodContainer; init: boolean; field: string }, image: ImageDetails): Promise<PodContainerRecord> => {
       const ctrDir = path.join(rec.dataDir, 'containers', k.c.name);
@@ -299,6 +317,7 @@ export async function removePod(root: string, id: string, o: { force?: boolean; 
   const cg2 = findCgroup2Mount(fs.readFileSync('/proc/self/mountinfo', 'utf8'));
   if (cg2 && fs.existsSync(path.join(cg2, podCgroup(id)))) await removeCgroup(path.join(cg2, podCgroup(id)));
   pruneEmpty((rec.cgroupCreated ?? []).slice(0, -1)); // podrun.slice, if this pod made it and it is empty now
+  if (cg2) pruneMadeParents(path.dirname(path.join(cg2, podCgroup(id)))); // or another pod made it and left first
   fs.rmSync(rec.dataDir, { recursive: true, force: true });
   removeSandbox(path.join(podDir(root, id), 'ns'));
   fs.rmSync(podDir(root, id), { recursive: true, force: true });

@@ -4,13 +4,16 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import t, { type Test } from 'tap';
-import { fixtures, podrunBin, runCmd, snapshotHost, tempDir, waitFor } from '../helpers';
+import { fixtures, podrunBin, runCmd, snapshotHost, tempDir, waitFor, type CmdResult } from '../helpers';
 
 async function env(t: Test) {
   const fx = await fixtures();
+  // registered before the temp dirs: a test that fails half-way still removes its pods first
+  let podrun: ((...args: string[]) => Promise<CmdResult>) | undefined;
+  t.teardown(async () => void (podrun && (await podrun('gc'), await podrun('rm', '-f', ...(await podrun('ps', '-a', '--json').then((r) => (JSON.parse(r.stdout || '[]') as Array<{ id: string }>).map((p) => p.id)))))));
   const dataRoot = await tempDir(t, 'podrun-data-');
   const runRoot = await tempDir(t, 'podrun-run-');
-  const podrun = (...args: string[]) => runCmd(podrunBin, ['--data-root', dataRoot, '--runroot', runRoot, ...args]);
+  podrun = (...args: string[]) => runCmd(podrunBin, ['--data-root', dataRoot, '--runroot', runRoot, ...args]);
   const load = await podrun('load', '-q', '--name', 'localhost/podrun/busybox', fx.images['busybox-gzip']);
   if (load.code !== 0) throw new Error(load.stderr);
   const manifest = async (name: string, yaml: string): Promise<string> => {
@@ -291,4 +294,46 @@ spec:
   t.match(of.status.containerStatuses[0].state, { terminated: { exitCode: 0, reason: 'Completed' } });
   t.equal((await podrun('rm', '-f', 'of')).code, 0, 'rm -f of a pod in back-off');
   t.same(await snapshotHost(), before, 'no monitors, mounts or cgroups left');
+});
+
+t.test('shareProcessNamespace: one PID namespace, pid 1 a reaping init that dies with the pod; without it, each container alone', async (t) => {
+  const before = await snapshotHost();
+  const { podrun, manifest, runRoot } = await env(t);
+  const pod = (name: string, share: boolean) => `
+apiVersion: v1
+kind: Pod
+metadata: { name: ${name} }
+spec:
+  shareProcessNamespace: ${share}
+  restartPolicy: Never
+  terminationGracePeriodSeconds: 0
+  containers:
+    - { name: app, image: localhost/podrun/busybox, command: [sh, -c, 'exec sleep 3601'] }
+    - { name: debug, image: localhost/podrun/busybox, command: [sleep, '3602'] }
+`;
+  t.equal((await podrun('start', await manifest('sh', pod('shared', true)))).code, 0);
+  const seen = (await podrun('exec', 'shared', '-c', 'debug', '--', 'ps', '-o', 'pid,args')).stdout;
+  t.match(seen, /^\s+1 .*podrun-monitor pod-init/m, 'pid 1 is the pod init');
+  t.match(seen, /sleep 3601/, 'debug sees app\'s process');
+  t.match(seen, /sleep 3602/);
+  // an orphan re-parented to pid 1 is reaped, not left a zombie
+  await podrun('exec', 'shared', '-c', 'debug', '--', 'sh', '-c', '(sleep 0.2 &) ; true');
+  await new Promise((r) => setTimeout(r, 600));
+  t.notMatch((await podrun('exec', 'shared', '-c', 'app', '--', 'ps', '-o', 'stat,args')).stdout, /^Z/m, 'no zombies');
+  const kill = await podrun('exec', 'shared', '-c', 'debug', '--', 'sh', '-c', 'kill $(ps -o pid,args | awk \'$2 == "sleep" && $3 == "3601" { print $1 }\')');
+  t.equal(kill.code, 0, 'one container can signal another\'s process');
+  await waitFor(async () => /terminated/.test(JSON.stringify(JSON.parse((await podrun('inspect', 'shared')).stdout).status.containerStatuses[0].state)), 'app terminated');
+  const id = (JSON.parse((await podrun('inspect', 'shared')).stdout) as { id: string }).id;
+  const init = JSON.parse(fs.readFileSync(path.join(runRoot, 'pods', id, 'pod.json'), 'utf8')).podInit.pid as number;
+  t.ok(fs.existsSync(`/proc/${init}`), 'the init lives while the pod does');
+
+  t.equal((await podrun('start', await manifest('ns', pod('separate', false)))).code, 0);
+  const alone = (await podrun('exec', 'separate', '-c', 'debug', '--', 'ps', '-o', 'pid,args')).stdout;
+  t.notMatch(alone, /sleep 3601/, 'without it: the other container is not visible');
+  t.match(alone, /^\s+1 sleep 3602/m, 'and the container is its own pid 1');
+
+  for (const p of ['shared', 'separate']) t.equal((await podrun('rm', '-f', p)).code, 0);
+  const dead = (): boolean => { try { return /State:\s+Z/.test(fs.readFileSync(`/proc/${init}/status`, 'utf8')); } catch { return true; } };
+  await waitFor(async () => dead(), 'the init gone');
+  t.same(await snapshotHost(), before);
 });
