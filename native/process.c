@@ -112,6 +112,9 @@ void process_exec(struct child *c) {
   /* fds above stdio + preserved ones must not leak into the container; the
    * sync socket is close-on-exec already and stays usable until exec */
   syscall(SYS_close_range, 3 + p->preserve_fds, ~0U, CLOSE_RANGE_CLOEXEC);
+  /* a hook's output goes to a file the launcher opened, not to its stdio */
+  if (p->has_stdio_fd)
+    for (int fd = 0; fd < 3; fd++) dup2(p->stdio_fd, fd);
   /* stdio and preserved fds reach the container even if the launcher (node
    * does this for its stdio) marked them close-on-exec */
   for (int fd = 0; fd < 3 + (int)p->preserve_fds; fd++) {

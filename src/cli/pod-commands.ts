@@ -52,15 +52,31 @@ export function registerPodCommands(program: Command, run: Runner, globals: () =
     .option('--insecure', 'pull missing images over plain HTTP')
     .option('--network <name>', 'attach the pod to this CNI network (default: loopback only)')
     .option('--restart-backoff <ms>', 'first back-off before a container is restarted (kubelet: 10000, doubling up to 5 min)')
+    .option('--wait', 'return when the pod has finished (Succeeded: exit 0, Failed: exit 1), printing its logs')
+    .option('--rm', 'with --wait: remove the pod when it has finished')
     .option('--json', 'print the pod as JSON')
-    .action((file: string, opt: { insecure?: boolean; json?: boolean; network?: string; restartBackoff?: string }) =>
+    .action((file: string, opt: { insecure?: boolean; json?: boolean; network?: string; restartBackoff?: string; wait?: boolean; rm?: boolean }) =>
       run(async () => {
         const backoff = opt.restartBackoff === undefined ? undefined : Number(opt.restartBackoff);
         if (backoff !== undefined && !(Number.isInteger(backoff) && backoff > 0)) throw new Error(`--restart-backoff ${opt.restartBackoff}: expected a positive number of milliseconds`);
         const rec = await lib().startPodFrom(file, { ...o(), insecure: opt.insecure, network: opt.network, restartBackoffMs: backoff });
-        const shown = lib().inspectPod(rec.id, o());
-        if (opt.json) process.stdout.write(`${JSON.stringify(shown, null, 2)}\n`);
-        else process.stdout.write(`${rec.name} ${rec.id} ${shown.status.phase}${shown.status.reason ? ` (${shown.status.reason})` : ''}\n`);
+        if (opt.rm && !opt.wait) throw new Error('--rm needs --wait (a running pod is removed with podrun rm -f)');
+        let shown = lib().inspectPod(rec.id, o());
+        const say = (): void => {
+          if (opt.json) process.stdout.write(`${JSON.stringify(shown, null, 2)}\n`);
+          else process.stdout.write(`${rec.name} ${rec.id} ${shown.status.phase}${shown.status.reason ? ` (${shown.status.reason})` : ''}\n`);
+        };
+        if (!opt.wait || shown.status.phase === 'Failed') say();
+        if (opt.wait) {
+          if (shown.status.phase !== 'Failed') shown = await lib().waitPod(rec.id, o());
+          if (!opt.json) {
+            for (const c of [...shown.status.initContainerStatuses, ...shown.status.containerStatuses]) {
+              await lib().podLogs(rec.id, c.name, (s) => process.stdout.write(s.split('\n').map((l) => (l ? `${c.name}: ${l}` : l)).join('\n')), o());
+            }
+          }
+          say();
+          if (opt.rm) await lib().removePodByName(rec.id, { ...o(), force: true });
+        }
         return shown.status.phase === 'Failed' ? 1 : 0;
       })(),
     );

@@ -95,6 +95,8 @@ export interface LaunchPlan {
   args: string[];
   env: string[];
   preserveFds: number;
+  /** an fd of the launcher that becomes the process's stdin, stdout and stderr */
+  stdioFd?: number;
   /** stop before exec until started (podrun-monitor only) */
   waitStart?: boolean;
   /** device-cgroup rules, attached as BPF to the cgroup before clone */

@@ -5,8 +5,9 @@
 import { containerResources } from '../cgroup/kube-resources';
 import { PodrunError } from '../errors';
 import { mergeEnv, processArgs, resolveUser, type ContainerDefaults } from '../image/image-config';
+import { defaultSeccompProfile } from '../oci/default-seccomp';
 import { defaultSpec } from '../oci/default-spec';
-import type { OciConfig, OciMount } from '../oci/spec-schema';
+import type { OciConfig, OciMount, OciSeccomp } from '../oci/spec-schema';
 import type { PodContainer, PodManifest } from './manifest-schema';
 
 /** Namespace files pinned by the sandbox; absent ones are the host's (hostNetwork …). */
@@ -36,6 +37,8 @@ export interface ContainerContext {
   /** the pod's /dev/shm tmpfs (absent: each container keeps its own) */
   shm?: string;
   podIP?: string;
+  /** the text of a Localhost seccomp profile, by its name below the profile directory */
+  readSeccompProfile?: (name: string) => string;
   podUid?: string;
 }
 
@@ -186,10 +189,30 @@ export const withPrivileged: SpecOpt = (c, ctx) => {
   c.mounts = (c.mounts ?? []).map((m) => (m.destination === '/sys' || m.destination === '/sys/fs/cgroup' ? { ...m, options: (m.options ?? []).filter((o) => o !== 'ro') } : m));
 };
 
-export const withSeccomp: SpecOpt = (_c, ctx) => {
-  const prof = ctx.container.securityContext?.seccompProfile ?? ctx.pod.spec.securityContext?.seccompProfile;
-  if (!prof || prof.type === 'Unconfined') return; // Kubernetes' default is Unconfined
-  throw invalid(`${ctx.field}.securityContext.seccompProfile.type`, `${prof.type} is not supported yet (Unconfined is)`);
+/** securityContext.seccompProfile (container over pod): Unconfined (Kubernetes'
+ * default), RuntimeDefault (podrun's default profile for the container's
+ * capabilities), or Localhost (an OCI seccomp JSON file read through ctx).
+ * Privileged containers are never filtered, as kubelet does. Runs after
+ * withCapabilities/withPrivileged. */
+export const withSeccomp: SpecOpt = (c, ctx) => {
+  const own = ctx.container.securityContext?.seccompProfile;
+  const prof = own ?? ctx.pod.spec.securityContext?.seccompProfile;
+  const field = own ? `${ctx.field}.securityContext.seccompProfile` : 'spec.securityContext.seccompProfile';
+  if (!prof || prof.type === 'Unconfined' || ctx.container.securityContext?.privileged) return;
+  if (prof.type === 'RuntimeDefault') {
+    c.linux!.seccomp = defaultSeccompProfile(c.process?.capabilities?.bounding ?? []);
+    return;
+  }
+  const name = prof.localhostProfile ?? '';
+  if (name.startsWith('/') || name.split('/').includes('..')) throw invalid(`${field}.localhostProfile`, 'must be a relative path without ".."');
+  if (!ctx.readSeccompProfile) throw invalid(`${field}.type`, 'Localhost profiles need a profile directory');
+  let doc: unknown;
+  try {
+    doc = JSON.parse(ctx.readSeccompProfile(name));
+  } catch (e) {
+    throw invalid(`${field}.localhostProfile`, `${name}: ${(e as Error).message}`);
+  }
+  c.linux!.seccomp = doc as OciSeccomp; // validated with the rest of config.json at create
 };
 
 export const CONTAINER_OPTS: readonly SpecOpt[] = [withProcess, withUser, withCapabilities, withNamespaces, withRootfs, withMounts, withSysctls, withResources, withPrivileged, withSeccomp];

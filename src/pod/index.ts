@@ -1,5 +1,6 @@
 /** The pod library: start a Pod manifest, inspect, exec, logs, stop, remove. */
 import fs from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import path from 'node:path';
 import { findCgroup2Mount } from '../cgroup/mount';
 import { readCgroupStats, type CgroupStats } from '../cgroup/stats';
@@ -122,6 +123,18 @@ export async function removePodByName(query: string, o: Partial<PodOptions> & { 
 export function gcPods(o: Partial<PodOptions> = {}): Promise<GcReport> {
   const { root, dataRoot } = opts(o);
   return collectGarbage(root, dataRoot);
+}
+
+/** Until the pod has finished (Succeeded or Failed, no restart pending); its summary then. */
+export async function waitPod(query: string, o: Partial<PodOptions> & { timeoutMs?: number; signal?: AbortSignal; intervalMs?: number } = {}): Promise<ReturnType<typeof inspectPod>> {
+  const deadline = Date.now() + (o.timeoutMs ?? Infinity);
+  for (;;) {
+    const p = inspectPod(query, o);
+    if (p.status.phase === 'Succeeded' || p.status.phase === 'Failed') return p;
+    if (o.signal?.aborted) throw new PodrunError('EINTERNAL', `waiting for pod ${query}: aborted`);
+    if (Date.now() > deadline) throw new PodrunError('EINTERNAL', `pod ${query} did not finish within ${o.timeoutMs} ms (phase ${p.status.phase})`);
+    await sleep(o.intervalMs ?? 100);
+  }
 }
 
 export interface PodStats {

@@ -58,6 +58,10 @@ export function semanticErrors(pod: PodManifest): string[] {
       if (e.valueFrom && !fp) errors.push(`${eat}.valueFrom: only fieldRef is supported`);
       if (fp && !SUPPORTED_FIELD_REFS.includes(fp)) errors.push(`${eat}.valueFrom.fieldRef.fieldPath: ${JSON.stringify(fp)} is not supported (${SUPPORTED_FIELD_REFS.join(', ')})`);
     });
+    if (at.startsWith('spec.initContainers') && c.lifecycle) errors.push(`${at}.lifecycle: must not be set for init containers`);
+    for (const h of ['postStart', 'preStop'] as const) {
+      if (c.lifecycle?.[h] && !c.lifecycle[h]?.exec) errors.push(`${at}.lifecycle.${h}: only exec handlers are supported (not httpGet, tcpSocket or sleep)`);
+    }
     for (const p of ['livenessProbe', 'readinessProbe', 'startupProbe'] as const) {
       if (c[p] && !c[p]?.exec) errors.push(`${at}.${p}: only exec probes are supported`);
     }
@@ -100,7 +104,7 @@ export function notYetImplemented(pod: PodManifest): string[] {
   const lists: Array<[string, PodContainer[] | undefined]> = [['spec.initContainers', pod.spec.initContainers], ['spec.containers', pod.spec.containers]];
   for (const [at, list] of lists) {
     (list ?? []).forEach((c, i) => {
-      for (const f of ['lifecycle', 'livenessProbe', 'readinessProbe', 'startupProbe'] as const) if (c[f]) out.push(`${at}[${i}].${f}`);
+      for (const f of ['livenessProbe', 'readinessProbe', 'startupProbe'] as const) if (c[f]) out.push(`${at}[${i}].${f}`);
       if (c.stdin) out.push(`${at}[${i}].stdin`);
       if (c.tty) out.push(`${at}[${i}].tty`);
     });

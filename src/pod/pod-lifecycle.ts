@@ -26,6 +26,7 @@ import { readFileInRoot } from '../util/in-root';
 import { isSameProcess, processStartTime } from '../util/process-identity';
 import { withFileLock } from '../util/file-lock';
 import { containerConfig } from './container-spec';
+import { describeHandler, runExecHandler } from './exec-handler';
 import { notYetImplemented } from './manifest';
 import type { PodContainer, PodManifest } from './manifest-schema';
 import { podDataDir, removeOrphanData, writeDataDirOwner } from './pod-data-dir';
@@ -42,6 +43,8 @@ export interface PodOptions extends PodNetworkOptions {
   insecure?: boolean;
   /** first restart back-off in ms (kubelet: 10 s, doubling up to 5 min) */
   restartBackoffMs?: number;
+  /** where Localhost seccomp profiles are (default <data-root>/seccomp, as kubelet's <root>/seccomp) */
+  seccompProfileRoot?: string;
   onWarning?: (message: string) => void;
 }
 
@@ -209,6 +212,12 @@ export async function startPod(pod: PodManifest, o: PodOptions): Promise<PodReco
         pod, container: k.c, field: k.field, rootfs, image: containerDefaults(image.config),
         passwd: readFileInRoot(rootfs, 'etc/passwd'), group: readFileInRoot(rootfs, 'etc/group'),
         namespaces, etcFiles, volumes, shm, podUid: id, podIP,
+        readSeccompProfile: (name) => {
+          const dir = o.seccompProfileRoot ?? path.join(o.dataRoot, 'seccomp');
+          const text = readFileInRoot(dir, name);
+          if (text === undefined) throw new Error(`no profile ${name} in ${dir}`);
+          return text;
+        },
       });
       config.linux!.cgroupsPath = `${podCgroup(id)}/ctr-${k.c.name}`;
       fs.mkdirSync(bundle, { recursive: true });
@@ -239,6 +248,7 @@ export async function startPod(pod: PodManifest, o: PodOptions): Promise<PodReco
     const apps: PodContainerRecord[] = [];
     for (let i = 0; i < all.length; i++) if (!all[i].init) apps.push(await create(all[i], await images[i]));
     for (const cr of apps) await startCreated(ociRoot, cr.ociId, { onWarning: o.onWarning });
+    await Promise.all(apps.map((cr) => postStart(pod, cr, ociRoot, dir, o.onWarning)));
     delete rec.starter;
     writePod(o.root, rec);
     return rec;
@@ -246,6 +256,35 @@ export async function startPod(pod: PodManifest, o: PodOptions): Promise<PodReco
     await removePod(o.root, id, { force: true, dataRoot: o.dataRoot }).catch(() => undefined);
     throw e;
   }
+}
+
+/** lifecycle.postStart: run in the container once it started; if the hook
+ * fails the container is killed (its restartPolicy decides what follows), as
+ * kubelet does. Restarts by the monitor do not run it again. */
+async function postStart(pod: PodManifest, cr: PodContainerRecord, ociRoot: string, dir: string, warn?: (m: string) => void): Promise<void> {
+  const cmd = pod.spec.containers.find((c) => c.name === cr.name)?.lifecycle?.postStart?.exec?.command;
+  if (!cmd) return;
+  const r = await runExecHandler(ociRoot, cr.ociId, cmd, path.join(dir, 'hooks', `${cr.name}.postStart`), POST_START_TIMEOUT_MS);
+  if (r.code === 0) return;
+  warn?.(`container ${cr.name}: postStart hook ${describeHandler(r, POST_START_TIMEOUT_MS)}; killing the container (FailedPostStartHook)`);
+  try {
+    killContainer(ociRoot, cr.ociId, 'SIGKILL', { all: true });
+  } catch {
+    /* it exited already */
+  }
+}
+
+const POST_START_TIMEOUT_MS = 120_000;
+
+/** lifecycle.preStop of each running container, all at once, within the grace period. */
+async function preStop(root: string, rec: PodRecord, running: PodContainerRecord[], deadline: number): Promise<void> {
+  const ociRoot = podOciRoot(root, rec.id);
+  await Promise.all(running.map(async (cr) => {
+    const cmd = rec.manifest.spec.containers.find((c) => c.name === cr.name)?.lifecycle?.preStop?.exec?.command;
+    if (!cmd) return;
+    const left = Math.max(0, deadline - Date.now());
+    await runExecHandler(ociRoot, cr.ociId, cmd, path.join(podDir(root, rec.id), 'hooks', `${cr.name}.preStop`), left);
+  }));
 }
 
 /** The pod's containers that have not stopped (created, running, paused, or waiting to be restarted). */
@@ -263,10 +302,17 @@ export async function stopPod(root: string, rec: PodRecord, graceSeconds?: numbe
   const ociRoot = podOciRoot(root, rec.id);
   await Promise.all(rec.containers.map((c) => cancelRestarts(ociRoot, c.ociId)));
   const running = notStopped(ociRoot, rec);
-  const grace = (graceSeconds ?? rec.manifest.spec.terminationGracePeriodSeconds ?? 30) * 1000;
+  let grace = (graceSeconds ?? rec.manifest.spec.terminationGracePeriodSeconds ?? 30) * 1000;
+  if (grace > 0) {
+    // preStop first, then SIGTERM; like kubelet, at least 2 s of grace remain for SIGTERM
+    const start = Date.now();
+    await preStop(root, rec, running, start + grace);
+    grace = Math.max(2000, grace - (Date.now() - start));
+  }
   for (const c of running) {
     try {
-      killContainer(ociRoot, c.ociId, grace === 0 ? 'SIGKILL' : 'SIGTERM', { all: true });
+      // SIGTERM to the main process, as kubelet does; the SIGKILL after the grace period reaches them all
+      killContainer(ociRoot, c.ociId, grace === 0 ? 'SIGKILL' : 'SIGTERM', { all: grace === 0 });
     } catch {
       /* already gone */
     }

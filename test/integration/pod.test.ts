@@ -337,3 +337,106 @@ spec:
   await waitFor(async () => dead(), 'the init gone');
   t.same(await snapshotHost(), before);
 });
+
+t.test('lifecycle hooks: postStart runs in the container (a failing one kills it), preStop before SIGTERM; start --wait --rm', async (t) => {
+  const before = await snapshotHost();
+  const { podrun, manifest, dataRoot, runRoot } = await env(t);
+  const f = await manifest('hooks', `
+apiVersion: v1
+kind: Pod
+metadata: { name: hooks }
+spec:
+  restartPolicy: Never
+  terminationGracePeriodSeconds: 5
+  volumes: [{ name: w, emptyDir: {} }]
+  containers:
+    - name: app
+      image: localhost/podrun/busybox
+      command: [sh, -c, 'trap "echo got TERM; exit 0" TERM; while true; do sleep 0.1; done']
+      volumeMounts: [{ name: w, mountPath: /w }]
+      lifecycle:
+        postStart: { exec: { command: [sh, -c, 'echo "post-start ran in $HOSTNAME" > /w/post; echo hook-output'] } }
+        preStop: { exec: { command: [sh, -c, 'echo "pre-stop ran" > /w/pre; ls /w/post >> /w/pre'] } }
+    - name: bad
+      image: localhost/podrun/busybox
+      command: [sleep, '100']
+      lifecycle:
+        postStart: { exec: { command: [sh, -c, 'echo "cannot set up" >&2; exit 3'] } }
+`);
+  const r = await podrun('start', f);
+  t.equal(r.code, 0, r.stderr);
+  t.notMatch(r.stdout, /hook-output/, 'hook output is not on podrun\'s stdout');
+  t.match(r.stderr, /container bad: postStart hook exited with 3: cannot set up; killing the container \(FailedPostStartHook\)/);
+  const id = (JSON.parse((await podrun('inspect', 'hooks')).stdout) as { id: string }).id;
+  const vol = path.join(dataRoot, 'pods', id, 'volumes', 'w');
+  t.equal(fs.readFileSync(path.join(vol, 'post'), 'utf8'), 'post-start ran in hooks\n', 'postStart ran inside the container');
+  await waitFor(async () => /terminated/.test(JSON.stringify((JSON.parse((await podrun('inspect', 'hooks')).stdout) as { status: { containerStatuses: Array<{ state: object }> } }).status.containerStatuses[1].state)), 'bad killed');
+  t.equal((await podrun('stop', 'hooks')).code, 0);
+  t.equal(fs.readFileSync(path.join(vol, 'pre'), 'utf8'), 'pre-stop ran\n/w/post\n', 'preStop ran before the stop');
+  t.equal((await podrun('logs', 'hooks', '-c', 'app')).stdout, 'got TERM\n', 'then SIGTERM');
+  t.ok(fs.existsSync(path.join(runRoot, 'pods', id, 'hooks', 'app.postStart')), 'hook output kept in the pod state');
+  t.equal((await podrun('rm', 'hooks')).code, 0);
+  const bad = await podrun('start', await manifest('bad', `
+apiVersion: v1
+kind: Pod
+metadata: { name: badhook }
+spec:
+  initContainers: [{ name: i, image: localhost/podrun/busybox, lifecycle: { postStart: { exec: { command: ['true'] } } } }]
+  containers: [{ name: c, image: localhost/podrun/busybox, lifecycle: { preStop: { httpGet: { path: /, port: 80 } } } }]
+`));
+  t.match(bad.stderr, /spec\.initContainers\[0\]\.lifecycle: must not be set for init containers/);
+  t.match(bad.stderr, /spec\.containers\[0\]\.lifecycle\.preStop: only exec handlers are supported/);
+
+  const job = await podrun('start', '--wait', '--rm', await manifest('job', `
+apiVersion: v1
+kind: Pod
+metadata: { name: job }
+spec:
+  restartPolicy: Never
+  containers:
+    - { name: a, image: localhost/podrun/busybox, command: [sh, -c, 'echo one; echo two'] }
+    - { name: b, image: localhost/podrun/busybox, command: [sh, -c, 'sleep 0.3; echo three'] }
+`));
+  t.equal(job.code, 0, job.stderr);
+  t.equal(job.stdout, `a: one\na: two\nb: three\njob ${/job ([0-9a-f]{12})/.exec(job.stdout)?.[1]} Succeeded\n`, '--wait prints each container\'s output, then the phase');
+  t.same(fs.readdirSync(path.join(runRoot, 'pods')), [], '--rm removed it');
+  const failing = await podrun('start', '--wait', '--rm', await manifest('fail', `
+apiVersion: v1
+kind: Pod
+metadata: { name: failing }
+spec:
+  restartPolicy: Never
+  containers: [{ name: a, image: localhost/podrun/busybox, command: [sh, -c, 'exit 4'] }]
+`));
+  t.equal(failing.code, 1, 'a Failed pod: exit 1');
+  t.match(failing.stdout, /failing [0-9a-f]{12} Failed/);
+  t.same(await snapshotHost(), before);
+});
+
+t.test('seccompProfile RuntimeDefault filters the container (and exec into it); Unconfined does not', async (t) => {
+  const before = await snapshotHost();
+  const { podrun, manifest } = await env(t);
+  const f = await manifest('sc', `
+apiVersion: v1
+kind: Pod
+metadata: { name: sc }
+spec:
+  restartPolicy: Never
+  terminationGracePeriodSeconds: 0
+  containers:
+    - { name: open, image: localhost/podrun/busybox, command: [sleep, '100'] }
+    - name: confined
+      image: localhost/podrun/busybox
+      command: [sleep, '100']
+      securityContext: { seccompProfile: { type: RuntimeDefault } }
+`);
+  t.equal((await podrun('start', f)).code, 0);
+  const open = await podrun('exec', 'sc', '-c', 'open', '--', 'unshare', '-U', 'true');
+  t.equal(open.code, 0, `Unconfined: a user namespace can be made (${open.stderr})`);
+  const confined = await podrun('exec', 'sc', '-c', 'confined', '--', 'unshare', '-U', 'true');
+  t.equal(confined.code, 1);
+  t.match(confined.stderr, /unshare.*Operation not permitted/, 'RuntimeDefault: unshare is refused');
+  t.match((await podrun('exec', 'sc', '-c', 'confined', '--', 'grep', 'Seccomp:', '/proc/self/status')).stdout, /Seccomp:\s+2/, 'filter mode');
+  t.equal((await podrun('rm', '-f', 'sc')).code, 0);
+  t.same(await snapshotHost(), before);
+});

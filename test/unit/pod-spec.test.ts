@@ -147,13 +147,38 @@ t.test('mounts: pod /etc files, volumes with readOnly and subPath; sysctls; reso
   t.same(c.annotations?.['io.kubernetes.container.name'], 'server');
 });
 
-t.test('privileged: all caps, devices, no masked paths; seccomp profiles not yet', async (t) => {
+t.test('privileged: all caps, devices, no masked paths', async (t) => {
   const base = ctx();
   const priv = containerConfig(ctx({ container: { ...base.container, securityContext: { privileged: true } } }));
   t.ok((priv.process?.capabilities?.bounding ?? []).includes('CAP_SYS_ADMIN'));
   t.equal(priv.linux?.maskedPaths, undefined);
   t.same(priv.linux?.resources?.devices, [{ allow: true, access: 'rwm' }]);
-  t.throws(() => containerConfig(ctx({ container: { ...base.container, securityContext: { seccompProfile: { type: 'RuntimeDefault' } } } })), /seccompProfile\.type: RuntimeDefault is not supported yet/);
+});
+
+t.test('seccompProfile: Unconfined by default; RuntimeDefault by capabilities; Localhost read by name; privileged never filtered', async (t) => {
+  const base = ctx();
+  t.equal(containerConfig(base).linux?.seccomp, undefined, 'Kubernetes default: Unconfined');
+  const rd = containerConfig(ctx({ container: { ...base.container, securityContext: { seccompProfile: { type: 'RuntimeDefault' } } } }));
+  const denied = rd.linux?.seccomp?.syscalls?.[0];
+  t.equal(rd.linux?.seccomp?.defaultAction, 'SCMP_ACT_ALLOW');
+  t.equal(denied?.action, 'SCMP_ACT_ERRNO');
+  for (const s of ['mount', 'unshare', 'kexec_load', 'init_module', 'bpf', 'keyctl', 'reboot', 'settimeofday']) t.ok(denied?.names.includes(s), `${s} denied`);
+  t.notOk(denied?.names.includes('read'));
+  const withTime = containerConfig(ctx({ container: { ...base.container, securityContext: { seccompProfile: { type: 'RuntimeDefault' }, capabilities: { add: ['SYS_TIME'] } } } }));
+  t.notOk(withTime.linux?.seccomp?.syscalls?.[0].names.includes('settimeofday'), 'a granted capability unlocks its syscalls');
+  const podLevel = containerConfig(ctx({ pod: { ...base.pod, spec: { ...base.pod.spec, securityContext: { seccompProfile: { type: 'RuntimeDefault' } } } } }));
+  t.ok(podLevel.linux?.seccomp, 'the pod-level profile applies');
+  const priv = containerConfig(ctx({ container: { ...base.container, securityContext: { privileged: true, seccompProfile: { type: 'RuntimeDefault' } } } }));
+  t.equal(priv.linux?.seccomp, undefined, 'privileged: unconfined');
+  const profiles: Record<string, string> = { 'p/mine.json': '{"defaultAction":"SCMP_ACT_ERRNO","syscalls":[{"names":["read"],"action":"SCMP_ACT_ALLOW"}]}' };
+  const read = (n: string): string => {
+    if (!(n in profiles)) throw new Error(`no profile ${n}`);
+    return profiles[n];
+  };
+  const lh = (name: string) => containerConfig(ctx({ container: { ...base.container, securityContext: { seccompProfile: { type: 'Localhost', localhostProfile: name } } }, readSeccompProfile: read }));
+  t.equal(lh('p/mine.json').linux?.seccomp?.defaultAction, 'SCMP_ACT_ERRNO');
+  t.throws(() => lh('../etc/x'), /spec\.containers\[0\]\.securityContext\.seccompProfile\.localhostProfile: must be a relative path without "\.\."/);
+  t.throws(() => lh('nope.json'), /localhostProfile: nope\.json: no profile nope\.json/);
 });
 
 t.test('resolv.conf: host file merged with dnsConfig; loopback resolvers only for hostNetwork; the stub resolver\'s upstream file', async (t) => {

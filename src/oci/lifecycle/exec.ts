@@ -49,6 +49,8 @@ export interface ExecOptions {
   noNewPrivileges?: boolean;
   addCapabilities?: string[];
   preserveFds?: number;
+  /** podrun extension: an open fd that becomes the process's stdin, stdout and stderr (hooks, probes) */
+  stdioFd?: number;
   detach?: boolean;
   pidFile?: string;
   /** allocate a pty (process.terminal) and send its master here */
@@ -103,6 +105,7 @@ export async function execInContainer(id: string, o: ExecOptions): Promise<ExecR
     preserveFds: o.preserveFds,
     consoleSocket: o.consoleSocket && resolve(o.consoleSocket),
   });
+  if (o.stdioFd !== undefined) plan.stdioFd = o.stdioFd;
   let launched;
   try {
     launched = native.launch(encodePlan(plan));
