@@ -141,3 +141,10 @@ export async function waitFor(cond: () => Promise<boolean>, what: string, ms = 5
     await new Promise((r) => setTimeout(r, 10));
   }
 }
+
+/** Remove every pod a test's podrun left (gc, then rm -f of each): teardown of pod tests. */
+export async function removeAllPods(podrun: (...args: string[]) => Promise<CmdResult>): Promise<void> {
+  await podrun('gc');
+  const ids = (JSON.parse((await podrun('ps', '-a', '--json')).stdout || '[]') as Array<{ id: string }>).map((p) => p.id);
+  if (ids.length) await podrun('rm', '-f', ...ids);
+}

@@ -191,4 +191,16 @@ export function registerPodCommands(program: Command, run: Runner, globals: () =
         for (const l of r.left) process.stderr.write(`podrun: gc left ${l}\n`);
       })(),
     );
+
+  // started detached by `start` for pods with probes; not for users
+  program
+    .command('probe-pod', { hidden: true })
+    .argument('<id>')
+    .action((id: string) =>
+      run(async () => {
+        const ac = new AbortController();
+        process.on('SIGTERM', () => ac.abort());
+        await (require('../pod/prober') as typeof import('../pod/prober')).runProber(globals().runroot ?? '/run/podrun', id, ac.signal);
+      })(),
+    );
 }

@@ -3,7 +3,7 @@
  * layers (removed with the pod). Files under <data-root>/leases/. */
 import fs from 'node:fs';
 import path from 'node:path';
-import { writeFileAtomic } from '../util/atomic-file';
+import { sweepAtomicTemps, writeFileAtomic } from '../util/atomic-file';
 import { isSameProcess, processStartTime } from '../util/process-identity';
 
 export interface Lease {
@@ -53,9 +53,10 @@ export class ProcessLease {
   }
 }
 
-/** Live leases; leases of dead processes are removed on the way. */
+/** Live leases; leases of dead processes (and their writers' temp files) are removed on the way. */
 export function liveLeases(dataRoot: string): Map<string, Lease> {
   const out = new Map<string, Lease>();
+  sweepAtomicTemps(leasesDir(dataRoot));
   let names: string[];
   try {
     names = fs.readdirSync(leasesDir(dataRoot));

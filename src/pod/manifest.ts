@@ -104,7 +104,7 @@ export function notYetImplemented(pod: PodManifest): string[] {
   const lists: Array<[string, PodContainer[] | undefined]> = [['spec.initContainers', pod.spec.initContainers], ['spec.containers', pod.spec.containers]];
   for (const [at, list] of lists) {
     (list ?? []).forEach((c, i) => {
-      for (const f of ['livenessProbe', 'readinessProbe', 'startupProbe'] as const) if (c[f]) out.push(`${at}[${i}].${f}`);
+      if (list === pod.spec.initContainers) for (const f of ['livenessProbe', 'readinessProbe', 'startupProbe'] as const) if (c[f]) out.push(`${at}[${i}].${f}`);
       if (c.stdin) out.push(`${at}[${i}].stdin`);
       if (c.tty) out.push(`${at}[${i}].tty`);
     });

@@ -4,7 +4,7 @@
  * data root. */
 import fs from 'node:fs';
 import path from 'node:path';
-import { isPopulated, removeCgroup } from '../cgroup/lifecycle';
+import { pruneMadeParents, removeCgroup } from '../cgroup/lifecycle';
 import { findCgroup2Mount, mountPointsUnder } from '../cgroup/mount';
 import { leasesDir, removeLease } from '../image/leases';
 import { detachMount } from '../native';
@@ -27,9 +27,9 @@ export function dataDirOwnedBy(dataDir: string, root: string): boolean {
   }
 }
 
-/** Remove what a pod without a record left on disk: mounts below its data
- * dir, its image leases, its cgroup if nothing runs there, the dir itself.
- * Returns what it could not remove. */
+/** Remove what a pod without a record left: mounts below its data dir, its
+ * image leases, its cgroup (killing what still runs there: the data dir
+ * proved the pod was this state root's), the dir itself. */
 export async function removeOrphanData(dataRoot: string, id: string): Promise<{ cgroup?: string; left?: string }> {
   const dir = podDataDir(dataRoot, id);
   for (const m of mountPointsUnder(fs.readFileSync('/proc/self/mountinfo', 'utf8'), dir)) detachMount(m);
@@ -40,7 +40,7 @@ export async function removeOrphanData(dataRoot: string, id: string): Promise<{ 
   const cg2 = findCgroup2Mount(fs.readFileSync('/proc/self/mountinfo', 'utf8'));
   const cg = cg2 && path.join(cg2, podCgroup(id));
   if (!cg || !fs.existsSync(cg)) return {};
-  if (isPopulated(cg)) return { left: `${cg}: still has processes` };
   await removeCgroup(cg);
+  pruneMadeParents(path.dirname(cg));
   return { cgroup: cg };
 }

@@ -27,6 +27,7 @@ import { isSameProcess, processStartTime } from '../util/process-identity';
 import { withFileLock } from '../util/file-lock';
 import { containerConfig } from './container-spec';
 import { describeHandler, runExecHandler } from './exec-handler';
+import { hasProbes, startProber, stopProber } from './prober';
 import { notYetImplemented } from './manifest';
 import type { PodContainer, PodManifest } from './manifest-schema';
 import { podDataDir, removeOrphanData, writeDataDirOwner } from './pod-data-dir';
@@ -249,6 +250,7 @@ export async function startPod(pod: PodManifest, o: PodOptions): Promise<PodReco
     for (let i = 0; i < all.length; i++) if (!all[i].init) apps.push(await create(all[i], await images[i]));
     for (const cr of apps) await startCreated(ociRoot, cr.ociId, { onWarning: o.onWarning });
     await Promise.all(apps.map((cr) => postStart(pod, cr, ociRoot, dir, o.onWarning)));
+    if (hasProbes(rec)) startProber(o.root, rec);
     delete rec.starter;
     writePod(o.root, rec);
     return rec;
@@ -300,6 +302,7 @@ function notStopped(ociRoot: string, rec: PodRecord): PodContainerRecord[] {
 /** No more restarts; SIGTERM every running container, wait up to the grace period, then SIGKILL. */
 export async function stopPod(root: string, rec: PodRecord, graceSeconds?: number): Promise<void> {
   const ociRoot = podOciRoot(root, rec.id);
+  stopProber(rec);
   await Promise.all(rec.containers.map((c) => cancelRestarts(ociRoot, c.ociId)));
   const running = notStopped(ociRoot, rec);
   let grace = (graceSeconds ?? rec.manifest.spec.terminationGracePeriodSeconds ?? 30) * 1000;
@@ -342,6 +345,7 @@ export async function removePod(root: string, id: string, o: { force?: boolean; 
     return;
   }
   const ociRoot = podOciRoot(root, id);
+  stopProber(rec);
   const running = notStopped(ociRoot, rec).length > 0;
   if (running && !o.force) throw new PodrunError('EINVALID_CONFIG', `pod ${rec.name} is running: stop it first or pass --force`);
   if (running) await stopPod(root, rec, 0);

@@ -7,6 +7,8 @@ import { containerDir, readLastExit, readRecord, readRestarts, type ExitRecord }
 import { isSameProcess } from '../util/process-identity';
 import { signalName } from '../oci/signals';
 import { podOciRoot, startInterrupted, type PodContainerRecord, type PodRecord } from './pod-store';
+import { isReady, probeSpecs } from './probe-state';
+import { readProbes } from './prober';
 
 export interface TerminatedState { exitCode: number; signal?: string; reason: 'Completed' | 'Error' | 'OOMKilled'; finishedAt: string }
 
@@ -24,6 +26,10 @@ export interface ContainerStatusReport {
   /** the previous run, for a restarted container */
   lastState?: { terminated: TerminatedState };
   ready: boolean;
+  /** startupProbe passed (or there is none) and it runs */
+  started?: boolean;
+  /** podrun: the last time a liveness or startup probe gave up and killed it */
+  lastProbeFailure?: string;
   restartCount: number;
 }
 
@@ -68,8 +74,11 @@ function statusOf(root: string, pod: PodRecord, c: PodContainerRecord): Containe
     const oom = oomKills(rec.cgroup) > 0; // counts every run: OOM of an earlier one marks this one too
     if (status === 'running' || status === 'paused') state = { running: { startedAt: restarts.count ? runStartedAt(ociRoot, c.ociId) : rec.created } };
     else if (status === 'stopped') {
+      const monitorAlive = isSameProcess(rec.monitorPid, rec.monitorStartTime);
+      // its monitor has not recorded the exit yet (a matter of milliseconds): still running, for a moment
+      if (!exit && monitorAlive && restarts.nextAt === undefined) state = { running: { startedAt: rec.created } };
       // a restart is pending (or the monitor is launching it right now: no exit file for a moment)
-      if (restarts.nextAt !== undefined && isSameProcess(rec.monitorPid, rec.monitorStartTime)) {
+      else if (restarts.nextAt !== undefined && monitorAlive) {
         const inS = Math.max(0, Math.round((restarts.nextAt - Date.now()) / 1000));
         state = { waiting: { reason: 'CrashLoopBackOff', message: `back-off ${inS}s restarting failed container=${c.name}` } };
         if (exit) last = terminated(exit, oom);
@@ -78,9 +87,19 @@ function statusOf(root: string, pod: PodRecord, c: PodContainerRecord): Containe
     const prev = readLastExit(ociRoot, c.ociId);
     if (!last && prev) last = terminated(prev, false);
   }
+  // probes (if any) decide started/ready for the current run
+  const spec = c.init ? undefined : pod.manifest.spec.containers.find((x) => x.name === c.name);
+  const specs = spec ? probeSpecs(spec) : [];
+  const probe = specs.length ? readProbes(root, pod.id)[c.name] : undefined;
+  const current = probe && rec && probe.run === `${rec.pid}:${rec.pidStartTime}` ? probe : undefined;
+  const running = 'running' in state;
   return {
     name: c.name, image: c.image, imageID: c.imageId, containerID: `podrun://${c.ociId}`, state,
-    ...(last ? { lastState: { terminated: last } } : {}), ready: 'running' in state, restartCount: restarts.count,
+    ...(last ? { lastState: { terminated: last } } : {}),
+    ready: running && (specs.length ? isReady(specs, current) : true),
+    ...(c.init ? {} : { started: running && (specs.some((s) => s.kind === 'startup') ? !!current?.started : true) }),
+    restartCount: restarts.count,
+    ...(probe?.lastKill ? { lastProbeFailure: probe.lastKill } : {}),
   };
 }
 

@@ -37,6 +37,8 @@ export interface PodRecord {
   tmpfsVolumes: string[];
   /** cgroup directories the pod made (podrun.slice when it was first, pod-<id>): removed on rm */
   cgroupCreated?: string[];
+  /** the process running the pod's probes, if it has any */
+  prober?: { pid: number; startTime?: number };
   /** pid 1 of the shared PID namespace (shareProcessNamespace) */
   podInit?: { pid: number; startTime?: number };
   /** the CNI network it is attached to (set before ADD) */

@@ -5,15 +5,12 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import t, { type Test } from 'tap';
-import { fixtures, pinnedNamespace, podrunBin, repoRoot, runCmd, snapshotHost, tempDir, type CmdResult } from '../helpers';
+import { fixtures, pinnedNamespace, podrunBin, removeAllPods, repoRoot, runCmd, snapshotHost, tempDir } from '../helpers';
 
 const BUSYBOX = 'localhost/podrun/busybox';
 
 async function env(t: Test, subnet = '10.123.0.0/24') {
   const fx = await fixtures();
-  // registered first: a test that fails half-way still removes its pods (and their CNI attachments)
-  let podrun: ((...args: string[]) => Promise<CmdResult>) | undefined;
-  t.teardown(async () => void (podrun && (await podrun('gc'), await podrun('rm', '-f', ...(await podrun('ps', '-a', '--json').then((r) => (JSON.parse(r.stdout || '[]') as Array<{ id: string }>).map((p) => p.id)))))));
   const hostNs = await pinnedNamespace(t, 'net', 'ip', 'link', 'set', 'lo', 'up');
   const dataRoot = await tempDir(t, 'podrun-data-');
   const runRoot = await tempDir(t, 'podrun-run-');
@@ -30,7 +27,9 @@ async function env(t: Test, subnet = '10.123.0.0/24') {
     ],
   }));
   const inHost = (cmd: string, args: string[]) => runCmd('nsenter', [`--net=${hostNs}`, cmd, ...args]);
-  podrun = (...args: string[]) => inHost(podrunBin, ['--data-root', dataRoot, '--runroot', runRoot, '--cni-conf-dir', confDir, ...args]);
+  const podrun = (...args: string[]) => inHost(podrunBin, ['--data-root', dataRoot, '--runroot', runRoot, '--cni-conf-dir', confDir, ...args]);
+  // teardowns run last-in first-out: this one, registered after the dirs and the netns, goes first
+  t.teardown(() => removeAllPods(podrun));
   const load = await podrun('load', '-q', '--name', BUSYBOX, fx.images['busybox-gzip']);
   if (load.code !== 0) throw new Error(load.stderr);
   const manifest = (name: string, yaml: string): string => {

@@ -2,18 +2,21 @@
  * containers (hostname, network, IPC, /dev/shm), emptyDir volumes, init
  * containers, logs, exec, stop, rm — and nothing left behind. */
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import t, { type Test } from 'tap';
-import { fixtures, podrunBin, runCmd, snapshotHost, tempDir, waitFor, type CmdResult } from '../helpers';
+import { fixtures, podrunBin, removeAllPods, runCmd, snapshotHost, waitFor } from '../helpers';
 
 async function env(t: Test) {
   const fx = await fixtures();
-  // registered before the temp dirs: a test that fails half-way still removes its pods first
-  let podrun: ((...args: string[]) => Promise<CmdResult>) | undefined;
-  t.teardown(async () => void (podrun && (await podrun('gc'), await podrun('rm', '-f', ...(await podrun('ps', '-a', '--json').then((r) => (JSON.parse(r.stdout || '[]') as Array<{ id: string }>).map((p) => p.id)))))));
-  const dataRoot = await tempDir(t, 'podrun-data-');
-  const runRoot = await tempDir(t, 'podrun-run-');
-  podrun = (...args: string[]) => runCmd(podrunBin, ['--data-root', dataRoot, '--runroot', runRoot, ...args]);
+  const dataRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'podrun-data-'));
+  const runRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'podrun-run-'));
+  const podrun = (...args: string[]) => runCmd(podrunBin, ['--data-root', dataRoot, '--runroot', runRoot, ...args]);
+  // one teardown, in order: a test that fails half-way still removes its pods before their directories
+  t.teardown(async () => {
+    await removeAllPods(podrun);
+    for (const d of [runRoot, dataRoot]) fs.rmSync(d, { recursive: true, force: true });
+  });
   const load = await podrun('load', '-q', '--name', 'localhost/podrun/busybox', fx.images['busybox-gzip']);
   if (load.code !== 0) throw new Error(load.stderr);
   const manifest = async (name: string, yaml: string): Promise<string> => {
@@ -137,8 +140,8 @@ t.test('bad manifests are refused with the field, and leave nothing', async (t) 
   t.match(missing.stderr, /spec\.initContainers\[0\]\.image: pulling localhost\/nope: .*cannot reach localhost/, 'a missing image is pulled, and the failure names the field');
   const never = await podrun('start', await manifest('z', DUO.replace(/localhost\/podrun\/busybox/g, 'localhost/nope').replace(/image: localhost\/nope/g, 'imagePullPolicy: Never\n      image: localhost/nope')));
   t.match(never.stderr, /spec\.initContainers\[0\]\.image: image localhost\/nope is not in the store/, 'imagePullPolicy Never does not pull');
-  const probe = await podrun('start', await manifest('p', DUO.replace('      command: [httpd', '      livenessProbe: { exec: { command: [/bin/true] } }\n      command: [httpd')));
-  t.match(probe.stderr, /not supported yet: spec\.containers\[0\]\.livenessProbe/, 'valid but unimplemented fields are refused, not ignored');
+  const probe = await podrun('start', await manifest('p', DUO.replace('      command: [httpd', '      stdin: true\n      command: [httpd')));
+  t.match(probe.stderr, /not supported yet: spec\.containers\[0\]\.stdin/, 'valid but unimplemented fields are refused, not ignored');
   t.same(fs.readdirSync(path.join(runRoot, 'pods')), [], 'the failed start was rolled back');
   t.same(await snapshotHost(), before);
 });
@@ -438,5 +441,53 @@ spec:
   t.match(confined.stderr, /unshare.*Operation not permitted/, 'RuntimeDefault: unshare is refused');
   t.match((await podrun('exec', 'sc', '-c', 'confined', '--', 'grep', 'Seccomp:', '/proc/self/status')).stdout, /Seccomp:\s+2/, 'filter mode');
   t.equal((await podrun('rm', '-f', 'sc')).code, 0);
+  t.same(await snapshotHost(), before);
+});
+
+t.test('exec probes: readiness gates ready, a failing liveness or startup probe kills the container; the prober leaves with the pod', async (t) => {
+  const before = await snapshotHost();
+  const { podrun, manifest, runRoot } = await env(t);
+  const f = await manifest('pr', `
+apiVersion: v1
+kind: Pod
+metadata: { name: pr }
+spec:
+  restartPolicy: Never
+  terminationGracePeriodSeconds: 0
+  containers:
+    - name: web
+      image: localhost/podrun/busybox
+      command: [sleep, '100']
+      readinessProbe: { exec: { command: [test, -f, /tmp/ready] }, periodSeconds: 1 }
+    - name: live
+      image: localhost/podrun/busybox
+      command: [sleep, '100']
+      livenessProbe: { exec: { command: [sh, -c, 'test ! -f /tmp/die'] }, periodSeconds: 1, failureThreshold: 2 }
+    - name: slow
+      image: localhost/podrun/busybox
+      command: [sleep, '100']
+      startupProbe: { exec: { command: ['false'] }, periodSeconds: 1, failureThreshold: 2 }
+      livenessProbe: { exec: { command: ['true'] }, periodSeconds: 1 }
+`);
+  t.equal((await podrun('start', f)).code, 0);
+  type S = { status: { containerStatuses: Array<{ name: string; ready: boolean; started?: boolean; state: object; lastProbeFailure?: string }> } };
+  const ctr = async (name: string) => (JSON.parse((await podrun('inspect', 'pr')).stdout) as S).status.containerStatuses.find((c) => c.name === name)!;
+  await new Promise((r) => setTimeout(r, 1300));
+  t.equal((await ctr('web')).ready, false, 'not ready while its readiness probe fails');
+  t.equal((await ctr('live')).ready, true, 'no readiness probe: ready when running');
+  t.equal((await ctr('slow')).started, false, 'started only after its startup probe passes');
+  await podrun('exec', 'pr', '-c', 'web', '--', 'touch', '/tmp/ready');
+  await waitFor(async () => (await ctr('web')).ready, 'web ready', 5000);
+  await podrun('exec', 'pr', '-c', 'live', '--', 'touch', '/tmp/die');
+  await waitFor(async () => 'terminated' in (await ctr('live')).state, 'live killed', 8000);
+  t.match(await ctr('live'), { state: { terminated: { exitCode: 137 } }, lastProbeFailure: /liveness probe failed 2 times: exit 1/ });
+  await waitFor(async () => 'terminated' in (await ctr('slow')).state, 'slow killed', 8000);
+  t.match((await ctr('slow')).lastProbeFailure, /startup probe failed 2 times/);
+  t.equal((await ctr('web')).ready, true, 'the others go on');
+  const prober = (JSON.parse(fs.readFileSync(path.join(runRoot, 'pods', (JSON.parse((await podrun('inspect', 'pr')).stdout) as { id: string }).id, 'pod.json'), 'utf8')) as { prober: { pid: number } }).prober.pid;
+  t.ok(fs.existsSync(`/proc/${prober}`), 'a prober runs');
+  t.equal((await podrun('rm', '-f', 'pr')).code, 0);
+  const gone = (): boolean => { try { return /State:\s+Z/.test(fs.readFileSync(`/proc/${prober}/status`, 'utf8')); } catch { return true; } };
+  await waitFor(async () => gone(), 'the prober gone');
   t.same(await snapshotHost(), before);
 });

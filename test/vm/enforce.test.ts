@@ -2,8 +2,10 @@
  * cgroup2 root offers every controller (this host's does not): limits from
  * linux.resources must really bite, and podrun must say so. */
 import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import t from 'tap';
-import { makeBundle, podrunRun } from '../helpers';
+import { fixtures, makeBundle, podrunBin, podrunRun, runCmd } from '../helpers';
 
 if (!process.env.PODRUN_VM) {
   t.plan(0, 'runs only inside the VM lane (npm run test:vm)');
@@ -62,5 +64,53 @@ if (!process.env.PODRUN_VM) {
     t.equal(r.code, 0, r.stderr);
     t.match(r.stdout, new RegExp(`^${maj}:${min} rbps=max wbps=2097152 riops=max wiops=max\\n1\\n0\\n\\d+\\n$`));
     t.comment(`io/cpuset: ${r.stdout.trim().replace(/\n/g, ' | ')}`);
+  });
+
+  t.test('a pod: limits summed on the pod cgroup, a container over its memory limit is OOMKilled in its status', async (t) => {
+    // overlayfs wants a real upper filesystem, not the VM's overlay root: the store goes on a tmpfs
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'podrun-vm-pod-'));
+    await runCmd('mount', ['-t', 'tmpfs', 'tmpfs', dir]);
+    const podrun = (...a: string[]) => runCmd(podrunBin, ['--data-root', path.join(dir, 'data'), '--runroot', path.join(dir, 'run'), ...a]);
+    t.teardown(async () => {
+      await podrun('rm', '-f', 'hog');
+      await runCmd('umount', [dir]);
+      fs.rmSync(dir, { recursive: true, force: true });
+    });
+    const fx = await fixtures();
+    t.equal((await podrun('load', '-q', '--name', 'localhost/podrun/busybox', fx.images['busybox-gzip'])).code, 0);
+    fs.writeFileSync(path.join(dir, 'hog.yaml'), `
+apiVersion: v1
+kind: Pod
+metadata: { name: hog }
+spec:
+  restartPolicy: Never
+  terminationGracePeriodSeconds: 0
+  containers:
+    - name: hog
+      image: localhost/podrun/busybox
+      command: [sh, -c, 'x=aaaaaaaaaaaaaaaa; while :; do x=$x$x; done']
+      resources: { limits: { memory: 32Mi, cpu: 500m } }
+    - name: calm
+      image: localhost/podrun/busybox
+      command: [sleep, '60']
+      resources: { limits: { memory: 64Mi, cpu: 250m } }
+`);
+    const r = await podrun('start', path.join(dir, 'hog.yaml'));
+    t.equal(r.code, 0, r.stderr);
+    t.notMatch(r.stderr, /not enforced/, 'every limit enforced here');
+    const id = /hog ([0-9a-f]{12})/.exec(r.stdout)?.[1];
+    const pod = `/sys/fs/cgroup/podrun.slice/pod-${id}`;
+    t.equal(fs.readFileSync(`${pod}/memory.max`, 'utf8').trim(), String(96 << 20), 'pod memory.max = 32Mi + 64Mi');
+    t.equal(fs.readFileSync(`${pod}/cpu.max`, 'utf8').trim(), '75000 100000', 'pod cpu.max = 500m + 250m');
+    t.equal(fs.readFileSync(`${pod}/ctr-hog/memory.max`, 'utf8').trim(), String(32 << 20));
+    let st: { status: { phase: string; containerStatuses: Array<{ name: string; state: { terminated?: { reason: string; exitCode: number } } }> } } | undefined;
+    for (let i = 0; i < 300; i++) {
+      st = JSON.parse((await podrun('inspect', 'hog')).stdout);
+      if (st?.status.containerStatuses[0].state.terminated) break;
+      await new Promise((res) => setTimeout(res, 100));
+    }
+    t.match(st?.status.containerStatuses[0].state, { terminated: { reason: 'OOMKilled', exitCode: 137 } }, 'OOMKilled in the container status');
+    t.ok('running' in (st?.status.containerStatuses[1].state ?? {}), 'the other container runs on');
+    t.comment(`pod: memory.max ${96 << 20}, cpu.max 75000 100000; hog ${JSON.stringify(st?.status.containerStatuses[0].state)}`);
   });
 }

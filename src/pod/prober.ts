@@ -1,0 +1,123 @@
+/** The prober of a pod with probes: a small detached process (`podrun
+ * probe-pod ID`, started by `start`, ended by `stop`/`rm` or when the pod is
+ * gone) that runs each container's exec probes on their schedule, kills a
+ * container whose liveness or startup probe gives up (its monitor restarts
+ * it per restartPolicy), and publishes started/ready in probes.json. */
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { packageRoot } from '../native';
+import { killContainer, readRecord } from '../oci/lifecycle';
+import { containerStatus } from '../oci/lifecycle/container-status';
+import { writeFileAtomic } from '../util/atomic-file';
+import { isSameProcess, processStartTime } from '../util/process-identity';
+import { runExecHandler } from './exec-handler';
+import { applyResult, dueProbes, initialState, probeSpecs, type ContainerProbeState, type ProbeSpec } from './probe-state';
+import { podDir, podOciRoot, readPod, writePod, type PodRecord } from './pod-store';
+
+/** What podStatus reads: per container, the state of its current run. */
+export interface PublishedProbe extends ContainerProbeState {
+  /** "pid:starttime" of the run this state is about */
+  run: string;
+  /** the last time a probe gave up and killed it */
+  lastKill?: string;
+}
+
+export const probesFile = (root: string, id: string): string => path.join(podDir(root, id), 'probes.json');
+
+export function readProbes(root: string, id: string): Record<string, PublishedProbe> {
+  try {
+    return JSON.parse(fs.readFileSync(probesFile(root, id), 'utf8')) as Record<string, PublishedProbe>;
+  } catch {
+    return {};
+  }
+}
+
+export const hasProbes = (rec: PodRecord): boolean => rec.manifest.spec.containers.some((c) => probeSpecs(c).length > 0);
+
+/** Spawn the pod's prober, detached; its pid goes in the record. */
+export function startProber(root: string, rec: PodRecord): void {
+  const child = spawn(process.execPath, [path.join(packageRoot(), 'bin', 'podrun'), '--runroot', root, 'probe-pod', rec.id], { detached: true, stdio: 'ignore' });
+  child.unref();
+  if (!child.pid) return;
+  rec.prober = { pid: child.pid, startTime: processStartTime(child.pid) };
+  writePod(root, rec);
+}
+
+export function stopProber(rec: PodRecord): void {
+  if (rec.prober && isSameProcess(rec.prober.pid, rec.prober.startTime)) {
+    try {
+      process.kill(rec.prober.pid, 'SIGTERM');
+    } catch {
+      /* gone */
+    }
+  }
+}
+
+interface Tracked {
+  name: string;
+  ociId: string;
+  specs: ProbeSpec[];
+  run?: string;
+  runStart: number;
+  state: ContainerProbeState;
+  lastKill?: string;
+  busy: Set<string>;
+}
+
+/** The prober's loop; returns when the pod is gone or `signal` aborts. */
+export async function runProber(root: string, id: string, signal?: AbortSignal): Promise<void> {
+  const rec = readPod(root, id);
+  if (!rec) return;
+  const ociRoot = podOciRoot(root, id);
+  const tracked: Tracked[] = rec.containers.filter((c) => !c.init).flatMap((c) => {
+    const spec = rec.manifest.spec.containers.find((x) => x.name === c.name);
+    const specs = spec ? probeSpecs(spec) : [];
+    return specs.length ? [{ name: c.name, ociId: c.ociId, specs, runStart: 0, state: initialState(specs), busy: new Set<string>() }] : [];
+  });
+  let dirty = true;
+  const publish = (): void => {
+    const doc: Record<string, PublishedProbe> = {};
+    for (const t of tracked) if (t.run) doc[t.name] = { ...t.state, run: t.run, ...(t.lastKill ? { lastKill: t.lastKill } : {}) };
+    writeFileAtomic(probesFile(root, id), JSON.stringify(doc));
+    dirty = false;
+  };
+  while (!signal?.aborted && fs.existsSync(path.join(podDir(root, id), 'pod.json'))) {
+    const now = Date.now();
+    for (const t of tracked) {
+      const r = readRecord(ociRoot, t.ociId);
+      if (!r || containerStatus(ociRoot, r).status !== 'running') continue;
+      const run = `${r.pid}:${r.pidStartTime}`;
+      if (run !== t.run) {
+        t.run = run; // a new run (first start or a restart): probes start over
+        t.runStart = now;
+        t.state = initialState(t.specs);
+        dirty = true;
+      }
+      for (const spec of dueProbes(t.specs, t.state, t.runStart, now)) {
+        if (t.busy.has(spec.kind)) continue;
+        t.busy.add(spec.kind);
+        t.state = { ...t.state, counters: { ...t.state.counters, [spec.kind]: { ...(t.state.counters[spec.kind] ?? { successes: 0, failures: 0 }), lastRun: now } } };
+        void runExecHandler(ociRoot, t.ociId, spec.command, path.join(podDir(root, id), 'probes', `${t.name}.${spec.kind}`), spec.timeoutMs).then((res) => {
+          t.busy.delete(spec.kind);
+          if (t.run !== run) return; // a result about a run that is over
+          const why = res.timedOut ? `timed out after ${spec.timeoutMs / 1000} s` : res.code === null ? res.output : `exit ${res.code}${res.output.trim() ? `: ${res.output.trim().split('\n').pop()}` : ''}`;
+          const { state, kill } = applyResult(spec, t.state, res.code === 0, Date.now(), why);
+          t.state = state;
+          dirty = true;
+          if (kill) {
+            t.lastKill = kill;
+            try {
+              killContainer(ociRoot, t.ociId, 'SIGKILL', { all: true });
+            } catch {
+              /* it exited meanwhile */
+            }
+          }
+        });
+      }
+    }
+    if (dirty) publish();
+    await sleep(100);
+  }
+}
