@@ -192,6 +192,23 @@ export function registerPodCommands(program: Command, run: Runner, globals: () =
       })(),
     );
 
+  program
+    .command('events')
+    .description("a pod's status changes as they happen (container starts, exits, back-offs, readiness, probe failures), until it finishes")
+    .argument('<pod>')
+    .option('--json', 'one JSON object per line')
+    .action((pod: string, opt: { json?: boolean }) =>
+      run(async () => {
+        const ac = new AbortController();
+        process.once('SIGINT', () => ac.abort());
+        await lib().watchPod(pod, (e) => {
+          if (opt.json) return void process.stdout.write(`${JSON.stringify(e)}\n`);
+          const { time, type, ...rest } = e;
+          process.stdout.write(`${time} ${type} ${Object.entries(rest).map(([k, v]) => `${k}=${typeof v === 'string' && /\s/.test(v) ? JSON.stringify(v) : v}`).join(' ')}\n`);
+        }, { ...o(), signal: ac.signal });
+      })(),
+    );
+
   // started detached by `start` for pods with probes; not for users
   program
     .command('probe-pod', { hidden: true })
@@ -200,7 +217,9 @@ export function registerPodCommands(program: Command, run: Runner, globals: () =
       run(async () => {
         const ac = new AbortController();
         process.on('SIGTERM', () => ac.abort());
-        await (require('../pod/prober') as typeof import('../pod/prober')).runProber(globals().runroot ?? '/run/podrun', id, ac.signal);
+        const root = globals().runroot ?? '/run/podrun';
+        const { stopPod } = require('../pod/pod-lifecycle') as typeof import('../pod/pod-lifecycle');
+        await (require('../pod/prober') as typeof import('../pod/prober')).runProber(root, id, ac.signal, (rec) => stopPod(root, rec));
       })(),
     );
 }

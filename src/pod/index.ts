@@ -13,12 +13,14 @@ import { parsePodManifest } from './manifest';
 import type { PodManifest } from './manifest-schema';
 import { removePod, startPod, stopPod, type PodOptions } from './pod-lifecycle';
 import { podStatus, type PodStatusReport } from './pod-status';
+import { diffStatus, type PodEvent } from './pod-events';
 import { collectGarbage, type GcReport } from './pod-gc';
 import { findPod, findPodIdForRemoval, listPods, podCgroup, podOciRoot, readPod, type PodRecord } from './pod-store';
 
 export { parsePodManifest, type ParsedPod } from './manifest';
 export { containerConfig, type ContainerContext } from './container-spec';
-export type { PodManifest, PodRecord, PodStatusReport, PodOptions, GcReport, ExecResult };
+export type { PodManifest, PodRecord, PodStatusReport, PodOptions, GcReport, ExecResult, PodEvent };
+export { diffStatus };
 
 function opts(o: Partial<PodOptions>): PodOptions {
   return { ...o, root: o.root ?? DEFAULT_STATE_ROOT, dataRoot: o.dataRoot ?? DEFAULT_DATA_ROOT };
@@ -133,6 +135,26 @@ export async function waitPod(query: string, o: Partial<PodOptions> & { timeoutM
     if (p.status.phase === 'Succeeded' || p.status.phase === 'Failed') return p;
     if (o.signal?.aborted) throw new PodrunError('EINTERNAL', `waiting for pod ${query}: aborted`);
     if (Date.now() > deadline) throw new PodrunError('EINTERNAL', `pod ${query} did not finish within ${o.timeoutMs} ms (phase ${p.status.phase})`);
+    await sleep(o.intervalMs ?? 100);
+  }
+}
+
+/** Report each change of a pod's status (phase, container starts, exits,
+ * back-offs, readiness, probe failures) until it has finished and nothing in
+ * it runs, it is removed, or `signal` aborts. It begins with the current
+ * state as events. */
+export async function watchPod(query: string, onEvent: (e: PodEvent & { time: string }) => void, o: Partial<PodOptions> & { signal?: AbortSignal; intervalMs?: number } = {}): Promise<void> {
+  const { root } = opts(o);
+  const id = findPod(root, query).id;
+  let prev: PodStatusReport | undefined;
+  while (!o.signal?.aborted) {
+    const rec = readPod(root, id);
+    if (!rec) return;
+    const now = podStatus(root, rec);
+    for (const e of diffStatus(prev, now)) onEvent({ ...e, time: new Date().toISOString() });
+    prev = now;
+    // finished, and nothing runs any more (a pod failed by its deadline is still being stopped for a moment)
+    if ((now.phase === 'Succeeded' || now.phase === 'Failed') && !now.containerStatuses.some((c) => 'running' in c.state)) return;
     await sleep(o.intervalMs ?? 100);
   }
 }

@@ -100,7 +100,6 @@ export function parsePodManifest(text: string, source = 'pod manifest'): ParsedP
  * runtime does not implement yet: refused, with their paths. */
 export function notYetImplemented(pod: PodManifest): string[] {
   const out: string[] = [];
-  if (pod.spec.activeDeadlineSeconds !== undefined) out.push('spec.activeDeadlineSeconds');
   const lists: Array<[string, PodContainer[] | undefined]> = [['spec.initContainers', pod.spec.initContainers], ['spec.containers', pod.spec.containers]];
   for (const [at, list] of lists) {
     (list ?? []).forEach((c, i) => {

@@ -27,7 +27,7 @@ import { isSameProcess, processStartTime } from '../util/process-identity';
 import { withFileLock } from '../util/file-lock';
 import { containerConfig } from './container-spec';
 import { describeHandler, runExecHandler } from './exec-handler';
-import { hasProbes, startProber, stopProber } from './prober';
+import { needsProber, startProber, stopProber } from './prober';
 import { notYetImplemented } from './manifest';
 import type { PodContainer, PodManifest } from './manifest-schema';
 import { podDataDir, removeOrphanData, writeDataDirOwner } from './pod-data-dir';
@@ -250,7 +250,7 @@ export async function startPod(pod: PodManifest, o: PodOptions): Promise<PodReco
     for (let i = 0; i < all.length; i++) if (!all[i].init) apps.push(await create(all[i], await images[i]));
     for (const cr of apps) await startCreated(ociRoot, cr.ociId, { onWarning: o.onWarning });
     await Promise.all(apps.map((cr) => postStart(pod, cr, ociRoot, dir, o.onWarning)));
-    if (hasProbes(rec)) startProber(o.root, rec);
+    if (needsProber(rec)) startProber(o.root, rec);
     delete rec.starter;
     writePod(o.root, rec);
     return rec;

@@ -1,14 +1,15 @@
-/** The prober of a pod with probes: a small detached process (`podrun
- * probe-pod ID`, started by `start`, ended by `stop`/`rm` or when the pod is
- * gone) that runs each container's exec probes on their schedule, kills a
- * container whose liveness or startup probe gives up (its monitor restarts
- * it per restartPolicy), and publishes started/ready in probes.json. */
+/** The prober of a pod with probes or an activeDeadlineSeconds: a small
+ * detached process (`podrun probe-pod ID`, started by `start`, ended by
+ * `stop`/`rm` or when the pod is gone) that runs each container's exec
+ * probes on their schedule, kills a container whose liveness or startup
+ * probe gives up (its monitor restarts it per restartPolicy), publishes
+ * started/ready in probes.json, and stops the pod at its deadline. */
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { packageRoot } from '../native';
-import { killContainer, readRecord } from '../oci/lifecycle';
+import { killContainer, readRecord, readRestarts } from '../oci/lifecycle';
 import { containerStatus } from '../oci/lifecycle/container-status';
 import { writeFileAtomic } from '../util/atomic-file';
 import { isSameProcess, processStartTime } from '../util/process-identity';
@@ -34,7 +35,8 @@ export function readProbes(root: string, id: string): Record<string, PublishedPr
   }
 }
 
-export const hasProbes = (rec: PodRecord): boolean => rec.manifest.spec.containers.some((c) => probeSpecs(c).length > 0);
+export const needsProber = (rec: PodRecord): boolean =>
+  rec.manifest.spec.activeDeadlineSeconds !== undefined || rec.manifest.spec.containers.some((c) => probeSpecs(c).length > 0);
 
 /** Spawn the pod's prober, detached; its pid goes in the record. */
 export function startProber(root: string, rec: PodRecord): void {
@@ -46,13 +48,21 @@ export function startProber(root: string, rec: PodRecord): void {
 }
 
 export function stopProber(rec: PodRecord): void {
-  if (rec.prober && isSameProcess(rec.prober.pid, rec.prober.startTime)) {
+  if (rec.prober && rec.prober.pid !== process.pid && isSameProcess(rec.prober.pid, rec.prober.startTime)) {
     try {
       process.kill(rec.prober.pid, 'SIGTERM');
     } catch {
       /* gone */
     }
   }
+}
+
+/** Every app container has exited for good (no restart pending). */
+function finished(ociRoot: string, rec: PodRecord): boolean {
+  return rec.containers.filter((c) => !c.init).every((c) => {
+    const r = readRecord(ociRoot, c.ociId);
+    return !!r && containerStatus(ociRoot, r).exit !== undefined && readRestarts(ociRoot, c.ociId).nextAt === undefined;
+  });
 }
 
 interface Tracked {
@@ -66,10 +76,14 @@ interface Tracked {
   busy: Set<string>;
 }
 
-/** The prober's loop; returns when the pod is gone or `signal` aborts. */
-export async function runProber(root: string, id: string, signal?: AbortSignal): Promise<void> {
+/** The prober's loop; returns when the pod is gone or `signal` aborts.
+ * `stop` ends the pod at its activeDeadlineSeconds (injected: it is the pod
+ * lifecycle's stop, which imports this module). */
+export async function runProber(root: string, id: string, signal: AbortSignal | undefined, stop: (rec: PodRecord) => Promise<void>): Promise<void> {
   const rec = readPod(root, id);
   if (!rec) return;
+  const deadlineS = rec.manifest.spec.activeDeadlineSeconds;
+  const deadline = deadlineS === undefined ? Infinity : Date.parse(rec.created) + deadlineS * 1000;
   const ociRoot = podOciRoot(root, id);
   const tracked: Tracked[] = rec.containers.filter((c) => !c.init).flatMap((c) => {
     const spec = rec.manifest.spec.containers.find((x) => x.name === c.name);
@@ -118,6 +132,16 @@ export async function runProber(root: string, id: string, signal?: AbortSignal):
       }
     }
     if (dirty) publish();
+    if (finished(ociRoot, rec)) return; // nothing left to probe, and a finished pod has no deadline
+    if (now >= deadline) {
+      const cur = readPod(root, id);
+      if (cur && !cur.failed) {
+        cur.failed = `DeadlineExceeded: the pod was active longer than its activeDeadlineSeconds (${deadlineS} s)`;
+        writePod(root, cur);
+        await stop(cur);
+      }
+      return;
+    }
     await sleep(100);
   }
 }

@@ -491,3 +491,31 @@ spec:
   await waitFor(async () => gone(), 'the prober gone');
   t.same(await snapshotHost(), before);
 });
+
+t.test('activeDeadlineSeconds fails the pod in time; podrun events reports what happened until the end', async (t) => {
+  const before = await snapshotHost();
+  const { podrun, manifest } = await env(t);
+  const f = await manifest('dl', `
+apiVersion: v1
+kind: Pod
+metadata: { name: deadline }
+spec:
+  activeDeadlineSeconds: 2
+  restartPolicy: Never
+  terminationGracePeriodSeconds: 1
+  containers:
+    - { name: a, image: localhost/podrun/busybox, command: [sleep, '100'] }
+    - { name: b, image: localhost/podrun/busybox, command: [sh, -c, 'sleep 0.5; exit 3'] }
+`);
+  t.equal((await podrun('start', f)).code, 0);
+  const ev = await podrun('events', 'deadline', '--json');
+  t.equal(ev.code, 0, ev.stderr);
+  const events = ev.stdout.trim().split('\n').map((l) => JSON.parse(l) as { type: string; container?: string; phase?: string; reason?: string; exitCode?: number });
+  t.match(events[0], { type: 'PhaseChanged', phase: 'Running' });
+  t.ok(events.some((e) => e.type === 'ContainerTerminated' && e.container === 'b' && e.exitCode === 3), 'b\'s exit');
+  t.ok(events.some((e) => e.type === 'ContainerTerminated' && e.container === 'a'), 'a stopped at the deadline');
+  t.ok(events.some((e) => e.type === 'PhaseChanged' && e.phase === 'Failed' && /^DeadlineExceeded/.test(e.reason ?? '')), 'Failed, DeadlineExceeded');
+  t.match(events.filter((e) => e.type !== 'ContainerReady').pop(), { type: 'ContainerTerminated', container: 'a' }, 'events end once nothing runs');
+  t.equal((await podrun('rm', 'deadline')).code, 0);
+  t.same(await snapshotHost(), before);
+});
