@@ -17,7 +17,7 @@ export {
 } from './image';
 export {
   startPodFrom as startPod, pods, inspectPod, inspectPod as podStatus, podLogs, execInPod,
-  stopPodByName as stopPod, removePodByName as removePod, podStats, gcPods, waitPod, watchPod, type PodEvent, parsePodManifest, containerConfig, type ExecResult,
+  stopPodByName as stopPod, removePodByName as removePod, podStats, gcPods, waitPod, watchPod, checkPodNetwork, type PodEvent, parsePodManifest, containerConfig, type ExecResult,
   type PodManifest, type PodRecord, type PodStatusReport, type PodOptions, type GcReport, type PodSummary, type PodStats, type ParsedPod,
 } from './pod';
 export {

@@ -50,4 +50,16 @@ export function registerNetworkCommands(program: Command, run: Runner, globals: 
         process.stdout.write(`${JSON.stringify({ ...found, plugins, pods }, null, 2)}\n`);
       })(),
     );
+
+  network
+    .command('check')
+    .description("CNI CHECK of a pod's attachment: each plugin verifies what it set up")
+    .argument('<pod>')
+    .action((name: string) =>
+      run(async () => {
+        const g = globals();
+        const r = await pod().checkPodNetwork(name, { root: g.runroot, dataRoot: g.dataRoot });
+        process.stdout.write(`${name}: ${r.network} ok (${r.podIPs.join(', ')})\n`);
+      })(),
+    );
 }

@@ -97,10 +97,17 @@ export function cachedAttachments(dataRoot: string): Array<{ network: { name: st
   return names.map((n) => readCache(path.join(dir, n))).filter((e): e is CacheEntry => !!e);
 }
 
-/** VERSION of each plugin of a list: the spec versions it supports. */
-export async function pluginVersions(list: NetworkConfList, binDirs: string[]): Promise<Array<{ type: string; supportedVersions: string[] }>> {
+/** VERSION of each plugin of a list (the spec versions it supports), and
+ * STATUS (CNI 1.1: can it take ADDs now?) of those that speak 1.1. */
+export async function pluginVersions(list: NetworkConfList, binDirs: string[]): Promise<Array<{ type: string; supportedVersions: string[]; status: string }>> {
   return Promise.all(list.plugins.map(async (p) => {
     const r = (await invokePlugin(p.type, { command: 'VERSION', binDirs }, { cniVersion: list.cniVersion })) as { supportedVersions?: string[] } | undefined;
-    return { type: p.type, supportedVersions: r?.supportedVersions ?? [] };
+    const supportedVersions = r?.supportedVersions ?? [];
+    let status = 'STATUS not supported (CNI < 1.1)';
+    if (supportedVersions.includes('1.1.0')) {
+      status = await invokePlugin(p.type, { command: 'STATUS', binDirs }, pluginInput({ ...list, cniVersion: '1.1.0' }, p, {}))
+        .then(() => 'ready', (e: Error) => `not ready: ${e.message}`);
+    }
+    return { type: p.type, supportedVersions, status };
   }));
 }

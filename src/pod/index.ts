@@ -13,6 +13,7 @@ import { parsePodManifest } from './manifest';
 import type { PodManifest } from './manifest-schema';
 import { removePod, startPod, stopPod, type PodOptions } from './pod-lifecycle';
 import { podStatus, type PodStatusReport } from './pod-status';
+import { checkNetwork } from '../network';
 import { diffStatus, type PodEvent } from './pod-events';
 import { collectGarbage, type GcReport } from './pod-gc';
 import { findPod, findPodIdForRemoval, listPods, podCgroup, podOciRoot, readPod, type PodRecord } from './pod-store';
@@ -157,6 +158,15 @@ export async function watchPod(query: string, onEvent: (e: PodEvent & { time: st
     if ((now.phase === 'Succeeded' || now.phase === 'Failed') && !now.containerStatuses.some((c) => 'running' in c.state)) return;
     await sleep(o.intervalMs ?? 100);
   }
+}
+
+/** CNI CHECK of a pod's network attachment: throws what a plugin found wrong. */
+export async function checkPodNetwork(query: string, o: Partial<PodOptions> = {}): Promise<{ network: string; podIPs: string[] }> {
+  const { root, dataRoot } = opts(o);
+  const p = findPod(root, query);
+  if (!p.network) throw new PodrunError('ENOTFOUND', `pod ${p.name} is not attached to a CNI network`);
+  await checkNetwork(dataRoot, { network: { name: p.network.name }, containerId: p.id, ifName: p.network.ifName });
+  return { network: p.network.name, podIPs: p.podIPs ?? [] };
 }
 
 export interface PodStats {

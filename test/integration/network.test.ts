@@ -92,6 +92,18 @@ t.test('two pods on a CNI bridge: distinct IPs, reach each other, reached from t
   t.same(net.plugins.map((p) => p.type), ['bridge', 'portmap', 'firewall']);
   t.ok(net.plugins.every((p) => p.supportedVersions.includes('1.0.0')), 'VERSION: every plugin speaks CNI 1.0.0');
   t.same(net.pods.map((p) => p.name).sort(), ['alpha', 'beta'], 'inspect lists the attached pods');
+  t.ok(net.plugins.every((p) => /STATUS not supported/.test((p as { status?: string }).status ?? '')), 'STATUS only where a plugin speaks CNI 1.1');
+
+  // beta: Debian's portmap 1.1.1 fails CHECK of any hostPort mapping on hosts without IPv6 NAT rules
+  // (containernetworking/plugins#819, fixed upstream later)
+  const check = await e.podrun('network', 'check', 'beta');
+  t.equal(check.code, 0, check.stderr);
+  t.match(check.stdout, `beta: ptest ok (${ib.status.podIP})`, 'CHECK passes on a healthy attachment');
+  const betaId = (JSON.parse((await e.podrun('inspect', 'beta')).stdout) as { id: string }).id;
+  await runCmd('nsenter', [`--net=${path.join(e.runRoot, 'pods', betaId, 'ns', 'net')}`, 'ip', 'route', 'del', 'default']);
+  const broken = await e.podrun('network', 'check', 'beta');
+  t.equal(broken.code, 1, 'CHECK fails once the pod lost its default route');
+  t.match(broken.stderr, /CNI plugin \w+ CHECK failed/);
 
   for (const p of ['alpha', 'beta']) t.equal((await e.podrun('rm', '-f', p)).code, 0);
   t.same(e.leases(), [], 'DEL freed the leases');
