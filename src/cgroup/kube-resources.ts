@@ -12,6 +12,18 @@ export interface OciResources {
   cpu?: { shares?: number; quota?: number; period?: number };
   memory?: { limit?: number };
   hugepageLimits?: { pageSize: string; limit: number }[];
+  /** cgroup v2 files set verbatim (MemoryQoS: memory.min, memory.high) */
+  unified?: Record<string, string>;
+}
+
+/** kubelet's MemoryQoS (cgroup v2, feature gate): memory.min protects the
+ * request, memory.high throttles before the limit. */
+export interface MemoryQoS {
+  /** kubelet's memoryThrottlingFactor, default 0.9 */
+  throttlingFactor?: number;
+  /** what memory.high is computed against when there is no limit (kubelet: node allocatable) */
+  nodeAllocatable: number;
+  pageSize?: number;
 }
 
 const MIN_SHARES = 2;
@@ -53,7 +65,7 @@ function hugePageSize(resource: string): string | undefined {
 }
 
 /** One container's resources, as kubelet sets them on its cgroup. */
-export function containerResources(r: KubeResources | undefined, field: string): OciResources {
+export function containerResources(r: KubeResources | undefined, field: string, qos?: MemoryQoS): OciResources {
   const out: OciResources = {};
   const req = r?.requests ?? {};
   const lim = r?.limits ?? {};
@@ -65,6 +77,19 @@ export function containerResources(r: KubeResources | undefined, field: string):
     if (quota > 0) Object.assign(out.cpu, { quota, period: QUOTA_PERIOD });
   }
   if (lim.memory !== undefined) out.memory = { limit: Math.round(parseQuantity(lim.memory, `${field}.limits.memory`)) };
+  const memReq = req.memory ?? lim.memory;
+  if (qos && memReq !== undefined) {
+    const request = Math.round(parseQuantity(memReq, `${field}.requests.memory`));
+    const unified: Record<string, string> = { 'memory.min': String(request) };
+    const limit = out.memory?.limit;
+    // memory.high = floor[(request + factor × (limit or allocatable − request)) / page] × page; none when request = limit (Guaranteed)
+    if (limit === undefined || limit > request) {
+      const page = qos.pageSize ?? 4096;
+      const high = Math.floor((request + (qos.throttlingFactor ?? 0.9) * ((limit ?? qos.nodeAllocatable) - request)) / page) * page;
+      if (high > request) unified['memory.high'] = String(high);
+    }
+    out.unified = unified;
+  }
   for (const [k, v] of Object.entries(lim)) {
     const size = hugePageSize(k);
     if (size) (out.hugepageLimits ??= []).push({ pageSize: size, limit: Math.round(parseQuantity(v, `${field}.limits.${k}`)) });
@@ -94,5 +119,8 @@ export function podResources(containers: OciResources[]): OciResources {
   const huge = new Map<string, number>();
   for (const c of containers) for (const h of c.hugepageLimits ?? []) huge.set(h.pageSize, (huge.get(h.pageSize) ?? 0) + h.limit);
   if (huge.size) out.hugepageLimits = [...huge].map(([pageSize, limit]) => ({ pageSize, limit }));
+  // MemoryQoS: the pod protects the sum of its containers' requests
+  const mins = containers.map((c) => c.unified?.['memory.min']).filter((v): v is string => v !== undefined);
+  if (mins.length) out.unified = { 'memory.min': String(mins.reduce((n, v) => n + Number(v), 0)) };
   return out;
 }

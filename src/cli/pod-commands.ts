@@ -52,14 +52,15 @@ export function registerPodCommands(program: Command, run: Runner, globals: () =
     .option('--insecure', 'pull missing images over plain HTTP')
     .option('--network <name>', 'attach the pod to this CNI network (default: loopback only)')
     .option('--restart-backoff <ms>', 'first back-off before a container is restarted (kubelet: 10000, doubling up to 5 min)')
+    .option('--memory-qos', "kubelet's MemoryQoS: memory.min from requests, memory.high at 90% of the way to the limit")
     .option('--wait', 'return when the pod has finished (Succeeded: exit 0, Failed: exit 1), printing its logs')
     .option('--rm', 'with --wait: remove the pod when it has finished')
     .option('--json', 'print the pod as JSON')
-    .action((file: string, opt: { insecure?: boolean; json?: boolean; network?: string; restartBackoff?: string; wait?: boolean; rm?: boolean }) =>
+    .action((file: string, opt: { insecure?: boolean; json?: boolean; network?: string; restartBackoff?: string; wait?: boolean; rm?: boolean; memoryQos?: boolean }) =>
       run(async () => {
         const backoff = opt.restartBackoff === undefined ? undefined : Number(opt.restartBackoff);
         if (backoff !== undefined && !(Number.isInteger(backoff) && backoff > 0)) throw new Error(`--restart-backoff ${opt.restartBackoff}: expected a positive number of milliseconds`);
-        const rec = await lib().startPodFrom(file, { ...o(), insecure: opt.insecure, network: opt.network, restartBackoffMs: backoff });
+        const rec = await lib().startPodFrom(file, { ...o(), insecure: opt.insecure, network: opt.network, restartBackoffMs: backoff, memoryQoS: opt.memoryQos });
         if (opt.rm && !opt.wait) throw new Error('--rm needs --wait (a running pod is removed with podrun rm -f)');
         let shown = lib().inspectPod(rec.id, o());
         const say = (): void => {

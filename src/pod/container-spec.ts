@@ -2,7 +2,7 @@
  * containerd's SpecOpts style: each `with…` function changes one aspect and
  * is tested alone. Pure: everything on the host (rootfs, namespace files,
  * volume directories, the image's passwd) arrives in the context. */
-import { containerResources } from '../cgroup/kube-resources';
+import { containerResources, type MemoryQoS } from '../cgroup/kube-resources';
 import { PodrunError } from '../errors';
 import { mergeEnv, processArgs, resolveUser, type ContainerDefaults } from '../image/image-config';
 import { defaultSeccompProfile } from '../oci/default-seccomp';
@@ -37,6 +37,8 @@ export interface ContainerContext {
   /** the pod's /dev/shm tmpfs (absent: each container keeps its own) */
   shm?: string;
   podIP?: string;
+  /** kubelet's MemoryQoS (memory.min/memory.high from requests and limits), when enabled */
+  memoryQoS?: MemoryQoS;
   /** the text of a Localhost seccomp profile, by its name below the profile directory */
   readSeccompProfile?: (name: string) => string;
   podUid?: string;
@@ -177,7 +179,7 @@ export const withSysctls: SpecOpt = (c, ctx) => {
 
 export const withResources: SpecOpt = (c, ctx) => {
   if (!ctx.container.resources) return; // BestEffort: the cgroup's defaults
-  const r = containerResources(ctx.container.resources, `${ctx.field}.resources`);
+  const r = containerResources(ctx.container.resources, `${ctx.field}.resources`, ctx.memoryQoS);
   c.linux!.resources = { ...(c.linux!.resources ?? {}), ...r };
 };
 

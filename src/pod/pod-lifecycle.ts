@@ -6,10 +6,11 @@
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { applyResources } from '../cgroup/apply';
-import { containerResources, parseQuantity, podResources } from '../cgroup/kube-resources';
+import { containerResources, parseQuantity, podResources, type MemoryQoS } from '../cgroup/kube-resources';
 import { createCgroup, pruneEmpty, pruneMadeParents, removeCgroup } from '../cgroup/lifecycle';
 import { mapResources } from '../cgroup/resources';
 import { findCgroup2Mount } from '../cgroup/mount';
@@ -46,6 +47,8 @@ export interface PodOptions extends PodNetworkOptions {
   restartBackoffMs?: number;
   /** where Localhost seccomp profiles are (default <data-root>/seccomp, as kubelet's <root>/seccomp) */
   seccompProfileRoot?: string;
+  /** kubelet's MemoryQoS feature: memory.min from requests, memory.high below limits */
+  memoryQoS?: boolean;
   onWarning?: (message: string) => void;
 }
 
@@ -130,7 +133,11 @@ async function waitExit(ociRoot: string, id: string, timeoutMs = Infinity, onRes
 
 /** The pod cgroup, with kubelet's pod-level limits (sums of the app
  * containers', only when every one is bounded); containers nest below it. */
-function applyPodLimits(pod: PodManifest, rec: PodRecord, root: string, warn?: (m: string) => void): void {
+const qos = (o: { memoryQoS?: boolean }): MemoryQoS | undefined => (o.memoryQoS ? { nodeAllocatable: os.totalmem() } : undefined);
+
+function applyPodLimits(pod: PodManifest, rec: PodRecord, o: PodOptions): void {
+  const root = o.root;
+  const warn = o.onWarning;
   const cg2 = findCgroup2Mount(fs.readFileSync('/proc/self/mountinfo', 'utf8'));
   if (!cg2) throw new PodrunError('EHOST', 'no cgroup2 mount on this host');
   const dir = path.join(cg2, podCgroup(rec.id));
@@ -139,7 +146,7 @@ function applyPodLimits(pod: PodManifest, rec: PodRecord, root: string, warn?: (
   writePod(root, rec);
   createCgroup(dir);
   if (!pod.spec.containers.some((c) => c.resources)) return;
-  const totals = podResources(pod.spec.containers.map((c, i) => containerResources(c.resources, `spec.containers[${i}].resources`)));
+  const totals = podResources(pod.spec.containers.map((c, i) => containerResources(c.resources, `spec.containers[${i}].resources`, qos(o))));
   const { writes, unmappable } = mapResources(totals);
   const r = applyResources(cg2, dir, writes, unmappable);
   for (const m of r.notEnforced) warn?.(`pod cgroup: ${m}`);
@@ -195,7 +202,7 @@ export async function startPod(pod: PodManifest, o: PodOptions): Promise<PodReco
     const images = await Promise.all(all.map(({ c, field }) => ensureImage(c, field, o, pulled)));
     const store = new ImageStore(o.dataRoot);
     const ociRoot = podOciRoot(o.root, id);
-    applyPodLimits(pod, rec, o.root, o.onWarning);
+    applyPodLimits(pod, rec, o);
     if (pod.spec.shareProcessNamespace && !pod.spec.hostPID) namespaces.pid = startPodInit(rec, o.root);
 
     const create = async (k: { c: PodContainer; init: boolean; field: string }, image: ImageDetails): Promise<PodContainerRecord> => {
@@ -212,7 +219,7 @@ export async function startPod(pod: PodManifest, o: PodOptions): Promise<PodReco
       const config = containerConfig({
         pod, container: k.c, field: k.field, rootfs, image: containerDefaults(image.config),
         passwd: readFileInRoot(rootfs, 'etc/passwd'), group: readFileInRoot(rootfs, 'etc/group'),
-        namespaces, etcFiles, volumes, shm, podUid: id, podIP,
+        namespaces, etcFiles, volumes, shm, podUid: id, podIP, memoryQoS: qos(o),
         readSeccompProfile: (name) => {
           const dir = o.seccompProfileRoot ?? path.join(o.dataRoot, 'seccomp');
           const text = readFileInRoot(dir, name);

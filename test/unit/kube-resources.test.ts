@@ -44,3 +44,15 @@ t.test('the pod: sums, unbounded when any container is', async (t) => {
   t.same(podResources([h1, h2]).hugepageLimits, [{ pageSize: '2MB', limit: 6 * 2 ** 20 }, { pageSize: '1GB', limit: 2 ** 30 }], 'hugepages summed per size');
   t.equal(podResources([a, b]).hugepageLimits, undefined);
 });
+
+t.test('MemoryQoS (kubelet feature gate): memory.min = request, memory.high between request and limit; the pod protects the sum', async (t) => {
+  const qos = { nodeAllocatable: 8 * 2 ** 30 };
+  const burstable = containerResources({ requests: { memory: '32Mi' }, limits: { memory: '64Mi' } }, 'c', qos);
+  t.same(burstable.unified, { 'memory.min': String(32 << 20), 'memory.high': String(Math.floor(((32 << 20) + 0.9 * (32 << 20)) / 4096) * 4096) });
+  t.same(containerResources({ limits: { memory: '64Mi' } }, 'c', qos).unified, { 'memory.min': String(64 << 20) }, 'Guaranteed (request = limit): no memory.high');
+  const noLimit = containerResources({ requests: { memory: '1Gi' } }, 'c', qos);
+  t.equal(noLimit.unified?.['memory.high'], String(Math.floor(((1 << 30) + 0.9 * (8 * 2 ** 30 - (1 << 30))) / 4096) * 4096), 'no limit: against node allocatable');
+  t.equal(containerResources({ requests: { cpu: '1' } }, 'c', qos).unified, undefined, 'no memory request: nothing');
+  t.equal(containerResources({ requests: { memory: '32Mi' } }, 'c').unified, undefined, 'off unless asked, as in kubelet');
+  t.same(podResources([burstable, containerResources({ limits: { memory: '64Mi' } }, 'c', qos)]).unified, { 'memory.min': String(96 << 20) });
+});

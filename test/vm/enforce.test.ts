@@ -93,9 +93,9 @@ spec:
     - name: calm
       image: localhost/podrun/busybox
       command: [sleep, '60']
-      resources: { limits: { memory: 64Mi, cpu: 250m } }
+      resources: { requests: { memory: 32Mi }, limits: { memory: 64Mi, cpu: 250m } }
 `);
-    const r = await podrun('start', path.join(dir, 'hog.yaml'));
+    const r = await podrun('start', '--memory-qos', path.join(dir, 'hog.yaml'));
     t.equal(r.code, 0, r.stderr);
     t.notMatch(r.stderr, /not enforced/, 'every limit enforced here');
     const id = /hog ([0-9a-f]{12})/.exec(r.stdout)?.[1];
@@ -103,6 +103,11 @@ spec:
     t.equal(fs.readFileSync(`${pod}/memory.max`, 'utf8').trim(), String(96 << 20), 'pod memory.max = 32Mi + 64Mi');
     t.equal(fs.readFileSync(`${pod}/cpu.max`, 'utf8').trim(), '75000 100000', 'pod cpu.max = 500m + 250m');
     t.equal(fs.readFileSync(`${pod}/ctr-hog/memory.max`, 'utf8').trim(), String(32 << 20));
+    // --memory-qos (kubelet's MemoryQoS): memory.min protects requests, memory.high throttles below the limit
+    t.equal(fs.readFileSync(`${pod}/memory.min`, 'utf8').trim(), String(64 << 20), 'pod memory.min = 32Mi + 32Mi requested');
+    t.equal(fs.readFileSync(`${pod}/ctr-calm/memory.min`, 'utf8').trim(), String(32 << 20));
+    t.equal(fs.readFileSync(`${pod}/ctr-calm/memory.high`, 'utf8').trim(), String(Math.floor(((32 << 20) + 0.9 * (32 << 20)) / 4096) * 4096), 'memory.high 90% of the way to the limit');
+    t.equal(fs.readFileSync(`${pod}/ctr-hog/memory.high`, 'utf8').trim(), 'max', 'Guaranteed: no memory.high');
     let st: { status: { phase: string; containerStatuses: Array<{ name: string; state: { terminated?: { reason: string; exitCode: number } } }> } } | undefined;
     for (let i = 0; i < 300; i++) {
       st = JSON.parse((await podrun('inspect', 'hog')).stdout);
