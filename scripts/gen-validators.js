@@ -11,6 +11,8 @@ const root = path.resolve(__dirname, '..');
 const targets = [
   { module: 'dist/src/oci/spec-schema.js', schema: 'configSchema', out: 'dist/src/oci/config-validator.generated.js' },
   { module: 'dist/src/pod/manifest-schema.js', schema: 'podSchema', out: 'dist/src/pod/pod-validator.generated.js' },
+  { module: 'dist/src/pod/manifest-schema.js', schema: 'configMapSchema', out: 'dist/src/pod/configmap-validator.generated.js' },
+  { module: 'dist/src/pod/manifest-schema.js', schema: 'secretSchema', out: 'dist/src/pod/secret-validator.generated.js' },
   ...['conflist', 'conf'].map((name) => ({
     module: 'dist/src/network/cni-schema.js', schema: `${name}Schema`, out: `dist/src/network/${name}-validator.generated.js`,
   })),

@@ -3,6 +3,7 @@
  * is tested alone. Pure: everything on the host (rootfs, namespace files,
  * volume directories, the image's passwd) arrives in the context. */
 import { containerResources, type MemoryQoS } from '../cgroup/kube-resources';
+import { noObjects, objectKeyValue, type PodObjects } from './pod-objects';
 import { PodrunError } from '../errors';
 import { mergeEnv, processArgs, resolveUser, type ContainerDefaults } from '../image/image-config';
 import { defaultSeccompProfile } from '../oci/default-seccomp';
@@ -37,6 +38,10 @@ export interface ContainerContext {
   /** the pod's /dev/shm tmpfs (absent: each container keeps its own) */
   shm?: string;
   podIP?: string;
+  /** ConfigMaps and Secrets given with the pod (env from configMapKeyRef/secretKeyRef) */
+  objects?: PodObjects;
+  /** volumes mounted read-only whatever the volumeMount says (configMap, secret) */
+  readOnlyVolumes?: string[];
   /** kubelet's MemoryQoS (memory.min/memory.high from requests and limits), when enabled */
   memoryQoS?: MemoryQoS;
   /** the text of a Localhost seccomp profile, by its name below the profile directory */
@@ -62,7 +67,15 @@ export const withProcess: SpecOpt = (c, ctx) => {
   const k = ctx.container;
   const p = c.process!;
   p.args = processArgs(ctx.image, k.command, k.args);
-  const env = (k.env ?? []).map((e) => `${e.name}=${e.value ?? fieldRefValue(e.valueFrom?.fieldRef?.fieldPath ?? '', ctx)}`);
+  const env = (k.env ?? []).flatMap((e, i) => {
+    const from = e.valueFrom;
+    const field = `${ctx.field}.env[${i}].valueFrom`;
+    const ref = from?.configMapKeyRef ? { kind: 'ConfigMap' as const, ...from.configMapKeyRef, at: `${field}.configMapKeyRef` }
+      : from?.secretKeyRef ? { kind: 'Secret' as const, ...from.secretKeyRef, at: `${field}.secretKeyRef` } : undefined;
+    if (!ref) return [`${e.name}=${e.value ?? fieldRefValue(from?.fieldRef?.fieldPath ?? '', ctx)}`];
+    const v = objectKeyValue(ctx.objects ?? noObjects(), ref, ref.at);
+    return v === undefined ? [] : [`${e.name}=${v}`]; // an optional key that is missing: no variable, as kubelet does
+  });
   p.env = mergeEnv(mergeEnv(['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'], ctx.image.env), [`HOSTNAME=${podHostname(ctx.pod)}`, ...env]);
   p.cwd = k.workingDir || ctx.image.workingDir || '/';
   p.terminal = k.tty === true;
@@ -167,7 +180,7 @@ export const withMounts: SpecOpt = (c, ctx) => {
   (ctx.container.volumeMounts ?? []).forEach((m, i) => {
     const dir = ctx.volumes[m.name];
     if (!dir) throw invalid(`${ctx.field}.volumeMounts[${i}].name`, `volume ${JSON.stringify(m.name)} has no host directory`);
-    mounts.push(bind(m.mountPath, m.subPath ? `${dir}/${m.subPath}` : dir, m.readOnly === true));
+    mounts.push(bind(m.mountPath, m.subPath ? `${dir}/${m.subPath}` : dir, m.readOnly === true || (ctx.readOnlyVolumes ?? []).includes(m.name)));
   });
   c.mounts = mounts;
 };

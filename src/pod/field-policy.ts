@@ -45,8 +45,8 @@ const POLICIES: Record<string, Policy> = {
   },
   resources: { supported: ['requests', 'limits'], refused: ['claims'] },
   volume: {
-    supported: ['name', 'emptyDir', 'hostPath'],
-    refused: ['configMap', 'secret', 'persistentVolumeClaim', 'projected', 'downwardAPI', 'nfs', 'csi', 'ephemeral', 'iscsi', 'image', 'gitRepo'],
+    supported: ['name', 'emptyDir', 'hostPath', 'configMap', 'secret'],
+    refused: ['persistentVolumeClaim', 'projected', 'downwardAPI', 'nfs', 'csi', 'ephemeral', 'iscsi', 'image', 'gitRepo'],
   },
 };
 

@@ -28,24 +28,24 @@ function opts(o: Partial<PodOptions>): PodOptions {
 }
 
 /** Start a pod from a manifest object or a YAML/JSON file. */
-export async function startPodFrom(source: PodManifest | string, o: Partial<PodOptions> = {}): Promise<PodRecord> {
-  let manifest: PodManifest;
+/** Start a pod from a file (YAML or JSON: the Pod, and the ConfigMaps and
+ * Secrets it uses as further documents or List items) or from objects. */
+export async function startPodFrom(source: PodManifest | string, o: Partial<PodOptions> & { objects?: Array<Record<string, unknown>> } = {}): Promise<PodRecord> {
+  let text: string;
+  let name = 'manifest';
   if (typeof source === 'string') {
-    let text: string;
+    name = source;
     try {
       text = fs.readFileSync(source, 'utf8');
     } catch (e) {
       throw new PodrunError('ENOTFOUND', `${source}: ${(e as Error).message}`);
     }
-    const parsed = parsePodManifest(text, source);
-    for (const w of parsed.warnings) o.onWarning?.(w);
-    manifest = parsed.pod;
   } else {
-    const parsed = parsePodManifest(JSON.stringify(source), 'manifest');
-    for (const w of parsed.warnings) o.onWarning?.(w);
-    manifest = parsed.pod;
+    text = JSON.stringify({ apiVersion: 'v1', kind: 'List', items: [source, ...(o.objects ?? [])] });
   }
-  return startPod(manifest, opts(o));
+  const parsed = parsePodManifest(text, name);
+  for (const w of parsed.warnings) o.onWarning?.(w);
+  return startPod(parsed.pod, opts(o), parsed.objects);
 }
 
 export interface PodSummary {

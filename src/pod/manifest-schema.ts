@@ -6,6 +6,8 @@ import { z } from 'zod';
 const DNS_LABEL = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$';
 export const PATTERN_MESSAGES: Record<string, string> = {
   [DNS_LABEL]: 'must be a DNS label: lowercase letters, digits and "-", starting and ending with a letter or digit',
+  '^[-._a-zA-Z0-9]+$': 'keys hold only letters, digits, "-", "_" and "."',
+  '^[A-Za-z0-9+/]*={0,2}$': 'must be base64',
 };
 const label = z.string().min(1).max(63).regex(new RegExp(DNS_LABEL));
 const quantity = z.union([z.string(), z.number()]);
@@ -15,6 +17,8 @@ const envVar = z.looseObject({
   value: z.string().optional(),
   valueFrom: z.looseObject({
     fieldRef: z.looseObject({ fieldPath: z.string(), apiVersion: z.string().optional() }).optional(),
+    configMapKeyRef: z.looseObject({ name: z.string().min(1), key: z.string().min(1), optional: z.boolean().optional() }).optional(),
+    secretKeyRef: z.looseObject({ name: z.string().min(1), key: z.string().min(1), optional: z.boolean().optional() }).optional(),
   }).optional(),
 });
 
@@ -77,10 +81,32 @@ export const containerSchema = z.looseObject({
   imagePullPolicy: z.enum(['Always', 'IfNotPresent', 'Never']).optional(),
 });
 
+const keyToPath = z.looseObject({ key: z.string().min(1), path: z.string().min(1), mode: z.number().int().min(0).max(0o777).optional() });
+
 export const volumeSchema = z.looseObject({
   name: label,
   emptyDir: z.looseObject({ medium: z.enum(['', 'Memory']).optional(), sizeLimit: quantity.optional() }).optional(),
   hostPath: z.looseObject({ path: z.string().min(1), type: z.string().optional() }).optional(),
+  configMap: z.looseObject({
+    name: z.string().min(1), items: z.array(keyToPath).optional(), defaultMode: z.number().int().min(0).max(0o777).optional(), optional: z.boolean().optional(),
+  }).optional(),
+  secret: z.looseObject({
+    secretName: z.string().min(1), items: z.array(keyToPath).optional(), defaultMode: z.number().int().min(0).max(0o777).optional(), optional: z.boolean().optional(),
+  }).optional(),
+});
+
+/** A ConfigMap or Secret given next to the Pod (multi-document YAML, or a List), as `kubectl apply -f` takes them. */
+const KEY = '^[-._a-zA-Z0-9]+$';
+const objectMeta = z.looseObject({ name: z.string().min(1).max(253), namespace: label.optional() });
+export const configMapSchema = z.looseObject({
+  apiVersion: z.literal('v1'), kind: z.literal('ConfigMap'), metadata: objectMeta,
+  data: z.record(z.string().regex(new RegExp(KEY)), z.string()).optional(),
+  binaryData: z.record(z.string().regex(new RegExp(KEY)), z.string().regex(/^[A-Za-z0-9+/]*={0,2}$/)).optional(),
+});
+export const secretSchema = z.looseObject({
+  apiVersion: z.literal('v1'), kind: z.literal('Secret'), metadata: objectMeta, type: z.string().optional(),
+  data: z.record(z.string().regex(new RegExp(KEY)), z.string().regex(/^[A-Za-z0-9+/]*={0,2}$/)).optional(),
+  stringData: z.record(z.string().regex(new RegExp(KEY)), z.string()).optional(),
 });
 
 export const podSchema = z.looseObject({

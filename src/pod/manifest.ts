@@ -1,16 +1,19 @@
 /** A Pod manifest as kubectl takes it (YAML or JSON) → a validated
  * PodManifest plus warnings. Type errors and refused fields fail with the
  * field path; unknown and cluster-only fields are warnings. Pure. */
-import { parse as parseYaml } from 'yaml';
+import { parseAllDocuments } from 'yaml';
 import { PodrunError } from '../errors';
 import { loadGenerated, type GeneratedModule } from '../util/generated';
 import { schemaErrorLines } from '../util/schema-errors';
 import { checkPodFields } from './field-policy';
 import type { PodContainer, PodManifest } from './manifest-schema';
+import { addObject, noObjects, type PodObjects } from './pod-objects';
 
 export interface ParsedPod {
   pod: PodManifest;
   warnings: string[];
+  /** ConfigMaps and Secrets given with it */
+  objects: PodObjects;
 }
 
 const validator = (): GeneratedModule => loadGenerated('pod/pod-validator.generated.js');
@@ -38,9 +41,13 @@ export function semanticErrors(pod: PodManifest): string[] {
     const at = `spec.volumes[${i}]`;
     if (volumes.has(v.name)) errors.push(`${at}.name: ${JSON.stringify(v.name)} is declared twice`);
     volumes.set(v.name, at);
-    const kinds = ['emptyDir', 'hostPath'].filter((k) => k in v);
-    if (kinds.length !== 1) errors.push(`${at}: exactly one volume source is required (emptyDir or hostPath), got ${kinds.length}`);
+    const kinds = ['emptyDir', 'hostPath', 'configMap', 'secret'].filter((k) => k in v);
+    if (kinds.length !== 1) errors.push(`${at}: exactly one volume source is required (emptyDir, hostPath, configMap or secret), got ${kinds.length}`);
     if (v.hostPath && !v.hostPath.path.startsWith('/')) errors.push(`${at}.hostPath.path: must be absolute`);
+    const src = v.configMap ? 'configMap' : v.secret ? 'secret' : undefined;
+    (src ? (v[src]?.items ?? []) : []).forEach((it, j) => {
+      if (it.path.startsWith('/') || it.path.split('/').includes('..')) errors.push(`${at}.${src}.items[${j}].path: must be a relative path without ".."`);
+    });
   });
   for (const [at, c] of all) {
     (c.volumeMounts ?? []).forEach((m, j) => {
@@ -55,7 +62,8 @@ export function semanticErrors(pod: PodManifest): string[] {
       const eat = `${at}.env[${j}]`;
       if (e.value !== undefined && e.valueFrom) errors.push(`${eat}: value and valueFrom are exclusive`);
       const fp = e.valueFrom?.fieldRef?.fieldPath;
-      if (e.valueFrom && !fp) errors.push(`${eat}.valueFrom: only fieldRef is supported`);
+      const sources = ['fieldRef', 'configMapKeyRef', 'secretKeyRef'].filter((k) => e.valueFrom && k in e.valueFrom);
+      if (e.valueFrom && sources.length !== 1) errors.push(`${eat}.valueFrom: exactly one of fieldRef, configMapKeyRef, secretKeyRef is supported`);
       if (fp && !SUPPORTED_FIELD_REFS.includes(fp)) errors.push(`${eat}.valueFrom.fieldRef.fieldPath: ${JSON.stringify(fp)} is not supported (${SUPPORTED_FIELD_REFS.join(', ')})`);
     });
     if (at.startsWith('spec.initContainers') && c.lifecycle) errors.push(`${at}.lifecycle: must not be set for init containers`);
@@ -74,16 +82,35 @@ export function semanticErrors(pod: PodManifest): string[] {
 
 export const SUPPORTED_FIELD_REFS = ['metadata.name', 'metadata.namespace', 'metadata.uid', 'status.podIP', 'status.hostIP', 'spec.nodeName'];
 
-export function parsePodManifest(text: string, source = 'pod manifest'): ParsedPod {
-  let doc: unknown;
-  try {
-    doc = parseYaml(text, { strict: true, uniqueKeys: true }); // YAML is a superset of JSON
-  } catch (e) {
-    throw new PodrunError('EINVALID_CONFIG', `${source}: not valid YAML or JSON: ${(e as Error).message}`, { cause: e });
+/** The documents of a file: YAML documents separated by ---, a JSON object, or a v1 List's items. */
+function documents(text: string, source: string): unknown[] {
+  // YAML 1.1 as kubectl reads it (sigs.k8s.io/yaml): 0400 is octal, as a defaultMode is written; JSON is YAML too
+  const docs = parseAllDocuments(text, { version: '1.1', strict: true, uniqueKeys: true });
+  const out: unknown[] = [];
+  for (const d of Array.isArray(docs) ? docs : [docs]) {
+    if (d.errors.length) throw new PodrunError('EINVALID_CONFIG', `${source}: not valid YAML or JSON: ${d.errors[0].message}`, { cause: d.errors[0] });
+    const v: unknown = d.toJS();
+    if (v === null || v === undefined) continue; // an empty document (a trailing ---)
+    const list = v as { kind?: unknown; items?: unknown };
+    if (list.kind === 'List' && Array.isArray(list.items)) out.push(...list.items);
+    else out.push(v);
   }
-  if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) throw new PodrunError('EINVALID_CONFIG', `${source}: expected one Pod object`);
-  const kind = (doc as { kind?: unknown }).kind;
-  if (kind !== undefined && kind !== 'Pod') throw new PodrunError('EINVALID_CONFIG', `${source}: kind ${JSON.stringify(kind)}: podrun runs Pods`, { field: 'kind' });
+  return out;
+}
+
+export function parsePodManifest(text: string, source = 'pod manifest'): ParsedPod {
+  const objects = noObjects();
+  let doc: unknown;
+  documents(text, source).forEach((d, i) => {
+    const at = `${source} (document ${i + 1})`;
+    if (typeof d !== 'object' || d === null || Array.isArray(d)) throw new PodrunError('EINVALID_CONFIG', `${at}: expected an object`);
+    const kind = (d as { kind?: unknown }).kind;
+    if (kind === 'ConfigMap' || kind === 'Secret') return addObject(objects, d as Record<string, unknown>, at);
+    if (kind !== undefined && kind !== 'Pod') throw new PodrunError('EINVALID_CONFIG', `${source}: kind ${JSON.stringify(kind)}: podrun runs Pods (with the ConfigMaps and Secrets they use)`, { field: 'kind' });
+    if (doc !== undefined) throw new PodrunError('EINVALID_CONFIG', `${source}: more than one Pod: podrun starts one Pod per file`);
+    doc = d;
+  });
+  if (doc === undefined) throw new PodrunError('EINVALID_CONFIG', `${source}: expected one Pod object`);
   const { default: validate, patternMessages } = validator();
   if (!validate(doc)) {
     const { lines, first } = schemaErrorLines(validate.errors ?? [], patternMessages);
@@ -93,7 +120,7 @@ export function parsePodManifest(text: string, source = 'pod manifest'): ParsedP
   const report = checkPodFields(doc);
   const errors = [...report.errors, ...semanticErrors(pod)];
   if (errors.length > 0) fail(source, errors.slice(0, 10), errors[0].split(':')[0]);
-  return { pod, warnings: report.warnings.map((w) => `${source}: ${w}`) };
+  return { pod, warnings: report.warnings.map((w) => `${source}: ${w}`), objects };
 }
 
 /** Fields the schema accepts (they are valid Kubernetes) but the pod

@@ -13,11 +13,12 @@ import { applyResources } from '../cgroup/apply';
 import { containerResources, parseQuantity, podResources, type MemoryQoS } from '../cgroup/kube-resources';
 import { createCgroup, pruneEmpty, pruneMadeParents, removeCgroup } from '../cgroup/lifecycle';
 import { mapResources } from '../cgroup/resources';
-import { findCgroup2Mount } from '../cgroup/mount';
+import { findCgroup2Mount, mountPointsUnder } from '../cgroup/mount';
 import { PodrunError } from '../errors';
 import { containerDefaults, ImageStore, mountRootfs, pullImage, removeLease, removeRootfs, writeLease } from '../image';
 import { findImage, type ImageDetails } from '../image/images';
 import { detachMount, monitorPath, nativeFs } from '../native';
+import { MS } from '../oci/mount-options';
 import {
   cancelRestarts, createContainer, deleteContainer, killContainer, readRecord, readRestarts, startCreated,
   type ExitRecord, type RestartPolicy, type RestartRecord,
@@ -32,6 +33,7 @@ import { needsProber, startProber, stopProber } from './prober';
 import { notYetImplemented } from './manifest';
 import type { PodContainer, PodManifest } from './manifest-schema';
 import { podDataDir, removeOrphanData, writeDataDirOwner } from './pod-data-dir';
+import { noObjects, writeObjectVolume, type PodObjects } from './pod-objects';
 import { attachPodNetwork, detachPodNetwork, type PodNetworkOptions } from './pod-network';
 import { podCgroup, podDir, podOciRoot, listPods, readPod, writePod, type PodContainerRecord, type PodRecord } from './pod-store';
 import { createPodShm, createSandbox, hostResolvConf, removeSandbox, writeEtcFiles } from './sandbox';
@@ -86,9 +88,22 @@ function ensureImage(c: PodContainer, field: string, o: PodOptions, pulled: Map<
   return p;
 }
 
-function makeVolumes(pod: PodManifest, rec: PodRecord): Record<string, string> {
+function makeVolumes(pod: PodManifest, rec: PodRecord, objects: PodObjects): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const v of pod.spec.volumes ?? []) {
+  for (const [i, v] of (pod.spec.volumes ?? []).entries()) {
+    const obj = v.configMap ? { kind: 'ConfigMap' as const, ...v.configMap } : v.secret ? { kind: 'Secret' as const, ...v.secret, name: v.secret.secretName } : undefined;
+    if (obj) {
+      // kubelet's atomic-writer volumes: files from the object, mounted read-only; secrets on a tmpfs, never on disk
+      const dir = path.join(rec.dataDir, 'volumes', v.name);
+      fs.mkdirSync(dir, { recursive: true, mode: 0o755 });
+      if (obj.kind === 'Secret') {
+        nativeFs().mount('tmpfs', dir, 'tmpfs', MS.NOSUID | MS.NODEV, 'mode=0755,size=16m');
+        rec.tmpfsVolumes.push(dir);
+      }
+      writeObjectVolume(objects, obj, dir, `spec.volumes[${i}].${v.configMap ? 'configMap' : 'secret'}`);
+      out[v.name] = dir;
+      continue;
+    }
     if (v.hostPath) {
       if (v.hostPath.type === 'DirectoryOrCreate') fs.mkdirSync(v.hostPath.path, { recursive: true });
       if (!fs.existsSync(v.hostPath.path)) throw new PodrunError('ENOTFOUND', `volume ${v.name}: hostPath ${v.hostPath.path} does not exist`, { field: 'spec.volumes' });
@@ -169,7 +184,7 @@ function startPodInit(rec: PodRecord, root: string): string {
 }
 
 /** Start a pod from a validated manifest; resolves once its app containers run. */
-export async function startPod(pod: PodManifest, o: PodOptions): Promise<PodRecord> {
+export async function startPod(pod: PodManifest, o: PodOptions, objects: PodObjects = noObjects()): Promise<PodRecord> {
   const missing = notYetImplemented(pod);
   if (missing.length > 0) throw new PodrunError('EINVALID_CONFIG', `not supported yet: ${missing.join(', ')}`, { field: missing[0] });
   const id = randomBytes(6).toString('hex');
@@ -192,7 +207,7 @@ export async function startPod(pod: PodManifest, o: PodOptions): Promise<PodReco
     const shm = pod.spec.hostIPC ? '/dev/shm' : createPodShm(path.join(dir, 'ns'));
     const [podIP] = await attachPodNetwork(pod, rec, namespaces.network, o);
     const etcFiles = writeEtcFiles(path.join(dir, 'etc'), pod, hostResolvConf(), podIP);
-    const volumes = makeVolumes(pod, rec);
+    const volumes = makeVolumes(pod, rec, objects);
     writePod(o.root, rec);
     const pulled = new Map<string, Promise<ImageDetails>>();
     const all = [
@@ -219,7 +234,8 @@ export async function startPod(pod: PodManifest, o: PodOptions): Promise<PodReco
       const config = containerConfig({
         pod, container: k.c, field: k.field, rootfs, image: containerDefaults(image.config),
         passwd: readFileInRoot(rootfs, 'etc/passwd'), group: readFileInRoot(rootfs, 'etc/group'),
-        namespaces, etcFiles, volumes, shm, podUid: id, podIP, memoryQoS: qos(o),
+        namespaces, etcFiles, volumes, shm, podUid: id, podIP, memoryQoS: qos(o), objects,
+        readOnlyVolumes: (pod.spec.volumes ?? []).filter((v) => v.configMap || v.secret).map((v) => v.name),
         readSeccompProfile: (name) => {
           const dir = o.seccompProfileRoot ?? path.join(o.dataRoot, 'seccomp');
           const text = readFileInRoot(dir, name);
@@ -375,6 +391,8 @@ export async function removePod(root: string, id: string, o: { force?: boolean; 
   if (cg2 && fs.existsSync(path.join(cg2, podCgroup(id)))) await removeCgroup(path.join(cg2, podCgroup(id)));
   pruneEmpty((rec.cgroupCreated ?? []).slice(0, -1)); // podrun.slice, if this pod made it and it is empty now
   if (cg2) pruneMadeParents(path.dirname(path.join(cg2, podCgroup(id)))); // or another pod made it and left first
+  // whatever is still mounted below the data dir (a tmpfs volume a crash left unrecorded)
+  for (const m of mountPointsUnder(fs.readFileSync('/proc/self/mountinfo', 'utf8'), rec.dataDir)) detachMount(m);
   fs.rmSync(rec.dataDir, { recursive: true, force: true });
   removeSandbox(path.join(podDir(root, id), 'ns'));
   fs.rmSync(podDir(root, id), { recursive: true, force: true });

@@ -519,3 +519,23 @@ spec:
   t.equal((await podrun('rm', 'deadline')).code, 0);
   t.same(await snapshotHost(), before);
 });
+
+t.test('ConfigMaps and Secrets from the same file: env values, read-only volumes, the secret on a tmpfs that rm unmounts', async (t) => {
+  const before = await snapshotHost();
+  const { podrun, manifest } = await env(t);
+  const f = await manifest('cm', fs.readFileSync(path.join(__dirname, '../../../examples/pods/configmap-secret.yaml'), 'utf8'));
+  const r = await podrun('start', f);
+  t.equal(r.code, 0, r.stderr);
+  await waitFor(async () => (await podrun('logs', 'config-demo')).stdout.includes('password'), 'the output');
+  const out = (await podrun('logs', 'config-demo')).stdout;
+  t.match(out, /^hello from a configmap, admin\nlisten 8080;\n/, 'env from configMapKeyRef and secretKeyRef; the configMap\'s file');
+  t.match(out, /-r-------- .* 6 .* password/, 'defaultMode 0400 (YAML 1.1 octal, as kubectl reads it)');
+  t.equal((await podrun('exec', 'config-demo', '--', 'cat', '/run/secrets/db/password')).stdout, 's3cr3t');
+  t.match((await podrun('exec', 'config-demo', '--', 'grep', '/run/secrets', '/proc/mounts')).stdout, /^tmpfs \/run\/secrets tmpfs ro,/, 'secret volume: a read-only tmpfs');
+  t.not((await podrun('exec', 'config-demo', '--', 'touch', '/etc/web/x')).code, 0, 'configMap volume: read-only');
+  const missing = await podrun('start', await manifest('m', fs.readFileSync(f, 'utf8').replace(/apiVersion: v1\nkind: Secret[\s\S]*?---\n/, '').replace('config-demo', 'no-secret')));
+  t.equal(missing.code, 1);
+  t.match(missing.stderr, /spec\.volumes\[1\]\.secret: Secret creds was not given/);
+  t.equal((await podrun('rm', '-f', 'config-demo')).code, 0);
+  t.same(await snapshotHost(), before, 'the secret tmpfs is gone with the pod');
+});

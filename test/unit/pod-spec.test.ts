@@ -86,7 +86,7 @@ t.test('invalid and unsupported fields fail with their path', async (t) => {
   t.throws(() => parsePodManifest(YAML.replace('name: sidecar', 'name: server'), 'p.yaml'), /spec\.containers\[1\]\.name: "server" is already used by spec\.containers\[0\]/);
   t.throws(() => parsePodManifest(YAML.replace('name: shared, mountPath: /data', 'name: nope, mountPath: /data'), 'p.yaml'), /volumeMounts\[0\]\.name: no volume named "nope"/);
   t.throws(() => parsePodManifest(YAML.replace('subPath: site', 'subPath: ../etc'), 'p.yaml'), /subPath: must be a relative path without "\.\."/);
-  t.throws(() => parsePodManifest(YAML.replace('emptyDir: {}', 'secret: { secretName: s }'), 'p.yaml'), /spec\.volumes\[0\]\.secret: not supported/);
+  t.throws(() => parsePodManifest(YAML.replace('emptyDir: {}', 'persistentVolumeClaim: { claimName: s }'), 'p.yaml'), /spec\.volumes\[0\]\.persistentVolumeClaim: not supported/);
   t.throws(() => parsePodManifest(YAML.replace('name: web\n', 'name: Web_1\n'), 'p.yaml'), /metadata\.name/);
   t.throws(() => parsePodManifest('kind: Deployment', 'd.yaml'), /kind "Deployment": podrun runs Pods/);
   t.throws(() => parsePodManifest('a: [', 'x.yaml'), /x\.yaml: not valid YAML or JSON/);
@@ -190,4 +190,42 @@ t.test('resolv.conf: host file merged with dnsConfig; loopback resolvers only fo
   const files: Record<string, string> = { '/etc/resolv.conf': 'nameserver 127.0.0.53\n', '/run/systemd/resolve/resolv.conf': 'nameserver 9.9.9.9\n' };
   t.equal(hostResolvConf((f) => files[f]), 'nameserver 9.9.9.9\n');
   t.equal(hostResolvConf((f) => (f === '/etc/resolv.conf' ? 'nameserver 1.1.1.1\n' : undefined)), 'nameserver 1.1.1.1\n');
+});
+
+t.test('ConfigMaps and Secrets in the same file (--- documents or a List): env refs and read-only volumes', async (t) => {
+  const objs = `apiVersion: v1
+kind: ConfigMap
+metadata: { name: cfg }
+data: { greeting: hi }
+binaryData: { blob: AAEC }
+---
+apiVersion: v1
+kind: Secret
+metadata: { name: sec }
+data: { pw: czNjcjN0 }
+stringData: { user: admin }
+---
+`;
+  const withRefs = YAML.replace('        - { name: MODE, value: prod }', `        - { name: MODE, value: prod }
+        - { name: G, valueFrom: { configMapKeyRef: { name: cfg, key: greeting } } }
+        - { name: U, valueFrom: { secretKeyRef: { name: sec, key: user } } }
+        - { name: O, valueFrom: { secretKeyRef: { name: sec, key: nope, optional: true } } }`).replace('emptyDir: {}', 'configMap: { name: cfg, defaultMode: 0440 }');
+  const parsed = parsePodManifest(objs + withRefs, 'p.yaml');
+  t.same(Object.keys(parsed.objects.configMaps), ['cfg']);
+  t.equal(Buffer.from(parsed.objects.configMaps.cfg.blob, 'base64').toString('hex'), '000102', 'binaryData kept as bytes');
+  t.equal(Buffer.from(parsed.objects.secrets.sec.pw, 'base64').toString(), 's3cr3t');
+  t.equal(parsed.pod.spec.volumes?.[0].configMap?.defaultMode, 0o440, 'YAML 1.1 as kubectl reads it: 0440 is octal');
+  const base = ctx();
+  const c = containerConfig({ ...base, pod: parsed.pod, container: parsed.pod.spec.containers[0], objects: parsed.objects, readOnlyVolumes: ['shared'] });
+  t.ok(c.process?.env?.includes('G=hi'));
+  t.ok(c.process?.env?.includes('U=admin'));
+  t.notOk(c.process?.env?.some((e) => e.startsWith('O=')), 'an optional missing key: no variable');
+  t.ok(c.mounts?.find((m) => m.destination === '/srv')?.options?.includes('ro'), 'configMap volumes are read-only');
+  t.throws(() => containerConfig({ ...base, pod: parsed.pod, container: parsed.pod.spec.containers[0] }), /env\[1\]\.valueFrom\.configMapKeyRef: ConfigMap cfg was not given/);
+  const list = JSON.stringify({ apiVersion: 'v1', kind: 'List', items: [{ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'x' }, data: { a: 'b' } }, { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p' }, spec: { containers: [{ name: 'c', image: 'i' }] } }] });
+  t.same(parsePodManifest(list, 'l.json').objects.configMaps, { x: { a: Buffer.from('b').toString('base64') } }, 'a v1 List');
+  t.throws(() => parsePodManifest(`${objs}${objs}${withRefs}`, 'p.yaml'), /ConfigMap cfg is given twice/);
+  t.throws(() => parsePodManifest(`${withRefs}---\n${withRefs}`, 'p.yaml'), /more than one Pod/);
+  t.throws(() => parsePodManifest('apiVersion: v1\nkind: Secret\nmetadata: { name: s }\ndata: { k: "not base64!" }\n---\n' + withRefs, 'p.yaml'), /p\.yaml \(document 1\): invalid Secret:\n {2}data\.k: must be base64/);
+  t.throws(() => parsePodManifest(withRefs.replace('configMap: { name: cfg, defaultMode: 0440 }', 'configMap: { name: cfg, items: [{ key: greeting, path: ../x }] }'), 'p.yaml'), /spec\.volumes\[0\]\.configMap\.items\[0\]\.path: must be a relative path/);
 });
