@@ -183,6 +183,14 @@ function startPodInit(rec: PodRecord, root: string): string {
   return `/proc/${pid}/ns/pid`;
 }
 
+/** Promise.all that waits for every promise before rejecting with the first failure. */
+async function settleAll<T>(ps: Promise<T>[]): Promise<T[]> {
+  const rs = await Promise.allSettled(ps);
+  const failed = rs.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
+  return rs.map((r) => (r as PromiseFulfilledResult<T>).value);
+}
+
 /** Start a pod from a validated manifest; resolves once its app containers run. */
 export async function startPod(pod: PodManifest, o: PodOptions, objects: PodObjects = noObjects()): Promise<PodRecord> {
   const missing = notYetImplemented(pod);
@@ -256,7 +264,7 @@ export async function startPod(pod: PodManifest, o: PodOptions, objects: PodObje
     // init containers: one at a time, each to completion
     for (let i = 0; i < all.length; i++) {
       if (!all[i].init) continue;
-      const cr = await create(all[i], await images[i]);
+      const cr = await create(all[i], images[i]);
       await startCreated(ociRoot, cr.ociId, { onWarning: o.onWarning });
       await waitExit(ociRoot, cr.ociId, Infinity, (exit, r) => o.onWarning?.(
         `init container ${cr.name} failed (${exit.exitCode !== null ? `exit ${exit.exitCode}` : `signal ${exit.signal}`}); restart ${r.count + 1} in ${Math.max(0, Math.round((r.nextAt! - Date.now()) / 100) / 10)} s`,
@@ -269,9 +277,10 @@ export async function startPod(pod: PodManifest, o: PodOptions, objects: PodObje
         return rec; // kept, Failed, for logs and inspect; rm removes it
       }
     }
-    const apps: PodContainerRecord[] = [];
-    for (let i = 0; i < all.length; i++) if (!all[i].init) apps.push(await create(all[i], await images[i]));
-    for (const cr of apps) await startCreated(ociRoot, cr.ociId, { onWarning: o.onWarning });
+    // app containers are created, then started, all at once (their monitors spawn in parallel); every
+    // one settles before a failure rolls the pod back, so none is left half-made behind the rollback
+    const apps = await settleAll(all.map((k, i) => (k.init ? undefined : create(k, images[i]))).filter((p): p is Promise<PodContainerRecord> => !!p));
+    await settleAll(apps.map((cr) => startCreated(ociRoot, cr.ociId, { onWarning: o.onWarning })));
     await Promise.all(apps.map((cr) => postStart(pod, cr, ociRoot, dir, o.onWarning)));
     if (needsProber(rec)) startProber(o.root, rec);
     delete rec.starter;
