@@ -60,8 +60,8 @@ export function registerPodCommands(program: Command, run: Runner, globals: () =
       run(async () => {
         const backoff = opt.restartBackoff === undefined ? undefined : Number(opt.restartBackoff);
         if (backoff !== undefined && !(Number.isInteger(backoff) && backoff > 0)) throw new Error(`--restart-backoff ${opt.restartBackoff}: expected a positive number of milliseconds`);
-        const rec = await lib().startPodFrom(file, { ...o(), insecure: opt.insecure, network: opt.network, restartBackoffMs: backoff, memoryQoS: opt.memoryQos });
         if (opt.rm && !opt.wait) throw new Error('--rm needs --wait (a running pod is removed with podrun rm -f)');
+        const rec = await lib().startPodFrom(file, { ...o(), insecure: opt.insecure, network: opt.network, restartBackoffMs: backoff, memoryQoS: opt.memoryQos });
         let shown = lib().inspectPod(rec.id, o());
         const say = (): void => {
           if (opt.json) process.stdout.write(`${JSON.stringify(shown, null, 2)}\n`);

@@ -413,6 +413,10 @@ spec:
 `));
   t.equal(failing.code, 1, 'a Failed pod: exit 1');
   t.match(failing.stdout, /failing [0-9a-f]{12} Failed/);
+  const rmAlone = await podrun('start', '--rm', path.join(dataRoot, 'job.yaml'));
+  t.equal(rmAlone.code, 1);
+  t.match(rmAlone.stderr, /--rm needs --wait/);
+  t.same(fs.readdirSync(path.join(runRoot, 'pods')), [], '--rm without --wait is refused before anything starts');
   t.same(await snapshotHost(), before);
 });
 
