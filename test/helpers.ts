@@ -1,6 +1,7 @@
 /** Shared test helpers: fixture bundles, running the real CLI, host snapshots. */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -147,4 +148,13 @@ export async function removeAllPods(podrun: (...args: string[]) => Promise<CmdRe
   await podrun('gc');
   const ids = (JSON.parse((await podrun('ps', '-a', '--json')).stdout || '[]') as Array<{ id: string }>).map((p) => p.id);
   if (ids.length) await podrun('rm', '-f', ...ids);
+}
+
+/** The process has exited (gone, or a zombie its parent has not reaped yet). */
+export function processGone(pid: number): boolean {
+  try {
+    return /State:\s+Z/.test(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  } catch {
+    return true;
+  }
 }

@@ -1,3 +1,6 @@
+import { readFileSync } from 'node:fs';
+import { PodrunError } from '../errors';
+
 /** Find the cgroup v2 mount: /sys/fs/cgroup on unified hosts,
  * /sys/fs/cgroup/unified on hybrid ones. Pure over mountinfo text. */
 export function findCgroup2Mount(mountinfo: string): string | undefined {
@@ -43,4 +46,15 @@ export function mountPointsUnder(mountinfo: string, dir: string): string[] {
     if (point === dir || point.startsWith(prefix)) out.add(point);
   }
   return [...out].sort((a, b) => b.length - a.length);
+}
+
+/** This host's cgroup2 mount, read from /proc/self/mountinfo; undefined when there is none. */
+export function hostCgroup2Mount(): string | undefined {
+  return findCgroup2Mount(readFileSync('/proc/self/mountinfo', 'utf8'));
+}
+
+export function requireHostCgroup2Mount(): string {
+  const m = hostCgroup2Mount();
+  if (!m) throw new PodrunError('EHOST', 'no cgroup2 mount on this host');
+  return m;
 }

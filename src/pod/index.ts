@@ -2,7 +2,7 @@
 import fs from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import path from 'node:path';
-import { findCgroup2Mount } from '../cgroup/mount';
+import { requireHostCgroup2Mount } from '../cgroup/mount';
 import { readCgroupStats, type CgroupStats } from '../cgroup/stats';
 import { PodrunError } from '../errors';
 import { DEFAULT_DATA_ROOT } from '../image/store';
@@ -27,7 +27,6 @@ function opts(o: Partial<PodOptions>): PodOptions {
   return { ...o, root: o.root ?? DEFAULT_STATE_ROOT, dataRoot: o.dataRoot ?? DEFAULT_DATA_ROOT };
 }
 
-/** Start a pod from a manifest object or a YAML/JSON file. */
 /** Start a pod from a file (YAML or JSON: the Pod, and the ConfigMaps and
  * Secrets it uses as further documents or List items) or from objects. */
 export async function startPodFrom(source: PodManifest | string, o: Partial<PodOptions> & { objects?: Array<Record<string, unknown>> } = {}): Promise<PodRecord> {
@@ -181,8 +180,7 @@ export interface PodStats {
 export function podStats(queries: string[], o: Partial<PodOptions> = {}): PodStats[] {
   const { root } = opts(o);
   const list = queries.length ? queries.map((q) => findPod(root, q)) : listPods(root);
-  const cg2 = findCgroup2Mount(fs.readFileSync('/proc/self/mountinfo', 'utf8'));
-  if (!cg2) throw new PodrunError('EHOST', 'no cgroup2 mount on this host');
+  const cg2 = requireHostCgroup2Mount();
   return list.map((p) => {
     const podDir = path.join(cg2, podCgroup(p.id));
     return {

@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { pruneMadeParents, removeCgroup } from '../cgroup/lifecycle';
-import { findCgroup2Mount, mountPointsUnder } from '../cgroup/mount';
+import { hostCgroup2Mount, mountPointsUnder } from '../cgroup/mount';
 import { leasesDir, removeLease } from '../image/leases';
 import { detachMount } from '../native';
 import { podCgroup } from './pod-store';
@@ -37,7 +37,7 @@ export async function removeOrphanData(dataRoot: string, id: string): Promise<{ 
     if (n.startsWith(`pod-${id}-`) && n.endsWith('.json')) removeLease(dataRoot, n.slice(0, -5));
   }
   fs.rmSync(dir, { recursive: true, force: true });
-  const cg2 = findCgroup2Mount(fs.readFileSync('/proc/self/mountinfo', 'utf8'));
+  const cg2 = hostCgroup2Mount();
   const cg = cg2 && path.join(cg2, podCgroup(id));
   if (!cg || !fs.existsSync(cg)) return {};
   await removeCgroup(cg);

@@ -13,7 +13,7 @@ import { applyResources } from '../cgroup/apply';
 import { containerResources, parseQuantity, podResources, type MemoryQoS } from '../cgroup/kube-resources';
 import { createCgroup, pruneEmpty, pruneMadeParents, removeCgroup } from '../cgroup/lifecycle';
 import { mapResources } from '../cgroup/resources';
-import { findCgroup2Mount, mountPointsUnder } from '../cgroup/mount';
+import { hostCgroup2Mount, mountPointsUnder, requireHostCgroup2Mount } from '../cgroup/mount';
 import { PodrunError } from '../errors';
 import { containerDefaults, ImageStore, mountRootfs, pullImage, removeLease, removeRootfs, writeLease } from '../image';
 import { findImage, type ImageDetails } from '../image/images';
@@ -146,34 +146,31 @@ async function waitExit(ociRoot: string, id: string, timeoutMs = Infinity, onRes
   }
 }
 
-/** The pod cgroup, with kubelet's pod-level limits (sums of the app
- * containers', only when every one is bounded); containers nest below it. */
 const qos = (o: { memoryQoS?: boolean }): MemoryQoS | undefined => (o.memoryQoS ? { nodeAllocatable: os.totalmem() } : undefined);
 
-function applyPodLimits(pod: PodManifest, rec: PodRecord, o: PodOptions): void {
-  const root = o.root;
-  const warn = o.onWarning;
-  const cg2 = findCgroup2Mount(fs.readFileSync('/proc/self/mountinfo', 'utf8'));
-  if (!cg2) throw new PodrunError('EHOST', 'no cgroup2 mount on this host');
+/** The pod cgroup, with kubelet's pod-level limits (sums of the app
+ * containers', only when every one is bounded); containers nest below it.
+ * Returns its directory. */
+function applyPodLimits(pod: PodManifest, rec: PodRecord, o: PodOptions): string {
+  const cg2 = requireHostCgroup2Mount();
   const dir = path.join(cg2, podCgroup(rec.id));
   // recorded before mkdir, so rm after a crash right here still prunes what this pod made
   rec.cgroupCreated = [path.dirname(dir), dir].filter((d) => !fs.existsSync(d));
-  writePod(root, rec);
+  writePod(o.root, rec);
   createCgroup(dir);
-  if (!pod.spec.containers.some((c) => c.resources)) return;
+  if (!pod.spec.containers.some((c) => c.resources)) return dir;
   const totals = podResources(pod.spec.containers.map((c, i) => containerResources(c.resources, `spec.containers[${i}].resources`, qos(o))));
   const { writes, unmappable } = mapResources(totals);
   const r = applyResources(cg2, dir, writes, unmappable);
-  for (const m of r.notEnforced) warn?.(`pod cgroup: ${m}`);
+  for (const m of r.notEnforced) o.onWarning?.(`pod cgroup: ${m}`);
+  return dir;
 }
 
 /** shareProcessNamespace: a PID namespace whose pid 1 is a tiny reaper
  * (podrun-monitor pod-init) in the pod cgroup's `sandbox` child, so rm's
  * cgroup kill ends it with the pod. Returns the namespace's path. */
-function startPodInit(rec: PodRecord, root: string): string {
-  const cg2 = findCgroup2Mount(fs.readFileSync('/proc/self/mountinfo', 'utf8'));
-  if (!cg2) throw new PodrunError('EHOST', 'no cgroup2 mount on this host');
-  const cg = path.join(cg2, podCgroup(rec.id), 'sandbox');
+function startPodInit(rec: PodRecord, root: string, podCgroupDir: string): string {
+  const cg = path.join(podCgroupDir, 'sandbox');
   createCgroup(cg);
   const r = spawnSync(monitorPath(), ['pod-init', path.join(cg, 'cgroup.procs')], { encoding: 'utf8' });
   const pid = Number(r.stdout.trim());
@@ -225,8 +222,8 @@ export async function startPod(pod: PodManifest, o: PodOptions, objects: PodObje
     const images = await Promise.all(all.map(({ c, field }) => ensureImage(c, field, o, pulled)));
     const store = new ImageStore(o.dataRoot);
     const ociRoot = podOciRoot(o.root, id);
-    applyPodLimits(pod, rec, o);
-    if (pod.spec.shareProcessNamespace && !pod.spec.hostPID) namespaces.pid = startPodInit(rec, o.root);
+    const podCgroupDir = applyPodLimits(pod, rec, o);
+    if (pod.spec.shareProcessNamespace && !pod.spec.hostPID) namespaces.pid = startPodInit(rec, o.root, podCgroupDir);
 
     const create = async (k: { c: PodContainer; init: boolean; field: string }, image: ImageDetails): Promise<PodContainerRecord> => {
       const ctrDir = path.join(rec.dataDir, 'containers', k.c.name);
@@ -396,7 +393,7 @@ export async function removePod(root: string, id: string, o: { force?: boolean; 
     if (!o.force) throw e;
     o.onWarning?.(`${(e as Error).message} (podrun gc retries)`);
   }
-  const cg2 = findCgroup2Mount(fs.readFileSync('/proc/self/mountinfo', 'utf8'));
+  const cg2 = hostCgroup2Mount();
   if (cg2 && fs.existsSync(path.join(cg2, podCgroup(id)))) await removeCgroup(path.join(cg2, podCgroup(id)));
   pruneEmpty((rec.cgroupCreated ?? []).slice(0, -1)); // podrun.slice, if this pod made it and it is empty now
   if (cg2) pruneMadeParents(path.dirname(path.join(cg2, podCgroup(id)))); // or another pod made it and left first

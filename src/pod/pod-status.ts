@@ -44,7 +44,7 @@ export interface PodStatusReport {
   containerStatuses: ContainerStatusReport[];
 }
 
-function terminated(exit: ExitRecord | undefined, oom: boolean): TerminatedState {
+function terminatedState(exit: ExitRecord | undefined, oom: boolean): TerminatedState {
   const exitCode = exit ? (exit.exitCode ?? 128 + (exit.signal ?? 0)) : 137;
   return {
     exitCode,
@@ -81,11 +81,11 @@ function statusOf(root: string, pod: PodRecord, c: PodContainerRecord): Containe
       else if (restarts.nextAt !== undefined && monitorAlive) {
         const inS = Math.max(0, Math.round((restarts.nextAt - Date.now()) / 1000));
         state = { waiting: { reason: 'CrashLoopBackOff', message: `back-off ${inS}s restarting failed container=${c.name}` } };
-        if (exit) last = terminated(exit, oom);
-      } else state = { terminated: terminated(exit, oom) };
+        if (exit) last = terminatedState(exit, oom);
+      } else state = { terminated: terminatedState(exit, oom) };
     }
     const prev = readLastExit(ociRoot, c.ociId);
-    if (!last && prev) last = terminated(prev, false);
+    if (!last && prev) last = terminatedState(prev, false);
   }
   // probes (if any) decide started/ready for the current run
   const spec = c.init ? undefined : pod.manifest.spec.containers.find((x) => x.name === c.name);

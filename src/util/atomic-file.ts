@@ -1,6 +1,7 @@
 /** Whole-file replacement that readers never see half-written. */
 import { closeSync, fsyncSync, openSync, readdirSync, renameSync, rmSync, writeSync } from 'node:fs';
 import path from 'node:path';
+import { processStartTime } from './process-identity';
 
 export function writeFileAtomic(file: string, data: string | Buffer, mode = 0o600): void {
   const tmp = `${file}.${process.pid}.tmp`;
@@ -27,18 +28,9 @@ export function sweepAtomicTemps(dir: string): number {
   let n = 0;
   for (const name of names) {
     const m = /\.(\d+)\.tmp$/.exec(name);
-    if (!m || pidAlive(Number(m[1]))) continue;
+    if (!m || processStartTime(Number(m[1])) !== undefined) continue; // its writer still runs
     rmSync(path.join(dir, name), { force: true });
     n++;
   }
   return n;
-}
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }

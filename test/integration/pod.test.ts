@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import t, { type Test } from 'tap';
-import { fixtures, podrunBin, removeAllPods, runCmd, snapshotHost, waitFor } from '../helpers';
+import { fixtures, podrunBin, processGone, removeAllPods, runCmd, snapshotHost, waitFor } from '../helpers';
 
 async function env(t: Test) {
   const fx = await fixtures();
@@ -336,8 +336,7 @@ spec:
   t.match(alone, /^\s+1 sleep 3602/m, 'and the container is its own pid 1');
 
   for (const p of ['shared', 'separate']) t.equal((await podrun('rm', '-f', p)).code, 0);
-  const dead = (): boolean => { try { return /State:\s+Z/.test(fs.readFileSync(`/proc/${init}/status`, 'utf8')); } catch { return true; } };
-  await waitFor(async () => dead(), 'the init gone');
+  await waitFor(async () => processGone(init), 'the init gone');
   t.same(await snapshotHost(), before);
 });
 
@@ -491,8 +490,7 @@ spec:
   const prober = (JSON.parse(fs.readFileSync(path.join(runRoot, 'pods', (JSON.parse((await podrun('inspect', 'pr')).stdout) as { id: string }).id, 'pod.json'), 'utf8')) as { prober: { pid: number } }).prober.pid;
   t.ok(fs.existsSync(`/proc/${prober}`), 'a prober runs');
   t.equal((await podrun('rm', '-f', 'pr')).code, 0);
-  const gone = (): boolean => { try { return /State:\s+Z/.test(fs.readFileSync(`/proc/${prober}/status`, 'utf8')); } catch { return true; } };
-  await waitFor(async () => gone(), 'the prober gone');
+  await waitFor(async () => processGone(prober), 'the prober gone');
   t.same(await snapshotHost(), before);
 });
 
