@@ -28,13 +28,13 @@
       "target_name": "podrun-monitor",
       "type": "executable",
       "dependencies": ["launch"],
-      "sources": ["native/monitor.c"],
+      "sources": ["native/monitor.c", "native/proc_stat.c"],
       "ldflags": ["-static"]
     },
     {
       "target_name": "podrun-oci",
       "type": "executable",
-      "sources": ["native/oci-fast.c"],
+      "sources": ["native/oci-fast.c", "native/proc_stat.c"],
       "ldflags": ["-static"]
     }
   ]

@@ -30,6 +30,7 @@
  *       as long as it does.
  */
 #include "launch.h"
+#include "proc_stat.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -102,22 +103,6 @@ static long long clock_ms(clockid_t c) {
   struct timespec t;
   clock_gettime(c, &t);
   return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
-}
-
-/* field 22 of /proc/<pid>/stat: start time in clock ticks since boot */
-static unsigned long long pid_start_time(pid_t pid) {
-  char path[64], buf[1024];
-  snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return 0;
-  ssize_t n = read(fd, buf, sizeof buf - 1);
-  close(fd);
-  if (n <= 0) return 0;
-  buf[n] = 0;
-  char *p = strrchr(buf, ')');
-  if (!p) return 0;
-  for (int field = 2; p && field < 22; field++) p = strchr(p + 1, ' ');
-  return p ? strtoull(p + 1, NULL, 10) : 0;
 }
 
 static void format_error(char *buf, size_t cap, const struct launch_error *err) {
@@ -368,7 +353,7 @@ static void write_restarts(struct supervisor *s) {
 
 static void write_pid(struct supervisor *s) {
   char buf[80];
-  snprintf(buf, sizeof buf, "%d %llu\n", (int)s->res.pid, pid_start_time(s->res.pid));
+  snprintf(buf, sizeof buf, "%d %ld\n", (int)s->res.pid, proc_start_time(s->res.pid));
   write_atomic("pid", buf);
 }
 

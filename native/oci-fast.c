@@ -4,6 +4,8 @@
  * and these commands whenever hooks are involved, goes to the Node CLI
  * (bin/podrun oci …), which owns the full implementation. Node's start-up
  * alone costs more than runc's whole command; this keeps it off the path. */
+#include "proc_stat.h"
+
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -114,30 +116,7 @@ static int load_fast(const char *dir, struct fast *f) {
   return f->pid > 0 && f->cgroup[0] && f->state_template ? 0 : -1;
 }
 
-/* start time (field 22) of a live, unreaped process, or -1 */
-static long start_time(long pid) {
-  char path[64], buf[1024];
-  snprintf(path, sizeof path, "/proc/%ld/stat", pid);
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return -1;
-  ssize_t n = read(fd, buf, sizeof buf - 1);
-  close(fd);
-  if (n <= 0) return -1;
-  buf[n] = 0;
-  char *p = strrchr(buf, ')');
-  if (!p || p[1] != ' ') return -1;
-  char state = p[2];
-  if (state == 'Z' || state == 'X') return -1;
-  p += 2;
-  for (int field = 3; field < 22; field++) {
-    p = strchr(p, ' ');
-    if (!p) return -1;
-    p++;
-  }
-  return atol(p);
-}
-
-static int same_process(long pid, long start) { return pid > 0 && start_time(pid) == start; }
+static int same_process(long pid, long start) { return pid > 0 && proc_start_time(pid) == start; }
 
 static int file_exists(const char *dir, const char *name) {
   char path[PATH_MAX];
@@ -199,7 +178,7 @@ static int signal_process(long pid, long start, int sig) {
   int fd = (int)syscall(SYS_pidfd_open, (pid_t)pid, 0);
   if (fd < 0) return -1;
   int rc = -1;
-  if (start_time(pid) == start) rc = (int)syscall(SYS_pidfd_send_signal, fd, sig, NULL, 0);
+  if (proc_start_time(pid) == start) rc = (int)syscall(SYS_pidfd_send_signal, fd, sig, NULL, 0);
   close(fd);
   return rc;
 }
