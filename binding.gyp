@@ -9,7 +9,7 @@
     {
       "target_name": "launch",
       "type": "static_library",
-      "cflags": ["-fPIC"],
+      "cflags": ["-fPIC", "-ffunction-sections", "-fdata-sections"],
       "sources": [
         "native/plan.c", "native/launch.c", "native/child.c", "native/rootfs.c",
         "native/process.c", "native/seccomp.c", "native/sigsafe.c", "native/console.c", "native/device_filter.c"
@@ -28,8 +28,9 @@
       "target_name": "podrun-monitor",
       "type": "executable",
       "dependencies": ["launch"],
-      "sources": ["native/monitor.c", "native/proc_stat.c"],
-      "ldflags": ["-static"]
+      "sources": ["native/monitor.c", "native/supervisor.c", "native/cri_log.c", "native/proc_stat.c"],
+      "cflags": ["-ffunction-sections", "-fdata-sections"],
+      "ldflags": ["-static", "-Wl,--gc-sections"]
     },
     {
       "target_name": "podrun-oci",

@@ -62,8 +62,9 @@ async function inner(): Promise<void> {
     );
     // an idle 3-container pod: what its monitors hold
     execFileSync('sh', ['-c', `${P} start ${dir}/pod3.yaml >/dev/null`]);
-    const pids = spawnSync('sh', ['-c', `cat ${dir}/run/pods/*/oci/containers/*/state.json`], { encoding: 'utf8' }).stdout
-      .split('\n').filter(Boolean).map((l) => (JSON.parse(l) as { monitorPid?: number }).monitorPid ?? 0).filter(Boolean);
+    // the containers' monitors (one: the pod's), from their OCI state
+    const pids = [...new Set(spawnSync('sh', ['-c', `cat ${dir}/run/pods/*/oci/containers/*/state.json`], { encoding: 'utf8' }).stdout
+      .split('\n').filter(Boolean).map((l) => (JSON.parse(l) as { monitorPid?: number }).monitorPid ?? 0).filter(Boolean))];
     const rss = pids.map(rssKiB);
     execFileSync('sh', ['-c', `${P} rm -f bench3 >/dev/null`]);
     const ms = (s: number): string => `${(s * 1000).toFixed(0)} ms`;
@@ -74,7 +75,7 @@ async function inner(): Promise<void> {
     };
     process.stdout.write(`\n${row('podrun start (1 container)', 'podman run ×1')}\n`);
     process.stdout.write(`${row('podrun start (3 containers)', 'podman run ×3')}   (target ≤ 150 ms)\n`);
-    process.stdout.write(`idle 3-container pod: ${pids.length} monitors, RSS ${rss.join(' + ')} KiB = ${rss.reduce((a, b) => a + b, 0)} KiB\n`);
+    process.stdout.write(`idle 3-container pod: ${pids.length} monitor(s), RSS ${rss.join(' + ')} KiB = ${rss.reduce((a, b) => a + b, 0)} KiB\n`);
   } finally {
     spawnSync('sh', ['-c', `${P} rm -f bench1 bench3 >/dev/null 2>&1; ${M} rm -a -f -t 0 --depend >/dev/null 2>&1; ${M} rmi -a -f >/dev/null 2>&1`]);
     spawnSync('sh', ['-c', `umount -R ${dir}/podman/overlay 2>/dev/null; true`]);

@@ -1,8 +1,8 @@
 /** Pod lifecycle: start (sandbox, images, volumes, init containers in
  * order, then every app container), stop (SIGTERM, grace, SIGKILL) and
  * remove. Each container goes through the OCI layer (create + start under
- * a podrun-monitor that keeps its CRI log and exit code). A failed start
- * is rolled back by the same code `rm` uses. */
+ * the pod's one podrun-monitor, which keeps their CRI logs, exit codes and
+ * restarts). A failed start is rolled back by the same code `rm` uses. */
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
@@ -30,6 +30,7 @@ import { withFileLock } from '../util/file-lock';
 import { containerConfig } from './container-spec';
 import { describeHandler, runExecHandler } from './exec-handler';
 import { needsProber, startProber, stopProber } from './prober';
+import { sandboxCgroup, startPodMonitor, stopPodMonitor } from './pod-monitor';
 import { notYetImplemented } from './manifest';
 import type { PodContainer, PodManifest } from './manifest-schema';
 import { podDataDir, removeOrphanData, writeDataDirOwner } from './pod-data-dir';
@@ -170,8 +171,7 @@ function applyPodLimits(pod: PodManifest, rec: PodRecord, o: PodOptions): string
  * (podrun-monitor pod-init) in the pod cgroup's `sandbox` child, so rm's
  * cgroup kill ends it with the pod. Returns the namespace's path. */
 function startPodInit(rec: PodRecord, root: string, podCgroupDir: string): string {
-  const cg = path.join(podCgroupDir, 'sandbox');
-  createCgroup(cg);
+  const cg = sandboxCgroup(podCgroupDir);
   const r = spawnSync(monitorPath(), ['pod-init', path.join(cg, 'cgroup.procs')], { encoding: 'utf8' });
   const pid = Number(r.stdout.trim());
   if (r.status !== 0 || !(pid > 0)) throw new PodrunError('EHOST', `shareProcessNamespace: starting the pod's init failed: ${(r.stderr || r.error?.message || `exit ${r.status}`).trim()}`);
@@ -206,9 +206,15 @@ export async function startPod(pod: PodManifest, o: PodOptions, objects: PodObje
     writeDataDirOwner(rec.dataDir, o.root);
     writePod(o.root, rec); // from here on, rm/gc can clean up whatever follows
   });
+  let monitorStarting: Promise<unknown> = Promise.resolve();
   try {
     const dir = podDir(o.root, id);
     const namespaces = createSandbox(path.join(dir, 'ns'), pod);
+    const podCgroupDir = applyPodLimits(pod, rec, o);
+    if (pod.spec.shareProcessNamespace && !pod.spec.hostPID) namespaces.pid = startPodInit(rec, o.root, podCgroupDir);
+    // the monitor starts while the network, volumes and images are prepared
+    const monitorReady = startPodMonitor(o.root, rec, podCgroupDir);
+    monitorStarting = monitorReady.catch(() => undefined);
     const shm = pod.spec.hostIPC ? '/dev/shm' : createPodShm(path.join(dir, 'ns'));
     const [podIP] = await attachPodNetwork(pod, rec, namespaces.network, o);
     const etcFiles = writeEtcFiles(path.join(dir, 'etc'), pod, hostResolvConf(), podIP);
@@ -222,8 +228,7 @@ export async function startPod(pod: PodManifest, o: PodOptions, objects: PodObje
     const images = await Promise.all(all.map(({ c, field }) => ensureImage(c, field, o, pulled)));
     const store = new ImageStore(o.dataRoot);
     const ociRoot = podOciRoot(o.root, id);
-    const podCgroupDir = applyPodLimits(pod, rec, o);
-    if (pod.spec.shareProcessNamespace && !pod.spec.hostPID) namespaces.pid = startPodInit(rec, o.root, podCgroupDir);
+    const sharedMonitor = await monitorReady;
 
     const create = async (k: { c: PodContainer; init: boolean; field: string }, image: ImageDetails): Promise<PodContainerRecord> => {
       const ctrDir = path.join(rec.dataDir, 'containers', k.c.name);
@@ -253,7 +258,7 @@ export async function startPod(pod: PodManifest, o: PodOptions, objects: PodObje
       fs.mkdirSync(path.dirname(cr.log), { recursive: true });
       fs.writeFileSync(path.join(bundle, 'config.json'), JSON.stringify(config, null, 2));
       await createContainer(bundle, {
-        id: cr.ociId, root: ociRoot, containerLog: cr.log, onWarning: o.onWarning, restart: restartFor(pod.spec.restartPolicy, k.init, o.restartBackoffMs),
+        id: cr.ociId, root: ociRoot, containerLog: cr.log, onWarning: o.onWarning, restart: restartFor(pod.spec.restartPolicy, k.init, o.restartBackoffMs), sharedMonitor,
       });
       return cr;
     };
@@ -284,6 +289,7 @@ export async function startPod(pod: PodManifest, o: PodOptions, objects: PodObje
     writePod(o.root, rec);
     return rec;
   } catch (e) {
+    await monitorStarting; // settled, so rm finds it (or knows it failed)
     await removePod(o.root, id, { force: true, dataRoot: o.dataRoot }).catch(() => undefined);
     throw e;
   }
@@ -385,6 +391,7 @@ export async function removePod(root: string, id: string, o: { force?: boolean; 
     removeRootfs(c.rootfsDir);
     removeLease(o.dataRoot, `pod-${id}-${c.name}`);
   }
+  await stopPodMonitor(root, rec);
   for (const v of rec.tmpfsVolumes) detachMount(v);
   try {
     await detachPodNetwork(rec, o.dataRoot);

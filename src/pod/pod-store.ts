@@ -39,6 +39,8 @@ export interface PodRecord {
   cgroupCreated?: string[];
   /** the process running the pod's probes, if it has any */
   prober?: { pid: number; startTime?: number };
+  /** the pod's podrun-monitor, parent of all its containers */
+  monitor?: { pid: number; startTime?: number };
   /** pid 1 of the shared PID namespace (shareProcessNamespace) */
   podInit?: { pid: number; startTime?: number };
   /** the CNI network it is attached to (set before ADD) */

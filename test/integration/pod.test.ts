@@ -107,6 +107,43 @@ t.test('a two-container pod shares one sandbox', async (t) => {
   t.same(await snapshotHost(), before, 'no mounts, cgroups or processes left');
 });
 
+t.test('one podrun-monitor per pod parents every container, keeps logs and exits; if it dies they run on and rm still cleans', async (t) => {
+  const before = await snapshotHost();
+  const { podrun, manifest, runRoot } = await env(t);
+  const trio = `
+apiVersion: v1
+kind: Pod
+metadata: { name: trio }
+spec:
+  restartPolicy: Never
+  terminationGracePeriodSeconds: 0
+  containers:
+    - { name: a, image: localhost/podrun/busybox, command: [sh, -c, 'echo from a; exec sleep 3600'] }
+    - { name: b, image: localhost/podrun/busybox, command: [sh, -c, 'echo from b; exec sleep 3600'] }
+    - { name: c, image: localhost/podrun/busybox, command: [sh, -c, 'echo from c; exit 3'] }
+`;
+  t.equal((await podrun('start', await manifest('trio', trio))).code, 0);
+  const id = (JSON.parse((await podrun('inspect', 'trio')).stdout) as { id: string }).id;
+  const monitor = Number(fs.readFileSync(path.join(runRoot, 'pods', id, 'monitor.pid'), 'utf8').split(' ')[0]);
+  const ppid = (pid: number) => Number(fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')[1]);
+  const state = (c: string) => JSON.parse(fs.readFileSync(path.join(runRoot, 'pods', id, 'oci', 'containers', `${id}-${c}`, 'state.json'), 'utf8')) as { pid: number; monitorPid: number };
+  for (const c of ['a', 'b']) {
+    t.equal(state(c).monitorPid, monitor, `${c}: the pod's monitor`);
+    t.equal(ppid(state(c).pid), monitor, `${c}: its parent is the pod's monitor`);
+  }
+  t.match(fs.readFileSync(`/proc/${monitor}/cgroup`, 'utf8'), new RegExp(`podrun.slice/pod-${id}/sandbox\n`), 'the monitor lives in the pod cgroup\'s sandbox');
+  await waitFor(async () => /"exitCode":3/.test(JSON.stringify(JSON.parse((await podrun('inspect', 'trio')).stdout).status.containerStatuses[2].state)), 'c\'s exit recorded');
+  for (const c of ['a', 'b', 'c']) t.equal((await podrun('logs', 'trio', '-c', c)).stdout, `from ${c}\n`, `${c}: its own log`);
+
+  process.kill(monitor, 'SIGKILL');
+  await waitFor(async () => processGone(monitor), 'the monitor gone');
+  t.ok(!processGone(state('a').pid) && !processGone(state('b').pid), 'the containers run on without their monitor');
+  const ps = JSON.parse((await podrun('inspect', 'trio')).stdout) as { status: { containerStatuses: Array<{ state: object }> } };
+  t.match(ps.status.containerStatuses[0].state, { running: {} }, 'and are reported running');
+  t.equal((await podrun('rm', '-f', 'trio')).code, 0);
+  t.same(await snapshotHost(), before, 'nothing left');
+});
+
 t.test('a failing init container fails the pod; rm cleans it', async (t) => {
   const before = await snapshotHost();
   const { podrun, manifest } = await env(t);

@@ -10,7 +10,7 @@ import { translateLaunchError } from '../launch-error';
 import { encodePlan } from '../plan-encode';
 import { prepareLaunch, type PrepareOptions, type RunSource } from '../prepare';
 import { processStartTime } from '../../util/process-identity';
-import { askMonitor, spawnMonitor, type RestartPolicy } from './monitor-client';
+import { askMonitor, createInSharedMonitor, spawnMonitor, type MonitorReply, type RestartPolicy, type SharedMonitor } from './monitor-client';
 import { type ContainerRecord, hookState, removeContainerDir, writeFastRecord, reserveContainerDir, writeRecord } from './state-store';
 import { writeFileAtomic } from '../../util/atomic-file';
 
@@ -23,6 +23,8 @@ export interface CreateOptions extends PrepareOptions {
   containerLog?: string;
   /** the monitor launches it again when it exits (implies keep): kubelet's restartPolicy */
   restart?: RestartPolicy;
+  /** launched by this running podrun-monitor (a pod's) instead of one of its own; implies keep, no create hooks */
+  sharedMonitor?: SharedMonitor;
   onWarning?: (message: string) => void;
 }
 
@@ -32,6 +34,7 @@ export async function createContainer(source: RunSource, opts: CreateOptions): P
   const warnings = [...prepared.warnings];
   plan.waitStart = true;
   plan.hookPause = hasHooks(config.hooks, 'prestart', 'createRuntime', 'createContainer');
+  if (plan.hookPause && opts.sharedMonitor) throw new PodrunError('EINVALID_CONFIG', 'hooks: prestart/createRuntime/createContainer hooks need a monitor of their own', { field: 'hooks' });
   const encoded = encodePlan(plan);
 
   const dir = reserveContainerDir(opts.root, opts.id);
@@ -66,13 +69,22 @@ export async function createContainer(source: RunSource, opts: CreateOptions): P
       await askMonitor(dir, hookError ? `hooks-failed\t${(hookError as Error).message}` : 'hooks-done');
     };
     const containerLog = opts.containerLog && path.resolve(opts.containerLog);
-    const { reply, monitorPid } = await spawnMonitor(dir, { preserveFds: opts.preserveFds ?? 0, keep: opts.keep, containerLog, restart: opts.restart }, onHooks);
+    let reply: MonitorReply;
+    let monitorPid: number;
+    if (opts.sharedMonitor) {
+      if (opts.preserveFds) throw new PodrunError('EINVALID_CONFIG', 'preserve-fds: not with a shared monitor');
+      reply = await createInSharedMonitor(opts.sharedMonitor, dir, { containerLog, restart: opts.restart });
+      monitorPid = opts.sharedMonitor.pid;
+      rec.sharedMonitor = true;
+    } else {
+      ({ reply, monitorPid } = await spawnMonitor(dir, { preserveFds: opts.preserveFds ?? 0, keep: opts.keep, containerLog, restart: opts.restart }, onHooks));
+    }
     if (hookError) throw hookError;
     if (!reply.ok) throw reply.error ? translateLaunchError(reply.error, plan) : new PodrunError('ELAUNCH', 'podrun-monitor failed');
     rec.pid = Number(reply.rest);
     rec.pidStartTime = processStartTime(rec.pid);
     rec.monitorPid = monitorPid;
-    rec.monitorStartTime = processStartTime(monitorPid);
+    rec.monitorStartTime = opts.sharedMonitor?.startTime ?? processStartTime(monitorPid);
     writeRecord(opts.root, rec);
     writeFastRecord(opts.root, rec);
     if (opts.pidFile) writeFileSync(opts.pidFile, String(rec.pid));

@@ -8,11 +8,17 @@ import { runHooksLenient } from '../hooks';
 import { containerStatus } from './container-status';
 import { cancelRestarts } from './restart';
 import { isSameProcess } from '../../util/process-identity';
-import { containerDir, hookState, readRecord, removeContainerDir } from './state-store';
+import { askMonitor } from './monitor-client';
+import { containerDir, hookState, readExit, readRecord, removeContainerDir } from './state-store';
 
 async function waitGone(pid: number | undefined, startTime: number | undefined, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (isSameProcess(pid, startTime) && Date.now() < deadline) await sleep(2);
+}
+
+async function waitRecorded(root: string, id: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!readExit(root, id) && Date.now() < deadline) await sleep(2);
 }
 
 export async function deleteContainer(root: string, id: string, opts: { force?: boolean; onWarning?: (m: string) => void } = {}): Promise<void> {
@@ -31,7 +37,15 @@ export async function deleteContainer(root: string, id: string, opts: { force?: 
   // cgroup.kill reaches everything, frozen or not; then the monitor records the exit and leaves
   await removeCgroup(rec.cgroup);
   await waitGone(rec.pid, rec.pidStartTime, 5_000);
-  await waitGone(rec.monitorPid, rec.monitorStartTime, 5_000);
+  if (rec.sharedMonitor) {
+    // a pod's monitor stays for the other containers: it only forgets this one (once it recorded the exit)
+    if (isSameProcess(rec.monitorPid, rec.monitorStartTime)) {
+      await waitRecorded(root, rec.id, 2_000);
+      await askMonitor(containerDir(root, id), 'release', 2_000).catch(() => undefined);
+    }
+  } else {
+    await waitGone(rec.monitorPid, rec.monitorStartTime, 5_000);
+  }
   pruneEmpty(rec.cgroupCreated.slice(0, -1));
   removeContainerDir(root, id);
   runHooksLenient('poststop', rec.hooks, hookState(rec, 'stopped'), (m) => opts.onWarning?.(m));

@@ -115,6 +115,39 @@ export async function spawnMonitor(
   return { reply: parseReply(line), monitorPid: child.pid ?? 0 };
 }
 
+/** A pod's shared podrun-monitor (`podrun-monitor pod`): one process parents
+ * every container of the pod. */
+export interface SharedMonitor {
+  /** the directory holding its monitor.sock */
+  dir: string;
+  pid: number;
+  startTime?: number;
+}
+
+/** Start a pod's podrun-monitor serving <dir>/monitor.sock, detached, in the
+ * cgroup whose cgroup.procs is given; resolves once it listens. */
+export async function spawnSharedMonitor(dir: string, cgroupProcs?: string): Promise<number> {
+  const args = ['pod', dir, '3', ...(cgroupProcs ? ['--cgroup-procs', cgroupProcs] : [])];
+  const child = spawn(monitorPath(), args, { detached: true, stdio: ['ignore', 'ignore', 'ignore', 'pipe'] });
+  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  child.once('error', () => undefined);
+  const report = child.stdio[3] as Readable;
+  const line = await lineReader(report)();
+  report.destroy();
+  child.unref();
+  if (line === undefined) throw new PodrunError('ELAUNCH', `podrun-monitor exited (${await exited}) without reporting on ${dir}`);
+  const reply = parseReply(line);
+  if (!reply.ok) throw new PodrunError('ELAUNCH', `podrun-monitor for ${dir}: ${reply.error?.message ?? line}`);
+  return child.pid ?? 0;
+}
+
+/** Have a shared monitor launch <ctrDir>/plan.bin stopped before exec (as
+ * spawnMonitor does, kept, without hooks). */
+export function createInSharedMonitor(monitor: SharedMonitor, ctrDir: string, opts: Omit<MonitorOptions, 'preserveFds' | 'keep'>): Promise<MonitorReply> {
+  const restart = opts.restart ? `${opts.restart.when}\t${Math.max(1, Math.round(opts.restart.backoffMs ?? 10_000))}` : 'never\t10000';
+  return askMonitor(monitor.dir, `create\t${ctrDir}\t${opts.containerLog ?? '-'}\t${restart}`);
+}
+
 /** One request on <dir>/monitor.sock; the reply line. */
 export function askMonitor(dir: string, request: string, timeoutMs = 30_000): Promise<MonitorReply> {
   // through a directory fd: the socket path itself may exceed the 108-byte limit

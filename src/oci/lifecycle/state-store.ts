@@ -24,6 +24,8 @@ export interface ContainerRecord {
   pidStartTime?: number;
   monitorPid?: number;
   monitorStartTime?: number;
+  /** its monitor is a pod's, shared with other containers: it outlives this one */
+  sharedMonitor?: boolean;
   /** requested settings podrun did not enforce (also sent to onWarning) */
   warnings?: string[];
   /** config.json hooks, kept for start and delete (the bundle may change or go) */

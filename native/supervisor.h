@@ -1,0 +1,27 @@
+/* podrun-monitor's supervisor: keeps containers launched from plan files,
+ * their CRI logs, exit records and restarts. One container (`container`
+ * mode, behind `podrun oci create`) or every container of a pod (`pod`
+ * mode: containers are added over the pod's socket). */
+#ifndef PODRUN_SUPERVISOR_H
+#define PODRUN_SUPERVISOR_H
+
+enum restart_policy { RESTART_NEVER, RESTART_ALWAYS, RESTART_ON_FAILURE };
+
+struct ctr_options {
+  int keep;             /* stay the container's parent and record its exit */
+  const char *log_path; /* CRI log of stdout/stderr (implies keep) */
+  enum restart_policy restart;
+  long long backoff_ms; /* first restart back-off */
+};
+
+int parse_restart_policy(const char *s, enum restart_policy *out);
+
+/* The supervisor of one created container in DIR; reports "ok <pid>" (or the
+ * launch error, or "hooks <pid>" requests) on report_fd. */
+int supervise_container(const char *dir, int report_fd, const struct ctr_options *o);
+
+/* A pod's supervisor serving DIR/monitor.sock; joins cgroup_procs first when
+ * given, writes DIR/monitor.pid, reports "ok <pid>" on report_fd. */
+int supervise_pod(const char *dir, int report_fd, const char *cgroup_procs);
+
+#endif

@@ -1,0 +1,49 @@
+/** The pod's one podrun-monitor: it parents every container of the pod,
+ * keeps their logs, exit codes and restarts. It lives in the pod cgroup's
+ * `sandbox` child, so the pod's cgroup kill ends it should rm find it stuck,
+ * and it writes <pod dir>/monitor.pid itself, so a start killed right after
+ * spawning it still leaves it findable. */
+import fs from 'node:fs';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { createCgroup } from '../cgroup/lifecycle';
+import { askMonitor, spawnSharedMonitor, type SharedMonitor } from '../oci/lifecycle';
+import { isSameProcess, processStartTime } from '../util/process-identity';
+import { podDir, writePod, type PodRecord } from './pod-store';
+
+/** The pod cgroup's leaf for the pod's own processes (monitor, shared PID namespace init). */
+export function sandboxCgroup(podCgroupDir: string): string {
+  const cg = path.join(podCgroupDir, 'sandbox');
+  if (!fs.existsSync(cg)) createCgroup(cg);
+  return cg;
+}
+
+export async function startPodMonitor(root: string, rec: PodRecord, podCgroupDir: string): Promise<SharedMonitor> {
+  const dir = podDir(root, rec.id);
+  const pid = await spawnSharedMonitor(dir, path.join(sandboxCgroup(podCgroupDir), 'cgroup.procs'));
+  rec.monitor = { pid, startTime: processStartTime(pid) };
+  writePod(root, rec);
+  return { dir, ...rec.monitor };
+}
+
+/** Its pid and start time: from the record, or from the file it wrote itself. */
+function podMonitorOf(root: string, rec: PodRecord): { pid: number; startTime?: number } | undefined {
+  if (rec.monitor) return rec.monitor;
+  try {
+    const [pid, startTime] = fs.readFileSync(path.join(podDir(root, rec.id), 'monitor.pid'), 'utf8').trim().split(/\s+/).map(Number);
+    return pid > 0 ? { pid, startTime } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+
+/** Ask it to leave (its containers are gone by now); SIGKILL if it does not within a second. */
+export async function stopPodMonitor(root: string, rec: PodRecord): Promise<void> {
+  const m = podMonitorOf(root, rec);
+  if (!m || !isSameProcess(m.pid, m.startTime)) return;
+  await askMonitor(podDir(root, rec.id), 'exit', 1_000).catch(() => undefined);
+  const deadline = Date.now() + 1_000;
+  while (isSameProcess(m.pid, m.startTime) && Date.now() < deadline) await sleep(2);
+  if (isSameProcess(m.pid, m.startTime)) process.kill(m.pid, 'SIGKILL');
+}
