@@ -1,6 +1,11 @@
 // Bundle the CLI into one file: one module load at start-up instead of dozens.
+// yaml, tar and cli-progress (~100 ms to require from node_modules here) go
+// into a second bundle, dist/deps.js, that the first loads on first use.
+const fs = require('node:fs');
 const path = require('node:path');
+const esbuild = require('esbuild');
 const root = path.resolve(__dirname, '..');
+const deps = ['yaml', 'tar', 'cli-progress'];
 
 // commander requires child_process at load time for executable subcommands,
 // which podrun does not use: load it on first use instead.
@@ -17,19 +22,31 @@ const lazyChildProcess = {
   },
 };
 
-require('node:fs').rmSync(path.join(root, 'dist/cli.js.cache'), { force: true });
-require('esbuild')
-  .build({
+// in cli.js, `require('yaml')` becomes a property of dist/deps.js, loaded then
+const fromDepsBundle = {
+  name: 'from-deps-bundle',
+  setup(build) {
+    build.onResolve({ filter: new RegExp(`^(${deps.join('|')})$`) }, (args) => ({ path: args.path, namespace: 'deps' }));
+    build.onLoad({ filter: /.*/, namespace: 'deps' }, (args) => ({
+      contents: `module.exports = require(__dirname + '/../bin/cached-load.js')(__dirname + '/deps.js')[${JSON.stringify(args.path)}]();`,
+      loader: 'js',
+    }));
+  },
+};
+
+const common = { bundle: true, platform: 'node', target: 'node20', format: 'cjs', minify: true, logLevel: 'warning' };
+for (const f of ['cli.js.cache', 'deps.js.cache']) fs.rmSync(path.join(root, 'dist', f), { force: true });
+Promise.all([
+  esbuild.build({
+    ...common,
     entryPoints: [path.join(root, 'dist/src/cli/main.js')],
     outfile: path.join(root, 'dist/cli.js'),
-    bundle: true,
-    platform: 'node',
-    target: 'node20',
-    format: 'cjs',
-    // image and pod dependencies load from node_modules when such a command runs
-    external: ['*.node', 'tar', 'cli-progress', 'yaml'],
-    minify: true,
-    plugins: [lazyChildProcess],
-    logLevel: 'warning',
-  })
-  .catch(() => process.exit(1));
+    external: ['*.node'],
+    plugins: [lazyChildProcess, fromDepsBundle],
+  }),
+  esbuild.build({
+    ...common,
+    stdin: { contents: `module.exports = { ${deps.map((d) => `${JSON.stringify(d)}: () => require(${JSON.stringify(d)})`).join(', ')} };`, resolveDir: root, loader: 'js' },
+    outfile: path.join(root, 'dist/deps.js'),
+  }),
+]).catch(() => process.exit(1));

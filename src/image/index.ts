@@ -2,7 +2,8 @@
  * and turn an image into a container's root filesystem. No global state:
  * every call names its data root. */
 import fs from 'node:fs';
-import * as tar from 'tar';
+/** node-tar, loaded when an archive is read (not on every import of the image layer) */
+const tar = (): typeof import('tar') => require('tar') as typeof import('tar');
 import { PodrunError } from '../errors';
 import { findImage, listImages, pruneImages, removeImage, type ImageDetails, type PruneResult, type RemoveResult } from './images';
 import { parsePlatform } from './platform';
@@ -46,7 +47,7 @@ export async function detectLocalSource(p: string): Promise<ImageSource> {
   if (!st) throw new PodrunError('ENOTFOUND', `${p}: no such file or directory`);
   if (st.isDirectory()) return { transport: 'oci', path: p };
   const top = new Set<string>();
-  await tar.t({ file: p, onReadEntry: (e) => void top.add(e.path.replace(/^\.\//, '')) }).catch((e: Error) => {
+  await tar().t({ file: p, onReadEntry: (e) => void top.add(e.path.replace(/^\.\//, '')) }).catch((e: Error) => {
     throw new PodrunError('EIMAGE', `${p}: not a tar archive: ${e.message}`);
   });
   if (top.has('index.json') && top.has('oci-layout')) return { transport: 'oci', path: p };

@@ -5,7 +5,11 @@
  * capabilities and other binary xattrs that must survive. Handlers run
  * synchronously inside `write()`, so a caller can apply entries with sync
  * syscalls without any buffering of file bodies. */
-import { Header } from 'tar';
+import type { Header as TarHeader } from 'tar';
+
+// loaded on first use: requiring node-tar costs ~15 ms, and most commands never read a layer
+let HeaderClass: typeof TarHeader | undefined;
+const Header = (): typeof TarHeader => (HeaderClass ??= (require('tar') as typeof import('tar')).Header);
 
 export type TarEntryType = 'file' | 'hardlink' | 'symlink' | 'directory' | 'char' | 'block' | 'fifo';
 
@@ -184,7 +188,7 @@ export class TarReader {
       return;
     }
     this.#zeroBlocks = 0;
-    const h = new Header(block, 0);
+    const h = new (Header())(block, 0);
     if (!h.cksumValid) throw new TarFormatError('bad header checksum (not a tar stream, or corrupt)', this.#offset);
     const size = this.#pax?.size ?? h.size ?? 0;
     const typeName = h.type;

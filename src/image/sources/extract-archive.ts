@@ -5,14 +5,14 @@
  * tree must resolve paths with `fileInside`, never follow a link out. */
 import fs from 'node:fs';
 import path from 'node:path';
-import * as tar from 'tar';
+const tar = (): typeof import('tar') => require('tar') as typeof import('tar'); // loaded on use
 import { PodrunError } from '../../errors';
 
 export async function extractArchive(file: string, dir: string): Promise<void> {
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
   const problems: string[] = [];
   try {
-    await tar.x({
+    await tar().x({
       file,
       cwd: dir,
       strict: true,
