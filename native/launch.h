@@ -48,6 +48,7 @@ enum plan_tag {
   T_HOOK_PAUSE = 35,   /* (flag) stop before pivot_root for the create hooks */
   T_DEV_RULE = 36,     /* u32 allow, u32 type (0 all, 1 block, 2 char), i64 major, i64 minor (-1 any), u32 access (1 m, 2 r, 4 w) */
   T_STDIO_FD = 37,     /* u32 fd of the launcher that becomes the process's stdin, stdout and stderr */
+  T_STDIN_FD = 38,     /* u32 fd of the launcher that becomes the process's stdin (after T_STDIO_FD) */
 };
 
 enum mount_kind { MOUNT_FS = 0, MOUNT_BIND = 1 };
@@ -107,6 +108,7 @@ struct launch_plan {
   char **envp; size_t nenvp;
   uint32_t preserve_fds;
   int has_stdio_fd; int stdio_fd;
+  int has_stdin_fd; int stdin_fd;
   int wait_start;
   /* process.terminal: a pty whose master goes to this unix socket */
   const char *console_socket;

@@ -3,6 +3,10 @@
  *   podrun-monitor run PLANFILE
  *       launch an encoded plan in the foreground, forward signals, exit with
  *       its status.
+ *   podrun-monitor run PLANFILE --terminal CONSOLE_SOCKET [--stdin]
+ *       the same for a plan with process.terminal (podrun exec -t): listens
+ *       on CONSOLE_SOCKET for the pty master, puts our terminal in raw mode
+ *       and connects it (stdin only with --stdin) to the pty.
  *   podrun-monitor container DIR REPORT_FD [--keep]
  *       the supervisor behind `podrun oci create`: launches DIR/plan.bin
  *       stopped before exec, reports "ok <pid>" (or the launch error) on
@@ -39,6 +43,7 @@
  */
 #include "launch.h"
 #include "supervisor.h"
+#include "tty_proxy.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -175,6 +180,10 @@ static int pod_init(const char *procs) {
 int main(int argc, char **argv) {
   if ((argc == 2 || argc == 3) && strcmp(argv[1], "pod-init") == 0) return pod_init(argc == 3 ? argv[2] : NULL);
   if (argc == 3 && strcmp(argv[1], "run") == 0) return run_foreground(argv[2]);
+  if ((argc == 5 || argc == 6) && strcmp(argv[1], "run") == 0 && strcmp(argv[3], "--terminal") == 0) {
+    if (argc == 6 && strcmp(argv[5], "--stdin") != 0) goto usage;
+    return run_with_terminal(argv[2], argv[4], argc == 6);
+  }
   if ((argc == 4 || argc == 6) && strcmp(argv[1], "pod") == 0) {
     if (argc == 6 && strcmp(argv[4], "--cgroup-procs") != 0) goto usage;
     return supervise_pod(argv[2], atoi(argv[3]), argc == 6 ? argv[5] : NULL);
@@ -193,6 +202,6 @@ int main(int argc, char **argv) {
     return supervise_container(argv[2], atoi(argv[3]), &o);
   }
 usage:
-  fprintf(stderr, "usage: podrun-monitor pod-init [CGROUP_PROCS] | run PLANFILE | container DIR REPORT_FD [--keep] [--log FILE] [--restart always|on-failure|never] [--backoff-ms N] | pod DIR REPORT_FD [--cgroup-procs FILE]\n");
+  fprintf(stderr, "usage: podrun-monitor pod-init [CGROUP_PROCS] | run PLANFILE [--terminal CONSOLE_SOCKET [--stdin]] | container DIR REPORT_FD [--keep] [--log FILE] [--restart always|on-failure|never] [--backoff-ms N] | pod DIR REPORT_FD [--cgroup-procs FILE]\n");
   return 2;
 }

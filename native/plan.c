@@ -164,6 +164,7 @@ static int decode_record(struct launch_plan *p, uint16_t tag, struct reader *r) 
   case T_ENV: p->envp[p->nenvp++] = (char *)rd_str(r); break;
   case T_PRESERVE_FDS: p->preserve_fds = rd_u32(r); break;
   case T_STDIO_FD: p->has_stdio_fd = 1; p->stdio_fd = (int)rd_u32(r); break;
+  case T_STDIN_FD: p->has_stdin_fd = 1; p->stdin_fd = (int)rd_u32(r); break;
   case T_WAIT_START: p->wait_start = 1; break;
   case T_HOOK_PAUSE: p->hook_pause = 1; break;
   case T_DEV_RULE: {

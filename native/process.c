@@ -115,6 +115,8 @@ void process_exec(struct child *c) {
   /* a hook's output goes to a file the launcher opened, not to its stdio */
   if (p->has_stdio_fd)
     for (int fd = 0; fd < 3; fd++) dup2(p->stdio_fd, fd);
+  /* exec without -i: the launcher's /dev/null, not its terminal */
+  if (p->has_stdin_fd) dup2(p->stdin_fd, 0);
   /* stdio and preserved fds reach the container even if the launcher (node
    * does this for its stdio) marked them close-on-exec */
   for (int fd = 0; fd < 3 + (int)p->preserve_fds; fd++) {

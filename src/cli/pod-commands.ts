@@ -119,9 +119,11 @@ export function registerPodCommands(program: Command, run: Runner, globals: () =
     .argument('<pod>')
     .argument('<command...>')
     .option('-c, --container <name>', 'the container (needed when the pod has several)')
-    .action((pod: string, cmd: string[], opt: { container?: string }) =>
+    .option('-i, --stdin', 'pass our stdin to the command (without it, it reads /dev/null)')
+    .option('-t, --tty', 'give the command a terminal connected to ours')
+    .action((pod: string, cmd: string[], opt: { container?: string; stdin?: boolean; tty?: boolean }) =>
       run(async () => {
-        const r = await lib().execInPod(pod, opt.container, cmd, o());
+        const r = await lib().execInPod(pod, opt.container, cmd, { ...o(), stdin: opt.stdin, tty: opt.tty });
         return r.status ?? 0;
       })(),
     );

@@ -97,6 +97,8 @@ export interface LaunchPlan {
   preserveFds: number;
   /** an fd of the launcher that becomes the process's stdin, stdout and stderr */
   stdioFd?: number;
+  /** an fd of the launcher that becomes the process's stdin (after stdioFd) */
+  stdinFd?: number;
   /** stop before exec until started (podrun-monitor only) */
   waitStart?: boolean;
   /** device-cgroup rules, attached as BPF to the cgroup before clone */

@@ -6,7 +6,7 @@ import { requireHostCgroup2Mount } from '../cgroup/mount';
 import { readCgroupStats, type CgroupStats } from '../cgroup/stats';
 import { PodrunError } from '../errors';
 import { DEFAULT_DATA_ROOT } from '../image/store';
-import { DEFAULT_STATE_ROOT, execInContainer, readRecord, readRestarts, type ExecResult } from '../oci/lifecycle';
+import { DEFAULT_STATE_ROOT, execInContainer, execWithTerminal, readRecord, readRestarts, type ExecResult } from '../oci/lifecycle';
 import { containerStatus } from '../oci/lifecycle/container-status';
 import { streamLog, type LogOptions } from './logs';
 import { parsePodManifest } from './manifest';
@@ -98,11 +98,21 @@ export async function podLogs(query: string, container: string | undefined, writ
   await streamLog(c.log, write, { ...o, done: exited, from: runs.logStart });
 }
 
-export async function execInPod(query: string, container: string | undefined, args: string[], o: Partial<PodOptions> & { tty?: boolean } = {}): Promise<ExecResult> {
+/** Run a command in a pod's container, as `kubectl exec`: its stdout and
+ * stderr are ours; stdin is ours only with `stdin` (else /dev/null); `tty`
+ * gives it a pty connected to our terminal (raw mode, window size). */
+export async function execInPod(query: string, container: string | undefined, args: string[], o: Partial<PodOptions> & { tty?: boolean; stdin?: boolean } = {}): Promise<ExecResult> {
   const { root } = opts(o);
   const p = findPod(root, query);
   const c = containerOf(p, container);
-  return execInContainer(c.ociId, { root: podOciRoot(root, p.id), args });
+  const ociRoot = podOciRoot(root, p.id);
+  if (o.tty) return execWithTerminal(c.ociId, { root: ociRoot, args, stdin: o.stdin });
+  const devNull = o.stdin ? undefined : fs.openSync('/dev/null', 'r');
+  try {
+    return await execInContainer(c.ociId, { root: ociRoot, args, stdinFd: devNull });
+  } finally {
+    if (devNull !== undefined) fs.closeSync(devNull);
+  }
 }
 
 export async function stopPodByName(query: string, o: Partial<PodOptions> & { time?: number } = {}): Promise<PodRecord> {

@@ -144,6 +144,38 @@ spec:
   t.same(await snapshotHost(), before, 'nothing left');
 });
 
+t.test('exec as kubectl: stdin only with -i; -t gives a pty connected to ours (size, input, exit status); launch errors named', async (t) => {
+  const before = await snapshotHost();
+  const { podrun, manifest, runRoot, dataRoot } = await env(t);
+  t.equal((await podrun('start', await manifest('solo', `
+apiVersion: v1
+kind: Pod
+metadata: { name: solo }
+spec:
+  terminationGracePeriodSeconds: 0
+  containers: [{ name: a, image: localhost/podrun/busybox, command: [sleep, '3600'] }]
+`))).code, 0);
+  const bin = `${podrunBin} --data-root ${dataRoot} --runroot ${runRoot}`;
+  const noStdin = await runCmd(podrunBin, ['--data-root', dataRoot, '--runroot', runRoot, 'exec', 'solo', '--', 'cat'], { input: 'typed' });
+  t.same([noStdin.code, noStdin.stdout], [0, ''], 'without -i the command reads /dev/null');
+  const withStdin = await runCmd(podrunBin, ['--data-root', dataRoot, '--runroot', runRoot, 'exec', '-i', 'solo', '--', 'cat'], { input: 'typed' });
+  t.same([withStdin.code, withStdin.stdout], [0, 'typed'], '-i passes our stdin');
+  const tty = await podrun('exec', '-t', 'solo', '--', 'sh', '-c', 'tty; exit 7');
+  t.match(tty.stdout, /^\/dev\/pts\/\d+\r?\n$/, '-t: its stdio is a pty');
+  t.equal(tty.code, 7, 'and its exit status is ours');
+  // under a terminal of our own (script(1)): our size reaches the pty, and our input
+  const inner = `stty rows 31 cols 97; ${bin} exec -it solo -- sh -c 'stty size; read x; echo got:$x; exit 3'`;
+  const term = await runCmd('script', ['-qec', inner, '/dev/null'], { input: 'abc\n' });
+  t.match(term.stdout, /31 97/, 'the window size');
+  t.match(term.stdout, /got:abc/, 'the input');
+  t.equal(term.code, 3, 'the exit status through script');
+  const bad = await podrun('exec', '-t', 'solo', '--', '/nonexistent');
+  t.match(bad.stderr, /exec "\/nonexistent": ENOENT \[process\.args\[0\]\]/, 'a launch error names the step');
+  t.same(fs.readdirSync(path.join(runRoot, 'pods', (JSON.parse((await podrun('inspect', 'solo')).stdout) as { id: string }).id, 'oci')), ['containers'], 'no console sockets or plans left');
+  t.equal((await podrun('rm', '-f', 'solo')).code, 0);
+  t.same(await snapshotHost(), before, 'nothing left');
+});
+
 t.test('a failing init container fails the pod; rm cleans it', async (t) => {
   const before = await snapshotHost();
   const { podrun, manifest } = await env(t);

@@ -7,7 +7,7 @@ import { isNativeLaunchError, nativeApi, type NativeApi } from '../../native';
 import { buildExecPlan } from '../exec-plan';
 import { readHostFacts } from '../host';
 import { translateLaunchError } from '../launch-error';
-import { CLONE, type PlanNamespaceJoin } from '../launch-plan';
+import { CLONE, type LaunchPlan, type PlanNamespaceJoin } from '../launch-plan';
 import { encodePlan } from '../plan-encode';
 import { exitResult } from '../signals';
 import type { OciProcess } from '../spec-schema';
@@ -51,6 +51,8 @@ export interface ExecOptions {
   preserveFds?: number;
   /** podrun extension: an open fd that becomes the process's stdin, stdout and stderr (hooks, probes) */
   stdioFd?: number;
+  /** podrun extension: an open fd that becomes its stdin (exec without -i: /dev/null) */
+  stdinFd?: number;
   detach?: boolean;
   pidFile?: string;
   /** allocate a pty (process.terminal) and send its master here */
@@ -83,8 +85,8 @@ function execProcess(base: OciProcess, o: ExecOptions): OciProcess {
   return proc;
 }
 
-export async function execInContainer(id: string, o: ExecOptions): Promise<ExecResult> {
-  const native = o.native ?? nativeApi();
+/** The launch plan of a process to run in a running container. */
+export function execPlan(id: string, o: ExecOptions): LaunchPlan {
   const rec = requireRecord(o.root, id);
   const { status } = containerStatus(o.root, rec);
   if (status !== 'running') throw new PodrunError('EINVALID_CONFIG', `cannot exec in a ${status} container`);
@@ -106,6 +108,13 @@ export async function execInContainer(id: string, o: ExecOptions): Promise<ExecR
     consoleSocket: o.consoleSocket && resolve(o.consoleSocket),
   });
   if (o.stdioFd !== undefined) plan.stdioFd = o.stdioFd;
+  if (o.stdinFd !== undefined) plan.stdinFd = o.stdinFd;
+  return plan;
+}
+
+export async function execInContainer(id: string, o: ExecOptions): Promise<ExecResult> {
+  const native = o.native ?? nativeApi();
+  const plan = execPlan(id, o);
   let launched;
   try {
     launched = native.launch(encodePlan(plan));

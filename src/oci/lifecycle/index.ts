@@ -8,6 +8,7 @@ export { deleteContainer } from './delete';
 export { pauseContainer, resumeContainer } from './pause';
 export { listContainers, formatList } from './list';
 export { execInContainer, readProcessFile, type ExecOptions, type ExecResult } from './exec';
+export { execWithTerminal } from './exec-terminal';
 export { runtimeFeatures } from './features';
 export { startAttached } from './run-attached';
 export { statsEvent, streamEvents, type ContainerEvent } from './events';

@@ -1,0 +1,176 @@
+/* `podrun exec -t`: launch an exec plan whose process gets a pty, receive
+ * the pty's master on our console socket, and connect it to our terminal:
+ * raw mode, the window size (and SIGWINCH), stdin when asked, output to
+ * stdout; signals sent to us go to the process. Exits with its status. */
+#include "tty_proxy.h"
+
+#include "launch.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <unistd.h>
+
+#ifndef P_PIDFD
+#define P_PIDFD 3
+#endif
+
+static int listen_path(const char *path) {
+  struct sockaddr_un addr = { .sun_family = AF_UNIX };
+  if (strlen(path) >= sizeof addr.sun_path) { errno = ENAMETOOLONG; return -1; }
+  strcpy(addr.sun_path, path);
+  unlink(path);
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return -1;
+  if (bind(fd, (struct sockaddr *)&addr, sizeof addr) < 0 || listen(fd, 1) < 0) { int e = errno; close(fd); errno = e; return -1; }
+  chmod(path, 0600);
+  return fd;
+}
+
+/* The master the container's child sent with SCM_RIGHTS. */
+static int receive_master(int listen_fd) {
+  struct pollfd p = { listen_fd, POLLIN, 0 };
+  if (poll(&p, 1, 10000) <= 0) { errno = ETIMEDOUT; return -1; }
+  int conn = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
+  if (conn < 0) return -1;
+  char name[64];
+  char control[CMSG_SPACE(sizeof(int))];
+  struct iovec iov = { name, sizeof name };
+  struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control, .msg_controllen = sizeof control };
+  ssize_t n = recvmsg(conn, &msg, MSG_CMSG_CLOEXEC);
+  close(conn);
+  struct cmsghdr *cm = n > 0 ? CMSG_FIRSTHDR(&msg) : NULL;
+  if (!cm || cm->cmsg_type != SCM_RIGHTS) { errno = EPROTO; return -1; }
+  int fd;
+  memcpy(&fd, CMSG_DATA(cm), sizeof fd);
+  return fd;
+}
+
+static void copy_window_size(int master) {
+  struct winsize ws;
+  if (ioctl(STDIN_FILENO, TIOCGWINSZ, &ws) == 0 || ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0) ioctl(master, TIOCSWINSZ, &ws);
+}
+
+static int write_all(int fd, const char *buf, size_t len) {
+  while (len) {
+    ssize_t n = write(fd, buf, len);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN) { struct pollfd p = { fd, POLLOUT, 0 }; poll(&p, 1, 1000); continue; }
+      return -1;
+    }
+    buf += n; len -= (size_t)n;
+  }
+  return 0;
+}
+
+/* Master output to stdout; 0 at EOF/EIO (every slave closed). */
+static int pump_master(int master) {
+  char buf[16384];
+  ssize_t n = read(master, buf, sizeof buf);
+  if (n > 0) { write_all(STDOUT_FILENO, buf, (size_t)n); return 1; }
+  if (n < 0 && (errno == EAGAIN || errno == EINTR)) return 1;
+  return 0;
+}
+
+int run_with_terminal(const char *plan_path, const char *console_socket, int with_stdin) {
+  struct launch_plan plan;
+  struct launch_error err;
+  memset(&err, 0, sizeof err);
+  int listen_fd = listen_path(console_socket);
+  if (listen_fd < 0) { fprintf(stderr, "podrun-monitor: %s: %s\n", console_socket, strerror(errno)); return 125; }
+
+  /* read from a signalfd: forwarded signals, and SIGWINCH for the size */
+  sigset_t sigs;
+  sigemptyset(&sigs);
+  int fwd[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH };
+  for (size_t i = 0; i < sizeof fwd / sizeof *fwd; i++) sigaddset(&sigs, fwd[i]);
+  sigprocmask(SIG_BLOCK, &sigs, NULL);
+
+  char *data = NULL;
+  struct stat st;
+  int pfd = open(plan_path, O_RDONLY | O_CLOEXEC);
+  if (pfd < 0 || fstat(pfd, &st) < 0 || !(data = malloc((size_t)st.st_size + 1)) || read(pfd, data, (size_t)st.st_size) != st.st_size) {
+    fprintf(stderr, "podrun-monitor: %s: %s\n", plan_path, strerror(errno));
+    unlink(console_socket);
+    return 125;
+  }
+  close(pfd);
+  int rc = plan_decode(data, (size_t)st.st_size, &plan, &err);
+  free(data);
+  struct launch_result res;
+  if (rc == 0) { rc = launch(&plan, NULL, &res, &err); plan_free(&plan); }
+  if (rc < 0) {
+    unlink(console_socket);
+    /* the same shape as the monitor's reports, for the caller to translate */
+    fprintf(stderr, "err\t%s\t%d\t%d\t%s\n", launch_step_name(err.step), err.err, err.index, err.detail);
+    return 125;
+  }
+  int master = receive_master(listen_fd);
+  close(listen_fd);
+  unlink(console_socket);
+  if (master < 0) {
+    fprintf(stderr, "podrun-monitor: no terminal from the process: %s\n", strerror(errno));
+    syscall(SYS_pidfd_send_signal, res.pidfd, SIGKILL, NULL, 0);
+  }
+
+  struct termios saved;
+  int raw = with_stdin && isatty(STDIN_FILENO) && tcgetattr(STDIN_FILENO, &saved) == 0;
+  if (raw) {
+    struct termios t = saved;
+    cfmakeraw(&t);
+    tcsetattr(STDIN_FILENO, TCSANOW, &t);
+  }
+  if (master >= 0) {
+    copy_window_size(master);
+    fcntl(master, F_SETFL, O_NONBLOCK);
+  }
+  int sfd = signalfd(-1, &sigs, SFD_CLOEXEC | SFD_NONBLOCK);
+  int in = with_stdin ? STDIN_FILENO : -1;
+  int exited = 0;
+  while (!exited) {
+    struct pollfd p[4] = { { res.pidfd, POLLIN, 0 }, { sfd, POLLIN, 0 }, { master, POLLIN, 0 }, { in, POLLIN, 0 } };
+    if (poll(p, 4, -1) < 0 && errno != EINTR) break;
+    if (p[2].revents && !pump_master(master)) { close(master); master = -1; }
+    if (p[3].revents) {
+      char buf[4096];
+      ssize_t n = read(in, buf, sizeof buf);
+      if (n > 0 && master >= 0) write_all(master, buf, (size_t)n);
+      else if (n == 0 || (n < 0 && errno != EINTR && errno != EAGAIN)) {
+        /* end of our input: the terminal's end-of-file character, as a user's ^D */
+        if (master >= 0) write_all(master, "\x04", 1);
+        in = -1;
+      }
+    }
+    if (p[1].revents) {
+      struct signalfd_siginfo si;
+      while (read(sfd, &si, sizeof si) == sizeof si) {
+        if (si.ssi_signo == SIGWINCH) { if (master >= 0) copy_window_size(master); }
+        else syscall(SYS_pidfd_send_signal, res.pidfd, (int)si.ssi_signo, NULL, 0);
+      }
+    }
+    if (p[0].revents & POLLIN) exited = 1;
+  }
+  /* what it wrote just before it exited */
+  while (master >= 0 && pump_master(master)) {
+    struct pollfd p = { master, POLLIN, 0 };
+    if (poll(&p, 1, 50) <= 0) break;
+  }
+  if (raw) tcsetattr(STDIN_FILENO, TCSANOW, &saved);
+  siginfo_t si;
+  memset(&si, 0, sizeof si);
+  if (waitid((idtype_t)P_PIDFD, (id_t)res.pidfd, &si, WEXITED) < 0) return 125;
+  return si.si_code == CLD_EXITED ? si.si_status : 128 + si.si_status;
+}
