@@ -5,7 +5,8 @@
  * supervisor keeps in it: started, exit ("code signal unix_ns"), and with a
  * restart policy pid ("pid starttime"), restarts ("count next_unix_ms
  * log_offset previous_log_offset"; next is 0 when none is pending) and
- * last-exit. All are written atomically through the directory's fd, so a
+ * last-exit; it reads rootfs-reset, if there, before each restart (see
+ * rootfs_reset.h). All are written atomically through the directory's fd, so a
  * path longer than a socket address allows is fine.
  *
  * Every child is reaped here (we are a subreaper): an exit whose pid is a
@@ -16,6 +17,7 @@
 #include "cri_log.h"
 #include "launch.h"
 #include "proc_stat.h"
+#include "rootfs_reset.h"
 
 #include <errno.h>
 #include <malloc.h>
@@ -360,7 +362,7 @@ static void ctr_restart_now(struct ctr *c) {
   c->restart_at = 0;
   c->restarts++;
   struct launch_error err;
-  if (ctr_launch(c, 1, &err) == 0) {
+  if (rootfs_reset(c->dirfd, &err) == 0 && ctr_launch(c, 1, &err) == 0) {
     c->run_started = clock_ms(CLOCK_MONOTONIC);
     write_pid(c);
     write_restarts(c);

@@ -13,6 +13,11 @@ export interface RootfsPaths {
   work: string;
 }
 
+export interface MountedRootfs extends RootfsPaths {
+  /** the overlay mount options it was mounted with */
+  options: string;
+}
+
 /** mount(2) copies at most one page of options */
 const MAX_OPTIONS = 4095;
 
@@ -30,7 +35,7 @@ export function overlayOptions(lowerDirs: string[], p: RootfsPaths): string {
 }
 
 /** Mount the image's layers at dir/rootfs; returns the paths. */
-export function mountRootfs(store: ImageStore, diffIds: string[], dir: string, fsx: Pick<NativeFsApi, 'mount'> = nativeFs()): RootfsPaths {
+export function mountRootfs(store: ImageStore, diffIds: string[], dir: string, fsx: Pick<NativeFsApi, 'mount'> = nativeFs()): MountedRootfs {
   const p = rootfsPaths(dir);
   const lowers = diffIds.map((d) => {
     const l = store.layerDir(d);
@@ -48,7 +53,7 @@ export function mountRootfs(store: ImageStore, diffIds: string[], dir: string, f
   } catch (e) {
     throw new PodrunError('EHOST', `overlay mount of ${p.rootfs} failed: ${(e as Error).message}`, { cause: e, errno: (e as NodeJS.ErrnoException).code });
   }
-  return p;
+  return { ...p, options };
 }
 
 /** Unmount (lazily, so a busy mount still goes) and remove the container's layers. */

@@ -21,7 +21,7 @@ import { detachMount, monitorPath, nativeFs } from '../native';
 import { MS } from '../oci/mount-options';
 import {
   cancelRestarts, createContainer, deleteContainer, killContainer, readRecord, readRestarts, startCreated,
-  type ExitRecord, type RestartPolicy, type RestartRecord,
+  type ExitRecord, type OverlayMount, type RestartPolicy, type RestartRecord,
 } from '../oci/lifecycle';
 import { containerStatus } from '../oci/lifecycle/container-status';
 import { readFileInRoot } from '../util/in-root';
@@ -55,11 +55,12 @@ export interface PodOptions extends PodNetworkOptions {
   onWarning?: (message: string) => void;
 }
 
-/** kubelet's restartPolicy per container: init containers only restart on failure. */
-export function restartFor(policy: PodManifest['spec']['restartPolicy'], init: boolean, backoffMs?: number): RestartPolicy | undefined {
+/** kubelet's restartPolicy per container: init containers only restart on
+ * failure; each restart is a new container, from a fresh writable layer. */
+export function restartFor(policy: PodManifest['spec']['restartPolicy'], init: boolean, backoffMs?: number, freshRootfs?: OverlayMount): RestartPolicy | undefined {
   const p = policy ?? 'Always';
   if (p === 'Never') return undefined;
-  return { when: init || p === 'OnFailure' ? 'on-failure' : 'always', backoffMs };
+  return { when: init || p === 'OnFailure' ? 'on-failure' : 'always', backoffMs, freshRootfs };
 }
 
 
@@ -240,7 +241,8 @@ export async function startPod(pod: PodManifest, o: PodOptions, objects: PodObje
       rec.containers.push(cr);
       writeLease(o.dataRoot, `pod-${id}-${k.c.name}`, { image: image.id, blobs: [], layers: image.layers });
       writePod(o.root, rec);
-      const { rootfs } = mountRootfs(store, image.layers, ctrDir);
+      const mounted = mountRootfs(store, image.layers, ctrDir);
+      const { rootfs } = mounted;
       const config = containerConfig({
         pod, container: k.c, field: k.field, rootfs, image: containerDefaults(image.config),
         passwd: readFileInRoot(rootfs, 'etc/passwd'), group: readFileInRoot(rootfs, 'etc/group'),
@@ -258,7 +260,8 @@ export async function startPod(pod: PodManifest, o: PodOptions, objects: PodObje
       fs.mkdirSync(path.dirname(cr.log), { recursive: true });
       fs.writeFileSync(path.join(bundle, 'config.json'), JSON.stringify(config, null, 2));
       await createContainer(bundle, {
-        id: cr.ociId, root: ociRoot, containerLog: cr.log, onWarning: o.onWarning, restart: restartFor(pod.spec.restartPolicy, k.init, o.restartBackoffMs), sharedMonitor,
+        id: cr.ociId, root: ociRoot, containerLog: cr.log, onWarning: o.onWarning, sharedMonitor,
+        restart: restartFor(pod.spec.restartPolicy, k.init, o.restartBackoffMs, { target: rootfs, upper: mounted.upper, work: mounted.work, options: mounted.options }),
       });
       return cr;
     };

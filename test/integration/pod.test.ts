@@ -296,7 +296,7 @@ spec:
   t.same(await snapshotHost(), before);
 });
 
-t.test('restartPolicy: Always restarts with a doubling back-off, OnFailure only failures; logs --previous; stop ends restarts', async (t) => {
+t.test('restartPolicy: Always restarts with a doubling back-off from a fresh writable layer, OnFailure only failures; logs --previous; stop ends restarts', async (t) => {
   const before = await snapshotHost();
   const { podrun, manifest } = await env(t);
   const f = await manifest('rs', `
@@ -315,7 +315,7 @@ spec:
   containers:
     - name: done
       image: localhost/podrun/busybox
-      command: [sh, -c, 'cut -d" " -f1 /proc/uptime >> /w/runs; echo "run $(wc -l < /w/runs)"']
+      command: [sh, -c, '[ -e /written-by-an-earlier-run ] && echo stale >> /w/stale; touch /written-by-an-earlier-run; cut -d" " -f1 /proc/uptime >> /w/runs; echo "run $(wc -l < /w/runs)"']
       volumeMounts: [{ name: w, mountPath: /w }]
     - name: steady
       image: localhost/podrun/busybox
@@ -329,6 +329,7 @@ spec:
   const runs = (await podrun('exec', 'rs', '-c', 'steady', '--', 'cat', '/w/runs')).stdout.trim().split('\n').map(Number);
   const gaps = runs.slice(1).map((x, i) => x - runs[i]);
   gaps.slice(0, 3).forEach((g, k) => t.ok(g >= 0.2 * 2 ** k * 0.95, `restart ${k + 1} waited ≥ ${0.2 * 2 ** k} s (${g.toFixed(2)} s): exit 0 restarts too under Always`));
+  t.equal((await podrun('exec', 'rs', '-c', 'steady', '--', 'cat', '/w/stale')).code, 1, 'each restart starts from a fresh writable layer (no file of an earlier run)');
   const st = JSON.parse((await podrun('inspect', 'rs')).stdout) as { status: { phase: string; initContainerStatuses: Array<{ restartCount: number; state: object }>; containerStatuses: Array<{ name: string; restartCount: number; lastState?: { terminated: { exitCode: number; reason: string } } }> } };
   t.equal(st.status.phase, 'Running');
   t.equal(st.status.initContainerStatuses[0].restartCount, 1);

@@ -57,6 +57,11 @@ export async function createContainer(source: RunSource, opts: CreateOptions): P
     };
     writeRecord(opts.root, rec); // "creating": delete/gc can clean up if we die now
     writeFileAtomic(path.join(dir, 'plan.bin'), encoded);
+    const fresh = opts.restart?.freshRootfs;
+    if (fresh) {
+      if ([fresh.target, fresh.upper, fresh.work, fresh.options].some((l) => !l || l.includes('\n'))) throw new PodrunError('EINVALID_CONFIG', 'restart.freshRootfs: empty or multi-line path');
+      writeFileAtomic(path.join(dir, 'rootfs-reset'), `${fresh.target}\n${fresh.upper}\n${fresh.work}\n${fresh.options}\n`); // read by the monitor at each restart
+    }
     // before pivot_root: prestart and createRuntime in our namespaces, createContainer in the container's
     let hookError: unknown;
     const onHooks = async (pid: number): Promise<void> => {

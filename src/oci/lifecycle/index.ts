@@ -14,5 +14,5 @@ export { startAttached } from './run-attached';
 export { statsEvent, streamEvents, type ContainerEvent } from './events';
 export { requireRecord, readRecord, readRestarts, readLastExit, DEFAULT_STATE_ROOT, type ContainerRecord, type RestartRecord, type ExitRecord } from './state-store';
 export { cancelRestarts } from './restart';
-export { askMonitor, spawnSharedMonitor, type RestartPolicy, type SharedMonitor } from './monitor-client';
+export { askMonitor, spawnSharedMonitor, type OverlayMount, type RestartPolicy, type SharedMonitor } from './monitor-client';
 export type { OciStatus } from './status';

@@ -80,6 +80,16 @@ export interface MonitorOptions {
 export interface RestartPolicy {
   when: 'always' | 'on-failure';
   backoffMs?: number;
+  /** an overlay root filesystem the monitor mounts again with an empty upper dir before each restart */
+  freshRootfs?: OverlayMount;
+}
+
+export interface OverlayMount {
+  target: string;
+  upper: string;
+  work: string;
+  /** the overlay mount options (lowerdir=…,upperdir=…,workdir=…) */
+  options: string;
 }
 
 export async function spawnMonitor(
