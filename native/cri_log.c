@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
@@ -36,8 +37,9 @@ void cri_log_line(int log_fd, const char *stream, int full, const char *text, si
   (void)!writev(log_fd, iov, 3);
 }
 
-void cri_log_pump(int log_fd, struct log_stream *ls) {
+void cri_log_pump(int log_fd, struct log_stream *ls, int tee_fd) {
   ssize_t n = read(ls->fd, ls->buf + ls->len, sizeof ls->buf - ls->len);
+  if (n > 0 && tee_fd >= 0) (void)!send(tee_fd, ls->buf + ls->len, (size_t)n, MSG_DONTWAIT | MSG_NOSIGNAL);
   if (n <= 0) {
     if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
     if (ls->len) cri_log_line(log_fd, ls->name, 0, ls->buf, ls->len); /* last line without newline */

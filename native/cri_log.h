@@ -16,7 +16,9 @@ struct log_stream {
 void cri_log_line(int log_fd, const char *stream, int full, const char *text, size_t len);
 
 /* Drain a readable stream: every complete line is one F entry; at EOF the
- * rest is written and the stream's fd closed (set to -1). */
-void cri_log_pump(int log_fd, struct log_stream *ls);
+ * rest is written and the stream's fd closed (set to -1). What is read also
+ * goes, as it came, to tee_fd when that is not -1 (an attached client; best
+ * effort, never blocking). */
+void cri_log_pump(int log_fd, struct log_stream *ls, int tee_fd);
 
 #endif

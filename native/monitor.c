@@ -30,10 +30,17 @@
  *       one supervisor for all of a pod's containers (joins FILE's cgroup
  *       first): serves DIR/monitor.sock, records "pid starttime" in
  *       DIR/monitor.pid, reports "ok <pid>" on REPORT_FD. Requests:
- *       "create\tCTRDIR\tLOG|-\tnever|always|on-failure\tBACKOFF_MS" launches
- *       CTRDIR/plan.bin as above with --keep (answering "ok <pid>"), and the
- *       container then has its own CTRDIR/monitor.sock ("start", "norestart",
- *       "ping", "release" to forget it); "exit" (or SIGTERM) ends it.
+ *       "create\tCTRDIR\tLOG|-\tnever|always|on-failure\tBACKOFF_MS[\tstdin|
+ *       stdin-once]" launches CTRDIR/plan.bin as above with --keep (answering
+ *       "ok <pid>"); a plan with process.terminal gets its pty master here
+ *       (output logged as stdout). The container then has its own
+ *       CTRDIR/monitor.sock ("start", "norestart", "ping", "release" to forget
+ *       it, "attach": the connection then carries its output and input to its
+ *       stdin); "exit" (or SIGTERM) ends the monitor.
+ *   podrun-monitor attach CTRDIR [--stdin] [--raw]
+ *       podrun attach: a pod container's live output (and, with --stdin,
+ *       our input to its stdin) through its monitor; --raw puts our
+ *       terminal in raw mode (containers with a tty).
  *   podrun-monitor pod-init [CGROUP_PROCS]
  *       the init of a pod's shared PID namespace (shareProcessNamespace):
  *       unshares a PID namespace, forks its pid 1 (moved into CGROUP_PROCS
@@ -184,6 +191,15 @@ int main(int argc, char **argv) {
     if (argc == 6 && strcmp(argv[5], "--stdin") != 0) goto usage;
     return run_with_terminal(argv[2], argv[4], argc == 6);
   }
+  if (argc >= 3 && strcmp(argv[1], "attach") == 0) {
+    int with_stdin = 0, raw = 0;
+    for (int i = 3; i < argc; i++) {
+      if (strcmp(argv[i], "--stdin") == 0) with_stdin = 1;
+      else if (strcmp(argv[i], "--raw") == 0) raw = 1;
+      else goto usage;
+    }
+    return attach_container(argv[2], with_stdin, raw);
+  }
   if ((argc == 4 || argc == 6) && strcmp(argv[1], "pod") == 0) {
     if (argc == 6 && strcmp(argv[4], "--cgroup-procs") != 0) goto usage;
     return supervise_pod(argv[2], atoi(argv[3]), argc == 6 ? argv[5] : NULL);
@@ -202,6 +218,6 @@ int main(int argc, char **argv) {
     return supervise_container(argv[2], atoi(argv[3]), &o);
   }
 usage:
-  fprintf(stderr, "usage: podrun-monitor pod-init [CGROUP_PROCS] | run PLANFILE [--terminal CONSOLE_SOCKET [--stdin]] | container DIR REPORT_FD [--keep] [--log FILE] [--restart always|on-failure|never] [--backoff-ms N] | pod DIR REPORT_FD [--cgroup-procs FILE]\n");
+  fprintf(stderr, "usage: podrun-monitor pod-init [CGROUP_PROCS] | run PLANFILE [--terminal CONSOLE_SOCKET [--stdin]] | container DIR REPORT_FD [--keep] [--log FILE] [--restart always|on-failure|never] [--backoff-ms N] | pod DIR REPORT_FD [--cgroup-procs FILE] | attach CTRDIR [--stdin] [--raw]\n");
   return 2;
 }

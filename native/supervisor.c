@@ -18,6 +18,7 @@
 #include "launch.h"
 #include "proc_stat.h"
 #include "rootfs_reset.h"
+#include "tty_proxy.h"
 
 #include <errno.h>
 #include <malloc.h>
@@ -58,6 +59,13 @@ struct ctr {
   long long restart_at;  /* CLOCK_MONOTONIC ms of the pending restart, 0 if none */
   long long run_started; /* CLOCK_MONOTONIC ms the current run started */
   long long log_start, log_prev_start; /* log offsets where the current and previous runs begin */
+  enum stdin_mode stdin_mode;
+  int tty;               /* its stdio is a pty whose master we hold (out.fd; stdin_fd a dup of it) */
+  int stdin_fd;          /* what an attached client's input is written to, -1 if none */
+  int attach_fd;         /* the attached client (podrun attach), -1 if none */
+  int attach_input_done; /* it sent all its input: only output goes to it now */
+  size_t pending_len;    /* client input the container has not taken yet */
+  char pending[4096];
   struct log_stream out, err; /* last: large, and left uninitialised past their headers */
 };
 
@@ -173,18 +181,25 @@ static void stdio_to_devnull(void) {
 /* The container's stdout/stderr become pipes to us, its stdin /dev/null:
  * set up as our fds 0-2 for the launch, which the child inherits. */
 static int setup_log_pipes(struct ctr *c) {
-  int out[2], err[2];
+  int out[2], err[2], in[2] = { -1, -1 };
   if (pipe2(out, O_CLOEXEC) < 0) return -1;
   if (pipe2(err, O_CLOEXEC) < 0) { close(out[0]); close(out[1]); return -1; }
-  int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
-  if (devnull < 0 || dup2(devnull, 0) < 0 || dup2(out[1], 1) < 0 || dup2(err[1], 2) < 0) {
+  /* stdin: a pipe from us when the container takes it (attach writes there), else /dev/null */
+  if (c->stdin_mode != STDIN_NONE) {
+    if (pipe2(in, O_CLOEXEC) < 0) in[0] = -1;
+  } else {
+    in[0] = open("/dev/null", O_RDONLY | O_CLOEXEC);
+  }
+  if (in[0] < 0 || dup2(in[0], 0) < 0 || dup2(out[1], 1) < 0 || dup2(err[1], 2) < 0) {
     int e = errno;
-    if (devnull >= 0) close(devnull);
+    if (in[0] >= 0) close(in[0]);
+    if (in[1] >= 0) close(in[1]);
     close(out[0]); close(out[1]); close(err[0]); close(err[1]);
     errno = e;
     return -1;
   }
-  close(devnull); close(out[1]); close(err[1]);
+  close(in[0]); close(out[1]); close(err[1]);
+  if (in[1] >= 0) { fcntl(in[1], F_SETFL, O_NONBLOCK); c->stdin_fd = in[1]; }
   fcntl(out[0], F_SETFL, O_NONBLOCK);
   fcntl(err[0], F_SETFL, O_NONBLOCK);
   c->out.name = "stdout"; c->out.fd = out[0]; c->out.len = 0;
@@ -290,14 +305,37 @@ static int ctr_launch(struct ctr *c, int start_now, struct launch_error *err) {
     plan_free(&plan);
     return set_err(err, STEP_HOOK, EINVAL, "create hooks need their creator: not in a pod's monitor, nor on a restart");
   }
+  if (c->stdin_fd >= 0) { close(c->stdin_fd); c->stdin_fd = -1; }
+  c->pending_len = 0;
+  /* a pod container's terminal: its master comes to us, on a socket of ours (the plan's path is a placeholder) */
+  c->tty = plan.console_socket && c->m->pod_dirfd >= 0 && c->log_fd >= 0;
+  char console_path[64];
+  int console_fd = -1;
+  if (c->tty) {
+    snprintf(console_path, sizeof console_path, "/proc/self/fd/%d/console.sock", c->dirfd);
+    if ((console_fd = listen_at(c->dirfd, "console.sock")) < 0) { plan_free(&plan); return set_err(err, STEP_CONSOLE, errno, "console.sock"); }
+    plan.console_socket = console_path;
+  }
   if (c->log_fd >= 0) {
-    if (setup_log_pipes(c) < 0) { plan_free(&plan); return set_err(err, STEP_SYNC, errno, "log pipes"); }
+    if (!c->tty && setup_log_pipes(c) < 0) { plan_free(&plan); return set_err(err, STEP_SYNC, errno, "log pipes"); }
     c->log_prev_start = c->log_start;
     c->log_start = lseek(c->log_fd, 0, SEEK_END);
   }
   struct launch_callbacks cb = { before_pivot, c };
   int rc = launch(&plan, plan.hook_pause ? &cb : NULL, &c->res, err);
   plan_free(&plan);
+  if (console_fd >= 0) {
+    int master = rc == 0 ? receive_pty_master(console_fd) : -1;
+    if (rc == 0 && master < 0) { set_err(err, STEP_CONSOLE, errno, "no terminal from the container"); launch_abort(&c->res); rc = -1; }
+    close(console_fd);
+    unlinkat(c->dirfd, "console.sock", 0);
+    if (master >= 0) {
+      fcntl(master, F_SETFL, O_NONBLOCK);
+      c->out.name = "stdout"; c->out.fd = master; c->out.len = 0;
+      c->err.fd = -1;
+      if (c->stdin_mode != STDIN_NONE) c->stdin_fd = fcntl(master, F_DUPFD_CLOEXEC, 3);
+    }
+  }
   malloc_trim(0); /* the plan and seccomp compilation were transient: give their heap back */
   /* our 0-2 were the container's: drop them, so EOF on its pipes means it (and its children) closed them */
   if (c->log_fd >= 0) stdio_to_devnull();
@@ -317,7 +355,8 @@ static struct ctr *ctr_new(struct monitor *m, const char *dir, const struct ctr_
   c->out.len = c->err.len = 0;
   c->m = m;
   snprintf(c->dir, sizeof c->dir, "%s", dir);
-  c->listen_fd = c->log_fd = c->out.fd = c->err.fd = -1;
+  c->listen_fd = c->log_fd = c->out.fd = c->err.fd = c->stdin_fd = c->attach_fd = -1;
+  c->stdin_mode = o->stdin_mode;
   c->res.pidfd = c->res.sync_fd = -1;
   c->keep = o->keep || o->log_path || o->restart != RESTART_NEVER;
   c->restart = o->restart;
@@ -341,8 +380,46 @@ fail:
   return NULL;
 }
 
+/* The attached client went (or the container is done): forget it; with
+ * stdinOnce the container's stdin closes with the first attach. */
+static void ctr_end_input(struct ctr *c) {
+  c->attach_input_done = 1;
+  c->pending_len = 0;
+  if (c->stdin_mode == STDIN_ONCE && c->stdin_fd >= 0) { close(c->stdin_fd); c->stdin_fd = -1; }
+}
+
+static void ctr_detach(struct ctr *c) {
+  if (c->attach_fd >= 0) close(c->attach_fd);
+  c->attach_fd = -1;
+  ctr_end_input(c);
+}
+
+/* Client input to the container's stdin, without ever blocking: what it does
+ * not take now waits in pending (and the client is not read meanwhile). */
+static void ctr_feed_stdin(struct ctr *c) {
+  if (c->stdin_fd < 0) { c->pending_len = 0; return; }
+  ssize_t n = write(c->stdin_fd, c->pending, c->pending_len);
+  if (n < 0) {
+    if (errno != EAGAIN && errno != EINTR) c->pending_len = 0; /* nobody reads it any more */
+    return;
+  }
+  memmove(c->pending, c->pending + n, c->pending_len - (size_t)n);
+  c->pending_len -= (size_t)n;
+}
+
+static void ctr_attach_input(struct ctr *c) {
+  ssize_t n = read(c->attach_fd, c->pending, sizeof c->pending);
+  if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
+  if (n < 0) { ctr_detach(c); return; }
+  if (n == 0) { ctr_end_input(c); return; } /* it keeps the output until the container is done or it goes */
+  c->pending_len = (size_t)n;
+  ctr_feed_stdin(c);
+}
+
 static void ctr_free(struct ctr *c) {
   if (c->res.sync_fd >= 0) launch_abort(&c->res); /* created, never started */
+  if (c->stdin_fd >= 0) close(c->stdin_fd);
+  if (c->attach_fd >= 0) close(c->attach_fd);
   if (c->res.pidfd >= 0) close(c->res.pidfd);
   close_log_pipes(c);
   if (c->log_fd >= 0) close(c->log_fd);
@@ -372,9 +449,21 @@ static void ctr_restart_now(struct ctr *c) {
   }
 }
 
-static void ctr_serve(struct ctr *c, int cfd) {
+/* Returns 1 when it keeps the connection (attach). */
+static int ctr_serve(struct ctr *c, int cfd) {
   char req[64], line[700];
   read_request(cfd, req, sizeof req);
+  if (strcmp(req, "attach") == 0 && c->m->pod_dirfd >= 0) {
+    if (c->attach_fd >= 0 || ctr_done(c)) {
+      reply(cfd, c->attach_fd >= 0 ? "err\tattach\t16\t-1\tanother client is attached\n" : "err\tattach\t3\t-1\tthe container has exited\n");
+      return 0;
+    }
+    (void)!write(cfd, "ok\n", 3);
+    fcntl(cfd, F_SETFL, O_NONBLOCK);
+    c->attach_fd = cfd;
+    c->attach_input_done = 0;
+    return 1;
+  }
   if (strcmp(req, "start") == 0) {
     if (c->started) {
       snprintf(line, sizeof line, "err\tstart\t%d\t-1\tcontainer already started\n", EEXIST);
@@ -405,22 +494,27 @@ static void ctr_serve(struct ctr *c, int cfd) {
     snprintf(line, sizeof line, "err\tprotocol\t%d\t-1\tunknown request\n", EINVAL);
   }
   reply(cfd, line);
+  return 0;
 }
 
-/* "create\tDIR\tLOG\tRESTART\tBACKOFF_MS": launch DIR/plan.bin stopped before exec. */
+/* "create\tDIR\tLOG\tRESTART\tBACKOFF_MS[\tSTDIN]": launch DIR/plan.bin
+ * stopped before exec; STDIN is "stdin" or "stdin-once" when it takes input
+ * from `attach`. */
 static void pod_create(struct monitor *m, char *args, char *line, size_t cap) {
-  char *fields[4] = { NULL };
-  for (int i = 0; i < 4 && args; i++) {
+  char *fields[5] = { NULL };
+  for (int i = 0; i < 5 && args; i++) {
     fields[i] = args;
     args = strchr(args, '\t');
     if (args) *args++ = 0;
   }
-  struct ctr_options o = { .keep = 1, .log_path = NULL, .restart = RESTART_NEVER, .backoff_ms = 10000 };
+  struct ctr_options o = { .keep = 1, .log_path = NULL, .restart = RESTART_NEVER, .backoff_ms = 10000, .stdin_mode = STDIN_NONE };
   if (!fields[3] || parse_restart_policy(fields[2], &o.restart) < 0 || (o.backoff_ms = atoll(fields[3])) < 1) {
     snprintf(line, cap, "err\tprotocol\t%d\t-1\tusage: create DIR LOG RESTART BACKOFF_MS\n", EINVAL);
     return;
   }
   if (strcmp(fields[1], "-") != 0) o.log_path = fields[1];
+  if (fields[4] && strcmp(fields[4], "stdin") == 0) o.stdin_mode = STDIN_OPEN;
+  else if (fields[4] && strcmp(fields[4], "stdin-once") == 0) o.stdin_mode = STDIN_ONCE;
   struct launch_error err;
   struct ctr *c = ctr_new(m, fields[0], &o, &err);
   if (c && ctr_launch(c, 0, &err) < 0) { ctr_free(c); c = NULL; }
@@ -489,22 +583,31 @@ static void serve(struct monitor *m, int sfd) {
     int n = 0;
     pfd[n] = (struct pollfd){ sfd, POLLIN, 0 }; owner[n++] = NULL;
     if (m->pod_listen_fd >= 0) { pfd[n] = (struct pollfd){ m->pod_listen_fd, POLLIN, 0 }; owner[n++] = NULL; }
-    for (struct ctr *c = m->ctrs; c && n + 3 <= MAX_POLL; c = c->next) {
+    for (struct ctr *c = m->ctrs; c && n + 5 <= MAX_POLL; c = c->next) {
+      if (c->attach_fd >= 0 && ctr_done(c)) ctr_detach(c); /* nothing more will come: the client sees EOF */
       pfd[n] = (struct pollfd){ c->listen_fd, POLLIN, 0 }; owner[n++] = c;
       pfd[n] = (struct pollfd){ c->out.fd, POLLIN, 0 }; owner[n++] = c;
       pfd[n] = (struct pollfd){ c->err.fd, POLLIN, 0 }; owner[n++] = c;
+      /* client input only while the container has taken the last piece */
+      /* (after its input ended, only a hang-up: events 0) */
+      pfd[n] = (struct pollfd){ c->pending_len ? -1 : c->attach_fd, (short)(c->attach_input_done ? 0 : POLLIN), 0 }; owner[n++] = c;
+      pfd[n] = (struct pollfd){ c->pending_len ? c->stdin_fd : -1, POLLOUT, 0 }; owner[n++] = c;
     }
     if (poll(pfd, (nfds_t)n, timeout) < 0 && errno != EINTR) return;
     for (int i = 0; i < n; i++) {
       struct ctr *c = owner[i];
       if (!pfd[i].revents || !c) continue;
-      if (pfd[i].fd == c->out.fd) cri_log_pump(c->log_fd, &c->out);
-      else if (pfd[i].fd == c->err.fd) cri_log_pump(c->log_fd, &c->err);
+      if (pfd[i].events == POLLOUT) { if (pfd[i].fd == c->stdin_fd) ctr_feed_stdin(c); }
+      else if (pfd[i].fd == c->out.fd) cri_log_pump(c->log_fd, &c->out, c->attach_fd);
+      else if (pfd[i].fd == c->err.fd) cri_log_pump(c->log_fd, &c->err, c->attach_fd);
+      else if (pfd[i].fd == c->attach_fd) {
+        if (c->attach_input_done) ctr_detach(c); /* hung up */
+        else ctr_attach_input(c);
+      }
       else if (pfd[i].fd == c->listen_fd) {
         int cfd = accept4(c->listen_fd, NULL, NULL, SOCK_CLOEXEC);
         if (cfd < 0) continue;
-        ctr_serve(c, cfd);
-        close(cfd);
+        if (!ctr_serve(c, cfd)) close(cfd);
         if (single && c->started && !c->keep) return; /* hand the container to our reaper, unreaped */
       }
     }

@@ -7,11 +7,16 @@
 
 enum restart_policy { RESTART_NEVER, RESTART_ALWAYS, RESTART_ON_FAILURE };
 
+/* Kubernetes' stdin / stdinOnce: the container's stdin takes what `attach`
+ * sends (once: closed when the first attach ends). */
+enum stdin_mode { STDIN_NONE, STDIN_OPEN, STDIN_ONCE };
+
 struct ctr_options {
   int keep;             /* stay the container's parent and record its exit */
   const char *log_path; /* CRI log of stdout/stderr (implies keep) */
   enum restart_policy restart;
   long long backoff_ms; /* first restart back-off */
+  enum stdin_mode stdin_mode;
 };
 
 int parse_restart_policy(const char *s, enum restart_policy *out);

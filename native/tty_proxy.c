@@ -39,8 +39,7 @@ static int listen_path(const char *path) {
   return fd;
 }
 
-/* The master the container's child sent with SCM_RIGHTS. */
-static int receive_master(int listen_fd) {
+int receive_pty_master(int listen_fd) {
   struct pollfd p = { listen_fd, POLLIN, 0 };
   if (poll(&p, 1, 10000) <= 0) { errno = ETIMEDOUT; return -1; }
   int conn = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
@@ -118,7 +117,7 @@ int run_with_terminal(const char *plan_path, const char *console_socket, int wit
     fprintf(stderr, "err\t%s\t%d\t%d\t%s\n", launch_step_name(err.step), err.err, err.index, err.detail);
     return 125;
   }
-  int master = receive_master(listen_fd);
+  int master = receive_pty_master(listen_fd);
   close(listen_fd);
   unlink(console_socket);
   if (master < 0) {
@@ -173,4 +172,59 @@ int run_with_terminal(const char *plan_path, const char *console_socket, int wit
   memset(&si, 0, sizeof si);
   if (waitid((idtype_t)P_PIDFD, (id_t)res.pidfd, &si, WEXITED) < 0) return 125;
   return si.si_code == CLD_EXITED ? si.si_status : 128 + si.si_status;
+}
+
+/* `podrun attach`: the container's live output to our stdout and, with
+ * with_stdin, our stdin to it, through DIR/monitor.sock ("attach"); raw
+ * mode on our terminal for a container with a tty. */
+int attach_container(const char *dir, int with_stdin, int raw) {
+  int dirfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  struct sockaddr_un addr = { .sun_family = AF_UNIX };
+  snprintf(addr.sun_path, sizeof addr.sun_path, "/proc/self/fd/%d/monitor.sock", dirfd);
+  int sock = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (dirfd < 0 || sock < 0 || connect(sock, (struct sockaddr *)&addr, sizeof addr) < 0) {
+    fprintf(stderr, "podrun-monitor: the container's monitor is gone: %s\n", strerror(errno));
+    return 1;
+  }
+  write_all(sock, "attach\n", 7);
+  char line[600];
+  size_t len = 0;
+  while (len + 1 < sizeof line && read(sock, line + len, 1) == 1 && line[len] != '\n') len++;
+  line[len] = 0;
+  if (strcmp(line, "ok") != 0) {
+    char *detail = strrchr(line, '\t');
+    fprintf(stderr, "podrun-monitor: cannot attach: %s\n", detail ? detail + 1 : line);
+    return 1;
+  }
+  struct termios saved;
+  int is_raw = raw && with_stdin && isatty(STDIN_FILENO) && tcgetattr(STDIN_FILENO, &saved) == 0;
+  if (is_raw) {
+    struct termios t = saved;
+    cfmakeraw(&t);
+    tcsetattr(STDIN_FILENO, TCSANOW, &t);
+  }
+  int in = with_stdin ? STDIN_FILENO : -1;
+  for (;;) {
+    struct pollfd p[2] = { { sock, POLLIN, 0 }, { in, POLLIN, 0 } };
+    if (poll(p, 2, -1) < 0) { if (errno == EINTR) continue; break; }
+    if (p[0].revents) {
+      char buf[16384];
+      ssize_t n = read(sock, buf, sizeof buf);
+      if (n <= 0) break; /* the container is done, or the monitor went */
+      write_all(STDOUT_FILENO, buf, (size_t)n);
+    }
+    if (p[1].revents) {
+      char buf[4096];
+      ssize_t n = read(in, buf, sizeof buf);
+      if (n > 0) write_all(sock, buf, (size_t)n);
+      else {
+        /* end of our input (with stdinOnce the container's stdin closes); its output still comes */
+        shutdown(sock, SHUT_WR);
+        in = -1;
+      }
+    }
+  }
+  if (is_raw) tcsetattr(STDIN_FILENO, TCSANOW, &saved);
+  close(sock);
+  return 0;
 }

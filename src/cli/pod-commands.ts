@@ -129,6 +129,18 @@ export function registerPodCommands(program: Command, run: Runner, globals: () =
     );
 
   program
+    .command('attach')
+    .description("a container's live output, and with -i your input to its stdin (kubectl attach)")
+    .argument('<pod>')
+    .option('-c, --container <name>', 'the container (needed when the pod has several)')
+    .option('-i, --stdin', "send your input to the container's stdin (its spec needs stdin: true)")
+    .action((pod: string, opt: { container?: string; stdin?: boolean }) =>
+      run(async () => {
+        await lib().attachToPod(pod, opt.container, { ...o(), stdin: opt.stdin });
+      })(),
+    );
+
+  program
     .command('stats')
     .description('cpu, memory, pids and io of pods and their containers (cgroup v2)')
     .argument('[pod...]')

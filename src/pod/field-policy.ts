@@ -7,10 +7,10 @@
 type Policy = { supported: readonly string[]; ignored?: readonly string[]; refused?: readonly string[]; children?: Record<string, string> };
 
 const CONTAINER: Policy = {
-  supported: ['name', 'image', 'command', 'args', 'env', 'workingDir', 'ports', 'volumeMounts', 'resources', 'securityContext', 'stdin', 'tty',
+  supported: ['name', 'image', 'command', 'args', 'env', 'workingDir', 'ports', 'volumeMounts', 'resources', 'securityContext', 'stdin', 'stdinOnce', 'tty',
     'lifecycle', 'livenessProbe', 'readinessProbe', 'startupProbe', 'imagePullPolicy'],
   ignored: ['terminationMessagePath', 'terminationMessagePolicy'],
-  refused: ['envFrom', 'volumeDevices', 'stdinOnce', 'resizePolicy', 'restartPolicy'],
+  refused: ['envFrom', 'volumeDevices', 'resizePolicy', 'restartPolicy'],
   children: { securityContext: 'containerSecurity', lifecycle: 'lifecycle', livenessProbe: 'probe', readinessProbe: 'probe', startupProbe: 'probe', resources: 'resources' },
 };
 

@@ -6,7 +6,7 @@ import { requireHostCgroup2Mount } from '../cgroup/mount';
 import { readCgroupStats, type CgroupStats } from '../cgroup/stats';
 import { PodrunError } from '../errors';
 import { DEFAULT_DATA_ROOT } from '../image/store';
-import { DEFAULT_STATE_ROOT, execInContainer, execWithTerminal, readRecord, readRestarts, type ExecResult } from '../oci/lifecycle';
+import { attachContainer, DEFAULT_STATE_ROOT, execInContainer, execWithTerminal, readRecord, readRestarts, type ExecResult } from '../oci/lifecycle';
 import { containerStatus } from '../oci/lifecycle/container-status';
 import { streamLog, type LogOptions } from './logs';
 import { parsePodManifest } from './manifest';
@@ -113,6 +113,19 @@ export async function execInPod(query: string, container: string | undefined, ar
   } finally {
     if (devNull !== undefined) fs.closeSync(devNull);
   }
+}
+
+/** `kubectl attach`: the container's live output (stdout and stderr, or its
+ * terminal) on ours and, with `stdin`, our input to its stdin (which needs
+ * `stdin: true` in its spec). Resolves when the container ends, or our input
+ * does (with `stdinOnce` its stdin closes then). */
+export async function attachToPod(query: string, container: string | undefined, o: Partial<PodOptions> & { stdin?: boolean } = {}): Promise<void> {
+  const { root } = opts(o);
+  const p = findPod(root, query);
+  const c = containerOf(p, container);
+  const spec = [...p.manifest.spec.containers, ...(p.manifest.spec.initContainers ?? [])].find((x) => x.name === c.name);
+  if (o.stdin && !spec?.stdin) throw new PodrunError('EINVALID_CONFIG', `container ${c.name} does not take stdin (its spec has no stdin: true)`, { field: 'stdin' });
+  await attachContainer(podOciRoot(root, p.id), c.ociId, { stdin: o.stdin, raw: !!(o.stdin && spec?.tty) });
 }
 
 export async function stopPodByName(query: string, o: Partial<PodOptions> & { time?: number } = {}): Promise<PodRecord> {

@@ -23,7 +23,7 @@ export function formatCriLog(text: string, timestamps = false): { out: string; r
   const lines = text.split('\n');
   const rest = lines.pop() ?? ''; // an incomplete last line waits for more
   for (const line of lines) {
-    const m = /^(\S+) (stdout|stderr) ([FP]) ?(.*)$/.exec(line);
+    const m = /^(\S+) (stdout|stderr) ([FP]) ?([^\n]*)$/.exec(line); // not `.`: a tty's lines end in \r
     if (!m) continue;
     const [, ts, , tag, body] = m;
     if (tag === 'P') {

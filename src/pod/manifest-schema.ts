@@ -70,6 +70,7 @@ export const containerSchema = z.looseObject({
     seccompProfile: seccompProfile.optional(),
   }).optional(),
   stdin: z.boolean().optional(),
+  stdinOnce: z.boolean().optional(),
   tty: z.boolean().optional(),
   lifecycle: z.looseObject({
     postStart: z.looseObject({ exec: execAction.optional() }).optional(),

@@ -131,8 +131,6 @@ export function notYetImplemented(pod: PodManifest): string[] {
   for (const [at, list] of lists) {
     (list ?? []).forEach((c, i) => {
       if (list === pod.spec.initContainers) for (const f of ['livenessProbe', 'readinessProbe', 'startupProbe'] as const) if (c[f]) out.push(`${at}[${i}].${f}`);
-      if (c.stdin) out.push(`${at}[${i}].stdin`);
-      if (c.tty) out.push(`${at}[${i}].tty`);
     });
   }
   return out;

@@ -261,6 +261,9 @@ export async function startPod(pod: PodManifest, o: PodOptions, objects: PodObje
       fs.writeFileSync(path.join(bundle, 'config.json'), JSON.stringify(config, null, 2));
       await createContainer(bundle, {
         id: cr.ociId, root: ociRoot, containerLog: cr.log, onWarning: o.onWarning, sharedMonitor,
+        // a tty's master goes to the pod's monitor, on a socket of its own: this path only marks the plan
+        consoleSocket: k.c.tty ? path.join(bundle, 'console.sock') : undefined,
+        stdin: k.c.stdin ? (k.c.stdinOnce ? 'once' : 'open') : undefined,
         restart: restartFor(pod.spec.restartPolicy, k.init, o.restartBackoffMs, { target: rootfs, upper: mounted.upper, work: mounted.work, options: mounted.options }),
       });
       return cr;

@@ -176,6 +176,59 @@ spec:
   t.same(await snapshotHost(), before, 'nothing left');
 });
 
+t.test('stdin, stdinOnce and tty containers: attach -i feeds stdin and streams output; a tty is logged; stdinOnce closes with the attach', async (t) => {
+  const before = await snapshotHost();
+  const { podrun, manifest, runRoot, dataRoot } = await env(t);
+  t.equal((await podrun('start', await manifest('att', `
+apiVersion: v1
+kind: Pod
+metadata: { name: att }
+spec:
+  restartPolicy: Never
+  terminationGracePeriodSeconds: 0
+  containers:
+    - { name: once, image: localhost/podrun/busybox, stdin: true, stdinOnce: true, command: [sh, -c, 'while read l; do echo "got $l"; done; echo "stdin closed"; exit 5'] }
+    - { name: open, image: localhost/podrun/busybox, stdin: true, command: [sh, -c, 'while read l; do echo "open got $l"; done; echo never'] }
+    - { name: term, image: localhost/podrun/busybox, stdin: true, tty: true, command: [sh, -c, 'tty; read x; echo "x=$x"; exec sleep 3600'] }
+    - { name: plain, image: localhost/podrun/busybox, command: [sh, -c, 'exec sleep 3600'] }
+`))).code, 0);
+  const attach = (c: string, input: string, ...flags: string[]) =>
+    runCmd(podrunBin, ['--data-root', dataRoot, '--runroot', runRoot, 'attach', ...flags, 'att', '-c', c], { input });
+  const once = await attach('once', 'hello\nworld\n', '-i');
+  t.same([once.code, once.stdout], [0, 'got hello\ngot world\nstdin closed\n'], 'stdinOnce: our input, then EOF when we are done; its output came back until it ended');
+  t.match(JSON.parse((await podrun('inspect', 'att')).stdout).status.containerStatuses[0].state, { terminated: { exitCode: 5 } });
+  t.equal((await podrun('logs', 'att', '-c', 'once')).stdout, 'got hello\ngot world\nstdin closed\n', 'and it is logged');
+
+  const first = runCmd(podrunBin, ['--data-root', dataRoot, '--runroot', runRoot, 'attach', '-i', 'att', '-c', 'open'], { input: 'one\n' });
+  await waitFor(async () => /open got one/.test((await podrun('logs', 'att', '-c', 'open')).stdout), 'the first input read');
+  const busy = await attach('open', '', '-i');
+  t.match(busy.stderr, /another client is attached/, 'one attached client at a time');
+  await podrun('exec', 'att', '-c', 'plain', '--', 'true');
+  t.equal((await podrun('stop', '-t', '0', 'att')).code, 0);
+  t.equal((await first).code, 0, 'attach ends when the container does');
+  t.notMatch((await podrun('logs', 'att', '-c', 'open')).stdout, /never/, 'stdin without stdinOnce stayed open after the attach\'s input ended');
+
+  t.equal((await podrun('rm', '-f', 'att')).code, 0);
+  t.equal((await podrun('start', await manifest('tty', `
+apiVersion: v1
+kind: Pod
+metadata: { name: tty }
+spec:
+  terminationGracePeriodSeconds: 0
+  containers:
+    - { name: term, image: localhost/podrun/busybox, stdin: true, tty: true, command: [sh, -c, 'tty; read x; echo "x=$x"; exec sleep 3600'] }
+    - { name: plain, image: localhost/podrun/busybox, command: [sh, -c, 'exec sleep 3600'] }
+`))).code, 0);
+  await waitFor(async () => /\/dev\/pts\/0/.test((await podrun('logs', 'tty', '-c', 'term')).stdout), 'the tty line logged');
+  const term = runCmd(podrunBin, ['--data-root', dataRoot, '--runroot', runRoot, 'attach', '-i', 'tty', '-c', 'term'], { input: 'abc\n' });
+  await waitFor(async () => /x=abc/.test((await podrun('logs', 'tty', '-c', 'term')).stdout), 'the tty read our input');
+  t.equal((await podrun('logs', 'tty', '-c', 'term')).stdout, '/dev/pts/0\r\nabc\r\nx=abc\r\n', 'a tty container\'s output is logged as the terminal wrote it (echo, CRLF)');
+  t.match((await podrun('attach', '-i', 'tty', '-c', 'plain')).stderr, /does not take stdin/, 'attach -i to a container without stdin is refused');
+  t.equal((await podrun('rm', '-f', 'tty')).code, 0);
+  t.match((await term).stdout, /x=abc/, 'the attached client saw it');
+  t.same(await snapshotHost(), before, 'nothing left');
+});
+
 t.test('a failing init container fails the pod; rm cleans it', async (t) => {
   const before = await snapshotHost();
   const { podrun, manifest } = await env(t);
@@ -209,8 +262,8 @@ t.test('bad manifests are refused with the field, and leave nothing', async (t) 
   t.match(missing.stderr, /spec\.initContainers\[0\]\.image: pulling localhost\/nope: .*cannot reach localhost/, 'a missing image is pulled, and the failure names the field');
   const never = await podrun('start', await manifest('z', DUO.replace(/localhost\/podrun\/busybox/g, 'localhost/nope').replace(/image: localhost\/nope/g, 'imagePullPolicy: Never\n      image: localhost/nope')));
   t.match(never.stderr, /spec\.initContainers\[0\]\.image: image localhost\/nope is not in the store/, 'imagePullPolicy Never does not pull');
-  const probe = await podrun('start', await manifest('p', DUO.replace('      command: [httpd', '      stdin: true\n      command: [httpd')));
-  t.match(probe.stderr, /not supported yet: spec\.containers\[0\]\.stdin/, 'valid but unimplemented fields are refused, not ignored');
+  const probe = await podrun('start', await manifest('p', DUO.replace("      command: [sh, -c, 'echo \"<h1>", "      livenessProbe: { exec: { command: [sh] } }\n      command: [sh, -c, 'echo \"<h1>")));
+  t.match(probe.stderr, /not supported yet: spec\.initContainers\[0\]\.livenessProbe/, 'valid but unimplemented fields are refused, not ignored');
   t.same(fs.readdirSync(path.join(runRoot, 'pods')), [], 'the failed start was rolled back');
   t.same(await snapshotHost(), before);
 });

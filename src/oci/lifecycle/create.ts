@@ -23,8 +23,11 @@ export interface CreateOptions extends PrepareOptions {
   containerLog?: string;
   /** the monitor launches it again when it exits (implies keep): kubelet's restartPolicy */
   restart?: RestartPolicy;
-  /** launched by this running podrun-monitor (a pod's) instead of one of its own; implies keep, no create hooks */
+  /** launched by this running podrun-monitor (a pod's) instead of one of its own; implies keep, no create hooks.
+   * A process.terminal's master then goes to that monitor (consoleSocket is not used). */
   sharedMonitor?: SharedMonitor;
+  /** with a shared monitor: its stdin takes what `attach` sends ('once': until the first attach ends) */
+  stdin?: 'open' | 'once';
   onWarning?: (message: string) => void;
 }
 
@@ -78,7 +81,7 @@ export async function createContainer(source: RunSource, opts: CreateOptions): P
     let monitorPid: number;
     if (opts.sharedMonitor) {
       if (opts.preserveFds) throw new PodrunError('EINVALID_CONFIG', 'preserve-fds: not with a shared monitor');
-      reply = await createInSharedMonitor(opts.sharedMonitor, dir, { containerLog, restart: opts.restart });
+      reply = await createInSharedMonitor(opts.sharedMonitor, dir, { containerLog, restart: opts.restart, stdin: opts.stdin });
       monitorPid = opts.sharedMonitor.pid;
       rec.sharedMonitor = true;
     } else {

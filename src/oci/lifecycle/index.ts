@@ -9,6 +9,7 @@ export { pauseContainer, resumeContainer } from './pause';
 export { listContainers, formatList } from './list';
 export { execInContainer, readProcessFile, type ExecOptions, type ExecResult } from './exec';
 export { execWithTerminal } from './exec-terminal';
+export { attachContainer, type AttachOptions } from './attach';
 export { runtimeFeatures } from './features';
 export { startAttached } from './run-attached';
 export { statsEvent, streamEvents, type ContainerEvent } from './events';

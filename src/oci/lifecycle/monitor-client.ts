@@ -74,6 +74,8 @@ export interface MonitorOptions {
   /** CRI-format log of the container's stdout/stderr (implies keep) */
   containerLog?: string;
   restart?: RestartPolicy;
+  /** Kubernetes' stdin (open) / stdinOnce (once): its stdin takes what `attach` sends (shared monitor only) */
+  stdin?: 'open' | 'once';
 }
 
 /** When the monitor launches the container again, and its first back-off (kubelet: 10 s, doubling, ≤ 5 min). */
@@ -155,7 +157,8 @@ export async function spawnSharedMonitor(dir: string, cgroupProcs?: string): Pro
  * spawnMonitor does, kept, without hooks). */
 export function createInSharedMonitor(monitor: SharedMonitor, ctrDir: string, opts: Omit<MonitorOptions, 'preserveFds' | 'keep'>): Promise<MonitorReply> {
   const restart = opts.restart ? `${opts.restart.when}\t${Math.max(1, Math.round(opts.restart.backoffMs ?? 10_000))}` : 'never\t10000';
-  return askMonitor(monitor.dir, `create\t${ctrDir}\t${opts.containerLog ?? '-'}\t${restart}`);
+  const stdin = opts.stdin === 'once' ? 'stdin-once' : opts.stdin === 'open' ? 'stdin' : '-';
+  return askMonitor(monitor.dir, `create\t${ctrDir}\t${opts.containerLog ?? '-'}\t${restart}\t${stdin}`);
 }
 
 /** One request on <dir>/monitor.sock; the reply line. */
