@@ -102,13 +102,15 @@ static void format_error(char *buf, size_t cap, const struct launch_error *err) 
   snprintf(buf, cap, "err\t%s\t%d\t%d\t%s\n", launch_step_name(err->step), err->err, err->index, err->detail);
 }
 
+/* Runtime state: temp + rename, no fsync (volatile by design; see
+ * writeFileAtomic in src/util/atomic-file.ts). */
 static int write_atomic_at(int dirfd, const char *name, const char *data) {
   char tmp[256];
   snprintf(tmp, sizeof tmp, "%s.tmp", name);
   int fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) return -1;
   size_t len = strlen(data);
-  if (write(fd, data, len) != (ssize_t)len || fsync(fd) < 0) { close(fd); unlinkat(dirfd, tmp, 0); return -1; }
+  if (write(fd, data, len) != (ssize_t)len) { close(fd); unlinkat(dirfd, tmp, 0); return -1; }
   close(fd);
   return renameat(dirfd, tmp, dirfd, name);
 }

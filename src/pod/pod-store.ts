@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { PodrunError } from '../errors';
-import { writeFileAtomic } from '../util/atomic-file';
+import { VOLATILE, writeFileAtomic } from '../util/atomic-file';
 import { isSameProcess } from '../util/process-identity';
 import type { PodManifest } from './manifest-schema';
 
@@ -60,7 +60,7 @@ export const podOciRoot = (root: string, id: string): string => path.join(podDir
 export const podCgroup = (id: string): string => `podrun.slice/pod-${id}`;
 
 export function writePod(root: string, rec: PodRecord): void {
-  writeFileAtomic(path.join(podDir(root, rec.id), 'pod.json'), `${JSON.stringify(rec, null, 2)}\n`);
+  writeFileAtomic(path.join(podDir(root, rec.id), 'pod.json'), `${JSON.stringify(rec, null, 2)}\n`, 0o600, VOLATILE);
 }
 
 export function readPod(root: string, id: string): PodRecord | undefined {

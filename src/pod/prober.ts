@@ -11,7 +11,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { packageRoot } from '../native';
 import { killContainer, readRecord, readRestarts } from '../oci/lifecycle';
 import { containerStatus } from '../oci/lifecycle/container-status';
-import { writeFileAtomic } from '../util/atomic-file';
+import { VOLATILE, writeFileAtomic } from '../util/atomic-file';
 import { isSameProcess, processStartTime } from '../util/process-identity';
 import { runExecHandler } from './exec-handler';
 import { applyResult, dueProbes, initialState, probeSpecs, type ContainerProbeState, type ProbeSpec } from './probe-state';
@@ -94,7 +94,7 @@ export async function runProber(root: string, id: string, signal: AbortSignal | 
   const publish = (): void => {
     const doc: Record<string, PublishedProbe> = {};
     for (const t of tracked) if (t.run) doc[t.name] = { ...t.state, run: t.run, ...(t.lastKill ? { lastKill: t.lastKill } : {}) };
-    writeFileAtomic(probesFile(root, id), JSON.stringify(doc));
+    writeFileAtomic(probesFile(root, id), JSON.stringify(doc), 0o600, VOLATILE);
     dirty = false;
   };
   while (!signal?.aborted && fs.existsSync(path.join(podDir(root, id), 'pod.json'))) {

@@ -3,13 +3,23 @@ import { closeSync, fsyncSync, openSync, readdirSync, renameSync, rmSync, writeS
 import path from 'node:path';
 import { processStartTime } from './process-identity';
 
-export function writeFileAtomic(file: string, data: string | Buffer, mode = 0o600): void {
+/** Options for runtime state (see writeFileAtomic). */
+export const VOLATILE = { durable: false } as const;
+
+/** Replace `file` with `data` through a temp file and rename. Durable (the
+ * default) also fsyncs before the rename, so a power loss cannot leave an
+ * empty file: what persistent data (images, leases) needs. Runtime state
+ * under the state root is volatile by design (a tmpfs on most hosts, gone at
+ * boot; runc's /run/runc alike) and passes `durable: false`: the rename alone
+ * keeps readers and crashed writers safe, and an fsync per record costs a
+ * pod start milliseconds where /run is a disk. */
+export function writeFileAtomic(file: string, data: string | Buffer, mode = 0o600, o: { durable?: boolean } = {}): void {
   const tmp = `${file}.${process.pid}.tmp`;
   const fd = openSync(tmp, 'w', mode);
   try {
     if (typeof data === 'string') writeSync(fd, data);
     else writeSync(fd, data);
-    fsyncSync(fd);
+    if (o.durable !== false) fsyncSync(fd);
   } finally {
     closeSync(fd);
   }

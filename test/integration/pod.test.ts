@@ -48,7 +48,7 @@ spec:
     - name: client
       image: localhost/podrun/busybox
       env: [{ name: POD_NAME, valueFrom: { fieldRef: { fieldPath: metadata.name } } }]
-      command: [sh, -c, 'until wget -qO- http://127.0.0.1:8080/; do sleep 0.1; done; echo "pod=$POD_NAME"; echo shm-from-client > /dev/shm/note; exec sleep 300']
+      command: [sh, -c, 'until wget -qO- http://127.0.0.1:8080/ 2>/dev/null; do sleep 0.1; done; echo "pod=$POD_NAME"; echo shm-from-client > /dev/shm/note; exec sleep 300']
 `;
 
 t.test('a two-container pod shares one sandbox', async (t) => {

@@ -12,7 +12,7 @@ import { prepareLaunch, type PrepareOptions, type RunSource } from '../prepare';
 import { processStartTime } from '../../util/process-identity';
 import { askMonitor, createInSharedMonitor, spawnMonitor, type MonitorReply, type RestartPolicy, type SharedMonitor } from './monitor-client';
 import { type ContainerRecord, hookState, removeContainerDir, writeFastRecord, reserveContainerDir, writeRecord } from './state-store';
-import { writeFileAtomic } from '../../util/atomic-file';
+import { VOLATILE, writeFileAtomic } from '../../util/atomic-file';
 
 export interface CreateOptions extends PrepareOptions {
   root: string;
@@ -59,11 +59,11 @@ export async function createContainer(source: RunSource, opts: CreateOptions): P
       hooks: config.hooks,
     };
     writeRecord(opts.root, rec); // "creating": delete/gc can clean up if we die now
-    writeFileAtomic(path.join(dir, 'plan.bin'), encoded);
+    writeFileAtomic(path.join(dir, 'plan.bin'), encoded, 0o600, VOLATILE);
     const fresh = opts.restart?.freshRootfs;
     if (fresh) {
       if ([fresh.target, fresh.upper, fresh.work, fresh.options].some((l) => !l || l.includes('\n'))) throw new PodrunError('EINVALID_CONFIG', 'restart.freshRootfs: empty or multi-line path');
-      writeFileAtomic(path.join(dir, 'rootfs-reset'), `${fresh.target}\n${fresh.upper}\n${fresh.work}\n${fresh.options}\n`); // read by the monitor at each restart
+      writeFileAtomic(path.join(dir, 'rootfs-reset'), `${fresh.target}\n${fresh.upper}\n${fresh.work}\n${fresh.options}\n`, 0o600, VOLATILE); // read by the monitor at each restart
     }
     // before pivot_root: prestart and createRuntime in our namespaces, createContainer in the container's
     let hookError: unknown;

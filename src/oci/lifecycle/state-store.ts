@@ -3,7 +3,7 @@
 import { mkdirSync, readFileSync, readdirSync, rmSync, rmdirSync } from 'node:fs';
 import path from 'node:path';
 import { PodrunError, errnoCode } from '../../errors';
-import { writeFileAtomic } from '../../util/atomic-file';
+import { VOLATILE, writeFileAtomic } from '../../util/atomic-file';
 import { hasHooks, type HookKind, type HookState, type OciHooks } from '../hooks';
 
 export const DEFAULT_STATE_ROOT = '/run/podrun';
@@ -61,7 +61,7 @@ export function reserveContainerDir(root: string, id: string): string {
 }
 
 export function writeRecord(root: string, rec: ContainerRecord): void {
-  writeFileAtomic(path.join(containerDir(root, rec.id), 'state.json'), `${JSON.stringify(rec)}\n`);
+  writeFileAtomic(path.join(containerDir(root, rec.id), 'state.json'), `${JSON.stringify(rec)}\n`, 0o600, VOLATILE);
 }
 
 function readOptional(file: string): string | undefined {
@@ -89,7 +89,7 @@ export function writeFastRecord(root: string, rec: ContainerRecord): void {
     `startHooks=${has('startContainer', 'poststart')}`, `poststopHooks=${has('poststop')}`,
     `state=${JSON.stringify(state).replace('"@@PID@@"', '@@PID@@')}`,
   ];
-  writeFileAtomic(path.join(containerDir(root, rec.id), 'fast'), `${lines.join('\n')}\n`);
+  writeFileAtomic(path.join(containerDir(root, rec.id), 'fast'), `${lines.join('\n')}\n`, 0o600, VOLATILE);
 }
 
 /** undefined when the container does not exist (or is being deleted). A
