@@ -1,15 +1,18 @@
 'use strict';
-// Loads a bundled CommonJS file through a V8 code cache (<file>.cache): node
-// 20 has no built-in compile cache, and compiling a bundle is a large part of
-// the CLI's start-up. The cache is written at exit when missing or rejected
-// (after a rebuild); any failure to read or write it is harmless.
+// Loads a bundled CommonJS file through a V8 code cache: node 20 has no
+// built-in compile cache, and compiling a bundle is a large part of the
+// CLI's start-up. A cache holds the functions its first run compiled, so
+// each command keeps its own (<file>.<command>.cache: `start` then finds the
+// pod code compiled, not just what `--version` ran). It is written at exit
+// when missing or rejected (after a rebuild); any failure to read or write
+// it is harmless.
 const fs = require('node:fs');
 const path = require('node:path');
 const vm = require('node:vm');
 const Module = require('node:module');
 
-module.exports = function loadCached(file) {
-  const cacheFile = `${file}.cache`;
+function loadCached(file) {
+  const cacheFile = `${file}.${loadCached.profile}.cache`;
   let cached;
   try {
     cached = fs.readFileSync(cacheFile);
@@ -28,4 +31,8 @@ module.exports = function loadCached(file) {
     });
   }
   return mod.exports;
-};
+}
+
+/** which command's cache (set by bin/podrun) */
+loadCached.profile = 'default';
+module.exports = loadCached;

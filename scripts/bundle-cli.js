@@ -6,6 +6,11 @@ const path = require('node:path');
 const esbuild = require('esbuild');
 const root = path.resolve(__dirname, '..');
 const deps = ['yaml', 'tar', 'cli-progress'];
+// and the generated validators (scripts/gen-validators.js), ~370 KB of code only some commands run
+const generated = [];
+for (const dir of ['oci', 'pod', 'network', 'image']) {
+  for (const f of fs.readdirSync(path.join(root, 'dist/src', dir))) if (f.endsWith('.generated.js')) generated.push(path.join(root, 'dist/src', dir, f));
+}
 
 // commander requires child_process at load time for executable subcommands,
 // which podrun does not use: load it on first use instead.
@@ -27,6 +32,7 @@ const fromDepsBundle = {
   name: 'from-deps-bundle',
   setup(build) {
     build.onResolve({ filter: new RegExp(`^(${deps.join('|')})$`) }, (args) => ({ path: args.path, namespace: 'deps' }));
+    build.onResolve({ filter: /\.generated\.js$/ }, (args) => ({ path: path.resolve(args.resolveDir, args.path), namespace: 'deps' }));
     build.onLoad({ filter: /.*/, namespace: 'deps' }, (args) => ({
       contents: `module.exports = require(__dirname + '/../bin/cached-load.js')(__dirname + '/deps.js')[${JSON.stringify(args.path)}]();`,
       loader: 'js',
@@ -35,7 +41,7 @@ const fromDepsBundle = {
 };
 
 const common = { bundle: true, platform: 'node', target: 'node20', format: 'cjs', minify: true, logLevel: 'warning' };
-for (const f of ['cli.js.cache', 'deps.js.cache']) fs.rmSync(path.join(root, 'dist', f), { force: true });
+for (const f of fs.readdirSync(path.join(root, 'dist'))) if (f.endsWith('.cache')) fs.rmSync(path.join(root, 'dist', f), { force: true });
 Promise.all([
   esbuild.build({
     ...common,
@@ -46,7 +52,7 @@ Promise.all([
   }),
   esbuild.build({
     ...common,
-    stdin: { contents: `module.exports = { ${deps.map((d) => `${JSON.stringify(d)}: () => require(${JSON.stringify(d)})`).join(', ')} };`, resolveDir: root, loader: 'js' },
+    stdin: { contents: `module.exports = { ${[...deps, ...generated].map((d) => `${JSON.stringify(d)}: () => require(${JSON.stringify(d)})`).join(', ')} };`, resolveDir: root, loader: 'js' },
     outfile: path.join(root, 'dist/deps.js'),
   }),
 ]).catch(() => process.exit(1));
