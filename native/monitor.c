@@ -41,6 +41,8 @@
  *       podrun attach: a pod container's live output (and, with --stdin,
  *       our input to its stdin) through its monitor; --raw puts our
  *       terminal in raw mode (containers with a tty).
+ *   podrun-monitor sandbox DIR HOSTNAME [--net] [--uts] [--ipc]
+ *       a pod's namespaces pinned on DIR/net, DIR/uts, DIR/ipc (see sandbox.c).
  *   podrun-monitor pod-init [CGROUP_PROCS]
  *       the init of a pod's shared PID namespace (shareProcessNamespace):
  *       unshares a PID namespace, forks its pid 1 (moved into CGROUP_PROCS
@@ -50,6 +52,7 @@
  */
 #include "launch.h"
 #include "supervisor.h"
+#include "sandbox.h"
 #include "tty_proxy.h"
 
 #include <errno.h>
@@ -191,6 +194,16 @@ int main(int argc, char **argv) {
     if (argc == 6 && strcmp(argv[5], "--stdin") != 0) goto usage;
     return run_with_terminal(argv[2], argv[4], argc == 6);
   }
+  if (argc >= 5 && strcmp(argv[1], "sandbox") == 0) {
+    int flags = 0;
+    for (int i = 4; i < argc; i++) {
+      if (strcmp(argv[i], "--net") == 0) flags |= CLONE_NEWNET;
+      else if (strcmp(argv[i], "--uts") == 0) flags |= CLONE_NEWUTS;
+      else if (strcmp(argv[i], "--ipc") == 0) flags |= CLONE_NEWIPC;
+      else goto usage;
+    }
+    return make_sandbox(argv[2], argv[3], flags);
+  }
   if (argc >= 3 && strcmp(argv[1], "attach") == 0) {
     int with_stdin = 0, raw = 0;
     for (int i = 3; i < argc; i++) {
@@ -218,6 +231,6 @@ int main(int argc, char **argv) {
     return supervise_container(argv[2], atoi(argv[3]), &o);
   }
 usage:
-  fprintf(stderr, "usage: podrun-monitor pod-init [CGROUP_PROCS] | run PLANFILE [--terminal CONSOLE_SOCKET [--stdin]] | container DIR REPORT_FD [--keep] [--log FILE] [--restart always|on-failure|never] [--backoff-ms N] | pod DIR REPORT_FD [--cgroup-procs FILE] | attach CTRDIR [--stdin] [--raw]\n");
+  fprintf(stderr, "usage: podrun-monitor pod-init [CGROUP_PROCS] | run PLANFILE [--terminal CONSOLE_SOCKET [--stdin]] | container DIR REPORT_FD [--keep] [--log FILE] [--restart always|on-failure|never] [--backoff-ms N] | pod DIR REPORT_FD [--cgroup-procs FILE] | attach CTRDIR [--stdin] [--raw] | sandbox DIR HOSTNAME --net|--uts|--ipc...\n");
   return 2;
 }

@@ -4,36 +4,28 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { PodrunError } from '../errors';
-import { detachMount, nativeFs } from '../native';
+import { detachMount, monitorPath, nativeFs } from '../native';
 import { MS } from '../oci/mount-options';
 import { podHostname, type SandboxNamespaces } from './container-spec';
 import type { PodManifest } from './manifest-schema';
 
 
-/** Pin new namespaces on files in `dir` with util-linux unshare, which
- * bind-mounts /proc/<pid>/ns/* onto them before its helper exits. */
+/** Pin new namespaces on files in `dir` (podrun-monitor sandbox: a child
+ * unshares them, sets the hostname, brings loopback up and bind-mounts its
+ * /proc/self/ns/* onto the files before it exits). */
 export function createSandbox(dir: string, pod: PodManifest): SandboxNamespaces {
   fs.mkdirSync(dir, { recursive: true });
   const ns: SandboxNamespaces = {};
-  const args: string[] = [];
-  const pin = (kind: 'net' | 'ipc' | 'uts', key: 'network' | 'ipc' | 'uts'): void => {
-    const file = path.join(dir, kind);
-    fs.writeFileSync(file, '');
-    args.push(`--${kind}=${file}`);
-    ns[key] = file;
-  };
-  if (!pod.spec.hostNetwork) {
-    pin('net', 'network');
-    pin('uts', 'uts');
-  }
-  if (!pod.spec.hostIPC) pin('ipc', 'ipc');
-  if (args.length === 0) return ns;
-  const setup = pod.spec.hostNetwork ? 'true' : 'hostname "$1" && ip link set lo up';
-  const r = spawnSync('unshare', [...args, 'sh', '-c', setup, 'sandbox', podHostname(pod)], { encoding: 'utf8' });
+  const kinds: Array<['net' | 'uts' | 'ipc', 'network' | 'uts' | 'ipc']> = [];
+  if (!pod.spec.hostNetwork) kinds.push(['net', 'network'], ['uts', 'uts']);
+  if (!pod.spec.hostIPC) kinds.push(['ipc', 'ipc']);
+  if (kinds.length === 0) return ns;
+  const r = spawnSync(monitorPath(), ['sandbox', dir, podHostname(pod), ...kinds.map(([k]) => `--${k}`)], { encoding: 'utf8' });
   if (r.status !== 0) {
     removeSandbox(dir);
-    throw new PodrunError('EHOST', `pod sandbox: unshare failed: ${(r.stderr || r.error?.message || '').trim()}`);
+    throw new PodrunError('EHOST', `pod sandbox: ${(r.stderr || r.error?.message || `exit ${r.status}`).trim().replace(/^podrun-monitor: sandbox: /, '')}`);
   }
+  for (const [kind, key] of kinds) ns[key] = path.join(dir, kind);
   return ns;
 }
 
