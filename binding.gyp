@@ -28,7 +28,7 @@
       "target_name": "podrun-monitor",
       "type": "executable",
       "dependencies": ["launch"],
-      "sources": ["native/monitor.c", "native/supervisor.c", "native/cri_log.c", "native/tty_proxy.c", "native/rootfs_reset.c", "native/sandbox.c", "native/proc_stat.c"],
+      "sources": ["native/monitor.c", "native/supervisor.c", "native/cri_log.c", "native/tty_proxy.c", "native/rootfs_reset.c", "native/sandbox.c", "native/net_probe.c", "native/proc_stat.c"],
       "cflags": ["-ffunction-sections", "-fdata-sections"],
       "ldflags": ["-static", "-Wl,--gc-sections"]
     },

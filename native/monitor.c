@@ -43,6 +43,10 @@
  *       terminal in raw mode (containers with a tty).
  *   podrun-monitor sandbox DIR HOSTNAME [--net] [--uts] [--ipc]
  *       a pod's namespaces pinned on DIR/net, DIR/uts, DIR/ipc (see sandbox.c).
+ *   podrun-monitor probe NETNS|- tcp HOST PORT TIMEOUT_MS
+ *   podrun-monitor probe NETNS|- http HOST PORT PATH TIMEOUT_MS [NAME:VALUE...]
+ *       a tcpSocket / httpGet probe from inside a network namespace (see
+ *       net_probe.c).
  *   podrun-monitor pod-init [CGROUP_PROCS]
  *       the init of a pod's shared PID namespace (shareProcessNamespace):
  *       unshares a PID namespace, forks its pid 1 (moved into CGROUP_PROCS
@@ -52,6 +56,7 @@
  */
 #include "launch.h"
 #include "supervisor.h"
+#include "net_probe.h"
 #include "sandbox.h"
 #include "tty_proxy.h"
 
@@ -194,6 +199,11 @@ int main(int argc, char **argv) {
     if (argc == 6 && strcmp(argv[5], "--stdin") != 0) goto usage;
     return run_with_terminal(argv[2], argv[4], argc == 6);
   }
+  if (strcmp(argc > 1 ? argv[1] : "", "probe") == 0) {
+    int rc = net_probe_main(argc - 2, argv + 2);
+    if (rc == 2) goto usage;
+    return rc;
+  }
   if (argc >= 5 && strcmp(argv[1], "sandbox") == 0) {
     int flags = 0;
     for (int i = 4; i < argc; i++) {
@@ -231,6 +241,6 @@ int main(int argc, char **argv) {
     return supervise_container(argv[2], atoi(argv[3]), &o);
   }
 usage:
-  fprintf(stderr, "usage: podrun-monitor pod-init [CGROUP_PROCS] | run PLANFILE [--terminal CONSOLE_SOCKET [--stdin]] | container DIR REPORT_FD [--keep] [--log FILE] [--restart always|on-failure|never] [--backoff-ms N] | pod DIR REPORT_FD [--cgroup-procs FILE] | attach CTRDIR [--stdin] [--raw] | sandbox DIR HOSTNAME --net|--uts|--ipc...\n");
+  fprintf(stderr, "usage: podrun-monitor pod-init [CGROUP_PROCS] | run PLANFILE [--terminal CONSOLE_SOCKET [--stdin]] | container DIR REPORT_FD [--keep] [--log FILE] [--restart always|on-failure|never] [--backoff-ms N] | pod DIR REPORT_FD [--cgroup-procs FILE] | attach CTRDIR [--stdin] [--raw] | sandbox DIR HOSTNAME --net|--uts|--ipc... | probe NETNS|- tcp HOST PORT TIMEOUT_MS | probe NETNS|- http HOST PORT PATH TIMEOUT_MS [NAME:VALUE...]\n");
   return 2;
 }

@@ -40,8 +40,8 @@ const POLICIES: Record<string, Policy> = {
   },
   lifecycle: { supported: ['postStart', 'preStop'], refused: ['stopSignal'] },
   probe: {
-    supported: ['exec', 'initialDelaySeconds', 'periodSeconds', 'timeoutSeconds', 'successThreshold', 'failureThreshold'],
-    refused: ['httpGet', 'tcpSocket', 'grpc', 'terminationGracePeriodSeconds'],
+    supported: ['exec', 'httpGet', 'tcpSocket', 'initialDelaySeconds', 'periodSeconds', 'timeoutSeconds', 'successThreshold', 'failureThreshold'],
+    refused: ['grpc', 'terminationGracePeriodSeconds'],
   },
   resources: { supported: ['requests', 'limits'], refused: ['claims'] },
   volume: {

@@ -23,8 +23,18 @@ const envVar = z.looseObject({
 });
 
 const execAction = z.looseObject({ command: z.array(z.string()).min(1) });
+/** a port number, or the name of one of the container's ports */
+const probePort = z.union([z.number().int().min(1).max(65535), z.string().min(1)]);
 const probe = z.looseObject({
   exec: execAction.optional(),
+  httpGet: z.looseObject({
+    path: z.string().optional(),
+    port: probePort,
+    host: z.string().optional(),
+    scheme: z.enum(['HTTP', 'HTTPS']).optional(),
+    httpHeaders: z.array(z.looseObject({ name: z.string().min(1), value: z.string() })).optional(),
+  }).optional(),
+  tcpSocket: z.looseObject({ port: probePort, host: z.string().optional() }).optional(),
   initialDelaySeconds: z.number().int().min(0).optional(),
   periodSeconds: z.number().int().min(1).optional(),
   timeoutSeconds: z.number().int().min(1).optional(),

@@ -1,7 +1,7 @@
 /** A Pod manifest as kubectl takes it (YAML or JSON) → a validated
  * PodManifest plus warnings. Type errors and refused fields fail with the
  * field path; unknown and cluster-only fields are warnings. Pure. */
-import { parseAllDocuments } from 'yaml';
+import { isIP } from 'node:net';
 import { PodrunError } from '../errors';
 import { loadGenerated, type GeneratedModule } from '../util/generated';
 import { schemaErrorLines } from '../util/schema-errors';
@@ -71,7 +71,17 @@ export function semanticErrors(pod: PodManifest): string[] {
       if (c.lifecycle?.[h] && !c.lifecycle[h]?.exec) errors.push(`${at}.lifecycle.${h}: only exec handlers are supported (not httpGet, tcpSocket or sleep)`);
     }
     for (const p of ['livenessProbe', 'readinessProbe', 'startupProbe'] as const) {
-      if (c[p] && !c[p]?.exec) errors.push(`${at}.${p}: only exec probes are supported`);
+      const probe = c[p];
+      if (!probe) continue;
+      const handlers = (['exec', 'httpGet', 'tcpSocket', 'grpc'] as const).filter((h) => probe[h as keyof typeof probe] !== undefined);
+      if (handlers.length !== 1) errors.push(`${at}.${p}: exactly one handler is required (exec, httpGet or tcpSocket), got ${handlers.length}`);
+      const net = probe.httpGet ? 'httpGet' : probe.tcpSocket ? 'tcpSocket' : undefined;
+      const port = probe.httpGet?.port ?? probe.tcpSocket?.port;
+      if (net && typeof port === 'string' && !(c.ports ?? []).some((cp) => cp.name === port)) {
+        errors.push(`${at}.${p}.${net}.port: ${JSON.stringify(port)} is not the name of one of the container's ports`);
+      }
+      const host = probe.httpGet?.host ?? probe.tcpSocket?.host;
+      if (net && host !== undefined && !isIP(host)) errors.push(`${at}.${p}.${net}.host: must be an IP address (podrun does not resolve names for probes)`);
     }
     if (c.securityContext?.seccompProfile?.type === 'Localhost' && !c.securityContext.seccompProfile.localhostProfile) {
       errors.push(`${at}.securityContext.seccompProfile.localhostProfile: required for type Localhost`);
@@ -85,6 +95,8 @@ export const SUPPORTED_FIELD_REFS = ['metadata.name', 'metadata.namespace', 'met
 /** The documents of a file: YAML documents separated by ---, a JSON object, or a v1 List's items. */
 function documents(text: string, source: string): unknown[] {
   // YAML 1.1 as kubectl reads it (sigs.k8s.io/yaml): 0400 is octal, as a defaultMode is written; JSON is YAML too
+  // loaded here, not at import: ps, logs, rm … import this module too
+  const { parseAllDocuments } = require('yaml') as typeof import('yaml');
   const docs = parseAllDocuments(text, { version: '1.1', strict: true, uniqueKeys: true });
   const out: unknown[] = [];
   for (const d of Array.isArray(docs) ? docs : [docs]) {
@@ -131,6 +143,7 @@ export function notYetImplemented(pod: PodManifest): string[] {
   for (const [at, list] of lists) {
     (list ?? []).forEach((c, i) => {
       if (list === pod.spec.initContainers) for (const f of ['livenessProbe', 'readinessProbe', 'startupProbe'] as const) if (c[f]) out.push(`${at}[${i}].${f}`);
+      for (const f of ['livenessProbe', 'readinessProbe', 'startupProbe'] as const) if (c[f]?.httpGet?.scheme === 'HTTPS') out.push(`${at}[${i}].${f}.httpGet.scheme`);
     });
   }
   return out;

@@ -7,9 +7,15 @@ import type { PodContainer } from './manifest-schema';
 
 export type ProbeKind = 'startup' | 'liveness' | 'readiness';
 
+/** What a probe does: run a command in the container, or connect (tcpSocket) or GET (httpGet) in the pod's network. */
+export type ProbeAction =
+  | { type: 'exec'; command: string[] }
+  | { type: 'tcp'; host?: string; port: number }
+  | { type: 'http'; host?: string; port: number; path: string; headers: Array<{ name: string; value: string }> };
+
 export interface ProbeSpec {
   kind: ProbeKind;
-  command: string[];
+  action: ProbeAction;
   initialDelayMs: number;
   periodMs: number;
   timeoutMs: number;
@@ -32,13 +38,31 @@ export interface ContainerProbeState {
   killed?: string;
 }
 
+/** A probe's port: a number, or the name of one of the container's ports. */
+export function probePort(c: PodContainer, port: number | string): number {
+  if (typeof port === 'number') return port;
+  const named = (c.ports ?? []).find((p) => p.name === port);
+  if (!named) throw new Error(`port ${JSON.stringify(port)} is not one of the container's named ports`);
+  return named.containerPort;
+}
+
+function probeAction(c: PodContainer, p: NonNullable<PodContainer['livenessProbe']>): ProbeAction | undefined {
+  if (p.exec) return { type: 'exec', command: p.exec.command };
+  if (p.tcpSocket) return { type: 'tcp', host: p.tcpSocket.host, port: probePort(c, p.tcpSocket.port) };
+  if (p.httpGet) {
+    return { type: 'http', host: p.httpGet.host, port: probePort(c, p.httpGet.port), path: p.httpGet.path || '/', headers: p.httpGet.httpHeaders ?? [] };
+  }
+  return undefined;
+}
+
 /** The probes of a container, with Kubernetes' defaults (period 10 s, timeout 1 s, thresholds 1/3). */
 export function probeSpecs(c: PodContainer): ProbeSpec[] {
   const out: ProbeSpec[] = [];
   for (const [kind, p] of [['startup', c.startupProbe], ['liveness', c.livenessProbe], ['readiness', c.readinessProbe]] as const) {
-    if (!p?.exec) continue;
+    const action = p && probeAction(c, p);
+    if (!p || !action) continue;
     out.push({
-      kind, command: p.exec.command,
+      kind, action,
       initialDelayMs: (p.initialDelaySeconds ?? 0) * 1000, periodMs: (p.periodSeconds ?? 10) * 1000, timeoutMs: (p.timeoutSeconds ?? 1) * 1000,
       // liveness and startup must have successThreshold 1 (Kubernetes validation)
       successThreshold: kind === 'readiness' ? (p.successThreshold ?? 1) : 1, failureThreshold: p.failureThreshold ?? 3,

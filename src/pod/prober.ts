@@ -1,7 +1,7 @@
 /** The prober of a pod with probes or an activeDeadlineSeconds: a small
  * detached process (`podrun probe-pod ID`, started by `start`, ended by
- * `stop`/`rm` or when the pod is gone) that runs each container's exec
- * probes on their schedule, kills a container whose liveness or startup
+ * `stop`/`rm` or when the pod is gone) that runs each container's probes
+ * (exec, tcpSocket, httpGet) on their schedule, kills a container whose liveness or startup
  * probe gives up (its monitor restarts it per restartPolicy), publishes
  * started/ready in probes.json, and stops the pod at its deadline. */
 import { spawn } from 'node:child_process';
@@ -13,7 +13,7 @@ import { killContainer, readRecord, readRestarts } from '../oci/lifecycle';
 import { containerStatus } from '../oci/lifecycle/container-status';
 import { VOLATILE, writeFileAtomic } from '../util/atomic-file';
 import { isSameProcess, processStartTime } from '../util/process-identity';
-import { runExecHandler } from './exec-handler';
+import { runProbeAction } from './probe-action';
 import { applyResult, dueProbes, initialState, probeSpecs, type ContainerProbeState, type ProbeSpec } from './probe-state';
 import { podDir, podOciRoot, readPod, writePod, type PodRecord } from './pod-store';
 
@@ -85,6 +85,7 @@ export async function runProber(root: string, id: string, signal: AbortSignal | 
   const deadlineS = rec.manifest.spec.activeDeadlineSeconds;
   const deadline = deadlineS === undefined ? Infinity : Date.parse(rec.created) + deadlineS * 1000;
   const ociRoot = podOciRoot(root, id);
+  const netns = rec.manifest.spec.hostNetwork ? undefined : path.join(podDir(root, id), 'ns', 'net');
   const tracked: Tracked[] = rec.containers.filter((c) => !c.init).flatMap((c) => {
     const spec = rec.manifest.spec.containers.find((x) => x.name === c.name);
     const specs = spec ? probeSpecs(spec) : [];
@@ -113,11 +114,11 @@ export async function runProber(root: string, id: string, signal: AbortSignal | 
         if (t.busy.has(spec.kind)) continue;
         t.busy.add(spec.kind);
         t.state = { ...t.state, counters: { ...t.state.counters, [spec.kind]: { ...(t.state.counters[spec.kind] ?? { successes: 0, failures: 0 }), lastRun: now } } };
-        void runExecHandler(ociRoot, t.ociId, spec.command, path.join(podDir(root, id), 'probes', `${t.name}.${spec.kind}`), spec.timeoutMs).then((res) => {
+        const target = { ociRoot, ociId: t.ociId, outFile: path.join(podDir(root, id), 'probes', `${t.name}.${spec.kind}`), netns, podIP: rec.podIPs?.[0] };
+        void runProbeAction(spec.action, target, spec.timeoutMs).then(({ ok, why }) => {
           t.busy.delete(spec.kind);
           if (t.run !== run) return; // a result about a run that is over
-          const why = res.timedOut ? `timed out after ${spec.timeoutMs / 1000} s` : res.code === null ? res.output : `exit ${res.code}${res.output.trim() ? `: ${res.output.trim().split('\n').pop()}` : ''}`;
-          const { state, kill } = applyResult(spec, t.state, res.code === 0, Date.now(), why);
+          const { state, kill } = applyResult(spec, t.state, ok, Date.now(), why);
           t.state = state;
           dirty = true;
           if (kill) {

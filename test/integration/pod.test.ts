@@ -617,6 +617,44 @@ spec:
   t.same(await snapshotHost(), before);
 });
 
+t.test('tcpSocket and httpGet probes run inside the pod network: 2xx/3xx ready, 404 not, a closed port kills; named ports', async (t) => {
+  const before = await snapshotHost();
+  const { podrun, manifest } = await env(t);
+  const f = await manifest('np', `
+apiVersion: v1
+kind: Pod
+metadata: { name: np }
+spec:
+  restartPolicy: Never
+  terminationGracePeriodSeconds: 0
+  containers:
+    - name: web
+      image: localhost/podrun/busybox
+      ports: [{ name: http, containerPort: 8080 }]
+      command: [sh, -c, 'mkdir -p /www && echo ok > /www/healthz && exec httpd -f -p 8080 -h /www']
+      readinessProbe: { httpGet: { path: /healthz, port: http, httpHeaders: [{ name: X-Probe, value: podrun }] }, periodSeconds: 1 }
+      livenessProbe: { tcpSocket: { port: 8080 }, periodSeconds: 1 }
+    - name: missing
+      image: localhost/podrun/busybox
+      command: [sh, -c, 'mkdir -p /www && exec httpd -f -p 8081 -h /www']
+      readinessProbe: { httpGet: { path: /nope, port: 8081 }, periodSeconds: 1 }
+    - name: dead
+      image: localhost/podrun/busybox
+      command: [sleep, '3600']
+      livenessProbe: { tcpSocket: { port: 9999 }, periodSeconds: 1, failureThreshold: 2 }
+`);
+  t.equal((await podrun('start', f)).code, 0);
+  type S = { status: { containerStatuses: Array<{ name: string; ready: boolean; state: object; lastProbeFailure?: string }> } };
+  const ctr = async (name: string) => (JSON.parse((await podrun('inspect', 'np')).stdout) as S).status.containerStatuses.find((c) => c.name === name)!;
+  await waitFor(async () => (await ctr('web')).ready, 'web ready (httpGet 200 on a named port, in a loopback-only pod)', 8000);
+  await waitFor(async () => 'terminated' in (await ctr('dead')).state, 'dead killed', 8000);
+  t.match(await ctr('dead'), { state: { terminated: { exitCode: 137 } }, lastProbeFailure: /liveness probe failed 2 times: dial tcp 127\.0\.0\.1:9999: Connection refused/ });
+  t.equal((await ctr('missing')).ready, false, 'a 404 is a failure');
+  t.match(await ctr('web'), { ready: true, state: { running: {} } }, 'the tcp liveness probe of a listening port passes');
+  t.equal((await podrun('rm', '-f', 'np')).code, 0);
+  t.same(await snapshotHost(), before);
+});
+
 t.test('activeDeadlineSeconds fails the pod in time; podrun events reports what happened until the end', async (t) => {
   const before = await snapshotHost();
   const { podrun, manifest } = await env(t);

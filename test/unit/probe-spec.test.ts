@@ -1,0 +1,59 @@
+/** Probe manifests → probe specs and their validation (pure). */
+import t from 'tap';
+import { notYetImplemented, parsePodManifest } from '../../src/pod/manifest';
+import { applyResult, initialState, probeSpecs } from '../../src/pod/probe-state';
+
+const pod = (container: string): string => `
+apiVersion: v1
+kind: Pod
+metadata: { name: p }
+spec:
+  containers:
+    - ${container}
+`;
+
+t.test('exec, tcpSocket and httpGet probes become actions, with Kubernetes defaults and named ports', async (t) => {
+  const { pod: p } = parsePodManifest(pod(`{ name: c, image: i, ports: [{ name: web, containerPort: 8080 }],
+      startupProbe: { exec: { command: ['true'] } },
+      livenessProbe: { tcpSocket: { port: web } },
+      readinessProbe: { httpGet: { path: /healthz, port: 9090, host: 10.0.0.7, httpHeaders: [{ name: X-A, value: b }] }, periodSeconds: 2, successThreshold: 2 } }`));
+  const specs = probeSpecs(p.spec.containers[0]);
+  t.same(specs.map((s) => [s.kind, s.action]), [
+    ['startup', { type: 'exec', command: ['true'] }],
+    ['liveness', { type: 'tcp', host: undefined, port: 8080 }],
+    ['readiness', { type: 'http', host: '10.0.0.7', port: 9090, path: '/healthz', headers: [{ name: 'X-A', value: 'b' }] }],
+  ]);
+  t.same(specs.map((s) => [s.periodMs, s.timeoutMs, s.successThreshold, s.failureThreshold]), [[10000, 1000, 1, 3], [10000, 1000, 1, 3], [2000, 1000, 2, 3]]);
+  const { pod: q } = parsePodManifest(pod('{ name: c, image: i, readinessProbe: { httpGet: { port: 80 } } }'));
+  t.match(probeSpecs(q.spec.containers[0])[0].action, { type: 'http', path: '/', port: 80 }, 'path defaults to /');
+});
+
+t.test('probe handlers are validated with their field paths', async (t) => {
+  const bad = (c: string) => {
+    try {
+      parsePodManifest(pod(c));
+      return '';
+    } catch (e) {
+      return (e as Error).message;
+    }
+  };
+  t.match(bad('{ name: c, image: i, livenessProbe: { tcpSocket: { port: web } } }'), /spec\.containers\[0\]\.livenessProbe\.tcpSocket\.port: "web" is not the name of one of the container's ports/);
+  t.match(bad('{ name: c, image: i, livenessProbe: { exec: { command: [x] }, tcpSocket: { port: 1 } } }'), /livenessProbe: exactly one handler is required \(exec, httpGet or tcpSocket\), got 2/);
+  t.match(bad('{ name: c, image: i, readinessProbe: { periodSeconds: 1 } }'), /readinessProbe: exactly one handler is required/);
+  t.match(bad('{ name: c, image: i, readinessProbe: { httpGet: { port: 80, host: example.com } } }'), /readinessProbe\.httpGet\.host: must be an IP address/);
+  t.match(bad('{ name: c, image: i, readinessProbe: { httpGet: { port: 70000 } } }'), /readinessProbe\.httpGet\.port/);
+  t.match(bad('{ name: c, image: i, readinessProbe: { grpc: { port: 80 } } }'), /readinessProbe\.grpc/, 'grpc is refused');
+  const https = parsePodManifest(pod('{ name: c, image: i, readinessProbe: { httpGet: { port: 443, scheme: HTTPS } } }')).pod;
+  t.same(notYetImplemented(https), ['spec.containers[0].readinessProbe.httpGet.scheme'], 'HTTPS is not implemented: refused at start');
+});
+
+t.test('a failing tcp liveness probe kills after failureThreshold; readiness follows thresholds', async (t) => {
+  const { pod: p } = parsePodManifest(pod('{ name: c, image: i, livenessProbe: { tcpSocket: { port: 1 }, failureThreshold: 2 } }'));
+  const [live] = probeSpecs(p.spec.containers[0]);
+  let st = initialState([live]);
+  let r = applyResult(live, st, false, 1, 'dial tcp 127.0.0.1:1: Connection refused');
+  t.notOk(r.kill);
+  st = r.state;
+  r = applyResult(live, st, false, 2, 'dial tcp 127.0.0.1:1: Connection refused');
+  t.equal(r.kill, 'liveness probe failed 2 times: dial tcp 127.0.0.1:1: Connection refused');
+});
