@@ -11,7 +11,15 @@ const path = require('node:path');
 const vm = require('node:vm');
 const Module = require('node:module');
 
+const loaded = new Map();
+
+/** The module's exports; each file is loaded once per process. */
 function loadCached(file) {
+  if (!loaded.has(file)) loaded.set(file, load(file));
+  return loaded.get(file);
+}
+
+function load(file) {
   const cacheFile = `${file}.${loadCached.profile}.cache`;
   let cached;
   try {
