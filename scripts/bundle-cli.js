@@ -1,6 +1,8 @@
 // Bundle the CLI into one file: one module load at start-up instead of dozens.
-// yaml, tar and cli-progress (~100 ms to require from node_modules here) go
-// into a second bundle, dist/deps.js, that the first loads on first use.
+// yaml, tar and cli-progress (~100 ms to require from node_modules here) and
+// the generated validators each go into a bundle of their own under
+// dist/deps/, which the CLI loads (through bin/cached-load.js, code-cached
+// too) when a command first needs it.
 const fs = require('node:fs');
 const path = require('node:path');
 const esbuild = require('esbuild');
@@ -27,32 +29,36 @@ const lazyChildProcess = {
   },
 };
 
-// in cli.js, `require('yaml')` becomes a property of dist/deps.js, loaded then
-const fromDepsBundle = {
-  name: 'from-deps-bundle',
+/** dist/deps/<name>.js for a package name or a generated validator's path */
+const depName = (d) => (path.isAbsolute(d) ? `gen-${path.relative(path.join(root, 'dist/src'), d).replace(/\.generated\.js$/, '').replace(/[/\\]/g, '-')}` : d);
+
+// in cli.js, `require('yaml')` loads dist/deps/yaml.js then
+const fromDepsBundles = {
+  name: 'from-deps-bundles',
   setup(build) {
     build.onResolve({ filter: new RegExp(`^(${deps.join('|')})$`) }, (args) => ({ path: args.path, namespace: 'deps' }));
     build.onResolve({ filter: /\.generated\.js$/ }, (args) => ({ path: path.resolve(args.resolveDir, args.path), namespace: 'deps' }));
     build.onLoad({ filter: /.*/, namespace: 'deps' }, (args) => ({
-      contents: `module.exports = require(__dirname + '/../bin/cached-load.js')(__dirname + '/deps.js')[${JSON.stringify(args.path)}]();`,
+      contents: `module.exports = require(__dirname + '/../bin/cached-load.js')(__dirname + '/deps/${depName(args.path)}.js');`,
       loader: 'js',
     }));
   },
 };
 
 const common = { bundle: true, platform: 'node', target: 'node20', format: 'cjs', minify: true, logLevel: 'warning' };
-for (const f of fs.readdirSync(path.join(root, 'dist'))) if (f.endsWith('.cache')) fs.rmSync(path.join(root, 'dist', f), { force: true });
+for (const f of fs.readdirSync(path.join(root, 'dist'))) if (f.endsWith('.cache') || f === 'deps.js') fs.rmSync(path.join(root, 'dist', f), { force: true });
+fs.rmSync(path.join(root, 'dist/deps'), { recursive: true, force: true });
 Promise.all([
   esbuild.build({
     ...common,
     entryPoints: [path.join(root, 'dist/src/cli/main.js')],
     outfile: path.join(root, 'dist/cli.js'),
     external: ['*.node'],
-    plugins: [lazyChildProcess, fromDepsBundle],
+    plugins: [lazyChildProcess, fromDepsBundles],
   }),
-  esbuild.build({
+  ...[...deps, ...generated].map((d) => esbuild.build({
     ...common,
-    stdin: { contents: `module.exports = { ${[...deps, ...generated].map((d) => `${JSON.stringify(d)}: () => require(${JSON.stringify(d)})`).join(', ')} };`, resolveDir: root, loader: 'js' },
-    outfile: path.join(root, 'dist/deps.js'),
-  }),
+    stdin: { contents: `module.exports = require(${JSON.stringify(d)});`, resolveDir: root, loader: 'js' },
+    outfile: path.join(root, 'dist/deps', `${depName(d)}.js`),
+  })),
 ]).catch(() => process.exit(1));
