@@ -5,6 +5,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { execInContainer } from '../oci/lifecycle';
 
+/** kubelet gives a postStart hook no deadline of its own; podrun gives it two minutes */
+export const POST_START_TIMEOUT_MS = 120_000;
+
 export interface HandlerResult {
   /** exit code; null when killed (timeout) or the exec could not start */
   code: number | null;

@@ -28,7 +28,7 @@ import { readFileInRoot } from '../util/in-root';
 import { isSameProcess, processStartTime } from '../util/process-identity';
 import { withFileLock } from '../util/file-lock';
 import { containerConfig } from './container-spec';
-import { describeHandler, runExecHandler } from './exec-handler';
+import { describeHandler, POST_START_TIMEOUT_MS, runExecHandler } from './exec-handler';
 import { needsProber, startProber, stopProber } from './prober';
 import { sandboxCgroup, startPodMonitor, stopPodMonitor } from './pod-monitor';
 import { notYetImplemented } from './manifest';
@@ -303,7 +303,7 @@ export async function startPod(pod: PodManifest, o: PodOptions, objects: PodObje
 
 /** lifecycle.postStart: run in the container once it started; if the hook
  * fails the container is killed (its restartPolicy decides what follows), as
- * kubelet does. Restarts by the monitor do not run it again. */
+ * kubelet does. After a restart by the monitor, the pod's prober runs it. */
 async function postStart(pod: PodManifest, cr: PodContainerRecord, ociRoot: string, dir: string, warn?: (m: string) => void): Promise<void> {
   const cmd = pod.spec.containers.find((c) => c.name === cr.name)?.lifecycle?.postStart?.exec?.command;
   if (!cmd) return;
@@ -317,7 +317,6 @@ async function postStart(pod: PodManifest, cr: PodContainerRecord, ociRoot: stri
   }
 }
 
-const POST_START_TIMEOUT_MS = 120_000;
 
 /** lifecycle.preStop of each running container, all at once, within the grace period. */
 async function preStop(root: string, rec: PodRecord, running: PodContainerRecord[], deadline: number): Promise<void> {

@@ -1,7 +1,8 @@
 /** The prober of a pod with probes or an activeDeadlineSeconds: a small
  * detached process (`podrun probe-pod ID`, started by `start`, ended by
  * `stop`/`rm` or when the pod is gone) that runs each container's probes
- * (exec, tcpSocket, httpGet) on their schedule, kills a container whose liveness or startup
+ * (exec, tcpSocket, httpGet) on their schedule, runs postStart again when a
+ * container was restarted, kills a container whose liveness or startup
  * probe gives up (its monitor restarts it per restartPolicy), publishes
  * started/ready in probes.json, and stops the pod at its deadline. */
 import { spawn } from 'node:child_process';
@@ -13,6 +14,8 @@ import { killContainer, readRecord, readRestarts } from '../oci/lifecycle';
 import { containerStatus } from '../oci/lifecycle/container-status';
 import { VOLATILE, writeFileAtomic } from '../util/atomic-file';
 import { isSameProcess, processStartTime } from '../util/process-identity';
+import { describeHandler, POST_START_TIMEOUT_MS, runExecHandler } from './exec-handler';
+import type { PodContainer } from './manifest-schema';
 import { runProbeAction } from './probe-action';
 import { applyResult, dueProbes, initialState, probeSpecs, type ContainerProbeState, type ProbeSpec } from './probe-state';
 import { podDir, podOciRoot, readPod, writePod, type PodRecord } from './pod-store';
@@ -35,8 +38,12 @@ export function readProbes(root: string, id: string): Record<string, PublishedPr
   }
 }
 
+/** kubelet runs postStart on every start of a container: the first by `start`, those after a restart here */
+const restartHook = (rec: PodRecord, c: PodContainer): string[] | undefined =>
+  rec.manifest.spec.restartPolicy !== 'Never' ? c.lifecycle?.postStart?.exec?.command : undefined;
+
 export const needsProber = (rec: PodRecord): boolean =>
-  rec.manifest.spec.activeDeadlineSeconds !== undefined || rec.manifest.spec.containers.some((c) => probeSpecs(c).length > 0);
+  rec.manifest.spec.activeDeadlineSeconds !== undefined || rec.manifest.spec.containers.some((c) => probeSpecs(c).length > 0 || restartHook(rec, c));
 
 /** Spawn the pod's prober, detached; its pid goes in the record. */
 export function startProber(root: string, rec: PodRecord): void {
@@ -69,6 +76,10 @@ interface Tracked {
   name: string;
   ociId: string;
   specs: ProbeSpec[];
+  /** lifecycle.postStart, to run after each restart */
+  postStart?: string[];
+  /** the restart count whose postStart ran (0: the first start's, run by `start`) */
+  hooked: number;
   run?: string;
   runStart: number;
   state: ContainerProbeState;
@@ -89,7 +100,8 @@ export async function runProber(root: string, id: string, signal: AbortSignal | 
   const tracked: Tracked[] = rec.containers.filter((c) => !c.init).flatMap((c) => {
     const spec = rec.manifest.spec.containers.find((x) => x.name === c.name);
     const specs = spec ? probeSpecs(spec) : [];
-    return specs.length ? [{ name: c.name, ociId: c.ociId, specs, runStart: 0, state: initialState(specs), busy: new Set<string>() }] : [];
+    const postStart = spec && restartHook(rec, spec);
+    return specs.length || postStart ? [{ name: c.name, ociId: c.ociId, specs, postStart, hooked: 0, runStart: 0, state: initialState(specs), busy: new Set<string>() }] : [];
   });
   let dirty = true;
   const publish = (): void => {
@@ -109,6 +121,24 @@ export async function runProber(root: string, id: string, signal: AbortSignal | 
         t.runStart = now;
         t.state = initialState(t.specs);
         dirty = true;
+      }
+      const restarts = t.postStart ? readRestarts(ociRoot, t.ociId).count : 0;
+      if (t.postStart && restarts > t.hooked && !t.busy.has('postStart')) {
+        // a restarted container: its postStart, as kubelet runs it on every start; a failing one kills it
+        t.hooked = restarts;
+        t.busy.add('postStart');
+        const hook = t.postStart;
+        void runExecHandler(ociRoot, t.ociId, hook, path.join(podDir(root, id), 'hooks', `${t.name}.postStart`), POST_START_TIMEOUT_MS).then((res) => {
+          t.busy.delete('postStart');
+          if (res.code === 0 || t.run !== run) return;
+          t.lastKill = `postStart hook ${describeHandler(res, POST_START_TIMEOUT_MS)} (FailedPostStartHook)`;
+          dirty = true;
+          try {
+            killContainer(ociRoot, t.ociId, 'SIGKILL', { all: true });
+          } catch {
+            /* it exited meanwhile */
+          }
+        });
       }
       for (const spec of dueProbes(t.specs, t.state, t.runStart, now)) {
         if (t.busy.has(spec.kind)) continue;

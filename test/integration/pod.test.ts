@@ -542,6 +542,37 @@ spec:
   t.same(await snapshotHost(), before);
 });
 
+t.test('postStart runs again after each restart (the prober runs it), as kubelet runs it on every start', async (t) => {
+  const before = await snapshotHost();
+  const { podrun, manifest } = await env(t);
+  const f = await manifest('ph', `
+apiVersion: v1
+kind: Pod
+metadata: { name: ph }
+spec:
+  restartPolicy: Always
+  terminationGracePeriodSeconds: 0
+  volumes: [{ name: w, emptyDir: {} }]
+  containers:
+    - name: flaky
+      image: localhost/podrun/busybox
+      command: [sh, -c, 'echo run >> /w/runs; sleep 0.5; exit 1']
+      lifecycle: { postStart: { exec: { command: [sh, -c, 'echo hook >> /w/hooks'] } } }
+      volumeMounts: [{ name: w, mountPath: /w }]
+    - name: steady
+      image: localhost/podrun/busybox
+      command: [sleep, '3600']
+      volumeMounts: [{ name: w, mountPath: /w }]
+`);
+  t.equal((await podrun('start', '--restart-backoff', '100', f)).code, 0);
+  const lines = async (file: string) => (await podrun('exec', 'ph', '-c', 'steady', '--', 'cat', file)).stdout.split('\n').filter(Boolean).length;
+  await waitFor(async () => (await lines('/w/hooks')) >= 3, 'three postStart runs', 15000);
+  const [runs, hooks] = [await lines('/w/runs'), await lines('/w/hooks')];
+  t.ok(runs >= 3 && hooks <= runs, `postStart ran ${hooks} times for ${runs} runs`);
+  t.equal((await podrun('rm', '-f', 'ph')).code, 0);
+  t.same(await snapshotHost(), before);
+});
+
 t.test('seccompProfile RuntimeDefault filters the container (and exec into it); Unconfined does not', async (t) => {
   const before = await snapshotHost();
   const { podrun, manifest } = await env(t);
