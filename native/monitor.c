@@ -26,9 +26,9 @@
  *       next_restart_unix_ms log_offset previous_log_offset" (next is 0 when
  *       none is pending), DIR/last-exit the previous run's exit. "norestart"
  *       on the socket cancels restarts (podrun stop sends it first).
- *   podrun-monitor pod DIR REPORT_FD [--cgroup-procs FILE]
- *       one supervisor for all of a pod's containers (joins FILE's cgroup
- *       first): serves DIR/monitor.sock, records "pid starttime" in
+ *   podrun-monitor pod DIR REPORT_FD [--cgroup CGROUP_DIR]
+ *       one supervisor for all of a pod's containers (a child created in
+ *       CGROUP_DIR; the process started returns at once): serves DIR/monitor.sock, records "pid starttime" in
  *       DIR/monitor.pid, reports "ok <pid>" on REPORT_FD. Requests:
  *       "create\tCTRDIR\tLOG|-\tnever|always|on-failure\tBACKOFF_MS[\tstdin|
  *       stdin-once]" launches CTRDIR/plan.bin as above with --keep (answering
@@ -224,7 +224,7 @@ int main(int argc, char **argv) {
     return attach_container(argv[2], with_stdin, raw);
   }
   if ((argc == 4 || argc == 6) && strcmp(argv[1], "pod") == 0) {
-    if (argc == 6 && strcmp(argv[4], "--cgroup-procs") != 0) goto usage;
+    if (argc == 6 && strcmp(argv[4], "--cgroup") != 0) goto usage;
     return supervise_pod(argv[2], atoi(argv[3]), argc == 6 ? argv[5] : NULL);
   }
   if (argc >= 4 && strcmp(argv[1], "container") == 0) {
@@ -241,6 +241,6 @@ int main(int argc, char **argv) {
     return supervise_container(argv[2], atoi(argv[3]), &o);
   }
 usage:
-  fprintf(stderr, "usage: podrun-monitor pod-init [CGROUP_PROCS] | run PLANFILE [--terminal CONSOLE_SOCKET [--stdin]] | container DIR REPORT_FD [--keep] [--log FILE] [--restart always|on-failure|never] [--backoff-ms N] | pod DIR REPORT_FD [--cgroup-procs FILE] | attach CTRDIR [--stdin] [--raw] | sandbox DIR HOSTNAME --net|--uts|--ipc... | probe NETNS|- tcp HOST PORT TIMEOUT_MS | probe NETNS|- http HOST PORT PATH TIMEOUT_MS [NAME:VALUE...]\n");
+  fprintf(stderr, "usage: podrun-monitor pod-init [CGROUP_PROCS] | run PLANFILE [--terminal CONSOLE_SOCKET [--stdin]] | container DIR REPORT_FD [--keep] [--log FILE] [--restart always|on-failure|never] [--backoff-ms N] | pod DIR REPORT_FD [--cgroup DIR] | attach CTRDIR [--stdin] [--raw] | sandbox DIR HOSTNAME --net|--uts|--ipc... | probe NETNS|- tcp HOST PORT TIMEOUT_MS | probe NETNS|- http HOST PORT PATH TIMEOUT_MS [NAME:VALUE...]\n");
   return 2;
 }

@@ -21,6 +21,7 @@
 #include "tty_proxy.h"
 
 #include <errno.h>
+#include <linux/sched.h>
 #include <malloc.h>
 #include <stddef.h>
 #include <fcntl.h>
@@ -33,6 +34,7 @@
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -670,17 +672,31 @@ fail:
   return 125;
 }
 
-int supervise_pod(const char *dir, int report_fd, const char *cgroup_procs) {
+/* Go on as a child created in the cgroup (CLONE_INTO_CGROUP): a write to
+ * cgroup.procs would cost a migration (~10 ms here, an RCU grace period);
+ * the parent leaves at once, and the child is re-parented like a daemon.
+ * Returns 0 in the child, -1 (errno) on failure; never returns in the parent. */
+static int fork_into_cgroup(const char *cgroup) {
+  int fd = open(cgroup, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return -1;
+  struct clone_args args;
+  memset(&args, 0, sizeof args);
+  args.flags = CLONE_INTO_CGROUP;
+  args.exit_signal = SIGCHLD;
+  args.cgroup = (uint64_t)fd;
+  long pid = syscall(SYS_clone3, &args, sizeof args);
+  if (pid < 0) { int e = errno; close(fd); errno = e; return -1; }
+  if (pid > 0) _exit(0);
+  close(fd);
+  return 0;
+}
+
+int supervise_pod(const char *dir, int report_fd, const char *cgroup) {
   struct monitor m = { .report_fd = -1, .pod_dirfd = -1, .pod_listen_fd = -1 };
   char line[700], buf[80];
-  if (cgroup_procs) {
-    int fd = open(cgroup_procs, O_WRONLY | O_CLOEXEC);
-    int n = snprintf(buf, sizeof buf, "%d", (int)getpid());
-    if (fd < 0 || write(fd, buf, (size_t)n) != n) {
-      snprintf(line, sizeof line, "err\tcgroup\t%d\t-1\t%.500s\n", errno, cgroup_procs);
-      goto fail;
-    }
-    close(fd);
+  if (cgroup && fork_into_cgroup(cgroup) < 0) {
+    snprintf(line, sizeof line, "err\tcgroup\t%d\t-1\t%.500s\n", errno, cgroup);
+    goto fail;
   }
   m.pod_dirfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (m.pod_dirfd < 0 || (m.pod_listen_fd = listen_at(m.pod_dirfd, "monitor.sock")) < 0) {

@@ -25,8 +25,9 @@ int parse_restart_policy(const char *s, enum restart_policy *out);
  * launch error, or "hooks <pid>" requests) on report_fd. */
 int supervise_container(const char *dir, int report_fd, const struct ctr_options *o);
 
-/* A pod's supervisor serving DIR/monitor.sock; joins cgroup_procs first when
- * given, writes DIR/monitor.pid, reports "ok <pid>" on report_fd. */
-int supervise_pod(const char *dir, int report_fd, const char *cgroup_procs);
+/* A pod's supervisor serving DIR/monitor.sock, as a process in the cgroup
+ * directory given (a child of the caller, who returns 0 at once); writes
+ * DIR/monitor.pid and reports "ok <pid>" on report_fd. */
+int supervise_pod(const char *dir, int report_fd, const char *cgroup);
 
 #endif

@@ -20,7 +20,7 @@ export function sandboxCgroup(podCgroupDir: string): string {
 
 export async function startPodMonitor(root: string, rec: PodRecord, podCgroupDir: string): Promise<SharedMonitor> {
   const dir = podDir(root, rec.id);
-  const pid = await spawnSharedMonitor(dir, path.join(sandboxCgroup(podCgroupDir), 'cgroup.procs'));
+  const pid = await spawnSharedMonitor(dir, sandboxCgroup(podCgroupDir));
   rec.monitor = { pid, startTime: processStartTime(pid) };
   writePod(root, rec);
   return { dir, ...rec.monitor };

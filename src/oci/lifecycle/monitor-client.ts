@@ -137,9 +137,9 @@ export interface SharedMonitor {
 }
 
 /** Start a pod's podrun-monitor serving <dir>/monitor.sock, detached, in the
- * cgroup whose cgroup.procs is given; resolves once it listens. */
-export async function spawnSharedMonitor(dir: string, cgroupProcs?: string): Promise<number> {
-  const args = ['pod', dir, '3', ...(cgroupProcs ? ['--cgroup-procs', cgroupProcs] : [])];
+ * cgroup directory given; resolves with its pid once it listens. */
+export async function spawnSharedMonitor(dir: string, cgroup?: string): Promise<number> {
+  const args = ['pod', dir, '3', ...(cgroup ? ['--cgroup', cgroup] : [])];
   const child = spawn(monitorPath(), args, { detached: true, stdio: ['ignore', 'ignore', 'ignore', 'pipe'] });
   const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
   child.once('error', () => undefined);
@@ -150,7 +150,7 @@ export async function spawnSharedMonitor(dir: string, cgroupProcs?: string): Pro
   if (line === undefined) throw new PodrunError('ELAUNCH', `podrun-monitor exited (${await exited}) without reporting on ${dir}`);
   const reply = parseReply(line);
   if (!reply.ok) throw new PodrunError('ELAUNCH', `podrun-monitor for ${dir}: ${reply.error?.message ?? line}`);
-  return child.pid ?? 0;
+  return Number(reply.rest); // with a cgroup, a child of the process we started
 }
 
 /** Have a shared monitor launch <ctrDir>/plan.bin stopped before exec (as
