@@ -56,7 +56,12 @@ async function inner(): Promise<void> {
       },
       runs,
       [
-        '--prepare', `sh -c '${P} rm -f bench1 bench3 >/dev/null 2>&1; ${podmanRm}; true'`,
+        // one --prepare per command (in order): each tool removes only its own, so podman's teardown does not run
+        // (and linger) right before a podrun start, nor podrun's before podman's
+        '--prepare', `sh -c '${P} rm -f bench1 >/dev/null 2>&1; true'`,
+        '--prepare', `sh -c '${podmanRm}; true'`,
+        '--prepare', `sh -c '${P} rm -f bench3 >/dev/null 2>&1; true'`,
+        '--prepare', `sh -c '${podmanRm}; true'`,
         '--cleanup', `sh -c '${P} rm -f bench1 bench3 >/dev/null 2>&1; ${podmanRm}; true'`,
       ],
       2,
