@@ -11,7 +11,10 @@ async function env(t: Test) {
   const fx = await fixtures();
   const dataRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'podrun-data-'));
   const runRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'podrun-run-'));
-  const podrun = (...args: string[]) => runCmd(podrunBin, ['--data-root', dataRoot, '--runroot', runRoot, ...args]);
+  const roots = ['--data-root', dataRoot, '--runroot', runRoot];
+  const podrun = (...args: string[]) => runCmd(podrunBin, [...roots, ...args]);
+  /** podrun with this text on its stdin */
+  const podrunFed = (input: string, ...args: string[]) => runCmd(podrunBin, [...roots, ...args], { input });
   // one teardown, in order: a test that fails half-way still removes its pods before their directories
   t.teardown(async () => {
     await removeAllPods(podrun);
@@ -24,7 +27,7 @@ async function env(t: Test) {
     fs.writeFileSync(f, yaml);
     return f;
   };
-  return { podrun, manifest, dataRoot, runRoot };
+  return { podrun, podrunFed, manifest, dataRoot, runRoot };
 }
 
 const DUO = `
@@ -146,7 +149,7 @@ spec:
 
 t.test('exec as kubectl: stdin only with -i; -t gives a pty connected to ours (size, input, exit status); launch errors named', async (t) => {
   const before = await snapshotHost();
-  const { podrun, manifest, runRoot, dataRoot } = await env(t);
+  const { podrun, podrunFed, manifest, runRoot, dataRoot } = await env(t);
   t.equal((await podrun('start', await manifest('solo', `
 apiVersion: v1
 kind: Pod
@@ -156,9 +159,9 @@ spec:
   containers: [{ name: a, image: localhost/podrun/busybox, command: [sleep, '3600'] }]
 `))).code, 0);
   const bin = `${podrunBin} --data-root ${dataRoot} --runroot ${runRoot}`;
-  const noStdin = await runCmd(podrunBin, ['--data-root', dataRoot, '--runroot', runRoot, 'exec', 'solo', '--', 'cat'], { input: 'typed' });
+  const noStdin = await podrunFed('typed', 'exec', 'solo', '--', 'cat');
   t.same([noStdin.code, noStdin.stdout], [0, ''], 'without -i the command reads /dev/null');
-  const withStdin = await runCmd(podrunBin, ['--data-root', dataRoot, '--runroot', runRoot, 'exec', '-i', 'solo', '--', 'cat'], { input: 'typed' });
+  const withStdin = await podrunFed('typed', 'exec', '-i', 'solo', '--', 'cat');
   t.same([withStdin.code, withStdin.stdout], [0, 'typed'], '-i passes our stdin');
   const tty = await podrun('exec', '-t', 'solo', '--', 'sh', '-c', 'tty; exit 7');
   t.match(tty.stdout, /^\/dev\/pts\/\d+\r?\n$/, '-t: its stdio is a pty');
@@ -178,7 +181,7 @@ spec:
 
 t.test('stdin, stdinOnce and tty containers: attach -i feeds stdin and streams output; a tty is logged; stdinOnce closes with the attach', async (t) => {
   const before = await snapshotHost();
-  const { podrun, manifest, runRoot, dataRoot } = await env(t);
+  const { podrun, podrunFed, manifest } = await env(t);
   t.equal((await podrun('start', await manifest('att', `
 apiVersion: v1
 kind: Pod
@@ -192,14 +195,13 @@ spec:
     - { name: term, image: localhost/podrun/busybox, stdin: true, tty: true, command: [sh, -c, 'tty; read x; echo "x=$x"; exec sleep 3600'] }
     - { name: plain, image: localhost/podrun/busybox, command: [sh, -c, 'exec sleep 3600'] }
 `))).code, 0);
-  const attach = (c: string, input: string, ...flags: string[]) =>
-    runCmd(podrunBin, ['--data-root', dataRoot, '--runroot', runRoot, 'attach', ...flags, 'att', '-c', c], { input });
+  const attach = (c: string, input: string, ...flags: string[]) => podrunFed(input, 'attach', ...flags, 'att', '-c', c);
   const once = await attach('once', 'hello\nworld\n', '-i');
   t.same([once.code, once.stdout], [0, 'got hello\ngot world\nstdin closed\n'], 'stdinOnce: our input, then EOF when we are done; its output came back until it ended');
   t.match(JSON.parse((await podrun('inspect', 'att')).stdout).status.containerStatuses[0].state, { terminated: { exitCode: 5 } });
   t.equal((await podrun('logs', 'att', '-c', 'once')).stdout, 'got hello\ngot world\nstdin closed\n', 'and it is logged');
 
-  const first = runCmd(podrunBin, ['--data-root', dataRoot, '--runroot', runRoot, 'attach', '-i', 'att', '-c', 'open'], { input: 'one\n' });
+  const first = podrunFed('one\n', 'attach', '-i', 'att', '-c', 'open');
   await waitFor(async () => /open got one/.test((await podrun('logs', 'att', '-c', 'open')).stdout), 'the first input read');
   const busy = await attach('open', '', '-i');
   t.match(busy.stderr, /another client is attached/, 'one attached client at a time');
@@ -220,7 +222,7 @@ spec:
     - { name: plain, image: localhost/podrun/busybox, command: [sh, -c, 'exec sleep 3600'] }
 `))).code, 0);
   await waitFor(async () => /\/dev\/pts\/0/.test((await podrun('logs', 'tty', '-c', 'term')).stdout), 'the tty line logged');
-  const term = runCmd(podrunBin, ['--data-root', dataRoot, '--runroot', runRoot, 'attach', '-i', 'tty', '-c', 'term'], { input: 'abc\n' });
+  const term = podrunFed('abc\n', 'attach', '-i', 'tty', '-c', 'term');
   await waitFor(async () => /x=abc/.test((await podrun('logs', 'tty', '-c', 'term')).stdout), 'the tty read our input');
   t.equal((await podrun('logs', 'tty', '-c', 'term')).stdout, '/dev/pts/0\r\nabc\r\nx=abc\r\n', 'a tty container\'s output is logged as the terminal wrote it (echo, CRLF)');
   t.match((await podrun('attach', '-i', 'tty', '-c', 'plain')).stderr, /does not take stdin/, 'attach -i to a container without stdin is refused');
