@@ -47,10 +47,10 @@
  *   podrun-monitor probe NETNS|- http HOST PORT PATH TIMEOUT_MS [NAME:VALUE...]
  *       a tcpSocket / httpGet probe from inside a network namespace (see
  *       net_probe.c).
- *   podrun-monitor pod-init [CGROUP_PROCS]
+ *   podrun-monitor pod-init [CGROUP_DIR]
  *       the init of a pod's shared PID namespace (shareProcessNamespace):
- *       unshares a PID namespace, forks its pid 1 (moved into CGROUP_PROCS
- *       when given), prints that pid and returns. Pid 1 reaps whatever is
+ *       clones its pid 1 into a new PID namespace (in CGROUP_DIR when
+ *       given), prints that pid and returns. Pid 1 reaps whatever is
  *       re-parented to it and exits on SIGTERM/SIGINT; the namespace lives
  *       as long as it does.
  */
@@ -61,6 +61,7 @@
 #include "tty_proxy.h"
 
 #include <errno.h>
+#include <linux/sched.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <sched.h>
@@ -148,26 +149,27 @@ fail:
   return 125;
 }
 
-static int pod_init(const char *procs) {
-  if (unshare(CLONE_NEWPID) < 0) { perror("podrun-monitor: unshare(CLONE_NEWPID)"); return 1; }
-  int ready[2];
-  if (pipe2(ready, O_CLOEXEC) < 0) { perror("podrun-monitor: pipe"); return 1; }
+static int pod_init(const char *cgroup) {
+  /* pid 1 of a new PID namespace, created right in the cgroup (no cgroup.procs migration) */
+  int cgfd = -1;
+  if (cgroup && (cgfd = open(cgroup, O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0) { perror("podrun-monitor: the pod's cgroup"); return 1; }
   sigset_t set;
   sigemptyset(&set);
   sigaddset(&set, SIGCHLD);
   sigaddset(&set, SIGTERM);
   sigaddset(&set, SIGINT);
   sigprocmask(SIG_BLOCK, &set, NULL); /* pid 1 drops unhandled signals unless they are blocked and waited for */
-  pid_t pid = fork();
-  if (pid < 0) { perror("podrun-monitor: fork"); return 1; }
+  struct clone_args args;
+  memset(&args, 0, sizeof args);
+  args.flags = CLONE_NEWPID | (cgfd >= 0 ? CLONE_INTO_CGROUP : 0);
+  args.exit_signal = SIGCHLD;
+  args.cgroup = cgfd >= 0 ? (uint64_t)cgfd : 0;
+  long pid = syscall(SYS_clone3, &args, sizeof args);
+  if (pid < 0) { perror("podrun-monitor: clone3(CLONE_NEWPID)"); return 1; }
   if (pid == 0) {
-    close(ready[1]);
     setsid();
     int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
     for (int fd = 0; fd < 3; fd++) dup2(devnull, fd);
-    char go;
-    (void)!read(ready[0], &go, 1); /* EOF once the parent placed us in the cgroup */
-    close(ready[0]);
     prctl(PR_SET_NAME, "podrun-pod-init");
     for (;;) {
       int sig = sigwaitinfo(&set, NULL);
@@ -175,20 +177,7 @@ static int pod_init(const char *procs) {
       else if (sig == SIGTERM || sig == SIGINT) _exit(0);
     }
   }
-  close(ready[0]);
-  if (procs) {
-    char buf[32];
-    int fd = open(procs, O_WRONLY | O_CLOEXEC);
-    int n = snprintf(buf, sizeof buf, "%d", (int)pid);
-    if (fd < 0 || write(fd, buf, (size_t)n) != n) {
-      perror("podrun-monitor: joining the cgroup");
-      kill(pid, SIGKILL);
-      return 1;
-    }
-    close(fd);
-  }
-  close(ready[1]);
-  printf("%d\n", (int)pid);
+  printf("%ld\n", pid);
   return 0;
 }
 
@@ -241,6 +230,6 @@ int main(int argc, char **argv) {
     return supervise_container(argv[2], atoi(argv[3]), &o);
   }
 usage:
-  fprintf(stderr, "usage: podrun-monitor pod-init [CGROUP_PROCS] | run PLANFILE [--terminal CONSOLE_SOCKET [--stdin]] | container DIR REPORT_FD [--keep] [--log FILE] [--restart always|on-failure|never] [--backoff-ms N] | pod DIR REPORT_FD [--cgroup DIR] | attach CTRDIR [--stdin] [--raw] | sandbox DIR HOSTNAME --net|--uts|--ipc... | probe NETNS|- tcp HOST PORT TIMEOUT_MS | probe NETNS|- http HOST PORT PATH TIMEOUT_MS [NAME:VALUE...]\n");
+  fprintf(stderr, "usage: podrun-monitor pod-init [CGROUP_DIR] | run PLANFILE [--terminal CONSOLE_SOCKET [--stdin]] | container DIR REPORT_FD [--keep] [--log FILE] [--restart always|on-failure|never] [--backoff-ms N] | pod DIR REPORT_FD [--cgroup DIR] | attach CTRDIR [--stdin] [--raw] | sandbox DIR HOSTNAME --net|--uts|--ipc... | probe NETNS|- tcp HOST PORT TIMEOUT_MS | probe NETNS|- http HOST PORT PATH TIMEOUT_MS [NAME:VALUE...]\n");
   return 2;
 }

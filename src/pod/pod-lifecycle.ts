@@ -173,7 +173,7 @@ function applyPodLimits(pod: PodManifest, rec: PodRecord, o: PodOptions): string
  * cgroup kill ends it with the pod. Returns the namespace's path. */
 function startPodInit(rec: PodRecord, root: string, podCgroupDir: string): string {
   const cg = sandboxCgroup(podCgroupDir);
-  const r = spawnSync(monitorPath(), ['pod-init', path.join(cg, 'cgroup.procs')], { encoding: 'utf8' });
+  const r = spawnSync(monitorPath(), ['pod-init', cg], { encoding: 'utf8' });
   const pid = Number(r.stdout.trim());
   if (r.status !== 0 || !(pid > 0)) throw new PodrunError('EHOST', `shareProcessNamespace: starting the pod's init failed: ${(r.stderr || r.error?.message || `exit ${r.status}`).trim()}`);
   rec.podInit = { pid, startTime: processStartTime(pid) };

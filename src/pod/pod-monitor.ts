@@ -37,7 +37,6 @@ function podMonitorOf(root: string, rec: PodRecord): { pid: number; startTime?: 
   }
 }
 
-
 /** Ask it to leave (its containers are gone by now); SIGKILL if it does not within a second. */
 export async function stopPodMonitor(root: string, rec: PodRecord): Promise<void> {
   const m = podMonitorOf(root, rec);
@@ -45,5 +44,9 @@ export async function stopPodMonitor(root: string, rec: PodRecord): Promise<void
   await askMonitor(podDir(root, rec.id), 'exit', 1_000).catch(() => undefined);
   const deadline = Date.now() + 1_000;
   while (isSameProcess(m.pid, m.startTime) && Date.now() < deadline) await sleep(2);
-  if (isSameProcess(m.pid, m.startTime)) process.kill(m.pid, 'SIGKILL');
+  try {
+    if (isSameProcess(m.pid, m.startTime)) process.kill(m.pid, 'SIGKILL');
+  } catch {
+    /* it left meanwhile */
+  }
 }
