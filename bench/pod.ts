@@ -4,7 +4,8 @@
  * podman, its default runtime runc; see below why not `podman pod
  * create`); plus the memory an idle
  * podrun pod costs: its monitor's RSS (against podman's conmons), and all
- * told (MemAvailable over ten idle pods), hence how many fit. Runs in the private mount namespace
+ * told (processes' PSS + kernel slab/page tables/stacks over ten idle pods),
+ * hence how many fit. Runs in the private mount namespace
  * of benchMain (cgroup2 bound over /sys/fs/cgroup, so podman never touches
  * this host's v1 hierarchies). */
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -78,15 +79,31 @@ async function inner(): Promise<void> {
     const conmons = spawnSync('pgrep', ['-f', `conmon .*${dir}`], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean).map(Number);
     const conmonRss = conmons.map(rssKiB);
     execFileSync('sh', ['-c', `${podmanRm}; true`]);
-    // what an idle pod costs the host in all (monitor, container process, cgroups, namespaces, mounts,
-    // page tables): MemAvailable before and after N idle 1-container pods
+    // what an idle pod costs the host in all: its processes' PSS (monitor, container), and the kernel's
+    // slab, page tables and stacks (cgroups, namespaces, mounts, overlay) — deltas over N idle 1-container pods
+    // (MemAvailable moves with the page cache too much to tell)
     const N = 10;
-    const available = (): number => Number(/MemAvailable:\s+(\d+)/.exec(fs.readFileSync('/proc/meminfo', 'utf8'))![1]);
+    const kernel = (): number => {
+      const mi = fs.readFileSync('/proc/meminfo', 'utf8');
+      return ['Slab', 'PageTables', 'KernelStack'].reduce((n, k) => n + Number(new RegExp(`^${k}:\\s+(\\d+)`, 'm').exec(mi)![1]), 0);
+    };
+    const pss = (pid: number): number => {
+      try {
+        return Number(/^Pss:\s+(\d+)/m.exec(fs.readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'))![1]);
+      } catch {
+        return 0;
+      }
+    };
     for (let i = 0; i < N; i++) fs.writeFileSync(path.join(dir, `idle${i}.yaml`), podYaml(`idle${i}`, 1));
-    const avail0 = available();
+    const kernel0 = kernel();
     for (let i = 0; i < N; i++) execFileSync('sh', ['-c', `${P} start ${dir}/idle${i}.yaml >/dev/null`]);
     await new Promise((r) => setTimeout(r, 1000));
-    const perPod = Math.max(1, (avail0 - available()) / N);
+    const kernelKiB = (kernel() - kernel0) / N;
+    // the pods' processes: every process in their cgroups (monitor in sandbox/, the container in ctr-c0/)
+    const procs = spawnSync('sh', ['-c', `cat /sys/fs/cgroup/podrun.slice/pod-*/*/cgroup.procs`], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean).map(Number);
+    const pssKiB = procs.reduce((n, pid) => n + pss(pid), 0) / N;
+    const perPod = Math.max(1, kernelKiB + pssKiB);
+    const avail0 = Number(/MemAvailable:\s+(\d+)/.exec(fs.readFileSync('/proc/meminfo', 'utf8'))![1]);
     for (let i = 0; i < N; i++) execFileSync('sh', ['-c', `${P} rm -f idle${i} >/dev/null`]);
     const ms = (s: number): string => `${(s * 1000).toFixed(0)} ms`;
     const row = (a: string, b: string): string => {
@@ -98,7 +115,7 @@ async function inner(): Promise<void> {
     process.stdout.write(`${row('podrun start (3 containers)', 'podman run ×3')}   (target ≤ 150 ms)\n`);
     process.stdout.write(`idle 3-container pod: ${pids.length} monitor(s), RSS ${rss.join(' + ')} KiB = ${rss.reduce((a, b) => a + b, 0)} KiB`
       + `   podman: ${conmonRss.length} conmon, RSS ${conmonRss.reduce((a, b) => a + b, 0)} KiB = ${(rss.reduce((a, b) => a + b, 0) / Math.max(1, conmonRss.reduce((a, b) => a + b, 0))).toFixed(2)}× podman's\n`);
-    process.stdout.write(`idle 1-container pod, all told (MemAvailable drop over ${N} pods): ${perPod.toFixed(0)} KiB each → ~${Math.floor(avail0 / perPod)} such pods fit in this host's ${Math.round(avail0 / 1024)} MiB available (by memory; pids and fds allow fewer)\n`);
+    process.stdout.write(`idle 1-container pod, all told (over ${N} pods): ${perPod.toFixed(0)} KiB each = processes' PSS ${pssKiB.toFixed(0)} + kernel (slab, page tables, stacks) ${kernelKiB.toFixed(0)} KiB → ~${Math.floor(avail0 / perPod)} such pods fit in this host's ${Math.round(avail0 / 1024)} MiB available (by memory; pids and fds allow fewer)\n`);
   } finally {
     spawnSync('sh', ['-c', `${P} rm -f bench1 bench3 >/dev/null 2>&1; ${M} rm -a -f -t 0 --depend >/dev/null 2>&1; ${M} rmi -a -f >/dev/null 2>&1`]);
     spawnSync('sh', ['-c', `umount -R ${dir}/podman/overlay 2>/dev/null; true`]);
