@@ -7,7 +7,8 @@ cd "$(dirname "$0")/.."
 pod=${1:-examples/pods/web-sidecar.yaml}
 podrun image inspect localhost/podrun/busybox >/dev/null 2>&1 ||
   podrun load -q --name localhost/podrun/busybox rootfs-fixtures/.out/images/busybox-gzip >/dev/null
-name=$(sed -n 's/^  name: *//p' "$pod" | head -1)
+# the Pod's name (the file may hold ConfigMaps and Secrets first, in any YAML style)
+name=$(node -e 'for (const d of require("yaml").parseAllDocuments(require("fs").readFileSync(process.argv[1], "utf8"))) { const o = d.toJS(); if (o?.kind === "Pod") { console.log(o.metadata.name); break } }' "$pod")
 podrun rm -f "$name" >/dev/null 2>&1 || true
 echo "\$ podrun start $pod"
 podrun start "$pod"

@@ -91,6 +91,8 @@ export function recordlessPodIds(root: string): string[] {
 
 /** A pod by name, id or unique id prefix. */
 export function findPod(root: string, query: string): PodRecord {
+  // an empty id "prefix" would match any pod
+  if (!query) throw new PodrunError('EINVALID_CONFIG', 'a pod name or id is needed');
   const pods = listPods(root);
   const byName = pods.filter((p) => p.name === query || `${p.namespace}/${p.name}` === query);
   if (byName.length === 1) return byName[0];

@@ -143,6 +143,7 @@ spec:
   t.ok(!processGone(state('a').pid) && !processGone(state('b').pid), 'the containers run on without their monitor');
   const ps = JSON.parse((await podrun('inspect', 'trio')).stdout) as { status: { containerStatuses: Array<{ state: object }> } };
   t.match(ps.status.containerStatuses[0].state, { running: {} }, 'and are reported running');
+  t.match((await podrun('rm', '-f', '')).stderr, /a pod name or id is needed/, 'an empty name is no id prefix of every pod');
   t.equal((await podrun('rm', '-f', 'trio')).code, 0);
   t.same(await snapshotHost(), before, 'nothing left');
 });
