@@ -153,6 +153,10 @@ const char *launch_step_name(int step);
 int plan_decode(const void *data, size_t len, struct launch_plan *plan, struct launch_error *err);
 void plan_free(struct launch_plan *plan);
 
+/* Read and decode the plan file at path (relative to dirfd, or AT_FDCWD);
+ * label names it in an error. Returns 0, or -1 with err filled. */
+int plan_load(int dirfd, const char *path, const char *label, struct launch_plan *plan, struct launch_error *err);
+
 /* Compile seccomp, open namespace files and cgroup, clone and drive the child
  * until it has exec'd. Returns 0 with res filled, or -1 with err filled; on
  * failure nothing is left running. Call from any thread; the child runs no

@@ -80,45 +80,10 @@
 #define P_PIDFD 3
 #endif
 
-static int read_file(const char *path, char **out, size_t *len) {
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return -1;
-  struct stat st;
-  if (fstat(fd, &st) < 0) { close(fd); return -1; }
-  char *buf = malloc((size_t)st.st_size + 1);
-  if (!buf) { close(fd); errno = ENOMEM; return -1; }
-  size_t got = 0;
-  while (got < (size_t)st.st_size) {
-    ssize_t n = read(fd, buf + got, (size_t)st.st_size - got);
-    if (n <= 0) { int e = n < 0 ? errno : EIO; free(buf); close(fd); errno = e; return -1; }
-    got += (size_t)n;
-  }
-  close(fd);
-  *out = buf;
-  *len = got;
-  return 0;
-}
-
-static int load_plan(const char *path, struct launch_plan *plan, struct launch_error *err) {
-  char *data;
-  size_t len;
-  if (read_file(path, &data, &len) < 0) {
-    err->step = STEP_PLAN; err->err = errno; err->index = -1;
-    snprintf(err->detail, sizeof err->detail, "%s", path);
-    return -1;
-  }
-  int rc = plan_decode(data, len, plan, err);
-  free(data);
-  return rc;
-}
-
-
-
-
 static int run_foreground(const char *plan_path) {
   struct launch_plan plan;
   struct launch_error err;
-  if (load_plan(plan_path, &plan, &err) < 0) goto fail;
+  if (plan_load(AT_FDCWD, plan_path, plan_path, &plan, &err) < 0) goto fail;
   /* forwarded signals are read from a signalfd, so block them first */
   sigset_t fwd;
   sigemptyset(&fwd);

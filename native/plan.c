@@ -4,9 +4,12 @@
 #include "launch.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 struct reader { const char *p, *end; int bad; };
 
@@ -216,4 +219,28 @@ void plan_free(struct launch_plan *p) {
   free(p->bpf.filter);
   free(p->buf);
   memset(p, 0, sizeof *p);
+}
+
+int plan_load(int dirfd, const char *path, const char *label, struct launch_plan *plan, struct launch_error *err) {
+  int fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC);
+  struct stat st;
+  char *buf = NULL;
+  size_t got = 0;
+  if (fd >= 0 && fstat(fd, &st) == 0 && (buf = malloc((size_t)st.st_size + 1))) {
+    while (got < (size_t)st.st_size) {
+      ssize_t n = read(fd, buf + got, (size_t)st.st_size - got);
+      if (n <= 0) { if (n == 0) errno = EIO; free(buf); buf = NULL; break; }
+      got += (size_t)n;
+    }
+  }
+  int e = errno;
+  if (fd >= 0) close(fd);
+  if (!buf) {
+    err->step = STEP_PLAN; err->err = e ? e : ENOMEM; err->index = -1;
+    snprintf(err->detail, sizeof err->detail, "%.470s", label);
+    return -1;
+  }
+  int rc = plan_decode(buf, got, plan, err);
+  free(buf);
+  return rc;
 }

@@ -117,26 +117,6 @@ static int write_atomic_at(int dirfd, const char *name, const char *data) {
   return renameat(dirfd, tmp, dirfd, name);
 }
 
-static int load_plan_at(int dirfd, const char *dir, struct launch_plan *plan, struct launch_error *err) {
-  char detail[600];
-  snprintf(detail, sizeof detail, "%.470s/plan.bin", dir);
-  int fd = openat(dirfd, "plan.bin", O_RDONLY | O_CLOEXEC);
-  struct stat st;
-  if (fd < 0 || fstat(fd, &st) < 0) { int e = errno; if (fd >= 0) close(fd); return set_err(err, STEP_PLAN, e, detail); }
-  char *buf = malloc((size_t)st.st_size + 1);
-  size_t got = 0;
-  while (buf && got < (size_t)st.st_size) {
-    ssize_t n = read(fd, buf + got, (size_t)st.st_size - got);
-    if (n <= 0) { free(buf); buf = NULL; errno = n < 0 ? errno : EIO; }
-    else got += (size_t)n;
-  }
-  int e = errno;
-  close(fd);
-  if (!buf) return set_err(err, STEP_PLAN, e ? e : ENOMEM, detail);
-  int rc = plan_decode(buf, got, plan, err);
-  free(buf);
-  return rc;
-}
 
 /* Listen on DIRFD/name; through /proc/self/fd since a socket address is
  * limited to 108 bytes and state paths can be longer. */
@@ -303,7 +283,9 @@ gone:
 /* Launch the container's plan: stopped before exec unless start_now. */
 static int ctr_launch(struct ctr *c, int start_now, struct launch_error *err) {
   struct launch_plan plan;
-  if (load_plan_at(c->dirfd, c->dir, &plan, err) < 0) return -1;
+  char label[600];
+  snprintf(label, sizeof label, "%.470s/plan.bin", c->dir);
+  if (plan_load(c->dirfd, "plan.bin", label, &plan, err) < 0) return -1;
   if (!plan.wait_start) { plan_free(&plan); return set_err(err, STEP_PLAN, EINVAL, "plan is not a create plan"); }
   if (plan.hook_pause && c->m->report_fd < 0) {
     plan_free(&plan);

@@ -98,17 +98,7 @@ int run_with_terminal(const char *plan_path, const char *console_socket, int wit
   for (size_t i = 0; i < sizeof fwd / sizeof *fwd; i++) sigaddset(&sigs, fwd[i]);
   sigprocmask(SIG_BLOCK, &sigs, NULL);
 
-  char *data = NULL;
-  struct stat st;
-  int pfd = open(plan_path, O_RDONLY | O_CLOEXEC);
-  if (pfd < 0 || fstat(pfd, &st) < 0 || !(data = malloc((size_t)st.st_size + 1)) || read(pfd, data, (size_t)st.st_size) != st.st_size) {
-    fprintf(stderr, "podrun-monitor: %s: %s\n", plan_path, strerror(errno));
-    unlink(console_socket);
-    return 125;
-  }
-  close(pfd);
-  int rc = plan_decode(data, (size_t)st.st_size, &plan, &err);
-  free(data);
+  int rc = plan_load(AT_FDCWD, plan_path, plan_path, &plan, &err);
   struct launch_result res;
   if (rc == 0) { rc = launch(&plan, NULL, &res, &err); plan_free(&plan); }
   if (rc < 0) {
