@@ -5,10 +5,9 @@
  * spawning it still leaves it findable. */
 import fs from 'node:fs';
 import path from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { createCgroup } from '../cgroup/lifecycle';
 import { askMonitor, spawnSharedMonitor, type SharedMonitor } from '../oci/lifecycle';
-import { isSameProcess, processStartTime } from '../util/process-identity';
+import { isSameProcess, processStartTime, waitProcessGone } from '../util/process-identity';
 import { podDir, writePod, type PodRecord } from './pod-store';
 
 /** The pod cgroup's leaf for the pod's own processes (monitor, shared PID namespace init). */
@@ -42,8 +41,7 @@ export async function stopPodMonitor(root: string, rec: PodRecord): Promise<void
   const m = podMonitorOf(root, rec);
   if (!m || !isSameProcess(m.pid, m.startTime)) return;
   await askMonitor(podDir(root, rec.id), 'exit', 1_000).catch(() => undefined);
-  const deadline = Date.now() + 1_000;
-  while (isSameProcess(m.pid, m.startTime) && Date.now() < deadline) await sleep(2);
+  await waitProcessGone(m.pid, m.startTime, 1_000);
   try {
     if (isSameProcess(m.pid, m.startTime)) process.kill(m.pid, 'SIGKILL');
   } catch {

@@ -1,5 +1,6 @@
 /** A pid plus its start time names one process, even after pid reuse. */
 import { readFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 /** Field 22 of /proc/<pid>/stat (clock ticks since boot), or undefined. */
 export function processStartTime(pid: number): number | undefined {
@@ -20,4 +21,10 @@ export function processStartTime(pid: number): number | undefined {
 export function isSameProcess(pid: number | undefined, startTime: number | undefined): boolean {
   if (!pid || startTime === undefined) return false;
   return processStartTime(pid) === startTime;
+}
+
+/** Until that process is gone (or timeoutMs passed). */
+export async function waitProcessGone(pid: number | undefined, startTime: number | undefined, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (isSameProcess(pid, startTime) && Date.now() < deadline) await sleep(2);
 }

@@ -7,14 +7,9 @@ import { PodrunError } from '../../errors';
 import { runHooksLenient } from '../hooks';
 import { containerStatus } from './container-status';
 import { cancelRestarts } from './restart';
-import { isSameProcess } from '../../util/process-identity';
+import { isSameProcess, waitProcessGone } from '../../util/process-identity';
 import { askMonitor } from './monitor-client';
 import { containerDir, hookState, readExit, readRecord, removeContainerDir } from './state-store';
-
-async function waitGone(pid: number | undefined, startTime: number | undefined, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (isSameProcess(pid, startTime) && Date.now() < deadline) await sleep(2);
-}
 
 async function waitRecorded(root: string, id: string, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -36,7 +31,7 @@ export async function deleteContainer(root: string, id: string, opts: { force?: 
   await cancelRestarts(root, id);
   // cgroup.kill reaches everything, frozen or not; then the monitor records the exit and leaves
   await removeCgroup(rec.cgroup);
-  await waitGone(rec.pid, rec.pidStartTime, 5_000);
+  await waitProcessGone(rec.pid, rec.pidStartTime, 5_000);
   if (rec.sharedMonitor) {
     // a pod's monitor stays for the other containers: it only forgets this one (once it recorded the exit)
     if (isSameProcess(rec.monitorPid, rec.monitorStartTime)) {
@@ -44,7 +39,7 @@ export async function deleteContainer(root: string, id: string, opts: { force?: 
       await askMonitor(containerDir(root, id), 'release', 2_000).catch(() => undefined);
     }
   } else {
-    await waitGone(rec.monitorPid, rec.monitorStartTime, 5_000);
+    await waitProcessGone(rec.monitorPid, rec.monitorStartTime, 5_000);
   }
   pruneEmpty(rec.cgroupCreated.slice(0, -1));
   removeContainerDir(root, id);
