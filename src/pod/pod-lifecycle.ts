@@ -28,7 +28,7 @@ import { readFileInRoot } from '../util/in-root';
 import { isSameProcess, processStartTime } from '../util/process-identity';
 import { withFileLock } from '../util/file-lock';
 import { containerConfig } from './container-spec';
-import { describeHandler, POST_START_TIMEOUT_MS, runExecHandler } from './exec-handler';
+import { runExecHandler, runPostStart } from './exec-handler';
 import { needsProber, startProber, stopProber } from './prober';
 import { sandboxCgroup, startPodMonitor, stopPodMonitor } from './pod-monitor';
 import { notYetImplemented } from './manifest';
@@ -307,14 +307,8 @@ export async function startPod(pod: PodManifest, o: PodOptions, objects: PodObje
 async function postStart(pod: PodManifest, cr: PodContainerRecord, ociRoot: string, dir: string, warn?: (m: string) => void): Promise<void> {
   const cmd = pod.spec.containers.find((c) => c.name === cr.name)?.lifecycle?.postStart?.exec?.command;
   if (!cmd) return;
-  const r = await runExecHandler(ociRoot, cr.ociId, cmd, path.join(dir, 'hooks', `${cr.name}.postStart`), POST_START_TIMEOUT_MS);
-  if (r.code === 0) return;
-  warn?.(`container ${cr.name}: postStart hook ${describeHandler(r, POST_START_TIMEOUT_MS)}; killing the container (FailedPostStartHook)`);
-  try {
-    killContainer(ociRoot, cr.ociId, 'SIGKILL', { all: true });
-  } catch {
-    /* it exited already */
-  }
+  const failed = await runPostStart(ociRoot, cr.ociId, cmd, path.join(dir, 'hooks', `${cr.name}.postStart`));
+  if (failed) warn?.(`container ${cr.name}: ${failed}; killing the container (FailedPostStartHook)`);
 }
 
 

@@ -14,7 +14,7 @@ import { killContainer, readRecord, readRestarts } from '../oci/lifecycle';
 import { containerStatus } from '../oci/lifecycle/container-status';
 import { VOLATILE, writeFileAtomic } from '../util/atomic-file';
 import { isSameProcess, processStartTime } from '../util/process-identity';
-import { describeHandler, POST_START_TIMEOUT_MS, runExecHandler } from './exec-handler';
+import { runPostStart } from './exec-handler';
 import type { PodContainer } from './manifest-schema';
 import { runProbeAction } from './probe-action';
 import { applyResult, dueProbes, initialState, probeSpecs, type ContainerProbeState, type ProbeSpec } from './probe-state';
@@ -127,17 +127,11 @@ export async function runProber(root: string, id: string, signal: AbortSignal | 
         // a restarted container: its postStart, as kubelet runs it on every start; a failing one kills it
         t.hooked = restarts;
         t.busy.add('postStart');
-        const hook = t.postStart;
-        void runExecHandler(ociRoot, t.ociId, hook, path.join(podDir(root, id), 'hooks', `${t.name}.postStart`), POST_START_TIMEOUT_MS).then((res) => {
+        void runPostStart(ociRoot, t.ociId, t.postStart, path.join(podDir(root, id), 'hooks', `${t.name}.postStart`), () => t.run === run).then((failed) => {
           t.busy.delete('postStart');
-          if (res.code === 0 || t.run !== run) return;
-          t.lastKill = `postStart hook ${describeHandler(res, POST_START_TIMEOUT_MS)} (FailedPostStartHook)`;
+          if (!failed) return;
+          t.lastKill = `${failed} (FailedPostStartHook)`;
           dirty = true;
-          try {
-            killContainer(ociRoot, t.ociId, 'SIGKILL', { all: true });
-          } catch {
-            /* it exited meanwhile */
-          }
         });
       }
       for (const spec of dueProbes(t.specs, t.state, t.runStart, now)) {
