@@ -1,10 +1,9 @@
 /** `attach`: a container's live output (and input to its stdin) through
  * its shared podrun-monitor; the proxying is C (`podrun-monitor attach`),
  * connected to our stdio. */
-import { spawn } from 'node:child_process';
 import { PodrunError } from '../../errors';
-import { monitorPath } from '../../native';
 import { containerStatus } from './container-status';
+import { runMonitorTool } from './monitor-client';
 import { containerDir, requireRecord } from './state-store';
 
 export interface AttachOptions {
@@ -20,12 +19,6 @@ export async function attachContainer(root: string, id: string, o: AttachOptions
   if (!rec.sharedMonitor) throw new PodrunError('EINVALID_CONFIG', `container ${id} is not a pod's: its output goes to its creator`);
   const { status } = containerStatus(root, rec);
   if (status !== 'running') throw new PodrunError('EINVALID_CONFIG', `cannot attach to a ${status} container`);
-  const child = spawn(monitorPath(), ['attach', containerDir(root, id), ...(o.stdin ? ['--stdin'] : []), ...(o.raw ? ['--raw'] : [])], { stdio: ['inherit', 'inherit', 'pipe'] });
-  let stderr = '';
-  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-  const code = await new Promise<number | null>((resolve, reject) => {
-    child.once('error', reject);
-    child.once('close', resolve);
-  });
+  const { code, stderr } = await runMonitorTool(['attach', containerDir(root, id), ...(o.stdin ? ['--stdin'] : []), ...(o.raw ? ['--raw'] : [])]);
   if (code !== 0) throw new PodrunError('EINVALID_CONFIG', stderr.trim().replace(/^podrun-monitor: /, '') || `podrun-monitor attach exited ${code}`);
 }

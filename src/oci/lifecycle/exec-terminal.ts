@@ -1,18 +1,16 @@
 /** exec with a terminal (`podrun exec -t`): the process gets a pty in the
  * container, and podrun-monitor (`run --terminal`) receives its master and
  * connects it to our terminal — node cannot receive an fd over a socket. */
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { PodrunError } from '../../errors';
-import { monitorPath } from '../../native';
 import { translateLaunchError } from '../launch-error';
 import { encodePlan } from '../plan-encode';
 import { exitResult } from '../signals';
 import { execPlan, type ExecOptions, type ExecResult } from './exec';
-import { parseReply } from './monitor-client';
+import { parseReply, runMonitorTool } from './monitor-client';
 
 /** The longest path a unix socket address takes. */
 const SOCKET_PATH_MAX = 107;
@@ -28,19 +26,13 @@ export async function execWithTerminal(id: string, o: ExecOptions & { stdin?: bo
   const plan = execPlan(id, { ...o, tty: true, consoleSocket: sock, stdinFd: undefined });
   writeFileSync(planFile, encodePlan(plan), { mode: 0o600 });
   try {
-    const child = spawn(monitorPath(), ['run', planFile, '--terminal', sock, ...(o.stdin ? ['--stdin'] : [])], { stdio: ['inherit', 'inherit', 'pipe'] });
-    let stderr = '';
-    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-    const code = await new Promise<number>((resolve, reject) => {
-      child.once('error', reject);
-      child.once('close', (c, signal) => resolve(c ?? 128 + (signal ? os.constants.signals[signal] : 0)));
-    });
+    const { code, stderr, pid } = await runMonitorTool(['run', planFile, '--terminal', sock, ...(o.stdin ? ['--stdin'] : [])]);
     const launchError = stderr.startsWith('err\t') ? parseReply(stderr.trim()).error : undefined;
     if (launchError) throw translateLaunchError(launchError, plan);
     if (code === 125 && stderr) throw new PodrunError('ELAUNCH', stderr.trim().replace(/^podrun-monitor: /, ''));
     if (stderr) process.stderr.write(stderr);
     // podrun-monitor exits with the process's status (128 + signal when killed)
-    return { pid: child.pid ?? 0, ...exitResult(code < 128 ? code : null, code > 128 ? code - 128 : null) };
+    return { pid, ...exitResult(code < 128 ? code : null, code > 128 ? code - 128 : null) };
   } finally {
     rmSync(planFile, { force: true });
     rmSync(sock, { force: true });

@@ -161,6 +161,19 @@ export function createInSharedMonitor(monitor: SharedMonitor, ctrDir: string, op
   return askMonitor(monitor.dir, `create\t${ctrDir}\t${opts.containerLog ?? '-'}\t${restart}\t${stdin}`);
 }
 
+/** Run a podrun-monitor tool that works on our terminal (`attach`, `run
+ * --terminal`): our stdin and stdout are its; resolves with its exit status
+ * (128 + signal when killed) and what it wrote on stderr. */
+export function runMonitorTool(args: string[]): Promise<{ code: number; stderr: string; pid: number }> {
+  const child = spawn(monitorPath(), args, { stdio: ['inherit', 'inherit', 'pipe'] });
+  let stderr = '';
+  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  return new Promise((resolve, reject) => {
+    child.once('error', reject);
+    child.once('close', (c, signal) => resolve({ code: c ?? 128 + (signal ? osConstants.signals[signal] : 0), stderr, pid: child.pid ?? 0 }));
+  });
+}
+
 /** One request on <dir>/monitor.sock; the reply line. */
 export function askMonitor(dir: string, request: string, timeoutMs = 30_000): Promise<MonitorReply> {
   // through a directory fd: the socket path itself may exceed the 108-byte limit
