@@ -27,8 +27,15 @@ async function env(t: Test) {
     fs.writeFileSync(f, yaml);
     return f;
   };
-  return { podrun, podrunFed, manifest, dataRoot, runRoot };
+  /** `podrun inspect`'s view of one container of a pod */
+  const containerOf = async (pod: string, name: string): Promise<CtrStatus> =>
+    (JSON.parse((await podrun('inspect', pod)).stdout) as { status: { containerStatuses: CtrStatus[] } }).status.containerStatuses.find((c) => c.name === name)!;
+  /** a pod's id, from `podrun inspect` */
+  const podId = async (pod: string): Promise<string> => (JSON.parse((await podrun('inspect', pod)).stdout) as { id: string }).id;
+  return { podrun, podrunFed, manifest, dataRoot, runRoot, containerOf, podId };
 }
+
+type CtrStatus = { name: string; ready: boolean; started?: boolean; state: object; lastProbeFailure?: string; restartCount: number };
 
 const DUO = `
 apiVersion: v1
@@ -112,7 +119,7 @@ t.test('a two-container pod shares one sandbox', async (t) => {
 
 t.test('one podrun-monitor per pod parents every container, keeps logs and exits; if it dies they run on and rm still cleans', async (t) => {
   const before = await snapshotHost();
-  const { podrun, manifest, runRoot } = await env(t);
+  const { podrun, manifest, runRoot, podId } = await env(t);
   const trio = `
 apiVersion: v1
 kind: Pod
@@ -126,7 +133,7 @@ spec:
     - { name: c, image: localhost/podrun/busybox, command: [sh, -c, 'echo from c; exit 3'] }
 `;
   t.equal((await podrun('start', await manifest('trio', trio))).code, 0);
-  const id = (JSON.parse((await podrun('inspect', 'trio')).stdout) as { id: string }).id;
+  const id = await podId('trio');
   const monitor = Number(fs.readFileSync(path.join(runRoot, 'pods', id, 'monitor.pid'), 'utf8').split(' ')[0]);
   const ppid = (pid: number) => Number(fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')[1]);
   const state = (c: string) => JSON.parse(fs.readFileSync(path.join(runRoot, 'pods', id, 'oci', 'containers', `${id}-${c}`, 'state.json'), 'utf8')) as { pid: number; monitorPid: number };
@@ -150,7 +157,7 @@ spec:
 
 t.test('exec as kubectl: stdin only with -i; -t gives a pty connected to ours (size, input, exit status); launch errors named', async (t) => {
   const before = await snapshotHost();
-  const { podrun, podrunFed, manifest, runRoot, dataRoot } = await env(t);
+  const { podrun, podrunFed, manifest, runRoot, dataRoot, podId } = await env(t);
   t.equal((await podrun('start', await manifest('solo', `
 apiVersion: v1
 kind: Pod
@@ -175,7 +182,7 @@ spec:
   t.equal(term.code, 3, 'the exit status through script');
   const bad = await podrun('exec', '-t', 'solo', '--', '/nonexistent');
   t.match(bad.stderr, /exec "\/nonexistent": ENOENT \[process\.args\[0\]\]/, 'a launch error names the step');
-  t.same(fs.readdirSync(path.join(runRoot, 'pods', (JSON.parse((await podrun('inspect', 'solo')).stdout) as { id: string }).id, 'oci')), ['containers'], 'no console sockets or plans left');
+  t.same(fs.readdirSync(path.join(runRoot, 'pods', await podId('solo'), 'oci')), ['containers'], 'no console sockets or plans left');
   t.equal((await podrun('rm', '-f', 'solo')).code, 0);
   t.same(await snapshotHost(), before, 'nothing left');
 });
@@ -427,7 +434,7 @@ spec:
 
 t.test('shareProcessNamespace: one PID namespace, pid 1 a reaping init that dies with the pod; without it, each container alone', async (t) => {
   const before = await snapshotHost();
-  const { podrun, manifest, runRoot } = await env(t);
+  const { podrun, manifest, runRoot, podId } = await env(t);
   const pod = (name: string, share: boolean) => `
 apiVersion: v1
 kind: Pod
@@ -452,7 +459,7 @@ spec:
   const kill = await podrun('exec', 'shared', '-c', 'debug', '--', 'sh', '-c', 'kill $(ps -o pid,args | awk \'$2 == "sleep" && $3 == "3601" { print $1 }\')');
   t.equal(kill.code, 0, 'one container can signal another\'s process');
   await waitFor(async () => /terminated/.test(JSON.stringify(JSON.parse((await podrun('inspect', 'shared')).stdout).status.containerStatuses[0].state)), 'app terminated');
-  const id = (JSON.parse((await podrun('inspect', 'shared')).stdout) as { id: string }).id;
+  const id = await podId('shared');
   const init = JSON.parse(fs.readFileSync(path.join(runRoot, 'pods', id, 'pod.json'), 'utf8')).podInit.pid as number;
   t.ok(fs.existsSync(`/proc/${init}`), 'the init lives while the pod does');
 
@@ -468,7 +475,7 @@ spec:
 
 t.test('lifecycle hooks: postStart runs in the container (a failing one kills it), preStop before SIGTERM; start --wait --rm', async (t) => {
   const before = await snapshotHost();
-  const { podrun, manifest, dataRoot, runRoot } = await env(t);
+  const { podrun, manifest, dataRoot, runRoot, podId } = await env(t);
   const f = await manifest('hooks', `
 apiVersion: v1
 kind: Pod
@@ -495,7 +502,7 @@ spec:
   t.equal(r.code, 0, r.stderr);
   t.notMatch(r.stdout, /hook-output/, 'hook output is not on podrun\'s stdout');
   t.match(r.stderr, /container bad: postStart hook exited with 3: cannot set up; killing the container \(FailedPostStartHook\)/);
-  const id = (JSON.parse((await podrun('inspect', 'hooks')).stdout) as { id: string }).id;
+  const id = await podId('hooks');
   const vol = path.join(dataRoot, 'pods', id, 'volumes', 'w');
   t.equal(fs.readFileSync(path.join(vol, 'post'), 'utf8'), 'post-start ran in hooks\n', 'postStart ran inside the container');
   await waitFor(async () => /terminated/.test(JSON.stringify((JSON.parse((await podrun('inspect', 'hooks')).stdout) as { status: { containerStatuses: Array<{ state: object }> } }).status.containerStatuses[1].state)), 'bad killed');
@@ -606,7 +613,7 @@ spec:
 
 t.test('exec probes: readiness gates ready, a failing liveness or startup probe kills the container; the prober leaves with the pod', async (t) => {
   const before = await snapshotHost();
-  const { podrun, manifest, runRoot } = await env(t);
+  const { podrun, manifest, runRoot, containerOf, podId } = await env(t);
   const f = await manifest('pr', `
 apiVersion: v1
 kind: Pod
@@ -630,8 +637,7 @@ spec:
       livenessProbe: { exec: { command: ['true'] }, periodSeconds: 1 }
 `);
   t.equal((await podrun('start', f)).code, 0);
-  type S = { status: { containerStatuses: Array<{ name: string; ready: boolean; started?: boolean; state: object; lastProbeFailure?: string }> } };
-  const ctr = async (name: string) => (JSON.parse((await podrun('inspect', 'pr')).stdout) as S).status.containerStatuses.find((c) => c.name === name)!;
+  const ctr = (name: string) => containerOf('pr', name);
   await new Promise((r) => setTimeout(r, 1300));
   t.equal((await ctr('web')).ready, false, 'not ready while its readiness probe fails');
   t.equal((await ctr('live')).ready, true, 'no readiness probe: ready when running');
@@ -644,7 +650,7 @@ spec:
   await waitFor(async () => 'terminated' in (await ctr('slow')).state, 'slow killed', 8000);
   t.match((await ctr('slow')).lastProbeFailure, /startup probe failed 2 times/);
   t.equal((await ctr('web')).ready, true, 'the others go on');
-  const prober = (JSON.parse(fs.readFileSync(path.join(runRoot, 'pods', (JSON.parse((await podrun('inspect', 'pr')).stdout) as { id: string }).id, 'pod.json'), 'utf8')) as { prober: { pid: number } }).prober.pid;
+  const prober = (JSON.parse(fs.readFileSync(path.join(runRoot, 'pods', await podId('pr'), 'pod.json'), 'utf8')) as { prober: { pid: number } }).prober.pid;
   t.ok(fs.existsSync(`/proc/${prober}`), 'a prober runs');
   t.equal((await podrun('rm', '-f', 'pr')).code, 0);
   await waitFor(async () => processGone(prober), 'the prober gone');
@@ -653,7 +659,7 @@ spec:
 
 t.test('tcpSocket and httpGet probes run inside the pod network: 2xx/3xx ready, 404 not, a closed port kills; named ports', async (t) => {
   const before = await snapshotHost();
-  const { podrun, manifest } = await env(t);
+  const { podrun, manifest, containerOf } = await env(t);
   const f = await manifest('np', `
 apiVersion: v1
 kind: Pod
@@ -678,8 +684,7 @@ spec:
       livenessProbe: { tcpSocket: { port: 9999 }, periodSeconds: 1, failureThreshold: 2 }
 `);
   t.equal((await podrun('start', f)).code, 0);
-  type S = { status: { containerStatuses: Array<{ name: string; ready: boolean; state: object; lastProbeFailure?: string }> } };
-  const ctr = async (name: string) => (JSON.parse((await podrun('inspect', 'np')).stdout) as S).status.containerStatuses.find((c) => c.name === name)!;
+  const ctr = (name: string) => containerOf('np', name);
   await waitFor(async () => (await ctr('web')).ready, 'web ready (httpGet 200 on a named port, in a loopback-only pod)', 8000);
   await waitFor(async () => 'terminated' in (await ctr('dead')).state, 'dead killed', 8000);
   t.match(await ctr('dead'), { state: { terminated: { exitCode: 137 } }, lastProbeFailure: /liveness probe failed 2 times: dial tcp 127\.0\.0\.1:9999: Connection refused/ });
