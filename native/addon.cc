@@ -162,8 +162,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("closeFd", Napi::Function::New(env, CloseFd));
   exports.Set("pidfdOpen", Napi::Function::New(env, PidfdOpen));
   InitFsOps(env, exports);
-  InitFileQueue(env, exports);
-  InitHashThread(env, exports);
+  InitLayerUnpacker(env, exports);
   return exports;
 }
 

@@ -1,5 +1,5 @@
-// Filesystem calls Node lacks, for unpacking layers (mknod, xattrs) and for
-// root filesystems (overlay mount/umount). Errors carry errno's name as
+// Filesystem calls Node lacks: xattrs (cgroup marks, tests) and, for root
+// filesystems, overlay mount/umount. Errors carry errno's name as
 // `code` and the syscall and path, like Node's own fs errors.
 #include <napi.h>
 
@@ -15,35 +15,6 @@
 
 #include "fsops.h"
 
-// Create `name` in dirfd (never through a symlink, never over an existing
-// entry: EEXIST is the caller's to handle), write, own (when asked), chmod
-// after chown (chown clears setuid), set times, close. Returns the failed
-// step with errno set, or NULL.
-const char *write_new_file_at(int dirfd, const char *name, const char *data, size_t len, mode_t mode, uid_t uid, gid_t gid,
-                              struct timespec mtime, bool chown) {
-  int fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-  if (fd < 0) return "open";
-  const char *step = nullptr;
-  while (len > 0) {
-    ssize_t n = write(fd, data, len);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      step = "write";
-      break;
-    }
-    data += n;
-    len -= static_cast<size_t>(n);
-  }
-  struct timespec times[2] = {mtime, mtime};
-  if (!step && chown && fchown(fd, uid, gid) < 0) step = "fchown";
-  if (!step && fchmod(fd, mode) < 0) step = "fchmod";
-  if (!step && futimens(fd, times) < 0) step = "futimens";
-  int e = errno;
-  if (close(fd) < 0 && !step) return "close";
-  errno = e;
-  return step;
-}
-
 namespace {
 
 Napi::Value Fail(Napi::Env env, const char *syscall, const std::string &path) {
@@ -57,15 +28,6 @@ Napi::Value Fail(Napi::Env env, const char *syscall, const std::string &path) {
   err.Set("path", Napi::String::New(env, path));
   err.ThrowAsJavaScriptException();
   return env.Undefined();
-}
-
-// mknod(path, mode, major, minor): mode carries the file type bits.
-Napi::Value Mknod(const Napi::CallbackInfo &info) {
-  std::string path = info[0].As<Napi::String>();
-  mode_t mode = info[1].As<Napi::Number>().Uint32Value();
-  dev_t dev = makedev(info[2].As<Napi::Number>().Uint32Value(), info[3].As<Napi::Number>().Uint32Value());
-  if (mknod(path.c_str(), mode, dev) < 0) return Fail(info.Env(), "mknod", path);
-  return info.Env().Undefined();
 }
 
 // lsetxattr(path, name, value: Buffer): never follows a final symlink.
@@ -125,26 +87,9 @@ Napi::Value Umount(const Napi::CallbackInfo &info) {
   return info.Env().Undefined();
 }
 
-// writeNewFileAt(dirfd, name, data, mode, uid, gid, mtimeSec, mtimeNsec, chown):
-// one call per small file when unpacking a layer (see write_new_file_at).
-Napi::Value WriteNewFile(const Napi::CallbackInfo &info) {
-  Napi::Env env = info.Env();
-  int dirfd = info[0].As<Napi::Number>().Int32Value();
-  std::string path = info[1].As<Napi::String>();
-  Napi::Buffer<char> data = info[2].As<Napi::Buffer<char>>();
-  struct timespec mtime = {info[6].As<Napi::Number>().Int64Value(), info[7].As<Napi::Number>().Int64Value()};
-  const char *step = write_new_file_at(dirfd, path.c_str(), data.Data(), data.Length(), info[3].As<Napi::Number>().Uint32Value(),
-                                       info[4].As<Napi::Number>().Uint32Value(), info[5].As<Napi::Number>().Uint32Value(), mtime,
-                                       info[8].As<Napi::Boolean>().Value());
-  if (step) return Fail(env, step, path);
-  return env.Undefined();
-}
-
 }  // namespace
 
 void InitFsOps(Napi::Env env, Napi::Object exports) {
-  exports.Set("mknod", Napi::Function::New(env, Mknod));
-  exports.Set("writeNewFileAt", Napi::Function::New(env, WriteNewFile));
   exports.Set("lsetxattr", Napi::Function::New(env, Lsetxattr));
   exports.Set("lgetxattr", Napi::Function::New(env, Lgetxattr));
   exports.Set("llistxattr", Napi::Function::New(env, Llistxattr));

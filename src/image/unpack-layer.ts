@@ -1,18 +1,24 @@
 /** One layer blob → one directory: decompress, hash the tar stream (its
- * sha256 is the layer's diffID), apply the entries. A diffID mismatch, a
+ * sha256 is the layer's diffID), apply the entries. The framing, the path
+ * rules and the syscalls run in native code on a thread of their own
+ * (native/layer_unpacker.cc); the hash on another. A diffID mismatch, a
  * malformed archive or an unsafe entry fails the whole layer; the caller
  * removes the half-written directory. */
 import fs from 'node:fs';
-import { nativeFs, type NativeFsApi } from '../native';
+import { nativeFs, type NativeFsApi, type NativeLayerStats } from '../native';
 import { openDecompressed } from './decompress';
-import { LayerWriter, type LayerStats, type WhiteoutMode } from './layer-writer';
 import { sniffCompression, type Compression } from './media-types';
-import { TarReader } from './tar-reader';
+
+/** overlay: whiteouts become overlayfs whiteouts (0/0 char devices,
+ * `trusted.overlay.opaque`) so layer directories stack as lowerdirs;
+ * apply: they delete, for a flattened tree */
+export type WhiteoutMode = 'overlay' | 'apply';
+export type LayerStats = NativeLayerStats;
 
 export interface UnpackRequest {
   /** the (possibly compressed) layer blob */
   blob: string;
-  /** existing empty directory to fill */
+  /** existing directory to fill */
   dest: string;
   compression: Compression | 'auto';
   /** expected sha256 of the uncompressed tar, `sha256:<hex>` */
@@ -25,11 +31,34 @@ export interface UnpackResult {
   stats: LayerStats;
 }
 
+/** An entry that would write outside the layer, or makes no sense in one. */
+export class UnsafePathError extends Error {
+  constructor(readonly entry: string, reason: string) {
+    super(`${JSON.stringify(entry)}: ${reason}`);
+    this.name = 'UnsafePathError';
+  }
+}
+
+export class TarFormatError extends Error {
+  constructor(message: string, readonly offset: number) {
+    super(`${message} (at byte ${offset})`);
+    this.name = 'TarFormatError';
+  }
+}
+
 export class DiffIdMismatchError extends Error {
   constructor(readonly expected: string, readonly actual: string) {
     super(`layer content does not match its diffID: expected ${expected}, got ${actual}`);
     this.name = 'DiffIdMismatchError';
   }
+}
+
+/** The native unpacker's failure as the error class callers know. */
+function fromNative(e: unknown): unknown {
+  const n = e as Error & { kind?: string; entry?: string; offset?: number };
+  if (n.kind === 'unsafe') return new UnsafePathError(n.entry ?? '', n.message);
+  if (n.kind === 'format') return new TarFormatError(n.message, n.offset ?? 0);
+  return e; // a syscall's failure carries code, syscall and path like Node's
 }
 
 function detectCompression(blob: string): Compression {
@@ -43,26 +72,25 @@ function detectCompression(blob: string): Compression {
   }
 }
 
-export async function unpackLayer(req: UnpackRequest, fsx: Pick<NativeFsApi, 'mknod' | 'lsetxattr' | 'writeNewFileAt' | 'FileQueue' | 'HashThread'> = nativeFs()): Promise<UnpackResult> {
+export async function unpackLayer(req: UnpackRequest, fsx: Pick<NativeFsApi, 'LayerUnpacker'> = nativeFs()): Promise<UnpackResult> {
   const compression = req.compression === 'auto' ? detectCompression(req.blob) : req.compression;
-  const writer = new LayerWriter(req.dest, fsx, req.whiteouts ?? 'overlay');
-  const reader = new TarReader(writer);
-  const hash = new fsx.HashThread(); // off the JS thread, which parses and applies
-  const input = openDecompressed(req.blob, compression);
+  const mode = req.whiteouts ?? 'overlay';
+  let unpacker;
   try {
-    for await (const chunk of input as AsyncIterable<Buffer>) {
-      hash.update(chunk);
-      if (!reader.done) reader.write(chunk);
-    }
-    reader.finish();
-    writer.finish();
+    unpacker = new fsx.LayerUnpacker(req.dest, mode === 'apply');
   } catch (e) {
-    writer.abort();
-    hash.digest(); // ends its thread
-    input.destroy();
-    throw e;
+    throw fromNative(e);
   }
-  const diffId = hash.digest();
-  if (req.diffId && req.diffId !== diffId) throw new DiffIdMismatchError(req.diffId, diffId);
-  return { diffId, stats: writer.stats };
+  const input = openDecompressed(req.blob, compression);
+  let result;
+  try {
+    for await (const chunk of input as AsyncIterable<Buffer>) unpacker.write(chunk);
+    result = unpacker.finish();
+  } catch (e) {
+    unpacker.abort();
+    input.destroy();
+    throw fromNative(e);
+  }
+  if (req.diffId && req.diffId !== result.diffId) throw new DiffIdMismatchError(req.diffId, result.diffId);
+  return result;
 }

@@ -36,35 +36,33 @@ export interface NativeApi {
   closeFd(fd: number): void;
 }
 
-/** Writes small files on its own thread (see native/file_queue.cc). */
-export interface NativeFileQueue {
-  /** copy `data`; blocks while 16 MiB are queued; throws an earlier failure */
-  enqueue(dir: string, name: string, data: Buffer, mode: number, uid: number, gid: number, mtimeSec: number, mtimeNsec: number, chown: boolean): void;
-  /** block until every queued file is written; throws the first failure */
-  drain(): void;
-  /** stop the thread (after draining what is queued) */
-  close(): void;
+export interface NativeLayerStats {
+  entries: number;
+  files: number;
+  bytes: number;
+  whiteouts: number;
+  /** xattrs dropped because a layer may not set them (trusted.overlay.*) */
+  droppedXattrs: number;
 }
 
-/** sha256 of a stream, computed on its own thread (see native/hash_thread.cc). */
-export interface NativeHashThread {
-  /** copy `chunk` for hashing; blocks while 32 MiB are queued */
-  update(chunk: Buffer): void;
-  /** `sha256:<hex>` once everything is hashed (ends the thread) */
-  digest(): string;
+/** Unpacks one layer's uncompressed tar into a directory on a native thread,
+ * hashing it on another (see native/layer_unpacker.cc). A failure is an
+ * Error with `kind`: 'unsafe' (+ entry), 'format' (+ offset) or 'sys'
+ * (+ code, syscall, path). */
+export interface NativeLayerUnpacker {
+  /** copy `chunk` in; blocks while 32 MiB are queued; throws an earlier failure */
+  write(chunk: Buffer): void;
+  /** wait for the rest to land: diffID (`sha256:<hex>`) and counts; throws a failure */
+  finish(): { diffId: string; stats: NativeLayerStats };
+  /** stop, dropping what is queued */
+  abort(): void;
 }
 
 /** Filesystem calls Node lacks. Errors look like Node's fs errors (code, syscall, path). */
 export interface NativeFsApi {
-  /** mode includes the file type (S_IFCHR, S_IFBLK, S_IFIFO) */
-  mknod(path: string, mode: number, major: number, minor: number): void;
   lsetxattr(path: string, name: string, value: Buffer): void;
-  FileQueue: new () => NativeFileQueue;
-  HashThread: new () => NativeHashThread;
-  /** create a new file `name` in the directory open as `dirfd` (O_EXCL|O_NOFOLLOW)
-   * with its content, owner (when `chown`), mode and mtime in one call;
-   * EEXIST when the name is taken */
-  writeNewFileAt(dirfd: number, name: string, data: Buffer, mode: number, uid: number, gid: number, mtimeSec: number, mtimeNsec: number, chown: boolean): void;
+  /** `applyWhiteouts`: whiteouts delete (a flattened tree) instead of becoming overlayfs whiteouts */
+  LayerUnpacker: new (root: string, applyWhiteouts: boolean) => NativeLayerUnpacker;
   /** null when the attribute is absent */
   lgetxattr(path: string, name: string): Buffer | null;
   llistxattr(path: string): string[];

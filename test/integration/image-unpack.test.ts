@@ -157,3 +157,79 @@ t.test('later entries see earlier ones, though small files are written on anothe
   t.equal(fs.readlinkSync(L('gone')), 'src', 'a file replaced by a symlink');
   t.equal(fs.readFileSync(L('big'), 'utf8'), 'small now', 'a large file replaced by a small one');
 });
+
+/** Feed a tar to the native unpacker in chunks of `chunk` bytes. */
+function unpackChunked(dest: string, tar: Buffer, chunk: number): { diffId: string } {
+  fs.mkdirSync(dest, { recursive: true });
+  const u = new fsx.LayerUnpacker(dest, false);
+  try {
+    for (let i = 0; i < tar.length; i += chunk) u.write(tar.subarray(i, i + chunk));
+    return u.finish();
+  } catch (e) {
+    u.abort();
+    throw e;
+  }
+}
+
+t.test('tar framing: every entry type, PAX, GNU long names, at any chunking', async (t) => {
+  const dir = await tempDir(t);
+  const long = `${'d'.repeat(120)}/${'f'.repeat(120)}`;
+  const tar = buildTar([
+    { path: 'dir', type: 'Directory', mode: 0o755, uid: 1234, gid: 5678, mtime: new Date(1_700_000_000_000) },
+    { path: 'dir/file', type: 'File', mode: 0o4755, body: 'hello\n' },
+    { path: 'dir/link', type: 'SymbolicLink', linkpath: 'file' },
+    { path: 'dir/hard', type: 'Link', linkpath: 'dir/file' },
+    { path: 'dev/null', type: 'CharacterDevice', devmaj: 1, devmin: 3 },
+    { path: 'dev/loop0', type: 'BlockDevice', devmaj: 7, devmin: 0 },
+    { path: 'fifo', type: 'FIFO' },
+    { path: 'x', type: 'File', body: 'pax', pax: { path: long, 'SCHILY.xattr.user.bin': Buffer.from([0, 1, 2, 0x0a, 0]), 'LIBARCHIVE.xattr.user.b%20x': Buffer.from('aGk=').toString(), uid: '100000', mtime: '1700000000.5' } },
+    { path: 'y', type: 'File', body: '', gnuLongPath: `gnu/${'g'.repeat(200)}` },
+  ]);
+  for (const chunk of [1, 7, 512, 513, 100000]) {
+    const L = (p: string): string => path.join(dir, String(chunk), p);
+    const r = unpackChunked(path.join(dir, String(chunk)), tar, chunk);
+    t.equal(r.diffId, sha(tar), `diffID (chunk ${chunk})`);
+    const d = fs.lstatSync(L('dir'));
+    t.same([d.uid, d.gid, d.mtimeMs], [1234, 5678, 1_700_000_000_000], 'directory owner and time');
+    t.equal(fs.lstatSync(L('dir/file')).mode & 0o7777, 0o4755, 'setuid kept');
+    t.equal(fs.readFileSync(L('dir/file'), 'utf8'), 'hello\n');
+    t.equal(fs.readlinkSync(L('dir/link')), 'file');
+    t.equal(fs.lstatSync(L('dir/hard')).ino, fs.lstatSync(L('dir/file')).ino);
+    const nul = fs.lstatSync(L('dev/null'));
+    t.same([nul.isCharacterDevice(), nul.rdev >> 8, nul.rdev & 0xff], [true, 1, 3]);
+    t.ok(fs.lstatSync(L('dev/loop0')).isBlockDevice());
+    t.ok(fs.lstatSync(L('fifo')).isFIFO());
+    const x = fs.lstatSync(L(long));
+    t.same([x.uid, x.mtimeMs], [100000, 1_700_000_000_500], 'PAX path, uid and fractional mtime');
+    t.equal(fs.readFileSync(L(long), 'utf8'), 'pax');
+    t.same(fsx.lgetxattr(L(long), 'user.bin'), Buffer.from([0, 1, 2, 0x0a, 0]), 'binary xattr with NUL and newline survives');
+    t.equal(fsx.lgetxattr(L(long), 'user.b x')?.toString(), 'hi', 'LIBARCHIVE.xattr: name percent-decoded, value base64');
+    t.ok(fs.lstatSync(L(`gnu/${'g'.repeat(200)}`)).isFile(), 'GNU long name');
+  }
+});
+
+t.test('tar framing: truncation, garbage and unknown types are errors', async (t) => {
+  const dir = await tempDir(t);
+  const tar = buildTar([{ path: 'f', type: 'File', body: 'x'.repeat(2000) }]);
+  await t.rejects(unpackBuffer(dir, tar.subarray(0, 1000), { dest: path.join(dir, 'a') }), { name: 'TarFormatError', message: /truncated \(at byte \d+\)/ });
+  await t.rejects(unpackBuffer(dir, Buffer.alloc(1024, 7), { dest: path.join(dir, 'b') }), { name: 'TarFormatError', message: /checksum/ });
+  await t.rejects(unpackBuffer(dir, buildTar([{ path: 's', type: 'SparseFile' as never, body: 'x' }]), { dest: path.join(dir, 'c') }), /unsupported tar entry type "S" \(SparseFile\) for "s"/);
+});
+
+t.test('path rules: / dropped, .. and NUL refused, symlinks judged from their own directory', async (t) => {
+  const dir = await tempDir(t);
+  let n = 0;
+  const unpack = (entries: Parameters<typeof buildTar>[0]) => unpackBuffer(dir, buildTar(entries), { dest: path.join(dir, `l${++n}`) });
+  await unpack([{ path: './a/b/', type: 'Directory', mode: 0o700 }, { path: '/etc/passwd', type: 'File', body: 'inside' }, { path: '.', type: 'Directory', mode: 0o711 }]);
+  t.equal(fs.lstatSync(path.join(dir, 'l1/a/b')).mode & 0o777, 0o700, './a/b/ is a/b');
+  t.equal(fs.readFileSync(path.join(dir, 'l1/etc/passwd'), 'utf8'), 'inside', 'a leading / is dropped');
+  t.equal(fs.lstatSync(path.join(dir, 'l1')).mode & 0o777, 0o711, '"." is the layer root');
+  await t.rejects(unpack([{ path: 'a/../b', type: 'File' }]), { name: 'UnsafePathError', message: /"a\/\.\.\/b": path contains "\.\."/ });
+  await t.rejects(unpack([{ path: 'x', type: 'File', pax: { path: 'a\0b' } }]), /NUL byte in path/);
+  await unpack([{ path: 'a/b', type: 'SymbolicLink', linkpath: '../c' }, { path: 'a/d', type: 'SymbolicLink', linkpath: '..' }, { path: 'a/b2/c/e', type: 'SymbolicLink', linkpath: 'd/../../e' }, { path: 'x', type: 'SymbolicLink', linkpath: '/etc/passwd' }]);
+  t.equal(fs.readlinkSync(path.join(dir, 'l4/a/d')), '..', 'links that stay inside are kept');
+  await t.rejects(unpack([{ path: 'a/b', type: 'SymbolicLink', linkpath: '../..' }]), /"a\/b": symlink target "\.\.\/\.\." points outside the layer/);
+  await t.rejects(unpack([{ path: 'x', type: 'SymbolicLink', linkpath: '../etc' }]), /points outside the layer/);
+  await t.rejects(unpack([{ path: '.wh.', type: 'File' }]), /whiteout of "" is invalid/);
+  await t.rejects(unpack([{ path: 'hl', type: 'Link', linkpath: '.' }]), /hardlink to the layer root/);
+});

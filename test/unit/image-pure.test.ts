@@ -1,19 +1,16 @@
-/** Image logic that needs no root: references, sources, platforms, tar
- * framing, path rules, image config → container defaults, auth parsing. */
+/** Image logic that needs no root: references, sources, platforms, image
+ * config → container defaults, auth parsing. */
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import t from 'tap';
-import { buildTar } from '../../rootfs-fixtures/tar-builder';
 import { containerDefaults, mergeEnv, processArgs, resolveUser } from '../../src/image/image-config';
 import { parseImageConfig, parseIndex, parseManifest } from '../../src/image/image-docs';
 import { layerCompression, sniffCompression } from '../../src/image/media-types';
 import { overlayOptions } from '../../src/image/overlay';
 import { parsePlatform, selectManifest } from '../../src/image/platform';
 import { formatImageRef, normalizeName, parseImageRef, parseSource } from '../../src/image/reference';
-import { entryComponents, symlinkEscapes, whiteoutOf } from '../../src/image/safe-path';
 import { findCredentials, parseChallenge } from '../../src/image/sources/registry-auth';
-import { TarReader, type TarEntry } from '../../src/image/tar-reader';
 
 t.test('references normalise as docker does', async (t) => {
   t.equal(normalizeName('busybox'), 'docker.io/library/busybox:latest');
@@ -66,81 +63,6 @@ t.test('media types and magic numbers', async (t) => {
   t.equal(sniffCompression(Buffer.from([0x1f, 0x8b, 8, 0])), 'gzip');
   t.equal(sniffCompression(Buffer.from([0x28, 0xb5, 0x2f, 0xfd])), 'zstd');
   t.equal(sniffCompression(Buffer.from('ustar')), 'none');
-});
-
-t.test('entry paths: .. refused, / dropped', async (t) => {
-  t.same(entryComponents('./a/b/'), ['a', 'b']);
-  t.same(entryComponents('/etc/passwd'), ['etc', 'passwd']);
-  t.same(entryComponents('.'), []);
-  t.throws(() => entryComponents('a/../b'), /"\.\."/);
-  t.throws(() => entryComponents('a\0b'), /NUL/);
-});
-
-t.test('symlink escape is judged from the link\'s own directory', async (t) => {
-  t.notOk(symlinkEscapes(['a', 'b'], '../c'));
-  t.notOk(symlinkEscapes(['a', 'b'], '..'));
-  t.ok(symlinkEscapes(['a', 'b'], '../..'));
-  t.ok(symlinkEscapes(['x'], '../etc'));
-  t.notOk(symlinkEscapes(['x'], '/etc/passwd'), 'absolute targets are rooted in the container');
-  t.notOk(symlinkEscapes(['a', 'b', 'c'], 'd/../../e'));
-});
-
-t.test('whiteouts', async (t) => {
-  t.same(whiteoutOf('.wh..wh..opq', 'e'), { kind: 'opaque' });
-  t.same(whiteoutOf('.wh.foo', 'e'), { kind: 'whiteout', name: 'foo' });
-  t.equal(whiteoutOf('foo', 'e'), null);
-  t.throws(() => whiteoutOf('.wh..', 'e'), /whiteout of "\." is invalid/);
-  t.throws(() => whiteoutOf('.wh.', 'e'), /invalid/);
-});
-
-function readAll(tar: Buffer, chunk: number): Array<TarEntry & { body: string }> {
-  const out: Array<TarEntry & { body: string }> = [];
-  let cur: (TarEntry & { body: string }) | undefined;
-  const r = new TarReader({
-    entry: (e) => { cur = { ...e, body: '' }; out.push(cur); },
-    data: (b) => { if (cur) cur.body += b.toString(); },
-    end: () => undefined,
-  });
-  for (let i = 0; i < tar.length; i += chunk) r.write(tar.subarray(i, i + chunk));
-  r.finish();
-  return out;
-}
-
-t.test('tar reader: every entry type, PAX, GNU long names, any chunking', async (t) => {
-  const long = `${'d'.repeat(120)}/${'f'.repeat(120)}`;
-  const tar = buildTar([
-    { path: 'dir', type: 'Directory', mode: 0o755, uid: 1234, gid: 5678, mtime: new Date(1_700_000_000_000) },
-    { path: 'dir/file', type: 'File', mode: 0o4755, body: 'hello\n' },
-    { path: 'dir/link', type: 'SymbolicLink', linkpath: 'file' },
-    { path: 'dir/hard', type: 'Link', linkpath: 'dir/file' },
-    { path: 'dev/null', type: 'CharacterDevice', devmaj: 1, devmin: 3 },
-    { path: 'dev/loop0', type: 'BlockDevice', devmaj: 7, devmin: 0 },
-    { path: 'fifo', type: 'FIFO' },
-    { path: 'x', type: 'File', body: 'pax', pax: { path: long, 'SCHILY.xattr.user.bin': Buffer.from([0, 1, 2, 0x0a, 0]), uid: '100000', mtime: '1700000000.5' } },
-    { path: 'y', type: 'File', body: '', gnuLongPath: `gnu/${'g'.repeat(200)}` },
-  ]);
-  for (const chunk of [1, 7, 512, 513, 100000]) {
-    const es = readAll(tar, chunk);
-    t.same(es.map((e) => e.type), ['directory', 'file', 'symlink', 'hardlink', 'char', 'block', 'fifo', 'file', 'file'], `types (chunk ${chunk})`);
-    t.equal(es[0].uid, 1234);
-    t.equal(es[0].mtime.getTime(), 1_700_000_000_000);
-    t.equal(es[1].mode, 0o4755, 'setuid kept');
-    t.equal(es[1].body, 'hello\n');
-    t.equal(es[2].linkpath, 'file');
-    t.same([es[4].devmajor, es[4].devminor], [1, 3]);
-    t.equal(es[7].path, long, 'PAX path');
-    t.same(es[7].xattrs.get('user.bin'), Buffer.from([0, 1, 2, 0x0a, 0]), 'binary xattr with NUL and newline survives');
-    t.equal(es[7].uid, 100000);
-    t.equal(es[7].body, 'pax');
-    t.equal(es[8].path, `gnu/${'g'.repeat(200)}`, 'GNU long name');
-  }
-});
-
-t.test('tar reader: truncation and garbage are errors', async (t) => {
-  const tar = buildTar([{ path: 'f', type: 'File', body: 'x'.repeat(2000) }]);
-  t.throws(() => readAll(tar.subarray(0, 1000), 512), /truncated/);
-  t.throws(() => readAll(Buffer.alloc(1024, 7), 512), /checksum/);
-  t.throws(() => readAll(buildTar([{ path: 's', type: 'SparseFile' as never, body: 'x' }]), 512), /unsupported tar entry type/);
 });
 
 t.test('image config → container defaults, Kubernetes command rules', async (t) => {

@@ -1,0 +1,407 @@
+// Applying tar entries under a layer root. Paths are resolved one component
+// at a time under the root: a symlink met on the way is followed only inside
+// the root (like containerd's RootPath), ".." in an entry name is refused,
+// symlinks and hardlinks that would lead out are refused. What is resolved
+// is a path of real directories, so the syscalls below never follow a
+// symlink; files are created through openat2(RESOLVE_BENEATH |
+// RESOLVE_NO_SYMLINKS) so the kernel holds that line too.
+#include "layer_apply.h"
+
+#include <cerrno>
+#include <cstring>
+#include <deque>
+#include <dirent.h>
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+namespace {
+
+const int kMaxLinks = 40;
+
+// JSON.stringify of a string, so messages read as the TypeScript side writes them
+std::string Quote(const std::string &s) {
+  std::string out = "\"";
+  for (unsigned char c : s) {
+    if (c == '"' || c == '\\') out += '\\', out += static_cast<char>(c);
+    else if (c == '\n') out += "\\n";
+    else if (c == '\t') out += "\\t";
+    else if (c < 0x20) {
+      char buf[8];
+      snprintf(buf, sizeof buf, "\\u%04x", c);
+      out += buf;
+    } else out += static_cast<char>(c);
+  }
+  return out + "\"";
+}
+
+// An entry name as components under the root: a leading "/" is dropped (as
+// GNU tar does), ".." anywhere is refused. Empty for the root itself.
+std::vector<std::string> EntryComponents(const std::string &name) {
+  if (name.find('\0') != std::string::npos) throw UnsafePathError(name, "NUL byte in path");
+  std::vector<std::string> parts;
+  size_t start = 0;
+  while (start <= name.size()) {
+    size_t slash = name.find('/', start);
+    if (slash == std::string::npos) slash = name.size();
+    std::string c = name.substr(start, slash - start);
+    if (c == "..") throw UnsafePathError(name, "path contains \"..\" (would leave the layer)");
+    if (!c.empty() && c != ".") parts.push_back(c);
+    start = slash + 1;
+  }
+  return parts;
+}
+
+// Whether a symlink at `comps` pointing to `target` leaves the root when
+// resolved lexically from its own directory (absolute targets are rooted
+// in the container, so they never do).
+bool SymlinkEscapes(const std::vector<std::string> &comps, const std::string &target) {
+  if (!target.empty() && target[0] == '/') return false;
+  long depth = static_cast<long>(comps.size()) - 1;
+  size_t start = 0;
+  while (start <= target.size()) {
+    size_t slash = target.find('/', start);
+    if (slash == std::string::npos) slash = target.size();
+    std::string c = target.substr(start, slash - start);
+    if (c == "..") {
+      if (--depth < 0) return true;
+    } else if (!c.empty() && c != ".") {
+      depth++;
+    }
+    start = slash + 1;
+  }
+  return false;
+}
+
+std::string Join(const std::string &parent, const std::string &name) { return parent.empty() ? name : parent + "/" + name; }
+
+bool Under(const std::string &p, const std::string &dir) { return p == dir || (p.size() > dir.size() && p.compare(0, dir.size(), dir) == 0 && p[dir.size()] == '/'); }
+
+// a relative path for *at() calls: "" is the root itself
+const char *At(const std::string &rel) { return rel.empty() ? "." : rel.c_str(); }
+
+int OpenBeneath(int dirfd, const char *path, int flags, mode_t mode) {
+  struct open_how how;
+  memset(&how, 0, sizeof how);
+  how.flags = static_cast<uint64_t>(flags) | O_CLOEXEC;
+  how.mode = mode;
+  how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
+  return static_cast<int>(syscall(SYS_openat2, dirfd, path, &how, sizeof how));
+}
+
+// rm -rf of `name` in the directory `parent`, through fds only (never follows a symlink)
+int RemoveTree(int parent, const char *name) {
+  if (unlinkat(parent, name, 0) == 0) return 0;
+  if (errno != EISDIR) return -1;
+  int fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) return -1;
+  DIR *d = fdopendir(fd);
+  if (!d) {
+    close(fd);
+    return -1;
+  }
+  int rc = 0;
+  while (struct dirent *de = readdir(d)) {
+    if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0) continue;
+    if (RemoveTree(dirfd(d), de->d_name) < 0) {
+      rc = -1;
+      break;
+    }
+  }
+  int e = errno;
+  closedir(d);
+  if (rc < 0) {
+    errno = e;
+    return -1;
+  }
+  return unlinkat(parent, name, AT_REMOVEDIR);
+}
+
+}  // namespace
+
+SysError::SysError(const char *call, const std::string &where, int e)
+    : std::runtime_error(std::string(strerrorname_np(e) ? strerrorname_np(e) : "EIO") + ": " + strerror(e) + ", " + call + " '" + where + "'"),
+      syscall(call), path(where), err(e) {}
+
+LayerApplier::LayerApplier(const std::string &root, bool applyWhiteouts) : root_(root), apply_(applyWhiteouts) {
+  rootFd_ = open(root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (rootFd_ < 0) throw SysError("open", root, errno);
+  knownDirs_.insert("");
+}
+
+LayerApplier::~LayerApplier() {
+  if (fd_ >= 0) close(fd_);
+  CloseParentFd();
+  if (rootFd_ >= 0) close(rootFd_);
+}
+
+std::string LayerApplier::Abs(const std::string &rel) const { return rel.empty() ? root_ : root_ + "/" + rel; }
+
+bool LayerApplier::Lstat(const std::string &rel, struct stat *st) {
+  if (fstatat(rootFd_, At(rel), st, AT_SYMLINK_NOFOLLOW) == 0) return true;
+  if (errno == ENOENT) return false;
+  throw SysError("lstat", Abs(rel), errno);
+}
+
+void LayerApplier::Entry(const TarEntry &e) {
+  stats_.entries++;
+  std::vector<std::string> comps = EntryComponents(e.path);
+  if (comps.empty()) {
+    if (e.type != TarType::Directory) throw UnsafePathError(e.path, "the layer root must be a directory");
+    SetMeta("", e, true);
+    return;
+  }
+  const std::string &base = comps.back();
+  std::string parent = ResolveDir(comps, comps.size() - 1, e.path, true);
+  if (base.compare(0, 4, ".wh.") == 0) {
+    stats_.whiteouts++;
+    if (base == ".wh..wh..opq") return Opaque(parent);
+    std::string name = base.substr(4);
+    if (name.empty() || name == "." || name == "..") throw UnsafePathError(e.path, "whiteout of " + Quote(name) + " is invalid");
+    return Whiteout(Join(parent, name));
+  }
+  std::string target = Join(parent, base);
+  if (apply_) written_.insert(target);
+  switch (e.type) {
+    case TarType::Directory: return Directory(target, e);
+    case TarType::File: return OpenFile(target, base, parent, e);
+    case TarType::Symlink: return Symlink(target, comps, e);
+    case TarType::Hardlink: return Hardlink(target, e);
+    case TarType::Char: case TarType::Block: case TarType::Fifo: return Node(target, e);
+  }
+}
+
+void LayerApplier::Data(const char *p, size_t n) {
+  if (fd_ < 0) return;  // the body of a whiteout entry
+  stats_.bytes += n;
+  while (n > 0) {
+    ssize_t k = write(fd_, p, n);
+    if (k < 0) {
+      if (errno == EINTR) continue;
+      throw SysError("write", Abs(current_.path), errno);
+    }
+    p += k;
+    n -= static_cast<size_t>(k);
+  }
+}
+
+void LayerApplier::End() {
+  if (fd_ < 0) return;
+  const TarEntry &e = current_;
+  struct timespec times[2] = {e.hasAtime ? e.atime : e.mtime, e.mtime};
+  const char *step = nullptr;
+  if (fchown(fd_, e.uid, e.gid) < 0) step = "fchown";
+  else if (fchmod(fd_, e.mode) < 0) step = "fchmod";  // after chown: chown clears setuid/setgid
+  int err = errno;
+  if (!step) SetXattrs("", fd_, e);  // after chown: it clears security.capability
+  if (!step && futimens(fd_, times) < 0) step = "futimens", err = errno;
+  close(fd_);
+  fd_ = -1;
+  if (step) throw SysError(step, Abs(e.path), err);
+}
+
+void LayerApplier::Finish() {
+  CloseParentFd();
+  for (auto it = dirTimes_.rbegin(); it != dirTimes_.rend(); ++it) {
+    if (utimensat(rootFd_, At(it->path), it->times, AT_SYMLINK_NOFOLLOW) < 0) throw SysError("utimensat", Abs(it->path), errno);
+  }
+  dirTimes_.clear();
+}
+
+int LayerApplier::ParentFd(const std::string &parent) {
+  if (parentFd_ >= 0 && parentPath_ == parent) return parentFd_;
+  CloseParentFd();
+  parentFd_ = OpenBeneath(rootFd_, At(parent), O_RDONLY | O_DIRECTORY, 0);
+  if (parentFd_ < 0) throw SysError("open", Abs(parent), errno);
+  parentPath_ = parent;
+  return parentFd_;
+}
+
+void LayerApplier::CloseParentFd() {
+  if (parentFd_ >= 0) close(parentFd_);
+  parentFd_ = -1;
+  parentPath_.clear();
+}
+
+void LayerApplier::OpenFile(const std::string &target, const std::string &base, const std::string &parent, const TarEntry &e) {
+  stats_.files++;
+  int dfd = ParentFd(parent);
+  int fd = OpenBeneath(dfd, base.c_str(), O_WRONLY | O_CREAT | O_EXCL, 0600);
+  if (fd < 0 && errno == EEXIST) {
+    Remove(target);
+    dfd = ParentFd(parent);
+    fd = OpenBeneath(dfd, base.c_str(), O_WRONLY | O_CREAT | O_EXCL, 0600);
+  }
+  if (fd < 0) throw SysError("open", Abs(target), errno);
+  fd_ = fd;
+  current_ = e;
+  current_.path = target;  // for messages: the resolved path
+}
+
+void LayerApplier::Directory(const std::string &target, const TarEntry &e) {
+  struct stat st;
+  bool exists = Lstat(target, &st);
+  if (exists && !S_ISDIR(st.st_mode)) Remove(target);
+  if (!exists || !S_ISDIR(st.st_mode)) {
+    if (mkdirat(rootFd_, target.c_str(), 0700) < 0) throw SysError("mkdir", Abs(target), errno);
+  }
+  knownDirs_.insert(target);
+  SetMeta(target, e, true);
+}
+
+void LayerApplier::Symlink(const std::string &target, const std::vector<std::string> &comps, const TarEntry &e) {
+  if (SymlinkEscapes(comps, e.linkpath)) throw UnsafePathError(e.path, "symlink target " + Quote(e.linkpath) + " points outside the layer");
+  Replaceable(target);
+  if (symlinkat(e.linkpath.c_str(), rootFd_, target.c_str()) < 0) throw SysError("symlink", Abs(target), errno);
+  SetMeta(target, e, false);
+}
+
+void LayerApplier::Hardlink(const std::string &target, const TarEntry &e) {
+  std::vector<std::string> linkComps = EntryComponents(e.linkpath);
+  if (linkComps.empty()) throw UnsafePathError(e.path, "hardlink to the layer root");
+  std::string src = Join(ResolveDir(linkComps, linkComps.size() - 1, e.path, false), linkComps.back());
+  struct stat st;
+  if (!Lstat(src, &st)) throw UnsafePathError(e.path, "hardlink target " + Quote(e.linkpath) + " does not exist in this layer");
+  if (S_ISDIR(st.st_mode)) throw UnsafePathError(e.path, "hardlink target " + Quote(e.linkpath) + " is a directory");
+  if (src == target) return;
+  Replaceable(target);
+  // linkat without AT_SYMLINK_FOLLOW links a final symlink itself: the link stays inside
+  if (linkat(rootFd_, src.c_str(), rootFd_, target.c_str(), 0) < 0) throw SysError("link", Abs(target), errno);
+}
+
+void LayerApplier::Node(const std::string &target, const TarEntry &e) {
+  Replaceable(target);
+  mode_t type = e.type == TarType::Char ? S_IFCHR : e.type == TarType::Block ? S_IFBLK : S_IFIFO;
+  if (mknodat(rootFd_, target.c_str(), type | 0600, makedev(e.devmajor, e.devminor)) < 0) throw SysError("mknod", Abs(target), errno);
+  SetMeta(target, e, false);
+}
+
+void LayerApplier::Whiteout(const std::string &target) {
+  if (apply_) return Remove(target);
+  Replaceable(target);
+  if (mknodat(rootFd_, target.c_str(), S_IFCHR, makedev(0, 0)) < 0) throw SysError("mknod", Abs(target), errno);
+}
+
+void LayerApplier::Opaque(const std::string &dir) {
+  if (!apply_) {
+    if (lsetxattr(Abs(dir).c_str(), "trusted.overlay.opaque", "y", 1, 0) < 0) throw SysError("lsetxattr", Abs(dir), errno);
+    return;
+  }
+  int fd = OpenBeneath(rootFd_, At(dir), O_RDONLY | O_DIRECTORY, 0);
+  if (fd < 0) throw SysError("open", Abs(dir), errno);
+  DIR *d = fdopendir(fd);
+  if (!d) {
+    close(fd);
+    throw SysError("opendir", Abs(dir), errno);
+  }
+  std::vector<std::string> names;
+  while (struct dirent *de = readdir(d)) {
+    if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0) names.emplace_back(de->d_name);
+  }
+  closedir(d);
+  for (const std::string &n : names) {
+    std::string p = Join(dir, n);
+    if (!written_.count(p)) Remove(p);
+  }
+}
+
+// chown, chmod (after chown: it clears setuid), xattrs; times now or, for directories, at Finish
+void LayerApplier::SetMeta(const std::string &target, const TarEntry &e, bool isDir) {
+  bool link = e.type == TarType::Symlink;
+  if (fchownat(rootFd_, At(target), e.uid, e.gid, AT_SYMLINK_NOFOLLOW) < 0) throw SysError("lchown", Abs(target), errno);
+  if (!link && fchmodat(rootFd_, At(target), e.mode, 0) < 0) throw SysError("chmod", Abs(target), errno);
+  SetXattrs(target, -1, e);
+  DirTime t{target, {e.hasAtime ? e.atime : e.mtime, e.mtime}};
+  if (isDir) dirTimes_.push_back(t);
+  else if (utimensat(rootFd_, At(target), t.times, AT_SYMLINK_NOFOLLOW) < 0) throw SysError("utimensat", Abs(target), errno);
+}
+
+// through fd when given, else by path (never following a final symlink)
+void LayerApplier::SetXattrs(const std::string &target, int fd, const TarEntry &e) {
+  for (const auto &x : e.xattrs) {
+    if (x.first.compare(0, 16, "trusted.overlay.") == 0) {
+      stats_.droppedXattrs++;  // only whiteout entries may steer overlayfs
+      continue;
+    }
+    int rc = fd >= 0 ? fsetxattr(fd, x.first.c_str(), x.second.data(), x.second.size(), 0)
+                     : lsetxattr(Abs(target).c_str(), x.first.c_str(), x.second.data(), x.second.size(), 0);
+    if (rc < 0) throw SysError("lsetxattr", fd >= 0 ? Abs(e.path) : Abs(target), errno);
+  }
+}
+
+// make room for a new non-directory entry at target
+void LayerApplier::Replaceable(const std::string &target) {
+  struct stat st;
+  if (Lstat(target, &st)) Remove(target);
+}
+
+void LayerApplier::Remove(const std::string &target) {
+  struct stat st;
+  if (!Lstat(target, &st)) return;
+  if (!S_ISDIR(st.st_mode)) {
+    if (unlinkat(rootFd_, target.c_str(), 0) < 0) throw SysError("unlink", Abs(target), errno);
+    return;
+  }
+  if (Under(parentPath_, target) && parentFd_ >= 0) CloseParentFd();
+  if (RemoveTree(rootFd_, target.c_str()) < 0) throw SysError("rm", Abs(target), errno);
+  for (auto it = knownDirs_.begin(); it != knownDirs_.end();) it = Under(*it, target) ? knownDirs_.erase(it) : std::next(it);
+  std::vector<DirTime> keep;
+  for (auto &t : dirTimes_) if (!Under(t.path, target)) keep.push_back(std::move(t));
+  dirTimes_.swap(keep);
+}
+
+// Resolve the first `count` components under the root, following symlinks
+// only inside it; missing directories are created (0755) when `create`.
+std::string LayerApplier::ResolveDir(const std::vector<std::string> &comps, size_t count, const std::string &entry, bool create) {
+  std::string cur;
+  std::deque<std::string> queue(comps.begin(), comps.begin() + static_cast<long>(count));
+  int links = 0;
+  while (!queue.empty()) {
+    std::string c = std::move(queue.front());
+    queue.pop_front();
+    if (c.empty() || c == ".") continue;
+    if (c == "..") {  // only from a symlink's target: clamp at the root
+      size_t slash = cur.rfind('/');
+      cur = slash == std::string::npos ? "" : cur.substr(0, slash);
+      continue;
+    }
+    std::string next = Join(cur, c);
+    if (knownDirs_.count(next)) {
+      cur = std::move(next);
+      continue;
+    }
+    struct stat st;
+    if (!Lstat(next, &st)) {
+      if (!create) throw UnsafePathError(entry, next + " does not exist");
+      if (mkdirat(rootFd_, next.c_str(), 0755) < 0 || fchmodat(rootFd_, next.c_str(), 0755, 0) < 0) throw SysError("mkdir", Abs(next), errno);
+      knownDirs_.insert(next);
+      cur = std::move(next);
+    } else if (S_ISDIR(st.st_mode)) {
+      knownDirs_.insert(next);
+      cur = std::move(next);
+    } else if (S_ISLNK(st.st_mode)) {
+      if (++links > kMaxLinks) throw UnsafePathError(entry, "too many levels of symbolic links");
+      char buf[4096];
+      ssize_t n = readlinkat(rootFd_, next.c_str(), buf, sizeof buf);
+      if (n < 0) throw SysError("readlink", Abs(next), errno);
+      std::string t(buf, static_cast<size_t>(n));
+      if (!t.empty() && t[0] == '/') cur.clear();
+      std::vector<std::string> parts;
+      size_t start = 0;
+      while (start <= t.size()) {
+        size_t slash = t.find('/', start);
+        if (slash == std::string::npos) slash = t.size();
+        parts.push_back(t.substr(start, slash - start));
+        start = slash + 1;
+      }
+      queue.insert(queue.begin(), parts.begin(), parts.end());
+    } else {
+      throw UnsafePathError(entry, next + " is not a directory");
+    }
+  }
+  return cur;
+}

@@ -1,0 +1,81 @@
+// Applies tar entries to a layer directory, never writing outside it (see
+// layer_apply.cc). Runs on the unpacker's own thread: every call is a
+// plain syscall relative to the layer root's fd.
+#pragma once
+#include <stdexcept>
+#include <string>
+#include <unordered_set>
+#include <vector>
+
+#include "tar_stream.h"
+
+// An entry that would leave the layer, or that makes no sense in one.
+struct UnsafePathError : std::runtime_error {
+  UnsafePathError(const std::string &entryPath, const std::string &reason) : std::runtime_error(reason), entry(entryPath) {}
+  std::string entry;
+};
+
+// A failed syscall, reported like Node's fs errors (code, syscall, path).
+struct SysError : std::runtime_error {
+  SysError(const char *call, const std::string &where, int e);
+  std::string syscall, path;
+  int err;
+};
+
+struct LayerStats {
+  uint64_t entries = 0, files = 0, bytes = 0, whiteouts = 0;
+  uint64_t droppedXattrs = 0;  // trusted.overlay.* a layer may not set
+};
+
+class LayerApplier : public TarSink {
+ public:
+  // overlay: whiteouts become overlayfs whiteouts (0/0 char devices,
+  // trusted.overlay.opaque); apply: they delete, for a flattened tree
+  LayerApplier(const std::string &root, bool applyWhiteouts);
+  ~LayerApplier() override;
+  void Entry(const TarEntry &e) override;
+  void Data(const char *p, size_t n) override;
+  void End() override;
+  // set directory times last (their children changed them)
+  void Finish();
+  const LayerStats &Stats() const { return stats_; }
+
+ private:
+  struct DirTime {
+    std::string path;
+    struct timespec times[2];
+  };
+
+  std::string ResolveDir(const std::vector<std::string> &comps, size_t count, const std::string &entry, bool create);
+  void Directory(const std::string &target, const TarEntry &e);
+  void OpenFile(const std::string &target, const std::string &base, const std::string &parent, const TarEntry &e);
+  void Symlink(const std::string &target, const std::vector<std::string> &comps, const TarEntry &e);
+  void Hardlink(const std::string &target, const TarEntry &e);
+  void Node(const std::string &target, const TarEntry &e);
+  void Whiteout(const std::string &target);
+  void Opaque(const std::string &dir);
+  void SetMeta(const std::string &target, const TarEntry &e, bool isDir);
+  void SetXattrs(const std::string &target, int fd, const TarEntry &e);
+  void Replaceable(const std::string &target);
+  void Remove(const std::string &target);
+  bool Lstat(const std::string &rel, struct stat *st);
+  int ParentFd(const std::string &parent);
+  void CloseParentFd();
+  std::string Abs(const std::string &rel) const;
+
+  const std::string root_;
+  const bool apply_;
+  int rootFd_ = -1;
+  LayerStats stats_;
+  // real directories under the root already checked or created ("" = root)
+  std::unordered_set<std::string> knownDirs_;
+  // paths this layer wrote (apply mode: an opaque dir keeps them)
+  std::unordered_set<std::string> written_;
+  std::vector<DirTime> dirTimes_;
+  // the file being written, and its entry
+  int fd_ = -1;
+  TarEntry current_;
+  // the directory files are being created in (tar order groups them)
+  int parentFd_ = -1;
+  std::string parentPath_;
+};

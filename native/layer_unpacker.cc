@@ -1,0 +1,242 @@
+// LayerUnpacker: the uncompressed bytes of a layer go in from JS (write);
+// one thread frames the tar and applies its entries (tar_stream,
+// layer_apply), another hashes the same bytes for the diffID (OpenSSL's,
+// as linked into Node). The JS thread only copies chunks in, so
+// decompression (zlib's thread pool, or a zstd process), framing + syscalls
+// and hashing run side by side.
+#include <napi.h>
+#include <openssl/evp.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <exception>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "fsops.h"
+#include "layer_apply.h"
+#include "tar_stream.h"
+
+namespace {
+
+using Chunk = std::shared_ptr<const std::vector<char>>;
+
+// A bounded queue of chunks for one consumer thread.
+class ChunkQueue {
+ public:
+  // blocks while kMaxBytes are queued
+  void Push(Chunk c) {
+    std::unique_lock<std::mutex> lk(mu_);
+    space_.wait(lk, [this] { return bytes_ < kMaxBytes || cancelled_; });
+    if (cancelled_) return;
+    bytes_ += c->size();
+    q_.push_back(std::move(c));
+    data_.notify_one();
+  }
+  // the next chunk, or null once closed and empty (or cancelled)
+  Chunk Pop() {
+    std::unique_lock<std::mutex> lk(mu_);
+    data_.wait(lk, [this] { return !q_.empty() || closed_ || cancelled_; });
+    if (cancelled_ || q_.empty()) return nullptr;
+    Chunk c = std::move(q_.front());
+    q_.pop_front();
+    bytes_ -= c->size();
+    space_.notify_all();
+    return c;
+  }
+  void Close() {
+    std::lock_guard<std::mutex> lk(mu_);
+    closed_ = true;
+    data_.notify_all();
+  }
+  void Cancel() {
+    std::lock_guard<std::mutex> lk(mu_);
+    cancelled_ = true;
+    q_.clear();
+    bytes_ = 0;
+    data_.notify_all();
+    space_.notify_all();
+  }
+  bool Cancelled() {
+    std::lock_guard<std::mutex> lk(mu_);
+    return cancelled_;
+  }
+
+ private:
+  static const size_t kMaxBytes = 32u << 20;
+  std::mutex mu_;
+  std::condition_variable data_, space_;
+  std::deque<Chunk> q_;
+  size_t bytes_ = 0;
+  bool closed_ = false, cancelled_ = false;
+};
+
+class LayerUnpacker : public Napi::ObjectWrap<LayerUnpacker> {
+ public:
+  static Napi::Function Define(Napi::Env env) {
+    return DefineClass(env, "LayerUnpacker", {
+      InstanceMethod("write", &LayerUnpacker::Write),
+      InstanceMethod("finish", &LayerUnpacker::Finish),
+      InstanceMethod("abort", &LayerUnpacker::Abort),
+    });
+  }
+
+  // new LayerUnpacker(root, applyWhiteouts)
+  explicit LayerUnpacker(const Napi::CallbackInfo &info) : Napi::ObjectWrap<LayerUnpacker>(info) {
+    std::string root = info[0].As<Napi::String>();
+    try {
+      applier_ = std::make_unique<LayerApplier>(root, info[1].As<Napi::Boolean>().Value());
+    } catch (...) {
+      ToJs(info.Env(), std::current_exception()).ThrowAsJavaScriptException();
+      return;
+    }
+    stream_ = std::make_unique<TarStream>(*applier_);
+    ctx_ = EVP_MD_CTX_new();
+    EVP_DigestInit_ex(ctx_, EVP_sha256(), nullptr);
+    hashThread_ = std::thread([this] {
+      while (Chunk c = hashQ_.Pop()) EVP_DigestUpdate(ctx_, c->data(), c->size());
+    });
+    applyThread_ = std::thread([this] { ApplyLoop(); });
+  }
+
+  ~LayerUnpacker() override {
+    Stop(true);
+    if (ctx_) EVP_MD_CTX_free(ctx_);
+  }
+
+ private:
+  void ApplyLoop() {
+    while (Chunk c = applyQ_.Pop()) {
+      if (failed_.load(std::memory_order_acquire) || stream_->Done()) continue;  // keep draining: write() must never wait on us
+      try {
+        stream_->Feed(c->data(), c->size());
+      } catch (...) {
+        Fail(std::current_exception());
+      }
+    }
+    if (failed_.load(std::memory_order_acquire) || applyQ_.Cancelled()) return;
+    try {
+      stream_->Finish();
+      applier_->Finish();
+    } catch (...) {
+      Fail(std::current_exception());
+    }
+  }
+
+  void Fail(std::exception_ptr e) {
+    error_ = e;
+    failed_.store(true, std::memory_order_release);
+  }
+
+  // write(chunk): copies it; throws what already failed
+  Napi::Value Write(const Napi::CallbackInfo &info) {
+    Napi::Env env = info.Env();
+    if (stopped_) {
+      Napi::Error::New(env, "LayerUnpacker: write after finish").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    if (failed_.load(std::memory_order_acquire)) {
+      ToJs(env, error_).ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    Napi::Buffer<char> b = info[0].As<Napi::Buffer<char>>();
+    auto chunk = std::make_shared<const std::vector<char>>(b.Data(), b.Data() + b.Length());
+    hashQ_.Push(chunk);
+    applyQ_.Push(std::move(chunk));
+    return env.Undefined();
+  }
+
+  // finish() -> { diffId, stats }: waits for both threads; throws a failure
+  Napi::Value Finish(const Napi::CallbackInfo &info) {
+    Napi::Env env = info.Env();
+    Stop(false);
+    if (failed_.load(std::memory_order_acquire)) {
+      ToJs(env, error_).ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned len = 0;
+    EVP_DigestFinal_ex(ctx_, md, &len);
+    static const char *hex = "0123456789abcdef";
+    std::string digest = "sha256:";
+    for (unsigned i = 0; i < len; i++) digest += hex[md[i] >> 4], digest += hex[md[i] & 15];
+    const LayerStats &s = applier_->Stats();
+    Napi::Object stats = Napi::Object::New(env);
+    stats.Set("entries", Napi::Number::New(env, static_cast<double>(s.entries)));
+    stats.Set("files", Napi::Number::New(env, static_cast<double>(s.files)));
+    stats.Set("bytes", Napi::Number::New(env, static_cast<double>(s.bytes)));
+    stats.Set("whiteouts", Napi::Number::New(env, static_cast<double>(s.whiteouts)));
+    stats.Set("droppedXattrs", Napi::Number::New(env, static_cast<double>(s.droppedXattrs)));
+    Napi::Object out = Napi::Object::New(env);
+    out.Set("diffId", digest);
+    out.Set("stats", stats);
+    return out;
+  }
+
+  // abort(): stop both threads, dropping what is queued (the caller removes the tree)
+  Napi::Value Abort(const Napi::CallbackInfo &info) {
+    Stop(true);
+    return info.Env().Undefined();
+  }
+
+  void Stop(bool cancel) {
+    if (stopped_ || !applier_) return;
+    stopped_ = true;
+    if (cancel) {
+      applyQ_.Cancel();
+      hashQ_.Cancel();
+    } else {
+      applyQ_.Close();
+      hashQ_.Close();
+    }
+    applyThread_.join();
+    hashThread_.join();
+  }
+
+  static Napi::Error ToJs(Napi::Env env, std::exception_ptr ep) {
+    try {
+      std::rethrow_exception(ep);
+    } catch (const UnsafePathError &e) {
+      Napi::Error err = Napi::Error::New(env, e.what());
+      err.Set("kind", "unsafe");
+      err.Set("entry", e.entry);
+      return err;
+    } catch (const TarFormatError &e) {
+      Napi::Error err = Napi::Error::New(env, e.what());
+      err.Set("kind", "format");
+      err.Set("offset", Napi::Number::New(env, static_cast<double>(e.offset)));
+      return err;
+    } catch (const SysError &e) {
+      Napi::Error err = Napi::Error::New(env, e.what());
+      err.Set("kind", "sys");
+      err.Set("code", strerrorname_np(e.err) ? strerrorname_np(e.err) : "EIO");
+      err.Set("errno", Napi::Number::New(env, -e.err));
+      err.Set("syscall", e.syscall);
+      err.Set("path", e.path);
+      return err;
+    } catch (const std::exception &e) {
+      return Napi::Error::New(env, e.what());
+    } catch (...) {
+      return Napi::Error::New(env, "layer unpack failed");
+    }
+  }
+
+  std::unique_ptr<LayerApplier> applier_;
+  std::unique_ptr<TarStream> stream_;
+  EVP_MD_CTX *ctx_ = nullptr;
+  ChunkQueue applyQ_, hashQ_;
+  std::thread applyThread_, hashThread_;
+  std::atomic<bool> failed_{false};
+  std::exception_ptr error_;
+  bool stopped_ = false;  // JS thread only
+};
+
+}  // namespace
+
+void InitLayerUnpacker(Napi::Env env, Napi::Object exports) {
+  exports.Set("LayerUnpacker", LayerUnpacker::Define(env));
+}
