@@ -15,6 +15,7 @@
 #include <linux/openat2.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sched.h>
 #include <sys/sysmacros.h>
 #include <sys/xattr.h>
 #include <unistd.h>
@@ -77,6 +78,9 @@ bool SymlinkEscapes(const std::vector<std::string> &comps, const std::string &ta
   return false;
 }
 
+// only whiteout entries may steer overlayfs
+bool OverlayXattr(const std::string &name) { return name.compare(0, 16, "trusted.overlay.") == 0; }
+
 std::string Join(const std::string &parent, const std::string &name) { return parent.empty() ? name : parent + "/" + name; }
 
 bool Under(const std::string &p, const std::string &dir) { return p == dir || (p.size() > dir.size() && p.compare(0, dir.size(), dir) == 0 && p[dir.size()] == '/'); }
@@ -127,10 +131,11 @@ SysError::SysError(const char *call, const std::string &where, int e)
     : std::runtime_error(std::string(strerrorname_np(e) ? strerrorname_np(e) : "EIO") + ": " + strerror(e) + ", " + call + " '" + where + "'"),
       syscall(call), path(where), err(e) {}
 
-LayerApplier::LayerApplier(const std::string &root, bool applyWhiteouts) : root_(root), apply_(applyWhiteouts) {
+LayerApplier::LayerApplier(const std::string &root, bool applyWhiteouts) : root_(root), apply_(applyWhiteouts), uid_(geteuid()), gid_(getegid()) {
   rootFd_ = open(root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (rootFd_ < 0) throw SysError("open", root, errno);
-  knownDirs_.insert("");
+  struct stat st;
+  if (rootFd_ < 0 || fstat(rootFd_, &st) < 0) throw SysError("open", root, errno);
+  knownDirs_[""] = st.st_mode & S_ISGID;
 }
 
 LayerApplier::~LayerApplier() {
@@ -148,10 +153,17 @@ bool LayerApplier::Lstat(const std::string &rel, struct stat *st) {
 }
 
 void LayerApplier::Entry(const TarEntry &e) {
+  if (!threadReady_) {
+    // a umask of our own (this thread only): files then get their mode when created, not by one more chmod
+    threadReady_ = true;
+    umaskZero_ = unshare(CLONE_FS) == 0;
+    if (umaskZero_) umask(0);
+  }
   stats_.entries++;
   std::vector<std::string> comps = EntryComponents(e.path);
   if (comps.empty()) {
     if (e.type != TarType::Directory) throw UnsafePathError(e.path, "the layer root must be a directory");
+    knownDirs_[""] = e.mode & S_ISGID;
     SetMeta("", e, true);
     return;
   }
@@ -189,22 +201,22 @@ void LayerApplier::Data(const char *p, size_t n) {
   }
 }
 
+// the file's last syscalls go to the finisher thread with its fd
 void LayerApplier::End() {
   if (fd_ < 0) return;
   const TarEntry &e = current_;
-  struct timespec times[2] = {e.hasAtime ? e.atime : e.mtime, e.mtime};
-  const char *step = nullptr;
-  if (fchown(fd_, e.uid, e.gid) < 0) step = "fchown";
-  else if (fchmod(fd_, e.mode) < 0) step = "fchmod";  // after chown: chown clears setuid/setgid
-  int err = errno;
-  if (!step) SetXattrs("", fd_, e);  // after chown: it clears security.capability
-  if (!step && futimens(fd_, times) < 0) step = "futimens", err = errno;
-  close(fd_);
+  bool chown = e.uid != uid_ || e.gid != gid_ || createdInSetgid_;
+  FinishItem f{fd_, e.uid, e.gid, e.mode, chown, !umaskZero_ || (chown && (e.mode & 07000)), {e.hasAtime ? e.atime : e.mtime, e.mtime}, {}, Abs(e.path)};
   fd_ = -1;
-  if (step) throw SysError(step, Abs(e.path), err);
+  for (const auto &x : e.xattrs) {
+    if (OverlayXattr(x.first)) stats_.droppedXattrs++;
+    else f.xattrs.push_back(x);
+  }
+  finisher_.Push(std::move(f));
 }
 
 void LayerApplier::Finish() {
+  finisher_.Drain();
   CloseParentFd();
   for (auto it = dirTimes_.rbegin(); it != dirTimes_.rend(); ++it) {
     if (utimensat(rootFd_, At(it->path), it->times, AT_SYMLINK_NOFOLLOW) < 0) throw SysError("utimensat", Abs(it->path), errno);
@@ -229,13 +241,16 @@ void LayerApplier::CloseParentFd() {
 
 void LayerApplier::OpenFile(const std::string &target, const std::string &base, const std::string &parent, const TarEntry &e) {
   stats_.files++;
+  mode_t mode = umaskZero_ ? e.mode : 0600;
   int dfd = ParentFd(parent);
-  int fd = OpenBeneath(dfd, base.c_str(), O_WRONLY | O_CREAT | O_EXCL, 0600);
+  int fd = OpenBeneath(dfd, base.c_str(), O_WRONLY | O_CREAT | O_EXCL, mode);
   if (fd < 0 && errno == EEXIST) {
     Remove(target);
     dfd = ParentFd(parent);
-    fd = OpenBeneath(dfd, base.c_str(), O_WRONLY | O_CREAT | O_EXCL, 0600);
+    fd = OpenBeneath(dfd, base.c_str(), O_WRONLY | O_CREAT | O_EXCL, mode);
   }
+  auto dir = knownDirs_.find(parent);
+  createdInSetgid_ = dir == knownDirs_.end() || dir->second;
   if (fd < 0) throw SysError("open", Abs(target), errno);
   fd_ = fd;
   current_ = e;
@@ -249,7 +264,7 @@ void LayerApplier::Directory(const std::string &target, const TarEntry &e) {
   if (!exists || !S_ISDIR(st.st_mode)) {
     if (mkdirat(rootFd_, target.c_str(), 0700) < 0) throw SysError("mkdir", Abs(target), errno);
   }
-  knownDirs_.insert(target);
+  knownDirs_[target] = e.mode & S_ISGID;
   SetMeta(target, e, true);
 }
 
@@ -314,22 +329,20 @@ void LayerApplier::SetMeta(const std::string &target, const TarEntry &e, bool is
   bool link = e.type == TarType::Symlink;
   if (fchownat(rootFd_, At(target), e.uid, e.gid, AT_SYMLINK_NOFOLLOW) < 0) throw SysError("lchown", Abs(target), errno);
   if (!link && fchmodat(rootFd_, At(target), e.mode, 0) < 0) throw SysError("chmod", Abs(target), errno);
-  SetXattrs(target, -1, e);
+  SetXattrs(target, e);
   DirTime t{target, {e.hasAtime ? e.atime : e.mtime, e.mtime}};
   if (isDir) dirTimes_.push_back(t);
   else if (utimensat(rootFd_, At(target), t.times, AT_SYMLINK_NOFOLLOW) < 0) throw SysError("utimensat", Abs(target), errno);
 }
 
-// through fd when given, else by path (never following a final symlink)
-void LayerApplier::SetXattrs(const std::string &target, int fd, const TarEntry &e) {
+// by path, never following a final symlink
+void LayerApplier::SetXattrs(const std::string &target, const TarEntry &e) {
   for (const auto &x : e.xattrs) {
-    if (x.first.compare(0, 16, "trusted.overlay.") == 0) {
-      stats_.droppedXattrs++;  // only whiteout entries may steer overlayfs
+    if (OverlayXattr(x.first)) {
+      stats_.droppedXattrs++;
       continue;
     }
-    int rc = fd >= 0 ? fsetxattr(fd, x.first.c_str(), x.second.data(), x.second.size(), 0)
-                     : lsetxattr(Abs(target).c_str(), x.first.c_str(), x.second.data(), x.second.size(), 0);
-    if (rc < 0) throw SysError("lsetxattr", fd >= 0 ? Abs(e.path) : Abs(target), errno);
+    if (lsetxattr(Abs(target).c_str(), x.first.c_str(), x.second.data(), x.second.size(), 0) < 0) throw SysError("lsetxattr", Abs(target), errno);
   }
 }
 
@@ -348,7 +361,7 @@ void LayerApplier::Remove(const std::string &target) {
   }
   if (Under(parentPath_, target) && parentFd_ >= 0) CloseParentFd();
   if (RemoveTree(rootFd_, target.c_str()) < 0) throw SysError("rm", Abs(target), errno);
-  for (auto it = knownDirs_.begin(); it != knownDirs_.end();) it = Under(*it, target) ? knownDirs_.erase(it) : std::next(it);
+  for (auto it = knownDirs_.begin(); it != knownDirs_.end();) it = Under(it->first, target) ? knownDirs_.erase(it) : std::next(it);
   std::vector<DirTime> keep;
   for (auto &t : dirTimes_) if (!Under(t.path, target)) keep.push_back(std::move(t));
   dirTimes_.swap(keep);
@@ -378,10 +391,10 @@ std::string LayerApplier::ResolveDir(const std::vector<std::string> &comps, size
     if (!Lstat(next, &st)) {
       if (!create) throw UnsafePathError(entry, next + " does not exist");
       if (mkdirat(rootFd_, next.c_str(), 0755) < 0 || fchmodat(rootFd_, next.c_str(), 0755, 0) < 0) throw SysError("mkdir", Abs(next), errno);
-      knownDirs_.insert(next);
+      knownDirs_[next] = false;
       cur = std::move(next);
     } else if (S_ISDIR(st.st_mode)) {
-      knownDirs_.insert(next);
+      knownDirs_[next] = st.st_mode & S_ISGID;
       cur = std::move(next);
     } else if (S_ISLNK(st.st_mode)) {
       if (++links > kMaxLinks) throw UnsafePathError(entry, "too many levels of symbolic links");

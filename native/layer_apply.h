@@ -4,9 +4,11 @@
 #pragma once
 #include <stdexcept>
 #include <string>
+#include <unordered_map>
 #include <unordered_set>
 #include <vector>
 
+#include "file_finisher.h"
 #include "tar_stream.h"
 
 // An entry that would leave the layer, or that makes no sense in one.
@@ -55,7 +57,7 @@ class LayerApplier : public TarSink {
   void Whiteout(const std::string &target);
   void Opaque(const std::string &dir);
   void SetMeta(const std::string &target, const TarEntry &e, bool isDir);
-  void SetXattrs(const std::string &target, int fd, const TarEntry &e);
+  void SetXattrs(const std::string &target, const TarEntry &e);
   void Replaceable(const std::string &target);
   void Remove(const std::string &target);
   bool Lstat(const std::string &rel, struct stat *st);
@@ -67,13 +69,21 @@ class LayerApplier : public TarSink {
   const bool apply_;
   int rootFd_ = -1;
   LayerStats stats_;
-  // real directories under the root already checked or created ("" = root)
-  std::unordered_set<std::string> knownDirs_;
+  // real directories under the root already checked or created ("" = root),
+  // and whether each is setgid (its new files take its group)
+  std::unordered_map<std::string, bool> knownDirs_;
+  // this thread's umask is 0, so new files get their mode at creation
+  bool umaskZero_ = false;
+  bool threadReady_ = false;
+  const uid_t uid_;
+  const gid_t gid_;
   // paths this layer wrote (apply mode: an opaque dir keeps them)
   std::unordered_set<std::string> written_;
   std::vector<DirTime> dirTimes_;
   // the file being written, and its entry
   int fd_ = -1;
+  bool createdInSetgid_ = false;  // so it took the directory's group
+  FileFinisher finisher_;
   TarEntry current_;
   // the directory files are being created in (tar order groups them)
   int parentFd_ = -1;

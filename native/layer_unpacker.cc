@@ -1,11 +1,14 @@
-// LayerUnpacker: the uncompressed bytes of a layer go in from JS (write);
-// one thread frames the tar and applies its entries (tar_stream,
-// layer_apply), another hashes the same bytes for the diffID (OpenSSL's,
-// as linked into Node). The JS thread only copies chunks in, so
-// decompression (zlib's thread pool, or a zstd process), framing + syscalls
-// and hashing run side by side.
+// LayerUnpacker: the uncompressed bytes of a layer go in from JS (write),
+// or a thread of its own reads them from an fd (a blob file, inflated here
+// with Node's zlib when gzip, or a pipe from a zstd process). One thread
+// frames the tar and applies its entries (tar_stream, layer_apply), another
+// hashes the same bytes for the diffID (OpenSSL's, as linked into Node), so
+// reading/decompression, framing + syscalls and hashing run side by side.
 #include <napi.h>
 #include <openssl/evp.h>
+#include <pthread.h>
+#include <unistd.h>
+#include <zlib.h>
 
 #include <atomic>
 #include <condition_variable>
@@ -81,13 +84,19 @@ class LayerUnpacker : public Napi::ObjectWrap<LayerUnpacker> {
     return DefineClass(env, "LayerUnpacker", {
       InstanceMethod("write", &LayerUnpacker::Write),
       InstanceMethod("finish", &LayerUnpacker::Finish),
+      InstanceMethod("done", &LayerUnpacker::Done),
       InstanceMethod("abort", &LayerUnpacker::Abort),
     });
   }
 
-  // new LayerUnpacker(root, applyWhiteouts)
+  // new LayerUnpacker(root, applyWhiteouts[, fd, gzip]): with an fd (ours
+  // to close) the bytes are read from it, and done() waits for the end
   explicit LayerUnpacker(const Napi::CallbackInfo &info) : Napi::ObjectWrap<LayerUnpacker>(info) {
     std::string root = info[0].As<Napi::String>();
+    if (info.Length() > 2) {
+      inputFd_ = info[2].As<Napi::Number>().Int32Value();
+      gzip_ = info[3].As<Napi::Boolean>().Value();
+    }
     try {
       applier_ = std::make_unique<LayerApplier>(root, info[1].As<Napi::Boolean>().Value());
     } catch (...) {
@@ -98,18 +107,123 @@ class LayerUnpacker : public Napi::ObjectWrap<LayerUnpacker> {
     ctx_ = EVP_MD_CTX_new();
     EVP_DigestInit_ex(ctx_, EVP_sha256(), nullptr);
     hashThread_ = std::thread([this] {
+      pthread_setname_np(pthread_self(), "podrun-hash");
       while (Chunk c = hashQ_.Pop()) EVP_DigestUpdate(ctx_, c->data(), c->size());
     });
     applyThread_ = std::thread([this] { ApplyLoop(); });
+    if (inputFd_ >= 0 && gzip_) readThread_ = std::thread([this] { InflateLoop(); });
   }
 
   ~LayerUnpacker() override {
     Stop(true);
     if (ctx_) EVP_MD_CTX_free(ctx_);
+    if (inputFd_ >= 0) close(inputFd_);
   }
 
  private:
+  void Push(Chunk c) {
+    hashQ_.Push(c);
+    applyQ_.Push(std::move(c));
+  }
+
+  // inflates a gzip fd into chunks for both queues; its own failure is the unpack's
+  void InflateLoop() {
+    pthread_setname_np(pthread_self(), "podrun-inflate");
+    try {
+      Inflate();
+    } catch (...) {
+      Fail(std::current_exception());
+    }
+    applyQ_.Close();
+    hashQ_.Close();
+  }
+
+  // an uncompressed fd: read on the applying thread itself, so the bytes
+  // are still in this core's cache when written out
+  void ReadAndApply() {
+    try {
+      while (!failed_.load(std::memory_order_acquire) && !hashQ_.Cancelled()) {
+        auto buf = std::make_shared<std::vector<char>>(kChunk);
+        size_t k = ReadFull(buf->data(), buf->size());
+        if (k == 0) break;
+        buf->resize(k);
+        hashQ_.Push(buf);
+        if (!stream_->Done()) stream_->Feed(buf->data(), buf->size());
+      }
+      if (!failed_.load(std::memory_order_acquire) && !hashQ_.Cancelled()) {
+        stream_->Finish();
+        applier_->Finish();
+      }
+    } catch (...) {
+      Fail(std::current_exception());
+    }
+    hashQ_.Close();
+  }
+
+  // fill buf (a pipe gives less per read); short only at the end of input
+  size_t ReadFull(char *buf, size_t n) {
+    size_t got = 0;
+    while (got < n) {
+      ssize_t k = read(inputFd_, buf + got, n - got);
+      if (k == 0) break;
+      if (k < 0) {
+        if (errno == EINTR) continue;
+        throw SysError("read", "layer input", errno);
+      }
+      got += static_cast<size_t>(k);
+    }
+    return got;
+  }
+
+  void Inflate() {
+    z_stream z{};
+    if (inflateInit2(&z, 15 + 16) != Z_OK) throw std::runtime_error("gzip: inflateInit failed");
+    std::vector<char> in(kChunk);
+    std::shared_ptr<std::vector<char>> out;
+    auto fresh = [&] {
+      out = std::make_shared<std::vector<char>>(kChunk);
+      z.next_out = reinterpret_cast<Bytef *>(out->data());
+      z.avail_out = kChunk;
+    };
+    auto flush = [&] {
+      out->resize(kChunk - z.avail_out);
+      if (!out->empty()) Push(std::move(out));
+      fresh();
+    };
+    fresh();
+    int rc = Z_OK;
+    bool trailing = false;  // bytes after the last member that are not another member: ignored, as Node's gunzip does
+    try {
+      while (!trailing && !failed_.load(std::memory_order_acquire) && !applyQ_.Cancelled()) {
+        size_t k = ReadFull(in.data(), in.size());
+        if (k == 0) break;
+        z.next_in = reinterpret_cast<Bytef *>(in.data());
+        z.avail_in = static_cast<uInt>(k);
+        while (z.avail_in > 0) {
+          if (rc == Z_STREAM_END) {  // another gzip member follows (gzip -d reads them all)
+            if (z.next_in[0] != 0x1f) {
+              trailing = true;
+              break;
+            }
+            inflateReset(&z);
+          }
+          rc = inflate(&z, Z_NO_FLUSH);
+          if (rc != Z_OK && rc != Z_STREAM_END) throw std::runtime_error(std::string("gzip: ") + (z.msg ? z.msg : "corrupt data"));
+          if (z.avail_out == 0) flush();
+        }
+      }
+      if (rc != Z_STREAM_END && !failed_.load(std::memory_order_acquire) && !applyQ_.Cancelled()) throw std::runtime_error("gzip: unexpected end of file");
+      flush();
+    } catch (...) {
+      inflateEnd(&z);
+      throw;
+    }
+    inflateEnd(&z);
+  }
+
   void ApplyLoop() {
+    pthread_setname_np(pthread_self(), "podrun-apply");
+    if (inputFd_ >= 0 && !gzip_) return ReadAndApply();
     while (Chunk c = applyQ_.Pop()) {
       if (failed_.load(std::memory_order_acquire) || stream_->Done()) continue;  // keep draining: write() must never wait on us
       try {
@@ -135,8 +249,8 @@ class LayerUnpacker : public Napi::ObjectWrap<LayerUnpacker> {
   // write(chunk): copies it; throws what already failed
   Napi::Value Write(const Napi::CallbackInfo &info) {
     Napi::Env env = info.Env();
-    if (stopped_) {
-      Napi::Error::New(env, "LayerUnpacker: write after finish").ThrowAsJavaScriptException();
+    if (stopped_ || inputFd_ >= 0) {
+      Napi::Error::New(env, "LayerUnpacker: write() feeds an unpacker without an fd, until finish()").ThrowAsJavaScriptException();
       return env.Undefined();
     }
     if (failed_.load(std::memory_order_acquire)) {
@@ -144,20 +258,60 @@ class LayerUnpacker : public Napi::ObjectWrap<LayerUnpacker> {
       return env.Undefined();
     }
     Napi::Buffer<char> b = info[0].As<Napi::Buffer<char>>();
-    auto chunk = std::make_shared<const std::vector<char>>(b.Data(), b.Data() + b.Length());
-    hashQ_.Push(chunk);
-    applyQ_.Push(std::move(chunk));
+    Push(std::make_shared<const std::vector<char>>(b.Data(), b.Data() + b.Length()));
     return env.Undefined();
   }
 
-  // finish() -> { diffId, stats }: waits for both threads; throws a failure
+  // finish() -> { diffId, stats }: after the last write, waits for the rest; throws a failure
   Napi::Value Finish(const Napi::CallbackInfo &info) {
     Napi::Env env = info.Env();
-    Stop(false);
+    if (stopped_ || inputFd_ >= 0) {
+      Napi::Error::New(env, "LayerUnpacker: finish() ends a written stream, once").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    stopped_ = true;
+    Join(false);
     if (failed_.load(std::memory_order_acquire)) {
       ToJs(env, error_).ThrowAsJavaScriptException();
       return env.Undefined();
     }
+    return Result(env);
+  }
+
+  // done() -> Promise<{ diffId, stats }>: the end of an fd's input, waited for off the JS thread
+  Napi::Value Done(const Napi::CallbackInfo &info) {
+    Napi::Env env = info.Env();
+    if (stopped_ || inputFd_ < 0) {
+      Napi::Error::New(env, "LayerUnpacker: done() waits for an fd's input, once").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    stopped_ = true;
+    auto *w = new DoneWorker(env, this, info.This().As<Napi::Object>());
+    Napi::Promise p = w->Promise();
+    w->Queue();
+    return p;
+  }
+
+  class DoneWorker : public Napi::AsyncWorker {
+   public:
+    DoneWorker(Napi::Env env, LayerUnpacker *u, Napi::Object self) : Napi::AsyncWorker(env), u_(u), deferred_(Napi::Promise::Deferred::New(env)) {
+      self_ = Napi::Persistent(self);  // keeps the unpacker alive until this settles
+    }
+    Napi::Promise Promise() { return deferred_.Promise(); }
+    void Execute() override { u_->Join(false); }
+    void OnOK() override {
+      Napi::Env env = Env();
+      if (u_->failed_.load(std::memory_order_acquire)) deferred_.Reject(ToJs(env, u_->error_).Value());
+      else deferred_.Resolve(u_->Result(env));
+    }
+
+   private:
+    LayerUnpacker *u_;
+    Napi::Promise::Deferred deferred_;
+    Napi::ObjectReference self_;
+  };
+
+  Napi::Value Result(Napi::Env env) {
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned len = 0;
     EVP_DigestFinal_ex(ctx_, md, &len);
@@ -183,16 +337,23 @@ class LayerUnpacker : public Napi::ObjectWrap<LayerUnpacker> {
     return info.Env().Undefined();
   }
 
+  // abort, or the destructor: stop everything, dropping what is queued
   void Stop(bool cancel) {
     if (stopped_ || !applier_) return;
     stopped_ = true;
+    Join(cancel);
+  }
+
+  // any thread: wait for the threads (cancelling them first, or letting the input end)
+  void Join(bool cancel) {
     if (cancel) {
       applyQ_.Cancel();
       hashQ_.Cancel();
-    } else {
-      applyQ_.Close();
+    } else if (inputFd_ < 0) {
+      applyQ_.Close();  // the last write() was the end
       hashQ_.Close();
     }
+    if (readThread_.joinable()) readThread_.join();  // with an fd, the reading thread closes the queues at its end
     applyThread_.join();
     hashThread_.join();
   }
@@ -229,10 +390,13 @@ class LayerUnpacker : public Napi::ObjectWrap<LayerUnpacker> {
   std::unique_ptr<TarStream> stream_;
   EVP_MD_CTX *ctx_ = nullptr;
   ChunkQueue applyQ_, hashQ_;
-  std::thread applyThread_, hashThread_;
+  static const size_t kChunk = 256u << 10;
+  int inputFd_ = -1;
+  bool gzip_ = false;
+  std::thread applyThread_, hashThread_, readThread_;
   std::atomic<bool> failed_{false};
   std::exception_ptr error_;
-  bool stopped_ = false;  // JS thread only
+  bool stopped_ = false;  // JS thread only: finish/done/abort happened
 };
 
 }  // namespace

@@ -46,17 +46,19 @@ uint64_t Num(const unsigned char *b, size_t off, size_t len, const char *what, u
   return v;
 }
 
+// the sum of the header's bytes with the checksum field read as spaces;
+// some old tars summed signed chars
 bool ChecksumValid(const unsigned char *b) {
   uint64_t stored;
   if (!Number(b, 148, 8, &stored)) return false;
-  uint64_t sum = 0;
-  int64_t ssum = 0;
-  for (size_t i = 0; i < kBlock; i++) {
-    unsigned char c = (i >= 148 && i < 156) ? ' ' : b[i];
-    sum += c;
-    ssum += static_cast<signed char>(c);
-  }
-  return stored == sum || static_cast<int64_t>(stored) == ssum;
+  uint32_t sum = 0;
+  for (size_t i = 0; i < kBlock; i++) sum += b[i];  // vectorised: this runs for every entry
+  for (size_t i = 148; i < 156; i++) sum -= b[i];
+  sum += 8 * ' ';
+  if (stored == sum) return true;
+  int32_t ssum = 0;
+  for (size_t i = 0; i < kBlock; i++) ssum += (i >= 148 && i < 156) ? ' ' : static_cast<signed char>(b[i]);
+  return static_cast<int64_t>(stored) == ssum;
 }
 
 bool ParseUint(const std::string &s, uint64_t *out) {
@@ -222,9 +224,8 @@ void TarStream::Begin(State s, uint64_t size) {
 }
 
 void TarStream::OnHeader(const unsigned char *b) {
-  bool zero = true;
-  for (size_t i = 0; i < kBlock && zero; i++) zero = b[i] == 0;
-  if (zero) {
+  static const unsigned char kZero[kBlock] = {};
+  if (b[0] == 0 && memcmp(b, kZero, kBlock) == 0) {
     if (++zeroBlocks_ >= 2) state_ = State::Done;
     return;
   }

@@ -6,7 +6,7 @@
  * removes the half-written directory. */
 import fs from 'node:fs';
 import { nativeFs, type NativeFsApi, type NativeLayerStats } from '../native';
-import { openDecompressed } from './decompress';
+import { openLayerInput } from './layer-input';
 import { sniffCompression, type Compression } from './media-types';
 
 /** overlay: whiteouts become overlayfs whiteouts (0/0 char devices,
@@ -72,25 +72,19 @@ function detectCompression(blob: string): Compression {
   }
 }
 
-export async function unpackLayer(req: UnpackRequest, fsx: Pick<NativeFsApi, 'LayerUnpacker'> = nativeFs()): Promise<UnpackResult> {
+export async function unpackLayer(req: UnpackRequest, fsx: Pick<NativeFsApi, 'LayerUnpacker' | 'pipe'> = nativeFs()): Promise<UnpackResult> {
   const compression = req.compression === 'auto' ? detectCompression(req.blob) : req.compression;
-  const mode = req.whiteouts ?? 'overlay';
-  let unpacker;
-  try {
-    unpacker = new fsx.LayerUnpacker(req.dest, mode === 'apply');
-  } catch (e) {
-    throw fromNative(e);
-  }
-  const input = openDecompressed(req.blob, compression);
+  const input = openLayerInput(req.blob, compression, fsx);
   let result;
   try {
-    for await (const chunk of input as AsyncIterable<Buffer>) unpacker.write(chunk);
-    result = unpacker.finish();
+    const unpacker = new fsx.LayerUnpacker(req.dest, (req.whiteouts ?? 'overlay') === 'apply', input.fd, input.gzip); // owns the fd now
+    result = await unpacker.done();
   } catch (e) {
-    unpacker.abort();
-    input.destroy();
+    input.kill(); // it may be blocked writing into a pipe nobody reads
+    await input.finished.catch(() => undefined);
     throw fromNative(e);
   }
+  await input.finished; // a decompressor's failure explains a short stream best
   if (req.diffId && req.diffId !== result.diffId) throw new DiffIdMismatchError(req.diffId, result.diffId);
   return result;
 }

@@ -45,15 +45,24 @@ export interface NativeLayerStats {
   droppedXattrs: number;
 }
 
+export interface NativeLayerResult {
+  /** sha256 of the uncompressed tar, `sha256:<hex>` */
+  diffId: string;
+  stats: NativeLayerStats;
+}
+
 /** Unpacks one layer's uncompressed tar into a directory on a native thread,
- * hashing it on another (see native/layer_unpacker.cc). A failure is an
+ * hashing it on another (see native/layer_unpacker.cc); the bytes are
+ * written in, or read from `fd` (which it then owns; inflated when `gzip`). A failure is an
  * Error with `kind`: 'unsafe' (+ entry), 'format' (+ offset) or 'sys'
  * (+ code, syscall, path). */
 export interface NativeLayerUnpacker {
-  /** copy `chunk` in; blocks while 32 MiB are queued; throws an earlier failure */
+  /** without an fd: copy `chunk` in; blocks while 32 MiB are queued; throws an earlier failure */
   write(chunk: Buffer): void;
-  /** wait for the rest to land: diffID (`sha256:<hex>`) and counts; throws a failure */
-  finish(): { diffId: string; stats: NativeLayerStats };
+  /** without an fd, after the last write: wait for the rest to land; throws a failure */
+  finish(): NativeLayerResult;
+  /** with an fd: the end of its input, waited for off the JS thread */
+  done(): Promise<NativeLayerResult>;
   /** stop, dropping what is queued */
   abort(): void;
 }
@@ -62,7 +71,9 @@ export interface NativeLayerUnpacker {
 export interface NativeFsApi {
   lsetxattr(path: string, name: string, value: Buffer): void;
   /** `applyWhiteouts`: whiteouts delete (a flattened tree) instead of becoming overlayfs whiteouts */
-  LayerUnpacker: new (root: string, applyWhiteouts: boolean) => NativeLayerUnpacker;
+  LayerUnpacker: new (root: string, applyWhiteouts: boolean, fd?: number, gzip?: boolean) => NativeLayerUnpacker;
+  /** [readFd, writeFd], close-on-exec */
+  pipe(): [number, number];
   /** null when the attribute is absent */
   lgetxattr(path: string, name: string): Buffer | null;
   llistxattr(path: string): string[];

@@ -233,3 +233,20 @@ t.test('path rules: / dropped, .. and NUL refused, symlinks judged from their ow
   await t.rejects(unpack([{ path: '.wh.', type: 'File' }]), /whiteout of "" is invalid/);
   await t.rejects(unpack([{ path: 'hl', type: 'Link', linkpath: '.' }]), /hardlink to the layer root/);
 });
+
+t.test('modes set at creation, owners only where they differ: a setgid directory does not lend its group', async (t) => {
+  const dir = await tempDir(t);
+  await unpackBuffer(dir, buildTar([
+    { path: 'g/', type: 'Directory', mode: 0o2775, gid: 50 },
+    { path: 'g/root-owned', type: 'File', mode: 0o640, body: 'x' },
+    { path: 'g/sub/', type: 'Directory', mode: 0o755 },
+    { path: 'plain', type: 'File', mode: 0o4711, body: 'y' },
+    { path: 'ro', type: 'File', mode: 0o444, body: 'z' },
+  ]));
+  const L = (p: string): fs.Stats => fs.lstatSync(path.join(dir, 'layer', p));
+  t.same([L('g/root-owned').gid, L('g/root-owned').mode & 0o7777], [0, 0o640], 'the entry\'s group, not the setgid directory\'s');
+  t.equal(L('g').mode & 0o7777, 0o2775);
+  t.same([L('plain').uid, L('plain').mode & 0o7777], [0, 0o4711], 'setuid at creation');
+  t.equal(L('ro').mode & 0o7777, 0o444, 'a read-only file still got its body');
+  t.equal(fs.readFileSync(path.join(dir, 'layer', 'ro'), 'utf8'), 'z');
+});
