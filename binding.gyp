@@ -18,8 +18,8 @@
     {
       "target_name": "podrun",
       "dependencies": ["launch", "<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except"],
-      "sources": ["native/addon.cc", "native/fsops.cc", "native/layer_unpacker.cc", "native/layer_apply.cc", "native/file_finisher.cc", "native/tar_stream.cc"],
-      "libraries": ["-lseccomp", "-pthread"],
+      "sources": ["native/addon.cc", "native/fsops.cc", "native/layer_unpacker.cc", "native/layer_apply.cc", "native/file_finisher.cc", "native/decompress.cc", "native/tar_stream.cc"],
+      "libraries": ["-lseccomp", "-lzstd", "-pthread"],
       "cflags_cc": ["-std=c++17"],
       "cflags!": ["-fno-exceptions"],
       "cflags_cc!": ["-fno-exceptions"]

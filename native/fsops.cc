@@ -87,19 +87,6 @@ Napi::Value Umount(const Napi::CallbackInfo &info) {
   return info.Env().Undefined();
 }
 
-// pipe() -> [readFd, writeFd], close-on-exec, 1 MiB of buffer (a
-// decompressor writes into it, the layer unpacker reads)
-Napi::Value Pipe(const Napi::CallbackInfo &info) {
-  Napi::Env env = info.Env();
-  int fds[2];
-  if (pipe2(fds, O_CLOEXEC) < 0) return Fail(env, "pipe2", "");
-  fcntl(fds[0], F_SETPIPE_SZ, 1 << 20);  // best effort: the default 64 KiB only costs wake-ups
-  Napi::Array out = Napi::Array::New(env, 2);
-  out.Set(0u, Napi::Number::New(env, fds[0]));
-  out.Set(1u, Napi::Number::New(env, fds[1]));
-  return out;
-}
-
 }  // namespace
 
 void InitFsOps(Napi::Env env, Napi::Object exports) {
@@ -108,5 +95,4 @@ void InitFsOps(Napi::Env env, Napi::Object exports) {
   exports.Set("llistxattr", Napi::Function::New(env, Llistxattr));
   exports.Set("mount", Napi::Function::New(env, Mount));
   exports.Set("umount", Napi::Function::New(env, Umount));
-  exports.Set("pipe", Napi::Function::New(env, Pipe));
 }

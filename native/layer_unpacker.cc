@@ -1,6 +1,6 @@
 // LayerUnpacker: the uncompressed bytes of a layer go in from JS (write),
-// or a thread of its own reads them from an fd (a blob file, inflated here
-// with Node's zlib when gzip, or a pipe from a zstd process). One thread
+// or are read from the blob's fd (decompressed on a thread of their own,
+// see decompress.h). One thread
 // frames the tar and applies its entries (tar_stream, layer_apply), another
 // hashes the same bytes for the diffID (OpenSSL's, as linked into Node), so
 // reading/decompression, framing + syscalls and hashing run side by side.
@@ -8,7 +8,6 @@
 #include <openssl/evp.h>
 #include <pthread.h>
 #include <unistd.h>
-#include <zlib.h>
 
 #include <atomic>
 #include <condition_variable>
@@ -20,6 +19,7 @@
 #include <thread>
 #include <vector>
 
+#include "decompress.h"
 #include "fsops.h"
 #include "layer_apply.h"
 #include "tar_stream.h"
@@ -89,17 +89,20 @@ class LayerUnpacker : public Napi::ObjectWrap<LayerUnpacker> {
     });
   }
 
-  // new LayerUnpacker(root, applyWhiteouts[, fd, gzip]): with an fd (ours
+  // new LayerUnpacker(root, applyWhiteouts[, fd, compression]): with an fd (ours
   // to close) the bytes are read from it, and done() waits for the end
   explicit LayerUnpacker(const Napi::CallbackInfo &info) : Napi::ObjectWrap<LayerUnpacker>(info) {
     std::string root = info[0].As<Napi::String>();
     if (info.Length() > 2) {
       inputFd_ = info[2].As<Napi::Number>().Int32Value();
-      gzip_ = info[3].As<Napi::Boolean>().Value();
+      std::string c = info[3].As<Napi::String>();
+      codec_ = c == "gzip" ? Codec::Gzip : c == "zstd" ? Codec::Zstd : Codec::None;
     }
     try {
       applier_ = std::make_unique<LayerApplier>(root, info[1].As<Napi::Boolean>().Value());
     } catch (...) {
+      if (inputFd_ >= 0) close(inputFd_);  // ours from the start, even when we fail
+      inputFd_ = -1;
       ToJs(info.Env(), std::current_exception()).ThrowAsJavaScriptException();
       return;
     }
@@ -111,7 +114,7 @@ class LayerUnpacker : public Napi::ObjectWrap<LayerUnpacker> {
       while (Chunk c = hashQ_.Pop()) EVP_DigestUpdate(ctx_, c->data(), c->size());
     });
     applyThread_ = std::thread([this] { ApplyLoop(); });
-    if (inputFd_ >= 0 && gzip_) readThread_ = std::thread([this] { InflateLoop(); });
+    if (inputFd_ >= 0 && codec_ != Codec::None) readThread_ = std::thread([this] { DecompressLoop(); });
   }
 
   ~LayerUnpacker() override {
@@ -126,11 +129,12 @@ class LayerUnpacker : public Napi::ObjectWrap<LayerUnpacker> {
     applyQ_.Push(std::move(c));
   }
 
-  // inflates a gzip fd into chunks for both queues; its own failure is the unpack's
-  void InflateLoop() {
-    pthread_setname_np(pthread_self(), "podrun-inflate");
+  // decompresses the fd into chunks for both queues; its failure is the unpack's
+  void DecompressLoop() {
+    pthread_setname_np(pthread_self(), "podrun-unzip");
     try {
-      Inflate();
+      DecompressFd(inputFd_, codec_, kChunk, [this](ByteChunk c) { Push(std::move(c)); },
+                   [this] { return failed_.load(std::memory_order_acquire) || applyQ_.Cancelled(); });
     } catch (...) {
       Fail(std::current_exception());
     }
@@ -144,7 +148,7 @@ class LayerUnpacker : public Napi::ObjectWrap<LayerUnpacker> {
     try {
       while (!failed_.load(std::memory_order_acquire) && !hashQ_.Cancelled()) {
         auto buf = std::make_shared<std::vector<char>>(kChunk);
-        size_t k = ReadFull(buf->data(), buf->size());
+        size_t k = ReadFull(inputFd_, buf->data(), buf->size());
         if (k == 0) break;
         buf->resize(k);
         hashQ_.Push(buf);
@@ -160,70 +164,9 @@ class LayerUnpacker : public Napi::ObjectWrap<LayerUnpacker> {
     hashQ_.Close();
   }
 
-  // fill buf (a pipe gives less per read); short only at the end of input
-  size_t ReadFull(char *buf, size_t n) {
-    size_t got = 0;
-    while (got < n) {
-      ssize_t k = read(inputFd_, buf + got, n - got);
-      if (k == 0) break;
-      if (k < 0) {
-        if (errno == EINTR) continue;
-        throw SysError("read", "layer input", errno);
-      }
-      got += static_cast<size_t>(k);
-    }
-    return got;
-  }
-
-  void Inflate() {
-    z_stream z{};
-    if (inflateInit2(&z, 15 + 16) != Z_OK) throw std::runtime_error("gzip: inflateInit failed");
-    std::vector<char> in(kChunk);
-    std::shared_ptr<std::vector<char>> out;
-    auto fresh = [&] {
-      out = std::make_shared<std::vector<char>>(kChunk);
-      z.next_out = reinterpret_cast<Bytef *>(out->data());
-      z.avail_out = kChunk;
-    };
-    auto flush = [&] {
-      out->resize(kChunk - z.avail_out);
-      if (!out->empty()) Push(std::move(out));
-      fresh();
-    };
-    fresh();
-    int rc = Z_OK;
-    bool trailing = false;  // bytes after the last member that are not another member: ignored, as Node's gunzip does
-    try {
-      while (!trailing && !failed_.load(std::memory_order_acquire) && !applyQ_.Cancelled()) {
-        size_t k = ReadFull(in.data(), in.size());
-        if (k == 0) break;
-        z.next_in = reinterpret_cast<Bytef *>(in.data());
-        z.avail_in = static_cast<uInt>(k);
-        while (z.avail_in > 0) {
-          if (rc == Z_STREAM_END) {  // another gzip member follows (gzip -d reads them all)
-            if (z.next_in[0] != 0x1f) {
-              trailing = true;
-              break;
-            }
-            inflateReset(&z);
-          }
-          rc = inflate(&z, Z_NO_FLUSH);
-          if (rc != Z_OK && rc != Z_STREAM_END) throw std::runtime_error(std::string("gzip: ") + (z.msg ? z.msg : "corrupt data"));
-          if (z.avail_out == 0) flush();
-        }
-      }
-      if (rc != Z_STREAM_END && !failed_.load(std::memory_order_acquire) && !applyQ_.Cancelled()) throw std::runtime_error("gzip: unexpected end of file");
-      flush();
-    } catch (...) {
-      inflateEnd(&z);
-      throw;
-    }
-    inflateEnd(&z);
-  }
-
   void ApplyLoop() {
     pthread_setname_np(pthread_self(), "podrun-apply");
-    if (inputFd_ >= 0 && !gzip_) return ReadAndApply();
+    if (inputFd_ >= 0 && codec_ == Codec::None) return ReadAndApply();
     while (Chunk c = applyQ_.Pop()) {
       if (failed_.load(std::memory_order_acquire) || stream_->Done()) continue;  // keep draining: write() must never wait on us
       try {
@@ -392,7 +335,7 @@ class LayerUnpacker : public Napi::ObjectWrap<LayerUnpacker> {
   ChunkQueue applyQ_, hashQ_;
   static const size_t kChunk = 256u << 10;
   int inputFd_ = -1;
-  bool gzip_ = false;
+  Codec codec_ = Codec::None;
   std::thread applyThread_, hashThread_, readThread_;
   std::atomic<bool> failed_{false};
   std::exception_ptr error_;

@@ -15,13 +15,13 @@ if [ "$node_major" -lt 20 ]; then
   exit 1
 fi
 
-# build: compiler, python for node-gyp, libseccomp headers
+# build: compiler, python for node-gyp, libseccomp and libzstd headers
 # fixtures: busybox-static, zstd; tests: util-linux (unshare/nsenter), procps (ps), iproute2
 # benchmarks: runc and hyperfine, to compare against; podman+conmon+catatonit drive podrun-oci in a test
 # images: skopeo pushes fixtures into a local docker-registry (htpasswd from apache2-utils, token certs from
 #   openssl); umoci unpacks the same images to compare trees
 # networking: Debian's CNI plugins (bridge, host-local, portmap, …) and iptables, which portmap and bridge ipMasq use
-packages=(build-essential python3 libseccomp-dev busybox-static zstd util-linux procps iproute2 runc hyperfine podman conmon catatonit
+packages=(build-essential python3 libseccomp-dev libzstd-dev busybox-static zstd util-linux procps iproute2 runc hyperfine podman conmon catatonit
   skopeo umoci docker-registry apache2-utils openssl containernetworking-plugins iptables)
 missing=()
 for p in "${packages[@]}"; do

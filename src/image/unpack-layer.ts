@@ -1,12 +1,12 @@
 /** One layer blob → one directory: decompress, hash the tar stream (its
- * sha256 is the layer's diffID), apply the entries. The framing, the path
- * rules and the syscalls run in native code on a thread of their own
- * (native/layer_unpacker.cc); the hash on another. A diffID mismatch, a
+ * sha256 is the layer's diffID), apply the entries. All of it runs in
+ * native code off the JS thread (native/layer_unpacker.cc): decompression
+ * (gzip with Node's zlib, zstd with libzstd), the framing + path rules +
+ * syscalls, and the hash each on a thread of their own. A diffID mismatch, a
  * malformed archive or an unsafe entry fails the whole layer; the caller
  * removes the half-written directory. */
 import fs from 'node:fs';
 import { nativeFs, type NativeFsApi, type NativeLayerStats } from '../native';
-import { openLayerInput } from './layer-input';
 import { sniffCompression, type Compression } from './media-types';
 
 /** overlay: whiteouts become overlayfs whiteouts (0/0 char devices,
@@ -72,19 +72,16 @@ function detectCompression(blob: string): Compression {
   }
 }
 
-export async function unpackLayer(req: UnpackRequest, fsx: Pick<NativeFsApi, 'LayerUnpacker' | 'pipe'> = nativeFs()): Promise<UnpackResult> {
+export async function unpackLayer(req: UnpackRequest, fsx: Pick<NativeFsApi, 'LayerUnpacker'> = nativeFs()): Promise<UnpackResult> {
   const compression = req.compression === 'auto' ? detectCompression(req.blob) : req.compression;
-  const input = openLayerInput(req.blob, compression, fsx);
+  const fd = fs.openSync(req.blob, 'r');
   let result;
   try {
-    const unpacker = new fsx.LayerUnpacker(req.dest, (req.whiteouts ?? 'overlay') === 'apply', input.fd, input.gzip); // owns the fd now
+    const unpacker = new fsx.LayerUnpacker(req.dest, (req.whiteouts ?? 'overlay') === 'apply', fd, compression); // owns the fd now
     result = await unpacker.done();
   } catch (e) {
-    input.kill(); // it may be blocked writing into a pipe nobody reads
-    await input.finished.catch(() => undefined);
     throw fromNative(e);
   }
-  await input.finished; // a decompressor's failure explains a short stream best
   if (req.diffId && req.diffId !== result.diffId) throw new DiffIdMismatchError(req.diffId, result.diffId);
   return result;
 }

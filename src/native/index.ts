@@ -53,7 +53,7 @@ export interface NativeLayerResult {
 
 /** Unpacks one layer's uncompressed tar into a directory on a native thread,
  * hashing it on another (see native/layer_unpacker.cc); the bytes are
- * written in, or read from `fd` (which it then owns; inflated when `gzip`). A failure is an
+ * written in, or read from `fd` (which it then owns) and decompressed. A failure is an
  * Error with `kind`: 'unsafe' (+ entry), 'format' (+ offset) or 'sys'
  * (+ code, syscall, path). */
 export interface NativeLayerUnpacker {
@@ -71,9 +71,7 @@ export interface NativeLayerUnpacker {
 export interface NativeFsApi {
   lsetxattr(path: string, name: string, value: Buffer): void;
   /** `applyWhiteouts`: whiteouts delete (a flattened tree) instead of becoming overlayfs whiteouts */
-  LayerUnpacker: new (root: string, applyWhiteouts: boolean, fd?: number, gzip?: boolean) => NativeLayerUnpacker;
-  /** [readFd, writeFd], close-on-exec */
-  pipe(): [number, number];
+  LayerUnpacker: new (root: string, applyWhiteouts: boolean, fd?: number, compression?: 'none' | 'gzip' | 'zstd') => NativeLayerUnpacker;
   /** null when the attribute is absent */
   lgetxattr(path: string, name: string): Buffer | null;
   llistxattr(path: string): string[];

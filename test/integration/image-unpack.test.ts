@@ -1,7 +1,8 @@
 /** Layer unpacking as root: every tar entry type lands with its metadata,
  * whiteouts become overlayfs whiteouts, and every layer of the malicious
  * corpus is refused or kept inside its directory. */
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -249,4 +250,24 @@ t.test('modes set at creation, owners only where they differ: a setgid directory
   t.same([L('plain').uid, L('plain').mode & 0o7777], [0, 0o4711], 'setuid at creation');
   t.equal(L('ro').mode & 0o7777, 0o444, 'a read-only file still got its body');
   t.equal(fs.readFileSync(path.join(dir, 'layer', 'ro'), 'utf8'), 'z');
+});
+
+t.test('compressed input: gzip members and zstd frames decoded in-process; cut or corrupt input is an error', async (t) => {
+  const dir = await tempDir(t);
+  const tar = buildTar([{ path: 'a', type: 'File', body: randomBytes(300_000) }, { path: 'b', type: 'File', body: 'bee' }]); // incompressible: a cut is mid-stream
+  const zst = execFileSync('zstd', ['-q', '-c', '-3'], { input: tar });
+  const unpack = async (name: string, blob: Buffer) => {
+    fs.writeFileSync(path.join(dir, `${name}.blob`), blob);
+    fs.mkdirSync(path.join(dir, name));
+    return unpackLayer({ blob: path.join(dir, `${name}.blob`), dest: path.join(dir, name), compression: 'auto', diffId: sha(tar) });
+  };
+  t.equal((await unpack('zstd', zst)).stats.files, 2, 'zstd');
+  t.equal(fs.readFileSync(path.join(dir, 'zstd/b'), 'utf8'), 'bee');
+  const two = Buffer.concat([gzipSync(tar.subarray(0, 100_000)), gzipSync(tar.subarray(100_000))]);
+  t.equal((await unpack('members', two)).diffId, sha(tar), 'gzip: two members read as one stream');
+  await t.rejects(unpack('cut-gzip', gzipSync(tar).subarray(0, 2000)), /gzip: unexpected end of file/);
+  await t.rejects(unpack('cut-zstd', zst.subarray(0, zst.length - 10)), /zstd: unexpected end of file|zstd: /);
+  const bad = gzipSync(tar);
+  bad.fill(0x55, 20, 200);
+  await t.rejects(unpack('bad-gzip', bad), /gzip: /);
 });
