@@ -24,7 +24,7 @@ export function uniqueId(prefix = 't'): string {
   return `${prefix}-${randomBytes(4).toString('hex')}`;
 }
 
-interface Teardown {
+export interface Teardown {
   teardown(fn: () => unknown): void;
 }
 

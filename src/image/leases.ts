@@ -3,7 +3,7 @@
  * layers (removed with the pod). Files under <data-root>/leases/. */
 import fs from 'node:fs';
 import path from 'node:path';
-import { sweepAtomicTemps, writeFileAtomic } from '../util/atomic-file';
+import { sweepAtomicTemps, VOLATILE, writeFileAtomic } from '../util/atomic-file';
 import { isSameProcess, processStartTime } from '../util/process-identity';
 
 export interface Lease {
@@ -25,7 +25,8 @@ export function leasesDir(dataRoot: string): string {
 export function writeLease(dataRoot: string, id: string, lease: Lease): void {
   if (!NAME_RE.test(id)) throw new Error(`invalid lease id ${JSON.stringify(id)}`);
   fs.mkdirSync(leasesDir(dataRoot), { recursive: true });
-  writeFileAtomic(path.join(leasesDir(dataRoot), `${id}.json`), JSON.stringify(lease), 0o644);
+  // a process's lease is void once it is gone, so a crash may lose it: no fsync
+  writeFileAtomic(path.join(leasesDir(dataRoot), `${id}.json`), JSON.stringify(lease), 0o644, lease.pid !== undefined ? VOLATILE : {});
 }
 
 export function removeLease(dataRoot: string, id: string): void {

@@ -65,6 +65,18 @@ async function resolveManifest(provider: ImageProvider, platform: Platform): Pro
   return { data: top.data, digest: topDigest };
 }
 
+/** A blob already in the store (content-addressed, re-verified on read): a warm
+ * pull fetches no config. Undefined when absent (or pruned meanwhile). */
+function storedBlob(store: ImageStore, digest: string, what: string): Buffer | undefined {
+  if (!store.hasBlob(digest)) return undefined;
+  try {
+    return store.readBlob(digest, what);
+  } catch (e) {
+    if ((e as PodrunError).code === 'ENOTFOUND') return undefined;
+    throw e;
+  }
+}
+
 async function fetchSmallBlob(provider: ImageProvider, desc: Descriptor): Promise<Buffer> {
   const chunks: Buffer[] = [];
   for await (const c of (await provider.openBlob(desc)) as AsyncIterable<Buffer>) chunks.push(c);
@@ -95,7 +107,7 @@ export async function importImage(store: ImageStore, provider: ImageProvider, op
     const platform = opts.platform ?? hostPlatform();
     const man = await resolveManifest(provider, platform);
     const manifest = parseManifest(man.data, `${provider.description} (manifest ${man.digest})`);
-    const configData = await fetchSmallBlob(provider, manifest.config);
+    const configData = storedBlob(store, manifest.config.digest, 'image config') ?? (await fetchSmallBlob(provider, manifest.config));
     const configDigest = sha256Of(configData);
     if (configDigest !== manifest.config.digest) throw digestMismatch(`${provider.description}: image config`, manifest.config.digest, configDigest);
     const config = parseImageConfig(configData, `${provider.description} (config ${configDigest})`);

@@ -204,7 +204,9 @@ export class ImageStore {
   async updateImages<T>(change: (doc: ImagesFile) => T): Promise<T> {
     return withFileLock(this.lockPath('images'), async () => {
       const doc = this.readImages();
+      const before = JSON.stringify(doc);
       const result = change(doc);
+      if (JSON.stringify(doc) === before) return result; // e.g. a pull of what the name already points at
       fs.mkdirSync(this.dataRoot, { recursive: true });
       writeFileAtomic(path.join(this.dataRoot, 'images.json'), `${JSON.stringify(doc, null, 2)}\n`, 0o644);
       return result;

@@ -61,7 +61,7 @@ export interface Challenge {
 }
 
 /** `Bearer realm="…",service="…",scope="…"` → { scheme, params } */
-export function parseChallenge(header: string | null): Challenge | undefined {
+export function parseChallenge(header: string | null | undefined): Challenge | undefined {
   if (!header) return undefined;
   const m = /^\s*(\w+)\s*(.*)$/.exec(header);
   if (!m) return undefined;

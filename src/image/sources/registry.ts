@@ -1,13 +1,13 @@
 /** A registry over the OCI distribution API as an image source: manifests
  * and blobs by GET, bearer-token and basic auth from the 401 challenge,
  * plain HTTP only when asked (`insecure`). */
-import { Readable } from 'node:stream';
-import type { ReadableStream as WebReadableStream } from 'node:stream/web';
+import type { Readable } from 'node:stream';
 import { PodrunError } from '../../errors';
 import type { Descriptor } from '../image-schema';
 import { INDEX_TYPES, MANIFEST_TYPES } from '../media-types';
 import type { ImageProvider, TopDocument } from '../provider';
 import { formatImageRef, registryHost, type ImageRef } from '../reference';
+import { HttpClient, readBody, type HttpResponse } from './http-get';
 import { basicHeader, defaultAuthFiles, findCredentials, parseChallenge, type Credentials } from './registry-auth';
 
 export interface RegistryOptions {
@@ -28,6 +28,7 @@ export class RegistryProvider implements ImageProvider {
   readonly #base: string;
   #authorization?: string;
   readonly #credentials?: Credentials;
+  readonly #http = new HttpClient();
 
   constructor(private readonly ref: ImageRef, opts: RegistryOptions = {}) {
     this.name = formatImageRef(ref);
@@ -39,7 +40,7 @@ export class RegistryProvider implements ImageProvider {
   async resolve(): Promise<TopDocument> {
     const res = await this.#get(`manifests/${this.ref.digest ?? this.ref.tag}`, ACCEPT);
     const data = await this.#smallBody(res);
-    const mediaType = (res.headers.get('content-type') ?? '').split(';')[0].trim() || mediaTypeOf(data);
+    const mediaType = (res.headers['content-type'] ?? '').split(';')[0].trim() || mediaTypeOf(data);
     return { data, mediaType, digest: this.ref.digest };
   }
 
@@ -49,23 +50,23 @@ export class RegistryProvider implements ImageProvider {
   }
 
   async openBlob(desc: Descriptor): Promise<Readable> {
-    const res = await this.#get(`blobs/${desc.digest}`, '*/*');
-    if (!res.body) throw new PodrunError('EREGISTRY', `${this.description}: empty response for blob ${desc.digest}`);
-    return Readable.fromWeb(res.body as unknown as WebReadableStream<Uint8Array>);
+    return (await this.#get(`blobs/${desc.digest}`, '*/*')).body;
   }
 
-  async close(): Promise<void> {}
+  async close(): Promise<void> {
+    this.#http.close();
+  }
 
-  async #get(path: string, accept: string): Promise<Response> {
+  async #get(path: string, accept: string): Promise<HttpResponse> {
     const url = `${this.#base}/${path}`;
     let res = await this.#fetch(url, accept);
     if (res.status === 401) {
-      await res.body?.cancel();
-      await this.#authenticate(res.headers.get('www-authenticate'));
+      res.body.resume();
+      await this.#authenticate(res.headers['www-authenticate']);
       res = await this.#fetch(url, accept);
     }
-    if (res.ok) return res;
-    const text = await res.text().catch(() => '');
+    if (res.status >= 200 && res.status < 300) return res;
+    const text = (await readBody(res, 1 << 16).catch(() => undefined))?.toString() ?? '';
     const detail = registryErrorText(text) ?? `HTTP ${res.status}`;
     if (res.status === 404) throw new PodrunError('ENOTFOUND', `${this.description}: ${path.split('/')[0].replace(/s$/, '')} not found (${detail})`);
     if (res.status === 401 || res.status === 403) {
@@ -74,20 +75,20 @@ export class RegistryProvider implements ImageProvider {
     throw new PodrunError('EREGISTRY', `${this.description}: GET ${path} failed: ${detail}`);
   }
 
-  async #fetch(url: string, accept: string): Promise<Response> {
+  async #fetch(url: string, accept: string): Promise<HttpResponse> {
     const headers: Record<string, string> = { Accept: accept, 'User-Agent': 'podrun/0.1' };
     if (this.#authorization) headers.Authorization = this.#authorization;
     try {
-      return await fetch(url, { headers, redirect: 'follow' });
+      return await this.#http.get(url, headers);
     } catch (e) {
-      const cause = (e as { cause?: { code?: string; message?: string } }).cause;
-      const why = cause?.code ?? cause?.message ?? (e as Error).message;
-      const hint = why === 'EPROTO' || /wrong version number|SSL/i.test(String(cause?.message)) ? ' (plain-HTTP registry? pass --insecure)' : '';
+      const err = e as NodeJS.ErrnoException;
+      const why = err.code ?? err.message;
+      const hint = why === 'EPROTO' || /wrong version number|SSL/i.test(err.message) ? ' (plain-HTTP registry? pass --insecure)' : '';
       throw new PodrunError('EREGISTRY', `${this.description}: cannot reach ${new URL(url).host}: ${why}${hint}`, { cause: e });
     }
   }
 
-  async #authenticate(header: string | null): Promise<void> {
+  async #authenticate(header: string | undefined): Promise<void> {
     const challenge = parseChallenge(header);
     if (!challenge) throw new PodrunError('EREGISTRY', `${this.description}: registry asked for authentication without a usable challenge (${header ?? 'none'})`);
     if (challenge.scheme === 'basic') {
@@ -102,24 +103,35 @@ export class RegistryProvider implements ImageProvider {
     url.searchParams.set('scope', challenge.params.scope ?? `repository:${this.ref.repository}:pull`);
     const headers: Record<string, string> = { 'User-Agent': 'podrun/0.1' };
     if (this.#credentials) headers.Authorization = basicHeader(this.#credentials);
-    let res: Response;
+    let res: HttpResponse;
     try {
-      res = await fetch(url, { headers });
+      res = await this.#http.get(url.href, headers);
     } catch (e) {
       throw new PodrunError('EREGISTRY', `${this.description}: token service ${url.host} unreachable: ${(e as Error).message}`, { cause: e });
     }
-    if (!res.ok) throw new PodrunError('EREGISTRY', `${this.description}: token service refused (HTTP ${res.status})${this.#credentials ? '' : '; no credentials in auth.json'}`);
-    const body = (await res.json()) as { token?: string; access_token?: string };
+    if (res.status < 200 || res.status >= 300) {
+      res.body.resume();
+      throw new PodrunError('EREGISTRY', `${this.description}: token service refused (HTTP ${res.status})${this.#credentials ? '' : '; no credentials in auth.json'}`);
+    }
+    let body: { token?: string; access_token?: string };
+    try {
+      body = JSON.parse((await readBody(res, MAX_DOCUMENT))?.toString() ?? '') as typeof body;
+    } catch {
+      throw new PodrunError('EREGISTRY', `${this.description}: token service sent no JSON`);
+    }
     const token = body.token ?? body.access_token;
     if (!token) throw new PodrunError('EREGISTRY', `${this.description}: token service returned no token`);
     this.#authorization = `Bearer ${token}`;
   }
 
-  async #smallBody(res: Response): Promise<Buffer> {
-    const len = Number(res.headers.get('content-length') ?? 0);
-    if (len > MAX_DOCUMENT) throw new PodrunError('EREGISTRY', `${this.description}: manifest of ${len} bytes is too large`);
-    const data = Buffer.from(await res.arrayBuffer());
-    if (data.length > MAX_DOCUMENT) throw new PodrunError('EREGISTRY', `${this.description}: manifest too large`);
+  async #smallBody(res: HttpResponse): Promise<Buffer> {
+    const len = Number(res.headers['content-length'] ?? 0);
+    if (len > MAX_DOCUMENT) {
+      res.body.destroy();
+      throw new PodrunError('EREGISTRY', `${this.description}: manifest of ${len} bytes is too large`);
+    }
+    const data = await readBody(res, MAX_DOCUMENT);
+    if (!data) throw new PodrunError('EREGISTRY', `${this.description}: manifest too large`);
     return data;
   }
 }
