@@ -15,7 +15,7 @@ void FinishFile(const FinishItem &f) {
   if (f.chown && fchown(f.fd, f.uid, f.gid) < 0) step = "fchown";
   else if (f.chmod && fchmod(f.fd, f.mode) < 0) step = "fchmod";
   for (size_t i = 0; !step && i < f.xattrs.size(); i++) {
-    if (fsetxattr(f.fd, f.xattrs[i].first.c_str(), f.xattrs[i].second.data(), f.xattrs[i].second.size(), 0) < 0) step = "lsetxattr";
+    if (fsetxattr(f.fd, f.xattrs[i].first.c_str(), f.xattrs[i].second.data(), f.xattrs[i].second.size(), 0) < 0) step = "fsetxattr";
   }
   if (!step && futimens(f.fd, f.times) < 0) step = "futimens";
   if (step) err = errno;

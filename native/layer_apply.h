@@ -1,6 +1,6 @@
 // Applies tar entries to a layer directory, never writing outside it (see
-// layer_apply.cc). Runs on the unpacker's own thread: every call is a
-// plain syscall relative to the layer root's fd.
+// layer_apply.cc). One thread calls it; a file's closing syscalls run on
+// its FileFinisher's thread.
 #pragma once
 #include <stdexcept>
 #include <string>
