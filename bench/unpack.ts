@@ -98,6 +98,10 @@ async function inner(): Promise<void> {
   const report: string[] = [];
   try {
     const unpackOne = path.join(repo, 'dist', 'bench', 'unpack-one.js');
+    // what a node process costs before it unpacks anything: the same command on an empty layer
+    const empty = path.join(mnt, 'empty.tar');
+    fs.writeFileSync(empty, Buffer.alloc(1024));
+    const startup = hyperfine({ 'podrun unpack (empty layer)': `node ${unpackOne} ${empty} ${mnt}` }, runs * 2, [], 1)['podrun unpack (empty layer)']!.mean;
     for (const [kind, file] of [['gzip', 'layer.tar.gz'], ['zstd', 'layer.tar.zst'], ['plain', 'layer.tar']] as const) {
       const blob = path.join(CACHE, file);
       const d = path.join(mnt, 'x');
@@ -113,6 +117,7 @@ async function inner(): Promise<void> {
       report.push(`unpack ${kind} (${(fs.statSync(blob).size / 1e6).toFixed(0)} MB blob, ${FILES} files):`);
       report.push(row(`  GNU tar ${tarFlags}`, tar, tar, 'GNU tar'));
       report.push(row('  podrun', h['podrun unpack']!.mean, tar, 'GNU tar'));
+      report.push(`    (of which ${(startup * 1000).toFixed(0)} ms start node and load podrun: unpack alone ${((h['podrun unpack']!.mean - startup) * 1000).toFixed(0)} ms)`);
       if (h['umoci raw unpack']) report.push(row('  umoci raw unpack (both layers)', h['umoci raw unpack']!.mean, tar, 'GNU tar'));
     }
 
