@@ -45,7 +45,7 @@ const fromDepsBundles = {
   },
 };
 
-const common = { bundle: true, platform: 'node', target: 'node20', format: 'cjs', minify: true, logLevel: 'warning' };
+const common = { bundle: true, platform: "node", target: "node20", format: "cjs", minify: !process.env.PODRUN_NO_MINIFY, logLevel: 'warning' };
 for (const f of fs.readdirSync(path.join(root, 'dist'))) if (f.endsWith('.cache') || f === 'deps.js') fs.rmSync(path.join(root, 'dist', f), { force: true });
 fs.rmSync(path.join(root, 'dist/deps'), { recursive: true, force: true });
 Promise.all([

@@ -25,8 +25,9 @@ export function leasesDir(dataRoot: string): string {
 export function writeLease(dataRoot: string, id: string, lease: Lease): void {
   if (!NAME_RE.test(id)) throw new Error(`invalid lease id ${JSON.stringify(id)}`);
   fs.mkdirSync(leasesDir(dataRoot), { recursive: true });
-  // a process's lease is void once it is gone, so a crash may lose it: no fsync
-  writeFileAtomic(path.join(leasesDir(dataRoot), `${id}.json`), JSON.stringify(lease), 0o644, lease.pid !== undefined ? VOLATILE : {});
+  // no fsync: a crash that could lose a lease also ends its holder (a process,
+  // or a pod, whose runtime state is volatile): gc drops what it leaves
+  writeFileAtomic(path.join(leasesDir(dataRoot), `${id}.json`), JSON.stringify(lease), 0o644, VOLATILE);
 }
 
 export function removeLease(dataRoot: string, id: string): void {

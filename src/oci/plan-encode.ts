@@ -12,33 +12,52 @@ const T = {
 
 type Field = { u32: number } | { i32: number } | { u64: bigint | number } | { str: string };
 
+/** Records written into one growing buffer: a plan has hundreds (the
+ * seccomp rules), and a Buffer per field cost more than the launch. */
 class RecordWriter {
-  private readonly chunks: Buffer[] = [];
+  #buf = Buffer.allocUnsafe(16 << 10);
+  #len = 0;
 
   add(tag: number, ...fields: Field[]): void {
-    const parts = fields.map(encodeField);
-    const len = parts.reduce((n, b) => n + b.length, 0);
-    const head = Buffer.alloc(8);
-    head.writeUInt16LE(tag, 0);
-    head.writeUInt32LE(len, 4);
-    this.chunks.push(head, ...parts);
+    const head = this.#len;
+    this.#reserve(8);
+    this.#buf.writeUInt16LE(tag, head);
+    this.#buf.writeUInt16LE(0, head + 2);
+    this.#len += 8;
+    for (const f of fields) this.#field(f);
+    this.#buf.writeUInt32LE(this.#len - head - 8, head + 4);
   }
 
   buffer(): Buffer {
-    return Buffer.concat(this.chunks);
+    return Buffer.from(this.#buf.subarray(0, this.#len));
   }
-}
 
-function encodeField(f: Field): Buffer {
-  if ('str' in f) {
-    if (f.str.includes('\0')) throw new Error(`string contains NUL: ${JSON.stringify(f.str)}`);
-    return Buffer.from(`${f.str}\0`, 'utf8');
+  #reserve(n: number): void {
+    if (this.#len + n <= this.#buf.length) return;
+    const next = Buffer.allocUnsafe(Math.max(this.#buf.length * 2, this.#len + n));
+    this.#buf.copy(next, 0, 0, this.#len);
+    this.#buf = next;
   }
-  const b = Buffer.alloc('u64' in f ? 8 : 4);
-  if ('u64' in f) b.writeBigUInt64LE(BigInt.asUintN(64, BigInt(f.u64)));
-  else if ('i32' in f) b.writeInt32LE(f.i32);
-  else b.writeUInt32LE(f.u32 >>> 0);
-  return b;
+
+  #field(f: Field): void {
+    if ('str' in f) {
+      if (f.str.includes('\0')) throw new Error(`string contains NUL: ${JSON.stringify(f.str)}`);
+      this.#reserve(Buffer.byteLength(f.str, 'utf8') + 1);
+      this.#len += this.#buf.write(f.str, this.#len, 'utf8');
+      this.#buf[this.#len++] = 0;
+      return;
+    }
+    if ('u64' in f) {
+      this.#reserve(8);
+      this.#buf.writeBigUInt64LE(BigInt.asUintN(64, BigInt(f.u64)), this.#len);
+      this.#len += 8;
+      return;
+    }
+    this.#reserve(4);
+    if ('i32' in f) this.#buf.writeInt32LE(f.i32, this.#len);
+    else this.#buf.writeUInt32LE(f.u32 >>> 0, this.#len);
+    this.#len += 4;
+  }
 }
 
 const s = (str: string): Field => ({ str });

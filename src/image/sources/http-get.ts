@@ -3,8 +3,12 @@
  * redirects go to storage that would refuse it), keep-alive within one
  * provider, the body left as a stream. Node's global fetch would do, but
  * loading undici costs a CLI ~50 ms before the first byte. */
-import http from 'node:http';
+import type http from 'node:http';
 import type https from 'node:https';
+
+// loaded on first use: the CLI is one bundle, and most commands never speak HTTP
+const httpModule = (): typeof http => require('node:http') as typeof http;
+const httpsModule = (): typeof https => require('node:https') as typeof https;
 
 export interface HttpResponse {
   status: number;
@@ -18,7 +22,7 @@ export class HttpClient {
   #agent(protocol: string): http.Agent {
     let a = this.#agents.get(protocol);
     if (!a) {
-      const mod = protocol === 'https:' ? (require('node:https') as typeof https) : http;
+      const mod = protocol === 'https:' ? httpsModule() : httpModule();
       a = new mod.Agent({ keepAlive: true });
       this.#agents.set(protocol, a);
     }
@@ -27,7 +31,7 @@ export class HttpClient {
 
   async get(url: string, headers: Record<string, string>, redirects = 5): Promise<HttpResponse> {
     const u = new URL(url);
-    const mod = u.protocol === 'https:' ? (require('node:https') as typeof https) : u.protocol === 'http:' ? http : undefined;
+    const mod = u.protocol === 'https:' ? httpsModule() : u.protocol === 'http:' ? httpModule() : undefined;
     if (!mod) throw new Error(`unsupported URL scheme ${u.protocol}`);
     const res = await new Promise<http.IncomingMessage>((resolve, reject) => {
       const req = mod.get(u, { headers, agent: this.#agent(u.protocol) }, resolve);
