@@ -1,12 +1,15 @@
-// Filesystem calls Node lacks: xattrs (cgroup marks, tests) and, for root
-// filesystems, overlay mount/umount. Errors carry errno's name as
+// Small system calls Node lacks: xattrs (cgroup marks, tests), overlay
+// mount/umount for root filesystems; and sha256/random bytes, which would
+// otherwise load node:crypto (~5 ms) into every `podrun start`. Errors carry errno's name as
 // `code` and the syscall and path, like Node's own fs errors.
 #include <napi.h>
 
 #include <cerrno>
 #include <cstring>
 #include <string>
+#include <openssl/evp.h>
 #include <sys/mount.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/xattr.h>
@@ -87,6 +90,35 @@ Napi::Value Umount(const Napi::CallbackInfo &info) {
   return info.Env().Undefined();
 }
 
+// sha256(data: Buffer) -> "sha256:<hex>" (OpenSSL's, as linked into Node)
+Napi::Value Sha256(const Napi::CallbackInfo &info) {
+  Napi::Buffer<char> b = info[0].As<Napi::Buffer<char>>();
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned len = 0;
+  EVP_Digest(b.Data(), b.Length(), md, &len, EVP_sha256(), nullptr);
+  static const char *hex = "0123456789abcdef";
+  std::string out = "sha256:";
+  for (unsigned i = 0; i < len; i++) out += hex[md[i] >> 4], out += hex[md[i] & 15];
+  return Napi::String::New(info.Env(), out);
+}
+
+// randomHex(bytes) -> that many random bytes from getrandom(2), in hex
+Napi::Value RandomHex(const Napi::CallbackInfo &info) {
+  unsigned char buf[64];
+  size_t n = info[0].As<Napi::Number>().Uint32Value();
+  if (n > sizeof buf) n = sizeof buf;
+  size_t got = 0;
+  while (got < n) {
+    ssize_t k = getrandom(buf + got, n - got, 0);
+    if (k < 0 && errno != EINTR) return Fail(info.Env(), "getrandom", "");
+    if (k > 0) got += static_cast<size_t>(k);
+  }
+  static const char *hex = "0123456789abcdef";
+  std::string out;
+  for (size_t i = 0; i < n; i++) out += hex[buf[i] >> 4], out += hex[buf[i] & 15];
+  return Napi::String::New(info.Env(), out);
+}
+
 }  // namespace
 
 void InitFsOps(Napi::Env env, Napi::Object exports) {
@@ -95,4 +127,6 @@ void InitFsOps(Napi::Env env, Napi::Object exports) {
   exports.Set("llistxattr", Napi::Function::New(env, Llistxattr));
   exports.Set("mount", Napi::Function::New(env, Mount));
   exports.Set("umount", Napi::Function::New(env, Umount));
+  exports.Set("sha256", Napi::Function::New(env, Sha256));
+  exports.Set("randomHex", Napi::Function::New(env, RandomHex));
 }

@@ -1,6 +1,9 @@
-/** sha256 digests: parsing and streaming verification. */
-import { createHash, type Hash } from 'node:crypto';
+/** sha256 digests: parsing and streaming verification. One-shot hashes go
+ * through the addon (node:crypto costs a CLI ~5 ms to load); streams load
+ * node:crypto when they start. */
+import type { Hash } from 'node:crypto';
 import { PodrunError } from '../errors';
+import { nativeFs } from '../native';
 
 const DIGEST_RE = /^sha256:([a-f0-9]{64})$/;
 
@@ -17,12 +20,12 @@ export function isDigest(s: string): boolean {
 }
 
 export function sha256Of(data: Buffer | string): string {
-  return `sha256:${createHash('sha256').update(data).digest('hex')}`;
+  return nativeFs().sha256(typeof data === 'string' ? Buffer.from(data) : data);
 }
 
 /** Counts and hashes bytes as they pass; `check` throws on a mismatch. */
 export class DigestCounter {
-  readonly #hash: Hash = createHash('sha256');
+  readonly #hash: Hash = (require('node:crypto') as typeof import('node:crypto')).createHash('sha256');
   bytes = 0;
 
   update(chunk: Buffer): void {

@@ -7,11 +7,11 @@
  *   locks/                     cross-process lock files
  * Everything lands by rename from tmp/, so an interrupted command leaves
  * only tmp/ entries of a dead pid, which the next writer sweeps. */
-import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { PodrunError } from '../errors';
+import { nativeFs } from '../native';
 import { writeFileAtomic } from '../util/atomic-file';
 import { withFileLock } from '../util/file-lock';
 import { isSameProcess, processStartTime } from '../util/process-identity';
@@ -227,7 +227,7 @@ export class ImageStore {
   tmpPath(kind: string): string {
     const dir = path.join(this.dataRoot, 'tmp');
     fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
-    return path.join(dir, `${kind}-${process.pid}-${processStartTime(process.pid) ?? 0}-${randomBytes(4).toString('hex')}`);
+    return path.join(dir, `${kind}-${process.pid}-${processStartTime(process.pid) ?? 0}-${nativeFs().randomHex(4)}`);
   }
 
   lockPath(name: string): string {

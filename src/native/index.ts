@@ -76,6 +76,10 @@ export interface NativeFsApi {
   lgetxattr(path: string, name: string): Buffer | null;
   llistxattr(path: string): string[];
   mount(source: string, target: string, fstype: string, flags: number, data: string): void;
+  /** `sha256:<hex>` of data */
+  sha256(data: Buffer): string;
+  /** `bytes` (≤ 64) random bytes, hex */
+  randomHex(bytes: number): string;
   umount(target: string, flags: number): void;
 }
 

@@ -4,7 +4,6 @@
  * the pod's one podrun-monitor, which keeps their CRI logs, exit codes and
  * restarts). A failed start is rolled back by the same code `rm` uses. */
 import { spawnSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -193,7 +192,7 @@ async function settleAll<T>(ps: Promise<T>[]): Promise<T[]> {
 export async function startPod(pod: PodManifest, o: PodOptions, objects: PodObjects = noObjects()): Promise<PodRecord> {
   const missing = notYetImplemented(pod);
   if (missing.length > 0) throw new PodrunError('EINVALID_CONFIG', `not supported yet: ${missing.join(', ')}`, { field: missing[0] });
-  const id = randomBytes(6).toString('hex');
+  const id = nativeFs().randomHex(6);
   const namespace = pod.metadata.namespace ?? 'default';
   const rec: PodRecord = {
     id, name: pod.metadata.name, namespace, created: new Date().toISOString(), manifest: pod, containers: [],
@@ -259,7 +258,8 @@ export async function startPod(pod: PodManifest, o: PodOptions, objects: PodObje
       fs.mkdirSync(bundle, { recursive: true });
       fs.mkdirSync(path.dirname(cr.log), { recursive: true });
       fs.writeFileSync(path.join(bundle, 'config.json'), JSON.stringify(config, null, 2));
-      await createContainer(bundle, {
+      // validated as a runtime's config.json would be (image fields reach it), without reading the file back
+      await createContainer({ config, bundle }, {
         id: cr.ociId, root: ociRoot, containerLog: cr.log, onWarning: o.onWarning, sharedMonitor,
         // a tty's master goes to the pod's monitor, on a socket of its own: this path only marks the plan
         consoleSocket: k.c.tty ? path.join(bundle, 'console.sock') : undefined,

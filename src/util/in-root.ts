@@ -45,9 +45,10 @@ export function readFileInRoot(root: string, rel: string, limit = 1 << 20): stri
     return undefined;
   }
   try {
-    if (!fs.fstatSync(fd).isFile()) return undefined; // never a fifo or device
-    const buf = Buffer.alloc(limit);
-    const n = fs.readSync(fd, buf, 0, limit, 0);
+    const st = fs.fstatSync(fd);
+    if (!st.isFile()) return undefined; // never a fifo or device
+    const buf = Buffer.allocUnsafe(Math.min(st.size, limit)); // not a zeroed MiB per /etc/passwd
+    const n = fs.readSync(fd, buf, 0, buf.length, 0);
     return buf.toString('utf8', 0, n);
   } finally {
     fs.closeSync(fd);

@@ -1,12 +1,11 @@
 /** A `docker save` archive as an image source. Its manifest.json names a
  * config file and layer tars; podrun synthesises the OCI manifest for them
  * (layers keep their bytes, so their digests are computed from the files). */
-import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { PodrunError } from '../../errors';
-import { sha256Of } from '../digest';
+import { DigestCounter, sha256Of } from '../digest';
 import { parseDockerArchiveManifest, parseImageConfig } from '../image-docs';
 import type { Descriptor } from '../image-schema';
 import { MT, sniffCompression } from '../media-types';
@@ -17,15 +16,13 @@ import { extractArchive, fileInside } from './extract-archive';
 const LAYER_TYPES = { none: MT.ociLayer, gzip: MT.ociLayerGzip, zstd: MT.ociLayerZstd } as const;
 
 async function hashFile(file: string): Promise<{ digest: string; size: number; head: Buffer }> {
-  const h = createHash('sha256');
-  let size = 0;
+  const h = new DigestCounter();
   let head = Buffer.alloc(0);
   for await (const chunk of fs.createReadStream(file, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>) {
-    if (size === 0) head = Buffer.from(chunk.subarray(0, 8));
+    if (h.bytes === 0) head = Buffer.from(chunk.subarray(0, 8));
     h.update(chunk);
-    size += chunk.length;
   }
-  return { digest: `sha256:${h.digest('hex')}`, size, head };
+  return { digest: h.digest(), size: h.bytes, head };
 }
 
 export class DockerArchiveProvider implements ImageProvider {

@@ -1,11 +1,11 @@
 /** exec with a terminal (`podrun exec -t`): the process gets a pty in the
  * container, and podrun-monitor (`run --terminal`) receives its master and
  * connects it to our terminal — node cannot receive an fd over a socket. */
-import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { PodrunError } from '../../errors';
+import { nativeFs } from '../../native';
 import { translateLaunchError } from '../launch-error';
 import { encodePlan } from '../plan-encode';
 import { exitResult } from '../signals';
@@ -19,7 +19,7 @@ export async function execWithTerminal(id: string, o: ExecOptions & { stdin?: bo
   // beside the container's state; in a private temp dir when that path is too long for a socket
   let dir = o.root;
   let tempDir: string | undefined;
-  const name = `exec-${process.pid}-${randomBytes(4).toString('hex')}`;
+  const name = `exec-${process.pid}-${nativeFs().randomHex(4)}`;
   if (path.resolve(dir, `${name}.sock`).length > SOCKET_PATH_MAX) dir = tempDir = mkdtempSync(path.join(os.tmpdir(), 'podrun-exec-'));
   const sock = path.resolve(dir, `${name}.sock`);
   const planFile = path.resolve(dir, `${name}.plan`);
