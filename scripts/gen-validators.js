@@ -23,7 +23,8 @@ const targets = [
 
 for (const t of targets) {
   const mod = require(path.join(root, t.module));
-  const json = z.toJSONSchema(mod[t.schema], { unrepresentable: 'throw' });
+  // reused: 'ref' — a schema used twice (a container in containers and initContainers) is generated once
+  const json = z.toJSONSchema(mod[t.schema], { unrepresentable: 'throw', reused: 'ref' });
   const ajv = new Ajv2020({ allErrors: true, strict: false, code: { source: true } });
   const code = standalone(ajv, ajv.compile(json));
   const messages = `\nmodule.exports.patternMessages = ${JSON.stringify(mod.PATTERN_MESSAGES ?? {})};\n`;
