@@ -207,14 +207,18 @@ export async function startPod(pod: PodManifest, o: PodOptions, objects: PodObje
     writePod(o.root, rec); // from here on, rm/gc can clean up whatever follows
   });
   let monitorStarting: Promise<unknown> = Promise.resolve();
+  let sandboxMaking: Promise<unknown> = Promise.resolve();
   try {
     const dir = podDir(o.root, id);
-    const namespaces = createSandbox(path.join(dir, 'ns'), pod);
+    // the namespaces are made by a child while the cgroup and the monitor are set up
+    const sandbox = createSandbox(path.join(dir, 'ns'), pod);
+    sandboxMaking = sandbox.catch(() => undefined);
     const podCgroupDir = applyPodLimits(pod, rec, o);
-    if (pod.spec.shareProcessNamespace && !pod.spec.hostPID) namespaces.pid = startPodInit(rec, o.root, podCgroupDir);
     // the monitor starts while the network, volumes and images are prepared
     const monitorReady = startPodMonitor(o.root, rec, podCgroupDir);
     monitorStarting = monitorReady.catch(() => undefined);
+    const namespaces = await sandbox;
+    if (pod.spec.shareProcessNamespace && !pod.spec.hostPID) namespaces.pid = startPodInit(rec, o.root, podCgroupDir);
     const shm = pod.spec.hostIPC ? '/dev/shm' : createPodShm(path.join(dir, 'ns'));
     const [podIP] = await attachPodNetwork(pod, rec, namespaces.network, o);
     const etcFiles = writeEtcFiles(path.join(dir, 'etc'), pod, hostResolvConf(), podIP);
@@ -296,6 +300,7 @@ export async function startPod(pod: PodManifest, o: PodOptions, objects: PodObje
     return rec;
   } catch (e) {
     await monitorStarting; // settled, so rm finds it (or knows it failed)
+    await sandboxMaking; // and no child is still pinning namespaces behind rm's back
     await removePod(o.root, id, { force: true, dataRoot: o.dataRoot }).catch(() => undefined);
     throw e;
   }

@@ -1,6 +1,6 @@
 /** The pod sandbox: net, IPC and UTS namespaces pinned by bind mount (no
  * pause process), loopback up, hostname set; and the pod's /etc files. */
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { PodrunError } from '../errors';
@@ -12,21 +12,31 @@ import type { PodManifest } from './manifest-schema';
 
 /** Pin new namespaces on files in `dir` (podrun-monitor sandbox: a child
  * unshares them, sets the hostname, brings loopback up and bind-mounts its
- * /proc/self/ns/* onto the files before it exits). */
-export function createSandbox(dir: string, pod: PodManifest): SandboxNamespaces {
+ * /proc/self/ns/* onto the files before it exits). Resolves once they are
+ * pinned, so other set-up can run meanwhile; it always settles. */
+export function createSandbox(dir: string, pod: PodManifest): Promise<SandboxNamespaces> {
   fs.mkdirSync(dir, { recursive: true });
   const ns: SandboxNamespaces = {};
   const kinds: Array<['net' | 'uts' | 'ipc', 'network' | 'uts' | 'ipc']> = [];
   if (!pod.spec.hostNetwork) kinds.push(['net', 'network'], ['uts', 'uts']);
   if (!pod.spec.hostIPC) kinds.push(['ipc', 'ipc']);
-  if (kinds.length === 0) return ns;
-  const r = spawnSync(monitorPath(), ['sandbox', dir, podHostname(pod), ...kinds.map(([k]) => `--${k}`)], { encoding: 'utf8' });
-  if (r.status !== 0) {
-    removeSandbox(dir);
-    throw new PodrunError('EHOST', `pod sandbox: ${(r.stderr || r.error?.message || `exit ${r.status}`).trim().replace(/^podrun-monitor: sandbox: /, '')}`);
-  }
-  for (const [kind, key] of kinds) ns[key] = path.join(dir, kind);
-  return ns;
+  if (kinds.length === 0) return Promise.resolve(ns);
+  return new Promise((resolve, reject) => {
+    const child = spawn(monitorPath(), ['sandbox', dir, podHostname(pod), ...kinds.map(([k]) => `--${k}`)], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    let spawnError: Error | undefined;
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', (e) => (spawnError = e));
+    child.on('close', (status) => {
+      if (status === 0) {
+        for (const [kind, key] of kinds) ns[key] = path.join(dir, kind);
+        resolve(ns);
+        return;
+      }
+      removeSandbox(dir);
+      reject(new PodrunError('EHOST', `pod sandbox: ${(stderr || spawnError?.message || `exit ${status}`).trim().replace(/^podrun-monitor: sandbox: /, '')}`));
+    });
+  });
 }
 
 /** The pod's /dev/shm: one tmpfs every container binds (POSIX shm is shared
