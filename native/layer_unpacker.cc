@@ -118,6 +118,7 @@ class LayerUnpacker : public Napi::ObjectWrap<LayerUnpacker> {
   }
 
   ~LayerUnpacker() override {
+    if (waiter_.joinable()) waiter_.join();  // settled before we could be collected: it is past its last use of us
     Stop(true);
     if (ctx_) EVP_MD_CTX_free(ctx_);
     if (inputFd_ >= 0) close(inputFd_);
@@ -221,7 +222,9 @@ class LayerUnpacker : public Napi::ObjectWrap<LayerUnpacker> {
     return Result(env);
   }
 
-  // done() -> Promise<{ diffId, stats }>: the end of an fd's input, waited for off the JS thread
+  // done() -> Promise<{ diffId, stats }>: the end of an fd's input. A thread
+  // of ours waits for the others, then settles the promise on the JS thread
+  // (not a libuv pool thread: three layers unpacking would hold three of its four).
   Napi::Value Done(const Napi::CallbackInfo &info) {
     Napi::Env env = info.Env();
     if (stopped_ || inputFd_ < 0) {
@@ -229,30 +232,23 @@ class LayerUnpacker : public Napi::ObjectWrap<LayerUnpacker> {
       return env.Undefined();
     }
     stopped_ = true;
-    auto *w = new DoneWorker(env, this, info.This().As<Napi::Object>());
-    Napi::Promise p = w->Promise();
-    w->Queue();
-    return p;
+    deferred_ = std::make_unique<Napi::Promise::Deferred>(Napi::Promise::Deferred::New(env));
+    self_ = Napi::Persistent(info.This().As<Napi::Object>());  // alive until settled
+    Napi::ThreadSafeFunction tsfn = Napi::ThreadSafeFunction::New(env, Napi::Function::New(env, [](const Napi::CallbackInfo &) {}), "podrun-unpack-done", 0, 1);
+    waiter_ = std::thread([this, tsfn]() mutable {
+      Join(false);
+      tsfn.BlockingCall([this](Napi::Env e, Napi::Function) { Settle(e); });
+      tsfn.Release();
+    });
+    return deferred_->Promise();
   }
 
-  class DoneWorker : public Napi::AsyncWorker {
-   public:
-    DoneWorker(Napi::Env env, LayerUnpacker *u, Napi::Object self) : Napi::AsyncWorker(env), u_(u), deferred_(Napi::Promise::Deferred::New(env)) {
-      self_ = Napi::Persistent(self);  // keeps the unpacker alive until this settles
-    }
-    Napi::Promise Promise() { return deferred_.Promise(); }
-    void Execute() override { u_->Join(false); }
-    void OnOK() override {
-      Napi::Env env = Env();
-      if (u_->failed_.load(std::memory_order_acquire)) deferred_.Reject(ToJs(env, u_->error_).Value());
-      else deferred_.Resolve(u_->Result(env));
-    }
-
-   private:
-    LayerUnpacker *u_;
-    Napi::Promise::Deferred deferred_;
-    Napi::ObjectReference self_;
-  };
+  // on the JS thread, once every thread is done
+  void Settle(Napi::Env env) {
+    if (failed_.load(std::memory_order_acquire)) deferred_->Reject(ToJs(env, error_).Value());
+    else deferred_->Resolve(Result(env));
+    self_.Reset();  // the waiter is joined by the destructor
+  }
 
   Napi::Value Result(Napi::Env env) {
     unsigned char md[EVP_MAX_MD_SIZE];
@@ -336,7 +332,9 @@ class LayerUnpacker : public Napi::ObjectWrap<LayerUnpacker> {
   static const size_t kChunk = 256u << 10;
   int inputFd_ = -1;
   Codec codec_ = Codec::None;
-  std::thread applyThread_, hashThread_, readThread_;
+  std::thread applyThread_, hashThread_, readThread_, waiter_;
+  std::unique_ptr<Napi::Promise::Deferred> deferred_;
+  Napi::ObjectReference self_;
   std::atomic<bool> failed_{false};
   std::exception_ptr error_;
   bool stopped_ = false;  // JS thread only: finish/done/abort happened
