@@ -232,9 +232,10 @@ void TarStream::OnHeader(const unsigned char *b) {
   zeroBlocks_ = 0;
   if (!ChecksumValid(b)) throw TarFormatError("bad header checksum (not a tar stream, or corrupt)", offset_);
   char flag = static_cast<char>(b[156]);
-  uint64_t size = hasPax_ && pax_.hasSize ? pax_.size : Num(b, 124, 12, "size", offset_);
+  uint64_t headerSize = Num(b, 124, 12, "size", offset_);
 
   if (flag == 'x' || flag == 'g' || flag == 'L' || flag == 'K' || flag == 'N') {
+    uint64_t size = headerSize;  // its own: a pending PAX size is for the next real entry
     if (size > kMaxMeta) throw TarFormatError("extended header of " + std::to_string(size) + " bytes is too large", offset_);
     metaKind_ = flag == 'x' ? MetaKind::Pax : flag == 'g' ? MetaKind::GlobalPax : flag == 'K' ? MetaKind::LongLink : MetaKind::LongPath;
     meta_.clear();
@@ -252,6 +253,7 @@ void TarStream::OnHeader(const unsigned char *b) {
     if (!prefix.empty()) name = prefix + "/" + name;
   }
 
+  uint64_t size = hasPax_ && pax_.hasSize ? pax_.size : headerSize;
   TarEntry e;
   switch (flag) {
     case '0': case '\0': case '7':

@@ -271,3 +271,13 @@ t.test('compressed input: gzip members and zstd frames decoded in-process; cut o
   bad.fill(0x55, 20, 200);
   await t.rejects(unpack('bad-gzip', bad), /gzip: /);
 });
+
+t.test('a PAX size is for the next real entry, not for a GNU long-name header between them', async (t) => {
+  const dir = await tempDir(t);
+  await unpackBuffer(dir, buildTar([
+    { path: 'y', type: 'File', body: 'abc', pax: { size: '3' }, gnuLongPath: `long/${'n'.repeat(120)}` },
+    { path: 'after', type: 'File', body: 'still framed' },
+  ]));
+  t.equal(fs.readFileSync(path.join(dir, 'layer', `long/${'n'.repeat(120)}`), 'utf8'), 'abc');
+  t.equal(fs.readFileSync(path.join(dir, 'layer', 'after'), 'utf8'), 'still framed');
+});
