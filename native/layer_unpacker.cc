@@ -185,7 +185,11 @@ class LayerUnpacker : public Napi::ObjectWrap<LayerUnpacker> {
     }
   }
 
+  // from any of our threads; the first failure is the one reported, and
+  // error_ never changes once failed_ says it is there
   void Fail(std::exception_ptr e) {
+    std::lock_guard<std::mutex> lk(errorMu_);
+    if (failed_.load(std::memory_order_relaxed)) return;
     error_ = e;
     failed_.store(true, std::memory_order_release);
   }
@@ -336,6 +340,7 @@ class LayerUnpacker : public Napi::ObjectWrap<LayerUnpacker> {
   std::unique_ptr<Napi::Promise::Deferred> deferred_;
   Napi::ObjectReference self_;
   std::atomic<bool> failed_{false};
+  std::mutex errorMu_;
   std::exception_ptr error_;
   bool stopped_ = false;  // JS thread only: finish/done/abort happened
 };
