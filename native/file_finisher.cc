@@ -63,7 +63,7 @@ void FileFinisher::Run() {
     std::deque<FinishItem> batch;
     {
       std::unique_lock<std::mutex> lk(mu_);
-      work_.wait(lk, [this] { return q_.size() >= kBatch || (stopped_ && !q_.empty()) || (stopped_ && q_.empty()); });
+      work_.wait(lk, [this] { return q_.size() >= kBatch || stopped_; });  // a batch, or the end
       if (q_.empty()) return;
       batch.swap(q_);
       space_.notify_all();
