@@ -18,6 +18,14 @@
 
 #include "fsops.h"
 
+std::string HexOf(const unsigned char *p, size_t n) {
+  static const char *hex = "0123456789abcdef";
+  std::string out;
+  out.reserve(n * 2);
+  for (size_t i = 0; i < n; i++) out += hex[p[i] >> 4], out += hex[p[i] & 15];
+  return out;
+}
+
 namespace {
 
 Napi::Value Fail(Napi::Env env, const char *syscall, const std::string &path) {
@@ -96,10 +104,7 @@ Napi::Value Sha256(const Napi::CallbackInfo &info) {
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned len = 0;
   EVP_Digest(b.Data(), b.Length(), md, &len, EVP_sha256(), nullptr);
-  static const char *hex = "0123456789abcdef";
-  std::string out = "sha256:";
-  for (unsigned i = 0; i < len; i++) out += hex[md[i] >> 4], out += hex[md[i] & 15];
-  return Napi::String::New(info.Env(), out);
+  return Napi::String::New(info.Env(), "sha256:" + HexOf(md, len));
 }
 
 // randomHex(bytes) -> that many random bytes from getrandom(2), in hex
@@ -113,10 +118,7 @@ Napi::Value RandomHex(const Napi::CallbackInfo &info) {
     if (k < 0 && errno != EINTR) return Fail(info.Env(), "getrandom", "");
     if (k > 0) got += static_cast<size_t>(k);
   }
-  static const char *hex = "0123456789abcdef";
-  std::string out;
-  for (size_t i = 0; i < n; i++) out += hex[buf[i] >> 4], out += hex[buf[i] & 15];
-  return Napi::String::New(info.Env(), out);
+  return Napi::String::New(info.Env(), HexOf(buf, n));
 }
 
 }  // namespace

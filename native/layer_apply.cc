@@ -40,19 +40,27 @@ std::string Quote(const std::string &s) {
   return out + "\"";
 }
 
+// a path's pieces between slashes, empty ones included ("a//b/" -> a, "", b, "")
+std::vector<std::string> SplitSlashes(const std::string &p) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (start <= p.size()) {
+    size_t slash = p.find('/', start);
+    if (slash == std::string::npos) slash = p.size();
+    out.push_back(p.substr(start, slash - start));
+    start = slash + 1;
+  }
+  return out;
+}
+
 // An entry name as components under the root: a leading "/" is dropped (as
 // GNU tar does), ".." anywhere is refused. Empty for the root itself.
 std::vector<std::string> EntryComponents(const std::string &name) {
   if (name.find('\0') != std::string::npos) throw UnsafePathError(name, "NUL byte in path");
   std::vector<std::string> parts;
-  size_t start = 0;
-  while (start <= name.size()) {
-    size_t slash = name.find('/', start);
-    if (slash == std::string::npos) slash = name.size();
-    std::string c = name.substr(start, slash - start);
+  for (std::string &c : SplitSlashes(name)) {
     if (c == "..") throw UnsafePathError(name, "path contains \"..\" (would leave the layer)");
-    if (!c.empty() && c != ".") parts.push_back(c);
-    start = slash + 1;
+    if (!c.empty() && c != ".") parts.push_back(std::move(c));
   }
   return parts;
 }
@@ -63,17 +71,12 @@ std::vector<std::string> EntryComponents(const std::string &name) {
 bool SymlinkEscapes(const std::vector<std::string> &comps, const std::string &target) {
   if (!target.empty() && target[0] == '/') return false;
   long depth = static_cast<long>(comps.size()) - 1;
-  size_t start = 0;
-  while (start <= target.size()) {
-    size_t slash = target.find('/', start);
-    if (slash == std::string::npos) slash = target.size();
-    std::string c = target.substr(start, slash - start);
+  for (const std::string &c : SplitSlashes(target)) {
     if (c == "..") {
       if (--depth < 0) return true;
     } else if (!c.empty() && c != ".") {
       depth++;
     }
-    start = slash + 1;
   }
   return false;
 }
@@ -403,14 +406,7 @@ std::string LayerApplier::ResolveDir(const std::vector<std::string> &comps, size
       if (n < 0) throw SysError("readlink", Abs(next), errno);
       std::string t(buf, static_cast<size_t>(n));
       if (!t.empty() && t[0] == '/') cur.clear();
-      std::vector<std::string> parts;
-      size_t start = 0;
-      while (start <= t.size()) {
-        size_t slash = t.find('/', start);
-        if (slash == std::string::npos) slash = t.size();
-        parts.push_back(t.substr(start, slash - start));
-        start = slash + 1;
-      }
+      std::vector<std::string> parts = SplitSlashes(t);
       queue.insert(queue.begin(), parts.begin(), parts.end());
     } else {
       throw UnsafePathError(entry, next + " is not a directory");

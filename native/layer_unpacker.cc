@@ -258,9 +258,7 @@ class LayerUnpacker : public Napi::ObjectWrap<LayerUnpacker> {
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned len = 0;
     EVP_DigestFinal_ex(ctx_, md, &len);
-    static const char *hex = "0123456789abcdef";
-    std::string digest = "sha256:";
-    for (unsigned i = 0; i < len; i++) digest += hex[md[i] >> 4], digest += hex[md[i] & 15];
+    std::string digest = "sha256:" + HexOf(md, len);
     const LayerStats &s = applier_->Stats();
     Napi::Object stats = Napi::Object::New(env);
     stats.Set("entries", Napi::Number::New(env, static_cast<double>(s.entries)));

@@ -6,9 +6,13 @@
 import type http from 'node:http';
 import type https from 'node:https';
 
-// loaded on first use: the CLI is one bundle, and most commands never speak HTTP
-const httpModule = (): typeof http => require('node:http') as typeof http;
-const httpsModule = (): typeof https => require('node:https') as typeof https;
+/** node:http or node:https for a URL's protocol, loaded on first use (the CLI
+ * is one bundle, and most commands never speak HTTP); undefined for others. */
+function moduleFor(protocol: string): typeof http | typeof https | undefined {
+  if (protocol === 'https:') return require('node:https') as typeof https;
+  if (protocol === 'http:') return require('node:http') as typeof http;
+  return undefined;
+}
 
 export interface HttpResponse {
   status: number;
@@ -19,10 +23,9 @@ export interface HttpResponse {
 export class HttpClient {
   #agents = new Map<string, http.Agent>();
 
-  #agent(protocol: string): http.Agent {
+  #agent(protocol: string, mod: typeof http | typeof https): http.Agent {
     let a = this.#agents.get(protocol);
     if (!a) {
-      const mod = protocol === 'https:' ? httpsModule() : httpModule();
       a = new mod.Agent({ keepAlive: true });
       this.#agents.set(protocol, a);
     }
@@ -31,10 +34,10 @@ export class HttpClient {
 
   async get(url: string, headers: Record<string, string>, redirects = 5): Promise<HttpResponse> {
     const u = new URL(url);
-    const mod = u.protocol === 'https:' ? httpsModule() : u.protocol === 'http:' ? httpModule() : undefined;
+    const mod = moduleFor(u.protocol);
     if (!mod) throw new Error(`unsupported URL scheme ${u.protocol}`);
     const res = await new Promise<http.IncomingMessage>((resolve, reject) => {
-      const req = mod.get(u, { headers, agent: this.#agent(u.protocol) }, resolve);
+      const req = mod.get(u, { headers, agent: this.#agent(u.protocol, mod) }, resolve);
       req.on('error', reject);
     });
     const status = res.statusCode ?? 0;
