@@ -315,6 +315,12 @@ static int delegate(char **argv) {
   int argc = 0;
   while (argv[argc]) argc++;
   char **args = calloc((size_t)argc + 3, sizeof *args);
+  /* as bin/podrun's shebang does: node would build its CA store from this at start-up */
+  const char *ca = getenv("NODE_EXTRA_CA_CERTS");
+  if (ca && *ca) {
+    setenv("PODRUN_EXTRA_CA_CERTS", ca, 1);
+    unsetenv("NODE_EXTRA_CA_CERTS");
+  }
   args[0] = "node";
   args[1] = script;
   for (int i = 1; i < argc; i++) args[i + 1] = argv[i];

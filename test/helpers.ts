@@ -70,10 +70,10 @@ export interface CmdResult {
 export function runCmd(
   cmd: string,
   args: string[],
-  opts: { input?: string; cwd?: string; onSpawn?: (pid: number) => void; onStdout?: (soFar: string) => void } = {},
+  opts: { input?: string; cwd?: string; env?: NodeJS.ProcessEnv; onSpawn?: (pid: number) => void; onStdout?: (soFar: string) => void } = {},
 ): Promise<CmdResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { cwd: opts.cwd, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(cmd, args, { cwd: opts.cwd, env: opts.env, stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => {

@@ -47,7 +47,9 @@ export const needsProber = (rec: PodRecord): boolean =>
 
 /** Spawn the pod's prober, detached; its pid goes in the record. */
 export function startProber(root: string, rec: PodRecord): void {
-  const child = spawn(process.execPath, [path.join(packageRoot(), 'bin', 'podrun'), '--runroot', root, 'probe-pod', rec.id], { detached: true, stdio: 'ignore' });
+  // node itself is not to load the extra CAs (see bin/podrun): a prober speaks no TLS, and lives long
+  const env = { ...process.env, NODE_EXTRA_CA_CERTS: undefined };
+  const child = spawn(process.execPath, [path.join(packageRoot(), 'bin', 'podrun'), '--runroot', root, 'probe-pod', rec.id], { detached: true, stdio: 'ignore', env });
   child.unref();
   if (!child.pid) return;
   rec.prober = { pid: child.pid, startTime: processStartTime(child.pid) };

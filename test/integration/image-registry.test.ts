@@ -112,3 +112,30 @@ for (const auth of ['basic', 'token'] as const) {
     t.match(wrong.stderr, auth === 'basic' ? /access denied/ : /token service refused \(HTTP 401\)/);
   });
 }
+
+t.test('TLS registry: trusts the CAs of NODE_EXTRA_CA_CERTS, which node itself no longer loads at start-up', async (t) => {
+  const fx = await fixtures();
+  const reg = await startRegistry(t, await tempDir(t, 'podrun-registry-'), 'none', { tls: true });
+  await reg.push(fx.images['busybox-gzip'], 'busybox:1');
+  const dataRoot = await tempDir(t, 'podrun-data-');
+  const { NODE_EXTRA_CA_CERTS: _, ...env } = process.env;
+  const pull = (extra: NodeJS.ProcessEnv) => runCmd(podrunBin, ['--data-root', dataRoot, 'pull', '-q', `${reg.host}/busybox:1`], { env: { ...env, ...extra } });
+
+  const untrusted = await pull({});
+  t.equal(untrusted.code, 1);
+  t.match(untrusted.stderr, /cannot reach 127\.0\.0\.1:\d+: UNABLE_TO_VERIFY_LEAF_SIGNATURE \(unable to verify the first certificate: signed by a private CA\? name its PEM file in NODE_EXTRA_CA_CERTS\)/);
+  const trusted = await pull({ NODE_EXTRA_CA_CERTS: reg.caFile });
+  t.equal(trusted.code, 0, trusted.stderr);
+  t.match(trusted.stdout, /^sha256:[a-f0-9]{64}\n$/);
+  t.equal((await podrun(dataRoot, 'rmi', `${reg.host}/busybox:1`)).code, 0);
+  const missing = await pull({ NODE_EXTRA_CA_CERTS: '/nonexistent/ca.pem' });
+  t.equal(missing.code, 1);
+  t.match(missing.stderr, /extra CA certificates \/nonexistent\/ca\.pem \(NODE_EXTRA_CA_CERTS\): ENOENT/);
+
+  // node warns at start-up about an extra-CA file it could not load: it never tries now
+  const version = await runCmd(podrunBin, ['--version'], { env: { ...env, NODE_EXTRA_CA_CERTS: '/nonexistent/ca.pem' } });
+  t.equal(version.code, 0);
+  t.equal(version.stderr, '', 'node did not read NODE_EXTRA_CA_CERTS');
+  const node = await runCmd(process.execPath, ['-e', '0'], { env: { ...env, NODE_EXTRA_CA_CERTS: '/nonexistent/ca.pem' } });
+  t.match(node.stderr, /Ignoring extra certs/, 'plain node would have (the check above can fail)');
+});

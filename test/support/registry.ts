@@ -1,11 +1,13 @@
 /** A real registry for tests: Debian's docker-registry on 127.0.0.1 with a
  * temp storage dir, optionally behind htpasswd basic auth or bearer tokens
  * from a token server run here (RS256 JWTs signed with a throwaway
- * certificate the registry trusts). Stopped and removed at teardown. */
+ * certificate the registry trusts), optionally over TLS with a certificate
+ * from a throwaway CA. Stopped and removed at teardown. */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { createPrivateKey, sign, X509Certificate } from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
+import https from 'node:https';
 import net from 'node:net';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -17,6 +19,8 @@ export interface TestRegistry {
   password?: string;
   /** an auth.json with the credentials */
   authFile?: string;
+  /** with TLS: the PEM of the CA that signed the registry's certificate */
+  caFile?: string;
   /** push an OCI layout (all its images with --all) as host/repo:tag (async:
    * the token server runs in this process) */
   push(layout: string, ref: string, opts?: { all?: boolean; srcRef?: string }): Promise<void>;
@@ -78,7 +82,30 @@ function tokenServer(dir: string, user: string, password: string): Promise<{ url
   return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({ url: `http://127.0.0.1:${(server.address() as net.AddressInfo).port}/token`, server, certFile })));
 }
 
-export async function startRegistry(t: Teardown, dir: string, auth: 'none' | 'basic' | 'token' = 'none'): Promise<TestRegistry> {
+/** A CA, and a certificate for 127.0.0.1 it signed: [caFile, certFile, keyFile] */
+function tlsCertificate(dir: string): [string, string, string] {
+  const f = (n: string): string => path.join(dir, n);
+  const ossl = (...args: string[]): void => void execFileSync('openssl', args, { stdio: 'pipe' });
+  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
+  ossl('req', '-x509', ...ec, '-keyout', f('ca.key'), '-out', f('ca.crt'), '-days', '1', '-subj', '/CN=podrun-test-ca');
+  ossl('req', ...ec, '-keyout', f('tls.key'), '-out', f('tls.csr'), '-subj', '/CN=127.0.0.1');
+  fs.writeFileSync(f('tls.ext'), 'subjectAltName=IP:127.0.0.1\n');
+  ossl('x509', '-req', '-in', f('tls.csr'), '-CA', f('ca.crt'), '-CAkey', f('ca.key'), '-CAcreateserial', '-out', f('tls.crt'), '-days', '1', '-extfile', f('tls.ext'));
+  return [f('ca.crt'), f('tls.crt'), f('tls.key')];
+}
+
+/** the HTTP status of GET url, trusting ca */
+function status(url: string, ca?: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const get = url.startsWith('https:') ? https.get : http.get;
+    get(url, { ca }, (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    }).on('error', reject);
+  });
+}
+
+export async function startRegistry(t: Teardown, dir: string, auth: 'none' | 'basic' | 'token' = 'none', opts: { tls?: boolean } = {}): Promise<TestRegistry> {
   const port = await freePort();
   const host = `127.0.0.1:${port}`;
   const user = 'podrun';
@@ -93,8 +120,10 @@ export async function startRegistry(t: Teardown, dir: string, auth: 'none' | 'ba
     tokens = ts.server;
     authYaml = `auth:\n  token:\n    realm: ${ts.url}\n    service: podrun-test-registry\n    issuer: podrun-test-issuer\n    rootcertbundle: ${ts.certFile}\n`;
   }
+  const [caFile, certFile, keyFile] = opts.tls ? tlsCertificate(dir) : [];
+  const tlsYaml = opts.tls ? `  tls:\n    certificate: ${certFile}\n    key: ${keyFile}\n` : '';
   const config = path.join(dir, 'config.yml');
-  fs.writeFileSync(config, `version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: ${path.join(dir, 'storage')}\nhttp:\n  addr: ${host}\n${authYaml}`);
+  fs.writeFileSync(config, `version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: ${path.join(dir, 'storage')}\nhttp:\n  addr: ${host}\n${tlsYaml}${authYaml}`);
   // --pdeathsig: the registry dies with the test process even when tap kills it on a timeout
   const child: ChildProcess = spawn('setpriv', ['--pdeathsig', 'KILL', 'docker-registry', 'serve', config], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
@@ -108,8 +137,8 @@ export async function startRegistry(t: Teardown, dir: string, auth: 'none' | 'ba
   });
   for (let i = 0; ; i++) {
     try {
-      const res = await fetch(`http://${host}/v2/`);
-      if (res.status === 200 || res.status === 401) break;
+      const code = await status(`${opts.tls ? 'https' : 'http'}://${host}/v2/`, caFile && fs.readFileSync(caFile, 'utf8'));
+      if (code === 200 || code === 401) break;
     } catch {
       /* not up yet */
     }
@@ -123,6 +152,7 @@ export async function startRegistry(t: Teardown, dir: string, auth: 'none' | 'ba
     user: auth === 'none' ? undefined : user,
     password: auth === 'none' ? undefined : password,
     authFile,
+    caFile,
     async push(layout, ref, opts = {}) {
       const args = ['copy', '-q', '--dest-tls-verify=false'];
       if (opts.all) args.push('--all');

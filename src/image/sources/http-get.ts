@@ -3,6 +3,7 @@
  * redirects go to storage that would refuse it), keep-alive within one
  * provider, the body left as a stream. Node's global fetch would do, but
  * loading undici costs a CLI ~50 ms before the first byte. */
+import fs from 'node:fs';
 import type http from 'node:http';
 import type https from 'node:https';
 
@@ -20,16 +21,44 @@ export interface HttpResponse {
   body: http.IncomingMessage;
 }
 
+export interface HttpClientOptions {
+  /** a PEM file of CAs trusted beside Node's own; by default what bin/podrun
+   * kept from node's start-up (PODRUN_EXTRA_CA_CERTS, the user's NODE_EXTRA_CA_CERTS) */
+  extraCaFile?: string;
+}
+
 export class HttpClient {
   #agents = new Map<string, http.Agent>();
+  readonly #extraCaFile: string | undefined;
+
+  constructor(opts: HttpClientOptions = { extraCaFile: process.env.PODRUN_EXTRA_CA_CERTS || undefined }) {
+    this.#extraCaFile = opts.extraCaFile;
+  }
 
   #agent(protocol: string, mod: typeof http | typeof https): http.Agent {
     let a = this.#agents.get(protocol);
     if (!a) {
-      a = new mod.Agent({ keepAlive: true });
+      const ca = protocol === 'https:' ? this.#trustedCas() : undefined;
+      a = new mod.Agent({ keepAlive: true, ...(ca && { ca }) });
       this.#agents.set(protocol, a);
     }
     return a;
+  }
+
+  /** Node's root store plus the extra file, or undefined for Node's default */
+  #trustedCas(): string[] | undefined {
+    const file = this.#extraCaFile;
+    if (!file) return undefined;
+    let pem: string;
+    try {
+      pem = fs.readFileSync(file, 'utf8');
+    } catch (err) {
+      throw new Error(`extra CA certificates ${file} (NODE_EXTRA_CA_CERTS): ${(err as Error).message}`);
+    }
+    if (!pem.includes('-----BEGIN CERTIFICATE-----')) throw new Error(`extra CA certificates ${file} (NODE_EXTRA_CA_CERTS): no PEM certificate in it`);
+    // node:tls loads crypto: only a client about to speak TLS pays for it
+    const tls = require('node:tls') as typeof import('node:tls');
+    return [...tls.rootCertificates, pem];
   }
 
   async get(url: string, headers: Record<string, string>, redirects = 5): Promise<HttpResponse> {

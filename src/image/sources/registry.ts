@@ -83,7 +83,10 @@ export class RegistryProvider implements ImageProvider {
     } catch (e) {
       const err = e as NodeJS.ErrnoException;
       const why = err.code ?? err.message;
-      const hint = why === 'EPROTO' || /wrong version number|SSL/i.test(err.message) ? ' (plain-HTTP registry? pass --insecure)' : '';
+      const untrusted = /CERT|UNABLE_TO_VERIFY|UNABLE_TO_GET_ISSUER/.test(err.code ?? '');
+      const hint = untrusted
+        ? ` (${err.message}: signed by a private CA? name its PEM file in NODE_EXTRA_CA_CERTS)`
+        : why === 'EPROTO' || /wrong version number|SSL/i.test(err.message) ? ' (plain-HTTP registry? pass --insecure)' : '';
       throw new PodrunError('EREGISTRY', `${this.description}: cannot reach ${new URL(url).host}: ${why}${hint}`, { cause: e });
     }
   }
