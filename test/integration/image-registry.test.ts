@@ -136,6 +136,9 @@ t.test('TLS registry: trusts the CAs of NODE_EXTRA_CA_CERTS, which node itself n
   const version = await runCmd(podrunBin, ['--version'], { env: { ...env, NODE_EXTRA_CA_CERTS: '/nonexistent/ca.pem' } });
   t.equal(version.code, 0);
   t.equal(version.stderr, '', 'node did not read NODE_EXTRA_CA_CERTS');
+  const oci = await runCmd(`${podrunBin}-oci`, ['--version'], { env: { ...env, NODE_EXTRA_CA_CERTS: '/nonexistent/ca.pem' } });
+  t.equal(oci.code, 0);
+  t.equal(oci.stderr, '', 'nor did it when podrun-oci handed a command to node');
   const node = await runCmd(process.execPath, ['-e', '0'], { env: { ...env, NODE_EXTRA_CA_CERTS: '/nonexistent/ca.pem' } });
   t.match(node.stderr, /Ignoring extra certs/, 'plain node would have (the check above can fail)');
 });
