@@ -54,6 +54,7 @@ async function inner(): Promise<void> {
         'podman run ×1': podmanPod(1),
         'podrun start (3 containers)': `${P} start ${dir}/pod3.yaml`,
         'podman run ×3': podmanPod(3),
+        'node -e 0': 'node -e 0',
       },
       runs,
       [
@@ -63,6 +64,7 @@ async function inner(): Promise<void> {
         '--prepare', `sh -c '${podmanRm}; true'`,
         '--prepare', `sh -c '${P} rm -f bench3 >/dev/null 2>&1; true'`,
         '--prepare', `sh -c '${podmanRm}; true'`,
+        '--prepare', 'true',
         '--cleanup', `sh -c '${P} rm -f bench1 bench3 >/dev/null 2>&1; ${podmanRm}; true'`,
       ],
       2,
@@ -113,6 +115,7 @@ async function inner(): Promise<void> {
     };
     process.stdout.write(`\n${row('podrun start (1 container)', 'podman run ×1')}\n`);
     process.stdout.write(`${row('podrun start (3 containers)', 'podman run ×3')}   (target ≤ 150 ms)\n`);
+    process.stdout.write(`  (of each podrun start, ${ms(h['node -e 0']!.mean)} is node's own start-up: \`node -e 0\`)\n`);
     process.stdout.write(`idle 3-container pod: ${pids.length} monitor(s), RSS ${rss.join(' + ')} KiB = ${rss.reduce((a, b) => a + b, 0)} KiB`
       + `   podman: ${conmonRss.length} conmon, RSS ${conmonRss.reduce((a, b) => a + b, 0)} KiB = ${(rss.reduce((a, b) => a + b, 0) / Math.max(1, conmonRss.reduce((a, b) => a + b, 0))).toFixed(2)}× podman's\n`);
     process.stdout.write(`idle 1-container pod, all told (over ${N} pods): ${perPod.toFixed(0)} KiB each = processes' PSS ${pssKiB.toFixed(0)} + kernel (slab, page tables, stacks) ${kernelKiB.toFixed(0)} KiB → ~${Math.floor(avail0 / perPod)} such pods fit in this host's ${Math.round(avail0 / 1024)} MiB available (by memory; pids and fds allow fewer)\n`);
