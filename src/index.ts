@@ -18,7 +18,7 @@ export {
 export {
   startPodFrom as startPod, pods, inspectPod, inspectPod as podStatus, podLogs, execInPod, attachToPod,
   stopPodByName as stopPod, removePodByName as removePod, podStats, gcPods, waitPod, watchPod, checkPodNetwork, type PodEvent, parsePodManifest, containerConfig, type ExecResult,
-  type PodManifest, type PodRecord, type PodStatusReport, type PodOptions, type GcReport, type PodSummary, type PodStats, type ParsedPod,
+  type PodManifest, type PodRecord, type PodStatusReport, type PodOptions, type GcReport, type PodSummary, type PodStats, type ParsedPod, type ContainerChoice,
 } from './pod';
 export {
   initNetwork, loadNetworks, findNetwork, addNetwork, delNetwork, checkNetwork, pluginVersions,

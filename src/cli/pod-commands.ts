@@ -39,6 +39,10 @@ async function eachPod(names: string[], act: (name: string) => Promise<{ name?: 
   return failed ? 1 : 0;
 }
 
+const defaultContainerHelp = 'the container (default: the one the kubectl.kubernetes.io/default-container annotation names, else the first)';
+/** kubectl's notice, unprefixed, on stderr */
+const onNotice = (m: string): void => void process.stderr.write(`${m}\n`);
+
 export function registerPodCommands(program: Command, run: Runner, globals: () => PodGlobals): void {
   const o = (): { root?: string; dataRoot?: string; cniConfDir?: string; cniBinDirs?: string[]; onWarning: (m: string) => void } => {
     const g = globals();
@@ -105,12 +109,12 @@ export function registerPodCommands(program: Command, run: Runner, globals: () =
     .command('logs')
     .description("a container's output (CRI log)")
     .argument('<pod>')
-    .option('-c, --container <name>', 'the container (needed when the pod has several)')
+    .option('-c, --container <name>', defaultContainerHelp)
     .option('-f, --follow', 'keep printing as it writes, until it exits')
     .option('--timestamps', 'prefix each line with its RFC 3339 time')
     .option('-p, --previous', 'the run before the container\'s last restart')
     .action((pod: string, opt: { container?: string; follow?: boolean; timestamps?: boolean; previous?: boolean }) =>
-      run(async () => lib().podLogs(pod, opt.container, (s) => process.stdout.write(s), { ...o(), follow: opt.follow, timestamps: opt.timestamps, previous: opt.previous }))(),
+      run(async () => lib().podLogs(pod, opt.container, (s) => process.stdout.write(s), { ...o(), onNotice, follow: opt.follow, timestamps: opt.timestamps, previous: opt.previous }))(),
     );
 
   program
@@ -118,12 +122,12 @@ export function registerPodCommands(program: Command, run: Runner, globals: () =
     .description('run a command in a container of a pod')
     .argument('<pod>')
     .argument('<command...>')
-    .option('-c, --container <name>', 'the container (needed when the pod has several)')
+    .option('-c, --container <name>', defaultContainerHelp)
     .option('-i, --stdin', 'pass our stdin to the command (without it, it reads /dev/null)')
     .option('-t, --tty', 'give the command a terminal connected to ours')
     .action((pod: string, cmd: string[], opt: { container?: string; stdin?: boolean; tty?: boolean }) =>
       run(async () => {
-        const r = await lib().execInPod(pod, opt.container, cmd, { ...o(), stdin: opt.stdin, tty: opt.tty });
+        const r = await lib().execInPod(pod, opt.container, cmd, { ...o(), onNotice, stdin: opt.stdin, tty: opt.tty });
         return r.status ?? 0;
       })(),
     );
@@ -132,11 +136,11 @@ export function registerPodCommands(program: Command, run: Runner, globals: () =
     .command('attach')
     .description("a container's live output, and with -i your input to its stdin (kubectl attach)")
     .argument('<pod>')
-    .option('-c, --container <name>', 'the container (needed when the pod has several)')
+    .option('-c, --container <name>', defaultContainerHelp)
     .option('-i, --stdin', "send your input to the container's stdin (its spec needs stdin: true)")
     .action((pod: string, opt: { container?: string; stdin?: boolean }) =>
       run(async () => {
-        await lib().attachToPod(pod, opt.container, { ...o(), stdin: opt.stdin });
+        await lib().attachToPod(pod, opt.container, { ...o(), onNotice, stdin: opt.stdin });
       })(),
     );
 

@@ -16,6 +16,7 @@ import { podStatus, type PodStatusReport } from './pod-status';
 import { checkNetwork } from '../network';
 import { diffStatus, type PodEvent } from './pod-events';
 import { collectGarbage, type GcReport } from './pod-gc';
+import { defaultContainer } from './default-container';
 import { findPod, findPodIdForRemoval, listPods, podCgroup, podOciRoot, readPod, type PodRecord } from './pod-store';
 
 export { parsePodManifest, type ParsedPod } from './manifest';
@@ -68,11 +69,18 @@ export function inspectPod(query: string, o: Partial<PodOptions> = {}): PodSumma
   return { id: p.id, name: p.name, namespace: p.namespace, created: p.created, network: p.network?.name, status: podStatus(root, p), manifest: p.manifest };
 }
 
-function containerOf(p: PodRecord, name: string | undefined): PodRecord['containers'][number] {
-  const apps = p.containers.filter((c) => !c.init);
+/** what logs, exec and attach take besides the pod's options */
+export interface ContainerChoice {
+  /** told which container was chosen when none was named and the pod has several (kubectl's "Defaulted container …") */
+  onNotice?: (message: string) => void;
+}
+
+function containerOf(p: PodRecord, named: string | undefined, o: ContainerChoice): PodRecord['containers'][number] {
+  let name = named;
   if (!name) {
-    if (apps.length === 1 || p.containers.length === 1) return apps[0] ?? p.containers[0];
-    throw new PodrunError('EINVALID_CONFIG', `pod ${p.name} has ${p.containers.length} containers: choose one with -c (${p.containers.map((c) => c.name).join(', ')})`);
+    const d = defaultContainer(p.manifest);
+    if (d.notice) o.onNotice?.(d.notice);
+    name = d.name;
   }
   const c = p.containers.find((x) => x.name === name);
   if (!c) throw new PodrunError('ENOTFOUND', `pod ${p.name} has no container ${name} (${p.containers.map((x) => x.name).join(', ')})`);
@@ -81,10 +89,10 @@ function containerOf(p: PodRecord, name: string | undefined): PodRecord['contain
 
 /** A container's output: its current run (as kubectl logs), or with
  * `previous` the run before its last restart. */
-export async function podLogs(query: string, container: string | undefined, write: (s: string) => void, o: Partial<PodOptions> & LogOptions & { previous?: boolean } = {}): Promise<void> {
+export async function podLogs(query: string, container: string | undefined, write: (s: string) => void, o: Partial<PodOptions> & LogOptions & ContainerChoice & { previous?: boolean } = {}): Promise<void> {
   const { root } = opts(o);
   const p = findPod(root, query);
-  const c = containerOf(p, container);
+  const c = containerOf(p, container, o);
   const ociRoot = podOciRoot(root, p.id);
   const exited = (): boolean => {
     const r = readRecord(ociRoot, c.ociId);
@@ -101,10 +109,10 @@ export async function podLogs(query: string, container: string | undefined, writ
 /** Run a command in a pod's container, as `kubectl exec`: its stdout and
  * stderr are ours; stdin is ours only with `stdin` (else /dev/null); `tty`
  * gives it a pty connected to our terminal (raw mode, window size). */
-export async function execInPod(query: string, container: string | undefined, args: string[], o: Partial<PodOptions> & { tty?: boolean; stdin?: boolean } = {}): Promise<ExecResult> {
+export async function execInPod(query: string, container: string | undefined, args: string[], o: Partial<PodOptions> & ContainerChoice & { tty?: boolean; stdin?: boolean } = {}): Promise<ExecResult> {
   const { root } = opts(o);
   const p = findPod(root, query);
-  const c = containerOf(p, container);
+  const c = containerOf(p, container, o);
   const ociRoot = podOciRoot(root, p.id);
   if (o.tty) return execWithTerminal(c.ociId, { root: ociRoot, args, stdin: o.stdin });
   const devNull = o.stdin ? undefined : fs.openSync('/dev/null', 'r');
@@ -119,10 +127,10 @@ export async function execInPod(query: string, container: string | undefined, ar
  * terminal) on ours and, with `stdin`, our input to its stdin (which needs
  * `stdin: true` in its spec). Resolves when the container ends, or our input
  * does (with `stdinOnce` its stdin closes then). */
-export async function attachToPod(query: string, container: string | undefined, o: Partial<PodOptions> & { stdin?: boolean } = {}): Promise<void> {
+export async function attachToPod(query: string, container: string | undefined, o: Partial<PodOptions> & ContainerChoice & { stdin?: boolean } = {}): Promise<void> {
   const { root } = opts(o);
   const p = findPod(root, query);
-  const c = containerOf(p, container);
+  const c = containerOf(p, container, o);
   const spec = [...p.manifest.spec.containers, ...(p.manifest.spec.initContainers ?? [])].find((x) => x.name === c.name);
   if (o.stdin && !spec?.stdin) throw new PodrunError('EINVALID_CONFIG', `container ${c.name} does not take stdin (its spec has no stdin: true)`, { field: 'stdin' });
   await attachContainer(podOciRoot(root, p.id), c.ociId, { stdin: o.stdin, raw: !!(o.stdin && spec?.tty) });

@@ -90,6 +90,10 @@ t.test('a two-container pod shares one sandbox', async (t) => {
   t.match(await inside('client', 'cat /etc/hosts'), /127\.0\.0\.1\tlocalhost\n[\s\S]*\tduo\n/);
   const failing = await podrun('exec', 'duo', '-c', 'web', '--', 'sh', '-c', 'exit 3');
   t.equal(failing.code, 3, 'exec returns the command\'s status');
+  const defaulted = await podrun('exec', 'duo', '--', 'cat', '/proc/1/comm');
+  t.equal(defaulted.stdout, 'httpd\n', 'no -c: the first app container, as kubectl');
+  t.equal(defaulted.stderr, 'Defaulted container "web" out of: web, client, setup (init)\n');
+  t.match((await podrun('logs', 'duo')).stderr, /^Defaulted container "web"/);
 
   const ps = await podrun('ps', '--json');
   const [p] = JSON.parse(ps.stdout) as Array<{ name: string; status: { phase: string; containerStatuses: Array<{ name: string; ready: boolean }>; initContainerStatuses: Array<{ state: { terminated?: { reason: string } } }> } }>;

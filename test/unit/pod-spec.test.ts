@@ -229,3 +229,21 @@ stringData: { user: admin }
   t.throws(() => parsePodManifest('apiVersion: v1\nkind: Secret\nmetadata: { name: s }\ndata: { k: "not base64!" }\n---\n' + withRefs, 'p.yaml'), /p\.yaml \(document 1\): invalid Secret:\n {2}data\.k: must be base64/);
   t.throws(() => parsePodManifest(withRefs.replace('configMap: { name: cfg, defaultMode: 0440 }', 'configMap: { name: cfg, items: [{ key: greeting, path: ../x }] }'), 'p.yaml'), /spec\.volumes\[0\]\.configMap\.items\[0\]\.path: must be a relative path/);
 });
+
+t.test('the default container of logs/exec/attach: kubectl\'s rule', async (t) => {
+  const { defaultContainer } = await import('../../src/pod/default-container');
+  const pod = (annotations: string, containers: string[], inits: string[] = []) => parsePodManifest(JSON.stringify({
+    apiVersion: 'v1', kind: 'Pod',
+    metadata: { name: 'p', ...(annotations && { annotations: { 'kubectl.kubernetes.io/default-container': annotations } }) },
+    spec: {
+      containers: containers.map((name) => ({ name, image: 'busybox' })),
+      ...(inits.length && { initContainers: inits.map((name) => ({ name, image: 'busybox' })) }),
+    },
+  }), 'p.json').pod;
+  t.same(defaultContainer(pod('', ['only'])), { name: 'only' }, 'one container: no notice');
+  t.same(defaultContainer(pod('', ['a', 'b'], ['i'])), { name: 'a', notice: 'Defaulted container "a" out of: a, b, i (init)' });
+  t.same(defaultContainer(pod('', ['a'], ['i'])), { name: 'a', notice: 'Defaulted container "a" out of: a, i (init)' }, 'init containers count as a choice');
+  t.same(defaultContainer(pod('b', ['a', 'b'])), { name: 'b' }, 'the annotation chooses, silently');
+  t.same(defaultContainer(pod('i', ['a', 'b'], ['i'])), { name: 'i' }, 'an init container too');
+  t.same(defaultContainer(pod('gone', ['a', 'b'])), { name: 'a', notice: 'Defaulted container "a" out of: a, b' }, 'an annotation naming no container is ignored');
+});
