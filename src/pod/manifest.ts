@@ -2,6 +2,7 @@
  * PodManifest plus warnings. Type errors and refused fields fail with the
  * field path; unknown and cluster-only fields are warnings. Pure. */
 import { isIP } from 'node:net';
+import { parseQuantity } from '../cgroup/kube-resources';
 import { PodrunError } from '../errors';
 import { loadGenerated, type GeneratedModule } from '../util/generated';
 import { schemaErrorLines } from '../util/schema-errors';
@@ -22,7 +23,37 @@ function fail(source: string, lines: string[], field?: string): never {
   throw new PodrunError('EINVALID_CONFIG', `${source}: invalid Pod:\n  ${lines.join('\n  ')}`, { field });
 }
 
-/** Checks the schema cannot express: unique names, volume references, paths. */
+/** a quantity's value, or the error line naming the field */
+function quantityOrError(q: string | number, field: string): number | string {
+  try {
+    const n = parseQuantity(q, field);
+    return n < 0 ? `${field}: must be greater than or equal to 0` : n;
+  } catch (e) {
+    return (e as Error).message;
+  }
+}
+
+/** Every request and limit a quantity ≥ 0, and no request above its limit (as the API server checks). */
+function resourceErrors(at: string, r: PodContainer['resources']): string[] {
+  const errors: string[] = [];
+  const values = (kind: 'requests' | 'limits'): Map<string, number> => {
+    const out = new Map<string, number>();
+    for (const [k, q] of Object.entries(r?.[kind] ?? {})) {
+      const v = quantityOrError(q, `${at}.${kind}.${k}`);
+      if (typeof v === 'string') errors.push(v);
+      else out.set(k, v);
+    }
+    return out;
+  };
+  const [requests, limits] = [values('requests'), values('limits')];
+  for (const [k, req] of requests) {
+    const lim = limits.get(k);
+    if (lim !== undefined && req > lim) errors.push(`${at}.requests.${k}: ${JSON.stringify(r?.requests?.[k])} must be less than or equal to the ${k} limit (${JSON.stringify(r?.limits?.[k])})`);
+  }
+  return errors;
+}
+
+/** Checks the schema cannot express: unique names, volume references, paths, quantities. */
 export function semanticErrors(pod: PodManifest): string[] {
   const errors: string[] = [];
   const spec = pod.spec;
@@ -44,6 +75,10 @@ export function semanticErrors(pod: PodManifest): string[] {
     const kinds = ['emptyDir', 'hostPath', 'configMap', 'secret'].filter((k) => k in v);
     if (kinds.length !== 1) errors.push(`${at}: exactly one volume source is required (emptyDir, hostPath, configMap or secret), got ${kinds.length}`);
     if (v.hostPath && !v.hostPath.path.startsWith('/')) errors.push(`${at}.hostPath.path: must be absolute`);
+    if (v.emptyDir?.sizeLimit !== undefined) {
+      const size = quantityOrError(v.emptyDir.sizeLimit, `${at}.emptyDir.sizeLimit`);
+      if (typeof size === 'string') errors.push(size);
+    }
     const src = v.configMap ? 'configMap' : v.secret ? 'secret' : undefined;
     (src ? (v[src]?.items ?? []) : []).forEach((it, j) => {
       if (it.path.startsWith('/') || it.path.split('/').includes('..')) errors.push(`${at}.${src}.items[${j}].path: must be a relative path without ".."`);
@@ -66,6 +101,7 @@ export function semanticErrors(pod: PodManifest): string[] {
       if (e.valueFrom && sources.length !== 1) errors.push(`${eat}.valueFrom: exactly one of fieldRef, configMapKeyRef, secretKeyRef is supported`);
       if (fp && !SUPPORTED_FIELD_REFS.includes(fp)) errors.push(`${eat}.valueFrom.fieldRef.fieldPath: ${JSON.stringify(fp)} is not supported (${SUPPORTED_FIELD_REFS.join(', ')})`);
     });
+    errors.push(...resourceErrors(`${at}.resources`, c.resources));
     if (at.startsWith('spec.initContainers') && c.lifecycle) errors.push(`${at}.lifecycle: must not be set for init containers`);
     for (const h of ['postStart', 'preStop'] as const) {
       if (c.lifecycle?.[h] && !c.lifecycle[h]?.exec) errors.push(`${at}.lifecycle.${h}: only exec handlers are supported (not httpGet, tcpSocket or sleep)`);

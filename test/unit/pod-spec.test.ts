@@ -86,6 +86,18 @@ t.test('invalid and unsupported fields fail with their path', async (t) => {
   t.throws(() => parsePodManifest(YAML.replace('name: sidecar', 'name: server'), 'p.yaml'), /spec\.containers\[1\]\.name: "server" is already used by spec\.containers\[0\]/);
   t.throws(() => parsePodManifest(YAML.replace('name: shared, mountPath: /data', 'name: nope, mountPath: /data'), 'p.yaml'), /volumeMounts\[0\]\.name: no volume named "nope"/);
   t.throws(() => parsePodManifest(YAML.replace('subPath: site', 'subPath: ../etc'), 'p.yaml'), /subPath: must be a relative path without "\.\."/);
+  // quantities are checked with the rest of the manifest, all at once
+  const res = (r: string): string => YAML.replace('resources: { requests: { cpu: 250m }, limits: { cpu: 500m, memory: 64Mi } }', `resources: ${r}`);
+  t.throws(() => parsePodManifest(res('{ requests: { cpu: 2 }, limits: { cpu: 500m, memory: 12XB, pods: "-1" } }').replace('emptyDir: {}', 'emptyDir: { sizeLimit: lots }'), 'p.yaml'), {
+    message: [
+      'p.yaml: invalid Pod:',
+      '  spec.volumes[0].emptyDir.sizeLimit: "lots" is not a Kubernetes quantity',
+      '  spec.containers[0].resources.limits.memory: "12XB" is not a Kubernetes quantity',
+      '  spec.containers[0].resources.limits.pods: must be greater than or equal to 0',
+      '  spec.containers[0].resources.requests.cpu: 2 must be less than or equal to the cpu limit ("500m")',
+    ].join('\n'),
+  });
+  t.doesNotThrow(() => parsePodManifest(res('{ requests: { cpu: 500m, memory: 64Mi }, limits: { cpu: "0.5", memory: 64Mi } }'), 'p.yaml'), 'a request equal to its limit');
   t.throws(() => parsePodManifest(YAML.replace('emptyDir: {}', 'persistentVolumeClaim: { claimName: s }'), 'p.yaml'), /spec\.volumes\[0\]\.persistentVolumeClaim: not supported/);
   t.throws(() => parsePodManifest(YAML.replace('name: web\n', 'name: Web_1\n'), 'p.yaml'), /metadata\.name/);
   t.throws(() => parsePodManifest('kind: Deployment', 'd.yaml'), /kind "Deployment": podrun runs Pods/);
