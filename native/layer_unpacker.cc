@@ -155,13 +155,10 @@ class LayerUnpacker : public Napi::ObjectWrap<LayerUnpacker> {
         hashQ_.Push(buf);
         if (!stream_->Done()) stream_->Feed(buf->data(), buf->size());
       }
-      if (!failed_.load(std::memory_order_acquire) && !hashQ_.Cancelled()) {
-        stream_->Finish();
-        applier_->Finish();
-      }
     } catch (...) {
       Fail(std::current_exception());
     }
+    if (!hashQ_.Cancelled()) EndOfInput();
     hashQ_.Close();
   }
 
@@ -176,7 +173,12 @@ class LayerUnpacker : public Napi::ObjectWrap<LayerUnpacker> {
         Fail(std::current_exception());
       }
     }
-    if (failed_.load(std::memory_order_acquire) || applyQ_.Cancelled()) return;
+    if (!applyQ_.Cancelled()) EndOfInput();
+  }
+
+  // all the input was read: a cut archive fails now, directory times are set last
+  void EndOfInput() {
+    if (failed_.load(std::memory_order_acquire)) return;
     try {
       stream_->Finish();
       applier_->Finish();
