@@ -393,7 +393,8 @@ std::string LayerApplier::ResolveDir(const std::vector<std::string> &comps, size
     struct stat st;
     if (!Lstat(next, &st)) {
       if (!create) throw UnsafePathError(entry, next + " does not exist");
-      if (mkdirat(rootFd_, next.c_str(), 0755) < 0 || fchmodat(rootFd_, next.c_str(), 0755, 0) < 0) throw SysError("mkdir", Abs(next), errno);
+      // 0755 whatever the umask: with our own umask of 0 (see Entry) mkdir alone gives it
+      if (mkdirat(rootFd_, next.c_str(), 0755) < 0 || (!umaskZero_ && fchmodat(rootFd_, next.c_str(), 0755, 0) < 0)) throw SysError("mkdir", Abs(next), errno);
       knownDirs_[next] = false;
       cur = std::move(next);
     } else if (S_ISDIR(st.st_mode)) {

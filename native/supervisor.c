@@ -117,7 +117,6 @@ static int write_atomic_at(int dirfd, const char *name, const char *data) {
   return renameat(dirfd, tmp, dirfd, name);
 }
 
-
 /* Listen on DIRFD/name; through /proc/self/fd since a socket address is
  * limited to 108 bytes and state paths can be longer. */
 static int listen_at(int dirfd, const char *name) {
