@@ -22,6 +22,9 @@ export interface RegistryOptions {
 const ACCEPT = [...INDEX_TYPES, ...MANIFEST_TYPES].join(', ');
 const MAX_DOCUMENT = 4 << 20;
 
+/** OpenSSL's verdicts for a certificate chain whose root is not among the trusted CAs */
+const UNTRUSTED_CHAIN = new Set(['UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'UNABLE_TO_GET_ISSUER_CERT', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'SELF_SIGNED_CERT_IN_CHAIN', 'DEPTH_ZERO_SELF_SIGNED_CERT']);
+
 export class RegistryProvider implements ImageProvider {
   readonly description: string;
   readonly name: string;
@@ -83,7 +86,8 @@ export class RegistryProvider implements ImageProvider {
     } catch (e) {
       const err = e as NodeJS.ErrnoException;
       const why = err.code ?? err.message;
-      const untrusted = /CERT|UNABLE_TO_VERIFY|UNABLE_TO_GET_ISSUER/.test(err.code ?? '');
+      // the chain ends in a CA we do not trust (not an expired or misnamed certificate: its message says that)
+      const untrusted = UNTRUSTED_CHAIN.has(err.code ?? '');
       const hint = untrusted
         ? ` (${err.message}: signed by a private CA? name its PEM file in NODE_EXTRA_CA_CERTS)`
         : why === 'EPROTO' || /wrong version number|SSL/i.test(err.message) ? ' (plain-HTTP registry? pass --insecure)' : '';
