@@ -45,7 +45,8 @@ const fromDepsBundles = {
   },
 };
 
-const common = { bundle: true, platform: "node", target: "node20", format: "cjs", minify: !process.env.PODRUN_NO_MINIFY, logLevel: 'warning' };
+// PODRUN_NO_MINIFY=1: readable names in CPU profiles
+const common = { bundle: true, platform: 'node', target: 'node20', format: 'cjs', minify: !process.env.PODRUN_NO_MINIFY, logLevel: 'warning' };
 for (const f of fs.readdirSync(path.join(root, 'dist'))) if (f.endsWith('.cache') || f === 'deps.js') fs.rmSync(path.join(root, 'dist', f), { force: true });
 fs.rmSync(path.join(root, 'dist/deps'), { recursive: true, force: true });
 Promise.all([
