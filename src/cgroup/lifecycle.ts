@@ -2,7 +2,7 @@
  * kills everything inside (cgroup.kill), waits until the cgroup is empty and
  * removes it bottom-up. cgroupfs operations are in-memory and sub-millisecond,
  * so they are done synchronously; only waiting for processes to die yields. */
-import { mkdirSync, readFileSync, readdirSync, rmdirSync, writeFileSync, type Dirent } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmdirSync, writeFileSync, type Dirent } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { PodrunError, errnoCode } from '../errors';
@@ -25,6 +25,15 @@ export function createCgroup(dir: string): string[] {
   for (let d = dir; d.length >= first.length; d = path.dirname(d)) created.unshift(d);
   for (const d of created) markMade(d);
   return created;
+}
+
+/** What createCgroup(dir) would make now: dir and its missing ancestors,
+ * outermost first — for a record written before it, so a crash between the
+ * two still leaves what to remove. */
+export function cgroupDirsToCreate(dir: string): string[] {
+  const out: string[] = [];
+  for (let d = dir; !existsSync(d); d = path.dirname(d)) out.unshift(d);
+  return out;
 }
 
 /** cgroupfs keeps trusted.* xattrs: directories podrun made say so, so a

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { applyResources } from '../cgroup/apply';
 import { containerResources, parseQuantity, podResources, type MemoryQoS } from '../cgroup/kube-resources';
-import { createCgroup, pruneEmpty, pruneMadeParents, removeCgroup } from '../cgroup/lifecycle';
+import { cgroupDirsToCreate, createCgroup, pruneEmpty, pruneMadeParents, removeCgroup } from '../cgroup/lifecycle';
 import { mapResources } from '../cgroup/resources';
 import { hostCgroup2Mount, mountPointsUnder, requireHostCgroup2Mount } from '../cgroup/mount';
 import { PodrunError } from '../errors';
@@ -156,7 +156,7 @@ function applyPodLimits(pod: PodManifest, rec: PodRecord, o: PodOptions): string
   const cg2 = requireHostCgroup2Mount();
   const dir = path.join(cg2, podCgroup(rec.id));
   // recorded before mkdir, so rm after a crash right here still prunes what this pod made
-  rec.cgroupCreated = [path.dirname(dir), dir].filter((d) => !fs.existsSync(d));
+  rec.cgroupCreated = cgroupDirsToCreate(dir);
   writePod(o.root, rec);
   createCgroup(dir);
   if (!pod.spec.containers.some((c) => c.resources)) return dir;

@@ -2,7 +2,7 @@
  * detached podrun-monitor; rolled back completely on any failure. */
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { createCgroup, pruneEmpty, removeCgroup } from '../../cgroup/lifecycle';
+import { cgroupDirsToCreate, createCgroup, pruneEmpty, removeCgroup } from '../../cgroup/lifecycle';
 import { PodrunError } from '../../errors';
 import { enforceResources } from '../enforce-resources';
 import { hasHooks, runHooks } from '../hooks';
@@ -43,9 +43,6 @@ export async function createContainer(source: RunSource, opts: CreateOptions): P
   const dir = reserveContainerDir(opts.root, opts.id);
   let created: string[] = [];
   try {
-    created = createCgroup(cgroup);
-    enforceResources(prepared, opts.strictLimits, (m) => warnings.push(m));
-    for (const w of warnings) opts.onWarning?.(w);
     const rec: ContainerRecord = {
       ociVersion: config.ociVersion,
       id: opts.id,
@@ -54,11 +51,15 @@ export async function createContainer(source: RunSource, opts: CreateOptions): P
       annotations: config.annotations ?? {},
       created: new Date().toISOString(),
       cgroup,
-      cgroupCreated: created,
+      cgroupCreated: cgroupDirsToCreate(cgroup),
       warnings,
       hooks: config.hooks,
     };
-    writeRecord(opts.root, rec); // "creating": delete/gc can clean up if we die now
+    writeRecord(opts.root, rec); // "creating", before the cgroup exists: delete/gc can clean up if we die from here on
+    created = rec.cgroupCreated = createCgroup(cgroup);
+    enforceResources(prepared, opts.strictLimits, (m) => warnings.push(m));
+    for (const w of warnings) opts.onWarning?.(w);
+    writeRecord(opts.root, rec);
     writeFileAtomic(path.join(dir, 'plan.bin'), encoded, 0o600, VOLATILE);
     const fresh = opts.restart?.freshRootfs;
     if (fresh) {
