@@ -57,9 +57,14 @@ int receive_pty_master(int listen_fd) {
   return fd;
 }
 
+/* our terminal's size (stdin's, else stdout's) */
+static int our_window_size(struct winsize *ws) {
+  return ioctl(STDIN_FILENO, TIOCGWINSZ, ws) == 0 || ioctl(STDOUT_FILENO, TIOCGWINSZ, ws) == 0 ? 0 : -1;
+}
+
 static void copy_window_size(int master) {
   struct winsize ws;
-  if (ioctl(STDIN_FILENO, TIOCGWINSZ, &ws) == 0 || ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0) ioctl(master, TIOCSWINSZ, &ws);
+  if (our_window_size(&ws) == 0) ioctl(master, TIOCSWINSZ, &ws);
 }
 
 static int write_all(int fd, const char *buf, size_t len) {
@@ -99,6 +104,13 @@ int run_with_terminal(const char *plan_path, const char *console_socket, int wit
   sigprocmask(SIG_BLOCK, &sigs, NULL);
 
   int rc = plan_load(AT_FDCWD, plan_path, plan_path, &plan, &err);
+  struct winsize ws;
+  if (rc == 0 && !plan.console_rows && !plan.console_cols && our_window_size(&ws) == 0) {
+    /* the pty gets our size before the process runs: set only once we hold the master, a quick
+     * `stty size` could read 0x0 */
+    plan.console_rows = ws.ws_row;
+    plan.console_cols = ws.ws_col;
+  }
   struct launch_result res;
   if (rc == 0) { rc = launch(&plan, NULL, &res, &err); plan_free(&plan); }
   if (rc < 0) {
