@@ -12,7 +12,8 @@
       "cflags": ["-fPIC", "-ffunction-sections", "-fdata-sections"],
       "sources": [
         "native/plan.c", "native/launch.c", "native/child.c", "native/rootfs.c",
-        "native/process.c", "native/seccomp.c", "native/sigsafe.c", "native/console.c", "native/device_filter.c"
+        "native/process.c", "native/seccomp.c", "native/sigsafe.c", "native/console.c", "native/device_filter.c",
+        "native/exe_seal.c", "native/child_handoff.c"
       ]
     },
     {

@@ -5,6 +5,7 @@
 #include <uv.h>
 
 #include <cerrno>
+#include <dlfcn.h>
 #include <csignal>
 #include <cstring>
 #include <string>
@@ -43,6 +44,19 @@ Napi::Error LaunchError(Napi::Env env, const launch_error &err) {
   return e;
 }
 
+// Launch children re-execute podrun-monitor, built beside this addon.
+void UseMonitorBesideAddon() {
+  static std::string path;
+  if (!path.empty()) return;
+  Dl_info info;
+  if (!dladdr(reinterpret_cast<void *>(&UseMonitorBesideAddon), &info) || !info.dli_fname) return;
+  std::string self = info.dli_fname;
+  size_t slash = self.rfind('/');
+  if (slash == std::string::npos) return;
+  path = self.substr(0, slash + 1) + "podrun-monitor";
+  launch_set_helper(path.c_str());
+}
+
 Napi::Value Launch(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   if (info.Length() < 1 || !info[0].IsBuffer()) {
@@ -61,6 +75,7 @@ Napi::Value Launch(const Napi::CallbackInfo &info) {
     Napi::Error::New(env, "plans that wait for start are run by podrun-monitor").ThrowAsJavaScriptException();
     return env.Undefined();
   }
+  UseMonitorBesideAddon();
   launch_result res;
   int rc = launch(&plan, nullptr, &res, &err);
   plan_free(&plan);

@@ -109,7 +109,13 @@ void child_main(struct child *c, int clone_made_ns) {
   for (size_t i = 0; i < p->njoins; i++) {
     if (p->joins[i].fd >= 0) close(p->joins[i].fd);
   }
-  if (need_fork) fork_into_pidns(c);
+  /* Entering a PID namespace makes us visible to its processes. Do it once
+   * the root is the container's (after pivot_root), so nothing there can
+   * reach the host through our root, cwd or fds while the rootfs is made,
+   * not even with SYS_PTRACE. procfs mounts wait until then: a procfs
+   * shows the PID namespace of whoever mounts it. */
+  int late_fork = need_fork && rootfs_can_fork_late(c);
+  if (need_fork && !late_fork) fork_into_pidns(c);
 
   if (p->hostname && sethostname(p->hostname, ss_len(p->hostname)) < 0)
     child_fail(c, STEP_HOSTNAME, errno, -1, p->hostname);
@@ -125,7 +131,11 @@ void child_main(struct child *c, int clone_made_ns) {
     close(fd);
   }
 
-  if (p->rootfs) rootfs_setup(c);
+  if (p->rootfs) rootfs_setup(c, late_fork);
+  if (late_fork) {
+    fork_into_pidns(c);
+    rootfs_mount_procfs(c);
+  }
   if (p->console_socket) console_setup(c);
   if (p->rootfs) rootfs_finish(c);
   process_finalize(c);

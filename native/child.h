@@ -17,6 +17,19 @@ struct sync_msg {
   struct launch_error err;
 };
 
+/* What the launcher hands the child across its re-exec into the sealed
+ * helper (see exe_seal.c): a memfd whose first page is this (shared with the
+ * launcher, which reads err from it), followed by the encoded plan and the
+ * compiled seccomp program. The fds named here are inherited. */
+#define HANDOFF_MAX_JOINS 16
+#define HANDOFF_DATA_OFFSET 4096
+struct handoff {
+  struct launch_error err; /* first: launch_result.shared_err points here */
+  int32_t sync_fd, console_fd, clone_made_ns, njoins;
+  int32_t join_fds[HANDOFF_MAX_JOINS];
+  uint64_t plan_len, bpf_len; /* bytes; sock_filter count */
+};
+
 struct child {
   const struct launch_plan *plan;
   int sync_fd;
@@ -33,9 +46,19 @@ void sync_expect(struct child *c, int type);
 /* Report {step, errno, index, detail} to the parent and exit. */
 __attribute__((noreturn)) void child_fail(struct child *c, int step, int err, int index, const char *detail);
 __attribute__((noreturn)) void child_main(struct child *c, int clone_made_ns);
+/* Right after clone, in the copy of the launcher: become non-dumpable and
+ * re-execute the sealed helper, which resumes in launch_child_resume(). */
+__attribute__((noreturn)) void child_reexec(struct child *c, int helper_fd, int handoff_fd);
 
 /* rootfs.c */
-void rootfs_setup(struct child *c);
+/* without_procfs: leave the plan's procfs mounts to rootfs_mount_procfs(),
+ * after pivot_root, in the process that has entered the PID namespace */
+void rootfs_setup(struct child *c, int without_procfs);
+void rootfs_mount_procfs(struct child *c);
+/* whether the procfs mounts may wait until after pivot_root: no hooks need
+ * the container's final pid before it, no mount goes below a procfs one, no
+ * user namespace (see rootfs.c) */
+int rootfs_can_fork_late(const struct child *c);
 void rootfs_finish(struct child *c);
 
 /* console.c */

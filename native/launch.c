@@ -4,6 +4,7 @@
 #include "launch.h"
 #include "child.h"
 #include "device_filter.h"
+#include "exe_seal.h"
 #include "seccomp_compile.h"
 
 #include <errno.h>
@@ -35,7 +36,7 @@ static const char *const step_names[STEP__COUNT] = {
   [STEP_CAPS] = "capabilities", [STEP_SETGROUPS] = "setgroups", [STEP_SETGID] = "setgid",
   [STEP_SETUID] = "setuid", [STEP_NO_NEW_PRIVS] = "no_new_privs", [STEP_CWD] = "chdir",
   [STEP_EXEC] = "exec", [STEP_SYNC] = "sync", [STEP_CONSOLE] = "console", [STEP_HOOK] = "hook",
-  [STEP_DEVICE_CGROUP] = "device cgroup",
+  [STEP_DEVICE_CGROUP] = "device cgroup", [STEP_HELPER] = "sealed helper",
 };
 
 const char *launch_step_name(int step) {
@@ -91,11 +92,54 @@ static int write_id_maps(const struct launch_plan *p, pid_t pid, struct launch_e
 }
 
 /* Namespaces can be created by clone3 itself (one process, fastest) unless
- * a user namespace must be joined first or created after joining others. */
+ * a user namespace is involved: the child re-executes the helper first, and
+ * an execve in a user namespace whose maps are not written yet drops every
+ * capability, so it joins or creates that one (and what follows) after. */
 static int clone_can_create_ns(const struct launch_plan *p) {
   for (size_t i = 0; i < p->njoins; i++)
     if (p->joins[i].type == CLONE_NEWUSER) return 0;
-  return !((p->new_ns & CLONE_NEWUSER) && p->njoins > 0);
+  return !(p->new_ns & CLONE_NEWUSER);
+}
+
+static const char *helper_path;
+static int helper_fd = -1;
+
+void launch_set_helper(const char *monitor_path) { helper_path = monitor_path; }
+
+/* opened on first use and kept: one private read-only mount per launcher */
+static int sealed_helper(struct launch_error *err) {
+  if (helper_fd >= 0) return helper_fd;
+  if (!helper_path) return set_err(err, STEP_HELPER, EINVAL, -1, "no podrun-monitor path set (launch_set_helper)");
+  helper_fd = exe_seal_open(helper_path);
+  if (helper_fd < 0) return set_err(err, STEP_HELPER, errno, -1, helper_path);
+  return helper_fd;
+}
+
+/* The memfd the child resumes from after its re-exec; its first page (the
+ * handoff, whose first member is the shared error) stays mapped here. */
+static int make_handoff(const struct launch_plan *p, int sync_fd, int clone_made_ns, struct handoff **out, struct launch_error *err) {
+  if (p->njoins > HANDOFF_MAX_JOINS) return set_err(err, STEP_PLAN, E2BIG, -1, "too many namespaces to join");
+  int fd = memfd_create("podrun-launch", MFD_CLOEXEC);
+  if (fd < 0) return set_err(err, STEP_SYNC, errno, -1, "memfd_create");
+  size_t bpf_bytes = p->has_seccomp ? p->bpf.len * sizeof *p->bpf.filter : 0;
+  struct handoff *h = MAP_FAILED;
+  if (ftruncate(fd, (off_t)(HANDOFF_DATA_OFFSET + p->buf_len + bpf_bytes)) < 0 ||
+      pwrite(fd, p->buf, p->buf_len, HANDOFF_DATA_OFFSET) != (ssize_t)p->buf_len ||
+      (bpf_bytes && pwrite(fd, p->bpf.filter, bpf_bytes, (off_t)(HANDOFF_DATA_OFFSET + p->buf_len)) != (ssize_t)bpf_bytes) ||
+      (h = mmap(NULL, HANDOFF_DATA_OFFSET, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0)) == MAP_FAILED) {
+    int e = errno;
+    close(fd);
+    return set_err(err, STEP_SYNC, e, -1, "handoff");
+  }
+  h->sync_fd = sync_fd;
+  h->console_fd = p->console_fd;
+  h->clone_made_ns = clone_made_ns;
+  h->njoins = (int32_t)p->njoins;
+  for (size_t i = 0; i < p->njoins; i++) h->join_fds[i] = p->joins[i].fd;
+  h->plan_len = p->buf_len;
+  h->bpf_len = p->has_seccomp ? p->bpf.len : 0;
+  *out = h;
+  return fd;
 }
 
 static void reap(pid_t pid) {
@@ -230,15 +274,14 @@ int launch(struct launch_plan *p, const struct launch_callbacks *cb, struct laun
     sv[i] = moved;
   }
 
-  struct launch_error *shared_err = mmap(NULL, sizeof *shared_err, PROT_READ | PROT_WRITE,
-                                         MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-  if (shared_err == MAP_FAILED) {
-    int e = errno;
-    close(sv[0]); close(sv[1]); close_fds(p, cgroup_fd);
-    return set_err(err, STEP_SYNC, e, -1, "mmap");
-  }
-
   int in_clone = clone_can_create_ns(p);
+  struct handoff *handoff;
+  int handoff_fd = sealed_helper(err) < 0 ? -1 : make_handoff(p, sv[1], in_clone, &handoff, err);
+  if (handoff_fd < 0) {
+    close(sv[0]); close(sv[1]); close_fds(p, cgroup_fd);
+    return -1;
+  }
+  struct launch_error *shared_err = &handoff->err;
   struct clone_args args;
   memset(&args, 0, sizeof args);
   args.flags = CLONE_PIDFD | (in_clone ? p->new_ns : 0) | (cgroup_fd >= 0 ? CLONE_INTO_CGROUP : 0);
@@ -255,11 +298,12 @@ int launch(struct launch_plan *p, const struct launch_callbacks *cb, struct laun
   if (pid == 0) {
     close(sv[0]);
     struct child c = { .plan = p, .sync_fd = sv[1], .shared_err = shared_err, .root_fd = -1, .in_new_userns = 0 };
-    child_main(&c, in_clone);
+    child_reexec(&c, helper_fd, handoff_fd);
   }
   int clone_errno = errno;
   pthread_sigmask(SIG_SETMASK, &old, NULL);
   close(sv[1]);
+  close(handoff_fd);
   close_fds(p, cgroup_fd);
   if (pid < 0) {
     close(sv[0]);

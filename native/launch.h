@@ -20,7 +20,7 @@ enum plan_tag {
   T_ROOTFS_PROP = 7,   /* u64 propagation flags for "/" */
   T_READONLY_ROOT = 8, /* (flag) */
   T_NO_PIVOT = 9,      /* (flag) */
-  T_MOUNT = 10,        /* u64 flags, u64 pflags, u32 kind, str src, str dst, str type, str data */
+  T_MOUNT = 10,        /* u64 flags, u64 pflags, u32 kind, str src, str dst, str type, str data (kind 2: the subpath) */
   T_DEVICE = 11,       /* u32 type, u32 major, u32 minor, u32 mode, u32 uid, u32 gid, u32 bind, str path */
   T_SYMLINK = 12,      /* str target, str linkpath */
   T_MASKED = 13,       /* str path */
@@ -51,7 +51,9 @@ enum plan_tag {
   T_STDIN_FD = 38,     /* u32 fd of the launcher that becomes the process's stdin (after T_STDIO_FD) */
 };
 
-enum mount_kind { MOUNT_FS = 0, MOUNT_BIND = 1 };
+/* MOUNT_BIND_BENEATH: a bind of `data` (relative, untrusted: a subPath)
+ * resolved beneath `source` (trusted: the volume) — see rootfs.c */
+enum mount_kind { MOUNT_FS = 0, MOUNT_BIND = 1, MOUNT_BIND_BENEATH = 2 };
 
 struct pr_mount {
   const char *source, *destination, *type, *data;
@@ -78,6 +80,7 @@ struct pr_sc_rule {
 
 struct launch_plan {
   char *buf; /* owned copy of the encoded plan; strings point into it */
+  size_t buf_len;
   uint64_t new_ns;
   struct pr_ns_join *joins; size_t njoins;
   const char *uid_map, *gid_map;
@@ -127,7 +130,7 @@ enum launch_step {
   STEP_PIVOT_ROOT, STEP_SYSCTL, STEP_READONLY_PATH, STEP_MASKED_PATH,
   STEP_READONLY_ROOT, STEP_RLIMIT, STEP_SECCOMP, STEP_CAPS, STEP_SETGROUPS,
   STEP_SETGID, STEP_SETUID, STEP_NO_NEW_PRIVS, STEP_CWD, STEP_EXEC, STEP_SYNC, STEP_CONSOLE, STEP_HOOK,
-  STEP_DEVICE_CGROUP,
+  STEP_DEVICE_CGROUP, STEP_HELPER,
   STEP__COUNT
 };
 
@@ -170,6 +173,16 @@ struct launch_callbacks {
 };
 
 int launch(struct launch_plan *plan, const struct launch_callbacks *cb, struct launch_result *res, struct launch_error *err);
+
+/* The podrun-monitor executable that every launch child re-executes (sealed,
+ * see exe_seal.c) before it goes near a container. Set once per process,
+ * before the first launch; the string must outlive it. */
+void launch_set_helper(const char *monitor_path);
+
+/* The entry of that re-executed child (podrun-monitor __launch-child FD):
+ * resumes the launch with what the launcher handed over in FD. */
+__attribute__((noreturn)) void launch_child_resume(int handoff_fd);
+#define LAUNCH_CHILD_ARG "__launch-child"
 
 /* For a plan with wait_start: let the child exec. Returns 0 once it has
  * exec'd, or -1 with err filled (the child is then dead and reaped). Always

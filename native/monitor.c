@@ -54,6 +54,7 @@
  *       re-parented to it and exits on SIGTERM/SIGINT; the namespace lives
  *       as long as it does.
  */
+#include "exe_seal.h"
 #include "launch.h"
 #include "supervisor.h"
 #include "net_probe.h"
@@ -69,12 +70,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#define POD_INIT_REAP_ARG "--pod-init-reap"
 
 #ifndef P_PIDFD
 #define P_PIDFD 3
@@ -114,16 +118,72 @@ fail:
   return 125;
 }
 
-static int pod_init(const char *cgroup) {
-  /* pid 1 of a new PID namespace, created right in the cgroup (no cgroup.procs migration) */
-  int cgfd = -1;
-  if (cgroup && (cgfd = open(cgroup, O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0) { perror("podrun-monitor: the pod's cgroup"); return 1; }
+/* Pid 1 of a shared PID namespace: every container of the pod sees it, so
+ * it must hold nothing of the host (a container granted SYS_PTRACE could
+ * otherwise use /proc/1/root, /proc/1/fd or inject code into it): it gets a
+ * private mount namespace whose root is an empty read-only tmpfs, no fds, no
+ * capabilities (bounding set empty, no_new_privs), and then re-executes the
+ * sealed helper (exe_seal.c), so /proc/1/exe cannot be written either. */
+static void pod_init_isolate(int sealed) {
+  prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+  setsid();
+  if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
+      mount("podrun-pod-init", "/proc", "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=4k,mode=0555") < 0 ||
+      chdir("/proc") < 0 || syscall(SYS_pivot_root, ".", ".") < 0 || umount2(".", MNT_DETACH) < 0 || chdir("/") < 0) {
+    perror("podrun-monitor pod-init: empty root");
+    _exit(1);
+  }
+  if (sealed != 3 && dup3(sealed, 3, O_CLOEXEC) < 0) _exit(1);
+  syscall(SYS_close_range, 0, 2, 0);
+  syscall(SYS_close_range, 4, ~0U, 0);
+  for (int cap = 0; cap < 64; cap++)
+    if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno == EINVAL) break;
+  if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) _exit(1);
+  char *argv[] = { "podrun-pod-init", POD_INIT_REAP_ARG, NULL };
+  char *envp[] = { NULL };
+  syscall(SYS_execveat, 3, "", argv, envp, AT_EMPTY_PATH);
+  _exit(1);
+}
+
+/* what pid 1 runs once isolated: reap whatever is re-parented to it, leave on SIGTERM/SIGINT */
+static int pod_init_reap(void) {
+  prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+  prctl(PR_SET_NAME, "podrun-pod-init");
   sigset_t set;
   sigemptyset(&set);
   sigaddset(&set, SIGCHLD);
   sigaddset(&set, SIGTERM);
   sigaddset(&set, SIGINT);
   sigprocmask(SIG_BLOCK, &set, NULL); /* pid 1 drops unhandled signals unless they are blocked and waited for */
+  for (;;) {
+    int sig = sigwaitinfo(&set, NULL);
+    if (sig == SIGCHLD) { while (waitpid(-1, NULL, WNOHANG) > 0) {} }
+    else if (sig == SIGTERM || sig == SIGINT) return 0;
+  }
+}
+
+/* every launch child re-executes this binary, sealed (exe_seal.c) */
+static const char *use_self_as_helper(void) {
+  static char self[4096];
+  ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+  if (n <= 0) return "/proc/self/exe"; /* launch() then fails, saying so */
+  self[n] = 0;
+  launch_set_helper(self);
+  return self;
+}
+
+static int pod_init(const char *self, const char *cgroup) {
+  /* pid 1 of a new PID namespace, created right in the cgroup (no cgroup.procs migration) */
+  int cgfd = -1;
+  if (cgroup && (cgfd = open(cgroup, O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0) { perror("podrun-monitor: the pod's cgroup"); return 1; }
+  int sealed = exe_seal_open(self);
+  if (sealed < 0) { perror("podrun-monitor: sealed view of itself"); return 1; }
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGCHLD);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  sigprocmask(SIG_BLOCK, &set, NULL); /* no signal may be lost before pid 1 waits for it */
   struct clone_args args;
   memset(&args, 0, sizeof args);
   args.flags = CLONE_NEWPID | (cgfd >= 0 ? CLONE_INTO_CGROUP : 0);
@@ -131,23 +191,17 @@ static int pod_init(const char *cgroup) {
   args.cgroup = cgfd >= 0 ? (uint64_t)cgfd : 0;
   long pid = syscall(SYS_clone3, &args, sizeof args);
   if (pid < 0) { perror("podrun-monitor: clone3(CLONE_NEWPID)"); return 1; }
-  if (pid == 0) {
-    setsid();
-    int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
-    for (int fd = 0; fd < 3; fd++) dup2(devnull, fd);
-    prctl(PR_SET_NAME, "podrun-pod-init");
-    for (;;) {
-      int sig = sigwaitinfo(&set, NULL);
-      if (sig == SIGCHLD) { while (waitpid(-1, NULL, WNOHANG) > 0) {} }
-      else if (sig == SIGTERM || sig == SIGINT) _exit(0);
-    }
-  }
+  if (pid == 0) pod_init_isolate(sealed);
   printf("%ld\n", pid);
   return 0;
 }
 
 int main(int argc, char **argv) {
-  if ((argc == 2 || argc == 3) && strcmp(argv[1], "pod-init") == 0) return pod_init(argc == 3 ? argv[2] : NULL);
+  /* first: a launch child resuming in the sealed helper runs nothing else */
+  if (argc == 3 && strcmp(argv[1], LAUNCH_CHILD_ARG) == 0) launch_child_resume(atoi(argv[2]));
+  if (argc == 2 && strcmp(argv[1], POD_INIT_REAP_ARG) == 0) return pod_init_reap();
+  const char *self = use_self_as_helper();
+  if ((argc == 2 || argc == 3) && strcmp(argv[1], "pod-init") == 0) return pod_init(self, argc == 3 ? argv[2] : NULL);
   if (argc == 3 && strcmp(argv[1], "run") == 0) return run_foreground(argv[2]);
   if ((argc == 5 || argc == 6) && strcmp(argv[1], "run") == 0 && strcmp(argv[3], "--terminal") == 0) {
     if (argc == 6 && strcmp(argv[5], "--stdin") != 0) goto usage;

@@ -300,6 +300,20 @@ static int cmd_delete(const char *dir, const char *id, struct fast *f, int force
   return 0;
 }
 
+/* runc's rule, and src/oci/container-id.ts's: the id becomes a path
+ * component, so letters, digits, "_", "+", "-", "." only, and not "." or "..". */
+static int valid_id(const char *id) {
+  size_t n = strlen(id);
+  if (n == 0 || n > 1024 || !strcmp(id, ".") || !strcmp(id, "..")) return 0;
+  for (const char *p = id; *p; p++) {
+    char ch = *p;
+    int ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+             ch == '_' || ch == '+' || ch == '-' || ch == '.';
+    if (!ok) return 0;
+  }
+  return 1;
+}
+
 /* everything we do not serve goes to the Node CLI, argv unchanged */
 static int delegate(char **argv) {
   char exe[PATH_MAX], script[PATH_MAX];
@@ -355,10 +369,12 @@ int main(int argc, char **argv) {
   }
   int known = !strcmp(cmd, "state") || !strcmp(cmd, "start") || !strcmp(cmd, "kill") || !strcmp(cmd, "delete");
   if (!known || !id || (nargs > 1 && strcmp(cmd, "kill") != 0) || nargs > 2) return delegate(argv);
+  /* before the id becomes a path; Node checks it for the commands it serves */
+  if (!valid_id(id)) return fail("invalid container ID format: \"%s\"", id);
   char dir[PATH_MAX];
   snprintf(dir, sizeof dir, "%.3800s/containers/%.255s", g.root, id);
   struct fast f;
-  if (strchr(id, '/') || load_fast(dir, &f) < 0) return delegate(argv); /* creating, stale, or not ours: Node decides */
+  if (load_fast(dir, &f) < 0) return delegate(argv); /* creating, stale, or not ours: Node decides */
   if ((!strcmp(cmd, "start") && f.start_hooks) || (!strcmp(cmd, "delete") && f.poststop_hooks)) return delegate(argv);
   if (!strcmp(cmd, "state")) return cmd_state(dir, id, &f);
   if (!strcmp(cmd, "start")) return cmd_start(dir, id, &f);

@@ -194,6 +194,7 @@ int plan_decode(const void *data, size_t len, struct launch_plan *p, struct laun
   p->buf = malloc(len ? len : 1);
   if (!p->buf) { err->step = STEP_PLAN; err->err = ENOMEM; err->index = -1; return -1; }
   memcpy(p->buf, data, len);
+  p->buf_len = len;
   if (count_records(p->buf, len, &c, err) < 0) goto bad;
   if (!alloc_arrays(p, &c)) { err->step = STEP_PLAN; err->err = ENOMEM; err->index = -1; goto bad; }
   for (size_t off = 0; off < len;) {

@@ -64,6 +64,21 @@ static void set_ids(struct child *c) {
     child_fail(c, STEP_SETUID, errno, -1, "uid");
 }
 
+/* runc >= 1.1.12's check (CVE-2024-21626): whatever cwd names — even
+ * /proc/self/fd/N of an fd that should not have been there — the process
+ * must not start in a directory the container's root cannot reach. The
+ * kernel's getcwd says "(unreachable)/…" for one. */
+static void verify_cwd(struct child *c) {
+  char buf[4096];
+  if (syscall(SYS_getcwd, buf, sizeof buf) < 0) child_fail(c, STEP_CWD, errno, -1, c->plan->cwd ? c->plan->cwd : ".");
+  if (buf[0] != '/') {
+    char detail[sizeof c->shared_err->detail] = "";
+    ss_cat(detail, sizeof detail, c->plan->cwd ? c->plan->cwd : "the inherited working directory");
+    ss_cat(detail, sizeof detail, " is outside the container's root");
+    child_fail(c, STEP_CWD, EPERM, -1, detail);
+  }
+}
+
 void process_finalize(struct child *c) {
   const struct launch_plan *p = c->plan;
   for (size_t i = 0; i < p->nrlimits; i++) {
@@ -91,6 +106,7 @@ void process_finalize(struct child *c) {
     apply_caps(c);
   }
   if (p->cwd && !cwd_done && chdir(p->cwd) < 0) child_fail(c, STEP_CWD, errno, -1, p->cwd);
+  verify_cwd(c);
   if (p->has_umask) umask((mode_t)p->umask);
   if (p->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
     child_fail(c, STEP_NO_NEW_PRIVS, errno, -1, "prctl");

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/openat2.h>
+#include <linux/sched.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
@@ -16,15 +17,19 @@
 
 #define PATH_CAP 4096
 
-static int open_in_root(struct child *c, const char *path, int flags, mode_t mode) {
+static int openat2_resolve(int dirfd, const char *path, int flags, mode_t mode, uint64_t resolve) {
   struct open_how how;
   char *p = (char *)&how;
   for (size_t i = 0; i < sizeof how; i++) p[i] = 0;
   how.flags = (uint64_t)(flags | O_CLOEXEC);
   how.mode = (flags & O_CREAT) ? mode : 0;
-  how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
+  how.resolve = resolve;
+  return (int)syscall(SYS_openat2, dirfd, path, &how, sizeof how);
+}
+
+static int open_in_root(struct child *c, const char *path, int flags, mode_t mode) {
   while (*path == '/') path++;
-  return (int)syscall(SYS_openat2, c->root_fd, *path ? path : ".", &how, sizeof how);
+  return openat2_resolve(c->root_fd, *path ? path : ".", flags, mode, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS);
 }
 
 /* Create every missing directory of path under the root (and the last
@@ -83,24 +88,81 @@ static int bind_remount(const char *target, unsigned long flags) {
   return mount(NULL, target, NULL, f | locked_flags(target), NULL);
 }
 
+static int openat2_beneath(int dirfd, const char *path, int flags) {
+  return openat2_resolve(dirfd, path, flags, 0, RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS);
+}
+
+static void beneath_fail(struct child *c, int e, int index, const struct pr_mount *m) {
+  char detail[sizeof c->shared_err->detail] = "";
+  ss_cat(detail, sizeof detail, "subPath ");
+  ss_cat(detail, sizeof detail, m->data);
+  /* openat2 says EXDEV for an absolute symlink or ".." that would leave the volume */
+  ss_cat(detail, sizeof detail, e == EXDEV ? " resolves outside its volume" : "");
+  child_fail(c, STEP_MOUNT, e, index, detail);
+}
+
+/* O_PATH fd of m->data resolved beneath m->source, every step of it: a
+ * symlink in the volume may point elsewhere in it, never out (kubelet's safe
+ * subpath, without its re-walks). A missing subPath is made, as kubelet
+ * does, as directories with the volume's mode, each inside its resolved
+ * parent, so swapping a component for a symlink meanwhile gains nothing. */
+static int open_subpath(struct child *c, const struct pr_mount *m, int index) {
+  int root = open(m->source, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  struct stat st;
+  if (root < 0 || fstat(root, &st) < 0) child_fail(c, STEP_MOUNT, errno, index, m->source);
+  char buf[PATH_CAP] = "";
+  ss_cat(buf, sizeof buf, m->data);
+  size_t n = ss_len(buf);
+  int fd = -1;
+  for (size_t i = 1; i <= n; i++) {
+    if (buf[i] != '/' && buf[i] != 0) continue;
+    char saved = buf[i];
+    buf[i] = 0;
+    if (fd >= 0) close(fd);
+    fd = openat2_beneath(root, buf, O_PATH);
+    if (fd < 0 && errno == ENOENT) {
+      size_t slash = i;
+      while (slash > 0 && buf[slash] != '/') slash--;
+      if (slash) buf[slash] = 0;
+      int parent = slash ? openat2_beneath(root, buf, O_PATH | O_DIRECTORY) : root;
+      if (slash) buf[slash] = '/';
+      if (parent < 0) { int e = errno; close(root); beneath_fail(c, e, index, m); }
+      int made = mkdirat(parent, slash ? buf + slash + 1 : buf, st.st_mode & 07777);
+      int e = errno;
+      if (parent != root) close(parent);
+      if (made < 0 && e != EEXIST) { close(root); beneath_fail(c, e, index, m); }
+      fd = openat2_beneath(root, buf, O_PATH);
+    }
+    if (fd < 0) { int e = errno; close(root); beneath_fail(c, e, index, m); }
+    buf[i] = saved;
+  }
+  close(root);
+  if (fd < 0) beneath_fail(c, EINVAL, index, m);
+  return fd;
+}
+
 static void do_mount(struct child *c, const struct pr_mount *m, int index) {
-  char target[64];
+  char target[64], source[64];
   int is_file = 0;
-  if (m->kind == MOUNT_BIND) {
+  int bind = m->kind == MOUNT_BIND || m->kind == MOUNT_BIND_BENEATH;
+  /* the source by fd: a subPath's is only ever named through the fd it resolved to */
+  int src = m->kind == MOUNT_BIND_BENEATH ? open_subpath(c, m, index) : -1;
+  if (bind) {
     struct stat st;
-    if (stat(m->source, &st) < 0) child_fail(c, STEP_MOUNT, errno, index, m->source);
+    if ((src >= 0 ? fstat(src, &st) : stat(m->source, &st)) < 0) child_fail(c, STEP_MOUNT, errno, index, m->source);
     is_file = !S_ISDIR(st.st_mode);
   }
   int fd = ensure_path(c, m->destination, is_file, STEP_MOUNTPOINT, index);
   ss_fd_path(target, sizeof target, fd);
   int rc;
-  if (m->kind == MOUNT_BIND)
-    rc = mount(m->source, target, NULL, MS_BIND | (m->flags & MS_REC), NULL);
+  if (bind)
+    rc = mount(src >= 0 ? ss_fd_path(source, sizeof source, src) : m->source, target, NULL, MS_BIND | (m->flags & MS_REC), NULL);
   else
     rc = mount(m->source, target, m->type, m->flags, *m->data ? m->data : NULL);
   if (rc < 0) child_fail(c, STEP_MOUNT, errno, index, m->destination);
   close(fd);
-  int want_remount = m->kind == MOUNT_BIND && (m->flags & ~(unsigned long)(MS_BIND | MS_REC)) != 0;
+  if (src >= 0) close(src);
+  int want_remount = bind && (m->flags & ~(unsigned long)(MS_BIND | MS_REC)) != 0;
   if (!want_remount && !m->pflags) return;
   /* reopen: the fd above names the directory under the new mount */
   fd = open_in_root(c, m->destination, O_PATH, 0);
@@ -195,7 +257,47 @@ static void enter_root(struct child *c) {
   close(newroot);
 }
 
-void rootfs_setup(struct child *c) {
+static int is_procfs(const struct pr_mount *m) { return m->kind == MOUNT_FS && ss_eq(m->type, "proc"); }
+
+int rootfs_can_fork_late(const struct child *c) {
+  const struct launch_plan *p = c->plan;
+  if (!p->rootfs || p->hook_pause) return 0;
+  /* in a user namespace, a procfs may only be mounted while a fully visible
+   * one is (the host's, under the old root): before pivot_root */
+  if (c->in_new_userns) return 0;
+  for (size_t i = 0; i < p->njoins; i++)
+    if (p->joins[i].type == CLONE_NEWUSER) return 0;
+  for (size_t i = 0; i < p->nmounts; i++) {
+    if (!is_procfs(&p->mounts[i])) continue;
+    const char *dst = p->mounts[i].destination;
+    size_t n = ss_len(dst);
+    for (size_t j = i + 1; j < p->nmounts; j++) {
+      const char *other = p->mounts[j].destination;
+      if (ss_has_prefix(other, dst) && (other[n] == '/' || other[n] == 0 || (n == 1 && dst[0] == '/'))) return 0;
+    }
+  }
+  return 1;
+}
+
+void rootfs_mount_procfs(struct child *c) {
+  const struct launch_plan *p = c->plan;
+  c->root_fd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (c->root_fd < 0) child_fail(c, STEP_ROOTFS, errno, -1, "/");
+  for (size_t i = 0; i < p->nmounts; i++) {
+    const struct pr_mount *m = &p->mounts[i];
+    if (!is_procfs(m)) continue;
+    close(ensure_path(c, m->destination, 0, STEP_MOUNTPOINT, (int)i));
+    /* by name: /proc/self/fd is what is being mounted, and after pivot_root
+     * every path resolves inside the container's root anyway */
+    if (mount(m->source, m->destination, m->type, m->flags, *m->data ? m->data : NULL) < 0 ||
+        (m->pflags && mount(NULL, m->destination, NULL, m->pflags, NULL) < 0))
+      child_fail(c, STEP_MOUNT, errno, (int)i, m->destination);
+  }
+  close(c->root_fd);
+  c->root_fd = -1;
+}
+
+void rootfs_setup(struct child *c, int without_procfs) {
   const struct launch_plan *p = c->plan;
   unsigned long prop = p->rootfs_prop ? p->rootfs_prop : (MS_SLAVE | MS_REC);
   if (mount(NULL, "/", NULL, prop, NULL) < 0)
@@ -206,7 +308,8 @@ void rootfs_setup(struct child *c) {
     child_fail(c, STEP_ROOTFS, errno, -1, p->rootfs);
   c->root_fd = open(p->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (c->root_fd < 0) child_fail(c, STEP_ROOTFS, errno, -1, p->rootfs);
-  for (size_t i = 0; i < p->nmounts; i++) do_mount(c, &p->mounts[i], (int)i);
+  for (size_t i = 0; i < p->nmounts; i++)
+    if (!without_procfs || !is_procfs(&p->mounts[i])) do_mount(c, &p->mounts[i], (int)i);
   for (size_t i = 0; i < p->ndevices; i++) make_device(c, &p->devices[i], (int)i);
   for (size_t i = 0; i < p->nsymlinks; i++) make_symlink(c, &p->symlinks[i], (int)i);
   close(c->root_fd);

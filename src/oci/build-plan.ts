@@ -4,7 +4,7 @@ import path from 'node:path';
 import { PodrunError, invalidField } from '../errors';
 import { capabilityMask, capabilityNames } from './capabilities';
 import { CLONE, type LaunchPlan, type PlanCapabilities, type PlanDevice, type PlanMount, type PlanNamespaceJoin, type PlanRlimit } from './launch-plan';
-import { MS, parseMountOptions, propagationFlags } from './mount-options';
+import { MS, SUBPATH_OPTION, parseMountOptions, propagationFlags } from './mount-options';
 import { RLIMITS } from './rlimits';
 import { planDeviceRules } from './device-rules';
 import { buildSeccompPlan } from './seccomp';
@@ -87,6 +87,13 @@ export function planMount(m: OciMount, index: number, bundle: string): PlanMount
   // podrun is cgroup v2 only: a v1-style "cgroup" mount gets cgroup2
   const isCgroup = type === 'cgroup' || type === 'cgroup2';
   if (!bind && !type) throw invalidField(`${field}.type`, 'required unless the options make it a bind mount');
+  const subpath = opts.subpath;
+  if (subpath !== undefined) {
+    if (!bind) throw invalidField(`${field}.options`, `${SUBPATH_OPTION} is for bind mounts`);
+    if (subpath === '' || subpath.startsWith('/') || subpath.split('/').includes('..')) {
+      throw invalidField(`${field}.options`, `${SUBPATH_OPTION}${subpath}: must be a relative path without ".."`);
+    }
+  }
   return {
     source: isCgroup ? 'cgroup2' : source || type,
     destination: path.posix.normalize(m.destination).replace(/(.)\/+$/, '$1'),
@@ -95,6 +102,7 @@ export function planMount(m: OciMount, index: number, bundle: string): PlanMount
     flags: bind ? opts.flags | MS.BIND : opts.flags & ~MS.BIND,
     propagation: opts.propagation,
     bind,
+    ...(subpath !== undefined ? { subpath } : {}),
     field,
   };
 }

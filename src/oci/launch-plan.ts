@@ -23,6 +23,8 @@ export interface PlanMount {
   flags: number;
   propagation: number;
   bind: boolean;
+  /** a bind whose real source is this path resolved beneath `source` (x-podrun.subpath) */
+  subpath?: string;
   field: string;
 }
 

@@ -38,10 +38,19 @@ const PROPAGATION: Readonly<Record<string, number>> = {
 /** Options podrun knows but does not implement: rejected, never dropped. */
 const UNSUPPORTED = new Set(['idmap', 'ridmap', 'tmpcopyup', 'recursive-ro', 'rro', 'recursive-rw', 'rrw']);
 
+/** podrun's own bind option: the mount's source is a trusted directory (a
+ * pod volume) and REL is a path inside it chosen by someone untrusted (a
+ * subPath). The launch child resolves REL beneath the source without ever
+ * leaving it (openat2 RESOLVE_BENEATH) and mounts the fd it got, so a symlink
+ * planted in the volume cannot point the mount at the host. */
+export const SUBPATH_OPTION = 'x-podrun.subpath=';
+
 export interface ParsedMountOptions {
   flags: number;
   propagation: number;
   data: string;
+  /** SUBPATH_OPTION's value */
+  subpath?: string;
   /** an option podrun refuses, if any */
   unsupported?: string;
 }
@@ -50,7 +59,12 @@ export function parseMountOptions(options: readonly string[] = []): ParsedMountO
   let flags = 0;
   let propagation = 0;
   const data: string[] = [];
+  let subpath: string | undefined;
   for (const opt of options) {
+    if (opt.startsWith(SUBPATH_OPTION)) {
+      subpath = opt.slice(SUBPATH_OPTION.length);
+      continue;
+    }
     const f = FLAG_OPTIONS[opt];
     if (f) {
       flags = f[0] ? flags | f[1] : flags & ~f[1];
@@ -64,7 +78,7 @@ export function parseMountOptions(options: readonly string[] = []): ParsedMountO
     if (UNSUPPORTED.has(opt)) return { flags, propagation, data: data.join(','), unsupported: opt };
     data.push(opt);
   }
-  return { flags, propagation, data: data.join(',') };
+  return { flags, propagation, data: data.join(','), ...(subpath !== undefined ? { subpath } : {}) };
 }
 
 export function propagationFlags(name: string): number | undefined {

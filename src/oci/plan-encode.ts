@@ -81,7 +81,9 @@ export function encodePlan(p: LaunchPlan): Buffer {
     if (p.readonlyRoot) w.add(T.READONLY_ROOT);
     if (p.noPivot) w.add(T.NO_PIVOT);
     for (const m of p.mounts) {
-      w.add(T.MOUNT, u64(m.flags), u64(m.propagation), u32(m.bind ? 1 : 0), s(m.source), s(m.destination), s(m.type), s(m.data));
+      // kind: 0 a filesystem, 1 a bind, 2 a bind of data resolved beneath source (native/launch.h)
+      const kind = !m.bind ? 0 : m.subpath !== undefined ? 2 : 1;
+      w.add(T.MOUNT, u64(m.flags), u64(m.propagation), u32(kind), s(m.source), s(m.destination), s(m.type), s(kind === 2 ? m.subpath! : m.data));
     }
     for (const d of p.devices) {
       w.add(T.DEVICE, u32(d.type), u32(d.major), u32(d.minor), u32(d.mode), u32(d.uid), u32(d.gid), u32(d.bind ? 1 : 0), s(d.path));

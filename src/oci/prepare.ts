@@ -3,8 +3,9 @@
 import path from 'node:path';
 import { containerCgroupPath } from '../cgroup/cgroup-path';
 import { findCgroup2Mount, mountPointOf } from '../cgroup/mount';
-import { PodrunError, invalidField } from '../errors';
+import { PodrunError } from '../errors';
 import { buildLaunchPlan } from './build-plan';
+import { validateId } from './container-id';
 import { readHostFacts } from './host';
 import type { LaunchPlan } from './launch-plan';
 import { MS } from './mount-options';
@@ -36,11 +37,7 @@ export interface Prepared {
   warnings: string[];
 }
 
-const ID_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,1023}$/;
-
-export function validateId(id: string): void {
-  if (!ID_RE.test(id)) throw invalidField('id', `${JSON.stringify(id)} is not a valid container id (letters, digits, "_", ".", "-")`);
-}
+export { validateId };
 
 function resolveSource(source: RunSource): { config: OciConfig; bundle: string } {
   if (typeof source === 'string') {

@@ -8,6 +8,7 @@ import { PodrunError } from '../errors';
 import { mergeEnv, processArgs, resolveUser, type ContainerDefaults } from '../image/image-config';
 import { defaultSeccompProfile } from '../oci/default-seccomp';
 import { defaultSpec } from '../oci/default-spec';
+import { SUBPATH_OPTION } from '../oci/mount-options';
 import type { OciConfig, OciMount, OciSeccomp } from '../oci/spec-schema';
 import type { PodContainer, PodManifest } from './manifest-schema';
 
@@ -180,7 +181,10 @@ export const withMounts: SpecOpt = (c, ctx) => {
   (ctx.container.volumeMounts ?? []).forEach((m, i) => {
     const dir = ctx.volumes[m.name];
     if (!dir) throw invalid(`${ctx.field}.volumeMounts[${i}].name`, `volume ${JSON.stringify(m.name)} has no host directory`);
-    mounts.push(bind(m.mountPath, m.subPath ? `${dir}/${m.subPath}` : dir, m.readOnly === true || (ctx.readOnlyVolumes ?? []).includes(m.name)));
+    const mount = bind(m.mountPath, dir, m.readOnly === true || (ctx.readOnlyVolumes ?? []).includes(m.name));
+    // the volume's contents are the pod's: the launch resolves subPath inside it, never following a symlink out
+    if (m.subPath) mount.options!.push(`${SUBPATH_OPTION}${m.subPath}`);
+    mounts.push(mount);
   });
   c.mounts = mounts;
 };

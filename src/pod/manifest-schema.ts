@@ -6,7 +6,7 @@ import { z } from 'zod';
 const DNS_LABEL = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$';
 export const PATTERN_MESSAGES: Record<string, string> = {
   [DNS_LABEL]: 'must be a DNS label: lowercase letters, digits and "-", starting and ending with a letter or digit',
-  '^[-._a-zA-Z0-9]+$': 'keys hold only letters, digits, "-", "_" and "."',
+  '^(?!\\.\\.?$)[-._a-zA-Z0-9]+$': 'keys hold only letters, digits, "-", "_" and ".", and are not "." or ".."',
   '^[A-Za-z0-9+/]*={0,2}$': 'must be base64',
 };
 const label = z.string().min(1).max(63).regex(new RegExp(DNS_LABEL));
@@ -107,7 +107,7 @@ export const volumeSchema = z.looseObject({
 });
 
 /** A ConfigMap or Secret given next to the Pod (multi-document YAML, or a List), as `kubectl apply -f` takes them. */
-const KEY = '^[-._a-zA-Z0-9]+$';
+const KEY = '^(?!\\.\\.?$)[-._a-zA-Z0-9]+$';
 const objectMeta = z.looseObject({ name: z.string().min(1).max(253), namespace: label.optional() });
 export const configMapSchema = z.looseObject({
   apiVersion: z.literal('v1'), kind: z.literal('ConfigMap'), metadata: objectMeta,

@@ -6,6 +6,7 @@ import { parseQuantity } from '../cgroup/kube-resources';
 import { PodrunError } from '../errors';
 import { loadGenerated, type GeneratedModule } from '../util/generated';
 import { schemaErrorLines } from '../util/schema-errors';
+import { apiServerErrors } from './api-validation';
 import { checkPodFields } from './field-policy';
 import type { PodContainer, PodManifest } from './manifest-schema';
 import { addObject, noObjects, type PodObjects } from './pod-objects';
@@ -61,6 +62,7 @@ export function semanticErrors(pod: PodManifest): string[] {
     ...(spec.initContainers ?? []).map((c, i): [string, PodContainer] => [`spec.initContainers[${i}]`, c]),
     ...spec.containers.map((c, i): [string, PodContainer] => [`spec.containers[${i}]`, c]),
   ];
+  errors.push(...apiServerErrors(pod, all));
   const seen = new Map<string, string>();
   for (const [at, c] of all) {
     const prev = seen.get(c.name);
@@ -78,6 +80,8 @@ export function semanticErrors(pod: PodManifest): string[] {
     if (v.emptyDir?.sizeLimit !== undefined) {
       const size = quantityOrError(v.emptyDir.sizeLimit, `${at}.emptyDir.sizeLimit`);
       if (typeof size === 'string') errors.push(size);
+      // kubelet evicts a pod whose disk emptyDir outgrows it; podrun cannot yet, so it says so rather than ignore it
+      else if (v.emptyDir.medium !== 'Memory') errors.push(`${at}.emptyDir.sizeLimit: not enforced by podrun on a disk-backed emptyDir yet: use medium: Memory (a tmpfs of that size), or leave it out`);
     }
     const src = v.configMap ? 'configMap' : v.secret ? 'secret' : undefined;
     (src ? (v[src]?.items ?? []) : []).forEach((it, j) => {

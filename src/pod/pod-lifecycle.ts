@@ -27,6 +27,9 @@ import { readFileInRoot } from '../util/in-root';
 import { isSameProcess, processStartTime } from '../util/process-identity';
 import { withFileLock } from '../util/file-lock';
 import { containerConfig } from './container-spec';
+import { prepareHostPath } from './host-path';
+import { inPodTerms } from './launch-field';
+import type { OciConfig } from '../oci/spec-schema';
 import { runExecHandler, runPostStart } from './exec-handler';
 import { needsProber, startProber, stopProber } from './prober';
 import { sandboxCgroup, startPodMonitor, stopPodMonitor } from './pod-monitor';
@@ -89,6 +92,11 @@ function ensureImage(c: PodContainer, field: string, o: PodOptions, pulled: Map<
   return p;
 }
 
+/** the sum of the app containers' memory limits, when every one has one */
+function podMemoryLimit(pod: PodManifest): number | undefined {
+  return podResources(pod.spec.containers.map((c, i) => containerResources(c.resources, `spec.containers[${i}].resources`))).memory?.limit;
+}
+
 function makeVolumes(pod: PodManifest, rec: PodRecord, objects: PodObjects): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [i, v] of (pod.spec.volumes ?? []).entries()) {
@@ -106,8 +114,7 @@ function makeVolumes(pod: PodManifest, rec: PodRecord, objects: PodObjects): Rec
       continue;
     }
     if (v.hostPath) {
-      if (v.hostPath.type === 'DirectoryOrCreate') fs.mkdirSync(v.hostPath.path, { recursive: true });
-      if (!fs.existsSync(v.hostPath.path)) throw new PodrunError('ENOTFOUND', `volume ${v.name}: hostPath ${v.hostPath.path} does not exist`, { field: 'spec.volumes' });
+      prepareHostPath(v.hostPath, `spec.volumes[${i}].hostPath`);
       out[v.name] = v.hostPath.path;
       continue;
     }
@@ -115,7 +122,9 @@ function makeVolumes(pod: PodManifest, rec: PodRecord, objects: PodObjects): Rec
     fs.mkdirSync(dir, { recursive: true, mode: 0o777 });
     fs.chmodSync(dir, 0o777); // kubelet's emptyDir is world-writable
     if (v.emptyDir?.medium === 'Memory') {
-      const size = v.emptyDir.sizeLimit !== undefined ? `,size=${Math.round(parseQuantity(v.emptyDir.sizeLimit, `volume ${v.name}.emptyDir.sizeLimit`))}` : '';
+      // without a sizeLimit, kubelet bounds a memory emptyDir by the pod's memory limit, where it has one
+      const limit = v.emptyDir.sizeLimit !== undefined ? parseQuantity(v.emptyDir.sizeLimit, `spec.volumes[${i}].emptyDir.sizeLimit`) : podMemoryLimit(pod);
+      const size = limit !== undefined ? `,size=${Math.round(limit)}` : '';
       nativeFs().mount('tmpfs', dir, 'tmpfs', 0, `mode=1777${size}`);
       rec.tmpfsVolumes.push(dir);
     }
@@ -234,6 +243,12 @@ export async function startPod(pod: PodManifest, o: PodOptions, objects: PodObje
     const ociRoot = podOciRoot(o.root, id);
     const sharedMonitor = await monitorReady;
 
+    const configs = new Map<string, { k: { c: PodContainer; field: string }; config: OciConfig }>();
+    /** a start's failure (the process exec'd then) in the Pod's terms */
+    const start = (ociId: string) => startCreated(ociRoot, ociId, { onWarning: o.onWarning }).catch((e: unknown) => {
+      const made = configs.get(ociId);
+      throw made ? inPodTerms(e, made.k.field, made.k.c, made.config) : e;
+    });
     const create = async (k: { c: PodContainer; init: boolean; field: string }, image: ImageDetails): Promise<PodContainerRecord> => {
       const ctrDir = path.join(rec.dataDir, 'containers', k.c.name);
       const bundle = path.join(dir, 'bundles', k.c.name);
@@ -263,13 +278,14 @@ export async function startPod(pod: PodManifest, o: PodOptions, objects: PodObje
       fs.mkdirSync(path.dirname(cr.log), { recursive: true });
       fs.writeFileSync(path.join(bundle, 'config.json'), JSON.stringify(config, null, 2));
       // validated as a runtime's config.json would be (image fields reach it), without reading the file back
+      configs.set(cr.ociId, { k, config });
       await createContainer({ config, bundle }, {
         id: cr.ociId, root: ociRoot, containerLog: cr.log, onWarning: o.onWarning, sharedMonitor,
         // a tty's master goes to the pod's monitor, on a socket of its own: this path only marks the plan
         consoleSocket: k.c.tty ? path.join(bundle, 'console.sock') : undefined,
         stdin: k.c.stdin ? (k.c.stdinOnce ? 'once' : 'open') : undefined,
         restart: restartFor(pod.spec.restartPolicy, k.init, o.restartBackoffMs, { target: rootfs, upper: mounted.upper, work: mounted.work, options: mounted.options }),
-      });
+      }).catch((e: unknown) => { throw inPodTerms(e, k.field, k.c, config); });
       return cr;
     };
 
@@ -277,7 +293,7 @@ export async function startPod(pod: PodManifest, o: PodOptions, objects: PodObje
     for (let i = 0; i < all.length; i++) {
       if (!all[i].init) continue;
       const cr = await create(all[i], images[i]);
-      await startCreated(ociRoot, cr.ociId, { onWarning: o.onWarning });
+      await start(cr.ociId);
       await waitExit(ociRoot, cr.ociId, Infinity, (exit, r) => o.onWarning?.(
         `init container ${cr.name} failed (${exit.exitCode !== null ? `exit ${exit.exitCode}` : `signal ${exit.signal}`}); restart ${r.count + 1} in ${Math.max(0, Math.round((r.nextAt! - Date.now()) / 100) / 10)} s`,
       ));
@@ -292,7 +308,7 @@ export async function startPod(pod: PodManifest, o: PodOptions, objects: PodObje
     // app containers are created, then started, all at once (their monitors spawn in parallel); every
     // one settles before a failure rolls the pod back, so none is left half-made behind the rollback
     const apps = await settleAll(all.map((k, i) => (k.init ? undefined : create(k, images[i]))).filter((p): p is Promise<PodContainerRecord> => !!p));
-    await settleAll(apps.map((cr) => startCreated(ociRoot, cr.ociId, { onWarning: o.onWarning })));
+    await settleAll(apps.map((cr) => start(cr.ociId)));
     await Promise.all(apps.map((cr) => postStart(pod, cr, ociRoot, dir, o.onWarning)));
     if (needsProber(rec)) startProber(o.root, rec);
     delete rec.starter;

@@ -131,7 +131,7 @@ if (!isRoot) {
     t.match(missing.stderr, /config\.json: no such file \(is .* an OCI bundle\?\)/);
 
     const badId = await podrunRun(bundle, 'bad/id');
-    t.match(badId.stderr, /id: "bad\/id" is not a valid container id/);
+    t.match(badId.stderr, /id: invalid container ID format: "bad\/id"/);
     t.same(await snapshotHost(), before, 'nothing left behind');
   });
 

@@ -458,7 +458,7 @@ spec:
 `;
   t.equal((await podrun('start', await manifest('sh', pod('shared', true)))).code, 0);
   const seen = (await podrun('exec', 'shared', '-c', 'debug', '--', 'ps', '-o', 'pid,args')).stdout;
-  t.match(seen, /^\s+1 .*podrun-monitor pod-init/m, 'pid 1 is the pod init');
+  t.match(seen, /^\s+1 podrun-pod-init --pod-init-reap$/m, 'pid 1 is the pod init (re-executed from the sealed view, so no host path shows)');
   t.match(seen, /sleep 3601/, 'debug sees app\'s process');
   t.match(seen, /sleep 3602/);
   // an orphan re-parented to pid 1 is reaped, not left a zombie

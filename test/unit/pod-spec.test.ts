@@ -151,7 +151,11 @@ t.test('mounts: pod /etc files, volumes with readOnly and subPath; sysctls; reso
   t.same(m('/etc/hosts')?.source, '/run/podrun/pods/x/hosts');
   t.same(m('/srv'), { destination: '/srv', type: 'bind', source: '/var/lib/podrun/pods/x/volumes/shared', options: ['rbind', 'rprivate', 'ro', 'nosuid', 'nodev'] });
   const side = containerConfig(ctx({}, 1));
-  t.equal(side.mounts?.find((x) => x.destination === '/data')?.source, '/var/lib/podrun/pods/x/volumes/shared/site');
+  // subPath: the volume is the source, the subPath an option the launch resolves beneath it (never joined by name)
+  t.same(side.mounts?.find((x) => x.destination === '/data'), {
+    destination: '/data', type: 'bind', source: '/var/lib/podrun/pods/x/volumes/shared',
+    options: ['rbind', 'rprivate', 'rw', 'nosuid', 'nodev', 'x-podrun.subpath=site'],
+  });
   t.same(c.linux?.sysctl, { 'net.ipv4.ip_unprivileged_port_start': '80' });
   t.same(c.linux?.resources?.cpu, { shares: 256, quota: 50000, period: 100000 });
   t.same(c.linux?.resources?.memory, { limit: 64 * 1024 * 1024 });

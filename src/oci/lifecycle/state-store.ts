@@ -4,6 +4,7 @@ import { mkdirSync, readFileSync, readdirSync, rmSync, rmdirSync } from 'node:fs
 import path from 'node:path';
 import { PodrunError, errnoCode } from '../../errors';
 import { VOLATILE, writeFileAtomic } from '../../util/atomic-file';
+import { validateId } from '../container-id';
 import { hasHooks, type HookKind, type HookState, type OciHooks } from '../hooks';
 
 export const DEFAULT_STATE_ROOT = '/run/podrun';
@@ -43,7 +44,9 @@ export function containersDir(root: string): string {
   return path.join(root, 'containers');
 }
 
+/** Every id a command names passes here before it becomes a path. */
 export function containerDir(root: string, id: string): string {
+  validateId(id);
   return path.join(containersDir(root), id);
 }
 

@@ -1,0 +1,240 @@
+/** Attacks on isolation, as a pod author or a container process would make
+ * them (issue "Isolation holds"; docs/security.md lists what each proves):
+ * racing the processes that enter a container for host fds and executables,
+ * a working directory through /proc/self/fd, subPath through planted
+ * symlinks, and container ids that are paths. Every test here failed on the
+ * code before its defence. */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import t, { type Test } from 'tap';
+import { execInPod } from '../../src';
+import { fixtures, makeBundle, podrunBin, removeAllPods, repoRoot, runCmd, snapshotHost, uniqueId, waitFor } from '../helpers';
+
+async function env(t: Test) {
+  const fx = await fixtures();
+  const dataRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'podrun-data-'));
+  const runRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'podrun-run-'));
+  const roots = ['--data-root', dataRoot, '--runroot', runRoot];
+  const podrun = (...args: string[]) => runCmd(podrunBin, [...roots, ...args]);
+  // a file that exists only on the host: an attacker who can test for it has reached the host's root
+  const hostDir = fs.mkdtempSync(path.join(os.tmpdir(), 'podrun-isolation-'));
+  fs.writeFileSync(path.join(hostDir, 'marker'), 'host\n');
+  t.teardown(async () => {
+    await removeAllPods(podrun);
+    for (const d of [runRoot, dataRoot, hostDir]) fs.rmSync(d, { recursive: true, force: true });
+  });
+  const load = await podrun('load', '-q', '--name', 'localhost/podrun/busybox', fx.images['busybox-gzip']);
+  if (load.code !== 0) throw new Error(load.stderr);
+  const manifest = (name: string, yaml: string): string => {
+    const f = path.join(dataRoot, `${name}.yaml`);
+    fs.writeFileSync(f, yaml);
+    return f;
+  };
+  const marker = path.join(hostDir, 'marker').slice(1);
+  // the host executables that launch into containers, as the scanner sees them through /proc/PID/exe
+  const hostExes = [process.execPath, path.join(repoRoot, 'build', 'Release', 'podrun-monitor')]
+    .map((f) => fs.statSync(f)).map((s) => `${s.dev}:${s.ino}`).join(',');
+  return { podrun, manifest, dataRoot, runRoot, hostDir, marker, hostExes };
+}
+
+/** test/support/proc-scanner.c, built static into dir */
+async function buildScanner(dir: string): Promise<void> {
+  const cc = await runCmd('cc', ['-static', '-O2', '-Wall', '-o', path.join(dir, 'proc-scanner'), path.join(repoRoot, 'test', 'support', 'proc-scanner.c')]);
+  if (cc.code !== 0) throw new Error(`building the scanner: ${cc.stderr}`);
+}
+
+const RACES = 200;
+
+for (const variant of [
+  { name: 'shared', share: true, caps: '[SYS_PTRACE]', target: 'victim', what: 'a shared PID namespace, the attacker holding SYS_PTRACE' },
+  { name: 'own', share: false, caps: '[]', target: 'attacker', what: 'the attacker\'s own PID namespace, default capabilities' },
+]) {
+  t.test(`processes entering a pod hold no host fd and no writable host executable (${RACES} execs, restarts; ${variant.what})`, async (t) => {
+    const before = await snapshotHost();
+    const { podrun, manifest, runRoot, dataRoot, hostDir, marker, hostExes } = await env(t);
+    await buildScanner(hostDir);
+    const pod = `
+apiVersion: v1
+kind: Pod
+metadata: { name: ${variant.name} }
+spec:
+  shareProcessNamespace: ${variant.share}
+  terminationGracePeriodSeconds: 0
+  volumes: [{ name: tools, hostPath: { path: ${hostDir}, type: Directory } }, { name: out, emptyDir: {} }]
+  containers:
+    - name: attacker
+      image: localhost/podrun/busybox
+      securityContext: { capabilities: { add: ${variant.caps} } }
+      volumeMounts: [{ name: tools, mountPath: /tools, readOnly: true }, { name: out, mountPath: /out }]
+      command: [sh, -c, '/tools/proc-scanner ${marker} 120 /out/stop /out/ready ${hostExes} > /out/result 2>&1; echo $? > /out/rc; exec sleep 3600']
+    - name: victim
+      image: localhost/podrun/busybox
+      command: [sleep, '3600']
+    - name: crasher
+      image: localhost/podrun/busybox
+      command: [sh, -c, 'sleep 0.2']
+`;
+    const start = await podrun('start', '--restart-backoff', '50', manifest(variant.name, pod));
+    t.equal(start.code, 0, start.stderr);
+    const inAttacker = (cmd: string) => podrun('exec', variant.name, '-c', 'attacker', '--', 'sh', '-c', cmd);
+    await waitFor(async () => (await inAttacker('test -e /out/ready')).code === 0, 'the scanner running', 10_000);
+    const opts = { root: runRoot, dataRoot };
+    for (let i = 0; i < RACES; i++) {
+      const r = await execInPod(variant.name, variant.target, ['true'], opts);
+      if (r.status !== 0) t.fail(`exec ${i}: status ${r.status}`);
+    }
+    await inAttacker('touch /out/stop');
+    await waitFor(async () => (await inAttacker('test -e /out/rc')).code === 0, 'the scanner done', 10_000);
+    const result = (await inAttacker('cat /out/result')).stdout;
+    t.notMatch(result, /FOUND/, 'the attacker found nothing');
+    t.equal((await inAttacker('cat /out/rc')).stdout, '0\n', result);
+    const m = /scans=(\d+) foreign=(\d+)/.exec(result);
+    t.ok(m && Number(m[1]) > 100, `it scanned /proc many times (${m?.[1]})`);
+    t.ok(m && Number(m[2]) >= RACES, `and saw the processes that came in (${m?.[2]} ≥ ${RACES})`);
+    const restarts = JSON.parse((await podrun('inspect', variant.name)).stdout).status.containerStatuses.find((c: { name: string }) => c.name === 'crasher').restartCount as number;
+    t.ok(restarts > 0, `the crasher was restarted meanwhile (${restarts})`);
+    if (variant.share) {
+      const init = (await inAttacker('ls -l /proc/1/exe; ls /proc/1/root | wc -l; ls /proc/1/fd | wc -l; grep CapEff /proc/1/status; cat /proc/1/cmdline | tr "\\0" " "')).stdout;
+      t.match(init, /\/proc\/1\/exe -> \/podrun-monitor\n0\n0\nCapEff:\s+0+\npodrun-pod-init --pod-init-reap $/, 'pid 1: a sealed executable, an empty root, no fds, no capabilities');
+      t.match((await inAttacker('echo x >> /proc/1/exe')).stderr, /Read-only file system/, 'its executable cannot be written');
+    }
+    t.equal((await podrun('rm', '-f', variant.name)).code, 0);
+    t.same(await snapshotHost(), before);
+  });
+}
+
+t.test('workingDir / process.cwd through /proc/self/fd/N is refused for a pod, `oci run` and `oci exec`', async (t) => {
+  const before = await snapshotHost();
+  const { podrun, manifest, runRoot } = await env(t);
+  for (const fd of [3, 4, 5, 6, 7, 8, 9, 10]) {
+    const pod = `
+apiVersion: v1
+kind: Pod
+metadata: { name: cwd${fd} }
+spec:
+  restartPolicy: Never
+  containers:
+    - { name: c, image: localhost/podrun/busybox, workingDir: /proc/self/fd/${fd}, command: [sh, -c, 'pwd; ls ..; sleep 3600'] }
+`;
+    const r = await podrun('start', manifest(`cwd${fd}`, pod));
+    const logs = r.code === 0 ? (await podrun('logs', `cwd${fd}`)).stdout : '';
+    t.not(r.code, 0, `fd ${fd}: refused (${logs.trim()})`);
+    t.match(r.stderr, /spec\.containers\[0\]\.workingDir|process\.cwd/, `fd ${fd}: the field is named: ${r.stderr.trim()}`);
+    await podrun('rm', '-f', `cwd${fd}`);
+  }
+  // the OCI runtime: run and exec
+  const ociRoot = path.join(runRoot, 'oci');
+  const oci = (...args: string[]) => runCmd(podrunBin, ['oci', '--root', ociRoot, ...args]);
+  const bundle = await makeBundle(t, 'pwd', (c) => {
+    c.process!.cwd = '/proc/self/fd/4';
+  });
+  const run = await oci('run', '--bundle', bundle, uniqueId());
+  t.not(run.code, 0, `oci run refused: ${run.stdout}`);
+  t.match(run.stderr, /process\.cwd/);
+  const sleeper = await makeBundle(t, 'exec sleep 3600 </dev/null >/dev/null 2>&1'); // lets go of our pipes
+  const id = uniqueId();
+  t.equal((await oci('run', '--detach', '--bundle', sleeper, id)).code, 0);
+  for (const fd of [3, 4, 5, 6]) {
+    const ex = await oci('exec', '--cwd', `/proc/self/fd/${fd}`, id, 'pwd');
+    t.not(ex.code, 0, `oci exec --cwd /proc/self/fd/${fd} refused (${ex.stdout.trim()})`);
+  }
+  await oci('delete', '-f', id);
+  t.same(await snapshotHost(), before);
+});
+
+t.test('subPath never leaves its volume: absolute, relative and swapped symlinks planted by the pod', async (t) => {
+  const before = await snapshotHost();
+  const { podrun, manifest, hostDir, marker } = await env(t);
+  const pod = (name: string, sub: string, plant: string) => `
+apiVersion: v1
+kind: Pod
+metadata: { name: ${name} }
+spec:
+  restartPolicy: Never
+  volumes: [{ name: vol, emptyDir: {} }]
+  initContainers:
+    - { name: plant, image: localhost/podrun/busybox, command: [sh, -c, '${plant}'], volumeMounts: [{ name: vol, mountPath: /vol }] }
+  containers:
+    - name: c
+      image: localhost/podrun/busybox
+      command: [sh, -c, 'if [ -e /m/${marker} ]; then echo ESCAPED; else echo inside; fi; ls /m; sleep 3600']
+      volumeMounts: [{ name: vol, mountPath: /m, subPath: ${sub} }]
+`;
+  const cases: Array<[string, string, string]> = [
+    ['abs', 'x', 'ln -s / /vol/x'],
+    ['rel', 'x', 'ln -s ../../../../../../../../.. /vol/x'],
+    ['deep', 'a/b', 'mkdir /vol/a; ln -s / /vol/a/b'],
+    ['mid', 'a/etc', 'ln -s / /vol/a'],
+    ['proc', 'x', 'ln -s /proc/self/root /vol/x'],
+  ];
+  for (const [name, sub, plant] of cases) {
+    const r = await podrun('start', manifest(name, pod(name, sub, plant)));
+    const logs = r.code === 0 ? (await podrun('logs', name, '-c', 'c')).stdout : '';
+    t.not(r.code, 0, `${name}: refused (${logs.trim()})`);
+    t.match(r.stderr, /spec\.containers\[0\]\.volumeMounts\[0\]\.subPath|subPath/, `${name}: ${r.stderr.trim()}`);
+    t.notMatch(logs, /ESCAPED/);
+    await podrun('rm', '-f', name);
+  }
+  // inside the volume symlinks are fine, and a missing subPath is made (kubelet does both)
+  t.equal((await podrun('start', manifest('ok', pod('ok', 'link', 'mkdir -p /vol/real/d; echo hi > /vol/real/d/f; ln -s real /vol/link')))).code, 0);
+  await waitFor(async () => /inside/.test((await podrun('logs', 'ok', '-c', 'c')).stdout), 'the container up');
+  t.match((await podrun('logs', 'ok', '-c', 'c')).stdout, /^inside\nd\n$/);
+  t.equal((await podrun('start', manifest('made', pod('made', 'new/dir', 'true')))).code, 0);
+  await waitFor(async () => /inside/.test((await podrun('logs', 'made', '-c', 'c')).stdout), 'the container up');
+
+  // swapped: a container flips a hostPath entry between a directory and a symlink to / while pods mount it
+  const shared = path.join(hostDir, 'shared');
+  fs.mkdirSync(shared);
+  const flipper = `
+apiVersion: v1
+kind: Pod
+metadata: { name: flipper }
+spec:
+  volumes: [{ name: h, hostPath: { path: ${shared} } }]
+  containers:
+    - { name: f, image: localhost/podrun/busybox, volumeMounts: [{ name: h, mountPath: /h }],
+        command: [sh, -c, 'while true; do mkdir -p /h/s; rmdir /h/s; ln -s / /h/s; rm /h/s; done'] }
+`;
+  t.equal((await podrun('start', manifest('flipper', flipper))).code, 0);
+  const victim = (i: number) => `
+apiVersion: v1
+kind: Pod
+metadata: { name: v${i} }
+spec:
+  restartPolicy: Never
+  volumes: [{ name: h, hostPath: { path: ${shared} } }]
+  containers:
+    - { name: c, image: localhost/podrun/busybox, volumeMounts: [{ name: h, mountPath: /m, subPath: s }],
+        command: [sh, -c, 'if [ -e /m/${marker} ]; then echo ESCAPED; else echo inside; fi'] }
+`;
+  let started = 0;
+  for (let i = 0; i < 20; i++) {
+    const r = await podrun('start', '--wait', '--rm', manifest(`v${i}`, victim(i)));
+    if (r.code === 0) started++;
+    t.notMatch(r.stdout, /ESCAPED/, `v${i}: ${r.stdout.trim() || r.stderr.trim()}`);
+    await podrun('rm', '-f', `v${i}`);
+  }
+  t.comment(`${started} of 20 swapped mounts started (the others were refused mid-swap)`);
+  for (const p of ['ok', 'made', 'flipper']) await podrun('rm', '-f', p);
+  t.same(await snapshotHost(), before);
+});
+
+t.test('container ids that are paths are refused by every podrun-oci command, and nothing is touched', async (t) => {
+  const { runRoot } = await env(t);
+  const root = path.join(runRoot, 'a', 'b');
+  fs.mkdirSync(root, { recursive: true });
+  const victim = path.join(runRoot, 'victim');
+  fs.mkdirSync(path.join(victim, 'sub'), { recursive: true });
+  fs.writeFileSync(path.join(victim, 'sub', 'f'), 'keep');
+  const ociBin = path.join(repoRoot, 'bin', 'podrun-oci');
+  for (const id of ['../../victim', '../../../victim/sub', '..', '.', '', 'a/b', '/etc']) {
+    for (const cmd of [['delete'], ['delete', '-f'], ['delete', '--force'], ['state'], ['kill'], ['start'], ['pause'], ['resume'], ['ps'], ['exec'], ['events'], ['create', '--bundle', runRoot], ['run', '--bundle', runRoot]]) {
+      const r = await runCmd(ociBin, ['--root', root, ...cmd, id, ...(cmd[0] === 'exec' ? ['true'] : [])]);
+      t.equal(r.code, 1, `${cmd.join(' ')} ${JSON.stringify(id)}: exit 1`);
+      t.match(r.stderr, /invalid container ID format/, `${cmd.join(' ')} ${JSON.stringify(id)}: ${r.stderr.trim()}`);
+    }
+  }
+  t.equal(fs.readFileSync(path.join(victim, 'sub', 'f'), 'utf8'), 'keep', 'nothing was deleted');
+  t.same(fs.readdirSync(root), [], 'nothing was made');
+});
