@@ -91,7 +91,8 @@ spec:
     t.equal((await inAttacker('cat /out/rc')).stdout, '0\n', result);
     const m = /scans=(\d+) foreign=(\d+)/.exec(result);
     t.ok(m && Number(m[1]) > 100, `it scanned /proc many times (${m?.[1]})`);
-    t.ok(m && Number(m[2]) >= RACES, `and saw the processes that came in (${m?.[2]} ≥ ${RACES})`);
+    // most, not all: a `true` may come and go between two scans of a loaded machine
+    t.ok(m && Number(m[2]) >= RACES / 2, `and saw the processes that came in (${m?.[2]} of ${RACES})`);
     const restarts = JSON.parse((await podrun('inspect', variant.name)).stdout).status.containerStatuses.find((c: { name: string }) => c.name === 'crasher').restartCount as number;
     t.ok(restarts > 0, `the crasher was restarted meanwhile (${restarts})`);
     if (variant.share) {
@@ -237,4 +238,45 @@ t.test('container ids that are paths are refused by every podrun-oci command, an
   }
   t.equal(fs.readFileSync(path.join(victim, 'sub', 'f'), 'utf8'), 'keep', 'nothing was deleted');
   t.same(fs.readdirSync(root), [], 'nothing was made');
+});
+
+t.test('bounded by default: a memory emptyDir without sizeLimit is as large as the pod\'s memory limit; hostPath types are checked', async (t) => {
+  const before = await snapshotHost();
+  const { podrun, manifest, hostDir } = await env(t);
+  const pod = `
+apiVersion: v1
+kind: Pod
+metadata: { name: mem }
+spec:
+  volumes: [{ name: m, emptyDir: { medium: Memory } }]
+  containers:
+    - { name: a, image: localhost/podrun/busybox, command: [sleep, '3600'], resources: { limits: { memory: 48Mi } }, volumeMounts: [{ name: m, mountPath: /m }] }
+    - { name: b, image: localhost/podrun/busybox, command: [sleep, '3600'], resources: { limits: { memory: 16Mi } } }
+`;
+  const r = await podrun('start', manifest('mem', pod));
+  t.equal(r.code, 0, r.stderr);
+  t.match((await podrun('exec', 'mem', '-c', 'a', '--', 'df', '-k', '/m')).stdout, /\s65536\s+0\s+65536\s+0% \/m\n/, '64 MiB: the sum of the limits');
+  t.equal((await podrun('rm', '-f', 'mem')).code, 0);
+  const typed = (type: string, p: string) => `
+apiVersion: v1
+kind: Pod
+metadata: { name: hp }
+spec:
+  restartPolicy: Never
+  volumes: [{ name: h, hostPath: { path: ${p}, type: ${type} } }]
+  containers: [{ name: c, image: localhost/podrun/busybox, command: ['true'], volumeMounts: [{ name: h, mountPath: /h }] }]
+`;
+  const file = path.join(hostDir, 'marker');
+  for (const [type, p, want] of [['Directory', file, /spec\.volumes\[0\]\.hostPath\.type: .*marker is not a directory \(type Directory\)/], ['File', hostDir, /is not a file \(type File\)/],
+    ['Socket', file, /is not a socket/], ['Directory', path.join(hostDir, 'none'), /spec\.volumes\[0\]\.hostPath\.path: .*none does not exist/]] as const) {
+    const bad = await podrun('start', manifest('hp', typed(type, p)));
+    t.equal(bad.code, 1, `${type} ${p}: refused`);
+    t.match(bad.stderr, want);
+  }
+  for (const [type, p] of [['DirectoryOrCreate', path.join(hostDir, 'made/dir')], ['FileOrCreate', path.join(hostDir, 'made-file')]] as const) {
+    const ok = await podrun('start', '--wait', '--rm', manifest('hp', typed(type, p)));
+    t.equal(ok.code, 0, `${type}: ${ok.stderr}`);
+    t.ok(type === 'FileOrCreate' ? fs.statSync(p).isFile() : fs.statSync(p).isDirectory(), `${type} made it`);
+  }
+  t.same(await snapshotHost(), before);
 });
