@@ -1,7 +1,7 @@
 /** Shared test helpers: fixture bundles, running the real CLI, host snapshots. */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -157,4 +157,29 @@ export function processGone(pid: number): boolean {
   } catch {
     return true;
   }
+}
+
+/** A pod test's own --data-root and --runroot with the fixture image loaded;
+ * at teardown its pods are removed, then the roots. `manifest` writes a file. */
+export async function podEnv(t: Teardown) {
+  const fx = await fixtures();
+  const dataRoot = mkdtempSync(path.join(os.tmpdir(), 'podrun-data-'));
+  const runRoot = mkdtempSync(path.join(os.tmpdir(), 'podrun-run-'));
+  const roots = ['--data-root', dataRoot, '--runroot', runRoot];
+  const podrun = (...args: string[]) => runCmd(podrunBin, [...roots, ...args]);
+  /** podrun with this text on its stdin */
+  const podrunFed = (input: string, ...args: string[]) => runCmd(podrunBin, [...roots, ...args], { input });
+  // one teardown, in order: a test that fails half-way still removes its pods before their directories
+  t.teardown(async () => {
+    await removeAllPods(podrun);
+    for (const d of [runRoot, dataRoot]) rmSync(d, { recursive: true, force: true });
+  });
+  const load = await podrun('load', '-q', '--name', 'localhost/podrun/busybox', fx.images['busybox-gzip']);
+  if (load.code !== 0) throw new Error(load.stderr);
+  const manifest = (name: string, yaml: string): string => {
+    const f = path.join(dataRoot, `${name}.yaml`);
+    writeFileSync(f, yaml);
+    return f;
+  };
+  return { podrun, podrunFed, manifest, dataRoot, runRoot };
 }

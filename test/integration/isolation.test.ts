@@ -9,28 +9,14 @@ import os from 'node:os';
 import path from 'node:path';
 import t, { type Test } from 'tap';
 import { execInPod } from '../../src';
-import { fixtures, makeBundle, podrunBin, removeAllPods, repoRoot, runCmd, snapshotHost, uniqueId, waitFor } from '../helpers';
+import { makeBundle, podEnv, podrunBin, repoRoot, runCmd, snapshotHost, uniqueId, waitFor } from '../helpers';
 
 async function env(t: Test) {
-  const fx = await fixtures();
-  const dataRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'podrun-data-'));
-  const runRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'podrun-run-'));
-  const roots = ['--data-root', dataRoot, '--runroot', runRoot];
-  const podrun = (...args: string[]) => runCmd(podrunBin, [...roots, ...args]);
+  const { podrun, manifest, dataRoot, runRoot } = await podEnv(t);
   // a file that exists only on the host: an attacker who can test for it has reached the host's root
   const hostDir = fs.mkdtempSync(path.join(os.tmpdir(), 'podrun-isolation-'));
   fs.writeFileSync(path.join(hostDir, 'marker'), 'host\n');
-  t.teardown(async () => {
-    await removeAllPods(podrun);
-    for (const d of [runRoot, dataRoot, hostDir]) fs.rmSync(d, { recursive: true, force: true });
-  });
-  const load = await podrun('load', '-q', '--name', 'localhost/podrun/busybox', fx.images['busybox-gzip']);
-  if (load.code !== 0) throw new Error(load.stderr);
-  const manifest = (name: string, yaml: string): string => {
-    const f = path.join(dataRoot, `${name}.yaml`);
-    fs.writeFileSync(f, yaml);
-    return f;
-  };
+  t.teardown(() => fs.rmSync(hostDir, { recursive: true, force: true })); // after the pods are gone
   const marker = path.join(hostDir, 'marker').slice(1);
   // the host executables that launch into containers, as the scanner sees them through /proc/PID/exe
   const hostExes = [process.execPath, path.join(repoRoot, 'build', 'Release', 'podrun-monitor')]

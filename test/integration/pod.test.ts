@@ -2,37 +2,19 @@
  * containers (hostname, network, IPC, /dev/shm), emptyDir volumes, init
  * containers, logs, exec, stop, rm — and nothing left behind. */
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import t, { type Test } from 'tap';
-import { fixtures, podrunBin, processGone, removeAllPods, runCmd, snapshotHost, waitFor } from '../helpers';
+import { podEnv, podrunBin, processGone, runCmd, snapshotHost, waitFor } from '../helpers';
 
 async function env(t: Test) {
-  const fx = await fixtures();
-  const dataRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'podrun-data-'));
-  const runRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'podrun-run-'));
-  const roots = ['--data-root', dataRoot, '--runroot', runRoot];
-  const podrun = (...args: string[]) => runCmd(podrunBin, [...roots, ...args]);
-  /** podrun with this text on its stdin */
-  const podrunFed = (input: string, ...args: string[]) => runCmd(podrunBin, [...roots, ...args], { input });
-  // one teardown, in order: a test that fails half-way still removes its pods before their directories
-  t.teardown(async () => {
-    await removeAllPods(podrun);
-    for (const d of [runRoot, dataRoot]) fs.rmSync(d, { recursive: true, force: true });
-  });
-  const load = await podrun('load', '-q', '--name', 'localhost/podrun/busybox', fx.images['busybox-gzip']);
-  if (load.code !== 0) throw new Error(load.stderr);
-  const manifest = async (name: string, yaml: string): Promise<string> => {
-    const f = path.join(dataRoot, `${name}.yaml`);
-    fs.writeFileSync(f, yaml);
-    return f;
-  };
+  const base = await podEnv(t);
+  const { podrun } = base;
   /** `podrun inspect`'s view of one container of a pod */
   const containerOf = async (pod: string, name: string): Promise<CtrStatus> =>
     (JSON.parse((await podrun('inspect', pod)).stdout) as { status: { containerStatuses: CtrStatus[] } }).status.containerStatuses.find((c) => c.name === name)!;
   /** a pod's id, from `podrun inspect` */
   const podId = async (pod: string): Promise<string> => (JSON.parse((await podrun('inspect', pod)).stdout) as { id: string }).id;
-  return { podrun, podrunFed, manifest, dataRoot, runRoot, containerOf, podId };
+  return { ...base, containerOf, podId };
 }
 
 type CtrStatus = { name: string; ready: boolean; started?: boolean; state: object; lastProbeFailure?: string; restartCount: number };
