@@ -34,6 +34,9 @@ void child_reexec(struct child *c, int helper_fd, int handoff_fd) {
    * until the container's own execve */
   prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
   prctl(PR_SET_PDEATHSIG, SIGKILL);
+  /* stdio and preserved fds reach the container even if the launcher (node
+   * does this for its stdio) marked them close-on-exec: the flags cleared
+   * here hold until the container's own execve */
   for (int fd = 0; fd < 3 + (int)p->preserve_fds; fd++) keep_across_exec(fd);
   keep_across_exec(c->sync_fd);
   keep_across_exec(handoff_fd);

@@ -146,15 +146,20 @@ static void pod_init_isolate(int sealed) {
 }
 
 /* what pid 1 runs once isolated: reap whatever is re-parented to it, leave on SIGTERM/SIGINT */
+/* pid 1 drops unhandled signals unless they are blocked and waited for */
+static void block_init_signals(sigset_t *set) {
+  sigemptyset(set);
+  sigaddset(set, SIGCHLD);
+  sigaddset(set, SIGTERM);
+  sigaddset(set, SIGINT);
+  sigprocmask(SIG_BLOCK, set, NULL);
+}
+
 static int pod_init_reap(void) {
   prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
   prctl(PR_SET_NAME, "podrun-pod-init");
   sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGCHLD);
-  sigaddset(&set, SIGTERM);
-  sigaddset(&set, SIGINT);
-  sigprocmask(SIG_BLOCK, &set, NULL); /* pid 1 drops unhandled signals unless they are blocked and waited for */
+  block_init_signals(&set); /* blocked already (the mask survives execve); this gives the set to wait on */
   for (;;) {
     int sig = sigwaitinfo(&set, NULL);
     if (sig == SIGCHLD) { while (waitpid(-1, NULL, WNOHANG) > 0) {} }
@@ -179,11 +184,7 @@ static int pod_init(const char *self, const char *cgroup) {
   int sealed = exe_seal_open(self);
   if (sealed < 0) { perror("podrun-monitor: sealed view of itself"); return 1; }
   sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGCHLD);
-  sigaddset(&set, SIGTERM);
-  sigaddset(&set, SIGINT);
-  sigprocmask(SIG_BLOCK, &set, NULL); /* no signal may be lost before pid 1 waits for it */
+  block_init_signals(&set); /* before the clone: no signal may be lost before pid 1 waits for it */
   struct clone_args args;
   memset(&args, 0, sizeof args);
   args.flags = CLONE_NEWPID | (cgfd >= 0 ? CLONE_INTO_CGROUP : 0);

@@ -133,12 +133,7 @@ void process_exec(struct child *c) {
     for (int fd = 0; fd < 3; fd++) dup2(p->stdio_fd, fd);
   /* exec without -i: the launcher's /dev/null, not its terminal */
   if (p->has_stdin_fd) dup2(p->stdin_fd, 0);
-  /* stdio and preserved fds reach the container even if the launcher (node
-   * does this for its stdio) marked them close-on-exec */
-  for (int fd = 0; fd < 3 + (int)p->preserve_fds; fd++) {
-    int fl = fcntl(fd, F_GETFD);
-    if (fl >= 0 && (fl & FD_CLOEXEC)) fcntl(fd, F_SETFD, fl & ~FD_CLOEXEC);
-  }
+  /* stdio and preserved fds lost close-on-exec in child_reexec already */
   prctl(PR_SET_PDEATHSIG, 0);
   sigset_t none;
   sigemptyset(&none);

@@ -27,14 +27,22 @@ static int openat2_resolve(int dirfd, const char *path, int flags, mode_t mode, 
   return (int)syscall(SYS_openat2, dirfd, path, &how, sizeof how);
 }
 
-static int open_in_root(struct child *c, const char *path, int flags, mode_t mode) {
+/* path from dirfd with `resolve`; leading slashes are relative to dirfd too */
+static int open_at(int dirfd, const char *path, int flags, mode_t mode, uint64_t resolve) {
   while (*path == '/') path++;
-  return openat2_resolve(c->root_fd, *path ? path : ".", flags, mode, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS);
+  return openat2_resolve(dirfd, *path ? path : ".", flags, mode, resolve);
 }
 
-/* Create every missing directory of path under the root (and the last
- * component as a file when is_file); return an O_PATH fd of it. */
-static int ensure_path(struct child *c, const char *path, int is_file, int step, int index) {
+static int open_in_root(struct child *c, const char *path, int flags, mode_t mode) {
+  return open_at(c->root_fd, path, flags, mode, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS);
+}
+
+/* O_PATH fd of path opened from dirfd with `resolve`, each missing
+ * component made inside its already resolved parent (so swapping one for a
+ * symlink meanwhile gains nothing): directories with dir_mode, the last as an
+ * empty 0644 file when is_file. -1 with errno, and the prefix that failed in
+ * `failed`. */
+static int walk_make(int dirfd, const char *path, uint64_t resolve, mode_t dir_mode, int is_file, char *failed, size_t cap) {
   char buf[PATH_CAP] = "";
   ss_cat(buf, sizeof buf, path);
   size_t n = ss_len(buf);
@@ -43,33 +51,51 @@ static int ensure_path(struct child *c, const char *path, int is_file, int step,
     int last = buf[i] == 0;
     char saved = buf[i];
     buf[i] = 0;
-    int fd = open_in_root(c, buf, O_PATH, 0);
+    int fd = open_at(dirfd, buf, O_PATH, 0, resolve);
     if (fd < 0 && errno == ENOENT) {
       if (last && is_file) {
-        fd = open_in_root(c, buf, O_CREAT | O_WRONLY, 0644);
-        if (fd >= 0) { close(fd); fd = open_in_root(c, buf, O_PATH, 0); }
+        fd = open_at(dirfd, buf, O_CREAT | O_WRONLY, 0644, resolve);
+        if (fd >= 0) { close(fd); fd = open_at(dirfd, buf, O_PATH, 0, resolve); }
       } else {
-        /* mkdir the component inside its (already resolved) parent */
         size_t slash = i;
         while (slash > 0 && buf[slash] != '/') slash--;
+        char at_slash = buf[slash]; /* not a slash: the first component of a relative path */
         buf[slash] = 0;
-        int parent = open_in_root(c, buf, O_PATH | O_DIRECTORY, 0);
-        buf[slash] = '/';
-        if (parent < 0) child_fail(c, step, errno, index, buf);
-        if (mkdirat(parent, buf + slash + 1, 0755) < 0 && errno != EEXIST) {
-          int e = errno; close(parent);
-          child_fail(c, step, e, index, buf);
+        int parent = open_at(dirfd, buf, O_PATH | O_DIRECTORY, 0, resolve);
+        buf[slash] = at_slash;
+        if (parent >= 0) {
+          int made = mkdirat(parent, buf + slash + (at_slash == '/'), dir_mode);
+          int e = errno;
+          close(parent);
+          errno = e;
+          fd = made < 0 && e != EEXIST ? -1 : open_at(dirfd, buf, O_PATH, 0, resolve);
         }
-        close(parent);
-        fd = open_in_root(c, buf, O_PATH, 0);
       }
     }
-    if (fd < 0) child_fail(c, step, errno, index, buf);
+    if (fd < 0) {
+      int e = errno;
+      failed[0] = 0;
+      ss_cat(failed, cap, buf);
+      errno = e;
+      return -1;
+    }
     buf[i] = saved;
     if (last) return fd;
     close(fd);
   }
-  child_fail(c, step, EINVAL, index, path);
+  failed[0] = 0;
+  ss_cat(failed, cap, path);
+  errno = EINVAL;
+  return -1;
+}
+
+/* Create every missing directory of path under the root (and the last
+ * component as a file when is_file); return an O_PATH fd of it. */
+static int ensure_path(struct child *c, const char *path, int is_file, int step, int index) {
+  char failed[PATH_CAP];
+  int fd = walk_make(c->root_fd, path, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS, 0755, is_file, failed, sizeof failed);
+  if (fd < 0) child_fail(c, step, errno, index, failed);
+  return fd;
 }
 
 /* Flags the kernel locks on mounts seen from a user namespace: a bind
@@ -88,10 +114,6 @@ static int bind_remount(const char *target, unsigned long flags) {
   return mount(NULL, target, NULL, f | locked_flags(target), NULL);
 }
 
-static int openat2_beneath(int dirfd, const char *path, int flags) {
-  return openat2_resolve(dirfd, path, flags, 0, RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS);
-}
-
 static void beneath_fail(struct child *c, int e, int index, const struct pr_mount *m) {
   char detail[sizeof c->shared_err->detail] = "";
   ss_cat(detail, sizeof detail, "subPath ");
@@ -104,40 +126,16 @@ static void beneath_fail(struct child *c, int e, int index, const struct pr_moun
 /* O_PATH fd of m->data resolved beneath m->source, every step of it: a
  * symlink in the volume may point elsewhere in it, never out (kubelet's safe
  * subpath, without its re-walks). A missing subPath is made, as kubelet
- * does, as directories with the volume's mode, each inside its resolved
- * parent, so swapping a component for a symlink meanwhile gains nothing. */
+ * does, as directories with the volume's mode. */
 static int open_subpath(struct child *c, const struct pr_mount *m, int index) {
   int root = open(m->source, O_PATH | O_DIRECTORY | O_CLOEXEC);
   struct stat st;
   if (root < 0 || fstat(root, &st) < 0) child_fail(c, STEP_MOUNT, errno, index, m->source);
-  char buf[PATH_CAP] = "";
-  ss_cat(buf, sizeof buf, m->data);
-  size_t n = ss_len(buf);
-  int fd = -1;
-  for (size_t i = 1; i <= n; i++) {
-    if (buf[i] != '/' && buf[i] != 0) continue;
-    char saved = buf[i];
-    buf[i] = 0;
-    if (fd >= 0) close(fd);
-    fd = openat2_beneath(root, buf, O_PATH);
-    if (fd < 0 && errno == ENOENT) {
-      size_t slash = i;
-      while (slash > 0 && buf[slash] != '/') slash--;
-      if (slash) buf[slash] = 0;
-      int parent = slash ? openat2_beneath(root, buf, O_PATH | O_DIRECTORY) : root;
-      if (slash) buf[slash] = '/';
-      if (parent < 0) { int e = errno; close(root); beneath_fail(c, e, index, m); }
-      int made = mkdirat(parent, slash ? buf + slash + 1 : buf, st.st_mode & 07777);
-      int e = errno;
-      if (parent != root) close(parent);
-      if (made < 0 && e != EEXIST) { close(root); beneath_fail(c, e, index, m); }
-      fd = openat2_beneath(root, buf, O_PATH);
-    }
-    if (fd < 0) { int e = errno; close(root); beneath_fail(c, e, index, m); }
-    buf[i] = saved;
-  }
+  char failed[PATH_CAP];
+  int fd = walk_make(root, m->data, RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS, st.st_mode & 07777, 0, failed, sizeof failed);
+  int e = errno;
   close(root);
-  if (fd < 0) beneath_fail(c, EINVAL, index, m);
+  if (fd < 0) beneath_fail(c, e, index, m);
   return fd;
 }
 

@@ -9,6 +9,7 @@ import { RLIMITS } from './rlimits';
 import { planDeviceRules } from './device-rules';
 import { buildSeccompPlan } from './seccomp';
 import type { NamespaceType, OciConfig, OciLinux, OciMount, OciProcess } from './spec-schema';
+import { isLocalDescendingPath } from '../util/in-root';
 
 export interface PlanContext {
   /** absolute bundle directory; relative root.path and bind sources resolve against it */
@@ -90,7 +91,7 @@ export function planMount(m: OciMount, index: number, bundle: string): PlanMount
   const subpath = opts.subpath;
   if (subpath !== undefined) {
     if (!bind) throw invalidField(`${field}.options`, `${SUBPATH_OPTION} is for bind mounts`);
-    if (subpath === '' || subpath.startsWith('/') || subpath.split('/').includes('..')) {
+    if (subpath === '' || !isLocalDescendingPath(subpath)) {
       throw invalidField(`${field}.options`, `${SUBPATH_OPTION}${subpath}: must be a relative path without ".."`);
     }
   }

@@ -4,6 +4,7 @@
  * pod author's choosing), env names, hostPath types, mount paths, the size
  * of annotations. Pure: each returns error lines naming the field. */
 import { isIP } from 'node:net';
+import { HOST_PATH_TYPES } from './host-path';
 import type { PodContainer, PodManifest } from './manifest-schema';
 
 /** RFC 1123 subdomain, as the API server's IsDNS1123Subdomain */
@@ -15,7 +16,6 @@ const ENV_NAME = /^[-._a-zA-Z][-._a-zA-Z0-9]*$/;
 /** a resolv.conf option: no white space or control characters (they would split the line) */
 const RESOLV_OPTION = /^[^\s\x00-\x1f\x7f]+$/;
 
-export const HOST_PATH_TYPES = ['', 'DirectoryOrCreate', 'Directory', 'FileOrCreate', 'File', 'Socket', 'CharDevice', 'BlockDevice'] as const;
 /** the API server's totalAnnotationSizeLimitB */
 export const ANNOTATIONS_MAX_BYTES = 256 * 1024;
 const MAX_NAMESERVERS = 3;
@@ -74,7 +74,7 @@ export function hostPathTypeErrors(pod: PodManifest): string[] {
   const errors: string[] = [];
   (pod.spec.volumes ?? []).forEach((v, i) => {
     const type = v.hostPath?.type;
-    if (type !== undefined && !(HOST_PATH_TYPES as readonly string[]).includes(type)) {
+    if (type !== undefined && !HOST_PATH_TYPES.includes(type)) {
       errors.push(`spec.volumes[${i}].hostPath.type: ${JSON.stringify(type)} is not one of ${HOST_PATH_TYPES.filter(Boolean).join(', ')} or ""`);
     }
   });

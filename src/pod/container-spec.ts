@@ -11,6 +11,7 @@ import { defaultSpec } from '../oci/default-spec';
 import { SUBPATH_OPTION } from '../oci/mount-options';
 import type { OciConfig, OciMount, OciSeccomp } from '../oci/spec-schema';
 import type { PodContainer, PodManifest } from './manifest-schema';
+import { isLocalDescendingPath } from '../util/in-root';
 
 /** Namespace files pinned by the sandbox; absent ones are the host's (hostNetwork …). */
 export interface SandboxNamespaces {
@@ -223,7 +224,7 @@ export const withSeccomp: SpecOpt = (c, ctx) => {
     return;
   }
   const name = prof.localhostProfile ?? '';
-  if (name.startsWith('/') || name.split('/').includes('..')) throw invalid(`${field}.localhostProfile`, 'must be a relative path without ".."');
+  if (!isLocalDescendingPath(name)) throw invalid(`${field}.localhostProfile`, 'must be a relative path without ".."');
   if (!ctx.readSeccompProfile) throw invalid(`${field}.type`, 'Localhost profiles need a profile directory');
   let doc: unknown;
   try {

@@ -3,15 +3,19 @@
 import fs from 'node:fs';
 import { PodrunError } from '../errors';
 
+/** each type but "" (no check): what the path must be, in words for the error */
 const KINDS: Record<string, [(s: fs.Stats) => boolean, string]> = {
-  Directory: [(s) => s.isDirectory(), 'a directory'],
   DirectoryOrCreate: [(s) => s.isDirectory(), 'a directory'],
-  File: [(s) => s.isFile(), 'a file'],
+  Directory: [(s) => s.isDirectory(), 'a directory'],
   FileOrCreate: [(s) => s.isFile(), 'a file'],
+  File: [(s) => s.isFile(), 'a file'],
   Socket: [(s) => s.isSocket(), 'a socket'],
   CharDevice: [(s) => s.isCharacterDevice(), 'a character device'],
   BlockDevice: [(s) => s.isBlockDevice(), 'a block device'],
 };
+
+/** the values of hostPath.type the API server takes */
+export const HOST_PATH_TYPES: readonly string[] = ['', ...Object.keys(KINDS)];
 
 /** field: `spec.volumes[i].hostPath` */
 export function prepareHostPath(hostPath: { path: string; type?: string }, field: string): void {

@@ -10,6 +10,7 @@ import { apiServerErrors } from './api-validation';
 import { checkPodFields } from './field-policy';
 import type { PodContainer, PodManifest } from './manifest-schema';
 import { addObject, noObjects, type PodObjects } from './pod-objects';
+import { isLocalDescendingPath } from '../util/in-root';
 
 export interface ParsedPod {
   pod: PodManifest;
@@ -85,7 +86,7 @@ export function semanticErrors(pod: PodManifest): string[] {
     }
     const src = v.configMap ? 'configMap' : v.secret ? 'secret' : undefined;
     (src ? (v[src]?.items ?? []) : []).forEach((it, j) => {
-      if (it.path.startsWith('/') || it.path.split('/').includes('..')) errors.push(`${at}.${src}.items[${j}].path: must be a relative path without ".."`);
+      if (!isLocalDescendingPath(it.path)) errors.push(`${at}.${src}.items[${j}].path: must be a relative path without ".."`);
     });
   });
   for (const [at, c] of all) {
@@ -93,7 +94,7 @@ export function semanticErrors(pod: PodManifest): string[] {
       const mat = `${at}.volumeMounts[${j}]`;
       if (!volumes.has(m.name)) errors.push(`${mat}.name: no volume named ${JSON.stringify(m.name)} in spec.volumes`);
       if (!m.mountPath.startsWith('/')) errors.push(`${mat}.mountPath: must be absolute`);
-      if (m.subPath !== undefined && (m.subPath.startsWith('/') || m.subPath.split('/').includes('..'))) {
+      if (m.subPath !== undefined && !isLocalDescendingPath(m.subPath)) {
         errors.push(`${mat}.subPath: must be a relative path without ".."`);
       }
     });

@@ -6,6 +6,12 @@ import path from 'node:path';
 
 const MAX_LINKS = 40;
 
+/** A relative path with no ".." component (kubelet's validateLocalDescendingPath): one
+ * that names something below the directory it is taken from, symlinks aside. */
+export function isLocalDescendingPath(p: string): boolean {
+  return !p.startsWith('/') && !p.split('/').includes('..');
+}
+
 /** Host path of `rel` inside `root`, or undefined when it does not exist. */
 export function resolveInRoot(root: string, rel: string): string | undefined {
   const base = path.resolve(root);
