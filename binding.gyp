@@ -3,7 +3,8 @@
     "cflags": ["-Wall", "-Wextra", "-Werror", "-O2", "-D_GNU_SOURCE", "-fno-strict-aliasing"],
     "cflags_c": ["-std=gnu11"],
     "ldflags": ["-Wl,-z,now"],
-    "libraries": ["-lseccomp"]
+    "libraries": ["-lseccomp"],
+    "include_dirs": ["native/launch", "native/common"]
   },
   "targets": [
     {
@@ -11,15 +12,20 @@
       "type": "static_library",
       "cflags": ["-fPIC", "-ffunction-sections", "-fdata-sections"],
       "sources": [
-        "native/plan.c", "native/launch.c", "native/child.c", "native/rootfs.c",
-        "native/process.c", "native/seccomp.c", "native/sigsafe.c", "native/console.c", "native/device_filter.c",
-        "native/exe_seal.c", "native/child_handoff.c"
+        "native/launch/plan.c", "native/launch/launch.c", "native/launch/child.c", "native/launch/rootfs.c",
+        "native/launch/process.c", "native/launch/seccomp.c", "native/launch/sigsafe.c", "native/launch/console.c",
+        "native/launch/device_filter.c", "native/launch/exe_seal.c", "native/launch/child_handoff.c"
       ]
     },
     {
       "target_name": "podrun",
       "dependencies": ["launch", "<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except"],
-      "sources": ["native/addon.cc", "native/fsops.cc", "native/layer_unpacker.cc", "native/layer_apply.cc", "native/file_finisher.cc", "native/decompress.cc", "native/tar_stream.cc"],
+      "sources": [
+        "native/addon/addon.cc", "native/addon/fsops.cc",
+        "native/image/layer_unpacker.cc", "native/image/layer_apply.cc", "native/image/file_finisher.cc",
+        "native/image/decompress.cc", "native/image/tar_stream.cc"
+      ],
+      "include_dirs": ["native/addon"],
       "libraries": ["-lseccomp", "-lzstd", "-pthread"],
       "cflags_cc": ["-std=c++17"],
       "cflags!": ["-fno-exceptions"],
@@ -29,14 +35,17 @@
       "target_name": "podrun-monitor",
       "type": "executable",
       "dependencies": ["launch"],
-      "sources": ["native/monitor.c", "native/supervisor.c", "native/cri_log.c", "native/tty_proxy.c", "native/rootfs_reset.c", "native/sandbox.c", "native/net_probe.c", "native/proc_stat.c"],
+      "sources": [
+        "native/monitor/monitor.c", "native/monitor/supervisor.c", "native/monitor/cri_log.c", "native/monitor/tty_proxy.c",
+        "native/monitor/rootfs_reset.c", "native/monitor/sandbox.c", "native/monitor/net_probe.c", "native/common/proc_stat.c"
+      ],
       "cflags": ["-ffunction-sections", "-fdata-sections"],
       "ldflags": ["-static", "-Wl,--gc-sections"]
     },
     {
       "target_name": "podrun-oci",
       "type": "executable",
-      "sources": ["native/oci-fast.c", "native/proc_stat.c"],
+      "sources": ["native/oci/oci-fast.c", "native/common/proc_stat.c"],
       "ldflags": ["-static"]
     }
   ]

@@ -109,7 +109,7 @@ export function mapResources(input: object | undefined): { writes: CgroupWrite[]
       writes.push({ controller: file.split('.')[0]!, file, value: String(value), field: `linux.resources.unified[${JSON.stringify(file)}]` });
     }
   }
-  // linux.resources.devices is not a file: it becomes a BPF program (src/oci/device-rules.ts, native/device_filter.c)
+  // linux.resources.devices is not a file: it becomes a BPF program (src/oci/device-rules.ts, native/launch/device_filter.c)
   if (resources.network !== undefined) unmappable.push({ field: 'linux.resources.network', reason: 'has no cgroup v2 equivalent' });
   if (resources.rdma !== undefined) unmappable.push({ field: 'linux.resources.rdma', reason: 'not supported yet' });
   return { writes, unmappable };

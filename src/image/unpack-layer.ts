@@ -1,6 +1,6 @@
 /** One layer blob → one directory: decompress, hash the tar stream (its
  * sha256 is the layer's diffID), apply the entries. All of it runs in
- * native code off the JS thread (native/layer_unpacker.cc): decompression
+ * native code off the JS thread (native/image/layer_unpacker.cc): decompression
  * (gzip with Node's zlib, zstd with libzstd), the framing + path rules +
  * syscalls, and the hash each on a thread of their own. A diffID mismatch, a
  * malformed archive or an unsafe entry fails the whole layer; the caller

@@ -52,7 +52,7 @@ export interface NativeLayerResult {
 }
 
 /** Unpacks one layer's uncompressed tar into a directory on a native thread,
- * hashing it on another (see native/layer_unpacker.cc); the bytes are
+ * hashing it on another (see native/image/layer_unpacker.cc); the bytes are
  * written in, or read from `fd` (which it then owns) and decompressed. A failure is an
  * Error with `kind`: 'unsafe' (+ entry), 'format' (+ offset) or 'sys'
  * (+ code, syscall, path). */

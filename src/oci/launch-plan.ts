@@ -1,5 +1,5 @@
 /** The launch plan: a flat, fully resolved description of one process
- * start that native/launch.c applies without parsing anything. Each item
+ * start that native/launch/launch.c applies without parsing anything. Each item
  * keeps the JSON path it came from so native failures can name the field. */
 import type { DeviceRule } from './device-rules';
 import type { SeccompPlan } from './seccomp';

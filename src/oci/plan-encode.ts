@@ -1,4 +1,4 @@
-/** LaunchPlan → the binary records native/plan.c decodes.
+/** LaunchPlan → the binary records native/launch/plan.c decodes.
  * Record: u16 tag, u16 0, u32 length, payload; little endian; strings NUL-terminated. */
 import type { LaunchPlan } from './launch-plan';
 
@@ -81,7 +81,7 @@ export function encodePlan(p: LaunchPlan): Buffer {
     if (p.readonlyRoot) w.add(T.READONLY_ROOT);
     if (p.noPivot) w.add(T.NO_PIVOT);
     for (const m of p.mounts) {
-      // kind: 0 a filesystem, 1 a bind, 2 a bind of data resolved beneath source (native/launch.h)
+      // kind: 0 a filesystem, 1 a bind, 2 a bind of data resolved beneath source (native/launch/launch.h)
       const kind = !m.bind ? 0 : m.subpath !== undefined ? 2 : 1;
       w.add(T.MOUNT, u64(m.flags), u64(m.propagation), u32(kind), s(m.source), s(m.destination), s(m.type), s(kind === 2 ? m.subpath! : m.data));
     }

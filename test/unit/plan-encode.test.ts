@@ -1,4 +1,4 @@
-/** The binary plan framing that native/plan.c decodes. */
+/** The binary plan framing that native/launch/plan.c decodes. */
 import t from 'tap';
 import { buildLaunchPlan } from '../../src/oci/build-plan';
 import { defaultSpec } from '../../src/oci/default-spec';

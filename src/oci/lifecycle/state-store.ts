@@ -77,7 +77,7 @@ function readOptional(file: string): string | undefined {
   }
 }
 
-/** DIR/fast: what podrun-oci's C front end (native/oci-fast.c) needs to serve
+/** DIR/fast: what podrun-oci's C front end (native/oci/oci-fast.c) needs to serve
  * state/start/kill/delete without Node: key=value lines, and the OCI state
  * document with @@STATUS@@ and @@PID@@ left to fill in. */
 export function writeFastRecord(root: string, rec: ContainerRecord): void {
