@@ -16,14 +16,16 @@
  *       reads its exit status. With --keep it stays the container's parent
  *       and records DIR/exit when it exits. With --log FILE (implies --keep)
  *       the container's stdout and stderr are pipes to the monitor, which
- *       writes them to FILE in the CRI format. Either way the CLI may exit
+ *       writes them to FILE in the CRI format, rotated with --log-max-size
+ *       BYTES --log-max-files N as kubelet rotates (see cri_log.h). Either way the CLI may exit
  *       at any time, and a killed monitor leaves the container running.
  *       With --restart always|on-failure [--backoff-ms N] (implies --keep) it
  *       launches the plan again when the container exits (on-failure: with a
  *       non-zero status or a signal), after kubelet's back-off: N ms (default
  *       10 s), doubling per restart up to 5 min, reset after 10 min of running.
  *       DIR/pid holds the current "pid starttime", DIR/restarts "count
- *       next_restart_unix_ms log_offset previous_log_offset" (next is 0 when
+ *       next_restart_unix_ms log_offset previous_log_offset" (logical
+ *       offsets, counted across rotations; next is 0 when
  *       none is pending), DIR/last-exit the previous run's exit. "norestart"
  *       on the socket cancels restarts (podrun stop sends it first).
  *   podrun-monitor pod DIR REPORT_FD [--cgroup CGROUP_DIR]
@@ -54,6 +56,7 @@
  *       re-parented to it and exits on SIGTERM/SIGINT; the namespace lives
  *       as long as it does.
  */
+#include "cri_log.h"
 #include "exe_seal.h"
 #include "launch.h"
 #include "supervisor.h"
@@ -241,15 +244,17 @@ int main(int argc, char **argv) {
     for (int i = 4; i < argc; i++) {
       if (strcmp(argv[i], "--keep") == 0) o.keep = 1;
       else if (strcmp(argv[i], "--log") == 0 && i + 1 < argc) o.log_path = argv[++i];
+      else if (strcmp(argv[i], "--log-max-size") == 0 && i + 1 < argc) o.log_max_size = atoll(argv[++i]);
+      else if (strcmp(argv[i], "--log-max-files") == 0 && i + 1 < argc) o.log_max_files = atoi(argv[++i]);
       else if (strcmp(argv[i], "--restart") == 0 && i + 1 < argc) {
         if (parse_restart_policy(argv[++i], &o.restart) < 0) goto usage;
       } else if (strcmp(argv[i], "--backoff-ms") == 0 && i + 1 < argc) o.backoff_ms = atoll(argv[++i]);
       else goto usage;
     }
-    if (o.backoff_ms < 1) goto usage;
+    if (o.backoff_ms < 1 || o.log_max_size < 0 || (o.log_max_size && (o.log_max_size < CRI_LOG_MIN_ROTATE_SIZE || o.log_max_files < 2))) goto usage;
     return supervise_container(argv[2], atoi(argv[3]), &o);
   }
 usage:
-  fprintf(stderr, "usage: podrun-monitor pod-init [CGROUP_DIR] | run PLANFILE [--terminal CONSOLE_SOCKET [--stdin]] | container DIR REPORT_FD [--keep] [--log FILE] [--restart always|on-failure|never] [--backoff-ms N] | pod DIR REPORT_FD [--cgroup DIR] | attach CTRDIR [--stdin] [--raw] | sandbox DIR HOSTNAME --net|--uts|--ipc... | probe NETNS|- tcp HOST PORT TIMEOUT_MS | probe NETNS|- http HOST PORT PATH TIMEOUT_MS [NAME:VALUE...]\n");
+  fprintf(stderr, "usage: podrun-monitor pod-init [CGROUP_DIR] | run PLANFILE [--terminal CONSOLE_SOCKET [--stdin]] | container DIR REPORT_FD [--keep] [--log FILE [--log-max-size BYTES --log-max-files N]] [--restart always|on-failure|never] [--backoff-ms N] | pod DIR REPORT_FD [--cgroup DIR] | attach CTRDIR [--stdin] [--raw] | sandbox DIR HOSTNAME --net|--uts|--ipc... | probe NETNS|- tcp HOST PORT TIMEOUT_MS | probe NETNS|- http HOST PORT PATH TIMEOUT_MS [NAME:VALUE...]\n");
   return 2;
 }

@@ -49,7 +49,7 @@ struct ctr {
   int dirfd;
   int listen_fd;
   int keep;
-  int log_fd;
+  struct container_log log; /* log.fd -1: none */
   struct launch_result res;
   int launched;  /* res.pid is our child until its exit is seen */
   int started, exited, released;
@@ -60,7 +60,7 @@ struct ctr {
   int backoff_step;      /* exponent of the next back-off */
   long long restart_at;  /* CLOCK_MONOTONIC ms of the pending restart, 0 if none */
   long long run_started; /* CLOCK_MONOTONIC ms the current run started */
-  long long log_start, log_prev_start; /* log offsets where the current and previous runs begin */
+  long long log_start, log_prev_start; /* logical log offsets (cri_log.h) where the current and previous runs begin */
   enum stdin_mode stdin_mode;
   int tty;               /* its stdio is a pty whose master we hold (out.fd; stdin_fd a dup of it) */
   int stdin_fd;          /* what an attached client's input is written to, -1 if none */
@@ -293,7 +293,7 @@ static int ctr_launch(struct ctr *c, int start_now, struct launch_error *err) {
   if (c->stdin_fd >= 0) { close(c->stdin_fd); c->stdin_fd = -1; }
   c->pending_len = 0;
   /* a pod container's terminal: its master comes to us, on a socket of ours (the plan's path is a placeholder) */
-  c->tty = plan.console_socket && c->m->pod_dirfd >= 0 && c->log_fd >= 0;
+  c->tty = plan.console_socket && c->m->pod_dirfd >= 0 && c->log.fd >= 0;
   char console_path[64];
   int console_fd = -1;
   if (c->tty) {
@@ -301,10 +301,10 @@ static int ctr_launch(struct ctr *c, int start_now, struct launch_error *err) {
     if ((console_fd = listen_at(c->dirfd, "console.sock")) < 0) { plan_free(&plan); return set_err(err, STEP_CONSOLE, errno, "console.sock"); }
     plan.console_socket = console_path;
   }
-  if (c->log_fd >= 0) {
+  if (c->log.fd >= 0) {
     if (!c->tty && setup_log_pipes(c) < 0) { plan_free(&plan); return set_err(err, STEP_SYNC, errno, "log pipes"); }
     c->log_prev_start = c->log_start;
-    c->log_start = lseek(c->log_fd, 0, SEEK_END);
+    c->log_start = container_log_offset(&c->log);
   }
   struct launch_callbacks cb = { before_pivot, c };
   int rc = launch(&plan, plan.hook_pause ? &cb : NULL, &c->res, err);
@@ -323,7 +323,7 @@ static int ctr_launch(struct ctr *c, int start_now, struct launch_error *err) {
   }
   malloc_trim(0); /* the plan and seccomp compilation were transient: give their heap back */
   /* our 0-2 were the container's: drop them, so EOF on its pipes means it (and its children) closed them */
-  if (c->log_fd >= 0) stdio_to_devnull();
+  if (c->log.fd >= 0) stdio_to_devnull();
   if (rc < 0) { c->res.pidfd = -1; c->res.sync_fd = -1; close_log_pipes(c); return -1; }
   c->launched = 1;
   c->exited = 0;
@@ -340,7 +340,8 @@ static struct ctr *ctr_new(struct monitor *m, const char *dir, const struct ctr_
   c->out.len = c->err.len = 0;
   c->m = m;
   snprintf(c->dir, sizeof c->dir, "%s", dir);
-  c->listen_fd = c->log_fd = c->out.fd = c->err.fd = c->stdin_fd = c->attach_fd = -1;
+  c->log.fd = c->log.dirfd = -1;
+  c->listen_fd = c->out.fd = c->err.fd = c->stdin_fd = c->attach_fd = -1;
   c->stdin_mode = o->stdin_mode;
   c->res.pidfd = c->res.sync_fd = -1;
   c->keep = o->keep || o->log_path || o->restart != RESTART_NEVER;
@@ -354,8 +355,7 @@ static struct ctr *ctr_new(struct monitor *m, const char *dir, const struct ctr_
     goto fail;
   }
   if (o->log_path) {
-    c->log_fd = open(o->log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
-    if (c->log_fd < 0) { set_err(err, STEP_SYNC, errno, o->log_path); goto fail; }
+    if (container_log_open(&c->log, o->log_path, o->log_max_size, o->log_max_files) < 0) { set_err(err, STEP_SYNC, errno, o->log_path); goto fail; }
   }
   return c;
 fail:
@@ -407,7 +407,7 @@ static void ctr_free(struct ctr *c) {
   if (c->attach_fd >= 0) close(c->attach_fd);
   if (c->res.pidfd >= 0) close(c->res.pidfd);
   close_log_pipes(c);
-  if (c->log_fd >= 0) close(c->log_fd);
+  container_log_close(&c->log);
   if (c->listen_fd >= 0) { close(c->listen_fd); unlinkat(c->dirfd, "monitor.sock", 0); }
   close(c->dirfd);
   free(c);
@@ -482,12 +482,13 @@ static int ctr_serve(struct ctr *c, int cfd) {
   return 0;
 }
 
-/* "create\tDIR\tLOG\tRESTART\tBACKOFF_MS[\tSTDIN]": launch DIR/plan.bin
- * stopped before exec; STDIN is "stdin" or "stdin-once" when it takes input
- * from `attach`. */
+/* "create\tDIR\tLOG\tRESTART\tBACKOFF_MS[\tSTDIN[\tLOG_MAX_SIZE\tLOG_MAX_FILES]]":
+ * launch DIR/plan.bin stopped before exec; STDIN is "stdin" or "stdin-once"
+ * when it takes input from `attach` ("-": none); LOG rotates at
+ * LOG_MAX_SIZE bytes, LOG_MAX_FILES files kept (0 0: never). */
 static void pod_create(struct monitor *m, char *args, char *line, size_t cap) {
-  char *fields[5] = { NULL };
-  for (int i = 0; i < 5 && args; i++) {
+  char *fields[7] = { NULL };
+  for (int i = 0; i < 7 && args; i++) {
     fields[i] = args;
     args = strchr(args, '\t');
     if (args) *args++ = 0;
@@ -498,6 +499,14 @@ static void pod_create(struct monitor *m, char *args, char *line, size_t cap) {
     return;
   }
   if (strcmp(fields[1], "-") != 0) o.log_path = fields[1];
+  if (fields[6]) {
+    o.log_max_size = atoll(fields[5]);
+    o.log_max_files = atoi(fields[6]);
+    if (o.log_max_size < 0 || (o.log_max_size && (o.log_max_size < CRI_LOG_MIN_ROTATE_SIZE || o.log_max_files < 2))) {
+      snprintf(line, cap, "err\tprotocol\t%d\t-1\tlog rotation needs a size of at least %d bytes and 2 files or more\n", EINVAL, CRI_LOG_MIN_ROTATE_SIZE);
+      return;
+    }
+  }
   if (fields[4] && strcmp(fields[4], "stdin") == 0) o.stdin_mode = STDIN_OPEN;
   else if (fields[4] && strcmp(fields[4], "stdin-once") == 0) o.stdin_mode = STDIN_ONCE;
   struct launch_error err;
@@ -583,8 +592,8 @@ static void serve(struct monitor *m, int sfd) {
       struct ctr *c = owner[i];
       if (!pfd[i].revents || !c) continue;
       if (pfd[i].events == POLLOUT) { if (pfd[i].fd == c->stdin_fd) ctr_feed_stdin(c); }
-      else if (pfd[i].fd == c->out.fd) cri_log_pump(c->log_fd, &c->out, c->attach_fd);
-      else if (pfd[i].fd == c->err.fd) cri_log_pump(c->log_fd, &c->err, c->attach_fd);
+      else if (pfd[i].fd == c->out.fd) cri_log_pump(&c->log, &c->out, c->attach_fd);
+      else if (pfd[i].fd == c->err.fd) cri_log_pump(&c->log, &c->err, c->attach_fd);
       else if (pfd[i].fd == c->attach_fd) {
         if (c->attach_input_done) ctr_detach(c); /* hung up */
         else ctr_attach_input(c);

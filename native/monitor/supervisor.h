@@ -14,6 +14,8 @@ enum stdin_mode { STDIN_NONE, STDIN_OPEN, STDIN_ONCE };
 struct ctr_options {
   int keep;             /* stay the container's parent and record its exit */
   const char *log_path; /* CRI log of stdout/stderr (implies keep) */
+  long long log_max_size; /* rotate it at this size (0: never; see cri_log.h) */
+  int log_max_files;      /* files kept, the current one included */
   enum restart_policy restart;
   long long backoff_ms; /* first restart back-off */
   enum stdin_mode stdin_mode;

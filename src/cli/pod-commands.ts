@@ -13,6 +13,20 @@ export interface PodGlobals extends ImageGlobals {
 export type Runner = (fn: () => Promise<number | void>) => () => Promise<void>;
 const lib = (): typeof import('../pod') => require('../pod') as typeof import('../pod');
 
+/** Our stdout as a log reader's sink: when it is a full pipe, the reader waits
+ * instead of node buffering the rest of the log in memory. */
+function writeWithBackpressure(s: string): Promise<void> | void {
+  if (process.stdout.write(s)) return;
+  return new Promise((resolve, reject) => {
+    const done = (e?: Error): void => {
+      process.stdout.off('drain', done).off('error', done).off('close', done);
+      if (e) reject(e);
+      else resolve();
+    };
+    process.stdout.once('drain', done).once('error', done).once('close', done);
+  });
+}
+
 function age(iso: string): string {
   const s = Math.max(0, Math.round((Date.now() - Date.parse(iso)) / 1000));
   return s < 120 ? `${s}s` : s < 7200 ? `${Math.round(s / 60)}m` : `${Math.round(s / 3600)}h`;
@@ -56,16 +70,24 @@ export function registerPodCommands(program: Command, run: Runner, globals: () =
     .option('--insecure', 'pull missing images over plain HTTP')
     .option('--network <name>', 'attach the pod to this CNI network (default: loopback only)')
     .option('--restart-backoff <ms>', 'first back-off before a container is restarted (kubelet: 10000, doubling up to 5 min)')
+    .option('--container-log-max-size <quantity>', "rotate each container's log at this size (kubelet's containerLogMaxSize)", '10Mi')
+    .option('--container-log-max-files <n>', "log files kept per container, the current one included (kubelet's containerLogMaxFiles)", '5')
     .option('--memory-qos', "kubelet's MemoryQoS: memory.min from requests, memory.high at 90% of the way to the limit")
     .option('--wait', 'return when the pod has finished (Succeeded: exit 0, Failed: exit 1), printing its logs')
     .option('--rm', 'with --wait: remove the pod when it has finished')
     .option('--json', 'print the pod as JSON')
-    .action((file: string, opt: { insecure?: boolean; json?: boolean; network?: string; restartBackoff?: string; wait?: boolean; rm?: boolean; memoryQos?: boolean }) =>
+    .action((file: string, opt: { insecure?: boolean; json?: boolean; network?: string; restartBackoff?: string; wait?: boolean; rm?: boolean; memoryQos?: boolean; containerLogMaxSize: string; containerLogMaxFiles: string }) =>
       run(async () => {
         const backoff = opt.restartBackoff === undefined ? undefined : Number(opt.restartBackoff);
         if (backoff !== undefined && !(Number.isInteger(backoff) && backoff > 0)) throw new Error(`--restart-backoff ${opt.restartBackoff}: expected a positive number of milliseconds`);
         if (opt.rm && !opt.wait) throw new Error('--rm needs --wait (a running pod is removed with podrun rm -f)');
-        const rec = await lib().startPodFrom(file, { ...o(), insecure: opt.insecure, network: opt.network, restartBackoffMs: backoff, memoryQoS: opt.memoryQos });
+        if (!/^\d+$/.test(opt.containerLogMaxFiles)) throw new Error(`--container-log-max-files ${opt.containerLogMaxFiles}: expected a whole number (at least 2)`);
+        const maxFiles = Number(opt.containerLogMaxFiles);
+        const logRotation = lib().podLogRotation({ containerLogMaxSize: opt.containerLogMaxSize, containerLogMaxFiles: maxFiles }, { maxSize: '--container-log-max-size', maxFiles: '--container-log-max-files' });
+        const rec = await lib().startPodFrom(file, {
+          ...o(), insecure: opt.insecure, network: opt.network, restartBackoffMs: backoff, memoryQoS: opt.memoryQos,
+          containerLogMaxSize: logRotation.maxSize, containerLogMaxFiles: logRotation.maxFiles,
+        });
         let shown = lib().inspectPod(rec.id, o());
         const say = (): void => {
           if (opt.json) process.stdout.write(`${JSON.stringify(shown, null, 2)}\n`);
@@ -76,7 +98,7 @@ export function registerPodCommands(program: Command, run: Runner, globals: () =
           if (shown.status.phase !== 'Failed') shown = await lib().waitPod(rec.id, o());
           if (!opt.json) {
             for (const c of [...shown.status.initContainerStatuses, ...shown.status.containerStatuses]) {
-              await lib().podLogs(rec.id, c.name, (s) => process.stdout.write(s.split('\n').map((l) => (l ? `${c.name}: ${l}` : l)).join('\n')), o());
+              await lib().podLogs(rec.id, c.name, (s) => writeWithBackpressure(s.split('\n').map((l) => (l ? `${c.name}: ${l}` : l)).join('\n')), o());
             }
           }
           say();
@@ -114,7 +136,7 @@ export function registerPodCommands(program: Command, run: Runner, globals: () =
     .option('--timestamps', 'prefix each line with its RFC 3339 time')
     .option('-p, --previous', 'the run before the container\'s last restart')
     .action((pod: string, opt: { container?: string; follow?: boolean; timestamps?: boolean; previous?: boolean }) =>
-      run(async () => lib().podLogs(pod, opt.container, (s) => process.stdout.write(s), { ...o(), onNotice, follow: opt.follow, timestamps: opt.timestamps, previous: opt.previous }))(),
+      run(async () => lib().podLogs(pod, opt.container, writeWithBackpressure, { ...o(), onNotice, follow: opt.follow, timestamps: opt.timestamps, previous: opt.previous }))(),
     );
 
   program

@@ -8,10 +8,10 @@ import { PodrunError } from '../errors';
 import { DEFAULT_DATA_ROOT } from '../image/store';
 import { attachContainer, DEFAULT_STATE_ROOT, execInContainer, execWithTerminal, readRecord, readRestarts, type ExecResult } from '../oci/lifecycle';
 import { containerStatus } from '../oci/lifecycle/container-status';
-import { streamLog, type LogOptions } from './logs';
+import { streamLog, type LogOptions, type LogWriter } from './logs';
 import { parsePodManifest } from './manifest';
 import type { PodManifest } from './manifest-schema';
-import { removePod, startPod, stopPod, type PodOptions } from './pod-lifecycle';
+import { podLogRotation, removePod, startPod, stopPod, type PodOptions } from './pod-lifecycle';
 import { podStatus, type PodStatusReport } from './pod-status';
 import { checkNetwork } from '../network';
 import { diffStatus, type PodEvent } from './pod-events';
@@ -22,7 +22,7 @@ import { findPod, findPodIdForRemoval, listPods, podCgroup, podOciRoot, readPod,
 export { parsePodManifest, type ParsedPod } from './manifest';
 export { containerConfig, type ContainerContext } from './container-spec';
 export type { PodManifest, PodRecord, PodStatusReport, PodOptions, GcReport, ExecResult, PodEvent };
-export { diffStatus };
+export { diffStatus, podLogRotation };
 
 function opts(o: Partial<PodOptions>): PodOptions {
   return { ...o, root: o.root ?? DEFAULT_STATE_ROOT, dataRoot: o.dataRoot ?? DEFAULT_DATA_ROOT };
@@ -89,7 +89,7 @@ function containerOf(p: PodRecord, named: string | undefined, o: ContainerChoice
 
 /** A container's output: its current run (as kubectl logs), or with
  * `previous` the run before its last restart. */
-export async function podLogs(query: string, container: string | undefined, write: (s: string) => void, o: Partial<PodOptions> & LogOptions & ContainerChoice & { previous?: boolean } = {}): Promise<void> {
+export async function podLogs(query: string, container: string | undefined, write: LogWriter, o: Partial<PodOptions> & LogOptions & ContainerChoice & { previous?: boolean } = {}): Promise<void> {
   const { root } = opts(o);
   const p = findPod(root, query);
   const c = containerOf(p, container, o);

@@ -1,8 +1,11 @@
 /** Reading a container's CRI-format log (`<RFC3339Nano> <stream> <F|P> <text>`,
- * written by podrun-monitor): whole lines, optionally timestamped, and
- * following the file as it grows. */
+ * written and rotated by podrun-monitor): whole lines, optionally
+ * timestamped, following it as it grows and rotates — in bounded chunks, so a
+ * reader's memory does not grow with the log. */
 import fs from 'node:fs';
+import { StringDecoder } from 'node:string_decoder';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { snapshotLogFiles } from '../oci/lifecycle/container-log';
 
 export interface LogOptions {
   timestamps?: boolean;
@@ -10,7 +13,7 @@ export interface LogOptions {
   /** stop following when this returns true (e.g. the container exited) */
   done?: () => boolean;
   signal?: AbortSignal;
-  /** byte range of the file: a restarted container's runs share one log */
+  /** logical byte range (counted across rotated files): a restarted container's runs share one log */
   from?: number;
   to?: number;
 }
@@ -38,36 +41,60 @@ export function formatCriLog(text: string, timestamps = false): { out: string; r
   return { out, rest };
 }
 
-export async function streamLog(file: string, write: (s: string) => void, o: LogOptions = {}): Promise<void> {
+const CHUNK = 64 * 1024;
+
+/** What was written; may return a promise to make the reader wait (a full pipe). */
+export type LogWriter = (s: string) => void | boolean | Promise<void>;
+
+export async function streamLog(file: string, write: LogWriter, o: LogOptions = {}): Promise<void> {
   let pos = o.from ?? 0;
+  const end = o.to ?? Infinity;
   let carry = '';
-  const readMore = (): void => {
-    let fd: number;
+  const decoder = new StringDecoder('utf8');
+  const buf = Buffer.allocUnsafe(CHUNK);
+  const emit = async (text: string): Promise<void> => {
+    const { out, rest } = formatCriLog(carry + text, o.timestamps);
+    carry = rest;
+    if (out) await write(out);
+  };
+  /** everything from pos to the end of what is there now (or to `to`) */
+  const readMore = async (): Promise<void> => {
+    const files = snapshotLogFiles(file);
     try {
-      fd = fs.openSync(file, 'r');
-    } catch {
-      return;
-    }
-    try {
-      const size = Math.min(fs.fstatSync(fd).size, o.to ?? Infinity);
-      if (size <= pos) return;
-      const buf = Buffer.alloc(size - pos);
-      fs.readSync(fd, buf, 0, buf.length, pos);
-      pos = size;
-      const { out, rest } = formatCriLog(carry + buf.toString('utf8'), o.timestamps);
-      carry = rest;
-      if (out) write(out);
+      for (const f of files) {
+        if (f.base + f.size <= pos) continue;
+        if (f.base > pos) pos = f.base; // rotated away before we read it (kubelet's readers lose it too)
+        let fd = f.fd;
+        try {
+          fd ??= fs.openSync(f.path, 'r');
+        } catch {
+          continue; // removed since the snapshot: older than what is kept
+        }
+        try {
+          const size = f.fd === undefined ? f.size : fs.fstatSync(fd).size; // the current file grows
+          while (pos < Math.min(f.base + size, end)) {
+            const n = fs.readSync(fd, buf, 0, Math.min(CHUNK, f.base + size - pos, end - pos), pos - f.base);
+            if (n <= 0) break;
+            pos += n;
+            await emit(decoder.write(buf.subarray(0, n)));
+          }
+        } finally {
+          if (f.fd === undefined) fs.closeSync(fd);
+        }
+        if (pos >= end) break;
+      }
     } finally {
-      fs.closeSync(fd);
+      const current = files[files.length - 1];
+      if (current?.fd !== undefined) fs.closeSync(current.fd);
     }
   };
-  readMore();
-  while (o.follow && !o.signal?.aborted) {
+  await readMore();
+  while (o.follow && !o.signal?.aborted && pos < end) {
     if (o.done?.()) {
-      readMore();
+      await readMore();
       break;
     }
     await sleep(100);
-    readMore();
+    await readMore();
   }
 }

@@ -20,7 +20,7 @@ import { detachMount, monitorPath, nativeFs } from '../native';
 import { MS } from '../oci/mount-options';
 import {
   cancelRestarts, createContainer, deleteContainer, killContainer, readRecord, readRestarts, startCreated,
-  type ExitRecord, type OverlayMount, type RestartPolicy, type RestartRecord,
+  checkLogRotation, DEFAULT_LOG_ROTATION, type ExitRecord, type LogRotation, type OverlayMount, type RestartPolicy, type RestartRecord,
 } from '../oci/lifecycle';
 import { containerStatus } from '../oci/lifecycle/container-status';
 import { readFileInRoot } from '../util/in-root';
@@ -54,6 +54,10 @@ export interface PodOptions extends PodNetworkOptions {
   seccompProfileRoot?: string;
   /** kubelet's MemoryQoS feature: memory.min from requests, memory.high below limits */
   memoryQoS?: boolean;
+  /** kubelet's containerLogMaxSize: a container log is rotated at this size (bytes or a quantity; default 10Mi) */
+  containerLogMaxSize?: number | string;
+  /** kubelet's containerLogMaxFiles: log files kept per container, the current one included (default 5) */
+  containerLogMaxFiles?: number;
   onWarning?: (message: string) => void;
 }
 
@@ -197,10 +201,23 @@ async function settleAll<T>(ps: Promise<T>[]): Promise<T[]> {
   return rs.map((r) => (r as PromiseFulfilledResult<T>).value);
 }
 
+/** The rotation of the pod's container logs, kubelet's defaults where the options are silent;
+ * errors name the options as `names` spells them (the CLI's flags). */
+export function podLogRotation(
+  o: Pick<PodOptions, 'containerLogMaxSize' | 'containerLogMaxFiles'>,
+  names = { maxSize: 'containerLogMaxSize', maxFiles: 'containerLogMaxFiles' },
+): LogRotation {
+  return checkLogRotation({
+    maxSize: o.containerLogMaxSize === undefined ? DEFAULT_LOG_ROTATION.maxSize : parseQuantity(o.containerLogMaxSize, names.maxSize),
+    maxFiles: o.containerLogMaxFiles ?? DEFAULT_LOG_ROTATION.maxFiles,
+  }, names);
+}
+
 /** Start a pod from a validated manifest; resolves once its app containers run. */
 export async function startPod(pod: PodManifest, o: PodOptions, objects: PodObjects = noObjects()): Promise<PodRecord> {
   const missing = notYetImplemented(pod);
   if (missing.length > 0) throw new PodrunError('EINVALID_CONFIG', `not supported yet: ${missing.join(', ')}`, { field: missing[0] });
+  const logRotation = podLogRotation(o);
   const id = nativeFs().randomHex(6);
   const namespace = pod.metadata.namespace ?? 'default';
   const rec: PodRecord = {
@@ -280,7 +297,7 @@ export async function startPod(pod: PodManifest, o: PodOptions, objects: PodObje
       // validated as a runtime's config.json would be (image fields reach it), without reading the file back
       configs.set(cr.ociId, { k, config });
       await createContainer({ config, bundle }, {
-        id: cr.ociId, root: ociRoot, containerLog: cr.log, onWarning: o.onWarning, sharedMonitor,
+        id: cr.ociId, root: ociRoot, containerLog: cr.log, logRotation, onWarning: o.onWarning, sharedMonitor,
         // a tty's master goes to the pod's monitor, on a socket of its own: this path only marks the plan
         consoleSocket: k.c.tty ? path.join(bundle, 'console.sock') : undefined,
         stdin: k.c.stdin ? (k.c.stdinOnce ? 'once' : 'open') : undefined,

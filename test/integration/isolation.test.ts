@@ -266,3 +266,54 @@ spec:
   }
   t.same(await snapshotHost(), before);
 });
+
+t.test('bounded by default: a 100 MB logger leaves at most containerLogMaxSize × containerLogMaxFiles on disk, and `logs` streams it', async (t) => {
+  const { podrun, manifest, runRoot, dataRoot } = await env(t);
+  // 1,000,000 numbered lines of 100 bytes, as fast as the container can write them
+  const pod = `
+apiVersion: v1
+kind: Pod
+metadata: { name: loud }
+spec:
+  restartPolicy: Never
+  containers:
+    - name: c
+      image: localhost/podrun/busybox
+      command: [awk, 'BEGIN { pad = sprintf("%90s", ""); gsub(/ /, "x", pad); for (i = 1; i <= 1000000; i++) printf "%08d %s\\n", i, pad }']
+`;
+  const r = await podrun('start', manifest('loud', pod));
+  t.equal(r.code, 0, r.stderr);
+  const id = r.stdout.split(' ')[1];
+  const logs = path.join(runRoot, 'pods', id, 'logs');
+  const limit = 10 * 1024 * 1024; // kubelet's defaults: 10Mi, 5 files
+  let most = 0;
+  let largestFile = 0;
+  let mostFiles = 0;
+  // sampled while it writes: the bound holds all along, not only at the end
+  await waitFor(async () => {
+    const files = fs.readdirSync(logs).map((f) => fs.statSync(path.join(logs, f)).size);
+    most = Math.max(most, files.reduce((a, b) => a + b, 0));
+    largestFile = Math.max(largestFile, ...files);
+    mostFiles = Math.max(mostFiles, files.length);
+    return JSON.parse((await podrun('inspect', 'loud')).stdout).status.phase === 'Succeeded';
+  }, 'the logger to finish', 120_000);
+  t.ok(most <= 5 * limit, `at most 5 × 10Mi on disk (largest total seen ${most})`);
+  t.ok(largestFile <= limit, `no file above 10Mi (largest ${largestFile})`);
+  t.ok(mostFiles <= 5 && mostFiles >= 5, `5 files once rotated (most seen ${mostFiles})`);
+  // > 140 MB were written: what is kept is the newest, and `logs` reads it as one run, in order, in bounded memory
+  const out = path.join(runRoot, 'loud.out');
+  const measure = await runCmd('python3', ['-c',
+    'import resource,subprocess,sys; rc = subprocess.run(sys.argv[2:], stdout=open(sys.argv[1], "w")).returncode; print(rc, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)',
+    out, podrunBin, '--data-root', dataRoot, '--runroot', runRoot, 'logs', 'loud']);
+  t.equal(measure.code, 0, measure.stderr);
+  const [rc, maxRssKiB] = measure.stdout.trim().split(' ').map(Number);
+  t.equal(rc, 0, 'podrun logs succeeded');
+  const text = fs.readFileSync(out, 'utf8');
+  fs.rmSync(out);
+  const numbers = text.trimEnd().split('\n').map((l) => Number(l.slice(0, 8)));
+  t.equal(numbers[numbers.length - 1], 1_000_000, 'ends with the last line written');
+  t.ok(numbers.length > 300_000, `the kept tail: ${numbers.length} lines`);
+  t.ok(numbers.every((n, i) => i === 0 || n === numbers[i - 1] + 1), 'contiguous: no line lost or repeated across the rotated files');
+  // the whole kept log is ~50 MB; reading it whole made the reader's memory 4× that (833 MB for a 200 MB log)
+  t.ok(maxRssKiB < 140 * 1024, `podrun logs peak RSS ${Math.round(maxRssKiB / 1024)} MiB for ${Math.round(most / 1048576)} MiB of log`);
+});

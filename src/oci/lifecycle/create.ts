@@ -13,6 +13,7 @@ import { processStartTime } from '../../util/process-identity';
 import { askMonitor, createInSharedMonitor, spawnMonitor, type MonitorReply, type RestartPolicy, type SharedMonitor } from './monitor-client';
 import { type ContainerRecord, hookState, removeContainerDir, writeFastRecord, reserveContainerDir, writeRecord } from './state-store';
 import { VOLATILE, writeFileAtomic } from '../../util/atomic-file';
+import type { LogRotation } from './container-log';
 
 export interface CreateOptions extends PrepareOptions {
   root: string;
@@ -21,6 +22,8 @@ export interface CreateOptions extends PrepareOptions {
   keep?: boolean;
   /** podrun extension: write stdout/stderr to this file in the CRI log format (implies keep) */
   containerLog?: string;
+  /** rotate containerLog as kubelet does (default: never) */
+  logRotation?: LogRotation;
   /** the monitor launches it again when it exits (implies keep): kubelet's restartPolicy */
   restart?: RestartPolicy;
   /** launched by this running podrun-monitor (a pod's) instead of one of its own; implies keep, no create hooks.
@@ -82,11 +85,11 @@ export async function createContainer(source: RunSource, opts: CreateOptions): P
     let monitorPid: number;
     if (opts.sharedMonitor) {
       if (opts.preserveFds) throw new PodrunError('EINVALID_CONFIG', 'preserve-fds: not with a shared monitor');
-      reply = await createInSharedMonitor(opts.sharedMonitor, dir, { containerLog, restart: opts.restart, stdin: opts.stdin });
+      reply = await createInSharedMonitor(opts.sharedMonitor, dir, { containerLog, logRotation: opts.logRotation, restart: opts.restart, stdin: opts.stdin });
       monitorPid = opts.sharedMonitor.pid;
       rec.sharedMonitor = true;
     } else {
-      ({ reply, monitorPid } = await spawnMonitor(dir, { preserveFds: opts.preserveFds ?? 0, keep: opts.keep, containerLog, restart: opts.restart }, onHooks));
+      ({ reply, monitorPid } = await spawnMonitor(dir, { preserveFds: opts.preserveFds ?? 0, keep: opts.keep, containerLog, logRotation: opts.logRotation, restart: opts.restart }, onHooks));
     }
     if (hookError) throw hookError;
     if (!reply.ok) throw reply.error ? translateLaunchError(reply.error, plan) : new PodrunError('ELAUNCH', 'podrun-monitor failed');

@@ -16,4 +16,5 @@ export { statsEvent, streamEvents, type ContainerEvent } from './events';
 export { requireRecord, readRecord, readRestarts, readLastExit, DEFAULT_STATE_ROOT, type ContainerRecord, type RestartRecord, type ExitRecord } from './state-store';
 export { cancelRestarts } from './restart';
 export { askMonitor, spawnSharedMonitor, type OverlayMount, type RestartPolicy, type SharedMonitor } from './monitor-client';
+export { DEFAULT_LOG_ROTATION, checkLogRotation, snapshotLogFiles, type LogRotation } from './container-log';
 export type { OciStatus } from './status';

@@ -7,6 +7,7 @@ import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { PodrunError } from '../../errors';
 import { monitorPath, type NativeLaunchError } from '../../native';
+import type { LogRotation } from './container-log';
 
 export interface MonitorReply {
   ok: boolean;
@@ -73,6 +74,8 @@ export interface MonitorOptions {
   keep?: boolean;
   /** CRI-format log of the container's stdout/stderr (implies keep) */
   containerLog?: string;
+  /** rotate containerLog (default: never, as runc's callers expect a log they rotate themselves) */
+  logRotation?: LogRotation;
   restart?: RestartPolicy;
   /** Kubernetes' stdin (open) / stdinOnce (once): its stdin takes what `attach` sends (shared monitor only) */
   stdin?: 'open' | 'once';
@@ -107,6 +110,7 @@ export async function spawnMonitor(
   const args = ['container', dir, String(reportFd)];
   if (opts.keep) args.push('--keep');
   if (opts.containerLog) args.push('--log', opts.containerLog);
+  if (opts.containerLog && opts.logRotation) args.push('--log-max-size', String(opts.logRotation.maxSize), '--log-max-files', String(opts.logRotation.maxFiles));
   if (opts.restart) args.push('--restart', opts.restart.when, '--backoff-ms', String(Math.max(1, Math.round(opts.restart.backoffMs ?? 10_000))));
   const child = spawn(monitorPath(), args, { detached: true, stdio });
   const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
@@ -158,7 +162,8 @@ export async function spawnSharedMonitor(dir: string, cgroup?: string): Promise<
 export function createInSharedMonitor(monitor: SharedMonitor, ctrDir: string, opts: Omit<MonitorOptions, 'preserveFds' | 'keep'>): Promise<MonitorReply> {
   const restart = opts.restart ? `${opts.restart.when}\t${Math.max(1, Math.round(opts.restart.backoffMs ?? 10_000))}` : 'never\t10000';
   const stdin = opts.stdin === 'once' ? 'stdin-once' : opts.stdin === 'open' ? 'stdin' : '-';
-  return askMonitor(monitor.dir, `create\t${ctrDir}\t${opts.containerLog ?? '-'}\t${restart}\t${stdin}`);
+  const rotation = opts.logRotation ? `${opts.logRotation.maxSize}\t${opts.logRotation.maxFiles}` : '0\t0';
+  return askMonitor(monitor.dir, `create\t${ctrDir}\t${opts.containerLog ?? '-'}\t${restart}\t${stdin}\t${rotation}`);
 }
 
 /** Run a podrun-monitor tool that works on our terminal (`attach`, `run
