@@ -38,6 +38,7 @@ struct child {
   struct launch_error *shared_err;
   int root_fd;        /* O_PATH fd of the rootfs, valid until pivot_root */
   int in_new_userns;  /* the child created a user namespace */
+  char **envp;        /* the process's environment: the plan's, or a copy with HOME added */
 };
 
 void sync_send(struct child *c, int type, int pid);

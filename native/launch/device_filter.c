@@ -67,45 +67,64 @@ static int compile(const struct launch_plan *p, struct bpf_insn **out, size_t *c
   return 0;
 }
 
-int device_filter_attach(const struct launch_plan *p, int cgroup_fd, struct launch_error *err) {
-  if (!p->ndev_rules) return 0;
-  struct bpf_insn *prog;
-  size_t n;
-  if (compile(p, &prog, &n) < 0) goto nomem;
+/* BPF_PROG_LOAD of a device program, with the verifier's log in log (NULL: none). */
+static int prog_load(const struct bpf_insn *prog, size_t n, char *log, size_t log_size) {
   union bpf_attr attr;
   memset(&attr, 0, sizeof attr);
   attr.prog_type = BPF_PROG_TYPE_CGROUP_DEVICE;
   attr.insns = (uint64_t)(uintptr_t)prog;
   attr.insn_cnt = (uint32_t)n;
   attr.license = (uint64_t)(uintptr_t)"GPL";
-  static char vlog[8192];
-  vlog[0] = 0;
-  attr.log_buf = (uint64_t)(uintptr_t)vlog;
-  attr.log_size = sizeof vlog;
-  attr.log_level = 1;
+  if (log) {
+    attr.log_buf = (uint64_t)(uintptr_t)log;
+    attr.log_size = (uint32_t)log_size;
+    attr.log_level = 1;
+  }
   /* the verifier gives up with EAGAIN when a signal is pending (a profiler's
    * SIGPROF, say): block them while it runs, and retry as libbpf does */
   sigset_t all, old;
   sigfillset(&all);
   pthread_sigmask(SIG_SETMASK, &all, &old);
-  int prog_fd = -1;
+  int fd = -1;
   for (int attempt = 0; attempt < 5; attempt++) {
-    prog_fd = (int)syscall(SYS_bpf, BPF_PROG_LOAD, &attr, sizeof attr);
-    if (prog_fd >= 0 || errno != EAGAIN) break;
+    fd = (int)syscall(SYS_bpf, BPF_PROG_LOAD, &attr, sizeof attr);
+    if (fd >= 0 || errno != EAGAIN) break;
   }
-  int load_errno = errno;
+  int e = errno;
   pthread_sigmask(SIG_SETMASK, &old, NULL);
-  errno = load_errno;
-  free(prog);
+  errno = e;
+  return fd;
+}
+
+int device_filter_attach(const struct launch_plan *p, int cgroup_fd, struct launch_error *err) {
+  if (!p->ndev_rules) return 0;
+  struct bpf_insn *prog;
+  size_t n;
+  if (compile(p, &prog, &n) < 0) goto nomem;
+  /* without a log first: a verifier log too small for a long rule list
+   * (privileged containers have hundreds) fails the load with ENOSPC. Only a
+   * load that fails is repeated with a log large enough to say why. */
+  int prog_fd = prog_load(prog, n, NULL, 0);
   if (prog_fd < 0) {
-    err->step = STEP_DEVICE_CGROUP; err->err = errno; err->index = -1;
+    int load_errno = errno;
+    size_t cap = 1 << 20;
+    char *vlog = malloc(cap);
+    if (vlog) {
+      vlog[0] = 0;
+      (void)prog_load(prog, n, vlog, cap);
+    }
+    free(prog);
+    err->step = STEP_DEVICE_CGROUP; err->err = load_errno; err->index = -1;
     /* the verifier's last words say why */
-    size_t len = strlen(vlog);
+    size_t len = vlog ? strnlen(vlog, cap - 1) : 0;
     while (len && vlog[len - 1] == '\n') vlog[--len] = 0;
-    const char *tail = len > 400 ? vlog + len - 400 : vlog;
+    const char *tail = !vlog ? "" : len > 400 ? vlog + len - 400 : vlog;
     snprintf(err->detail, sizeof err->detail, "BPF_PROG_LOAD %s", tail);
+    free(vlog);
     return -1;
   }
+  free(prog);
+  union bpf_attr attr;
   memset(&attr, 0, sizeof attr);
   attr.target_fd = (uint32_t)cgroup_fd;
   attr.attach_bpf_fd = (uint32_t)prog_fd;

@@ -37,6 +37,7 @@ static const char *const step_names[STEP__COUNT] = {
   [STEP_SETUID] = "setuid", [STEP_NO_NEW_PRIVS] = "no_new_privs", [STEP_CWD] = "chdir",
   [STEP_EXEC] = "exec", [STEP_SYNC] = "sync", [STEP_CONSOLE] = "console", [STEP_HOOK] = "hook",
   [STEP_DEVICE_CGROUP] = "device cgroup", [STEP_HELPER] = "sealed helper",
+  [STEP_LOOPBACK] = "loopback up",
 };
 
 const char *launch_step_name(int step) {
@@ -297,7 +298,7 @@ int launch(struct launch_plan *p, const struct launch_callbacks *cb, struct laun
   long pid = syscall(SYS_clone3, &args, sizeof args);
   if (pid == 0) {
     close(sv[0]);
-    struct child c = { .plan = p, .sync_fd = sv[1], .shared_err = shared_err, .root_fd = -1, .in_new_userns = 0 };
+    struct child c = { .plan = p, .sync_fd = sv[1], .shared_err = shared_err, .root_fd = -1, .in_new_userns = 0, .envp = NULL };
     child_reexec(&c, helper_fd, handoff_fd);
   }
   int clone_errno = errno;

@@ -10,6 +10,8 @@
 #include <linux/close_range.h>
 #include <linux/seccomp.h>
 #include <signal.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -79,8 +81,63 @@ static void verify_cwd(struct child *c) {
   }
 }
 
+/* The home directory of uid in a passwd text (name:pw:uid:gid:gecos:home:shell), or NULL. */
+static const char *passwd_home(char *text, uid_t uid, size_t *len) {
+  for (char *line = text; line && *line; ) {
+    char *next = strchr(line, '\n');
+    if (next) *next++ = 0;
+    char *f[7] = { line };
+    int n = 1;
+    for (char *q = line; *q && n < 7; q++)
+      if (*q == ':') { *q = 0; f[n++] = q + 1; }
+    char *end;
+    if (n >= 6 && *f[2] && strtoul(f[2], &end, 10) == uid && !*end && *f[5]) {
+      *len = strlen(f[5]);
+      return f[5];
+    }
+    line = next;
+  }
+  return NULL;
+}
+
+/* runc's HOME: when the environment has none, the home of the process's uid
+ * in the container's /etc/passwd, else "/". Read as the container sees it
+ * (we are past pivot_root or setns), bounded and without blocking: the image
+ * owns that file, which could be a FIFO or huge. */
+static void ensure_home(struct child *c) {
+  const struct launch_plan *p = c->plan;
+  c->envp = p->envp;
+  for (size_t i = 0; i < p->nenvp; i++)
+    if (ss_has_prefix(p->envp[i], "HOME=")) return;
+  char *env = malloc(4096 + 6);
+  char **envp = malloc((p->nenvp + 2) * sizeof *envp);
+  if (!env || !envp) child_fail(c, STEP_EXEC, ENOMEM, -1, "HOME");
+  strcpy(env, "HOME=/");
+  int fd = open("/etc/passwd", O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+  struct stat st;
+  if (fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
+    size_t cap = 1 << 20, got = 0;
+    char *text = malloc(cap + 1);
+    ssize_t n;
+    while (text && got < cap && (n = read(fd, text + got, cap - got)) > 0) got += (size_t)n;
+    if (text) {
+      text[got] = 0;
+      size_t len = 0;
+      const char *home = passwd_home(text, p->has_user ? (uid_t)p->uid : getuid(), &len);
+      if (home && len <= 4096) { memcpy(env + 5, home, len); env[5 + len] = 0; }
+      free(text);
+    }
+  }
+  if (fd >= 0) close(fd);
+  memcpy(envp, p->envp, p->nenvp * sizeof *envp);
+  envp[p->nenvp] = env;
+  envp[p->nenvp + 1] = NULL;
+  c->envp = envp;
+}
+
 void process_finalize(struct child *c) {
   const struct launch_plan *p = c->plan;
+  ensure_home(c); /* first: rlimits or a seccomp profile may forbid the open */
   for (size_t i = 0; i < p->nrlimits; i++) {
     struct rlimit64 rl = { p->rlimits[i].soft, p->rlimits[i].hard };
     if (syscall(SYS_prlimit64, 0, p->rlimits[i].resource, &rl, NULL) < 0)
@@ -143,7 +200,7 @@ void process_exec(struct child *c) {
 
   const char *file = p->argv[0];
   if (has_slash(file)) {
-    execve(file, p->argv, p->envp);
+    execve(file, p->argv, c->envp ? c->envp : p->envp);
     child_fail(c, STEP_EXEC, errno, -1, file);
   }
   /* PATH search as execvpe does, without its allocation */
@@ -157,7 +214,7 @@ void process_exec(struct child *c) {
     if (n == 0) ss_cat(buf, sizeof buf, ".");
     ss_cat(buf, sizeof buf, "/");
     ss_cat(buf, sizeof buf, file);
-    execve(buf, p->argv, p->envp);
+    execve(buf, p->argv, c->envp ? c->envp : p->envp);
     if (errno == EACCES) err = EACCES;
     else if (errno != ENOENT && errno != ENOTDIR) { err = errno; break; }
     dir += n;

@@ -233,8 +233,9 @@ static int cmd_kill(const char *dir, const char *id, struct fast *f, const char 
   int sig = parse_signal(sigarg ? sigarg : "TERM");
   if (sig <= 0) return fail("unknown signal \"%s\"", sigarg);
   const char *status = status_of(dir, f);
-  if (!strcmp(status, "stopped")) return fail("container %s is stopped: nothing to signal", id);
-  if (signal_process(f->pid, f->pid_start, sig) < 0) return fail("container %s is not running", id);
+  /* runc's wording first: containerd's shim looks for "container not running" */
+  if (!strcmp(status, "stopped")) return fail("container not running: %s is stopped, nothing to signal", id);
+  if (signal_process(f->pid, f->pid_start, sig) < 0) return fail("container not running: %s's process has exited", id);
   return 0;
 }
 

@@ -38,14 +38,16 @@ function collect(v: string, prev: string[] = []): string[] {
 
 const lifecycle = () => require('../oci/lifecycle') as typeof import('../oci/lifecycle');
 
-/** Warnings go to --log when there is one. As podrun-oci (runc's drop-in)
- * they never go to stderr: under conmon our stderr is the container's, and a
- * warning there would land in its logs; they stay in the container's record. */
+/** Warnings go to --log when there is one, else to stderr — as runc's do
+ * (logrus writes to --log, or to stderr without it). As podrun-oci, in
+ * runc's text format, which its callers know; podman and containerd always
+ * pass --log, so a warning never lands in a container's own output. */
 export function warner(g: Partial<OciGlobals>): (message: string) => void {
-  const quiet = process.env.PODRUN_OCI_COMPAT === '1';
+  const compat = process.env.PODRUN_OCI_COMPAT === '1';
   return (m) => {
     if (g.log) logError(g, m, 'warning');
-    else if (!quiet) process.stderr.write(`podrun: warning: ${m}\n`);
+    else if (compat) process.stderr.write(`time="${new Date().toISOString()}" level=warning msg=${JSON.stringify(m)}\n`);
+    else process.stderr.write(`podrun: warning: ${m}\n`);
   };
 }
 
@@ -200,6 +202,7 @@ export function registerOciCommands(oci: Command, run: (fn: (g: OciGlobals) => P
         }
         const r = await l.execInContainer(id, {
           root: g.root,
+          onWarning: warner(g),
           process: o.process ? l.readProcessFile(o.process) : undefined,
           args: command,
           env: o.env,

@@ -179,7 +179,7 @@ export function planRlimits(proc: OciProcess): PlanRlimit[] {
   });
 }
 
-export function planCapabilities(proc: OciProcess, hostCaps: bigint | undefined, inUserns: boolean): PlanCapabilities {
+export function planCapabilities(proc: OciProcess, hostCaps: bigint | undefined, inUserns: boolean, warnings: string[] = []): PlanCapabilities {
   const c = proc.capabilities ?? {};
   const caps: PlanCapabilities = {
     bounding: capabilityMask(c.bounding, 'process.capabilities.bounding'),
@@ -199,6 +199,13 @@ export function planCapabilities(proc: OciProcess, hostCaps: bigint | undefined,
         );
       }
     }
+  }
+  // the kernel raises an ambient capability only if it is permitted and inheritable: runc and crun
+  // skip the others (`runc spec`'s own default lists ambient ones without inheritable), so do we, saying so
+  const unraisable = caps.ambient & ~(caps.permitted & caps.inheritable);
+  if (unraisable) {
+    warnings.push(`process.capabilities.ambient: ${capabilityNames(unraisable).join(', ')} not raised: an ambient capability must also be permitted and inheritable`);
+    caps.ambient &= ~unraisable;
   }
   return caps;
 }
@@ -241,6 +248,7 @@ export function buildLaunchPlan(cfg: OciConfig, ctx: PlanContext): PlanResult {
   const linux = cfg.linux;
   const ns = planNamespaces(linux);
   const inUserns = (ns.created & CLONE.NEWUSER) !== 0;
+  const warnings: string[] = [];
   if (!(ns.created & CLONE.NEWNS)) {
     throw invalidField('linux.namespaces', ns.has.has('mount') ? 'joining a mount namespace is not supported for a new container' : 'a new mount namespace is required');
   }
@@ -270,7 +278,7 @@ export function buildLaunchPlan(cfg: OciConfig, ctx: PlanContext): PlanResult {
     sysctls: planSysctls(linux?.sysctl, ns),
     rlimits: planRlimits(proc),
     oomScoreAdj: proc.oomScoreAdj,
-    capabilities: planCapabilities(proc, ctx.hostCapabilities, inUserns),
+    capabilities: planCapabilities(proc, ctx.hostCapabilities, inUserns, warnings),
     noNewPrivileges: proc.noNewPrivileges ?? false,
     seccomp: linux?.seccomp ? buildSeccompPlan(linux.seccomp) : undefined,
     user: {
@@ -286,5 +294,5 @@ export function buildLaunchPlan(cfg: OciConfig, ctx: PlanContext): PlanResult {
     console: planConsole(proc, ctx.consoleSocket),
     deviceRules: planDeviceRules(linux?.resources?.devices, linux?.devices),
   };
-  return { plan, warnings: [] };
+  return { plan, warnings };
 }

@@ -59,5 +59,34 @@ export function planDeviceRules(rules: unknown, devices: { type: string; major?:
     if (d.type === 'p') continue; // fifos are not subject to the device cgroup
     out.push({ allow: true, type: d.type === 'b' ? 1 : 2, major: d.major ?? -1, minor: d.minor ?? -1, access: 7 });
   }
-  return [...out, ...DEFAULT_ALLOWED];
+  return withoutRedundantRules([...out, ...DEFAULT_ALLOWED]);
+}
+
+const covers = (a: number, b: number): boolean => a === -1 || a === b;
+const meets = (a: number, b: number): boolean => a === -1 || b === -1 || a === b;
+
+/** later matches every request earlier matches (a request matches a rule
+ * when its access bits are among the rule's) */
+function shadows(later: DeviceRule, earlier: DeviceRule): boolean {
+  return (later.type === 0 || later.type === earlier.type) && covers(later.major, earlier.major) &&
+    covers(later.minor, earlier.minor) && (earlier.access & ~later.access) === 0;
+}
+
+function overlap(a: DeviceRule, b: DeviceRule): boolean {
+  return (a.type === 0 || b.type === 0 || a.type === b.type) && meets(a.major, b.major) && meets(a.minor, b.minor) && (a.access & b.access) !== 0;
+}
+
+/** The same decisions from fewer rules: the verifier's work grows with the
+ * square of the rule count, and a privileged container's list (an allow per
+ * host device after an allow-all) runs to hundreds. Last match wins and no
+ * match allows, so a rule goes when a later one shadows it, and an allow
+ * rule goes when no earlier deny could have decided its requests. */
+export function withoutRedundantRules(rules: DeviceRule[]): DeviceRule[] {
+  const kept = rules.filter((r, i) => !rules.slice(i + 1).some((later) => shadows(later, r)));
+  const out: DeviceRule[] = [];
+  for (const r of kept) {
+    if (r.allow && !out.some((earlier) => !earlier.allow && overlap(earlier, r))) continue;
+    out.push(r);
+  }
+  return out;
 }

@@ -17,7 +17,7 @@ export interface ExecContext {
   consoleSocket?: string;
 }
 
-export function buildExecPlan(proc: OciProcess, ctx: ExecContext): LaunchPlan {
+export function buildExecPlan(proc: OciProcess, ctx: ExecContext, warnings: string[] = []): LaunchPlan {
   if (!proc.args?.length) throw invalidField('process.args', 'required');
   rejectUnsupportedProcess(proc);
   return {
@@ -35,7 +35,7 @@ export function buildExecPlan(proc: OciProcess, ctx: ExecContext): LaunchPlan {
     sysctls: [],
     rlimits: planRlimits(proc),
     oomScoreAdj: proc.oomScoreAdj,
-    capabilities: planCapabilities(proc, ctx.hostCapabilities, ctx.inUserns),
+    capabilities: planCapabilities(proc, ctx.hostCapabilities, ctx.inUserns, warnings),
     noNewPrivileges: proc.noNewPrivileges ?? false,
     seccomp: ctx.seccomp ? buildSeccompPlan(ctx.seccomp) : undefined,
     user: { uid: proc.user.uid, gid: proc.user.gid, additionalGids: proc.user.additionalGids ?? [], umask: proc.user.umask },

@@ -35,39 +35,44 @@ function envObject(env: string[] | undefined): NodeJS.ProcessEnv {
 
 /** Run every hook of one kind in order; throw on the first failure. */
 export function runHooks(kind: HookKind, hooks: OciHooks | undefined, state: HookState): void {
-  (hooks?.[kind] ?? []).forEach((h, i) => {
-    const field = `hooks.${kind}[${i}]`;
-    const args = h.args?.length ? h.args.slice(1) : [];
-    const inContainer = IN_CONTAINER.has(kind) && state.pid;
-    const [cmd, argv] = inContainer
-      ? ['nsenter', ['--target', String(state.pid), '--all', '--root', '--wd', '--', h.path, ...args]]
-      : [h.path, args];
-    const r = spawnSync(cmd, argv, {
-      input: JSON.stringify(state),
-      env: envObject(h.env),
-      argv0: inContainer ? undefined : h.args?.[0],
-      timeout: h.timeout ? h.timeout * 1000 : undefined,
-      killSignal: 'SIGKILL',
-      encoding: 'utf8',
-    });
-    let why: string | undefined;
-    const code = (r.error as NodeJS.ErrnoException | undefined)?.code;
-    // EPIPE: the hook exited without reading the state; its exit status decides
-    if (r.error && code !== 'EPIPE') why = code === 'ETIMEDOUT' ? `timed out after ${h.timeout} s` : r.error.message;
-    else if (r.signal) why = `killed by ${r.signal}`;
-    else if (r.status !== 0) why = `exited with ${r.status}`;
-    if (why) {
-      const err = r.stderr?.trim().split('\n').pop();
-      throw new PodrunError('ELAUNCH', `${field} ${h.path}: ${why}${err ? `: ${err}` : ''}`, { field, step: 'hook' });
-    }
+  (hooks?.[kind] ?? []).forEach((h, i) => runHook(kind, h, i, state));
+}
+
+function runHook(kind: HookKind, h: NonNullable<OciHooks[HookKind]>[number], i: number, state: HookState): void {
+  const field = `hooks.${kind}[${i}]`;
+  const args = h.args?.length ? h.args.slice(1) : [];
+  const inContainer = IN_CONTAINER.has(kind) && state.pid;
+  const [cmd, argv] = inContainer
+    ? ['nsenter', ['--target', String(state.pid), '--all', '--root', '--wd', '--', h.path, ...args]]
+    : [h.path, args];
+  const r = spawnSync(cmd, argv, {
+    input: JSON.stringify(state),
+    env: envObject(h.env),
+    argv0: inContainer ? undefined : h.args?.[0],
+    timeout: h.timeout ? h.timeout * 1000 : undefined,
+    killSignal: 'SIGKILL',
+    encoding: 'utf8',
   });
+  let why: string | undefined;
+  const code = (r.error as NodeJS.ErrnoException | undefined)?.code;
+  // EPIPE: the hook exited without reading the state; its exit status decides
+  if (r.error && code !== 'EPIPE') why = code === 'ETIMEDOUT' ? `timed out after ${h.timeout} s` : r.error.message;
+  else if (r.signal) why = `killed by ${r.signal}`;
+  else if (r.status !== 0) why = `exited with ${r.status}`;
+  if (why) {
+    const err = r.stderr?.trim().split('\n').pop();
+    throw new PodrunError('ELAUNCH', `${field} ${h.path}: ${why}${err ? `: ${err}` : ''}`, { field, step: 'hook' });
+  }
 }
 
 /** Hooks whose failure is only reported (poststart, poststop). */
 export function runHooksLenient(kind: HookKind, hooks: OciHooks | undefined, state: HookState, warn: (m: string) => void): void {
-  try {
-    runHooks(kind, hooks, state);
-  } catch (e) {
-    warn((e as Error).message);
-  }
+  // runtime-spec: a failing poststart/poststop hook is a warning, "and the remaining hooks ... are executed"
+  (hooks?.[kind] ?? []).forEach((h, i) => {
+    try {
+      runHook(kind, h, i, state);
+    } catch (e) {
+      warn((e as Error).message);
+    }
+  });
 }

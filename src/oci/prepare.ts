@@ -1,7 +1,8 @@
 /** Everything a container start needs before anything is created: the
  * validated config, the host facts, the cgroup path and the launch plan. */
 import path from 'node:path';
-import { containerCgroupPath } from '../cgroup/cgroup-path';
+import { readFileSync } from 'node:fs';
+import { containerCgroupPath, ownCgroup2 } from '../cgroup/cgroup-path';
 import { findCgroup2Mount, mountPointOf } from '../cgroup/mount';
 import { PodrunError } from '../errors';
 import { buildLaunchPlan } from './build-plan';
@@ -54,7 +55,10 @@ export function prepareLaunch(source: RunSource, opts: PrepareOptions): Prepared
   const host = readHostFacts();
   const cgroupMount = opts.cgroupRoot ?? findCgroup2Mount(host.mountinfo);
   if (!cgroupMount) throw new PodrunError('ECGROUP', 'no cgroup2 mount found in /proc/self/mountinfo (podrun needs cgroup v2)');
-  const cgroup = containerCgroupPath(cgroupMount, opts.id, config.linux?.cgroupsPath);
+  const cgroupsPath = config.linux?.cgroupsPath;
+  // only a relative path depends on where we are (runc's rule): read our cgroup just then
+  const own = cgroupsPath && !cgroupsPath.startsWith('/') ? ownCgroup2(readFileSync('/proc/self/cgroup', 'utf8')) : '/';
+  const cgroup = containerCgroupPath(cgroupMount, opts.id, cgroupsPath, own);
   const { plan, warnings } = buildLaunchPlan(config, {
     bundle,
     cgroup,

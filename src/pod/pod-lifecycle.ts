@@ -290,7 +290,7 @@ export async function startPod(pod: PodManifest, o: PodOptions, objects: PodObje
           return text;
         },
       });
-      config.linux!.cgroupsPath = `${podCgroup(id)}/ctr-${k.c.name}`;
+      config.linux!.cgroupsPath = `/${podCgroup(id)}/ctr-${k.c.name}`;
       fs.mkdirSync(bundle, { recursive: true });
       fs.mkdirSync(path.dirname(cr.log), { recursive: true });
       fs.writeFileSync(path.join(bundle, 'config.json'), JSON.stringify(config, null, 2));

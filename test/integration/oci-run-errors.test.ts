@@ -140,7 +140,6 @@ if (!isRoot) {
       [(c) => (c.process!.terminal = true), /process\.terminal: a terminal needs --console-socket/],
       [(c) => (c.process!.apparmorProfile = 'x'), /process\.apparmorProfile: AppArmor is not supported/],
       [(c) => c.mounts!.push({ destination: '/m', source: '/tmp', options: ['bind', 'idmap'] }), /mounts\[7\]\.options: mount option "idmap" is not supported/],
-      [(c) => (c.linux!.cgroupsPath = 'system.slice:podrun:x'), /linux\.cgroupsPath: .*systemd cgroup driver is not supported yet/],
       [(c) => (c.linux!.sysctl = { 'vm.swappiness': '10' }), /linux\.sysctl\["vm\.swappiness"\]: is not namespaced/],
       [(c) => (c.linux!.namespaces = c.linux!.namespaces!.filter((n) => n.type !== 'mount')), /linux\.namespaces: a new mount namespace is required/],
       [(c) => (c.linux!.namespaces = c.linux!.namespaces!.filter((n) => n.type !== 'uts')), /hostname: setting a hostname needs a UTS namespace/],
@@ -165,6 +164,20 @@ if (!isRoot) {
     t.match(r.stdout, new RegExp(`^0::/podrun\\.slice/custom-${id}$`, 'm'));
     const { existsSync } = await import('node:fs');
     t.notOk(existsSync(`/sys/fs/cgroup/unified/podrun.slice/custom-${id}`));
+  });
+
+  t.test('a relative cgroupsPath, systemd slice:prefix:name syntax included, is a directory below our own cgroup\'s parent (as runc\'s cgroupfs driver)', async (t) => {
+    const id = uniqueId('cg');
+    const { existsSync, readFileSync } = await import('node:fs');
+    const own = readFileSync('/proc/self/cgroup', 'utf8').split('\n').find((l) => l.startsWith('0::'))!.slice(3);
+    const parent = path.posix.dirname(own);
+    const r = await runScript(t, 'cat /proc/self/cgroup', (c) => {
+      c.linux!.cgroupsPath = `podrun-test.slice:cri-containerd:${id}`; // what containerd sends for CgroupParent /podrun-test.slice
+      c.linux!.namespaces = c.linux!.namespaces!.filter((n) => n.type !== 'cgroup');
+    });
+    t.equal(r.code, 0, r.stderr);
+    t.match(r.stdout, new RegExp(`^0::${parent === '/' ? '' : parent}/podrun-test\\.slice:cri-containerd:${id}$`, 'm'));
+    t.notOk(existsSync(path.join('/sys/fs/cgroup/unified', parent, `podrun-test.slice:cri-containerd:${id}`)), 'removed afterwards');
   });
 
   t.test('resource limits: enforced where this host can (hugetlb), reported per limit where not', async (t) => {

@@ -221,6 +221,18 @@ if (!isRoot) {
     t.notMatch(r.stdout, /zero-denied/, 'the defaults come after the spec\'s rules, so /dev/zero stays readable (runc semantics)');
   });
 
+  t.test('a long device rule list (a privileged container\'s, as containerd sends it) loads: no verifier log to overflow', async (t) => {
+    // one allow rule per host device node, hundreds of them: an 8 KiB verifier log made the load fail with ENOSPC
+    const rules = [{ allow: false, access: 'rwm' }, ...Array.from({ length: 600 }, (_, i) => ({ allow: true, type: i % 2 ? 'c' : 'b', major: 1 + (i % 250), minor: i, access: 'rwm' }))];
+    // /dev/kmsg (1:11) twice: the last rule allows writing only, so an open for reading is the cgroup's EPERM
+    const r = await runScript(t, 'echo x > /dev/null && echo null-ok; (exec 3>/dev/kmsg2) && echo write-open; (exec 3</dev/kmsg2) 2>&1; true', (c) => {
+      c.linux!.resources = { devices: [...rules, { allow: true, type: 'c', major: 1, minor: 11, access: 'w' }] };
+      c.linux!.devices = [{ path: '/dev/kmsg2', type: 'c', major: 1, minor: 11, fileMode: 0o666 }];
+    });
+    t.equal(r.code, 0, r.stderr);
+    t.match(r.stdout, /^null-ok\nwrite-open\n.*\/dev\/kmsg2.*Operation not permitted\n$/, 'the rules are in force: the last allows writing 1:11, not reading; the defaults /dev/null');
+  });
+
   t.test('a mount point missing from the image is created', async (t) => {
     const r = await runScript(t, 'grep " /dev/new/deep " /proc/mounts | cut -d" " -f3', (c) => {
       c.mounts!.push({ destination: '/dev/new/deep', type: 'tmpfs', source: 'tmpfs' });
@@ -245,6 +257,34 @@ if (!isRoot) {
     });
     t.equal(r.code, 0, r.stderr);
     t.equal(r.stdout, '1\n1234\n');
+  });
+
+  t.test('a new network namespace has lo up (as runc and crun): 127.0.0.1 works', async (t) => {
+    const r = await runScript(t, 'cat /sys/class/net/lo/flags; nc -l -p 7000 -e echo hello & sleep 0.2; nc 127.0.0.1 7000 </dev/null', (c) => {
+      if (!c.linux!.namespaces!.some((n) => n.type === 'network')) c.linux!.namespaces!.push({ type: 'network' });
+    });
+    t.equal(r.code, 0, r.stderr);
+    t.equal(r.stdout, '0x9\nhello\n', 'IFF_UP | IFF_LOOPBACK, and a connection over it');
+  });
+
+  t.test('runc spec\'s defaults: ambient capabilities without inheritable ones are skipped, said once; HOME from /etc/passwd, else /', async (t) => {
+    const caps = ['CAP_AUDIT_WRITE', 'CAP_KILL', 'CAP_NET_BIND_SERVICE'];
+    const r = await runScript(t, 'grep CapAmb /proc/self/status; echo "HOME=$HOME"', (c) => {
+      c.process!.capabilities = { bounding: caps, effective: caps, permitted: caps, ambient: caps }; // exactly runc spec's
+      c.process!.env = (c.process!.env ?? []).filter((e) => !e.startsWith('HOME='));
+    });
+    t.equal(r.code, 0, r.stderr);
+    t.equal(r.stdout, 'CapAmb:\t0000000000000000\nHOME=/root\n', "none raised; root's home from the image's /etc/passwd");
+    t.match(r.stderr, /process\.capabilities\.ambient: CAP_KILL, CAP_NET_BIND_SERVICE, CAP_AUDIT_WRITE not raised: an ambient capability must also be permitted and inheritable/);
+    const nobody = await runScript(t, 'echo "HOME=$HOME"', (c) => {
+      c.process!.user = { uid: 4242, gid: 4242 };
+      c.process!.env = (c.process!.env ?? []).filter((e) => !e.startsWith('HOME='));
+    });
+    t.equal(nobody.stdout, 'HOME=/\n', 'a uid with no passwd entry: /');
+    const given = await runScript(t, 'echo "HOME=$HOME"', (c) => {
+      c.process!.env = [...(c.process!.env ?? []).filter((e) => !e.startsWith('HOME=')), 'HOME=/mine'];
+    });
+    t.equal(given.stdout, 'HOME=/mine\n', 'the spec\'s HOME stands');
   });
 
   t.test('joins a namespace by path (pinned net ns)', async (t) => {

@@ -7,7 +7,7 @@ import { CLONE } from '../../src/oci/launch-plan';
 import { MS, parseMountOptions } from '../../src/oci/mount-options';
 import { buildSeccompPlan } from '../../src/oci/seccomp';
 import { validateConfig } from '../../src/oci/validate';
-import { containerCgroupPath } from '../../src/cgroup/cgroup-path';
+import { containerCgroupPath, ownCgroup2 } from '../../src/cgroup/cgroup-path';
 import { findCgroup2Mount, mountPointOf } from '../../src/cgroup/mount';
 import { PodrunError } from '../../src/errors';
 
@@ -118,7 +118,14 @@ t.test('cgroup paths and mounts', async (t) => {
   t.equal(containerCgroupPath('/sys/fs/cgroup', 'c1'), '/sys/fs/cgroup/podrun.slice/c1');
   t.equal(containerCgroupPath('/sys/fs/cgroup/unified', 'c1', '/mine/c1'), '/sys/fs/cgroup/unified/mine/c1');
   t.throws(() => containerCgroupPath('/sys/fs/cgroup', 'c1', '/../../etc'), /must name a cgroup below/);
-  t.throws(() => containerCgroupPath('/sys/fs/cgroup', 'c1', 'system.slice:docker:c1'), /systemd/);
+  // runc's cgroupfs driver: relative is below the parent of our own cgroup, slice:prefix:name a directory name
+  t.equal(containerCgroupPath('/sys/fs/cgroup', 'c1', 'test.slice:cri-containerd:c1', '/'), '/sys/fs/cgroup/test.slice:cri-containerd:c1');
+  t.equal(containerCgroupPath('/sys/fs/cgroup', 'c1', 'test.slice:cri-containerd:c1', '/system.slice/containerd.service'), '/sys/fs/cgroup/system.slice/test.slice:cri-containerd:c1');
+  t.equal(containerCgroupPath('/sys/fs/cgroup', 'c1', 'a/b', '/x/y/z'), '/sys/fs/cgroup/x/y/a/b');
+  t.throws(() => containerCgroupPath('/sys/fs/cgroup', 'c1', 'a/../../b', '/x/y'), /must name a cgroup below/);
+  t.equal(ownCgroup2('12:pids:/\n0::/system.slice/containerd.service\n'), '/system.slice/containerd.service');
+  t.equal(ownCgroup2('0::/\n'), '/');
+  t.equal(ownCgroup2('1:name=systemd:/\n'), '/', 'no cgroup2 line: the root');
   const mi = [
     '22 1 254:0 / / rw,relatime - ext4 /dev/vda rw',
     '30 22 0:27 / /sys/fs/cgroup rw,relatime - tmpfs tmpfs rw,mode=755',

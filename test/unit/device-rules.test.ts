@@ -26,3 +26,25 @@ t.test('bad rules name the field', async (t) => {
   t.throws(() => planDeviceRules([{ access: 'r' }], []), /linux\.resources\.devices\[0\]\.allow: required/);
   t.throws(() => planDeviceRules([{ allow: true, type: 'z' }], []), /\.type: must be a, b or c/);
 });
+
+t.test('fewer rules, the same decisions: a privileged container\'s hundreds of allows collapse', async (t) => {
+  const hostDevices = Array.from({ length: 800 }, (_, i) => ({ type: i % 2 ? 'c' : 'b', major: 1 + (i % 250), minor: i }));
+  t.same(planDeviceRules([{ allow: true, access: 'rwm' }], hostDevices), [], 'allow-all first, then only allows: no filter needed');
+  const denyFirst = planDeviceRules([{ allow: false, access: 'rwm' }], hostDevices);
+  t.ok(denyFirst.length > 800, 'kept when a deny-all comes first: each allow decides its device');
+  // shadowed: a later rule matching all the earlier one matches
+  t.same(planDeviceRules([
+    { allow: false, access: 'rwm' },
+    { allow: true, type: 'c', major: 4, minor: 1, access: 'r' },
+    { allow: false, type: 'c', major: 4, access: 'rw' },
+  ], []).slice(0, 2), [
+    { allow: false, type: 0, major: -1, minor: -1, access: 7 },
+    { allow: false, type: 2, major: 4, minor: -1, access: 6 },
+  ], 'c 4:1 r is decided by the later deny of c 4:* rw');
+  const partial = planDeviceRules([
+    { allow: false, access: 'rwm' },
+    { allow: true, type: 'c', major: 4, minor: 1, access: 'rw' },
+    { allow: false, type: 'c', major: 4, access: 'r' },
+  ], []);
+  t.same(partial[1], { allow: true, type: 2, major: 4, minor: 1, access: 6 }, 'not shadowed: the later rule does not cover writing');
+});

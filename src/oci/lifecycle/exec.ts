@@ -39,6 +39,8 @@ export function namespacesOf(pid: number): PlanNamespaceJoin[] {
 
 export interface ExecOptions {
   root: string;
+  /** what the process spec asks that is done differently (said, never silent) */
+  onWarning?: (message: string) => void;
   /** a runtime-spec process document; defaults to the container's process with args replaced */
   process?: unknown;
   args?: string[];
@@ -98,6 +100,7 @@ export function execPlan(id: string, o: ExecOptions): LaunchPlan {
   const proc = execProcess(base, o);
   if (!proc.args?.length) throw new PodrunError('EINVALID_CONFIG', 'exec needs a command');
   const joins = namespacesOf(rec.pid!);
+  const warnings: string[] = [];
   const plan = buildExecPlan(proc, {
     joins,
     cgroup: rec.cgroup,
@@ -106,7 +109,8 @@ export function execPlan(id: string, o: ExecOptions): LaunchPlan {
     inUserns: joins.some((j) => j.type === CLONE.NEWUSER),
     preserveFds: o.preserveFds,
     consoleSocket: o.consoleSocket && resolve(o.consoleSocket),
-  });
+  }, warnings);
+  for (const w of warnings) o.onWarning?.(w);
   if (o.stdioFd !== undefined) plan.stdioFd = o.stdioFd;
   if (o.stdinFd !== undefined) plan.stdinFd = o.stdinFd;
   return plan;

@@ -35,10 +35,12 @@ export function killContainer(root: string, id: string, signal: string | number 
   const sig = parseSignal(signal);
   const rec = requireRecord(root, id);
   const { status } = containerStatus(root, rec);
-  if (status === 'stopped' || status === 'creating') throw new PodrunError('EINVALID_CONFIG', `container ${id} is ${status}: nothing to signal`);
+  // runc's wording first: containerd's shim looks for "container not running" to know a kill found nothing to do
+  if (status === 'stopped' && opts.all) return; // runc: --all on a stopped container signals its (empty) cgroup
+  if (status === 'stopped' || status === 'creating') throw new PodrunError('EINVALID_CONFIG', `container not running: ${id} is ${status}, nothing to signal`);
   if (opts.all) {
     for (const pid of cgroupPids(rec.cgroup)) signalProcess(native, pid, undefined, sig);
     return;
   }
-  if (!signalProcess(native, rec.pid!, rec.pidStartTime, sig)) throw new PodrunError('EINVALID_CONFIG', `container ${id} is not running`);
+  if (!signalProcess(native, rec.pid!, rec.pidStartTime, sig)) throw new PodrunError('EINVALID_CONFIG', `container not running: ${id}'s process has exited`);
 }
