@@ -74,6 +74,10 @@ if (!isRoot) {
     const gone = await o.cmd('state', id);
     t.equal(gone.code, 1);
     t.match(gone.stderr, /container .* does not exist/);
+    const again2 = await o.cmd('delete', id);
+    t.equal(again2.code, 1, 'delete of a container that is not there fails');
+    t.match(again2.stderr, /container .* does not exist/);
+    t.equal((await o.cmd('delete', '--force', id)).code, 0, "but with --force succeeds, as runc (podman's cleanup relies on it)");
     t.same(await snapshotHost(), before, 'no mounts, cgroups or processes left');
   });
 

@@ -54,6 +54,36 @@ $P run -d --pod p1 --name a1 localhost/latest sh -c 'trap "exit 0" TERM; readlin
 sleep 0.5
 $P run --rm --pod p1 localhost/latest sh -c 'test "$(readlink /proc/self/ns/net)" = "$(cat /dev/shm/a1-net)" && echo "shared net"; echo "host $(hostname) $(cat /dev/shm/a1-host)"'; echo "a2 rc=$?"
 $P pod rm -f -t 5 p1 >/dev/null; echo "pod rm rc=$?"
+# foreground without --rm: podman's cleanup deletes without our --root (runc: delete --force of an unknown id succeeds)
+timeout 15 $P run --name fg --network none localhost/latest sh -c 'exit 6'; echo "fg rc=$?"
+$P inspect fg --format 'fg {{.State.Status}} {{.State.ExitCode}}'
+$P run -d --name w1 --network none localhost/latest sh -c 'sleep 0.3; exit 7' >/dev/null
+timeout 15 $P wait w1; echo "wait rc=$?"
+$P rm fg w1 >/dev/null
+# a --network none pod: lo is up, its containers talk over 127.0.0.1
+$P pod create --name p2 --network none >/dev/null
+$P run -d --pod p2 --name srv localhost/latest nc -l -p 8080 -e echo over-lo >/dev/null
+sleep 0.3
+# (no </dev/null: podman's own device filter on a cgroupfs pod's cgroup denies it, whatever the runtime)
+$P run --rm --pod p2 localhost/latest sh -c 'sleep 1 | nc 127.0.0.1 8080'
+$P pod rm -f -t 1 p2 >/dev/null
+cat > ${dir}/kube.yaml <<'YAML'
+apiVersion: v1
+kind: Pod
+metadata: { name: kp }
+spec:
+  restartPolicy: Never
+  initContainers:
+    - { name: i1, image: localhost/latest, command: [sh, -c, 'echo init1 > /work/order'], volumeMounts: [{ name: w, mountPath: /work }] }
+    - { name: i2, image: localhost/latest, command: [sh, -c, 'echo init2 >> /work/order'], volumeMounts: [{ name: w, mountPath: /work }] }
+  containers:
+    - { name: app, image: localhost/latest, command: [sh, -c, 'cat /work/order; echo app'], volumeMounts: [{ name: w, mountPath: /work }] }
+  volumes: [{ name: w, emptyDir: {} }]
+YAML
+timeout 30 $P kube play --network none ${dir}/kube.yaml >/dev/null; echo "play rc=$?"
+timeout 15 $P wait kp-app >/dev/null
+$P logs kp-app
+$P kube down ${dir}/kube.yaml >/dev/null; echo "down rc=$?"
 $P ps -a --format '{{.Names}}' | wc -l
 `;
     const r = await runCmd('unshare', ['--mount', '--propagation', 'private', 'sh', '-c', script]);
@@ -80,6 +110,13 @@ $P ps -a --format '{{.Names}}' | wc -l
     t.match(out, /^host p1 p1$/m, 'and the UTS namespace (hostname = pod name) and IPC (/dev/shm)');
     t.match(out, /^a2 rc=0$/m);
     t.match(out, /^pod rm rc=0$/m);
+    t.match(out, /^fg rc=6$/m, 'a foreground run without --rm returns (it took 20 s: podman waited for "exited")');
+    t.match(out, /^fg exited 6$/m, 'and podman recorded the exit');
+    t.match(out, /^7\nwait rc=0$/m, 'podman wait returns the exit code');
+    t.match(out, /^over-lo$/m, 'containers of a --network none pod talk over lo (up, as runc brings it up)');
+    t.match(out, /^play rc=0$/m);
+    t.match(out, /^init1\ninit2\napp$/m, 'kube play: init containers ran in order, each to completion, before the app');
+    t.match(out, /^down rc=0$/m);
     t.match(out, /^0$/m, 'nothing left in podman');
     if (r.code !== 0 || !/pod rm rc=0/.test(out)) t.comment(r.stderr);
   });

@@ -19,7 +19,12 @@ async function waitRecorded(root: string, id: string, timeoutMs: number): Promis
 export async function deleteContainer(root: string, id: string, opts: { force?: boolean; onWarning?: (m: string) => void } = {}): Promise<void> {
   const rec = readRecord(root, id);
   if (!rec) {
-    if (!existsSync(containerDir(root, id))) throw new PodrunError('ENOTFOUND', `container ${id} does not exist`);
+    // runc: --force of a container that is not there succeeds (podman's cleanup, run without its
+    // --runtime-flag root, relies on that; without it a stopped container never becomes "exited")
+    if (!existsSync(containerDir(root, id))) {
+      if (opts.force) return;
+      throw new PodrunError('ENOTFOUND', `container ${id} does not exist`);
+    }
     removeContainerDir(root, id); // a create that died before writing its record
     return;
   }
