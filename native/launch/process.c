@@ -135,8 +135,24 @@ static void ensure_home(struct child *c) {
   c->envp = envp;
 }
 
+/* Every fd from lo up closes on exec (the sync socket stays usable until
+ * then). Before any seccomp filter: a profile without close_range (runtime-
+ * tools' default has none) made it fail silently, and the sync socket
+ * leaked into the container. Without close_range, fd by fd. */
+static void cloexec_from(struct child *c, unsigned int lo) {
+  if (syscall(SYS_close_range, lo, ~0U, CLOSE_RANGE_CLOEXEC) == 0) return;
+  struct rlimit rl;
+  int top = getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < 65536 ? (int)rl.rlim_cur : 65536;
+  for (int fd = (int)lo; fd < top; fd++) {
+    int flags = fcntl(fd, F_GETFD);
+    if (flags >= 0 && !(flags & FD_CLOEXEC) && fcntl(fd, F_SETFD, flags | FD_CLOEXEC) < 0)
+      child_fail(c, STEP_EXEC, errno, fd, "close-on-exec");
+  }
+}
+
 void process_finalize(struct child *c) {
   const struct launch_plan *p = c->plan;
+  cloexec_from(c, 3 + (unsigned int)p->preserve_fds);
   ensure_home(c); /* first: rlimits or a seccomp profile may forbid the open */
   for (size_t i = 0; i < p->nrlimits; i++) {
     struct rlimit64 rl = { p->rlimits[i].soft, p->rlimits[i].hard };
@@ -182,9 +198,7 @@ static int has_slash(const char *s) {
 
 void process_exec(struct child *c) {
   const struct launch_plan *p = c->plan;
-  /* fds above stdio + preserved ones must not leak into the container; the
-   * sync socket is close-on-exec already and stays usable until exec */
-  syscall(SYS_close_range, 3 + p->preserve_fds, ~0U, CLOSE_RANGE_CLOEXEC);
+  /* fds above stdio + preserved ones are close-on-exec since process_finalize */
   /* a hook's output goes to a file the launcher opened, not to its stdio */
   if (p->has_stdio_fd)
     for (int fd = 0; fd < 3; fd++) dup2(p->stdio_fd, fd);

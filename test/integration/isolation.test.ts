@@ -317,3 +317,25 @@ spec:
   // the whole kept log is ~50 MB; reading it whole made the reader's memory 4× that (833 MB for a 200 MB log)
   t.ok(maxRssKiB < 140 * 1024, `podrun logs peak RSS ${Math.round(maxRssKiB / 1024)} MiB for ${Math.round(most / 1048576)} MiB of log`);
 });
+
+t.test('a seccomp profile that denies close_range does not leak the launcher\'s socket into the container', async (t) => {
+  // the fd hygiene ran after the filter and failed silently under runtime-tools' default profile:
+  // the sync socket to podrun-monitor stayed open in the container (and held `start` until it exited)
+  const before = await snapshotHost();
+  const bundle = await makeBundle(t, 'ls /proc/self/fd/', (c) => {
+    c.linux!.seccomp = { defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['close_range'], action: 'SCMP_ACT_ERRNO' }] };
+    c.process!.noNewPrivileges = false; // the filter is then installed early, while podrun still holds CAP_SYS_ADMIN
+  });
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'podrun-fds-'));
+  t.teardown(() => fs.rmSync(root, { recursive: true, force: true }));
+  const out = path.join(root, 'out');
+  const id = uniqueId('fds');
+  const oci = path.join(repoRoot, 'bin', 'podrun-oci');
+  const create = await runCmd('sh', ['-c', `${oci} --root ${root}/state create --bundle ${bundle} ${id} </dev/null >${out} 2>&1`]);
+  t.equal(create.code, 0, create.stderr);
+  t.equal((await runCmd(oci, ['--root', `${root}/state`, 'start', id])).code, 0);
+  await waitFor(async () => JSON.parse((await runCmd(oci, ['--root', `${root}/state`, 'state', id])).stdout).status === 'stopped', 'exit');
+  t.equal(fs.readFileSync(out, 'utf8'), '0\n1\n2\n3\n', 'stdio and ls\'s own directory fd, nothing of the launcher');
+  t.equal((await runCmd(oci, ['--root', `${root}/state`, 'delete', id])).code, 0);
+  t.same(await snapshotHost(), before);
+});
