@@ -47,6 +47,7 @@ enum plan_tag {
   T_CONSOLE = 34,      /* u32 rows, u32 cols, str console socket path */
   T_HOOK_PAUSE = 35,   /* (flag) stop before pivot_root for the create hooks */
   T_DEV_RULE = 36,     /* u32 allow, u32 type (0 all, 1 block, 2 char), i64 major, i64 minor (-1 any), u32 access (1 m, 2 r, 4 w) */
+  T_HOST_MOUNT_NS = 39,/* (flag) no mount namespace of its own: no propagation changes, chroot instead of pivot_root */
   T_STDIO_FD = 37,     /* u32 fd of the launcher that becomes the process's stdin, stdout and stderr */
   T_STDIN_FD = 38,     /* u32 fd of the launcher that becomes the process's stdin (after T_STDIO_FD) */
 };
@@ -118,6 +119,7 @@ struct launch_plan {
   uint32_t console_rows, console_cols;
   int console_fd; /* connected by the parent */
   int hook_pause;
+  int host_mount_ns; /* the caller's mount namespace: mounts are made there, root entered by chroot */
   struct pr_dev_rule *dev_rules; size_t ndev_rules;
 };
 

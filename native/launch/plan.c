@@ -170,6 +170,7 @@ static int decode_record(struct launch_plan *p, uint16_t tag, struct reader *r) 
   case T_STDIN_FD: p->has_stdin_fd = 1; p->stdin_fd = (int)rd_u32(r); break;
   case T_WAIT_START: p->wait_start = 1; break;
   case T_HOOK_PAUSE: p->hook_pause = 1; break;
+  case T_HOST_MOUNT_NS: p->host_mount_ns = 1; break;
   case T_DEV_RULE: {
     struct pr_dev_rule *d = &p->dev_rules[p->ndev_rules++];
     d->allow = rd_u32(r); d->type = rd_u32(r);

@@ -235,6 +235,13 @@ static void make_symlink(struct child *c, const struct pr_symlink *s, int index)
 
 static void enter_root(struct child *c) {
   const struct launch_plan *p = c->plan;
+  if (p->host_mount_ns) {
+    /* pivot_root would move the root of every process in the caller's
+     * namespace: a chroot, as runc does without a mount namespace */
+    if (chdir(p->rootfs) < 0 || chroot(".") < 0 || chdir("/") < 0)
+      child_fail(c, STEP_PIVOT_ROOT, errno, -1, "chroot");
+    return;
+  }
   if (p->no_pivot) {
     /* MS_MOVE the rootfs over / and chroot, for ramfs-rooted hosts */
     if (chdir(p->rootfs) < 0 || mount(".", "/", NULL, MS_MOVE, NULL) < 0 || chroot(".") < 0 || chdir("/") < 0)
@@ -298,12 +305,16 @@ void rootfs_mount_procfs(struct child *c) {
 void rootfs_setup(struct child *c, int without_procfs) {
   const struct launch_plan *p = c->plan;
   unsigned long prop = p->rootfs_prop ? p->rootfs_prop : (MS_SLAVE | MS_REC);
-  if (mount(NULL, "/", NULL, prop, NULL) < 0)
+  /* in the caller's own mount namespace, its propagation is not ours to change */
+  if (!p->host_mount_ns && mount(NULL, "/", NULL, prop, NULL) < 0)
     child_fail(c, STEP_ROOT_PROPAGATION, errno, -1, "/");
-  if (p->rootfs_parent && mount(NULL, p->rootfs_parent, NULL, MS_PRIVATE, NULL) < 0)
+  if (!p->host_mount_ns && p->rootfs_parent && mount(NULL, p->rootfs_parent, NULL, MS_PRIVATE, NULL) < 0)
     child_fail(c, STEP_ROOT_PROPAGATION, errno, -1, p->rootfs_parent);
   if (mount(p->rootfs, p->rootfs, NULL, MS_BIND | MS_REC, NULL) < 0)
     child_fail(c, STEP_ROOTFS, errno, -1, p->rootfs);
+  /* there, what we mount below the rootfs must not propagate to other namespaces */
+  if (p->host_mount_ns && mount(NULL, p->rootfs, NULL, MS_PRIVATE | MS_REC, NULL) < 0)
+    child_fail(c, STEP_ROOT_PROPAGATION, errno, -1, p->rootfs);
   c->root_fd = open(p->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (c->root_fd < 0) child_fail(c, STEP_ROOTFS, errno, -1, p->rootfs);
   for (size_t i = 0; i < p->nmounts; i++)

@@ -3,18 +3,25 @@ import { PodrunError } from '../errors';
 
 /** Find the cgroup v2 mount: /sys/fs/cgroup on unified hosts,
  * /sys/fs/cgroup/unified on hybrid ones. Pure over mountinfo text. */
+const USUAL_CGROUP2 = new Set(['/sys/fs/cgroup', '/sys/fs/cgroup/unified']);
+
 export function findCgroup2Mount(mountinfo: string): string | undefined {
   let found: string | undefined;
+  let usual: string | undefined;
   for (const line of mountinfo.split('\n')) {
     const sep = line.indexOf(' - ');
     if (sep < 0) continue;
     const fstype = line.slice(sep + 3).split(' ')[0];
     if (fstype !== 'cgroup2') continue;
     const mountPoint = line.slice(0, sep).split(' ')[4];
+    if (!mountPoint) continue;
     // the last one wins: a later mount (e.g. cgroup2 bound over /sys/fs/cgroup) shadows earlier ones
-    if (mountPoint) found = unescapeMountinfo(mountPoint);
+    found = unescapeMountinfo(mountPoint);
+    // but where the host's usual places have one, that one: a container sharing our mount namespace
+    // has its own cgroup2 mounted below its rootfs, which must not be taken for the host's
+    if (USUAL_CGROUP2.has(found)) usual = found;
   }
-  return found;
+  return usual ?? found;
 }
 
 /** mountinfo escapes space, tab, newline and backslash as \ooo */

@@ -249,8 +249,11 @@ export function buildLaunchPlan(cfg: OciConfig, ctx: PlanContext): PlanResult {
   const ns = planNamespaces(linux);
   const inUserns = (ns.created & CLONE.NEWUSER) !== 0;
   const warnings: string[] = [];
-  if (!(ns.created & CLONE.NEWNS)) {
-    throw invalidField('linux.namespaces', ns.has.has('mount') ? 'joining a mount namespace is not supported for a new container' : 'a new mount namespace is required');
+  // no mount namespace at all: the container's mounts are made in ours and its root is a chroot, as runc
+  // does (runtime-spec: a namespace not listed is inherited). A joined one (by path) is used as it is.
+  const hostMountNs = !ns.has.has('mount');
+  if (hostMountNs) {
+    warnings.push("linux.namespaces: no mount namespace: the container's mounts are made in the runtime's own mount namespace (removed at delete) and its root is a chroot, which a process holding CAP_SYS_CHROOT can leave");
   }
   if (cfg.hostname !== undefined && !ns.has.has('uts')) throw invalidField('hostname', 'setting a hostname needs a UTS namespace in linux.namespaces');
   if (cfg.domainname !== undefined && !ns.has.has('uts')) throw invalidField('domainname', 'setting a domainname needs a UTS namespace in linux.namespaces');
@@ -293,6 +296,7 @@ export function buildLaunchPlan(cfg: OciConfig, ctx: PlanContext): PlanResult {
     preserveFds: ctx.preserveFds ?? 0,
     console: planConsole(proc, ctx.consoleSocket),
     deviceRules: planDeviceRules(linux?.resources?.devices, linux?.devices),
+    ...(hostMountNs ? { hostMountNs } : {}),
   };
   return { plan, warnings };
 }

@@ -107,6 +107,8 @@ export interface LaunchPlan {
   deviceRules?: DeviceRule[];
   /** stop before pivot_root so the runtime can run the create hooks */
   hookPause?: boolean;
+  /** no mount namespace of its own: mounts are made in the caller's, the root is entered by chroot */
+  hostMountNs?: boolean;
   /** process.terminal: the pty master is sent to this unix socket */
   console?: { socket: string; rows: number; cols: number };
 }

@@ -11,6 +11,7 @@ import { translateLaunchError } from './launch-error';
 import { encodePlan } from './plan-encode';
 import { exitResult, parseSignal } from './signals';
 import { prepareLaunch, type PrepareOptions, type RunSource } from './prepare';
+import { removeMountsUnder } from './host-mounts';
 
 export { validateId, type RunSource } from './prepare';
 
@@ -53,6 +54,7 @@ export async function startContainer(source: RunSource, opts: RunOptions): Promi
   const cleanup = async (): Promise<void> => {
     await removeCgroup(cgroup);
     pruneEmpty(created.slice(0, -1));
+    if (plan.hostMountNs && plan.rootfs) removeMountsUnder(plan.rootfs);
   };
   let launched;
   try {

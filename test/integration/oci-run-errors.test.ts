@@ -141,7 +141,6 @@ if (!isRoot) {
       [(c) => (c.process!.apparmorProfile = 'x'), /process\.apparmorProfile: AppArmor is not supported/],
       [(c) => c.mounts!.push({ destination: '/m', source: '/tmp', options: ['bind', 'idmap'] }), /mounts\[7\]\.options: mount option "idmap" is not supported/],
       [(c) => (c.linux!.sysctl = { 'vm.swappiness': '10' }), /linux\.sysctl\["vm\.swappiness"\]: is not namespaced/],
-      [(c) => (c.linux!.namespaces = c.linux!.namespaces!.filter((n) => n.type !== 'mount')), /linux\.namespaces: a new mount namespace is required/],
       [(c) => (c.linux!.namespaces = c.linux!.namespaces!.filter((n) => n.type !== 'uts')), /hostname: setting a hostname needs a UTS namespace/],
       [(c) => (c.linux!.seccomp = { defaultAction: 'SCMP_ACT_NOTIFY' }), /linux\.seccomp\.defaultAction: SCMP_ACT_NOTIFY .* not supported yet/],
       [(c) => (c.process!.capabilities = { bounding: ['CAP_NOPE'] }), /process\.capabilities\.bounding\[0\]: unknown capability "CAP_NOPE"/],

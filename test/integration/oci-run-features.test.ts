@@ -2,7 +2,7 @@
 import { mkdir, readlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import t from 'tap';
-import { isRoot, pinnedNamespace, runCmd, runScript, tempDir } from '../helpers';
+import { isRoot, makeBundle, pinnedNamespace, podrunBin, runCmd, runScript, snapshotHost, tempDir, waitFor } from '../helpers';
 
 if (!isRoot) {
   t.plan(0, 'integration tests need root');
@@ -287,6 +287,45 @@ if (!isRoot) {
     t.equal(given.stdout, 'HOME=/mine\n', 'the spec\'s HOME stands');
   });
 
+  t.test('no mount namespace: the container shares ours, with a chroot; its mounts are gone after it (runtime-tools linux_ns_itype)', async (t) => {
+    const before = await snapshotHost();
+    const own = (await import('node:fs')).readlinkSync('/proc/self/ns/mnt');
+    const r = await runScript(t, 'ls /', (c) => {
+      c.linux!.namespaces = c.linux!.namespaces!.filter((n) => n.type !== 'mount');
+      c.linux!.maskedPaths = [];
+      c.linux!.readonlyPaths = [];
+    });
+    t.equal(r.code, 0, r.stderr);
+    t.match(r.stdout, /^bin$/m, 'its root is the bundle rootfs');
+    t.match(r.stderr, /warning: linux\.namespaces: no mount namespace: .*chroot/, 'said, not silent');
+    t.same(await snapshotHost(), before, 'no mount of it left in ours');
+    const inside = await runScript(t, 'readlink /proc/self/ns/mnt', (c) => {
+      c.linux!.namespaces = c.linux!.namespaces!.filter((n) => n.type !== 'mount');
+    });
+    t.equal(inside.stdout.trim(), own, 'in our mount namespace');
+    t.same(await snapshotHost(), before, 'its proc, dev, … mounts removed with it');
+  });
+
+  t.test('joins a mount namespace by path (runtime-tools linux_ns_path)', async (t) => {
+    const { spawn } = await import('node:child_process');
+    const holder = spawn('unshare', ['--mount', '--propagation', 'private', '--fork', 'sleep', '60'], { stdio: 'ignore' });
+    t.teardown(() => { holder.kill('SIGKILL'); });
+    const { readlinkSync, readFileSync } = await import('node:fs');
+    let nsPath = '';
+    await waitFor(async () => {
+      const kids = readFileSync(`/proc/${holder.pid}/task/${holder.pid}/children`, 'utf8').trim();
+      if (!kids) return false;
+      nsPath = `/proc/${kids.split(' ')[0]}/ns/mnt`;
+      return readlinkSync(nsPath) !== readlinkSync('/proc/self/ns/mnt');
+    }, 'the holder in its own mount namespace');
+    const want = readlinkSync(nsPath);
+    const r = await runScript(t, 'readlink /proc/self/ns/mnt', (c) => {
+      c.linux!.namespaces = c.linux!.namespaces!.map((n) => (n.type === 'mount' ? { type: 'mount', path: nsPath } : n));
+    });
+    t.equal(r.code, 0, r.stderr);
+    t.equal(r.stdout.trim(), want, 'the container is in the joined mount namespace');
+  });
+
   t.test('joins a namespace by path (pinned net ns)', async (t) => {
     const pin = await pinnedNamespace(t, 'net');
     const expected = (await runCmd('nsenter', [`--net=${pin}`, 'readlink', '/proc/self/ns/net'])).stdout;
@@ -407,7 +446,7 @@ if (!isRoot) {
     const dir = await tempDir(t);
     const bundle = path.join(dir, 'b');
     await mkdir(bundle);
-    const { makeBundle, podrunBin } = await import('../helpers');
+
     const b = await makeBundle(t, 'echo via-fd3 >&3');
     const out = path.join(dir, 'fd3.txt');
     const r = await runCmd('sh', ['-c', `exec 3>${out}; exec "${podrunBin}" oci run --preserve-fds 1 --bundle ${b} pfd-${process.pid}`]);

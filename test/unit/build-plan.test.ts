@@ -134,6 +134,9 @@ t.test('cgroup paths and mounts', async (t) => {
   ].join('\n');
   t.equal(findCgroup2Mount(mi), '/sys/fs/cgroup/unified');
   t.equal(findCgroup2Mount(mi.split('\n').slice(0, 2).join('\n')), undefined);
+  const withContainer = `${mi}\n60 22 0:37 / /srv/bundle/rootfs/sys/fs/cgroup rw - cgroup2 cgroup2 rw`;
+  t.equal(findCgroup2Mount(withContainer), '/sys/fs/cgroup/unified', "a container sharing our mount namespace mounted its own: still the host's");
+  t.equal(findCgroup2Mount('60 22 0:37 / /run/cg2 rw - cgroup2 cgroup2 rw'), '/run/cg2', 'elsewhere when that is all there is');
   t.equal(mountPointOf(mi, '/mnt/with space/rootfs'), '/mnt/with space');
   t.equal(mountPointOf(mi, '/srv/x'), '/');
 });

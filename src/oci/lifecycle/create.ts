@@ -14,6 +14,7 @@ import { askMonitor, createInSharedMonitor, spawnMonitor, type MonitorReply, typ
 import { type ContainerRecord, hookState, removeContainerDir, writeFastRecord, reserveContainerDir, writeRecord } from './state-store';
 import { VOLATILE, writeFileAtomic } from '../../util/atomic-file';
 import type { LogRotation } from './container-log';
+import { removeMountsUnder } from '../host-mounts';
 
 export interface CreateOptions extends PrepareOptions {
   root: string;
@@ -57,6 +58,7 @@ export async function createContainer(source: RunSource, opts: CreateOptions): P
       cgroupCreated: cgroupDirsToCreate(cgroup),
       warnings,
       hooks: config.hooks,
+      ...(plan.hostMountNs && plan.rootfs ? { hostMounts: plan.rootfs } : {}),
     };
     writeRecord(opts.root, rec); // "creating", before the cgroup exists: delete/gc can clean up if we die from here on
     created = rec.cgroupCreated = createCgroup(cgroup);
@@ -104,6 +106,7 @@ export async function createContainer(source: RunSource, opts: CreateOptions): P
   } catch (e) {
     await removeCgroup(cgroup).catch(() => undefined);
     pruneEmpty(created.slice(0, -1));
+    if (plan.hostMountNs && plan.rootfs) removeMountsUnder(plan.rootfs);
     removeContainerDir(opts.root, opts.id);
     throw e;
   }

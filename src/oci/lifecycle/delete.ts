@@ -9,6 +9,7 @@ import { containerStatus } from './container-status';
 import { cancelRestarts } from './restart';
 import { isSameProcess, waitProcessGone } from '../../util/process-identity';
 import { askMonitor } from './monitor-client';
+import { removeMountsUnder } from '../host-mounts';
 import { containerDir, hookState, readExit, readRecord, removeContainerDir } from './state-store';
 
 async function waitRecorded(root: string, id: string, timeoutMs: number): Promise<void> {
@@ -47,6 +48,7 @@ export async function deleteContainer(root: string, id: string, opts: { force?: 
     await waitProcessGone(rec.monitorPid, rec.monitorStartTime, 5_000);
   }
   pruneEmpty(rec.cgroupCreated.slice(0, -1));
+  if (rec.hostMounts) removeMountsUnder(rec.hostMounts);
   removeContainerDir(root, id);
   runHooksLenient('poststop', rec.hooks, hookState(rec, 'stopped'), (m) => opts.onWarning?.(m));
 }

@@ -31,6 +31,8 @@ export interface ContainerRecord {
   warnings?: string[];
   /** config.json hooks, kept for start and delete (the bundle may change or go) */
   hooks?: OciHooks;
+  /** no mount namespace of its own: its mounts below this rootfs are in ours, removed at delete */
+  hostMounts?: string;
 }
 
 export interface ExitRecord {
