@@ -45,7 +45,7 @@
     {
       "target_name": "podrun-oci",
       "type": "executable",
-      "sources": ["native/oci/oci-fast.c", "native/common/proc_stat.c"],
+      "sources": ["native/oci/oci-fast.c", "native/oci/helper_client.c", "native/common/proc_stat.c"],
       "ldflags": ["-static"]
     }
   ]

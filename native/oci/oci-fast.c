@@ -4,6 +4,7 @@
  * and these commands whenever hooks are involved, goes to the Node CLI
  * (bin/podrun oci …), which owns the full implementation. Node's start-up
  * alone costs more than runc's whole command; this keeps it off the path. */
+#include "helper_client.h"
 #include "proc_stat.h"
 
 #include <dirent.h>
@@ -359,6 +360,10 @@ int main(int argc, char **argv) {
   }
   if (i >= argc) return delegate(argv);
   const char *cmd = argv[i++];
+  if (!strcmp(cmd, "create")) {
+    int rc = oci_helper_create(g.root, argv);
+    return rc >= 0 ? rc : delegate(argv);
+  }
   int force = 0;
   const char *id = NULL, *extra = NULL;
   int nargs = 0;

@@ -27,6 +27,8 @@ export interface PrepareOptions {
   consoleSocket?: string;
   /** refuse limits the host cannot enforce instead of warning (--strict-limits) */
   strictLimits?: boolean;
+  /** the caller's cgroup2 path, which a relative cgroupsPath is below the parent of (default: ours) */
+  ownCgroup?: string;
 }
 
 export interface Prepared {
@@ -57,7 +59,7 @@ export function prepareLaunch(source: RunSource, opts: PrepareOptions): Prepared
   if (!cgroupMount) throw new PodrunError('ECGROUP', 'no cgroup2 mount found in /proc/self/mountinfo (podrun needs cgroup v2)');
   const cgroupsPath = config.linux?.cgroupsPath;
   // only a relative path depends on where we are (runc's rule): read our cgroup just then
-  const own = cgroupsPath && !cgroupsPath.startsWith('/') ? ownCgroup2(readFileSync('/proc/self/cgroup', 'utf8')) : '/';
+  const own = cgroupsPath && !cgroupsPath.startsWith('/') ? (opts.ownCgroup ?? ownCgroup2(readFileSync('/proc/self/cgroup', 'utf8'))) : '/';
   const cgroup = containerCgroupPath(cgroupMount, opts.id, cgroupsPath, own);
   const { plan, warnings } = buildLaunchPlan(config, {
     bundle,

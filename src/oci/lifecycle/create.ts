@@ -10,7 +10,7 @@ import { translateLaunchError } from '../launch-error';
 import { encodePlan } from '../plan-encode';
 import { prepareLaunch, type PrepareOptions, type RunSource } from '../prepare';
 import { processStartTime } from '../../util/process-identity';
-import { askMonitor, createInSharedMonitor, spawnMonitor, type MonitorReply, type RestartPolicy, type SharedMonitor } from './monitor-client';
+import { askMonitor, createInSharedMonitor, spawnMonitor, type MonitorLauncher, type MonitorReply, type RestartPolicy, type SharedMonitor } from './monitor-client';
 import { type ContainerRecord, hookState, removeContainerDir, writeFastRecord, reserveContainerDir, writeRecord } from './state-store';
 import { VOLATILE, writeFileAtomic } from '../../util/atomic-file';
 import type { LogRotation } from './container-log';
@@ -30,6 +30,8 @@ export interface CreateOptions extends PrepareOptions {
   /** launched by this running podrun-monitor (a pod's) instead of one of its own; implies keep, no create hooks.
    * A process.terminal's master then goes to that monitor (consoleSocket is not used). */
   sharedMonitor?: SharedMonitor;
+  /** starts the container's own monitor (default: as our child; the OCI helper: in its client) */
+  launcher?: MonitorLauncher;
   /** with a shared monitor: its stdin takes what `attach` sends ('once': until the first attach ends) */
   stdin?: 'open' | 'once';
   onWarning?: (message: string) => void;
@@ -91,7 +93,7 @@ export async function createContainer(source: RunSource, opts: CreateOptions): P
       monitorPid = opts.sharedMonitor.pid;
       rec.sharedMonitor = true;
     } else {
-      ({ reply, monitorPid } = await spawnMonitor(dir, { preserveFds: opts.preserveFds ?? 0, keep: opts.keep, containerLog, logRotation: opts.logRotation, restart: opts.restart }, onHooks));
+      ({ reply, monitorPid } = await spawnMonitor(dir, { preserveFds: opts.preserveFds ?? 0, keep: opts.keep, containerLog, logRotation: opts.logRotation, restart: opts.restart }, onHooks, opts.launcher));
     }
     if (hookError) throw hookError;
     if (!reply.ok) throw reply.error ? translateLaunchError(reply.error, plan) : new PodrunError('ELAUNCH', 'podrun-monitor failed');

@@ -97,38 +97,64 @@ export interface OverlayMount {
   options: string;
 }
 
-export async function spawnMonitor(
-  dir: string,
-  opts: MonitorOptions,
-  onHooks?: (pid: number) => Promise<void>,
-): Promise<{ reply: MonitorReply; monitorPid: number }> {
-  const { preserveFds } = opts;
-  const reportFd = 3 + preserveFds;
+/** Starts `podrun-monitor ARGS` with our stdio and fds 3…reportFd-1, its
+ * report on reportFd. Local: a child of ours. The OCI helper's launches it in
+ * its client (src/cli/oci-helper.ts), so the container stays below the
+ * caller's subreaper as runc's would. */
+export type MonitorLauncher = (exe: string, args: string[], reportFd: number) => Promise<LaunchedMonitor>;
+
+export interface LaunchedMonitor {
+  pid: number;
+  /** what the monitor writes on its report fd */
+  report: Readable;
+  /** its exit code, once it is known to have exited (local: always; remote: if it died before reporting) */
+  exited: Promise<number | null>;
+  /** stop listening: the monitor goes on without us */
+  release(): void;
+}
+
+export const launchLocally: MonitorLauncher = async (exe, args, reportFd) => {
   const stdio: ('inherit' | 'pipe' | number)[] = ['inherit', 'inherit', 'inherit'];
   for (let fd = 3; fd < reportFd; fd++) stdio.push(fd);
   stdio.push('pipe');
+  const child = spawn(exe, args, { detached: true, stdio });
+  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  child.once('error', () => undefined);
+  const report = child.stdio[reportFd] as Readable;
+  return { pid: child.pid ?? 0, report, exited, release: () => { report.destroy(); child.unref(); } };
+};
+
+/** podrun-monitor's arguments for one container (`container` mode). */
+export function monitorArgs(dir: string, opts: MonitorOptions): { args: string[]; reportFd: number } {
+  const reportFd = 3 + opts.preserveFds;
   const args = ['container', dir, String(reportFd)];
   if (opts.keep) args.push('--keep');
   if (opts.containerLog) args.push('--log', opts.containerLog);
   if (opts.containerLog && opts.logRotation) args.push('--log-max-size', String(opts.logRotation.maxSize), '--log-max-files', String(opts.logRotation.maxFiles));
   if (opts.restart) args.push('--restart', opts.restart.when, '--backoff-ms', String(Math.max(1, Math.round(opts.restart.backoffMs ?? 10_000))));
-  const child = spawn(monitorPath(), args, { detached: true, stdio });
-  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
-  child.once('error', () => undefined);
-  const report = child.stdio[reportFd] as Readable;
-  const next = lineReader(report);
+  return { args, reportFd };
+}
+
+export async function spawnMonitor(
+  dir: string,
+  opts: MonitorOptions,
+  onHooks?: (pid: number) => Promise<void>,
+  launcher: MonitorLauncher = launchLocally,
+): Promise<{ reply: MonitorReply; monitorPid: number }> {
+  const { args, reportFd } = monitorArgs(dir, opts);
+  const child = await launcher(monitorPath(), args, reportFd);
+  const next = lineReader(child.report);
   let line = await next();
   while (line?.startsWith('hooks ')) {
     await onHooks?.(Number(line.slice(6)));
     line = await next();
   }
-  report.destroy();
-  child.unref();
+  child.release();
   if (line === undefined) {
-    const code = await exited;
+    const code = await child.exited;
     throw new PodrunError('ELAUNCH', `podrun-monitor exited (${code}) without reporting on ${path.basename(dir)}`);
   }
-  return { reply: parseReply(line), monitorPid: child.pid ?? 0 };
+  return { reply: parseReply(line), monitorPid: child.pid };
 }
 
 /** A pod's shared podrun-monitor (`podrun-monitor pod`): one process parents

@@ -1,0 +1,257 @@
+/** podrun-oci's warm helper: `create` served by a Node process that stays a
+ * few seconds after its last request, so an engine's create pays Node's
+ * start-up (≈ 100 ms here, more than runc's whole create) once per burst
+ * instead of once per container.
+ *
+ * podrun-oci's C front end (native/oci/oci-fast.c) connects to
+ * <root>/oci-helper.sock, sends its argv, cwd, namespaces and cgroup; the
+ * helper runs create as the CLI would, except that podrun-monitor is
+ * started by the front end itself (a "spawn" message): the container must
+ * stay below the caller's subreaper (conmon, a shim), as runc's does. The
+ * monitor's report comes back over the socket. Anything the helper does not
+ * handle as the CLI would — another command, an option it does not know,
+ * another mount or PID namespace, another --root, a rebuilt podrun — is
+ * answered "fallback" before anything is made, and the front end runs the
+ * Node CLI as before. The socket is root's alone (0600 in a 0700 --root).
+ *
+ * Wire format: netstrings (`<len>:<bytes>,`), one message a list of them. */
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { PassThrough } from 'node:stream';
+import { createContainer } from '../oci/lifecycle/create';
+import { monitorPath } from '../native';
+import type { LaunchedMonitor, MonitorLauncher } from '../oci/lifecycle/monitor-client';
+import { logError, type OciGlobals } from './oci-commands';
+
+export const HELPER_SOCKET = 'oci-helper.sock';
+const PROTOCOL = 'podrun-oci-helper/1';
+
+/** Netstrings in, whole messages out (a message: its count first). */
+export class NetstringReader {
+  private buf = Buffer.alloc(0);
+  push(chunk: Buffer): string[] {
+    this.buf = Buffer.concat([this.buf, chunk]);
+    const out: string[] = [];
+    for (;;) {
+      const colon = this.buf.indexOf(0x3a);
+      if (colon < 0) break;
+      const len = Number(this.buf.subarray(0, colon).toString());
+      if (!Number.isSafeInteger(len) || len < 0 || colon > 10) throw new Error('bad netstring');
+      if (this.buf.length < colon + 1 + len + 1) break;
+      if (this.buf[colon + 1 + len] !== 0x2c) throw new Error('bad netstring');
+      out.push(this.buf.subarray(colon + 1, colon + 1 + len).toString());
+      this.buf = this.buf.subarray(colon + 2 + len);
+    }
+    return out;
+  }
+}
+
+export function netstrings(...items: string[]): Buffer {
+  return Buffer.concat(items.map((s) => {
+    const b = Buffer.from(s);
+    return Buffer.concat([Buffer.from(`${b.length}:`), b, Buffer.from(',')]);
+  }));
+}
+
+export interface CreateRequest {
+  globals: Pick<OciGlobals, 'root' | 'log' | 'logFormat'>;
+  id: string;
+  bundle: string;
+  pidFile?: string;
+  consoleSocket?: string;
+  noPivot: boolean;
+  preserveFds: number;
+  containerLog?: string;
+  strictLimits: boolean;
+}
+
+/** runc's argv for `create`, paths made absolute against the caller's cwd;
+ * undefined for anything the CLI would read differently. Pure. */
+export function parseCreateArgv(argv: string[], cwd: string): CreateRequest | undefined {
+  const g: CreateRequest['globals'] = { root: '/run/podrun', logFormat: 'text' };
+  const r: Omit<CreateRequest, 'globals' | 'id'> & { id?: string } = { bundle: '.', noPivot: false, preserveFds: 0, strictLimits: false };
+  let i = 0;
+  const value = (a: string, name: string): string | undefined => {
+    if (a === name) return argv[++i];
+    if (a.startsWith(`${name}=`)) return a.slice(name.length + 1);
+    return undefined;
+  };
+  for (; i < argv.length && argv[i].startsWith('-'); i++) {
+    const a = argv[i];
+    let v: string | undefined;
+    if ((v = value(a, '--root')) !== undefined) g.root = v;
+    else if ((v = value(a, '--log')) !== undefined) g.log = v;
+    else if ((v = value(a, '--log-format')) !== undefined) {
+      if (v !== 'text' && v !== 'json') return undefined;
+      g.logFormat = v;
+    } else if (a !== '--debug') return undefined;
+  }
+  if (argv[i++] !== 'create') return undefined;
+  for (; i < argv.length; i++) {
+    const a = argv[i];
+    let v: string | undefined;
+    if (!a.startsWith('-')) {
+      if (r.id !== undefined) return undefined;
+      r.id = a;
+    } else if ((v = value(a, '--bundle') ?? value(a, '-b')) !== undefined) r.bundle = v;
+    else if ((v = value(a, '--pid-file')) !== undefined) r.pidFile = v;
+    else if ((v = value(a, '--console-socket')) !== undefined) r.consoleSocket = v;
+    else if ((v = value(a, '--container-log')) !== undefined) r.containerLog = v;
+    else if ((v = value(a, '--preserve-fds')) !== undefined) {
+      if (!/^\d+$/.test(v)) return undefined;
+      r.preserveFds = Number(v);
+    } else if (a === '--no-pivot') r.noPivot = true;
+    else if (a === '--no-new-keyring') continue;
+    else if (a === '--strict-limits') r.strictLimits = true;
+    else return undefined;
+  }
+  if (r.id === undefined) return undefined;
+  const abs = (p: string | undefined) => (p === undefined ? undefined : path.resolve(cwd, p));
+  return {
+    globals: { root: abs(g.root)!, log: abs(g.log), logFormat: g.logFormat },
+    id: r.id, bundle: abs(r.bundle)!, pidFile: abs(r.pidFile), consoleSocket: abs(r.consoleSocket),
+    noPivot: r.noPivot, preserveFds: r.preserveFds, containerLog: abs(r.containerLog), strictLimits: r.strictLimits,
+  };
+}
+
+/** The monitor started by the client: its pid, then its report, come back over the socket. */
+function remoteLauncher(conn: net.Socket, incoming: AsyncIterator<string[]>): MonitorLauncher {
+  return async (exe, args, reportFd): Promise<LaunchedMonitor> => {
+    conn.write(netstrings(String(args.length + 4), 'spawn', String(reportFd), exe, String(args.length), ...args));
+    const first = await incoming.next();
+    if (first.done || first.value[0] !== 'pid') throw new Error('podrun-oci: the client did not start podrun-monitor');
+    const report = new PassThrough();
+    let exitedWith: (code: number | null) => void = () => undefined;
+    const exited = new Promise<number | null>((r) => (exitedWith = r));
+    void (async () => {
+      for (;;) {
+        const m = await incoming.next();
+        if (m.done) { report.end(); exitedWith(null); return; }
+        if (m.value[0] === 'report') report.write(m.value[1]);
+        else if (m.value[0] === 'eof') { report.end(); exitedWith(Number(m.value[1]) >= 0 ? Number(m.value[1]) : null); return; }
+      }
+    })();
+    return { pid: Number(first.value[1]), report, exited, release: () => report.destroy() };
+  };
+}
+
+/** Messages of one connection: each a list of netstrings led by their count. */
+async function* messages(conn: net.Socket): AsyncGenerator<string[]> {
+  const reader = new NetstringReader();
+  let pending: string[] = [];
+  for await (const chunk of conn) {
+    pending.push(...reader.push(chunk as Buffer));
+    while (pending.length > 0) {
+      const n = Number(pending[0]);
+      if (pending.length < n + 1) break;
+      yield pending.slice(1, n + 1);
+      pending = pending.slice(n + 1);
+    }
+  }
+}
+
+/** What would make this process see another world than the caller's. */
+interface Fingerprint { mntns: string; pidns: string; files: string }
+
+function fingerprint(): Fingerprint {
+  const files = [__filename, path.join(__dirname, '..', 'oci', 'lifecycle', 'create.js'), monitorPath()]
+    .map((f) => { const s = fs.statSync(f); return `${s.ino}:${s.mtimeMs}`; }).join(',');
+  return { mntns: fs.readlinkSync('/proc/self/ns/mnt'), pidns: fs.readlinkSync('/proc/self/ns/pid'), files };
+}
+
+async function serveOne(conn: net.Socket, root: string, mine: Fingerprint, onStale: () => void): Promise<void> {
+  const incoming = messages(conn)[Symbol.asyncIterator]();
+  const reply = (...items: string[]): void => void conn.end(netstrings(String(items.length), ...items));
+  const first = await incoming.next();
+  if (first.done) return;
+  const [protocol, cwd, mntns, pidns, cgroup, ...argv] = first.value;
+  let now: Fingerprint | undefined;
+  try {
+    now = fingerprint();
+  } catch {
+    now = undefined;
+  }
+  if (!now || now.files !== mine.files) onStale();
+  const req = protocol === PROTOCOL && now?.files === mine.files && mntns === mine.mntns && pidns === mine.pidns
+    ? parseCreateArgv(argv, cwd) : undefined;
+  if (!req || req.globals.root !== root) {
+    reply('fallback');
+    return;
+  }
+  const stderr: string[] = [];
+  const g = req.globals;
+  const warn = (m: string): void => {
+    if (g.log) logError(g, m, 'warning');
+    else stderr.push(`time="${new Date().toISOString()}" level=warning msg=${JSON.stringify(m)}\n`);
+  };
+  let code = 0;
+  try {
+    await createContainer(req.bundle, {
+      id: req.id, root: g.root, pidFile: req.pidFile, consoleSocket: req.consoleSocket, noPivot: req.noPivot,
+      preserveFds: req.preserveFds, containerLog: req.containerLog, strictLimits: req.strictLimits,
+      onWarning: warn, launcher: remoteLauncher(conn, incoming), ownCgroup: cgroup || '/',
+    });
+  } catch (e) {
+    const message = (e as Error)?.message ?? String(e);
+    stderr.push(`podrun: ${message}\n`);
+    logError(g, message);
+    code = 1;
+  }
+  reply('exit', String(code), stderr.join(''));
+}
+
+/** Serve <root>/oci-helper.sock until idle for idleMs (or the code on disk changed). */
+export async function serveOciHelper(root: string, idleMs: number): Promise<void> {
+  fs.mkdirSync(root, { recursive: true, mode: 0o700 });
+  const sock = path.join(root, HELPER_SOCKET);
+  // another helper already serves: leave it the socket
+  const taken = await new Promise<boolean>((resolve) => {
+    const c = net.connect(sock, () => { c.destroy(); resolve(true); });
+    c.once('error', () => resolve(false));
+  });
+  if (taken) return;
+  fs.rmSync(sock, { force: true });
+  const mine = fingerprint();
+  let active = 0;
+  let timer: NodeJS.Timeout | undefined;
+  const server = net.createServer();
+  const stop = (): void => {
+    server.close();
+    try {
+      if (fs.statSync(sock).ino === boundIno) fs.rmSync(sock, { force: true });
+    } catch {
+      // gone already
+    }
+  };
+  const idle = (): void => {
+    clearTimeout(timer);
+    if (active === 0) timer = setTimeout(stop, idleMs);
+  };
+  server.on('connection', (conn) => {
+    active++;
+    clearTimeout(timer);
+    conn.on('error', () => undefined);
+    serveOne(conn, root, mine, stop).catch(() => conn.destroy()).finally(() => { active--; idle(); });
+  });
+  const old = process.umask(0o177);
+  await new Promise<void>((resolve, reject) => server.listen(sock, resolve).once('error', reject));
+  process.umask(old);
+  const boundIno = fs.statSync(sock).ino;
+  fs.writeFileSync(path.join(root, 'oci-helper.pid'), `${process.pid}\n`);
+  idle();
+  await new Promise<void>((resolve) => server.once('close', resolve));
+  try {
+    if (fs.readFileSync(path.join(root, 'oci-helper.pid'), 'utf8').trim() === String(process.pid)) fs.rmSync(path.join(root, 'oci-helper.pid'), { force: true });
+  } catch {
+    // gone already
+  }
+}
+
+export function main(argv: string[]): void {
+  const i = argv.indexOf('--root');
+  const root = path.resolve(i >= 0 ? argv[i + 1] : '/run/podrun');
+  process.chdir('/'); // not the first client's directory, which may go away
+  const idleMs = Number(process.env.PODRUN_OCI_HELPER_IDLE_MS) > 0 ? Number(process.env.PODRUN_OCI_HELPER_IDLE_MS) : 30_000;
+  serveOciHelper(root, idleMs).then(() => process.exit(0), () => process.exit(1));
+}
