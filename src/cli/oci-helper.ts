@@ -240,6 +240,7 @@ export async function serveOciHelper(root: string, idleMs: number): Promise<void
   const boundIno = fs.statSync(sock).ino;
   fs.writeFileSync(path.join(root, 'oci-helper.pid'), `${process.pid}\n`);
   idle();
+  for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.once(sig, stop); // leave no socket behind
   await new Promise<void>((resolve) => server.once('close', resolve));
   try {
     if (fs.readFileSync(path.join(root, 'oci-helper.pid'), 'utf8').trim() === String(process.pid)) fs.rmSync(path.join(root, 'oci-helper.pid'), { force: true });

@@ -112,6 +112,10 @@ if (!isRoot) {
     t.equal(JSON.parse((await cmd('state', second)).stdout).status, 'running', 'the container it made runs on');
     for (const c of [first, second]) t.equal((await cmd('delete', '--force', c)).code, 0);
     const again = await run(bundle, ['create', third]);
+    await waitFor(async () => helperPid() !== undefined && fs.existsSync(path.join(root, 'state', 'oci-helper.sock')), 'a new helper');
+    const next = helperPid()!;
+    process.kill(next, 'SIGTERM');
+    await waitFor(async () => !fs.existsSync(path.join(root, 'state', 'oci-helper.sock')) && helperPid() === undefined, 'SIGTERM: socket and pid file removed');
     t.notMatch(again.stderr, /served by the helper/, 'the next create starts a new one');
     t.equal((await cmd('delete', '--force', third)).code, 0);
   });
