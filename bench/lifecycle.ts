@@ -43,6 +43,12 @@ async function inner(): Promise<void> {
     process.stdout.write(`  exec /bin/true        runc ${ms(re.mean)} ± ${ms(re.stddev)}   podrun-oci ${ms(pe.mean)} ± ${ms(pe.stddev)}   ratio ${(pe.mean / re.mean).toFixed(2)}×\n`);
     process.stdout.write(`  podrun-monitor RSS while a container is created: ${rss} KiB (target ≤ 1024)\n`);
   } finally {
+    // podrun-oci's warm helper served the creates: stop it with the run
+    try {
+      process.kill(Number(readFileSync(path.join(podRoot, 'oci-helper.pid'), 'utf8')), 'SIGTERM');
+    } catch {
+      // none
+    }
     rmSync(dir, { recursive: true, force: true });
   }
 }

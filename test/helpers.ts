@@ -9,6 +9,19 @@ import { ensureFixtures, type Fixtures } from '../rootfs-fixtures/generate';
 import { defaultSpec } from '../src/oci/default-spec';
 import type { OciConfig } from '../src/oci/spec-schema';
 
+// podrun-oci's warm helper outlives its last create by 30 s: a test that leaves it running would leave a
+// process behind. Tests turn it on where they mean to (oci-helper.test.ts, podman.test.ts) and stop it.
+process.env.PODRUN_OCI_HELPER ??= '0';
+
+/** Stop the oci helper serving root, if one does (its pid file is under root). */
+export function stopOciHelper(root: string): void {
+  try {
+    process.kill(Number(readFileSync(path.join(root, 'oci-helper.pid'), 'utf8')), 'SIGTERM');
+  } catch {
+    // none
+  }
+}
+
 export const repoRoot = path.resolve(__dirname, '..', '..');
 export const podrunBin = path.join(repoRoot, 'bin', 'podrun');
 

@@ -10,7 +10,7 @@ import { existsSync } from 'node:fs';
 import { rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import t from 'tap';
-import { fixtures, isRoot, repoRoot, runCmd, tempDir } from '../helpers';
+import { fixtures, isRoot, repoRoot, runCmd, stopOciHelper, tempDir } from '../helpers';
 
 const haveCmd = async (c: string): Promise<boolean> => (await runCmd('sh', ['-c', `command -v ${c}`])).code === 0;
 
@@ -86,8 +86,10 @@ $P logs kp-app
 $P kube down ${dir}/kube.yaml >/dev/null; echo "down rc=$?"
 $P ps -a --format '{{.Names}}' | wc -l
 `;
-    const r = await runCmd('unshare', ['--mount', '--propagation', 'private', 'sh', '-c', script]);
+    // podrun-oci's creates go through its warm helper here, as they would under podman by default
+    const r = await runCmd('unshare', ['--mount', '--propagation', 'private', 'sh', '-c', script], { env: { ...process.env, PODRUN_OCI_HELPER: '1' } });
     t.teardown(async () => {
+      stopOciHelper(path.join(dir, 'podrun-state'));
       if (!hadLibpodParent) await runCmd('find', [libpodParent, '-depth', '-type', 'd', '-exec', 'rmdir', '{}', ';']);
       await rm(dir, { recursive: true, force: true });
     });
