@@ -140,8 +140,9 @@ export async function snapshotHost(): Promise<HostSnapshot> {
   const mountinfo = await readFile('/proc/self/mountinfo', 'utf8');
   const mounts = mountinfo.split('\n').filter(Boolean).map((l) => l.split(' ').slice(3, 5).join(' ')).sort();
   const cgroups: string[] = [];
+  // what is below podrun.slice, not the slice itself: it is the shared parent that whichever container
+  // made it prunes when it is empty, so whether it exists depends on the order containers come and go
   const slice = '/sys/fs/cgroup/unified/podrun.slice';
-  if (await readdir(slice).then(() => true, () => false)) cgroups.push(slice);
   await listCgroups(slice, 4, cgroups);
   const children = (await readFile(`/proc/${process.pid}/task/${process.pid}/children`, 'utf8').catch(() => '')).trim().split(/\s+/).filter(Boolean);
   return { mounts, cgroups: cgroups.sort(), children };
