@@ -79,7 +79,8 @@ struct reader {
   size_t pos;
 };
 
-/* The next netstring (NUL-terminated in place); NULL at EOF or on a bad one. */
+/* The next netstring, as a NUL-terminated copy of its own (the buffer moves
+ * as it grows); NULL at EOF or on a bad one. Short-lived process: never freed. */
 static char *next_item(struct reader *r, size_t *len) {
   for (;;) {
     char *start = r->in.data + r->pos;
@@ -90,10 +91,13 @@ static char *next_item(struct reader *r, size_t *len) {
       size_t need = (size_t)(colon - start) + 1 + n + 1;
       if (avail >= need) {
         if (colon[1 + n] != ',') return NULL;
-        colon[1 + n] = 0;
+        char *item = malloc(n + 1);
+        if (!item) return NULL;
+        memcpy(item, colon + 1, n);
+        item[n] = 0;
         r->pos += need;
         *len = n;
-        return colon + 1;
+        return item;
       }
     } else if (avail >= 24) {
       return NULL;
@@ -102,7 +106,6 @@ static char *next_item(struct reader *r, size_t *len) {
     ssize_t got = read(r->fd, chunk, sizeof chunk);
     if (got < 0 && errno == EINTR) continue;
     if (got <= 0) return NULL;
-    /* keep what is unread at the front: items already returned point into data */
     if (buf_add(&r->in, chunk, (size_t)got) < 0) return NULL;
   }
 }
@@ -143,6 +146,7 @@ static pid_t spawn_monitor(const char *exe, char **args, int report_fd, int *rep
   if (pid < 0) { close(p[0]); close(p[1]); return -1; }
   if (pid == 0) {
     setsid(); /* as Node's detached spawn did */
+    signal(SIGPIPE, SIG_DFL); /* ours was ignored for the socket; an ignored signal survives exec */
     if (p[1] == report_fd) fcntl(p[1], F_SETFD, 0);
     else if (dup2(p[1], report_fd) < 0) _exit(127);
     execv(exe, args);

@@ -46,9 +46,13 @@ export function warner(g: Partial<OciGlobals>): (message: string) => void {
   const compat = process.env.PODRUN_OCI_COMPAT === '1';
   return (m) => {
     if (g.log) logError(g, m, 'warning');
-    else if (compat) process.stderr.write(`time="${new Date().toISOString()}" level=warning msg=${JSON.stringify(m)}\n`);
-    else process.stderr.write(`podrun: warning: ${m}\n`);
+    else process.stderr.write(compat ? runcWarning(m) : `podrun: warning: ${m}\n`);
   };
+}
+
+/** A warning as runc's logrus writes it to stderr without --log. */
+export function runcWarning(message: string): string {
+  return `time="${new Date().toISOString()}" level=warning msg=${JSON.stringify(message)}\n`;
 }
 
 export function registerOciCommands(oci: Command, run: (fn: (g: OciGlobals) => Promise<number | void>) => () => Promise<void>): void {

@@ -22,7 +22,7 @@ import { PassThrough } from 'node:stream';
 import { createContainer } from '../oci/lifecycle/create';
 import { monitorPath } from '../native';
 import type { LaunchedMonitor, MonitorLauncher } from '../oci/lifecycle/monitor-client';
-import { logError, type OciGlobals } from './oci-commands';
+import { logError, runcWarning, type OciGlobals } from './oci-commands';
 
 export const HELPER_SOCKET = 'oci-helper.sock';
 const PROTOCOL = 'podrun-oci-helper/1';
@@ -183,7 +183,7 @@ async function serveOne(conn: net.Socket, root: string, mine: Fingerprint, onSta
   const g = req.globals;
   const warn = (m: string): void => {
     if (g.log) logError(g, m, 'warning');
-    else stderr.push(`time="${new Date().toISOString()}" level=warning msg=${JSON.stringify(m)}\n`);
+    else stderr.push(runcWarning(m));
   };
   let code = 0;
   try {
