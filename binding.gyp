@@ -45,8 +45,10 @@
     {
       "target_name": "podrun-oci",
       "type": "executable",
+      "dependencies": ["launch"],
       "sources": ["native/oci/oci-fast.c", "native/oci/helper_client.c", "native/common/proc_stat.c"],
-      "ldflags": ["-static"]
+      "cflags": ["-ffunction-sections", "-fdata-sections"],
+      "ldflags": ["-static", "-Wl,--gc-sections"]
     }
   ]
 }

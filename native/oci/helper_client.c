@@ -5,6 +5,8 @@
  * as runc's is. Messages are lists of netstrings led by their count. */
 #include "helper_client.h"
 
+#include "launch.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -17,6 +19,7 @@
 #include <sys/syscall.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <linux/wait.h>
 #include <unistd.h>
 
 #define PROTOCOL "podrun-oci-helper/1"
@@ -195,7 +198,56 @@ static int relay(int sock, struct reader *r, pid_t monitor, int report) {
   return code < 0 ? 1 : code;
 }
 
-int oci_helper_create(const char *root, char **argv) {
+/* The rest of an "exit" message: its stderr written, its code returned. */
+static int finish(struct reader *r) {
+  size_t len;
+  char *status = next_item(r, &len);
+  char *err = status ? next_item(r, &len) : NULL;
+  if (err && len) (void)!write(2, err, len);
+  return status ? atoi(status) : 1;
+}
+
+/* `exec`: launch the plan the helper made, as runc's exec process is runc's
+ * child; a launch error goes back to be worded as the CLI does. */
+static int launch_plan_bytes(int sock, struct reader *r, const char *plan_bytes, size_t plan_len) {
+  static char monitor[PATH_MAX];
+  ssize_t n = readlink("/proc/self/exe", monitor, sizeof monitor - 1);
+  if (n < 0) return 1;
+  monitor[n] = 0;
+  char *slash = strrchr(monitor, '/');
+  if (!slash || (size_t)(slash - monitor) + sizeof "/podrun-monitor" > sizeof monitor) return 1;
+  strcpy(slash, "/podrun-monitor"); /* the sealed helper every launch child re-executes */
+  launch_set_helper(monitor);
+  struct launch_plan plan;
+  struct launch_error err;
+  struct launch_result res;
+  struct buf m = { 0 };
+  int rc = plan_decode(plan_bytes, plan_len, &plan, &err);
+  if (rc == 0) {
+    rc = launch(&plan, NULL, &res, &err);
+    plan_free(&plan);
+  }
+  if (rc < 0) {
+    if (put_str(&m, "error") || put_str(&m, launch_step_name(err.step)) || put_int(&m, err.err) || put_int(&m, err.index) ||
+        put_str(&m, err.detail) || send_msg(sock, &m, 5)) { free(m.data); return 1; }
+  } else if (put_str(&m, "pid") || put_int(&m, res.pid) || send_msg(sock, &m, 2)) {
+    free(m.data);
+    return 1;
+  }
+  free(m.data);
+  size_t len;
+  char *count = next_item(r, &len);
+  char *kind = count ? next_item(r, &len) : NULL;
+  if (kind && !strcmp(kind, "exit")) return finish(r);
+  if (rc < 0 || !kind || strcmp(kind, "wait") != 0) return 1;
+  siginfo_t si;
+  memset(&si, 0, sizeof si);
+  while (waitid((idtype_t)P_PIDFD, (id_t)res.pidfd, &si, WEXITED) < 0)
+    if (errno != EINTR) return 1;
+  return si.si_code == CLD_EXITED ? si.si_status : 128 + si.si_status;
+}
+
+int oci_helper(const char *root, char **argv) {
   const char *off = getenv("PODRUN_OCI_HELPER");
   if (off && !strcmp(off, "0")) return -1;
   struct sockaddr_un sa = { .sun_family = AF_UNIX };
@@ -241,10 +293,10 @@ int oci_helper_create(const char *root, char **argv) {
   } else if (!kind) {
     fprintf(stderr, "podrun: podrun-oci helper: no answer\n");
   } else if (!strcmp(kind, "exit")) {
-    char *status = next_item(&r, &len);
-    char *err = status ? next_item(&r, &len) : NULL;
-    if (err && len) (void)!write(2, err, len);
-    rc = status ? atoi(status) : 1;
+    rc = finish(&r);
+  } else if (!strcmp(kind, "launch")) {
+    char *plan = next_item(&r, &len);
+    rc = plan ? launch_plan_bytes(sock, &r, plan, len) : 1;
   } else if (!strcmp(kind, "spawn")) {
     char *fd = next_item(&r, &len);
     char *exe = fd ? next_item(&r, &len) : NULL;

@@ -360,8 +360,8 @@ int main(int argc, char **argv) {
   }
   if (i >= argc) return delegate(argv);
   const char *cmd = argv[i++];
-  if (!strcmp(cmd, "create")) {
-    int rc = oci_helper_create(g.root, argv);
+  if (!strcmp(cmd, "create") || !strcmp(cmd, "exec")) {
+    int rc = oci_helper(g.root, argv);
     return rc >= 0 ? rc : delegate(argv);
   }
   int force = 0;

@@ -20,6 +20,11 @@ import net from 'node:net';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { createContainer } from '../oci/lifecycle/create';
+import { execPlan, readProcessFile, type ExecOptions } from '../oci/lifecycle/exec';
+import { translateLaunchError } from '../oci/launch-error';
+import { encodePlan } from '../oci/plan-encode';
+import type { NativeLaunchError } from '../native';
+import { constants as osConstants } from 'node:os';
 import { monitorPath } from '../native';
 import type { LaunchedMonitor, MonitorLauncher } from '../oci/lifecycle/monitor-client';
 import { logError, runcWarning, type OciGlobals } from './oci-commands';
@@ -47,9 +52,9 @@ export class NetstringReader {
   }
 }
 
-export function netstrings(...items: string[]): Buffer {
+export function netstrings(...items: (string | Buffer)[]): Buffer {
   return Buffer.concat(items.map((s) => {
-    const b = Buffer.from(s);
+    const b = typeof s === 'string' ? Buffer.from(s) : s;
     return Buffer.concat([Buffer.from(`${b.length}:`), b, Buffer.from(',')]);
   }));
 }
@@ -115,6 +120,70 @@ export function parseCreateArgv(argv: string[], cwd: string): CreateRequest | un
   };
 }
 
+export interface ExecRequest {
+  globals: Pick<OciGlobals, 'root' | 'log' | 'logFormat'>;
+  id: string;
+  options: Omit<ExecOptions, 'root' | 'onWarning' | 'native' | 'stdioFd' | 'stdinFd' | 'process'> & { processFile?: string };
+}
+
+/** runc's argv for `exec` as the CLI reads it (options before the id; what follows the id is the
+ * command), paths made absolute; undefined for anything else, and for a terminal without
+ * --console-socket (the CLI proxies that one itself). Pure. */
+export function parseExecArgv(argv: string[], cwd: string): ExecRequest | undefined {
+  const g: ExecRequest['globals'] = { root: '/run/podrun', logFormat: 'text' };
+  let i = 0;
+  const value = (a: string, ...names: string[]): string | undefined => {
+    for (const name of names) {
+      if (a === name) return argv[++i];
+      if (name.startsWith('--') && a.startsWith(`${name}=`)) return a.slice(name.length + 1);
+    }
+    return undefined;
+  };
+  for (; i < argv.length && argv[i].startsWith('-'); i++) {
+    const a = argv[i];
+    let v: string | undefined;
+    if ((v = value(a, '--root')) !== undefined) g.root = v;
+    else if ((v = value(a, '--log')) !== undefined) g.log = v;
+    else if ((v = value(a, '--log-format')) !== undefined) {
+      if (v !== 'text' && v !== 'json') return undefined;
+      g.logFormat = v;
+    } else if (a !== '--debug') return undefined;
+  }
+  if (argv[i++] !== 'exec') return undefined;
+  const o: ExecRequest['options'] = {};
+  const gid = (v: string): number | undefined => (/^\d+$/.test(v) ? Number(v) : undefined);
+  for (; i < argv.length && argv[i].startsWith('-'); i++) {
+    const a = argv[i];
+    let v: string | undefined;
+    if ((v = value(a, '--process', '-p')) !== undefined) o.processFile = path.resolve(cwd, v);
+    else if ((v = value(a, '--cwd')) !== undefined) o.cwd = v;
+    else if ((v = value(a, '--env', '-e')) !== undefined) o.env = [...(o.env ?? []), v];
+    else if ((v = value(a, '--user', '-u')) !== undefined) {
+      const m = /^(\d+)(?::(\d+))?$/.exec(v);
+      if (!m) return undefined;
+      o.user = { uid: Number(m[1]), gid: Number(m[2] ?? 0) };
+    } else if ((v = value(a, '--additional-gids', '-g')) !== undefined) {
+      const n = gid(v);
+      if (n === undefined) return undefined;
+      o.additionalGids = [...(o.additionalGids ?? []), n];
+    } else if ((v = value(a, '--cap', '-c')) !== undefined) o.addCapabilities = [...(o.addCapabilities ?? []), v];
+    else if ((v = value(a, '--pid-file')) !== undefined) o.pidFile = path.resolve(cwd, v);
+    else if ((v = value(a, '--console-socket')) !== undefined) o.consoleSocket = path.resolve(cwd, v);
+    else if ((v = value(a, '--preserve-fds')) !== undefined) {
+      if (gid(v) === undefined) return undefined;
+      o.preserveFds = Number(v);
+    } else if (a === '--no-new-privs') o.noNewPrivileges = true;
+    else if (a === '--detach' || a === '-d') o.detach = true;
+    else if (a === '--tty' || a === '-t') o.tty = true;
+    else return undefined;
+  }
+  const id = argv[i++];
+  if (id === undefined || (o.tty && !o.consoleSocket)) return undefined;
+  o.args = argv.slice(i);
+  const abs = (p: string | undefined) => (p === undefined ? undefined : path.resolve(cwd, p));
+  return { globals: { root: abs(g.root)!, log: abs(g.log), logFormat: g.logFormat }, id, options: o };
+}
+
 /** The monitor started by the client: its pid, then its report, come back over the socket. */
 function remoteLauncher(conn: net.Socket, incoming: AsyncIterator<string[]>): MonitorLauncher {
   return async (exe, args, reportFd): Promise<LaunchedMonitor> => {
@@ -173,25 +242,31 @@ async function serveOne(conn: net.Socket, root: string, mine: Fingerprint, onSta
     now = undefined;
   }
   if (!now || now.files !== mine.files) onStale();
-  const req = protocol === PROTOCOL && now?.files === mine.files && mntns === mine.mntns && pidns === mine.pidns
-    ? parseCreateArgv(argv, cwd) : undefined;
-  if (!req || req.globals.root !== root) {
+  const same = protocol === PROTOCOL && now?.files === mine.files && mntns === mine.mntns && pidns === mine.pidns;
+  const create = same ? parseCreateArgv(argv, cwd) : undefined;
+  const exec = same && !create ? parseExecArgv(argv, cwd) : undefined;
+  const g = create?.globals ?? exec?.globals;
+  if (!g || g.root !== root) {
     reply('fallback');
     return;
   }
   const stderr: string[] = [];
-  const g = req.globals;
   const warn = (m: string): void => {
     if (g.log) logError(g, m, 'warning');
     else stderr.push(runcWarning(m));
   };
   let code = 0;
   try {
-    await createContainer(req.bundle, {
-      id: req.id, root: g.root, pidFile: req.pidFile, consoleSocket: req.consoleSocket, noPivot: req.noPivot,
-      preserveFds: req.preserveFds, containerLog: req.containerLog, strictLimits: req.strictLimits,
-      onWarning: warn, launcher: remoteLauncher(conn, incoming), ownCgroup: cgroup || '/',
-    });
+    if (create) {
+      await createContainer(create.bundle, {
+        id: create.id, root: g.root, pidFile: create.pidFile, consoleSocket: create.consoleSocket, noPivot: create.noPivot,
+        preserveFds: create.preserveFds, containerLog: create.containerLog, strictLimits: create.strictLimits,
+        onWarning: warn, launcher: remoteLauncher(conn, incoming), ownCgroup: cgroup || '/',
+      });
+    } else {
+      code = await remoteExec(conn, incoming, exec!, warn);
+      if (code < 0) return; // the client waits for the process itself
+    }
   } catch (e) {
     const message = (e as Error)?.message ?? String(e);
     stderr.push(`podrun: ${message}\n`);
@@ -199,6 +274,29 @@ async function serveOne(conn: net.Socket, root: string, mine: Fingerprint, onSta
     code = 1;
   }
   reply('exit', String(code), stderr.join(''));
+}
+
+/** `exec`: the plan is made here and launched by the client, so the process is its child (runc's
+ * exec process is runc's); a launch error comes back to be worded as the CLI words it. Returns
+ * the exit code to send, or -1 once the client was told to wait for the process itself. */
+async function remoteExec(conn: net.Socket, incoming: AsyncIterator<string[]>, req: ExecRequest, warn: (m: string) => void): Promise<number> {
+  const { processFile, ...o } = req.options;
+  const plan = execPlan(req.id, { ...o, root: req.globals.root, onWarning: warn, process: processFile ? readProcessFile(processFile) : undefined });
+  conn.write(netstrings('2', 'launch', encodePlan(plan)));
+  const answer = await incoming.next();
+  if (answer.done) throw new Error('podrun-oci: the client went away');
+  const [kind, ...rest] = answer.value;
+  if (kind === 'error') {
+    const [step, errno, index, detail] = rest;
+    const errnoName = Object.entries(osConstants.errno).find(([, n]) => n === Number(errno))?.[0] ?? `errno ${errno}`;
+    const e = Object.assign(new Error(`${step} ${detail}: ${errnoName}`), { code: 'ELAUNCH' as const, step, errno: Number(errno), errnoName, index: Number(index), detail });
+    throw translateLaunchError(e as NativeLaunchError, plan);
+  }
+  if (kind !== 'pid') throw new Error('podrun-oci: unexpected answer from the client');
+  if (o.pidFile) fs.writeFileSync(o.pidFile, rest[0]);
+  if (o.detach) return 0;
+  conn.end(netstrings('1', 'wait'));
+  return -1;
 }
 
 /** Serve <root>/oci-helper.sock until idle for idleMs (or the code on disk changed). */

@@ -120,3 +120,32 @@ if (!isRoot) {
     t.equal((await cmd('delete', '--force', third)).code, 0);
   });
 }
+
+if (isRoot) {
+  t.test('exec through the helper: the process is podrun-oci\'s child, exit codes, errors and --detach as the CLI\'s', async (t) => {
+    const { root, run, cmd, helperPid } = await helperEnv(t);
+    const bundle = await makeBundle(t, 'exec sleep 60');
+    const id = uniqueId('x');
+    t.equal((await run(bundle, ['create', id])).code, 0);
+    t.equal((await cmd('start', id)).code, 0);
+    await waitFor(async () => helperPid() !== undefined && fs.existsSync(path.join(root, 'state', 'oci-helper.sock')), 'the helper');
+    const ran = await run(root, ['exec', id, 'sh', '-c', 'echo "ppid $PPID"; exit 3']);
+    t.equal(ran.code, 3, 'the process\'s exit code');
+    t.match(ran.stderr, /served by the helper/);
+    t.match(fs.readFileSync(path.join(root, 'out'), 'utf8'), /^ppid 0\n$/, 'its output on our stdout (its parent is outside its PID namespace)');
+    const missing = await run(root, ['exec', id, 'nope']);
+    const missingCli = await run(root, ['exec', id, 'nope'], { PODRUN_OCI_HELPER: '0' });
+    t.equal(missing.code, missingCli.code);
+    t.equal(missing.stderr.replace(/podrun-oci: served by the helper\n/, ''), missingCli.stderr, 'a launch error worded as the CLI words it');
+    t.match(missing.stderr, /served by the helper/);
+    const pidFile = path.join(root, 'exec.pid');
+    const detached = await run(root, ['exec', '--detach', '--pid-file', 'exec.pid', id, 'sleep', '30']);
+    t.equal(detached.code, 0, detached.stderr);
+    const pid = Number(fs.readFileSync(pidFile, 'utf8'));
+    t.ok(pid > 0 && fs.existsSync(`/proc/${pid}`), 'detached, its pid in the file (relative to the caller\'s directory)');
+    t.equal(fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8'), 'sleep\u000030\u0000');
+    const tty = await run(root, ['exec', '-t', id, 'true']);
+    t.notMatch(tty.stderr, /served by the helper/, 'a terminal without --console-socket: the CLI\'s');
+    t.equal((await cmd('delete', '--force', id)).code, 0);
+  });
+}

@@ -1,6 +1,6 @@
 /** The warm helper's wire format and its reading of runc's create argv (src/cli/oci-helper.ts). */
 import t from 'tap';
-import { NetstringReader, netstrings, parseCreateArgv } from '../../src/cli/oci-helper';
+import { NetstringReader, netstrings, parseCreateArgv, parseExecArgv } from '../../src/cli/oci-helper';
 
 t.test('netstrings: binary-safe, split anywhere', async (t) => {
   const wire = netstrings('3', 'spawn', 'a\tb\nc', '');
@@ -23,5 +23,19 @@ t.test('create argv as runc takes it, paths against the caller\'s directory', as
   t.equal(parseCreateArgv(['create', 'c1'], '/w')?.globals.root, '/run/podrun');
   for (const argv of [['create'], ['create', 'a', 'b'], ['create', '--unknown', 'c'], ['--systemd-cgroup', 'create', 'c'], ['start', 'c'], ['create', '--preserve-fds', 'x', 'c'], ['--log-format', 'yaml', 'create', 'c']]) {
     t.equal(parseCreateArgv(argv, '/'), undefined, `${argv.join(' ')}: left to the CLI`);
+  }
+});
+
+t.test('exec argv: options before the id, the command after it, as the CLI reads it', async (t) => {
+  t.same(parseExecArgv(['--root', 'r', 'exec', '-e', 'A=1', '--env=B=2', '-u', '10:20', '-g', '5', '--cap', 'CAP_KILL', '--no-new-privs', '-d', '--pid-file', 'p', '--preserve-fds', '1', 'c1', 'sh', '-c', 'echo -e x'], '/w'), {
+    globals: { root: '/w/r', log: undefined, logFormat: 'text' },
+    id: 'c1',
+    options: { env: ['A=1', 'B=2'], user: { uid: 10, gid: 20 }, additionalGids: [5], addCapabilities: ['CAP_KILL'], noNewPrivileges: true, detach: true, pidFile: '/w/p', preserveFds: 1, args: ['sh', '-c', 'echo -e x'] },
+  });
+  t.equal(parseExecArgv(['exec', '-p', 'proc.json', 'c1'], '/w')?.options.processFile, '/w/proc.json');
+  t.equal(parseExecArgv(['exec', '-t', 'c1', 'sh'], '/'), undefined, 'a terminal without --console-socket: the CLI proxies it');
+  t.equal(parseExecArgv(['exec', '-t', '--console-socket', 's', 'c1', 'sh'], '/w')?.options.consoleSocket, '/w/s');
+  for (const argv of [['exec'], ['exec', '--unknown', 'c'], ['exec', '-u', 'root', 'c', 'true'], ['create', 'c']]) {
+    t.equal(parseExecArgv(argv, '/'), undefined, `${argv.join(' ')}: left to the CLI`);
   }
 });
