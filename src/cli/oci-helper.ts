@@ -60,7 +60,7 @@ export function netstrings(...items: (string | Buffer)[]): Buffer {
 }
 
 export interface CreateRequest {
-  globals: Pick<OciGlobals, 'root' | 'log' | 'logFormat'>;
+  globals: Globals;
   id: string;
   bundle: string;
   pidFile?: string;
@@ -71,39 +71,58 @@ export interface CreateRequest {
   strictLimits: boolean;
 }
 
+type Globals = Pick<OciGlobals, 'root' | 'log' | 'logFormat'>;
+
+/** A walk over runc's argv: `--name value`, `--name=value`, `-x value`. */
+class ArgvWalk {
+  i = 0;
+  constructor(readonly argv: string[]) {}
+  /** a's value when a is one of names (its value taken too), else undefined */
+  value(a: string, ...names: string[]): string | undefined {
+    for (const name of names) {
+      if (a === name) return this.argv[++this.i];
+      if (name.startsWith('--') && a.startsWith(`${name}=`)) return a.slice(name.length + 1);
+    }
+    return undefined;
+  }
+  /** runc's global options, up to the command (left as the current word); undefined for
+   * one the CLI reads differently */
+  globals(): Globals | undefined {
+    const g: Globals = { root: '/run/podrun', logFormat: 'text' };
+    for (; this.i < this.argv.length && this.argv[this.i].startsWith('-'); this.i++) {
+      const a = this.argv[this.i];
+      let v: string | undefined;
+      if ((v = this.value(a, '--root')) !== undefined) g.root = v;
+      else if ((v = this.value(a, '--log')) !== undefined) g.log = v;
+      else if ((v = this.value(a, '--log-format')) !== undefined) {
+        if (v !== 'text' && v !== 'json') return undefined;
+        g.logFormat = v;
+      } else if (a !== '--debug') return undefined;
+    }
+    return g;
+  }
+}
+
+const absolute = (cwd: string, g: Globals): Globals => ({ root: path.resolve(cwd, g.root), log: g.log && path.resolve(cwd, g.log), logFormat: g.logFormat });
+
 /** runc's argv for `create`, paths made absolute against the caller's cwd;
  * undefined for anything the CLI would read differently. Pure. */
 export function parseCreateArgv(argv: string[], cwd: string): CreateRequest | undefined {
-  const g: CreateRequest['globals'] = { root: '/run/podrun', logFormat: 'text' };
+  const w = new ArgvWalk(argv);
+  const g = w.globals();
+  if (!g || argv[w.i++] !== 'create') return undefined;
   const r: Omit<CreateRequest, 'globals' | 'id'> & { id?: string } = { bundle: '.', noPivot: false, preserveFds: 0, strictLimits: false };
-  let i = 0;
-  const value = (a: string, name: string): string | undefined => {
-    if (a === name) return argv[++i];
-    if (a.startsWith(`${name}=`)) return a.slice(name.length + 1);
-    return undefined;
-  };
-  for (; i < argv.length && argv[i].startsWith('-'); i++) {
-    const a = argv[i];
-    let v: string | undefined;
-    if ((v = value(a, '--root')) !== undefined) g.root = v;
-    else if ((v = value(a, '--log')) !== undefined) g.log = v;
-    else if ((v = value(a, '--log-format')) !== undefined) {
-      if (v !== 'text' && v !== 'json') return undefined;
-      g.logFormat = v;
-    } else if (a !== '--debug') return undefined;
-  }
-  if (argv[i++] !== 'create') return undefined;
-  for (; i < argv.length; i++) {
-    const a = argv[i];
+  for (; w.i < argv.length; w.i++) {
+    const a = argv[w.i];
     let v: string | undefined;
     if (!a.startsWith('-')) {
       if (r.id !== undefined) return undefined;
       r.id = a;
-    } else if ((v = value(a, '--bundle') ?? value(a, '-b')) !== undefined) r.bundle = v;
-    else if ((v = value(a, '--pid-file')) !== undefined) r.pidFile = v;
-    else if ((v = value(a, '--console-socket')) !== undefined) r.consoleSocket = v;
-    else if ((v = value(a, '--container-log')) !== undefined) r.containerLog = v;
-    else if ((v = value(a, '--preserve-fds')) !== undefined) {
+    } else if ((v = w.value(a, '--bundle', '-b')) !== undefined) r.bundle = v;
+    else if ((v = w.value(a, '--pid-file')) !== undefined) r.pidFile = v;
+    else if ((v = w.value(a, '--console-socket')) !== undefined) r.consoleSocket = v;
+    else if ((v = w.value(a, '--container-log')) !== undefined) r.containerLog = v;
+    else if ((v = w.value(a, '--preserve-fds')) !== undefined) {
       if (!/^\d+$/.test(v)) return undefined;
       r.preserveFds = Number(v);
     } else if (a === '--no-pivot') r.noPivot = true;
@@ -114,14 +133,14 @@ export function parseCreateArgv(argv: string[], cwd: string): CreateRequest | un
   if (r.id === undefined) return undefined;
   const abs = (p: string | undefined) => (p === undefined ? undefined : path.resolve(cwd, p));
   return {
-    globals: { root: abs(g.root)!, log: abs(g.log), logFormat: g.logFormat },
+    globals: absolute(cwd, g),
     id: r.id, bundle: abs(r.bundle)!, pidFile: abs(r.pidFile), consoleSocket: abs(r.consoleSocket),
     noPivot: r.noPivot, preserveFds: r.preserveFds, containerLog: abs(r.containerLog), strictLimits: r.strictLimits,
   };
 }
 
 export interface ExecRequest {
-  globals: Pick<OciGlobals, 'root' | 'log' | 'logFormat'>;
+  globals: Globals;
   id: string;
   options: Omit<ExecOptions, 'root' | 'onWarning' | 'native' | 'stdioFd' | 'stdinFd' | 'process'> & { processFile?: string };
 }
@@ -130,58 +149,40 @@ export interface ExecRequest {
  * command), paths made absolute; undefined for anything else, and for a terminal without
  * --console-socket (the CLI proxies that one itself). Pure. */
 export function parseExecArgv(argv: string[], cwd: string): ExecRequest | undefined {
-  const g: ExecRequest['globals'] = { root: '/run/podrun', logFormat: 'text' };
-  let i = 0;
-  const value = (a: string, ...names: string[]): string | undefined => {
-    for (const name of names) {
-      if (a === name) return argv[++i];
-      if (name.startsWith('--') && a.startsWith(`${name}=`)) return a.slice(name.length + 1);
-    }
-    return undefined;
-  };
-  for (; i < argv.length && argv[i].startsWith('-'); i++) {
-    const a = argv[i];
-    let v: string | undefined;
-    if ((v = value(a, '--root')) !== undefined) g.root = v;
-    else if ((v = value(a, '--log')) !== undefined) g.log = v;
-    else if ((v = value(a, '--log-format')) !== undefined) {
-      if (v !== 'text' && v !== 'json') return undefined;
-      g.logFormat = v;
-    } else if (a !== '--debug') return undefined;
-  }
-  if (argv[i++] !== 'exec') return undefined;
+  const w = new ArgvWalk(argv);
+  const g = w.globals();
+  if (!g || argv[w.i++] !== 'exec') return undefined;
   const o: ExecRequest['options'] = {};
-  const gid = (v: string): number | undefined => (/^\d+$/.test(v) ? Number(v) : undefined);
-  for (; i < argv.length && argv[i].startsWith('-'); i++) {
-    const a = argv[i];
+  const whole = (v: string): number | undefined => (/^\d+$/.test(v) ? Number(v) : undefined);
+  for (; w.i < argv.length && argv[w.i].startsWith('-'); w.i++) {
+    const a = argv[w.i];
     let v: string | undefined;
-    if ((v = value(a, '--process', '-p')) !== undefined) o.processFile = path.resolve(cwd, v);
-    else if ((v = value(a, '--cwd')) !== undefined) o.cwd = v;
-    else if ((v = value(a, '--env', '-e')) !== undefined) o.env = [...(o.env ?? []), v];
-    else if ((v = value(a, '--user', '-u')) !== undefined) {
+    if ((v = w.value(a, '--process', '-p')) !== undefined) o.processFile = path.resolve(cwd, v);
+    else if ((v = w.value(a, '--cwd')) !== undefined) o.cwd = v;
+    else if ((v = w.value(a, '--env', '-e')) !== undefined) o.env = [...(o.env ?? []), v];
+    else if ((v = w.value(a, '--user', '-u')) !== undefined) {
       const m = /^(\d+)(?::(\d+))?$/.exec(v);
       if (!m) return undefined;
       o.user = { uid: Number(m[1]), gid: Number(m[2] ?? 0) };
-    } else if ((v = value(a, '--additional-gids', '-g')) !== undefined) {
-      const n = gid(v);
+    } else if ((v = w.value(a, '--additional-gids', '-g')) !== undefined) {
+      const n = whole(v);
       if (n === undefined) return undefined;
       o.additionalGids = [...(o.additionalGids ?? []), n];
-    } else if ((v = value(a, '--cap', '-c')) !== undefined) o.addCapabilities = [...(o.addCapabilities ?? []), v];
-    else if ((v = value(a, '--pid-file')) !== undefined) o.pidFile = path.resolve(cwd, v);
-    else if ((v = value(a, '--console-socket')) !== undefined) o.consoleSocket = path.resolve(cwd, v);
-    else if ((v = value(a, '--preserve-fds')) !== undefined) {
-      if (gid(v) === undefined) return undefined;
+    } else if ((v = w.value(a, '--cap', '-c')) !== undefined) o.addCapabilities = [...(o.addCapabilities ?? []), v];
+    else if ((v = w.value(a, '--pid-file')) !== undefined) o.pidFile = path.resolve(cwd, v);
+    else if ((v = w.value(a, '--console-socket')) !== undefined) o.consoleSocket = path.resolve(cwd, v);
+    else if ((v = w.value(a, '--preserve-fds')) !== undefined) {
+      if (whole(v) === undefined) return undefined;
       o.preserveFds = Number(v);
     } else if (a === '--no-new-privs') o.noNewPrivileges = true;
     else if (a === '--detach' || a === '-d') o.detach = true;
     else if (a === '--tty' || a === '-t') o.tty = true;
     else return undefined;
   }
-  const id = argv[i++];
+  const id = argv[w.i++];
   if (id === undefined || (o.tty && !o.consoleSocket)) return undefined;
-  o.args = argv.slice(i);
-  const abs = (p: string | undefined) => (p === undefined ? undefined : path.resolve(cwd, p));
-  return { globals: { root: abs(g.root)!, log: abs(g.log), logFormat: g.logFormat }, id, options: o };
+  o.args = argv.slice(w.i);
+  return { globals: absolute(cwd, g), id, options: o };
 }
 
 /** The monitor started by the client: its pid, then its report, come back over the socket. */
