@@ -247,7 +247,7 @@ static int launch_plan_bytes(int sock, struct reader *r, const char *plan_bytes,
   return si.si_code == CLD_EXITED ? si.si_status : 128 + si.si_status;
 }
 
-int oci_helper(const char *root, char **argv) {
+int oci_helper(const char *root, const char *cmd, char **argv) {
   const char *off = getenv("PODRUN_OCI_HELPER");
   if (off && !strcmp(off, "0")) return -1;
   struct sockaddr_un sa = { .sun_family = AF_UNIX };
@@ -255,9 +255,11 @@ int oci_helper(const char *root, char **argv) {
   int sock = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (sock < 0) return -1;
   if (connect(sock, (struct sockaddr *)&sa, sizeof sa) < 0) {
+    int e = errno;
     close(sock);
-    /* none yet: this create goes through Node as before, and the next ones to the helper */
-    if (errno == ENOENT || errno == ECONNREFUSED) start_helper(root);
+    /* none yet: this call goes through Node as before, and the next ones to the helper. Only a
+     * create starts one: it makes the root anyway, while an exec may name a root that is not there */
+    if ((e == ENOENT || e == ECONNREFUSED) && !strcmp(cmd, "create")) start_helper(root);
     return -1;
   }
   signal(SIGPIPE, SIG_IGN);

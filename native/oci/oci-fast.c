@@ -361,7 +361,7 @@ int main(int argc, char **argv) {
   if (i >= argc) return delegate(argv);
   const char *cmd = argv[i++];
   if (!strcmp(cmd, "create") || !strcmp(cmd, "exec")) {
-    int rc = oci_helper(g.root, argv);
+    int rc = oci_helper(g.root, cmd, argv);
     return rc >= 0 ? rc : delegate(argv);
   }
   int force = 0;
