@@ -84,19 +84,22 @@ static void fork_into_pidns(struct child *c) {
   }
 }
 
-/* A new network namespace's lo comes up, as runc's and crun's do: a pod's
- * containers (`podman --network none`) talk over 127.0.0.1. */
-static void loopback_up(struct child *c) {
+int loopback_up(void) {
   int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  if (s < 0) child_fail(c, STEP_LOOPBACK, errno, -1, "socket");
+  if (s < 0) return -1;
   struct ifreq ifr;
   for (size_t i = 0; i < sizeof ifr; i++) ((char *)&ifr)[i] = 0;
   ifr.ifr_name[0] = 'l';
   ifr.ifr_name[1] = 'o';
-  if (ioctl(s, SIOCGIFFLAGS, &ifr) < 0) child_fail(c, STEP_LOOPBACK, errno, -1, "SIOCGIFFLAGS lo");
-  ifr.ifr_flags |= IFF_UP;
-  if (ioctl(s, SIOCSIFFLAGS, &ifr) < 0) child_fail(c, STEP_LOOPBACK, errno, -1, "SIOCSIFFLAGS lo");
+  int rc = ioctl(s, SIOCGIFFLAGS, &ifr);
+  if (rc == 0) {
+    ifr.ifr_flags |= IFF_UP;
+    rc = ioctl(s, SIOCSIFFLAGS, &ifr);
+  }
+  int e = errno;
   close(s);
+  errno = e;
+  return rc;
 }
 
 void child_main(struct child *c, int clone_made_ns) {
@@ -121,7 +124,9 @@ void child_main(struct child *c, int clone_made_ns) {
     if (rest && unshare((int)rest) < 0) child_fail(c, STEP_UNSHARE, errno, -1, "namespaces");
     need_fork = (rest & CLONE_NEWPID) != 0;
   }
-  if (p->new_ns & CLONE_NEWNET) loopback_up(c);
+  /* a new network namespace's lo comes up, as runc's and crun's do: a pod's
+   * containers (`podman --network none`) talk over 127.0.0.1 */
+  if ((p->new_ns & CLONE_NEWNET) && loopback_up() < 0) child_fail(c, STEP_LOOPBACK, errno, -1, "lo");
   for (size_t i = 0; i < p->njoins; i++)
     if (p->joins[i].type == CLONE_NEWPID) need_fork = 1;
   for (size_t i = 0; i < p->njoins; i++) {

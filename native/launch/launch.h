@@ -181,6 +181,9 @@ int launch(struct launch_plan *plan, const struct launch_callbacks *cb, struct l
  * before the first launch; the string must outlive it. */
 void launch_set_helper(const char *monitor_path);
 
+/* Bring lo up in the caller's network namespace; -1 with errno. */
+int loopback_up(void);
+
 /* The entry of that re-executed child (podrun-monitor __launch-child FD):
  * resumes the launch with what the launcher handed over in FD. */
 __attribute__((noreturn)) void launch_child_resume(int handoff_fd);

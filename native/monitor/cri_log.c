@@ -75,6 +75,10 @@ static void prune_rotated(const struct container_log *l) {
   }
 }
 
+int cri_log_rotation_valid(long long max_size, int max_files) {
+  return max_size == 0 || (max_size >= CRI_LOG_MIN_ROTATE_SIZE && max_files >= 2);
+}
+
 int container_log_open(struct container_log *l, const char *path, long long max_size, int max_files) {
   memset(l, 0, sizeof *l);
   l->fd = l->dirfd = -1;

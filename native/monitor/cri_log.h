@@ -25,6 +25,9 @@ struct log_stream {
  * a file of at least twice as much never has to exceed its size limit. */
 #define CRI_LOG_MIN_ROTATE_SIZE (2 * (16384 + 128))
 
+/* Whether max_size/max_files can be kept to (0 size: no rotation). */
+int cri_log_rotation_valid(long long max_size, int max_files);
+
 struct container_log {
   int fd;              /* -1: no log */
   int dirfd;           /* the log's directory (renames and removals are relative to it) */

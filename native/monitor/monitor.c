@@ -251,7 +251,7 @@ int main(int argc, char **argv) {
       } else if (strcmp(argv[i], "--backoff-ms") == 0 && i + 1 < argc) o.backoff_ms = atoll(argv[++i]);
       else goto usage;
     }
-    if (o.backoff_ms < 1 || o.log_max_size < 0 || (o.log_max_size && (o.log_max_size < CRI_LOG_MIN_ROTATE_SIZE || o.log_max_files < 2))) goto usage;
+    if (o.backoff_ms < 1 || !cri_log_rotation_valid(o.log_max_size, o.log_max_files)) goto usage;
     return supervise_container(argv[2], atoi(argv[3]), &o);
   }
 usage:

@@ -4,6 +4,8 @@
  * DIR/<kind> in our (the host's) mount namespace, where they outlive it. */
 #include "sandbox.h"
 
+#include "launch.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <net/if.h>
@@ -19,21 +21,6 @@
 static int fail(const char *step, const char *what) {
   fprintf(stderr, "podrun-monitor: sandbox: %s%s%s: %s\n", step, what ? " " : "", what ? what : "", strerror(errno));
   return 1;
-}
-
-static int loopback_up(void) {
-  int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  if (s < 0) return -1;
-  struct ifreq ifr;
-  memset(&ifr, 0, sizeof ifr);
-  strcpy(ifr.ifr_name, "lo");
-  int rc = ioctl(s, SIOCGIFFLAGS, &ifr);
-  if (rc == 0) {
-    ifr.ifr_flags |= IFF_UP;
-    rc = ioctl(s, SIOCSIFFLAGS, &ifr);
-  }
-  close(s);
-  return rc;
 }
 
 static int pin(const char *dir, const char *kind) {

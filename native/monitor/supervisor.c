@@ -502,7 +502,7 @@ static void pod_create(struct monitor *m, char *args, char *line, size_t cap) {
   if (fields[6]) {
     o.log_max_size = atoll(fields[5]);
     o.log_max_files = atoi(fields[6]);
-    if (o.log_max_size < 0 || (o.log_max_size && (o.log_max_size < CRI_LOG_MIN_ROTATE_SIZE || o.log_max_files < 2))) {
+    if (!cri_log_rotation_valid(o.log_max_size, o.log_max_files)) {
       snprintf(line, cap, "err\tprotocol\t%d\t-1\tlog rotation needs a size of at least %d bytes and 2 files or more\n", EINVAL, CRI_LOG_MIN_ROTATE_SIZE);
       return;
     }
