@@ -37,6 +37,8 @@ const fromDepsBundles = {
   name: 'from-deps-bundles',
   setup(build) {
     build.onResolve({ filter: new RegExp(`^(${deps.join('|')})$`) }, (args) => ({ path: args.path, namespace: 'deps' }));
+    // the CRI server (grpc, its proto loader, zod for its config): a bundle of its own, dist/deps/cri.js
+    build.onResolve({ filter: /^\.\.\/cri$/ }, (args) => ({ path: 'cri', namespace: 'deps' }));
     build.onResolve({ filter: /\.generated\.js$/ }, (args) => ({ path: path.resolve(args.resolveDir, args.path), namespace: 'deps' }));
     build.onLoad({ filter: /.*/, namespace: 'deps' }, (args) => ({
       contents: `module.exports = require(__dirname + '/../bin/cached-load.js')(__dirname + '/deps/${depName(args.path)}.js');`,
@@ -56,6 +58,12 @@ Promise.all([
     outfile: path.join(root, 'dist/cli.js'),
     external: ['*.node'],
     plugins: [lazyChildProcess, fromDepsBundles],
+  }),
+  esbuild.build({
+    ...common,
+    entryPoints: [path.join(root, 'dist/src/cri/index.js')],
+    outfile: path.join(root, 'dist/deps/cri.js'),
+    external: ['*.node'],
   }),
   ...[...deps, ...generated].map((d) => esbuild.build({
     ...common,

@@ -44,6 +44,8 @@ void child_reexec(struct child *c, int helper_fd, int handoff_fd) {
   for (size_t i = 0; i < p->njoins; i++) keep_across_exec(p->joins[i].fd);
   if (p->has_stdio_fd) keep_across_exec(p->stdio_fd);
   if (p->has_stdin_fd) keep_across_exec(p->stdin_fd);
+  if (p->has_stdout_fd) keep_across_exec(p->stdout_fd);
+  if (p->has_stderr_fd) keep_across_exec(p->stderr_fd);
   char num[16] = "";
   ss_cat_int(num, sizeof num, handoff_fd);
   char *argv[] = { "podrun-monitor", LAUNCH_CHILD_ARG, num, NULL };
@@ -90,13 +92,15 @@ void launch_child_resume(int handoff_fd) {
     plan.bpf.len = (unsigned short)h->bpf_len;
     plan.bpf.filter = (struct sock_filter *)((char *)base + HANDOFF_DATA_OFFSET + h->plan_len);
   }
-  int keep[HANDOFF_MAX_JOINS + 4];
+  int keep[HANDOFF_MAX_JOINS + 6];
   size_t n = 0;
   keep[n++] = h->sync_fd;
   if (h->console_fd >= 0) keep[n++] = h->console_fd;
   for (size_t i = 0; i < plan.njoins; i++) keep[n++] = h->join_fds[i];
   if (plan.has_stdio_fd) keep[n++] = plan.stdio_fd;
   if (plan.has_stdin_fd) keep[n++] = plan.stdin_fd;
+  if (plan.has_stdout_fd) keep[n++] = plan.stdout_fd;
+  if (plan.has_stderr_fd) keep[n++] = plan.stderr_fd;
   sort_ints(keep, n);
   close_all_but(3 + (int)plan.preserve_fds, keep, n);
   child_main(&c, h->clone_made_ns);

@@ -47,6 +47,8 @@ enum plan_tag {
   T_CONSOLE = 34,      /* u32 rows, u32 cols, str console socket path */
   T_HOOK_PAUSE = 35,   /* (flag) stop before pivot_root for the create hooks */
   T_DEV_RULE = 36,     /* u32 allow, u32 type (0 all, 1 block, 2 char), i64 major, i64 minor (-1 any), u32 access (1 m, 2 r, 4 w) */
+  T_STDOUT_FD = 40,    /* u32 fd of the launcher that becomes the process's stdout (after T_STDIO_FD) */
+  T_STDERR_FD = 41,    /* u32 fd of the launcher that becomes the process's stderr (after T_STDIO_FD) */
   T_HOST_MOUNT_NS = 39,/* (flag) no mount namespace of its own: no propagation changes, chroot instead of pivot_root */
   T_STDIO_FD = 37,     /* u32 fd of the launcher that becomes the process's stdin, stdout and stderr */
   T_STDIN_FD = 38,     /* u32 fd of the launcher that becomes the process's stdin (after T_STDIO_FD) */
@@ -113,6 +115,8 @@ struct launch_plan {
   uint32_t preserve_fds;
   int has_stdio_fd; int stdio_fd;
   int has_stdin_fd; int stdin_fd;
+  int has_stdout_fd; int stdout_fd;
+  int has_stderr_fd; int stderr_fd;
   int wait_start;
   /* process.terminal: a pty whose master goes to this unix socket */
   const char *console_socket;

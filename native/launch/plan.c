@@ -168,6 +168,8 @@ static int decode_record(struct launch_plan *p, uint16_t tag, struct reader *r) 
   case T_PRESERVE_FDS: p->preserve_fds = rd_u32(r); break;
   case T_STDIO_FD: p->has_stdio_fd = 1; p->stdio_fd = (int)rd_u32(r); break;
   case T_STDIN_FD: p->has_stdin_fd = 1; p->stdin_fd = (int)rd_u32(r); break;
+  case T_STDOUT_FD: p->has_stdout_fd = 1; p->stdout_fd = (int)rd_u32(r); break;
+  case T_STDERR_FD: p->has_stderr_fd = 1; p->stderr_fd = (int)rd_u32(r); break;
   case T_WAIT_START: p->wait_start = 1; break;
   case T_HOOK_PAUSE: p->hook_pause = 1; break;
   case T_HOST_MOUNT_NS: p->host_mount_ns = 1; break;

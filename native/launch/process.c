@@ -204,6 +204,9 @@ void process_exec(struct child *c) {
     for (int fd = 0; fd < 3; fd++) dup2(p->stdio_fd, fd);
   /* exec without -i: the launcher's /dev/null, not its terminal */
   if (p->has_stdin_fd) dup2(p->stdin_fd, 0);
+  /* ExecSync: stdout and stderr kept apart, each in a file of the launcher */
+  if (p->has_stdout_fd) dup2(p->stdout_fd, 1);
+  if (p->has_stderr_fd) dup2(p->stderr_fd, 2);
   /* stdio and preserved fds lost close-on-exec in child_reexec already */
   prctl(PR_SET_PDEATHSIG, 0);
   sigset_t none;

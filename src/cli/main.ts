@@ -4,6 +4,7 @@ import { Command, Option } from 'commander';
 import { PodrunError } from '../errors';
 import { registerImageCommands, type ImageGlobals } from './image-commands';
 import { registerNetworkCommands } from './network-commands';
+import { registerCriCommand } from './cri-command';
 import { registerPodCommands, type PodGlobals } from './pod-commands';
 import { int, logError, registerOciCommands, warner, type OciGlobals } from './oci-commands';
 
@@ -66,6 +67,7 @@ export function buildProgram(): Command {
   };
   registerPodCommands(program, (fn) => runner(async () => fn()), podGlobals);
   registerNetworkCommands(program, (fn) => runner(async () => fn()), podGlobals);
+  registerCriCommand(program, (fn) => runner(async () => fn()), podGlobals);
 
   oci
     .command('run')

@@ -101,6 +101,9 @@ export interface LaunchPlan {
   stdioFd?: number;
   /** an fd of the launcher that becomes the process's stdin (after stdioFd) */
   stdinFd?: number;
+  /** fds of the launcher that become its stdout and stderr (after stdioFd) */
+  stdoutFd?: number;
+  stderrFd?: number;
   /** stop before exec until started (podrun-monitor only) */
   waitStart?: boolean;
   /** device-cgroup rules, attached as BPF to the cgroup before clone */

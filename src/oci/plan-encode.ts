@@ -7,7 +7,7 @@ const T = {
   READONLY_ROOT: 8, NO_PIVOT: 9, MOUNT: 10, DEVICE: 11, SYMLINK: 12, MASKED: 13, READONLY: 14,
   HOSTNAME: 15, DOMAINNAME: 16, SYSCTL: 17, RLIMIT: 18, OOM_SCORE_ADJ: 19, CAPS: 20,
   NO_NEW_PRIVS: 21, SECCOMP: 22, SECCOMP_ARCH: 23, SECCOMP_RULE: 24, USER: 25, GIDS: 26,
-  UMASK: 27, CWD: 28, ARG: 29, ENV: 30, PRESERVE_FDS: 31, ROOTFS_PARENT: 32, WAIT_START: 33, CONSOLE: 34, HOOK_PAUSE: 35, DEV_RULE: 36, STDIO_FD: 37, STDIN_FD: 38, HOST_MOUNT_NS: 39,
+  UMASK: 27, CWD: 28, ARG: 29, ENV: 30, PRESERVE_FDS: 31, ROOTFS_PARENT: 32, WAIT_START: 33, CONSOLE: 34, HOOK_PAUSE: 35, DEV_RULE: 36, STDIO_FD: 37, STDIN_FD: 38, HOST_MOUNT_NS: 39, STDOUT_FD: 40, STDERR_FD: 41,
 } as const;
 
 type Field = { u32: number } | { i32: number } | { u64: bigint | number } | { str: string };
@@ -122,6 +122,8 @@ export function encodePlan(p: LaunchPlan): Buffer {
   if (p.preserveFds) w.add(T.PRESERVE_FDS, u32(p.preserveFds));
   if (p.stdioFd !== undefined) w.add(T.STDIO_FD, u32(p.stdioFd));
   if (p.stdinFd !== undefined) w.add(T.STDIN_FD, u32(p.stdinFd));
+  if (p.stdoutFd !== undefined) w.add(T.STDOUT_FD, u32(p.stdoutFd));
+  if (p.stderrFd !== undefined) w.add(T.STDERR_FD, u32(p.stderrFd));
   if (p.waitStart) w.add(T.WAIT_START);
   if (p.hookPause) w.add(T.HOOK_PAUSE);
   if (p.hostMountNs) w.add(T.HOST_MOUNT_NS);

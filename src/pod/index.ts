@@ -17,10 +17,10 @@ import { checkNetwork } from '../network';
 import { diffStatus, type PodEvent } from './pod-events';
 import { collectGarbage, type GcReport } from './pod-gc';
 import { defaultContainer } from './default-container';
-import { findPod, findPodIdForRemoval, listPods, podCgroup, podOciRoot, readPod, type PodRecord } from './pod-store';
+import { findPod, findPodIdForRemoval, listPods, podCgroupOf, podOciRoot, readPod, type PodRecord } from './pod-store';
 
 export { parsePodManifest, type ParsedPod } from './manifest';
-export { containerConfig, type ContainerContext } from './container-spec';
+export { containerConfig, ALL_CAPS, DEFAULT_CAPS, type ContainerContext, type SandboxNamespaces } from './container-spec';
 export type { PodManifest, PodRecord, PodStatusReport, PodOptions, GcReport, ExecResult, PodEvent };
 export { diffStatus, podLogRotation };
 
@@ -213,7 +213,7 @@ export function podStats(queries: string[], o: Partial<PodOptions> = {}): PodSta
   const list = queries.length ? queries.map((q) => findPod(root, q)) : listPods(root);
   const cg2 = requireHostCgroup2Mount();
   return list.map((p) => {
-    const podDir = path.join(cg2, podCgroup(p.id));
+    const podDir = path.join(cg2, podCgroupOf(p));
     return {
       name: p.name,
       id: p.id,

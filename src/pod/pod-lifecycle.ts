@@ -20,7 +20,7 @@ import { detachMount, monitorPath, nativeFs } from '../native';
 import { MS } from '../oci/mount-options';
 import {
   cancelRestarts, createContainer, deleteContainer, killContainer, readRecord, readRestarts, startCreated,
-  checkLogRotation, DEFAULT_LOG_ROTATION, type ExitRecord, type LogRotation, type OverlayMount, type RestartPolicy, type RestartRecord,
+  checkLogRotation, DEFAULT_LOG_ROTATION, type ExitRecord, type LogRotation, type OverlayMount, type RestartPolicy, type RestartRecord, type SharedMonitor,
 } from '../oci/lifecycle';
 import { containerStatus } from '../oci/lifecycle/container-status';
 import { readFileInRoot } from '../util/in-root';
@@ -38,7 +38,8 @@ import type { PodContainer, PodManifest } from './manifest-schema';
 import { podDataDir, removeOrphanData, writeDataDirOwner } from './pod-data-dir';
 import { noObjects, writeObjectVolume, type PodObjects } from './pod-objects';
 import { attachPodNetwork, detachPodNetwork, type PodNetworkOptions } from './pod-network';
-import { podCgroup, podDir, podOciRoot, listPods, readPod, writePod, type PodContainerRecord, type PodRecord } from './pod-store';
+import type { PortMapping } from '../network';
+import { podCgroupOf, podDir, podOciRoot, listPods, readPod, writePod, type PodContainerRecord, type PodRecord, type SandboxRecord } from './pod-store';
 import { createPodShm, createSandbox, hostResolvConf, removeSandbox, writeEtcFiles } from './sandbox';
 
 export interface PodOptions extends PodNetworkOptions {
@@ -140,7 +141,7 @@ function makeVolumes(pod: PodManifest, rec: PodRecord, objects: PodObjects): Rec
 /** Until the container has exited for good: its monitor recorded the exit
  * and has no restart pending, or the monitor is gone. Reports each failed
  * run that is going to be restarted. */
-async function waitExit(ociRoot: string, id: string, timeoutMs = Infinity, onRestart?: (exit: ExitRecord, r: RestartRecord) => void): Promise<boolean> {
+export async function waitExit(ociRoot: string, id: string, timeoutMs = Infinity, onRestart?: (exit: ExitRecord, r: RestartRecord) => void): Promise<boolean> {
   const end = Date.now() + timeoutMs;
   let seen = -1;
   for (;;) {
@@ -167,7 +168,7 @@ const qos = (o: { memoryQoS?: boolean }): MemoryQoS | undefined => (o.memoryQoS 
  * Returns its directory. */
 function applyPodLimits(pod: PodManifest, rec: PodRecord, o: PodOptions): string {
   const cg2 = requireHostCgroup2Mount();
-  const dir = path.join(cg2, podCgroup(rec.id));
+  const dir = path.join(cg2, podCgroupOf(rec));
   // recorded before mkdir, so rm after a crash right here still prunes what this pod made
   rec.cgroupCreated = cgroupDirsToCreate(dir);
   writePod(o.root, rec);
@@ -213,20 +214,43 @@ export function podLogRotation(
   }, names);
 }
 
-/** Start a pod from a validated manifest; resolves once its app containers run. */
-export async function startPod(pod: PodManifest, o: PodOptions, objects: PodObjects = noObjects()): Promise<PodRecord> {
-  const missing = notYetImplemented(pod);
-  if (missing.length > 0) throw new PodrunError('EINVALID_CONFIG', `not supported yet: ${missing.join(', ')}`, { field: missing[0] });
-  const logRotation = podLogRotation(o);
+/** How a new pod's sandbox is made, beyond its manifest. */
+export interface SandboxOptions {
+  /** why an existing pod stops this one being made, if it does (default: the same name and namespace) */
+  conflict?: (existing: PodRecord) => string | undefined;
+  /** the pod cgroup's parent below the cgroup2 mount (default podrun.slice): the pod's is <parent>/pod-<id> */
+  cgroupParent?: string;
+  /** CNI port mappings (default: the manifest's ports[].hostPort) */
+  portMappings?: Array<PortMapping & { field: string }>;
+  /** kept in the record for the front end that made the pod (CRI) */
+  cri?: Record<string, unknown>;
+}
+
+/** A pod whose sandbox is up: namespaces pinned, cgroup, monitor, network, /etc files. */
+export interface PodSandbox {
+  rec: PodRecord;
+  sandbox: SandboxRecord;
+  monitor: SharedMonitor;
+  podIP?: string;
+}
+
+const sameName = (pod: PodManifest) => (p: PodRecord): string | undefined =>
+  p.name === pod.metadata.name && p.namespace === (pod.metadata.namespace ?? 'default') ? `pod ${p.name} already exists (podrun rm ${p.name} first)` : undefined;
+
+/** Make a pod's record and sandbox; on failure nothing of it is left. */
+export async function createPodSandbox(pod: PodManifest, o: PodOptions, s: SandboxOptions = {}): Promise<PodSandbox> {
   const id = nativeFs().randomHex(6);
   const namespace = pod.metadata.namespace ?? 'default';
   const rec: PodRecord = {
     id, name: pod.metadata.name, namespace, created: new Date().toISOString(), manifest: pod, containers: [],
     dataDir: podDataDir(o.dataRoot, id), tmpfsVolumes: [], starter: { pid: process.pid, startTime: processStartTime(process.pid) },
+    ...(s.cgroupParent ? { cgroup: `${s.cgroupParent}/pod-${id}` } : {}), ...(s.cri ? { cri: s.cri } : {}),
   };
+  const conflict = s.conflict ?? sameName(pod);
   await withFileLock(path.join(o.root, 'pods.lock'), async () => {
-    if (listPods(o.root).some((p) => p.name === rec.name && p.namespace === namespace)) {
-      throw new PodrunError('EEXIST', `pod ${rec.name} already exists (podrun rm ${rec.name} first)`);
+    for (const p of listPods(o.root)) {
+      const why = conflict(p);
+      if (why) throw new PodrunError('EEXIST', why);
     }
     fs.mkdirSync(podDir(o.root, id), { recursive: true, mode: 0o700 });
     writeDataDirOwner(rec.dataDir, o.root);
@@ -240,14 +264,132 @@ export async function startPod(pod: PodManifest, o: PodOptions, objects: PodObje
     const sandbox = createSandbox(path.join(dir, 'ns'), pod);
     sandboxMaking = sandbox.catch(() => undefined);
     const podCgroupDir = applyPodLimits(pod, rec, o);
-    // the monitor starts while the network, volumes and images are prepared
+    // the monitor starts while the network is attached
     const monitorReady = startPodMonitor(o.root, rec, podCgroupDir);
     monitorStarting = monitorReady.catch(() => undefined);
     const namespaces = await sandbox;
     if (pod.spec.shareProcessNamespace && !pod.spec.hostPID) namespaces.pid = startPodInit(rec, o.root, podCgroupDir);
     const shm = pod.spec.hostIPC ? '/dev/shm' : createPodShm(path.join(dir, 'ns'));
-    const [podIP] = await attachPodNetwork(pod, rec, namespaces.network, o);
+    const [podIP] = await attachPodNetwork(pod, rec, namespaces.network, o, s.portMappings);
     const etcFiles = writeEtcFiles(path.join(dir, 'etc'), pod, hostResolvConf(), podIP);
+    rec.sandbox = { namespaces, shm, etcFiles };
+    writePod(o.root, rec);
+    return { rec, sandbox: rec.sandbox, monitor: await monitorReady, podIP };
+  } catch (e) {
+    await monitorStarting; // settled, so rm finds it (or knows it failed)
+    await sandboxMaking; // and no child is still pinning namespaces behind rm's back
+    await removePod(o.root, id, { force: true, dataRoot: o.dataRoot }).catch(() => undefined);
+    throw e;
+  }
+}
+
+/** A built pod's sandbox as containers join it, from its record (another process may have built it). */
+export function podSandboxOf(root: string, rec: PodRecord): PodSandbox {
+  if (!rec.sandbox || !rec.monitor) throw new PodrunError('EINVALID_CONFIG', `pod ${rec.name}: its sandbox is not ready`);
+  return { rec, sandbox: rec.sandbox, monitor: { dir: podDir(root, rec.id), ...rec.monitor }, podIP: rec.podIPs?.[0] };
+}
+
+/** Read, change and write a pod's record in one synchronous step (no other writer in this process can interleave). */
+export function updatePod(root: string, id: string, change: (rec: PodRecord) => void): PodRecord {
+  const rec = readPod(root, id);
+  if (!rec) throw new PodrunError('ENOTFOUND', `pod ${id} does not exist`);
+  change(rec);
+  writePod(root, rec);
+  return rec;
+}
+
+/** A container to add to a pod. */
+export interface NewPodContainer {
+  name: string;
+  init: boolean;
+  /** id in the pod's OCI state root (default <pod id>-<name>) */
+  ociId?: string;
+  /** where the image came from, as asked */
+  imageName: string;
+  image: ImageDetails;
+  /** its config.json for the mounted rootfs (the image's /etc/passwd and /etc/group at hand) */
+  config: (rootfs: string, files: { passwd?: string; group?: string }) => OciConfig;
+  /** its CRI log (default: <pod dir>/logs/<name>.log) */
+  log?: string;
+  logRotation?: LogRotation;
+  /** restarted by the monitor (each run from a fresh writable layer) */
+  restart?: Omit<RestartPolicy, 'freshRootfs'>;
+  tty?: boolean;
+  stdin?: 'open' | 'once';
+  /** kept in its record (CRI) */
+  cri?: Record<string, unknown>;
+  /** an error of the create, in the terms the user wrote (config: as far as it was built) */
+  explain?: (e: unknown, config?: OciConfig) => unknown;
+  onWarning?: (m: string) => void;
+}
+
+/** Create (not start) a container in a pod whose sandbox is up: its lease, overlay, bundle and OCI container. */
+export async function createPodContainer(root: string, dataRoot: string, sb: PodSandbox, n: NewPodContainer): Promise<PodContainerRecord> {
+  const { rec } = sb;
+  const dir = podDir(root, rec.id);
+  const cr: PodContainerRecord = {
+    name: n.name, init: n.init, ociId: n.ociId ?? `${rec.id}-${n.name}`, image: n.imageName, imageId: n.image.id,
+    rootfsDir: path.join(rec.dataDir, 'containers', n.name), bundle: path.join(dir, 'bundles', n.name),
+    log: n.log ?? path.join(dir, 'logs', `${n.name}.log`), ...(n.cri ? { cri: n.cri } : {}),
+  };
+  updatePod(root, rec.id, (r) => r.containers.push(cr)); // recorded first: rm removes whatever follows
+  rec.containers.push(cr);
+  writeLease(dataRoot, `pod-${rec.id}-${n.name}`, { image: n.image.id, blobs: [], layers: n.image.layers });
+  let config: OciConfig | undefined;
+  try {
+    const mounted = mountRootfs(new ImageStore(dataRoot), n.image.layers, cr.rootfsDir);
+    const { rootfs } = mounted;
+    config = n.config(rootfs, { passwd: readFileInRoot(rootfs, 'etc/passwd'), group: readFileInRoot(rootfs, 'etc/group') });
+    config.linux!.cgroupsPath = `/${podCgroupOf(rec)}/ctr-${n.name}`;
+    fs.mkdirSync(cr.bundle, { recursive: true });
+    fs.mkdirSync(path.dirname(cr.log), { recursive: true });
+    fs.writeFileSync(path.join(cr.bundle, 'config.json'), JSON.stringify(config, null, 2));
+    await createContainer({ config, bundle: cr.bundle }, {
+      id: cr.ociId, root: podOciRoot(root, rec.id), containerLog: cr.log, logRotation: n.logRotation, onWarning: n.onWarning, sharedMonitor: sb.monitor,
+      // a tty's master goes to the pod's monitor, on a socket of its own: this path only marks the plan
+      consoleSocket: n.tty ? path.join(cr.bundle, 'console.sock') : undefined,
+      stdin: n.stdin,
+      restart: n.restart && { ...n.restart, freshRootfs: { target: rootfs, upper: mounted.upper, work: mounted.work, options: mounted.options } },
+    });
+    return cr;
+  } catch (e) {
+    throw n.explain ? n.explain(e, config) : e;
+  }
+}
+
+async function removeContainerParts(root: string, dataRoot: string, podId: string, c: PodContainerRecord): Promise<void> {
+  await deleteContainer(podOciRoot(root, podId), c.ociId, { force: true }).catch((e: PodrunError) => {
+    if (e.code !== 'ENOTFOUND') throw e;
+  });
+  removeRootfs(c.rootfsDir);
+  removeLease(dataRoot, `pod-${podId}-${c.name}`);
+}
+
+/** CNI DEL of a pod's attachment now (a CRI sandbox's stop), so its remove has none left to do. */
+export async function detachPodNetworkOf(root: string, rec: PodRecord, dataRoot: string): Promise<void> {
+  await detachPodNetwork(rec, dataRoot);
+  updatePod(root, rec.id, (r) => delete r.network);
+}
+
+/** Remove one container of a pod (stopped, or killed with force): OCI state, overlay, lease, bundle, record. */
+export async function removePodContainer(root: string, dataRoot: string, podId: string, name: string): Promise<void> {
+  const c = readPod(root, podId)?.containers.find((x) => x.name === name);
+  if (!c) return;
+  await removeContainerParts(root, dataRoot, podId, c);
+  fs.rmSync(c.bundle, { recursive: true, force: true });
+  updatePod(root, podId, (r) => (r.containers = r.containers.filter((x) => x.name !== name)));
+}
+
+/** Start a pod from a validated manifest; resolves once its app containers run. */
+export async function startPod(pod: PodManifest, o: PodOptions, objects: PodObjects = noObjects()): Promise<PodRecord> {
+  const missing = notYetImplemented(pod);
+  if (missing.length > 0) throw new PodrunError('EINVALID_CONFIG', `not supported yet: ${missing.join(', ')}`, { field: missing[0] });
+  const logRotation = podLogRotation(o);
+  const sb = await createPodSandbox(pod, o);
+  const { rec } = sb;
+  const { id } = rec;
+  try {
+    const dir = podDir(o.root, id);
     const volumes = makeVolumes(pod, rec, objects);
     writePod(o.root, rec);
     const pulled = new Map<string, Promise<ImageDetails>>();
@@ -256,9 +398,7 @@ export async function startPod(pod: PodManifest, o: PodOptions, objects: PodObje
       ...pod.spec.containers.map((c, i) => ({ c, init: false, field: `spec.containers[${i}]` })),
     ];
     const images = await Promise.all(all.map(({ c, field }) => ensureImage(c, field, o, pulled)));
-    const store = new ImageStore(o.dataRoot);
     const ociRoot = podOciRoot(o.root, id);
-    const sharedMonitor = await monitorReady;
 
     const configs = new Map<string, { k: { c: PodContainer; field: string }; config: OciConfig }>();
     /** a start's failure (the process exec'd then) in the Pod's terms */
@@ -266,45 +406,29 @@ export async function startPod(pod: PodManifest, o: PodOptions, objects: PodObje
       const made = configs.get(ociId);
       throw made ? inPodTerms(e, made.k.field, made.k.c, made.config) : e;
     });
-    const create = async (k: { c: PodContainer; init: boolean; field: string }, image: ImageDetails): Promise<PodContainerRecord> => {
-      const ctrDir = path.join(rec.dataDir, 'containers', k.c.name);
-      const bundle = path.join(dir, 'bundles', k.c.name);
-      const cr: PodContainerRecord = {
-        name: k.c.name, init: k.init, ociId: `${id}-${k.c.name}`, image: k.c.image, imageId: image.id,
-        rootfsDir: ctrDir, bundle, log: path.join(dir, 'logs', `${k.c.name}.log`),
-      };
-      rec.containers.push(cr);
-      writeLease(o.dataRoot, `pod-${id}-${k.c.name}`, { image: image.id, blobs: [], layers: image.layers });
-      writePod(o.root, rec);
-      const mounted = mountRootfs(store, image.layers, ctrDir);
-      const { rootfs } = mounted;
-      const config = containerConfig({
-        pod, container: k.c, field: k.field, rootfs, image: containerDefaults(image.config),
-        passwd: readFileInRoot(rootfs, 'etc/passwd'), group: readFileInRoot(rootfs, 'etc/group'),
-        namespaces, etcFiles, volumes, shm, podUid: id, podIP, memoryQoS: qos(o), objects,
-        readOnlyVolumes: (pod.spec.volumes ?? []).filter((v) => v.configMap || v.secret).map((v) => v.name),
-        readSeccompProfile: (name) => {
-          const dir = o.seccompProfileRoot ?? path.join(o.dataRoot, 'seccomp');
-          const text = readFileInRoot(dir, name);
-          if (text === undefined) throw new Error(`no profile ${name} in ${dir}`);
-          return text;
-        },
-      });
-      config.linux!.cgroupsPath = `/${podCgroup(id)}/ctr-${k.c.name}`;
-      fs.mkdirSync(bundle, { recursive: true });
-      fs.mkdirSync(path.dirname(cr.log), { recursive: true });
-      fs.writeFileSync(path.join(bundle, 'config.json'), JSON.stringify(config, null, 2));
-      // validated as a runtime's config.json would be (image fields reach it), without reading the file back
-      configs.set(cr.ociId, { k, config });
-      await createContainer({ config, bundle }, {
-        id: cr.ociId, root: ociRoot, containerLog: cr.log, logRotation, onWarning: o.onWarning, sharedMonitor,
-        // a tty's master goes to the pod's monitor, on a socket of its own: this path only marks the plan
-        consoleSocket: k.c.tty ? path.join(bundle, 'console.sock') : undefined,
-        stdin: k.c.stdin ? (k.c.stdinOnce ? 'once' : 'open') : undefined,
-        restart: restartFor(pod.spec.restartPolicy, k.init, o.restartBackoffMs, { target: rootfs, upper: mounted.upper, work: mounted.work, options: mounted.options }),
-      }).catch((e: unknown) => { throw inPodTerms(e, k.field, k.c, config); });
-      return cr;
-    };
+    const { namespaces, etcFiles, shm } = sb.sandbox;
+    const create = (k: { c: PodContainer; init: boolean; field: string }, image: ImageDetails): Promise<PodContainerRecord> => createPodContainer(o.root, o.dataRoot, sb, {
+      name: k.c.name, init: k.init, imageName: k.c.image, image, logRotation, onWarning: o.onWarning,
+      tty: k.c.tty, stdin: k.c.stdin ? (k.c.stdinOnce ? 'once' : 'open') : undefined,
+      restart: restartFor(pod.spec.restartPolicy, k.init, o.restartBackoffMs),
+      config: (rootfs, files) => {
+        const config = containerConfig({
+          pod, container: k.c, field: k.field, rootfs, image: containerDefaults(image.config), ...files,
+          namespaces, etcFiles, volumes, shm, podUid: id, podIP: sb.podIP, memoryQoS: qos(o), objects,
+          readOnlyVolumes: (pod.spec.volumes ?? []).filter((v) => v.configMap || v.secret).map((v) => v.name),
+          readSeccompProfile: (name) => {
+            const dir = o.seccompProfileRoot ?? path.join(o.dataRoot, 'seccomp');
+            const text = readFileInRoot(dir, name);
+            if (text === undefined) throw new Error(`no profile ${name} in ${dir}`);
+            return text;
+          },
+        });
+        // validated as a runtime's config.json would be (image fields reach it), without reading the file back
+        configs.set(`${id}-${k.c.name}`, { k, config });
+        return config;
+      },
+      explain: (e, config) => (config ? inPodTerms(e, k.field, k.c, config) : e),
+    });
 
     // init containers: one at a time, each to completion
     for (let i = 0; i < all.length; i++) {
@@ -332,8 +456,6 @@ export async function startPod(pod: PodManifest, o: PodOptions, objects: PodObje
     writePod(o.root, rec);
     return rec;
   } catch (e) {
-    await monitorStarting; // settled, so rm finds it (or knows it failed)
-    await sandboxMaking; // and no child is still pinning namespaces behind rm's back
     await removePod(o.root, id, { force: true, dataRoot: o.dataRoot }).catch(() => undefined);
     throw e;
   }
@@ -421,13 +543,7 @@ export async function removePod(root: string, id: string, o: { force?: boolean; 
   const running = notStopped(ociRoot, rec).length > 0;
   if (running && !o.force) throw new PodrunError('EINVALID_CONFIG', `pod ${rec.name} is running: stop it first or pass --force`);
   if (running) await stopPod(root, rec, 0);
-  for (const c of rec.containers) {
-    await deleteContainer(ociRoot, c.ociId, { force: true }).catch((e: PodrunError) => {
-      if (e.code !== 'ENOTFOUND') throw e;
-    });
-    removeRootfs(c.rootfsDir);
-    removeLease(o.dataRoot, `pod-${id}-${c.name}`);
-  }
+  for (const c of rec.containers) await removeContainerParts(root, o.dataRoot, id, c);
   await stopPodMonitor(root, rec);
   for (const v of rec.tmpfsVolumes) detachMount(v);
   try {
@@ -438,9 +554,10 @@ export async function removePod(root: string, id: string, o: { force?: boolean; 
     o.onWarning?.(`${(e as Error).message} (podrun gc retries)`);
   }
   const cg2 = hostCgroup2Mount();
-  if (cg2 && fs.existsSync(path.join(cg2, podCgroup(id)))) await removeCgroup(path.join(cg2, podCgroup(id)));
-  pruneEmpty((rec.cgroupCreated ?? []).slice(0, -1)); // podrun.slice, if this pod made it and it is empty now
-  if (cg2) pruneMadeParents(path.dirname(path.join(cg2, podCgroup(id)))); // or another pod made it and left first
+  const podCg = cg2 && path.join(cg2, podCgroupOf(rec));
+  if (podCg && fs.existsSync(podCg)) await removeCgroup(podCg);
+  pruneEmpty((rec.cgroupCreated ?? []).slice(0, -1)); // podrun.slice (or a CRI cgroup_parent), if this pod made it and it is empty now
+  if (podCg) pruneMadeParents(path.dirname(podCg)); // or another pod made it and left first
   // whatever is still mounted below the data dir (a tmpfs volume a crash left unrecorded)
   for (const m of mountPointsUnder(fs.readFileSync('/proc/self/mountinfo', 'utf8'), rec.dataDir)) detachMount(m);
   fs.rmSync(rec.dataDir, { recursive: true, force: true });

@@ -33,8 +33,10 @@ export function portMappingsOf(pod: PodManifest): Array<PortMapping & { field: s
 }
 
 /** Attach the pod's netns; returns the pod IPs (none for loopback-only and hostNetwork pods). */
-export async function attachPodNetwork(pod: PodManifest, rec: PodRecord, netns: string | undefined, o: PodNetworkOptions & { root: string; dataRoot: string }): Promise<string[]> {
-  const ports = portMappingsOf(pod);
+export async function attachPodNetwork(
+  pod: PodManifest, rec: PodRecord, netns: string | undefined, o: PodNetworkOptions & { root: string; dataRoot: string },
+  ports: Array<PortMapping & { field: string }> = portMappingsOf(pod),
+): Promise<string[]> {
   if (pod.spec.hostNetwork) {
     const moved = ports.find((p) => p.hostPort !== p.containerPort);
     if (moved) throw new PodrunError('EINVALID_CONFIG', `${moved.field}: with hostNetwork it must equal containerPort (${moved.containerPort})`, { field: moved.field });

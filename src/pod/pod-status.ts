@@ -110,7 +110,8 @@ export function podStatus(root: string, pod: PodRecord): PodStatusReport {
     return made ? statusOf(root, pod, made) : { name: c.name, image: c.image, imageID: '', containerID: '', state: { waiting: { reason: 'PodInitializing' } }, ready: false, restartCount: 0 };
   };
   const init = (pod.manifest.spec.initContainers ?? []).map((c) => report(c, true));
-  const apps = pod.manifest.spec.containers.map((c) => report(c, false));
+  // a CRI sandbox's containers are made one by one by its client: those it has
+  const apps = pod.cri ? pod.containers.map((c) => statusOf(root, pod, c)) : pod.manifest.spec.containers.map((c) => report(c, false));
   let phase: PodStatusReport['phase'] = 'Pending';
   const terminated = (s: ContainerStatusReport) => ('terminated' in s.state ? s.state.terminated : undefined);
   const failed = pod.failed ?? (startInterrupted(pod) ? `podrun start (pid ${pod.starter?.pid}) died before the pod was up: podrun rm or podrun gc removes it` : undefined);

@@ -7,6 +7,7 @@ import path from 'node:path';
 import { PodrunError } from '../errors';
 import { VOLATILE, writeFileAtomic } from '../util/atomic-file';
 import { isSameProcess } from '../util/process-identity';
+import type { SandboxNamespaces } from './container-spec';
 import type { PodManifest } from './manifest-schema';
 
 export interface PodContainerRecord {
@@ -19,7 +20,18 @@ export interface PodContainerRecord {
   /** upper/work/rootfs of its overlay */
   rootfsDir: string;
   bundle: string;
+  /** its CRI-format log ('' for none: a CRI container without log_path) */
   log: string;
+  /** what a CRI client created it with (src/cri keeps its shape) */
+  cri?: Record<string, unknown>;
+}
+
+/** What the sandbox made that containers created later (over CRI) join. */
+export interface SandboxRecord {
+  namespaces: SandboxNamespaces;
+  /** the pod's /dev/shm tmpfs (the host's with hostIPC) */
+  shm: string;
+  etcFiles: { hosts: string; hostname: string; resolvConf: string };
 }
 
 export interface PodRecord {
@@ -46,6 +58,12 @@ export interface PodRecord {
   /** the CNI network it is attached to (set before ADD) */
   network?: { name: string; ifName: string };
   podIPs?: string[];
+  /** the pod cgroup below the cgroup2 mount, when not podrun.slice/pod-<id> (<CRI cgroup_parent>/pod-<id>) */
+  cgroup?: string;
+  /** set once the sandbox is built */
+  sandbox?: SandboxRecord;
+  /** a sandbox made over CRI: what the client asked (src/cri keeps its shape) */
+  cri?: Record<string, unknown>;
   /** the `podrun start` process while it builds the pod; cleared once the pod is up */
   starter?: { pid: number; startTime?: number };
 }
@@ -58,6 +76,9 @@ export const podDir = (root: string, id: string): string => path.join(podsDir(ro
 export const podOciRoot = (root: string, id: string): string => path.join(podDir(root, id), 'oci');
 /** The pod's cgroup below the cgroup2 root; its containers' (ctr-<name>) are children. */
 export const podCgroup = (id: string): string => `podrun.slice/pod-${id}`;
+
+/** The pod's cgroup below the cgroup2 mount (its own, or the one a CRI client named). */
+export const podCgroupOf = (rec: Pick<PodRecord, 'id' | 'cgroup'>): string => rec.cgroup ?? podCgroup(rec.id);
 
 export function writePod(root: string, rec: PodRecord): void {
   writeFileAtomic(path.join(podDir(root, rec.id), 'pod.json'), `${JSON.stringify(rec, null, 2)}\n`, 0o600, VOLATILE);

@@ -55,6 +55,9 @@ export interface ExecOptions {
   stdioFd?: number;
   /** podrun extension: an open fd that becomes its stdin (exec without -i: /dev/null) */
   stdinFd?: number;
+  /** podrun extension: open fds that become its stdout and stderr (CRI ExecSync keeps them apart) */
+  stdoutFd?: number;
+  stderrFd?: number;
   detach?: boolean;
   pidFile?: string;
   /** allocate a pty (process.terminal) and send its master here */
@@ -113,6 +116,8 @@ export function execPlan(id: string, o: ExecOptions): LaunchPlan {
   for (const w of warnings) o.onWarning?.(w);
   if (o.stdioFd !== undefined) plan.stdioFd = o.stdioFd;
   if (o.stdinFd !== undefined) plan.stdinFd = o.stdinFd;
+  if (o.stdoutFd !== undefined) plan.stdoutFd = o.stdoutFd;
+  if (o.stderrFd !== undefined) plan.stderrFd = o.stderrFd;
   return plan;
 }
 

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# CRI path latency, podrun against Debian's containerd + runc in the same run: `crictl runp` + `create` + `start`
+# of a busybox `sleep 3600` (the conformance kit's lat.sh: 1 warm-up + N timed runs, medians), then the ratio.
+#   ANCHORS=/opt/anchors bash bench/cri.sh [N=15]
+# By hand (needs the kit's build and images); leaves nothing running.
+set -euo pipefail
+repo=$(cd "$(dirname "$0")/.." && pwd)
+ANCHORS=${ANCHORS:?set ANCHORS}; N=${1:-15}
+kit=${KIT:-$(cd "$repo/../shared/conformance/cri" && pwd)}
+NS=cri-anchor
+run=/run/podrun-bench-cri
+mkdir -p "$run/cni"
+cat > "$run/cni/10-bench.conflist" <<JSON
+{"cniVersion": "1.0.0", "name": "podrun-bench", "plugins": [
+  {"type": "bridge", "bridge": "cnianchor3", "isGateway": true, "ipMasq": false,
+   "ipam": {"type": "host-local", "dataDir": "$run/cni-ipam", "ranges": [[{"subnet": "10.244.80.0/24"}]]}},
+  {"type": "portmap", "capabilities": {"portMappings": true}}]}
+JSON
+printf 'root: %s/state\ndataRoot: %s/data\ncni: { confDir: %s/cni, binDirs: [/usr/lib/cni] }\nregistries: { configPath: %s/cri/certs.d }\n' "$run" "$run" "$run" "$ANCHORS" > "$run/config.yaml"
+ANCHORS=$ANCHORS bash "$kit/anchor-env.sh" up >/dev/null   # containerd + runc (instance "runc")
+setsid nsenter --net=/run/netns/$NS "$repo/bin/podrun" cri --listen "unix://$run/cri.sock" --config "$run/config.yaml" > "$run/server.log" 2>&1 < /dev/null &
+pid=$!
+cleanup() {
+  kill "$pid" 2>/dev/null || true
+  for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  ANCHORS=$ANCHORS bash "$kit/anchor-env.sh" down >/dev/null || true
+  rmdir /sys/fs/cgroup/*/anchor-lat 2>/dev/null || true   # what runc made in the v1 hierarchies for the reference runs
+  rm -rf "$run"
+}
+trap cleanup EXIT
+for _ in $(seq 100); do [ -S "$run/cri.sock" ] && break; sleep 0.1; done
+crictl=(nsenter --net=/run/netns/$NS "$ANCHORS/cri-tools/build/bin/crictl" --runtime-endpoint "unix://$run/cri.sock")
+"${crictl[@]}" pull registry.k8s.io/e2e-test-images/busybox:1.29-2 >/dev/null 2>&1
+echo "== containerd 1.6 + runc"
+ref=$(ANCHORS=$ANCHORS bash "$kit/lat.sh" /run/anchor-containerd/containerd.sock "$N" ref | tail -1)
+echo "$ref"
+echo "== podrun cri"
+ours=$(ANCHORS=$ANCHORS bash "$kit/lat.sh" "$run/cri.sock" "$N" podrun | tail -1)
+echo "$ours"
+r=$(echo "$ref" | sed -n 's/.*total \([0-9]*\).*/\1/p'); o=$(echo "$ours" | sed -n 's/.*total \([0-9]*\).*/\1/p')
+echo "runp+create+start median: podrun ${o} ms, containerd+runc ${r} ms: $(python3 -c "print(f'{$o/$r:.2f}')")x"

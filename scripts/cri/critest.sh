@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# By hand, not CI: critest (the conformance kit's build, ../shared/conformance/cri) against `podrun cri`, offline.
+#   ANCHORS=/opt/anchors bash scripts/cri/critest.sh [extra critest/ginkgo args, e.g. -ginkgo.focus REGEXP]
+# Starts the kit's netns + local registry (anchor-env.sh up --no-containerd), then `podrun cri` in that netns with
+# its own state root, data root, CNI network (bridge cnianchor2, 10.244.79.0/24) and the kit's hosts.toml mirrors,
+# runs critest-run against it and stops and removes everything it started. Last line: `PASSED n / RAN m`.
+set -euo pipefail
+repo=$(cd "$(dirname "$0")/../.." && pwd)
+ANCHORS=${ANCHORS:?set ANCHORS}
+kit=${KIT:-$(cd "$repo/../shared/conformance/cri" && pwd)}
+NS=cri-anchor
+run=/run/podrun-critest
+data=/var/lib/podrun-critest
+mkdir -p "$run/cni" "$data"
+cat > "$run/cni/10-podrun-critest.conflist" <<JSON
+{"cniVersion": "1.0.0", "name": "podrun-critest", "plugins": [
+  {"type": "bridge", "bridge": "cnianchor2", "isGateway": true, "ipMasq": false, "hairpinMode": true,
+   "ipam": {"type": "host-local", "dataDir": "$run/cni-ipam", "ranges": [[{"subnet": "10.244.79.0/24"}]], "routes": [{"dst": "0.0.0.0/0"}]}},
+  {"type": "portmap", "capabilities": {"portMappings": true}}]}
+JSON
+cat > "$run/config.yaml" <<YAML
+listen: unix://$run/cri.sock
+root: $run/state
+dataRoot: $data
+cni: { confDir: $run/cni, binDirs: [/usr/lib/cni] }
+registries: { configPath: $ANCHORS/cri/certs.d }
+YAML
+NS=$NS ANCHORS=$ANCHORS bash "$kit/anchor-env.sh" up --no-containerd >/dev/null
+setsid nsenter --net=/run/netns/$NS "$repo/bin/podrun" cri --config "$run/config.yaml" > "$run/server.log" 2>&1 < /dev/null &
+pid=$!
+echo $pid > "$run/server.pid"
+for _ in $(seq 100); do [ -S "$run/cri.sock" ] && break; sleep 0.1; done
+set +e
+ANCHORS=$ANCHORS bash "$kit/critest-run" "$run/cri.sock" --netns $NS ${1+-- "$@"}
+rc=$?
+set -e
+crictl=(nsenter --net=/run/netns/$NS "$ANCHORS/cri-tools/build/bin/crictl" --runtime-endpoint "unix://$run/cri.sock" --timeout 30s)
+for p in $("${crictl[@]}" pods -q 2>/dev/null); do "${crictl[@]}" rmp -f "$p" >/dev/null 2>&1 || true; done
+kill "$pid"; for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+NS=$NS ANCHORS=$ANCHORS bash "$kit/anchor-env.sh" down >/dev/null || true
+ip link del cnianchor2 2>/dev/null || true
+echo "server log: $run/server.log (kept; rm -rf $run $data to clean)"
+exit $rc

@@ -1,0 +1,87 @@
+/** A CRI PodSandboxConfig → what podrun's pod layer makes of it: a Pod
+ * manifest without containers (namespaces, hostname, DNS, sysctls), the
+ * port mappings, the pod cgroup. Pure; errors name the request's fields as
+ * CRI spells them (`config.metadata.name`). */
+import os from 'node:os';
+import { PodrunError } from '../errors';
+import type { PortMapping as CniPortMapping } from '../network';
+import type { PodManifest } from '../pod';
+import { isLocalDescendingPath } from '../util/in-root';
+import type { PodSandboxConfig, NamespaceMode } from './types';
+
+export function invalidArgument(field: string, reason: string): PodrunError {
+  return new PodrunError('EINVALID_CONFIG', `${field}: ${reason}`, { field });
+}
+
+export interface SandboxPlan {
+  pod: PodManifest;
+  portMappings: Array<CniPortMapping & { field: string }>;
+  /** config.linux.cgroup_parent below the cgroup2 mount, if the client names one: the pod cgroup goes below it
+   * (kubelet gives each pod its own; critest and crictl users share one between sandboxes) */
+  cgroupParent?: string;
+  privileged: boolean;
+  namespaces: { network: NamespaceMode; pid: NamespaceMode; ipc: NamespaceMode };
+}
+
+/** containerd's sandbox name, which no two sandboxes share: name_namespace_uid_attempt */
+export const sandboxKey = (m: { name: string; namespace: string; uid: string; attempt: number }): string => `${m.name}_${m.namespace}_${m.uid}_${m.attempt}`;
+
+/** "ndots:5" → { name: 'ndots', value: '5' } */
+function dnsOption(o: string): { name: string; value?: string } {
+  const i = o.indexOf(':');
+  return i < 0 ? { name: o } : { name: o.slice(0, i), value: o.slice(i + 1) };
+}
+
+export function planSandbox(config: PodSandboxConfig | null | undefined, hostName: () => string = os.hostname): SandboxPlan {
+  if (!config) throw invalidArgument('config', 'required');
+  const m = config.metadata;
+  if (!m) throw invalidArgument('config.metadata', 'required');
+  for (const k of ['name', 'namespace', 'uid'] as const) if (!m[k]) throw invalidArgument(`config.metadata.${k}`, 'required');
+  const sc = config.linux?.security_context;
+  const nso = sc?.namespace_options;
+  const namespaces = { network: nso?.network ?? 'POD', pid: nso?.pid ?? 'POD', ipc: nso?.ipc ?? 'POD' };
+  const at = 'config.linux.security_context.namespace_options';
+  if (namespaces.network !== 'POD' && namespaces.network !== 'NODE') throw invalidArgument(`${at}.network`, `${namespaces.network} is not a sandbox's mode (POD or NODE)`);
+  if (namespaces.ipc !== 'POD' && namespaces.ipc !== 'NODE') throw invalidArgument(`${at}.ipc`, `${namespaces.ipc} is not a sandbox's mode (POD or NODE)`);
+  if (namespaces.pid === 'TARGET') throw invalidArgument(`${at}.pid`, 'TARGET is a container\'s mode, not a sandbox\'s');
+  if (nso?.userns_options && nso.userns_options.mode !== 'NODE') throw invalidArgument(`${at}.userns_options.mode`, `${nso.userns_options.mode}: user namespaces are not supported yet (podrun advertises none)`);
+  if (sc?.apparmor && sc.apparmor.profile_type === 'Localhost') throw invalidArgument('config.linux.security_context.apparmor', 'AppArmor is not supported by podrun');
+  const hostNetwork = namespaces.network === 'NODE';
+  const dns = config.dns_config;
+  const hasDns = !!dns && (dns.servers.length > 0 || dns.searches.length > 0 || dns.options.length > 0);
+  const sysctls = Object.entries(config.linux?.sysctls ?? {}).map(([name, value]) => ({ name, value }));
+  const pod: PodManifest = {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name: m.name, namespace: m.namespace, uid: m.uid, labels: config.labels ?? {}, annotations: config.annotations ?? {} },
+    spec: {
+      containers: [],
+      // kubelet restarts containers itself, each as a new container
+      restartPolicy: 'Never',
+      // a sandbox's own UTS namespace gets the name kubelet asks for, else the node's (as containerd)
+      hostname: config.hostname || hostName(),
+      hostNetwork,
+      hostIPC: namespaces.ipc === 'NODE',
+      hostPID: namespaces.pid === 'NODE',
+      shareProcessNamespace: namespaces.pid === 'POD',
+      ...(hasDns ? { dnsPolicy: 'None' as const, dnsConfig: { nameservers: dns!.servers, searches: dns!.searches, options: dns!.options.map(dnsOption) } } : {}),
+      ...(sysctls.length ? { securityContext: { sysctls } } : {}),
+    },
+  };
+  const portMappings: SandboxPlan['portMappings'] = [];
+  config.port_mappings.forEach((p, i) => {
+    if (p.host_port <= 0) return; // no host port: nothing to map (as containerd)
+    const field = `config.port_mappings[${i}]`;
+    if (p.container_port <= 0 || p.container_port > 65535) throw invalidArgument(`${field}.container_port`, `${p.container_port} is not a port`);
+    if (p.host_port > 65535) throw invalidArgument(`${field}.host_port`, `${p.host_port} is not a port`);
+    portMappings.push({ field: `${field}.host_port`, hostPort: p.host_port, containerPort: p.container_port, protocol: p.protocol.toLowerCase() as CniPortMapping['protocol'], ...(p.host_ip ? { hostIP: p.host_ip } : {}) });
+  });
+  let cgroupParent: string | undefined;
+  const parent = config.linux?.cgroup_parent;
+  if (parent) {
+    const rel = parent.replace(/^\/+/, '').replace(/\/+$/, '');
+    if (!rel || !isLocalDescendingPath(rel)) throw invalidArgument('config.linux.cgroup_parent', `${JSON.stringify(parent)} is not a cgroup below the root`);
+    cgroupParent = rel;
+  }
+  return { pod, portMappings, cgroupParent, privileged: sc?.privileged === true, namespaces };
+}

@@ -1,0 +1,179 @@
+/** `podrun cri`: CRI runtime.v1 over gRPC on a unix socket (@grpc/grpc-js),
+ * the pod library in this process. Requests are decoded by
+ * @grpc/proto-loader from podrun's own proto (src/cri/proto); errors become
+ * gRPC statuses (a request field that is wrong: INVALID_ARGUMENT, naming it). */
+import fs from 'node:fs';
+import path from 'node:path';
+import type * as grpcTypes from '@grpc/grpc-js';
+import { PodrunError } from '../errors';
+import { DEFAULT_DATA_ROOT } from '../image';
+import { packageRoot } from '../native';
+import { DEFAULT_STATE_ROOT } from '../oci/lifecycle';
+import type { CriConfig } from './config';
+import { CriImages, criImage as criImageOf } from './image-service';
+import { CRI_VERSION, CriRuntime, RUNTIME_NAME } from './runtime-service';
+import { invalidArgument } from './sandbox-plan';
+
+export const DEFAULT_CRI_SOCKET = 'unix:///run/podrun/cri.sock';
+
+export interface CriServer {
+  /** unix:///… */
+  address: string;
+  runtime: CriRuntime;
+  images: CriImages;
+  close(): Promise<void>;
+}
+
+type Grpc = typeof grpcTypes;
+const grpc = (): Grpc => require('@grpc/grpc-js') as Grpc;
+
+/** podrun's proto, decoded as src/cri/types.ts describes it */
+export function loadCriProto(): grpcTypes.GrpcObject {
+  const loader = require('@grpc/proto-loader') as typeof import('@grpc/proto-loader');
+  const def = loader.loadSync(path.join(packageRoot(), 'src', 'cri', 'proto', 'runtime_v1.proto'), { keepCase: true, longs: String, enums: String, defaults: true, oneofs: true });
+  return grpc().loadPackageDefinition(def);
+}
+
+/** A thrown error as the gRPC status a CRI client expects. */
+export function grpcStatus(e: unknown): { code: number; details: string } {
+  const s = grpc().status;
+  const pe = e instanceof PodrunError ? e : undefined;
+  const details = (e as Error)?.message ?? String(e);
+  if (!pe) return { code: s.UNKNOWN, details };
+  if (pe.cause === 'timeout') return { code: s.DEADLINE_EXCEEDED, details };
+  switch (pe.code) {
+    case 'EINVALID_CONFIG': return { code: pe.field ? s.INVALID_ARGUMENT : s.FAILED_PRECONDITION, details };
+    case 'ENOTFOUND': return { code: s.NOT_FOUND, details };
+    case 'EEXIST': return { code: s.ALREADY_EXISTS, details };
+    case 'EHOST': return { code: s.FAILED_PRECONDITION, details };
+    default: return { code: s.UNKNOWN, details };
+  }
+}
+
+/** One operation at a time per key (a sandbox): kubelet's calls for one pod do not interleave half-way. */
+class KeyedQueue {
+  readonly #tails = new Map<string, Promise<unknown>>();
+  run<T>(key: string, fn: () => Promise<T>): Promise<T> {
+    const prev = this.#tails.get(key) ?? Promise.resolve();
+    const next = prev.then(fn, fn);
+    const tail = next.catch(() => undefined);
+    this.#tails.set(key, tail);
+    void tail.then(() => {
+      if (this.#tails.get(key) === tail) this.#tails.delete(key);
+    });
+    return next;
+  }
+}
+
+type Handler = (req: Record<string, any>) => unknown; // eslint-disable-line @typescript-eslint/no-explicit-any -- decoded messages, typed in each handler
+
+function unary(fn: Handler): grpcTypes.handleUnaryCall<unknown, unknown> {
+  return (call, callback) => {
+    Promise.resolve()
+      .then(() => fn(call.request as Record<string, unknown>))
+      .then((r) => callback(null, r ?? {}), (e: unknown) => callback(grpcStatus(e) as grpcTypes.ServiceError));
+  };
+}
+
+export interface CriServerOptions {
+  listen?: string;
+  config?: CriConfig;
+}
+
+export async function startCriServer(o: CriServerOptions = {}): Promise<CriServer> {
+  const config = o.config ?? {};
+  const root = config.root ?? DEFAULT_STATE_ROOT;
+  const dataRoot = config.dataRoot ?? DEFAULT_DATA_ROOT;
+  const address = o.listen ?? config.listen ?? DEFAULT_CRI_SOCKET;
+  if (!address.startsWith('unix:///')) throw new PodrunError('EINVALID_CONFIG', `listen: ${address} is not unix:///<path>`, { field: 'listen' });
+  const socket = address.slice('unix://'.length);
+  const images = new CriImages(dataRoot, config);
+  const runtime = new CriRuntime(root, dataRoot, config, images);
+  const pkg = loadCriProto() as unknown as { runtime: { v1: Record<string, { service: grpcTypes.ServiceDefinition }> } };
+  const version = (require('../../../package.json') as { version: string }).version;
+  const queue = new KeyedQueue();
+  const bySandbox = <T>(id: string | undefined, fn: () => Promise<T>): Promise<T> => queue.run(id ?? '', fn);
+  const sandboxOfContainer = (id: string): string | undefined => runtime.findContainer(id)?.pod.id;
+
+  const server = new (grpc().Server)();
+  server.addService(pkg.runtime.v1.RuntimeService.service, {
+    Version: unary(() => ({ version: '0.1.0', runtime_name: RUNTIME_NAME, runtime_version: version, runtime_api_version: CRI_VERSION })),
+    Status: unary((r) => {
+      const network = runtime.networkName();
+      return {
+        status: {
+          conditions: [
+            { type: 'RuntimeReady', status: true, reason: '', message: '' },
+            network
+              ? { type: 'NetworkReady', status: true, reason: '', message: '' }
+              : { type: 'NetworkReady', status: false, reason: 'NetworkPluginNotReady', message: `no CNI network configuration in ${config.cni?.confDir ?? '/etc/cni/net.d'}` },
+          ],
+        },
+        info: r.verbose ? { config: JSON.stringify({ root, dataRoot, network, podCidr: runtime.podCidr, ...config }) } : {},
+        runtime_handlers: [{ name: '', features: { recursive_read_only_mounts: false, user_namespaces: false } }],
+        features: { supplemental_groups_policy: true },
+      };
+    }),
+    RuntimeConfig: unary(() => ({ linux: { cgroup_driver: 'CGROUPFS' } })),
+    UpdateRuntimeConfig: unary((r) => {
+      runtime.podCidr = r.runtime_config?.network_config?.pod_cidr ?? '';
+    }),
+    RunPodSandbox: unary(async (r) => ({ pod_sandbox_id: await runtime.runPodSandbox(r.config, r.runtime_handler) })),
+    StopPodSandbox: unary((r) => bySandbox(r.pod_sandbox_id, () => runtime.stopPodSandbox(r.pod_sandbox_id))),
+    RemovePodSandbox: unary((r) => bySandbox(r.pod_sandbox_id, () => runtime.removePodSandbox(r.pod_sandbox_id))),
+    PodSandboxStatus: unary((r) => runtime.podSandboxStatus(r.pod_sandbox_id, r.verbose)),
+    ListPodSandbox: unary((r) => ({ items: runtime.listPodSandbox(r.filter) })),
+    CreateContainer: unary((r) => bySandbox(r.pod_sandbox_id, async () => ({ container_id: await runtime.createContainer(r.pod_sandbox_id, r.config) }))),
+    StartContainer: unary((r) => bySandbox(sandboxOfContainer(r.container_id), () => runtime.startContainer(r.container_id))),
+    StopContainer: unary((r) => runtime.stopContainer(r.container_id, Number(r.timeout))),
+    RemoveContainer: unary((r) => bySandbox(sandboxOfContainer(r.container_id), () => runtime.removeContainer(r.container_id))),
+    ListContainers: unary((r) => ({ containers: runtime.listContainers(r.filter) })),
+    ContainerStatus: unary((r) => runtime.containerStatus(r.container_id, r.verbose)),
+    UpdateContainerResources: unary((r) => runtime.updateContainerResources(r.container_id, r.linux)),
+    ExecSync: unary(async (r) => {
+      const timeout = Number(r.timeout);
+      if (!Number.isFinite(timeout) || timeout < 0) throw invalidArgument('timeout', `${r.timeout} is not a number of seconds`);
+      const x = await runtime.execSync(r.container_id, r.cmd, timeout);
+      return { stdout: x.stdout, stderr: x.stderr, exit_code: x.exitCode };
+    }),
+  });
+  server.addService(pkg.runtime.v1.ImageService.service, {
+    ListImages: unary((r) => ({ images: images.list(r.filter?.image?.image) })),
+    ImageStatus: unary((r) => {
+      const img = images.find(r.image);
+      return { image: img ? criImageOf(img) : null, info: img && r.verbose ? { info: JSON.stringify({ config: img.config, manifest: img.manifest }) } : {} };
+    }),
+    PullImage: unary(async (r) => ({ image_ref: (await images.pull(r.image, r.auth)).id })),
+    RemoveImage: unary((r) => images.remove(r.image)),
+    ImageFsInfo: unary(() => {
+      const u = images.fsUsage();
+      const usage = { timestamp: (BigInt(Date.now()) * 1_000_000n).toString(), fs_id: { mountpoint: u.mountpoint }, used_bytes: { value: u.usedBytes }, inodes_used: { value: u.inodesUsed } };
+      return { image_filesystems: [usage], container_filesystems: [] };
+    }),
+  });
+
+  fs.mkdirSync(path.dirname(socket), { recursive: true });
+  removeStaleSocket(socket);
+  await new Promise<void>((resolve, reject) => {
+    server.bindAsync(address, grpc().ServerCredentials.createInsecure(), (e) => (e ? reject(new PodrunError('EHOST', `listen ${address}: ${e.message}`)) : resolve()));
+  });
+  fs.chmodSync(socket, 0o660);
+  return {
+    address, runtime, images,
+    close: () => new Promise<void>((resolve) => server.tryShutdown(() => {
+      fs.rmSync(socket, { force: true });
+      resolve();
+    })),
+  };
+}
+
+
+/** A socket file left by a server that died is in the way of bind; a live one is refused. */
+function removeStaleSocket(socket: string): void {
+  const st = fs.lstatSync(socket, { throwIfNoEntry: false });
+  if (!st) return;
+  if (!st.isSocket()) throw new PodrunError('EHOST', `${socket} exists and is not a socket`);
+  const probe = require('node:child_process').spawnSync(process.execPath, ['-e', `require('net').connect(${JSON.stringify(socket)}).on('connect',()=>process.exit(0)).on('error',()=>process.exit(1))`], { timeout: 2000 });
+  if (probe.status === 0) throw new PodrunError('EHOST', `${socket}: another server is listening there`);
+  fs.rmSync(socket, { force: true });
+}

@@ -1,0 +1,249 @@
+/** `podrun cri` driven over its socket by a gRPC client (@grpc/grpc-js with
+ * podrun's proto), as root: the real server process, in a network namespace
+ * of the test's own with a CNI bridge. Sandboxes and containers are podrun
+ * pods (seen by `podrun ps`), survive a kill -9 of the server, and bad or
+ * hostile requests are refused naming the field with nothing left behind. */
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import t, { type Test } from 'tap';
+import type * as grpcTypes from '@grpc/grpc-js';
+import { loadCriProto } from '../../src/cri/server';
+import { fixtures, pinnedNamespace, podrunBin, runCmd, snapshotHost, tempDir, waitFor } from '../helpers';
+
+const grpc = require('@grpc/grpc-js') as typeof grpcTypes;
+const BUSYBOX = 'localhost/podrun/busybox:latest';
+
+type Call = (method: string, req: object) => Promise<Record<string, any>>; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+async function env(t: Test) {
+  const fx = await fixtures();
+  const hostNs = await pinnedNamespace(t, 'net', 'ip', 'link', 'set', 'lo', 'up');
+  const dataRoot = await tempDir(t, 'podrun-data-');
+  const runRoot = await tempDir(t, 'podrun-run-');
+  const confDir = await tempDir(t, 'podrun-cni-');
+  const logDir = await tempDir(t, 'podrun-logs-');
+  const bridge = `crt${Math.random().toString(16).slice(2, 8)}`;
+  fs.writeFileSync(path.join(confDir, '10-crit.conflist'), JSON.stringify({
+    cniVersion: '1.0.0', name: 'crit',
+    plugins: [
+      { type: 'bridge', bridge, isGateway: true, ipMasq: false, ipam: { type: 'host-local', ranges: [[{ subnet: '10.124.0.0/24' }]], dataDir: path.join(dataRoot, 'ipam') } },
+      { type: 'portmap', capabilities: { portMappings: true } },
+    ],
+  }));
+  const inHost = (cmd: string, args: string[]) => runCmd('nsenter', [`--net=${hostNs}`, cmd, ...args]);
+  const podrun = (...args: string[]) => inHost(podrunBin, ['--data-root', dataRoot, '--runroot', runRoot, ...args]);
+  const load = await podrun('load', '-q', '--name', 'localhost/podrun/busybox', fx.images['busybox-gzip']);
+  if (load.code !== 0) throw new Error(load.stderr);
+  const socket = path.join(runRoot, 'cri.sock');
+  const config = path.join(confDir, 'cri.yaml');
+  fs.writeFileSync(config, `root: ${runRoot}\ndataRoot: ${dataRoot}\ncni: { confDir: ${confDir}, binDirs: [/usr/lib/cni] }\n`);
+  let server: ChildProcess | undefined;
+  let serverLog = '';
+  const start = async (): Promise<void> => {
+    serverLog = '';
+    server = spawn('nsenter', [`--net=${hostNs}`, podrunBin, 'cri', '--listen', `unix://${socket}`, '--config', config], { stdio: ['ignore', 'ignore', 'pipe'] });
+    server.stderr!.on('data', (d: Buffer) => (serverLog += d.toString()));
+    await waitFor(async () => serverLog.includes('serving'), `podrun cri to listen (${serverLog})`, 10_000);
+  };
+  const kill = async (signal: NodeJS.Signals): Promise<void> => {
+    const s = server;
+    if (!s || s.exitCode !== null) return;
+    const exited = new Promise((r) => s.once('exit', r));
+    s.kill(signal);
+    await exited;
+  };
+  await start();
+  const pkg = loadCriProto() as unknown as { runtime: { v1: Record<string, grpcTypes.ServiceClientConstructor> } };
+  const clients = {
+    runtime: new pkg.runtime.v1.RuntimeService(`unix://${socket}`, grpc.credentials.createInsecure()),
+    image: new pkg.runtime.v1.ImageService(`unix://${socket}`, grpc.credentials.createInsecure()),
+  };
+  const call: Call = (method, req) => new Promise((resolve, reject) => {
+    type Method = (r: object, m: grpcTypes.Metadata, o: grpcTypes.CallOptions, cb: (e: grpcTypes.ServiceError | null, v: Record<string, unknown>) => void) => void;
+    const c = (['ListImages', 'ImageStatus', 'PullImage', 'RemoveImage', 'ImageFsInfo'].includes(method) ? clients.image : clients.runtime) as unknown as Record<string, Method>;
+    // waitForReady: across a restart of the server the channel reconnects instead of failing the call
+    c[method].call(c, req, new grpc.Metadata(), { waitForReady: true, deadline: Date.now() + 60_000 }, (e, v) => (e ? reject(e) : resolve(v)));
+  });
+  // last in, first out: the server's pods go before the roots and the netns
+  t.teardown(async () => {
+    clients.runtime.close();
+    clients.image.close();
+    await kill('SIGTERM');
+    const ids = (JSON.parse((await podrun('ps', '-a', '--json')).stdout || '[]') as Array<{ id: string }>).map((p) => p.id);
+    if (ids.length) await podrun('rm', '-f', ...ids);
+  });
+  return { call, podrun, inHost, runRoot, dataRoot, logDir, socket, start, kill, serverLog: () => serverLog };
+}
+
+const sandboxConfig = (name: string, logDir: string, extra: object = {}) => ({
+  metadata: { name, namespace: 'default', uid: `uid-${name}`, attempt: 0 },
+  hostname: name, log_directory: logDir,
+  linux: { security_context: { namespace_options: { network: 'POD', pid: 'CONTAINER', ipc: 'POD' } } },
+  ...extra,
+});
+
+const containerConfig = (name: string, command: string[], extra: object = {}) => ({
+  metadata: { name, attempt: 0 }, image: { image: BUSYBOX }, command, log_path: `${name}.log`, ...extra,
+});
+
+const grpcCode = (e: unknown): number => (e as grpcTypes.ServiceError).code;
+
+t.test('version, status and runtime config', async (t) => {
+  const e = await env(t);
+  const v = await e.call('Version', { version: 'v1' });
+  t.match(v, { runtime_name: 'podrun', runtime_api_version: 'v1' });
+  const s = await e.call('Status', {});
+  t.same(s.status.conditions.map((c: { type: string; status: boolean }) => [c.type, c.status]), [['RuntimeReady', true], ['NetworkReady', true]]);
+  t.equal((await e.call('RuntimeConfig', {})).linux.cgroup_driver, 'CGROUPFS');
+  const imgs = await e.call('ListImages', {});
+  t.ok(imgs.images.some((i: { repo_tags: string[] }) => i.repo_tags.includes(BUSYBOX)), 'the loaded image is listed');
+  t.equal((await e.call('ImageStatus', { image: { image: 'localhost/none:1' } })).image, null, 'a missing image is no image, not an error');
+  t.ok(Number((await e.call('ImageFsInfo', {})).image_filesystems[0].used_bytes.value) > 0);
+});
+
+t.test('a sandbox and its containers: network, logs, exec, stop, remove — and podrun ps sees them', async (t) => {
+  const e = await env(t);
+  const before = await snapshotHost();
+  const hostDir = await tempDir(t, 'podrun-vol-');
+  fs.writeFileSync(path.join(hostDir, 'greeting'), 'hi from the host\n');
+  const cfg = sandboxConfig('web', e.logDir, { labels: { app: 'web' }, annotations: { note: 'a' } });
+  const { pod_sandbox_id: pod } = await e.call('RunPodSandbox', { config: cfg });
+  t.match(pod, /^[0-9a-f]{12}$/);
+  const st = await e.call('PodSandboxStatus', { pod_sandbox_id: pod });
+  t.equal(st.status.state, 'SANDBOX_READY');
+  t.match(st.status.network.ip, /^10\.124\.0\.\d+$/, 'CNI gave the sandbox an address');
+  t.same(st.status.labels, { app: 'web' });
+
+  const { container_id: id } = await e.call('CreateContainer', {
+    pod_sandbox_id: pod, sandbox_config: cfg,
+    // pid 1 of its PID namespace: without a handler SIGTERM would not end it
+    config: containerConfig('app', ['sh', '-c', 'trap "exit 143" TERM; cat /data/greeting; echo to-stderr >&2; echo "$GREETING"; sleep 1000 & wait'], {
+      envs: [{ key: 'GREETING', value: 'env works' }],
+      mounts: [{ container_path: '/data', host_path: hostDir, readonly: true }],
+      labels: { role: 'app' },
+    }),
+  });
+  t.equal((await e.call('ContainerStatus', { container_id: id })).status.state, 'CONTAINER_CREATED');
+  await e.call('StartContainer', { container_id: id });
+  const log = path.join(e.logDir, 'app.log');
+  await waitFor(async () => fs.existsSync(log) && fs.readFileSync(log, 'utf8').includes('env works'), 'the container log');
+  const lines = fs.readFileSync(log, 'utf8').trim().split('\n');
+  // stdout and stderr are two pipes: their order against each other is not the container's
+  t.match(lines.filter((l) => l.includes(' stdout ')), [/^\S+Z stdout F hi from the host$/, /^\S+Z stdout F env works$/], 'CRI log format at the path kubelet gave');
+  t.match(lines.filter((l) => l.includes(' stderr ')), [/^\S+Z stderr F to-stderr$/]);
+
+  const x = await e.call('ExecSync', { container_id: id, cmd: ['sh', '-c', 'echo out; echo err >&2; hostname; exit 3'], timeout: 10 });
+  t.equal(x.stdout.toString(), 'out\nweb\n');
+  t.equal(x.stderr.toString(), 'err\n');
+  t.equal(x.exit_code, 3);
+  const slow = await e.call('ExecSync', { container_id: id, cmd: ['sh', '-c', 'exec sleep 30'], timeout: 1 }).then(() => 0, grpcCode);
+  t.equal(slow, grpc.status.DEADLINE_EXCEEDED, 'a command past its timeout is an error');
+  const sleeps = (await e.call('ExecSync', { container_id: id, cmd: ['sh', '-c', 'ps -o args | grep -c "^sleep 30" || true'], timeout: 10 })).stdout.toString().trim();
+  t.equal(sleeps, '0', 'and it was killed');
+
+  const ps = JSON.parse((await e.podrun('ps', '--json')).stdout) as Array<{ id: string; name: string; status: { containerStatuses: unknown[] } }>;
+  t.match(ps, [{ id: pod, name: 'web' }], 'the sandbox is a podrun pod');
+  t.equal(ps[0].status.containerStatuses.length, 1);
+
+  t.same((await e.call('ListContainers', { filter: { label_selector: { role: 'app' } } })).containers.map((c: { id: string }) => c.id), [id]);
+  t.same((await e.call('ListContainers', { filter: { label_selector: { role: 'other' } } })).containers, []);
+  t.same((await e.call('ListPodSandbox', { filter: { label_selector: { app: 'web' } } })).items.map((p: { id: string }) => p.id), [pod]);
+
+  // a name and attempt are reserved per sandbox
+  const dup = await e.call('CreateContainer', { pod_sandbox_id: pod, config: containerConfig('app', ['true']) }).then(() => 0, grpcCode);
+  t.equal(dup, grpc.status.ALREADY_EXISTS);
+
+  await e.call('StopContainer', { container_id: id, timeout: 5 });
+  const stopped = (await e.call('ContainerStatus', { container_id: id })).status;
+  t.match(stopped, { state: 'CONTAINER_EXITED', exit_code: 143, reason: 'Error' }, 'SIGTERM ended it, before the timeout');
+  t.ok(BigInt(stopped.finished_at) >= BigInt(stopped.started_at));
+
+  await e.call('RemoveContainer', { container_id: id });
+  t.same((await e.call('ListContainers', {})).containers, []);
+  await e.call('StopPodSandbox', { pod_sandbox_id: pod });
+  t.equal((await e.call('PodSandboxStatus', { pod_sandbox_id: pod })).status.state, 'SANDBOX_NOTREADY');
+  await e.call('RemovePodSandbox', { pod_sandbox_id: pod });
+  t.same((await e.call('ListPodSandbox', {})).items, []);
+  // kubelet retries: stop and remove of what is gone succeed
+  await e.call('StopPodSandbox', { pod_sandbox_id: pod });
+  await e.call('RemovePodSandbox', { pod_sandbox_id: pod });
+  await e.call('StopContainer', { container_id: id, timeout: 0 });
+  await e.call('RemoveContainer', { container_id: id });
+  t.same(await snapshotHost(), before, 'no mounts, cgroups or processes left');
+});
+
+t.test('cgroup_parent: each sandbox a pod cgroup of its own below it, pruned with the last one', async (t) => {
+  const e = await env(t);
+  const parent = `crit-${Math.random().toString(16).slice(2, 8)}`;
+  const dir = `/sys/fs/cgroup/unified/${parent}`;
+  const pods: string[] = [];
+  for (const n of ['a', 'b']) {
+    const { pod_sandbox_id: pod } = await e.call('RunPodSandbox', { config: sandboxConfig(`cg-${n}`, e.logDir, { linux: { cgroup_parent: `/${parent}` } }) });
+    const { container_id: id } = await e.call('CreateContainer', { pod_sandbox_id: pod, config: containerConfig('same-name', ['sleep', '1000']) });
+    await e.call('StartContainer', { container_id: id });
+    const pid = JSON.parse((await e.call('ContainerStatus', { container_id: id, verbose: true })).info.info).pid as number;
+    t.equal(fs.readFileSync(`/proc/${pid}/cgroup`, 'utf8').split('\n').find((l) => l.startsWith('0::')), `0::/${parent}/pod-${pod}/ctr-same-name_0`);
+    pods.push(pod);
+  }
+  t.same(fs.readdirSync(dir, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name).sort(), pods.map((p) => `pod-${p}`).sort());
+  await e.call('RemovePodSandbox', { pod_sandbox_id: pods[0] });
+  t.ok(fs.existsSync(dir), 'kept while another pod is in it');
+  await e.call('RemovePodSandbox', { pod_sandbox_id: pods[1] });
+  t.notOk(fs.existsSync(dir), 'podrun made it, so the last pod out removed it');
+});
+
+t.test('kill -9 of the server loses nothing: sandbox and container are found again with their status', async (t) => {
+  const e = await env(t);
+  const cfg = sandboxConfig('keep', e.logDir);
+  const { pod_sandbox_id: pod } = await e.call('RunPodSandbox', { config: cfg });
+  const { container_id: id } = await e.call('CreateContainer', { pod_sandbox_id: pod, config: containerConfig('k', ['sleep', '1000']) });
+  await e.call('StartContainer', { container_id: id });
+  const { container_id: done } = await e.call('CreateContainer', { pod_sandbox_id: pod, config: containerConfig('d', ['sh', '-c', 'exit 7']) });
+  await e.call('StartContainer', { container_id: done });
+  await e.kill('SIGKILL');
+  await e.start();
+  t.equal((await e.call('PodSandboxStatus', { pod_sandbox_id: pod })).status.state, 'SANDBOX_READY');
+  t.equal((await e.call('ContainerStatus', { container_id: id })).status.state, 'CONTAINER_RUNNING');
+  await waitFor(async () => (await e.call('ContainerStatus', { container_id: done })).status.state === 'CONTAINER_EXITED', 'the other container to exit');
+  t.equal((await e.call('ContainerStatus', { container_id: done })).status.exit_code, 7);
+  t.equal((await e.call('ExecSync', { container_id: id, cmd: ['echo', 'still here'], timeout: 5 })).stdout.toString(), 'still here\n');
+  await e.call('RemovePodSandbox', { pod_sandbox_id: pod });
+});
+
+t.test('bad and hostile requests: INVALID_ARGUMENT naming the field, nothing half-made', async (t) => {
+  const e = await env(t);
+  const before = await snapshotHost();
+  const code = (p: Promise<unknown>): Promise<[number, string]> => p.then(() => [0, ''], (err: grpcTypes.ServiceError) => [err.code, err.details]);
+  const INVALID = grpc.status.INVALID_ARGUMENT;
+  t.match(await code(e.call('RunPodSandbox', { config: { hostname: 'x' } })), [INVALID, /^config\.metadata: required/]);
+  t.match(await code(e.call('RunPodSandbox', { config: sandboxConfig('esc', e.logDir, { linux: { cgroup_parent: '/../../sys' } }) })), [INVALID, /^config\.linux\.cgroup_parent: /], 'a cgroup_parent above the root');
+  t.match(await code(e.call('RunPodSandbox', { config: sandboxConfig('u', e.logDir), runtime_handler: 'kata' })), [INVALID, /^runtime_handler: /]);
+  t.match(await code(e.call('PodSandboxStatus', { pod_sandbox_id: '' })), [INVALID, /^pod_sandbox_id: required/], 'an empty id is no prefix of every sandbox');
+  t.same((await e.call('ListPodSandbox', {})).items, [], 'no sandbox was made');
+
+  const cfg = sandboxConfig('bad', e.logDir);
+  const { pod_sandbox_id: pod } = await e.call('RunPodSandbox', { config: cfg });
+  const create = (config: object) => code(e.call('CreateContainer', { pod_sandbox_id: pod, config }));
+  t.match(await create(containerConfig('m', ['true'], { mounts: [{ container_path: 'relative', host_path: '/tmp' }] })), [INVALID, /^config\.mounts\[0\]\.container_path: /]);
+  t.match(await create(containerConfig('l', ['true'], { log_path: '../../../etc/evil.log' })), [INVALID, /^config\.log_path: /], 'a log outside the sandbox log directory');
+  t.match(await create(containerConfig('p', ['true'], { linux: { security_context: { privileged: true } } })), [INVALID, /privileged sandbox/], 'privileged needs a privileged sandbox');
+  t.match(await create(containerConfig('c', ['true'], { linux: { security_context: { capabilities: { add_capabilities: ['NOT_A_CAP'] } } } })), [INVALID, /^config\.linux\.security_context\.capabilities\.add_capabilities\[0\]: /]);
+  t.match(await create(containerConfig('d', ['true'], { devices: [{ container_path: '/dev/x', host_path: '/etc/passwd', permissions: 'rw' }] })), [INVALID, /^config\.devices\[0\]\.host_path: /], 'a device that is a regular file');
+  t.match(await create({ metadata: { name: 'n' }, image: { image: 'localhost/missing:1' } }), [grpc.status.NOT_FOUND, /image/]);
+  t.same((await e.call('ListContainers', {})).containers, [], 'no container half-made');
+  const rec = JSON.parse(fs.readFileSync(path.join(e.runRoot, 'pods', pod, 'pod.json'), 'utf8')) as { containers: unknown[] };
+  t.same(rec.containers, [], 'nor in the pod record');
+  const layers = path.join(e.dataRoot, 'pods', pod, 'containers');
+  t.same(fs.existsSync(layers) ? fs.readdirSync(layers) : [], [], 'nor a writable layer');
+  await e.call('RemovePodSandbox', { pod_sandbox_id: pod });
+  t.same(await snapshotHost(), before);
+});
+
+t.test('a second server on a socket that is served is refused', async (t) => {
+  const e = await env(t);
+  const r = await e.podrun('cri', '--listen', `unix://${e.socket}`);
+  t.equal(r.code, 1);
+  t.match(r.stderr, /another server is listening there/);
+  t.equal((await e.call('Version', {})).runtime_name, 'podrun', 'the first one still serves');
+});
