@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # By hand, not CI: critest specs that need cgroup v2 controllers this host lacks (the OOM spec), run in the VM
 # lane's guest against Debian's containerd with podrun-oci as its runc (the conformance kit's anchor):
-#   ANCHORS=/opt/anchors bash scripts/vm-lane.sh -- bash scripts/vm/critest.sh [ginkgo focus regexp]
+#   ANCHORS=/opt/anchors bash scripts/vm-lane.sh -- bash scripts/vm/critest.sh [ginkgo focus regexp] [podrun-cri]
+# With podrun-cri the specs run against `podrun cri` itself (scripts/cri/critest.sh) instead.
 # The guest runs Debian's kernel, whose modules are not on the host's /lib/modules: link the unpacked package's
 # tree there (the overlay is writable) and index it with busybox (the host has no kmod), and make busybox's modprobe
 # the kernel's, so the bridge/veth/netfilter modules CNI and iptables need load on demand.
@@ -24,6 +25,11 @@ echo "cgroup: $(stat -f -c %T /sys/fs/cgroup) controllers: $(cat /sys/fs/cgroup/
 echo 1 > /proc/sys/net/ipv4/ip_forward
 mkdir -p /run/netns /var/run
 export ANCHORS PODRUN_OCI_HELPER=${PODRUN_OCI_HELPER:-1}
+if [ "${2:-}" = podrun-cri ]; then
+  # overlayfs upper layers cannot live on the guest's root (itself an overlay): the data root on a tmpfs
+  mkdir -p /var/lib/podrun-critest && mount -t tmpfs -o size=1g tmpfs /var/lib/podrun-critest
+  exec bash "$repo/scripts/cri/critest.sh" -ginkgo.focus "$focus"
+fi
 # containerd's overlayfs snapshots cannot live on the guest's root (itself an overlay): a tmpfs for this instance
 mkdir -p "$ANCHORS/cri/podrun" && mount -t tmpfs -o size=1g tmpfs "$ANCHORS/cri/podrun"
 INSTANCE=podrun RUNTIME_BINARY="$repo/bin/podrun-oci" bash "$kit/anchor-env.sh" up
