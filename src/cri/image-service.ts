@@ -27,7 +27,7 @@ export function criImage(img: ImageDetails): CriImage {
   const tags = img.names.filter((n) => !n.includes('@'));
   const repos = new Set(img.names.map((n) => {
     const r = parseImageRef(n);
-    return formatImageRef({ registry: r.registry, repository: r.repository });
+    return `${r.registry}/${r.repository}`; // (formatImageRef would add :latest)
   }));
   const user = (img.config.config?.User ?? '').split(':')[0];
   return {

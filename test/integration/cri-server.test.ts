@@ -10,15 +10,17 @@ import t, { type Test } from 'tap';
 import type * as grpcTypes from '@grpc/grpc-js';
 import { loadCriProto } from '../../src/cri/server';
 import { fixtures, pinnedNamespace, podrunBin, runCmd, snapshotHost, tempDir, waitFor } from '../helpers';
+import { startRegistry } from '../support/registry';
 
 const grpc = require('@grpc/grpc-js') as typeof grpcTypes;
 const BUSYBOX = 'localhost/podrun/busybox:latest';
 
 type Call = (method: string, req: object) => Promise<Record<string, any>>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
-async function env(t: Test) {
+/** `own netns`: the server runs in a network namespace of the test's (default); without it, in ours (a registry on our 127.0.0.1). */
+async function env(t: Test, o: { ownNetns?: boolean; registries?: string } = {}) {
   const fx = await fixtures();
-  const hostNs = await pinnedNamespace(t, 'net', 'ip', 'link', 'set', 'lo', 'up');
+  const hostNs = o.ownNetns === false ? '/proc/self/ns/net' : await pinnedNamespace(t, 'net', 'ip', 'link', 'set', 'lo', 'up');
   const dataRoot = await tempDir(t, 'podrun-data-');
   const runRoot = await tempDir(t, 'podrun-run-');
   const confDir = await tempDir(t, 'podrun-cni-');
@@ -37,7 +39,7 @@ async function env(t: Test) {
   if (load.code !== 0) throw new Error(load.stderr);
   const socket = path.join(runRoot, 'cri.sock');
   const config = path.join(confDir, 'cri.yaml');
-  fs.writeFileSync(config, `root: ${runRoot}\ndataRoot: ${dataRoot}\ncni: { confDir: ${confDir}, binDirs: [/usr/lib/cni] }\n`);
+  fs.writeFileSync(config, `root: ${runRoot}\ndataRoot: ${dataRoot}\ncni: { confDir: ${confDir}, binDirs: [/usr/lib/cni] }\n${o.registries ?? ''}`);
   let server: ChildProcess | undefined;
   let serverLog = '';
   const start = async (): Promise<void> => {
@@ -191,6 +193,50 @@ t.test('cgroup_parent: each sandbox a pod cgroup of its own below it, pruned wit
   t.ok(fs.existsSync(dir), 'kept while another pod is in it');
   await e.call('RemovePodSandbox', { pod_sandbox_id: pods[1] });
   t.notOk(fs.existsSync(dir), 'podrun made it, so the last pod out removed it');
+});
+
+t.test('PullImage through a hosts.toml mirror with the request\'s credentials; RemoveImage removes every name', async (t) => {
+  const fx = await fixtures();
+  const reg = await startRegistry(t, await tempDir(t, 'podrun-registry-'), 'basic');
+  await reg.push(fx.images['busybox-gzip'], 'private/busybox:1');
+  const certs = await tempDir(t, 'podrun-certs-');
+  fs.mkdirSync(path.join(certs, 'upstream.test'));
+  // the upstream does not exist: only the mirror can serve the image
+  fs.writeFileSync(path.join(certs, 'upstream.test', 'hosts.toml'), `server = "https://upstream.test"\n[host."http://${reg.host}"]\n  capabilities = ["pull", "resolve"]\n`);
+  const e = await env(t, { ownNetns: false, registries: `registries: { configPath: ${certs} }\n` });
+  const image = { image: 'upstream.test/private/busybox:1' };
+  const denied = await e.call('PullImage', { image }).then(() => '', (err: grpcTypes.ServiceError) => err.details);
+  t.match(denied, /requires a login/, 'no credentials: the registry\'s refusal');
+  const { image_ref: ref } = await e.call('PullImage', { image, auth: { username: reg.user, password: reg.password } });
+  t.match(ref, /^sha256:[0-9a-f]{64}$/);
+  const st = await e.call('ImageStatus', { image });
+  t.equal(st.image.id, ref);
+  // (the fixture image env() loaded is the same image: it has that name too)
+  t.ok(st.image.repo_tags.includes('upstream.test/private/busybox:1'), 'recorded under the name asked');
+  t.notOk(st.image.repo_tags.some((n: string) => n.includes(reg.host)), 'not under the mirror\'s');
+  const byDigest = st.image.repo_digests.find((d: string) => d.startsWith('upstream.test/private/busybox@sha256:'));
+  t.equal((await e.call('ImageStatus', { image: { image: byDigest } })).image.id, ref, 'found by repo@digest');
+  await e.call('RemoveImage', { image: { image: ref } });
+  t.equal((await e.call('ImageStatus', { image })).image, null);
+  await e.call('RemoveImage', { image }); // gone already: not an error
+});
+
+t.test('concurrent calls: sandboxes and containers made at once, one name reserved once', async (t) => {
+  const e = await env(t);
+  const before = await snapshotHost();
+  const names = ['c1', 'c2', 'c3', 'c3'];
+  const made = await Promise.allSettled(names.map((n) => e.call('RunPodSandbox', { config: sandboxConfig(n, e.logDir) })));
+  const ok = made.filter((r): r is PromiseFulfilledResult<Record<string, string>> => r.status === 'fulfilled').map((r) => r.value.pod_sandbox_id);
+  t.equal(ok.length, 3, 'three sandboxes');
+  t.same(made.filter((r) => r.status === 'rejected').map((r) => grpcCode((r as PromiseRejectedResult).reason)), [grpc.status.ALREADY_EXISTS], 'the same name twice: one refused');
+  const pod = ok[0];
+  const ids = await Promise.all(['x', 'y', 'z'].map(async (n) => (await e.call('CreateContainer', { pod_sandbox_id: pod, config: containerConfig(n, ['sleep', '1000']) })).container_id as string));
+  await Promise.all(ids.map((id) => e.call('StartContainer', { container_id: id })));
+  const listed = (await e.call('ListContainers', { filter: { pod_sandbox_id: pod, state: { state: 'CONTAINER_RUNNING' } } })).containers.map((c: { id: string }) => c.id);
+  t.same(listed.sort(), [...ids].sort(), 'all three recorded and running');
+  await Promise.all([...ok.map((p) => e.call('RemovePodSandbox', { pod_sandbox_id: p })), ...ids.map((id) => e.call('RemoveContainer', { container_id: id }))]);
+  t.same((await e.call('ListPodSandbox', {})).items, []);
+  t.same(await snapshotHost(), before, 'nothing left');
 });
 
 t.test('kill -9 of the server loses nothing: sandbox and container are found again with their status', async (t) => {
