@@ -3,7 +3,8 @@
 #   ANCHORS=/opt/anchors bash scripts/cri/critest.sh [extra critest/ginkgo args, e.g. -ginkgo.focus REGEXP]
 # Starts the kit's netns + local registry (anchor-env.sh up --no-containerd), then `podrun cri` in that netns with
 # its own state root, data root, CNI network (bridge cnianchor2, 10.244.79.0/24) and the kit's hosts.toml mirrors,
-# runs critest-run against it and stops and removes everything it started. Last line: `PASSED n / RAN m`.
+# runs critest-run against it and stops and removes everything it started (the server's log is kept in
+# $ANCHORS/cri/runs). Second to last line: `PASSED n / RAN m`.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 ANCHORS=${ANCHORS:?set ANCHORS}
@@ -38,6 +39,8 @@ crictl=(nsenter --net=/run/netns/$NS "$ANCHORS/cri-tools/build/bin/crictl" --run
 for p in $("${crictl[@]}" pods -q 2>/dev/null); do "${crictl[@]}" rmp -f "$p" >/dev/null 2>&1 || true; done
 kill "$pid"; for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
 NS=$NS ANCHORS=$ANCHORS bash "$kit/anchor-env.sh" down >/dev/null || true
-ip link del cnianchor2 2>/dev/null || true
-echo "server log: $run/server.log (kept; rm -rf $run $data to clean)"
+log=$ANCHORS/cri/runs/podrun-cri-$(date -u +%Y%m%dT%H%M%SZ).log
+cp "$run/server.log" "$log"
+rm -rf "$run" "$data"
+echo "server log: $log"
 exit $rc
