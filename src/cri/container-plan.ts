@@ -7,9 +7,9 @@ import { mergeEnv, processArgs, resolveUser, type ContainerDefaults } from '../i
 import { defaultSeccompProfile } from '../oci/default-seccomp';
 import { defaultSpec } from '../oci/default-spec';
 import type { OciConfig, OciMount, OciSeccomp } from '../oci/spec-schema';
-import { ALL_CAPS, DEFAULT_CAPS, type SandboxNamespaces } from '../pod';
+import { ALL_CAPS, DEFAULT_CAPS, grantPrivileged, type SandboxNamespaces } from '../pod';
 import { invalidArgument } from './sandbox-plan';
-import type { ContainerConfig, LinuxContainerSecurityContext, NamespaceMode, SecurityProfile } from './types';
+import type { ContainerConfig, LinuxContainerResources, LinuxContainerSecurityContext, NamespaceMode, SecurityProfile } from './types';
 
 export interface CriSandboxFacts {
   id: string;
@@ -191,24 +191,29 @@ export const withCriDevices: CriSpecOpt = (c, ctx) => {
   if (ctx.config.CDI_devices.length) throw invalidArgument('config.CDI_devices', 'CDI devices are not supported');
 };
 
-export const withCriResources: CriSpecOpt = (c, ctx) => {
-  const r = ctx.config.linux?.resources;
-  if (!r) return;
+/** CRI's LinuxContainerResources as OCI linux.resources (what is 0 or empty is not set). */
+export function ociResources(r: LinuxContainerResources): Record<string, unknown> {
   const n = (v: string | number): number => Number(v);
-  const res = c.linux!.resources!;
+  const out: Record<string, unknown> = {};
   const cpu: { shares?: number; quota?: number; period?: number; cpus?: string; mems?: string } = {};
   if (n(r.cpu_shares)) cpu.shares = n(r.cpu_shares);
   if (n(r.cpu_quota)) cpu.quota = n(r.cpu_quota);
   if (n(r.cpu_period)) cpu.period = n(r.cpu_period);
   if (r.cpuset_cpus) cpu.cpus = r.cpuset_cpus;
   if (r.cpuset_mems) cpu.mems = r.cpuset_mems;
-  if (Object.keys(cpu).length) res.cpu = cpu;
+  if (Object.keys(cpu).length) out.cpu = cpu;
   const memory: { limit?: number; swap?: number } = {};
   if (n(r.memory_limit_in_bytes)) memory.limit = n(r.memory_limit_in_bytes);
   if (n(r.memory_swap_limit_in_bytes)) memory.swap = n(r.memory_swap_limit_in_bytes);
-  if (Object.keys(memory).length) res.memory = memory;
-  if (r.hugepage_limits.length) res.hugepageLimits = r.hugepage_limits.map((h) => ({ pageSize: h.page_size, limit: n(h.limit) }));
-  if (Object.keys(r.unified).length) res.unified = { ...r.unified };
+  if (Object.keys(memory).length) out.memory = memory;
+  if (r.hugepage_limits?.length) out.hugepageLimits = r.hugepage_limits.map((h) => ({ pageSize: h.page_size, limit: n(h.limit) }));
+  if (Object.keys(r.unified ?? {}).length) out.unified = { ...r.unified };
+  return out;
+}
+
+export const withCriResources: CriSpecOpt = (c, ctx) => {
+  const r = ctx.config.linux?.resources;
+  if (r) c.linux!.resources = { ...c.linux!.resources, ...ociResources(r) };
 };
 
 export const withCriSysctls: CriSpecOpt = (c, ctx) => {
@@ -225,10 +230,7 @@ export const withCriPrivileged: CriSpecOpt = (c, ctx) => {
     return;
   }
   if (!ctx.sandbox.privileged) throw invalidArgument(`${SC}.privileged`, 'a privileged container needs a privileged sandbox (its config.linux.security_context.privileged)');
-  delete c.linux!.maskedPaths;
-  delete c.linux!.readonlyPaths;
-  c.linux!.resources!.devices = [{ allow: true, access: 'rwm' }];
-  c.mounts = (c.mounts ?? []).map((m) => (m.destination === '/sys' || m.destination === '/sys/fs/cgroup' ? { ...m, options: (m.options ?? []).filter((o) => o !== 'ro') } : m));
+  grantPrivileged(c);
 };
 
 /** seccomp (or the deprecated seccomp_profile_path): RuntimeDefault, Unconfined or Localhost; privileged: none. */

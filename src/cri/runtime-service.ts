@@ -11,7 +11,6 @@ import { mapResources } from '../cgroup/resources';
 import { oomKills } from '../cgroup/stats';
 import { PodrunError } from '../errors';
 import { containerDefaults } from '../image';
-import type { ImageDetails } from '../image/images';
 import { nativeFs } from '../native';
 import { loadNetworks, DEFAULT_CNI_CONF_DIR } from '../network';
 import { execInContainer, killContainer, readRecord, startCreated } from '../oci/lifecycle';
@@ -19,14 +18,13 @@ import { containerStatus } from '../oci/lifecycle/container-status';
 import { parseSignal } from '../oci/signals';
 import { readHostFacts } from '../oci/host';
 import { CAPABILITIES, capabilityNames } from '../oci/capabilities';
-import { defaultSpec } from '../oci/default-spec';
 import type { PodOptions, PodRecord } from '../pod';
 import { createPodContainer, createPodSandbox, detachPodNetworkOf, podSandboxOf, removePod, removePodContainer, stopPod, updatePod, waitExit } from '../pod/pod-lifecycle';
 import { listPods, podDir, podOciRoot, type PodContainerRecord } from '../pod/pod-store';
 import { isLocalDescendingPath } from '../util/in-root';
 import { isSameProcess } from '../util/process-identity';
 import type { CriConfig } from './config';
-import { criContainerConfig, withCriResources, type CriSandboxFacts } from './container-plan';
+import { criContainerConfig, ociResources, type CriSandboxFacts } from './container-plan';
 import type { CriImages } from './image-service';
 import { invalidArgument, planSandbox, sandboxKey } from './sandbox-plan';
 import type {
@@ -73,7 +71,9 @@ export interface CriContainerInfo {
   startError?: string;
 }
 
-const nowNs = (): string => (BigInt(Date.now()) * 1_000_000n + BigInt(process.hrtime()[1] % 1_000_000)).toString();
+/** unix ns, monotonic within this process (kubelet orders a container's attempts by created_at) */
+const EPOCH_NS = BigInt(Date.now()) * 1_000_000n - process.hrtime.bigint();
+const nowNs = (): string => (EPOCH_NS + process.hrtime.bigint()).toString();
 const msToNs = (ms: number): string => (BigInt(Math.round(ms)) * 1_000_000n).toString();
 
 const sandboxInfo = (p: PodRecord): CriSandboxInfo => p.cri as unknown as CriSandboxInfo;
@@ -243,7 +243,7 @@ export class CriRuntime {
     if (config.log_path && !isLocalDescendingPath(config.log_path)) throw invalidArgument('config.log_path', `${JSON.stringify(config.log_path)} must be relative to the sandbox's log_directory, without ".."`);
     const logPath = config.log_path && sbInfo.logDirectory ? path.join(sbInfo.logDirectory, config.log_path) : '';
     const info: CriContainerInfo = {
-      id, metadata: { name: meta.name, attempt: meta.attempt }, image: { ...config.image!, image: config.image!.image }, imageRef: image.id,
+      id, metadata: { name: meta.name, attempt: meta.attempt }, image: config.image!, imageRef: image.id,
       labels: config.labels, annotations: config.annotations, logPath, createdAt: nowNs(), mounts: config.mounts,
       resources: config.linux?.resources ?? null, user: { uid: 0, gid: 0, additionalGids: [] },
       stopSignal: image.config.config?.StopSignal,
@@ -402,9 +402,7 @@ export class CriRuntime {
     const { pod, c } = found;
     const rec = readRecord(podOciRoot(this.root, pod.id), c.ociId);
     if (!rec) throw notFound(`container ${id}`);
-    const probe = defaultSpec();
-    withCriResources(probe, { config: { linux: { resources } } } as never);
-    const { writes, unmappable } = mapResources(probe.linux?.resources);
+    const { writes, unmappable } = mapResources(ociResources(resources));
     const r = applyResources(requireHostCgroup2Mount(), rec.cgroup, writes, unmappable);
     if (r.notEnforced.length) throw new PodrunError('EHOST', `linux: ${r.notEnforced.join('; ')}`);
     updatePod(this.root, pod.id, (p) => {
@@ -479,4 +477,3 @@ function statDevice(p: string): ReturnType<Parameters<typeof criContainerConfig>
   return { type: st.isCharacterDevice() ? 'c' : 'b', major: Math.floor(st.rdev / 256) & 0xfff, minor: (st.rdev & 0xff) | ((st.rdev >> 12) & 0xfff00), mode: st.mode, uid: st.uid, gid: st.gid };
 }
 
-export type { ImageDetails };

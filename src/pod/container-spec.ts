@@ -201,12 +201,17 @@ export const withResources: SpecOpt = (c, ctx) => {
   c.linux!.resources = { ...(c.linux!.resources ?? {}), ...r };
 };
 
-export const withPrivileged: SpecOpt = (c, ctx) => {
-  if (!ctx.container.securityContext?.privileged) return;
+/** What privileged means beyond capabilities: nothing masked or read-only, every device, /sys writable
+ * (a Pod's securityContext.privileged and a CRI request's alike). */
+export function grantPrivileged(c: OciConfig): void {
   delete c.linux!.maskedPaths;
   delete c.linux!.readonlyPaths;
   c.linux!.resources = { ...(c.linux!.resources ?? {}), devices: [{ allow: true, access: 'rwm' }] };
   c.mounts = (c.mounts ?? []).map((m) => (m.destination === '/sys' || m.destination === '/sys/fs/cgroup' ? { ...m, options: (m.options ?? []).filter((o) => o !== 'ro') } : m));
+}
+
+export const withPrivileged: SpecOpt = (c, ctx) => {
+  if (ctx.container.securityContext?.privileged) grantPrivileged(c);
 };
 
 /** securityContext.seccompProfile (container over pod): Unconfined (Kubernetes'

@@ -20,7 +20,7 @@ import { defaultContainer } from './default-container';
 import { findPod, findPodIdForRemoval, listPods, podCgroupOf, podOciRoot, readPod, type PodRecord } from './pod-store';
 
 export { parsePodManifest, type ParsedPod } from './manifest';
-export { containerConfig, ALL_CAPS, DEFAULT_CAPS, type ContainerContext, type SandboxNamespaces } from './container-spec';
+export { containerConfig, grantPrivileged, ALL_CAPS, DEFAULT_CAPS, type ContainerContext, type SandboxNamespaces } from './container-spec';
 export type { PodManifest, PodRecord, PodStatusReport, PodOptions, GcReport, ExecResult, PodEvent };
 export { diffStatus, podLogRotation };
 

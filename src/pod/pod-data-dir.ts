@@ -8,7 +8,7 @@ import { pruneMadeParents, removeCgroup } from '../cgroup/lifecycle';
 import { hostCgroup2Mount, mountPointsUnder } from '../cgroup/mount';
 import { leasesDir, removeLease } from '../image/leases';
 import { detachMount } from '../native';
-import { podCgroup } from './pod-store'; // a record-less pod never had a cgroup of a CRI client's
+import { podCgroup } from './pod-store';
 
 const OWNER_FILE = 'state-root';
 
