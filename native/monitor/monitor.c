@@ -3,10 +3,12 @@
  *   podrun-monitor run PLANFILE
  *       launch an encoded plan in the foreground, forward signals, exit with
  *       its status.
- *   podrun-monitor run PLANFILE --terminal CONSOLE_SOCKET [--stdin]
+ *   podrun-monitor run PLANFILE --terminal CONSOLE_SOCKET [--stdin] [--resize-fd N]
  *       the same for a plan with process.terminal (podrun exec -t): listens
  *       on CONSOLE_SOCKET for the pty master, puts our terminal in raw mode
- *       and connects it (stdin only with --stdin) to the pty.
+ *       and connects it (stdin only with --stdin) to the pty. With
+ *       --resize-fd, "ROWS COLS" lines on fd N set the pty's size (a CRI
+ *       exec's resize stream) instead of our terminal's.
  *   podrun-monitor container DIR REPORT_FD [--keep]
  *       the supervisor behind `podrun oci create`: launches DIR/plan.bin
  *       stopped before exec, reports "ok <pid>" (or the launch error) on
@@ -49,6 +51,9 @@
  *   podrun-monitor probe NETNS|- http HOST PORT PATH TIMEOUT_MS [NAME:VALUE...]
  *       a tcpSocket / httpGet probe from inside a network namespace (see
  *       net_probe.c).
+ *   podrun-monitor forward NETNS|- PORT
+ *       one port-forward connection to localhost:PORT in a pod's network
+ *       namespace, relayed over our stdin/stdout (see port_forward.c).
  *   podrun-monitor pod-init [CGROUP_DIR]
  *       the init of a pod's shared PID namespace (shareProcessNamespace):
  *       clones its pid 1 into a new PID namespace (in CGROUP_DIR when
@@ -57,6 +62,7 @@
  *       as long as it does.
  */
 #include "cri_log.h"
+#include "port_forward.h"
 #include "exe_seal.h"
 #include "launch.h"
 #include "supervisor.h"
@@ -207,10 +213,16 @@ int main(int argc, char **argv) {
   const char *self = use_self_as_helper();
   if ((argc == 2 || argc == 3) && strcmp(argv[1], "pod-init") == 0) return pod_init(self, argc == 3 ? argv[2] : NULL);
   if (argc == 3 && strcmp(argv[1], "run") == 0) return run_foreground(argv[2]);
-  if ((argc == 5 || argc == 6) && strcmp(argv[1], "run") == 0 && strcmp(argv[3], "--terminal") == 0) {
-    if (argc == 6 && strcmp(argv[5], "--stdin") != 0) goto usage;
-    return run_with_terminal(argv[2], argv[4], argc == 6);
+  if (argc >= 5 && strcmp(argv[1], "run") == 0 && strcmp(argv[3], "--terminal") == 0) {
+    int with_stdin = 0, resize_fd = -1;
+    for (int i = 5; i < argc; i++) {
+      if (strcmp(argv[i], "--stdin") == 0) with_stdin = 1;
+      else if (strcmp(argv[i], "--resize-fd") == 0 && i + 1 < argc) resize_fd = atoi(argv[++i]);
+      else goto usage;
+    }
+    return run_with_terminal(argv[2], argv[4], with_stdin, resize_fd);
   }
+  if (argc == 4 && strcmp(argv[1], "forward") == 0) return port_forward_main(argv[2], argv[3]);
   if (strcmp(argc > 1 ? argv[1] : "", "probe") == 0) {
     int rc = net_probe_main(argc - 2, argv + 2);
     if (rc == 2) goto usage;
@@ -255,6 +267,6 @@ int main(int argc, char **argv) {
     return supervise_container(argv[2], atoi(argv[3]), &o);
   }
 usage:
-  fprintf(stderr, "usage: podrun-monitor pod-init [CGROUP_DIR] | run PLANFILE [--terminal CONSOLE_SOCKET [--stdin]] | container DIR REPORT_FD [--keep] [--log FILE [--log-max-size BYTES --log-max-files N]] [--restart always|on-failure|never] [--backoff-ms N] | pod DIR REPORT_FD [--cgroup DIR] | attach CTRDIR [--stdin] [--raw] | sandbox DIR HOSTNAME --net|--uts|--ipc... | probe NETNS|- tcp HOST PORT TIMEOUT_MS | probe NETNS|- http HOST PORT PATH TIMEOUT_MS [NAME:VALUE...]\n");
+  fprintf(stderr, "usage: podrun-monitor pod-init [CGROUP_DIR] | run PLANFILE [--terminal CONSOLE_SOCKET [--stdin] [--resize-fd N]] | forward NETNS|- PORT | container DIR REPORT_FD [--keep] [--log FILE [--log-max-size BYTES --log-max-files N]] [--restart always|on-failure|never] [--backoff-ms N] | pod DIR REPORT_FD [--cgroup DIR] | attach CTRDIR [--stdin] [--raw] | sandbox DIR HOSTNAME --net|--uts|--ipc... | probe NETNS|- tcp HOST PORT TIMEOUT_MS | probe NETNS|- http HOST PORT PATH TIMEOUT_MS [NAME:VALUE...]\n");
   return 2;
 }

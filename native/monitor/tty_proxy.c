@@ -89,7 +89,30 @@ static int pump_master(int master) {
   return 0;
 }
 
-int run_with_terminal(const char *plan_path, const char *console_socket, int with_stdin) {
+/* "ROWS COLS" lines from a resize fd (a CRI exec's resize stream) onto the pty; buffered across reads.
+ * 0 at its end. */
+static int pump_resize(int fd, int master, char *line, size_t *len, size_t cap) {
+  ssize_t n = read(fd, line + *len, cap - 1 - *len);
+  if (n < 0) return errno == EINTR || errno == EAGAIN;
+  if (n == 0) return 0;
+  *len += (size_t)n;
+  line[*len] = 0;
+  char *nl;
+  while ((nl = strchr(line, '\n')) != NULL) {
+    *nl = 0;
+    unsigned rows = 0, cols = 0;
+    if (sscanf(line, "%u %u", &rows, &cols) == 2 && master >= 0 && rows < 65536 && cols < 65536) {
+      struct winsize ws = { .ws_row = (unsigned short)rows, .ws_col = (unsigned short)cols };
+      ioctl(master, TIOCSWINSZ, &ws);
+    }
+    *len -= (size_t)(nl + 1 - line);
+    memmove(line, nl + 1, *len + 1);
+  }
+  if (*len == cap - 1) *len = 0; /* a line that long is no size */
+  return 1;
+}
+
+int run_with_terminal(const char *plan_path, const char *console_socket, int with_stdin, int resize_fd) {
   struct launch_plan plan;
   struct launch_error err;
   memset(&err, 0, sizeof err);
@@ -141,9 +164,12 @@ int run_with_terminal(const char *plan_path, const char *console_socket, int wit
   int sfd = signalfd(-1, &sigs, SFD_CLOEXEC | SFD_NONBLOCK);
   int in = with_stdin ? STDIN_FILENO : -1;
   int exited = 0;
+  char resize_line[64];
+  size_t resize_len = 0;
   while (!exited) {
-    struct pollfd p[4] = { { res.pidfd, POLLIN, 0 }, { sfd, POLLIN, 0 }, { master, POLLIN, 0 }, { in, POLLIN, 0 } };
-    if (poll(p, 4, -1) < 0 && errno != EINTR) break;
+    struct pollfd p[5] = { { res.pidfd, POLLIN, 0 }, { sfd, POLLIN, 0 }, { master, POLLIN, 0 }, { in, POLLIN, 0 }, { resize_fd, POLLIN, 0 } };
+    if (poll(p, 5, -1) < 0 && errno != EINTR) break;
+    if (p[4].revents && !pump_resize(resize_fd, master, resize_line, &resize_len, sizeof resize_line)) resize_fd = -1;
     if (p[2].revents && !pump_master(master)) { close(master); master = -1; }
     if (p[3].revents) {
       char buf[4096];
@@ -158,7 +184,7 @@ int run_with_terminal(const char *plan_path, const char *console_socket, int wit
     if (p[1].revents) {
       struct signalfd_siginfo si;
       while (read(sfd, &si, sizeof si) == sizeof si) {
-        if (si.ssi_signo == SIGWINCH) { if (master >= 0) copy_window_size(master); }
+        if (si.ssi_signo == SIGWINCH) { if (master >= 0 && resize_fd < 0) copy_window_size(master); }
         else syscall(SYS_pidfd_send_signal, res.pidfd, (int)si.ssi_signo, NULL, 0);
       }
     }

@@ -4,7 +4,7 @@
 /* Launch the plan at plan_path (its process.terminal sends the pty master
  * to console_socket, where we listen) and proxy our stdio to the pty until
  * the process exits; returns its status (128+signal), 125 on our failure. */
-int run_with_terminal(const char *plan_path, const char *console_socket, int with_stdin);
+int run_with_terminal(const char *plan_path, const char *console_socket, int with_stdin, int resize_fd);
 
 /* Accept one connection on listen_fd (10 s at most) and return the pty
  * master the launched child sent over it with SCM_RIGHTS; -1 with errno. */

@@ -29,6 +29,10 @@ export const criConfigSchema = z.strictObject({
   }).optional(),
   /** seccomp for containers whose request names none: Unconfined (Kubernetes' default) or RuntimeDefault */
   defaultSeccomp: z.enum(['Unconfined', 'RuntimeDefault']).optional(),
+  streaming: z.strictObject({
+    /** host:port the streaming server (exec/attach/port-forward URLs) listens on (default 127.0.0.1:0, a free port) */
+    address: z.string().regex(/^(\[[0-9a-fA-F:.]+\]|[^:\s]+):\d{1,5}$/, 'must be host:port').optional(),
+  }).optional(),
   /** only cgroupfs: podrun drives cgroup v2 directly */
   cgroupDriver: z.literal('cgroupfs').optional(),
 });

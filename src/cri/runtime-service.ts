@@ -67,6 +67,8 @@ export interface CriContainerInfo {
   resources: LinuxContainerResources | null;
   user: { uid: number; gid: number; additionalGids: number[] };
   stopSignal?: string;
+  tty: boolean;
+  stdin: boolean;
   /** a start that failed: why */
   startError?: string;
 }
@@ -246,7 +248,7 @@ export class CriRuntime {
       id, metadata: { name: meta.name, attempt: meta.attempt }, image: config.image!, imageRef: image.id,
       labels: config.labels, annotations: config.annotations, logPath, createdAt: nowNs(), mounts: config.mounts,
       resources: config.linux?.resources ?? null, user: { uid: 0, gid: 0, additionalGids: [] },
-      stopSignal: image.config.config?.StopSignal,
+      stopSignal: image.config.config?.StopSignal, tty: config.tty, stdin: config.stdin,
     };
     const sc = config.linux?.security_context;
     const targetPidNamespace = sc?.namespace_options?.pid === 'TARGET' ? this.targetPidNamespace(pod, sc.namespace_options.target_id) : undefined;

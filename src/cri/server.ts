@@ -13,6 +13,8 @@ import type { CriConfig } from './config';
 import { CriImages, criImage as criImageOf } from './image-service';
 import { CRI_VERSION, CriRuntime, RUNTIME_NAME } from './runtime-service';
 import { invalidArgument } from './sandbox-plan';
+import { CriStreaming } from './streaming-backend';
+import { StreamingServer } from './streaming/server';
 
 export const DEFAULT_CRI_SOCKET = 'unix:///run/podrun/cri.sock';
 
@@ -21,6 +23,8 @@ export interface CriServer {
   address: string;
   runtime: CriRuntime;
   images: CriImages;
+  /** base URL of the streaming server (exec, attach, port-forward) */
+  streamingUrl: string;
   close(): Promise<void>;
 }
 
@@ -91,6 +95,8 @@ export async function startCriServer(o: CriServerOptions = {}): Promise<CriServe
   const runtime = new CriRuntime(root, dataRoot, config, images);
   const pkg = loadCriProto() as unknown as { runtime: { v1: Record<string, { service: grpcTypes.ServiceDefinition }> } };
   const version = (require('../../../package.json') as { version: string }).version;
+  const streamingBackend = new CriStreaming(root, runtime);
+  const streaming = new StreamingServer(streamingBackend, config.streaming?.address);
   const queue = new KeyedQueue();
   const bySandbox = <T>(id: string | undefined, fn: () => Promise<T>): Promise<T> => queue.run(id ?? '', fn);
   const sandboxOfContainer = (id: string): string | undefined => runtime.findContainer(id)?.pod.id;
@@ -130,6 +136,18 @@ export async function startCriServer(o: CriServerOptions = {}): Promise<CriServe
     ListContainers: unary((r) => ({ containers: runtime.listContainers(r.filter) })),
     ContainerStatus: unary((r) => runtime.containerStatus(r.container_id, r.verbose)),
     UpdateContainerResources: unary((r) => runtime.updateContainerResources(r.container_id, r.linux)),
+    Exec: unary((r) => {
+      streamingBackend.checkExec(r as never);
+      return { url: streaming.execUrl(r as never) };
+    }),
+    Attach: unary((r) => {
+      streamingBackend.checkAttach(r as never);
+      return { url: streaming.attachUrl(r as never) };
+    }),
+    PortForward: unary((r) => {
+      streamingBackend.checkPortForward(r as never);
+      return { url: streaming.portForwardUrl(r as never) };
+    }),
     ExecSync: unary(async (r) => {
       const timeout = Number(r.timeout);
       if (!Number.isFinite(timeout) || timeout < 0) throw invalidArgument('timeout', `${r.timeout} is not a number of seconds`);
@@ -154,16 +172,25 @@ export async function startCriServer(o: CriServerOptions = {}): Promise<CriServe
 
   fs.mkdirSync(path.dirname(socket), { recursive: true });
   removeStaleSocket(socket);
-  await new Promise<void>((resolve, reject) => {
-    server.bindAsync(address, grpc().ServerCredentials.createInsecure(), (e) => (e ? reject(new PodrunError('EHOST', `listen ${address}: ${e.message}`)) : resolve()));
-  });
+  try {
+    await streaming.start();
+    await new Promise<void>((resolve, reject) => {
+      server.bindAsync(address, grpc().ServerCredentials.createInsecure(), (e) => (e ? reject(new PodrunError('EHOST', `listen ${address}: ${e.message}`)) : resolve()));
+    });
+  } catch (e) {
+    await streaming.close();
+    throw e;
+  }
   fs.chmodSync(socket, 0o660);
   return {
-    address, runtime, images,
-    close: () => new Promise<void>((resolve) => server.tryShutdown(() => {
-      fs.rmSync(socket, { force: true });
-      resolve();
-    })),
+    address, runtime, images, streamingUrl: streaming.url,
+    close: async () => {
+      await streaming.close();
+      await new Promise<void>((resolve) => server.tryShutdown(() => {
+        fs.rmSync(socket, { force: true });
+        resolve();
+      }));
+    },
   };
 }
 
