@@ -3,96 +3,16 @@
  * of the test's own with a CNI bridge. Sandboxes and containers are podrun
  * pods (seen by `podrun ps`), survive a kill -9 of the server, and bad or
  * hostile requests are refused naming the field with nothing left behind. */
-import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import t, { type Test } from 'tap';
+import t from 'tap';
 import type * as grpcTypes from '@grpc/grpc-js';
-import { loadCriProto } from '../../src/cri/server';
-import { fixtures, pinnedNamespace, podrunBin, runCmd, snapshotHost, tempDir, waitFor } from '../helpers';
+import { fixtures, snapshotHost, tempDir, waitFor } from '../helpers';
+import { BUSYBOX, containerConfig, criEnv, grpc, grpcCode, sandboxConfig } from '../support/cri-env';
 import { startRegistry } from '../support/registry';
 
-const grpc = require('@grpc/grpc-js') as typeof grpcTypes;
-const BUSYBOX = 'localhost/podrun/busybox:latest';
-
-type Call = (method: string, req: object) => Promise<Record<string, any>>; // eslint-disable-line @typescript-eslint/no-explicit-any
-
-/** `own netns`: the server runs in a network namespace of the test's (default); without it, in ours (a registry on our 127.0.0.1). */
-async function env(t: Test, o: { ownNetns?: boolean; registries?: string } = {}) {
-  const fx = await fixtures();
-  const hostNs = o.ownNetns === false ? '/proc/self/ns/net' : await pinnedNamespace(t, 'net', 'ip', 'link', 'set', 'lo', 'up');
-  const dataRoot = await tempDir(t, 'podrun-data-');
-  const runRoot = await tempDir(t, 'podrun-run-');
-  const confDir = await tempDir(t, 'podrun-cni-');
-  const logDir = await tempDir(t, 'podrun-logs-');
-  const bridge = `crt${Math.random().toString(16).slice(2, 8)}`;
-  fs.writeFileSync(path.join(confDir, '10-crit.conflist'), JSON.stringify({
-    cniVersion: '1.0.0', name: 'crit',
-    plugins: [
-      { type: 'bridge', bridge, isGateway: true, ipMasq: false, ipam: { type: 'host-local', ranges: [[{ subnet: '10.124.0.0/24' }]], dataDir: path.join(dataRoot, 'ipam') } },
-      { type: 'portmap', capabilities: { portMappings: true } },
-    ],
-  }));
-  const inHost = (cmd: string, args: string[]) => runCmd('nsenter', [`--net=${hostNs}`, cmd, ...args]);
-  const podrun = (...args: string[]) => inHost(podrunBin, ['--data-root', dataRoot, '--runroot', runRoot, ...args]);
-  const load = await podrun('load', '-q', '--name', 'localhost/podrun/busybox', fx.images['busybox-gzip']);
-  if (load.code !== 0) throw new Error(load.stderr);
-  const socket = path.join(runRoot, 'cri.sock');
-  const config = path.join(confDir, 'cri.yaml');
-  fs.writeFileSync(config, `root: ${runRoot}\ndataRoot: ${dataRoot}\ncni: { confDir: ${confDir}, binDirs: [/usr/lib/cni] }\n${o.registries ?? ''}`);
-  let server: ChildProcess | undefined;
-  let serverLog = '';
-  const start = async (): Promise<void> => {
-    serverLog = '';
-    server = spawn('nsenter', [`--net=${hostNs}`, podrunBin, 'cri', '--listen', `unix://${socket}`, '--config', config], { stdio: ['ignore', 'ignore', 'pipe'] });
-    server.stderr!.on('data', (d: Buffer) => (serverLog += d.toString()));
-    await waitFor(async () => serverLog.includes('serving'), `podrun cri to listen (${serverLog})`, 10_000);
-  };
-  const kill = async (signal: NodeJS.Signals): Promise<void> => {
-    const s = server;
-    if (!s || s.exitCode !== null) return;
-    const exited = new Promise((r) => s.once('exit', r));
-    s.kill(signal);
-    await exited;
-  };
-  await start();
-  const pkg = loadCriProto() as unknown as { runtime: { v1: Record<string, grpcTypes.ServiceClientConstructor> } };
-  const clients = {
-    runtime: new pkg.runtime.v1.RuntimeService(`unix://${socket}`, grpc.credentials.createInsecure()),
-    image: new pkg.runtime.v1.ImageService(`unix://${socket}`, grpc.credentials.createInsecure()),
-  };
-  const call: Call = (method, req) => new Promise((resolve, reject) => {
-    type Method = (r: object, m: grpcTypes.Metadata, o: grpcTypes.CallOptions, cb: (e: grpcTypes.ServiceError | null, v: Record<string, unknown>) => void) => void;
-    const c = (['ListImages', 'ImageStatus', 'PullImage', 'RemoveImage', 'ImageFsInfo'].includes(method) ? clients.image : clients.runtime) as unknown as Record<string, Method>;
-    // waitForReady: across a restart of the server the channel reconnects instead of failing the call
-    c[method].call(c, req, new grpc.Metadata(), { waitForReady: true, deadline: Date.now() + 60_000 }, (e, v) => (e ? reject(e) : resolve(v)));
-  });
-  // last in, first out: the server's pods go before the roots and the netns
-  t.teardown(async () => {
-    clients.runtime.close();
-    clients.image.close();
-    await kill('SIGTERM');
-    const ids = (JSON.parse((await podrun('ps', '-a', '--json')).stdout || '[]') as Array<{ id: string }>).map((p) => p.id);
-    if (ids.length) await podrun('rm', '-f', ...ids);
-  });
-  return { call, podrun, inHost, runRoot, dataRoot, logDir, socket, start, kill, serverLog: () => serverLog };
-}
-
-const sandboxConfig = (name: string, logDir: string, extra: object = {}) => ({
-  metadata: { name, namespace: 'default', uid: `uid-${name}`, attempt: 0 },
-  hostname: name, log_directory: logDir,
-  linux: { security_context: { namespace_options: { network: 'POD', pid: 'CONTAINER', ipc: 'POD' } } },
-  ...extra,
-});
-
-const containerConfig = (name: string, command: string[], extra: object = {}) => ({
-  metadata: { name, attempt: 0 }, image: { image: BUSYBOX }, command, log_path: `${name}.log`, ...extra,
-});
-
-const grpcCode = (e: unknown): number => (e as grpcTypes.ServiceError).code;
-
 t.test('version, status and runtime config', async (t) => {
-  const e = await env(t);
+  const e = await criEnv(t);
   const v = await e.call('Version', { version: 'v1' });
   t.match(v, { runtime_name: 'podrun', runtime_api_version: 'v1' });
   const s = await e.call('Status', {});
@@ -105,7 +25,7 @@ t.test('version, status and runtime config', async (t) => {
 });
 
 t.test('a sandbox and its containers: network, logs, exec, stop, remove — and podrun ps sees them', async (t) => {
-  const e = await env(t);
+  const e = await criEnv(t);
   const before = await snapshotHost();
   const hostDir = await tempDir(t, 'podrun-vol-');
   fs.writeFileSync(path.join(hostDir, 'greeting'), 'hi from the host\n');
@@ -176,7 +96,7 @@ t.test('a sandbox and its containers: network, logs, exec, stop, remove — and 
 });
 
 t.test('cgroup_parent: each sandbox a pod cgroup of its own below it, pruned with the last one', async (t) => {
-  const e = await env(t);
+  const e = await criEnv(t);
   const parent = `crit-${Math.random().toString(16).slice(2, 8)}`;
   const dir = `/sys/fs/cgroup/unified/${parent}`;
   const pods: string[] = [];
@@ -203,7 +123,7 @@ t.test('PullImage through a hosts.toml mirror with the request\'s credentials; R
   fs.mkdirSync(path.join(certs, 'upstream.test'));
   // the upstream does not exist: only the mirror can serve the image
   fs.writeFileSync(path.join(certs, 'upstream.test', 'hosts.toml'), `server = "https://upstream.test"\n[host."http://${reg.host}"]\n  capabilities = ["pull", "resolve"]\n`);
-  const e = await env(t, { ownNetns: false, registries: `registries: { configPath: ${certs} }\n` });
+  const e = await criEnv(t, { ownNetns: false, registries: `registries: { configPath: ${certs} }\n` });
   const image = { image: 'upstream.test/private/busybox:1' };
   const denied = await e.call('PullImage', { image }).then(() => '', (err: grpcTypes.ServiceError) => err.details);
   t.match(denied, /requires a login/, 'no credentials: the registry\'s refusal');
@@ -222,7 +142,7 @@ t.test('PullImage through a hosts.toml mirror with the request\'s credentials; R
 });
 
 t.test('concurrent calls: sandboxes and containers made at once, one name reserved once', async (t) => {
-  const e = await env(t);
+  const e = await criEnv(t);
   const before = await snapshotHost();
   const names = ['c1', 'c2', 'c3', 'c3'];
   const made = await Promise.allSettled(names.map((n) => e.call('RunPodSandbox', { config: sandboxConfig(n, e.logDir) })));
@@ -240,7 +160,7 @@ t.test('concurrent calls: sandboxes and containers made at once, one name reserv
 });
 
 t.test('kill -9 of the server loses nothing: sandbox and container are found again with their status', async (t) => {
-  const e = await env(t);
+  const e = await criEnv(t);
   const cfg = sandboxConfig('keep', e.logDir);
   const { pod_sandbox_id: pod } = await e.call('RunPodSandbox', { config: cfg });
   const { container_id: id } = await e.call('CreateContainer', { pod_sandbox_id: pod, config: containerConfig('k', ['sleep', '1000']) });
@@ -258,7 +178,7 @@ t.test('kill -9 of the server loses nothing: sandbox and container are found aga
 });
 
 t.test('bad and hostile requests: INVALID_ARGUMENT naming the field, nothing half-made', async (t) => {
-  const e = await env(t);
+  const e = await criEnv(t);
   const before = await snapshotHost();
   const code = (p: Promise<unknown>): Promise<[number, string]> => p.then(() => [0, ''], (err: grpcTypes.ServiceError) => [err.code, err.details]);
   const INVALID = grpc.status.INVALID_ARGUMENT;
@@ -287,7 +207,7 @@ t.test('bad and hostile requests: INVALID_ARGUMENT naming the field, nothing hal
 });
 
 t.test('a second server on a socket that is served is refused', async (t) => {
-  const e = await env(t);
+  const e = await criEnv(t);
   const r = await e.podrun('cri', '--listen', `unix://${e.socket}`);
   t.equal(r.code, 1);
   t.match(r.stderr, /another server is listening there/);

@@ -13,15 +13,15 @@ import zlib from 'node:zlib';
 import { SPDY3_DICTIONARY } from './spdy3-dictionary';
 
 const VERSION = 3;
-const TYPE = { SYN_STREAM: 1, SYN_REPLY: 2, RST_STREAM: 3, SETTINGS: 4, PING: 6, GOAWAY: 7, HEADERS: 8, WINDOW_UPDATE: 9 } as const;
-const FLAG_FIN = 0x01;
+export const TYPE = { SYN_STREAM: 1, SYN_REPLY: 2, RST_STREAM: 3, SETTINGS: 4, PING: 6, GOAWAY: 7, HEADERS: 8, WINDOW_UPDATE: 9 } as const;
+export const FLAG_FIN = 0x01;
 const RST_CANCEL = 5;
 const MAX_FRAME = 1 << 24;
 /** what one DATA frame carries at most (spdystream reads any size; this keeps frames moderate) */
 const DATA_CHUNK = 32 * 1024;
 
 /** A zlib context kept across header blocks, flushed per block (the SPDY way). */
-class HeaderZlib {
+export class HeaderZlib {
   readonly #z: zlib.Inflate | zlib.Deflate;
   #out: Buffer[] = [];
   #queue: Promise<unknown> = Promise.resolve();
@@ -54,7 +54,7 @@ class HeaderZlib {
   }
 }
 
-function decodeHeaders(b: Buffer): Record<string, string> {
+export function decodeHeaders(b: Buffer): Record<string, string> {
   const out: Record<string, string> = {};
   let off = 0;
   const u32 = (): number => {
@@ -78,7 +78,7 @@ function decodeHeaders(b: Buffer): Record<string, string> {
   return out;
 }
 
-function encodeHeaders(h: Record<string, string>): Buffer {
+export function encodeHeaders(h: Record<string, string>): Buffer {
   const parts: Buffer[] = [];
   const u32 = (v: number): Buffer => {
     const b = Buffer.alloc(4);
@@ -95,7 +95,7 @@ function encodeHeaders(h: Record<string, string>): Buffer {
   return Buffer.concat(parts);
 }
 
-function controlFrame(type: number, flags: number, body: Buffer): Buffer {
+export function controlFrame(type: number, flags: number, body: Buffer): Buffer {
   const h = Buffer.alloc(8);
   h.writeUInt16BE(0x8000 | VERSION, 0);
   h.writeUInt16BE(type, 2);
@@ -103,7 +103,7 @@ function controlFrame(type: number, flags: number, body: Buffer): Buffer {
   return Buffer.concat([h, body]);
 }
 
-function dataFrame(id: number, flags: number, data: Buffer): Buffer {
+export function dataFrame(id: number, flags: number, data: Buffer): Buffer {
   const h = Buffer.alloc(8);
   h.writeUInt32BE(id & 0x7fffffff, 0);
   h.writeUInt32BE(((flags & 0xff) << 24) | data.length, 4);
@@ -156,6 +156,11 @@ export class SpdyServerConnection extends EventEmitter {
     super();
     socket.on('data', (d: Buffer) => this.#onData(d));
     socket.on('close', () => this.#shut());
+    // the client's end of the connection is its end (http sockets are half-open: 'close' would not come)
+    socket.on('end', () => {
+      socket.destroy();
+      this.#shut();
+    });
     socket.on('error', () => this.#shut());
   }
 
