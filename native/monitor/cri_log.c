@@ -106,6 +106,18 @@ int container_log_open(struct container_log *l, const char *path, long long max_
   return 0;
 }
 
+int container_log_reopen(struct container_log *l) {
+  if (l->fd < 0) { errno = EBADF; return -1; }
+  int fd = openat(l->dirfd, l->name, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0640);
+  if (fd < 0) return -1;
+  struct stat st;
+  l->base += l->size;
+  l->size = fstat(fd, &st) == 0 ? st.st_size : 0;
+  close(l->fd);
+  l->fd = fd;
+  return 0;
+}
+
 void container_log_close(struct container_log *l) {
   if (l->fd >= 0) close(l->fd);
   if (l->dirfd >= 0) close(l->dirfd);

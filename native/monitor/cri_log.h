@@ -44,6 +44,11 @@ struct container_log {
 int container_log_open(struct container_log *l, const char *path, long long max_size, int max_files);
 void container_log_close(struct container_log *l);
 
+/* Open LOG's name again (CRI ReopenContainerLog: kubelet renamed the file to
+ * rotate it itself): new entries go to a new file there; logical offsets go
+ * on from where the old file ended. -1 with errno (the old file is kept). */
+int container_log_reopen(struct container_log *l);
+
 /* Where the next entry will start, in logical offsets. */
 long long container_log_offset(const struct container_log *l);
 

@@ -1,7 +1,7 @@
 /* Container supervision for podrun-monitor (see supervisor.h).
  *
  * Each container has a directory holding plan.bin, and gets monitor.sock
- * there ("start", "norestart", "ping", and in a pod "release"). Files the
+ * there ("start", "norestart", "ping", "reopen-log", and in a pod "release"). Files the
  * supervisor keeps in it: started, exit ("code signal unix_ns"), and with a
  * restart policy pid ("pid starttime"), restarts ("count next_unix_ms
  * log_offset previous_log_offset"; next is 0 when none is pending) and
@@ -472,6 +472,10 @@ static int ctr_serve(struct ctr *c, int cfd) {
     snprintf(line, sizeof line, "ok\n");
   } else if (strcmp(req, "ping") == 0) {
     snprintf(line, sizeof line, "ok %d\n", c->res.pid);
+  } else if (strcmp(req, "reopen-log") == 0) {
+    if (c->log.fd < 0) snprintf(line, sizeof line, "err\treopen\t%d\t-1\tthe container has no log\n", EBADF);
+    else if (container_log_reopen(&c->log) < 0) snprintf(line, sizeof line, "err\treopen\t%d\t-1\t%s\n", errno, c->log.name);
+    else snprintf(line, sizeof line, "ok\n");
   } else if (strcmp(req, "release") == 0 && c->m->pod_dirfd >= 0) {
     c->released = 1; /* freed after this round; a live process becomes an orphan we reap */
     snprintf(line, sizeof line, "ok\n");

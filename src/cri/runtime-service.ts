@@ -3,6 +3,7 @@
  * containers. Everything is kept in the pod records, so the CLI sees these
  * pods and a restarted server finds them again; nothing is cached here but
  * the pod CIDR kubelet last sent. */
+import { EventEmitter } from 'node:events';
 import fs from 'node:fs';
 import path from 'node:path';
 import { applyResources } from '../cgroup/apply';
@@ -10,22 +11,24 @@ import { requireHostCgroup2Mount } from '../cgroup/mount';
 import { mapResources } from '../cgroup/resources';
 import { oomKills } from '../cgroup/stats';
 import { PodrunError } from '../errors';
-import { containerDefaults } from '../image';
+import { containerDefaults, rootfsPaths } from '../image';
 import { nativeFs } from '../native';
 import { loadNetworks, DEFAULT_CNI_CONF_DIR } from '../network';
-import { execInContainer, killContainer, readRecord, startCreated } from '../oci/lifecycle';
+import { askMonitor, execInContainer, killContainer, readRecord, startCreated } from '../oci/lifecycle';
+import { containerDir } from '../oci/lifecycle/state-store';
 import { containerStatus } from '../oci/lifecycle/container-status';
 import { parseSignal } from '../oci/signals';
 import { readHostFacts } from '../oci/host';
 import { CAPABILITIES, capabilityNames } from '../oci/capabilities';
 import type { PodOptions, PodRecord } from '../pod';
 import { createPodContainer, createPodSandbox, detachPodNetworkOf, podSandboxOf, removePod, removePodContainer, stopPod, updatePod, waitExit } from '../pod/pod-lifecycle';
-import { listPods, podDir, podOciRoot, type PodContainerRecord } from '../pod/pod-store';
+import { listPods, podCgroupOf, podDir, podOciRoot, type PodContainerRecord } from '../pod/pod-store';
 import { isLocalDescendingPath } from '../util/in-root';
 import { isSameProcess } from '../util/process-identity';
 import type { CriConfig } from './config';
 import { criContainerConfig, ociResources, type CriSandboxFacts } from './container-plan';
 import type { CriImages } from './image-service';
+import { CgroupSampler, diskUsage, networkUsage, processCount } from './stats';
 import { invalidArgument, planSandbox, sandboxKey } from './sandbox-plan';
 import type {
   ContainerConfig, ContainerMetadata, ContainerState, ImageSpec, LinuxContainerResources, Mount, NamespaceMode,
@@ -89,6 +92,9 @@ function notFound(what: string): PodrunError {
 
 export class CriRuntime {
   podCidr = '';
+  readonly #sampler = new CgroupSampler();
+  /** CRI container events (GetContainerEvents): each is a ContainerEventResponse */
+  readonly events = new EventEmitter();
 
   constructor(
     private readonly root: string,
@@ -413,6 +419,125 @@ export class CriRuntime {
     });
   }
 
+  // ---- events ---------------------------------------------------------------
+
+  /** last seen state of each sandbox and container (and the sandbox's status, for its DELETED event) */
+  #seen = new Map<string, { state: string; pod: string; sandboxStatus: unknown }>();
+  #watch?: NodeJS.Timeout;
+
+  /** Start (or stop, with no listener left) watching for transitions; called when listeners come and go. */
+  watchEvents(): void {
+    const listening = this.events.listenerCount('event') > 0;
+    if (listening && !this.#watch) {
+      this.#seen = this.#snapshot();
+      this.#watch = setInterval(() => this.emitTransitions(), 500);
+    } else if (!listening && this.#watch) {
+      clearInterval(this.#watch);
+      this.#watch = undefined;
+    }
+  }
+
+  #snapshot(): Map<string, { state: string; pod: string; sandboxStatus: unknown }> {
+    const now = new Map<string, { state: string; pod: string; sandboxStatus: unknown }>();
+    for (const pod of this.sandboxes()) {
+      const sandboxStatus = this.podSandboxStatus(pod.id, false).status;
+      now.set(pod.id, { state: this.sandboxState(pod), pod: pod.id, sandboxStatus });
+      for (const c of pod.containers) if (c.cri) now.set(c.ociId, { state: this.containerState(pod, c).state, pod: pod.id, sandboxStatus });
+    }
+    return now;
+  }
+
+  /** Compare with what was seen: created / started / stopped / deleted, for sandboxes and containers (kubelet's evented PLEG). */
+  emitTransitions(): void {
+    if (!this.#watch) return;
+    let now;
+    try {
+      now = this.#snapshot();
+    } catch {
+      return; // a record mid-write: next time
+    }
+    const send = (id: string, type: string, pod: string, sandboxStatus: unknown): void => {
+      const p = this.findSandbox(pod);
+      this.events.emit('event', {
+        container_id: id, container_event_type: type, created_at: nowNs(), pod_sandbox_status: sandboxStatus,
+        containers_statuses: p ? p.containers.filter((c) => c.cri).map((c) => this.containerStatus(c.ociId, false).status) : [],
+      });
+    };
+    // each step between what was seen and what is, in order (a container may have run and exited between two looks)
+    const STEPS = ['CONTAINER_CREATED_EVENT', 'CONTAINER_STARTED_EVENT', 'CONTAINER_STOPPED_EVENT'];
+    const rank = (id: string, state: string | undefined): number => {
+      if (state === undefined) return -1;
+      if (id === now.get(id)?.pod) return state === 'SANDBOX_READY' ? 1 : 2; // a sandbox is made ready (or fails) at once
+      return { CONTAINER_CREATED: 0, CONTAINER_RUNNING: 1, CONTAINER_EXITED: 2 }[state] ?? -1;
+    };
+    for (const [id, cur] of now) {
+      const from = rank(id, this.#seen.get(id)?.state);
+      const to = rank(id, cur.state);
+      for (let r = from + 1; r <= to; r++) send(id, STEPS[r], cur.pod, cur.sandboxStatus);
+    }
+    for (const [id, old] of this.#seen) if (!now.has(id)) send(id, 'CONTAINER_DELETED_EVENT', old.pod, old.sandboxStatus);
+    this.#seen = now;
+  }
+
+  /** kubelet renamed the log to rotate it: the container's monitor opens a new file at its path. */
+  async reopenContainerLog(id: string): Promise<void> {
+    const found = this.findContainer(id);
+    if (!found) throw notFound(`container ${id}`);
+    const { pod, c } = found;
+    if (this.containerState(pod, c).state !== 'CONTAINER_RUNNING') throw new PodrunError('EINVALID_CONFIG', `container ${c.ociId} is not running`);
+    const reply = await askMonitor(containerDir(podOciRoot(this.root, pod.id), c.ociId), 'reopen-log');
+    if (!reply.ok) throw new PodrunError('EINTERNAL', `reopening the log of ${c.ociId}: ${reply.error?.message}`);
+  }
+
+  containerStats(id: string): Record<string, unknown> {
+    const found = this.findContainer(id);
+    if (!found) throw notFound(`container ${id}`);
+    return containerStatsOf(this.#sampler, this.root, found.pod, found.c);
+  }
+
+  listContainerStats(filter: { id: string; pod_sandbox_id: string; label_selector: StringMap } | null): Array<Record<string, unknown>> {
+    // the containers ListContainers would give, running or created (kubelet asks for all)
+    return this.listContainers(filter ? { id: filter.id, pod_sandbox_id: filter.pod_sandbox_id, label_selector: filter.label_selector, state: null } : null)
+      .filter((x) => x.state !== 'CONTAINER_EXITED')
+      .map((x) => {
+        const { pod, c } = this.findContainer(x.id as string)!;
+        return containerStatsOf(this.#sampler, this.root, pod, c);
+      });
+  }
+
+  podSandboxStats(id: string): Record<string, unknown> {
+    const pod = this.findSandbox(id);
+    if (!pod) throw notFound(`pod sandbox ${id}`);
+    const info = sandboxInfo(pod);
+    const cg2 = requireHostCgroup2Mount();
+    const dir = path.join(cg2, podCgroupOf(pod));
+    const s = this.#sampler.read(dir);
+    const running = pod.containers.map((c) => ({ c, st: this.containerState(pod, c) })).filter((x) => x.st.state === 'CONTAINER_RUNNING');
+    // a process in the pod's network namespace shows its counters; none runs: no figures
+    const inNetns = running[0]?.st.pid ?? pod.podInit?.pid;
+    let network: Record<string, unknown> | null = null;
+    if (inNetns && info.namespaces.network === 'POD') {
+      try {
+        network = networkUsage(fs.readFileSync(`/proc/${inNetns}/net/dev`, 'utf8'), s.now);
+      } catch {
+        /* it exited meanwhile */
+      }
+    }
+    return {
+      attributes: { id: pod.id, metadata: info.metadata, labels: info.labels, annotations: info.annotations },
+      linux: {
+        cpu: s.cpu, memory: s.memory, network,
+        process: { timestamp: s.now.toString(), process_count: { value: String(processCount(dir, s.stats)) } },
+        containers: running.map(({ c }) => containerStatsOf(this.#sampler, this.root, pod, c)),
+      },
+    };
+  }
+
+  listPodSandboxStats(filter: { id: string; label_selector: StringMap } | null): Array<Record<string, unknown>> {
+    return this.listPodSandbox(filter ? { id: filter.id, label_selector: filter.label_selector, state: { state: 'SANDBOX_READY' } } : { id: '', label_selector: {}, state: { state: 'SANDBOX_READY' } })
+      .map((p) => this.podSandboxStats(p.id as string));
+  }
+
   /** Run cmd in the container; its stdout and stderr apart, killed at the timeout (seconds, 0: none). */
   async execSync(id: string, cmd: string[], timeoutS: number): Promise<{ stdout: Buffer; stderr: Buffer; exitCode: number }> {
     if (!cmd.length) throw invalidArgument('cmd', 'required');
@@ -454,6 +579,21 @@ export class CriRuntime {
 function hostCapabilities(): string[] {
   const mask = readHostFacts().permittedCapabilities;
   return mask === undefined ? [...CAPABILITIES] : capabilityNames(mask);
+}
+
+/** the running container's writable layer and its cgroup, as CRI ContainerStats */
+function containerStatsOf(sampler: CgroupSampler, root: string, pod: PodRecord, c: PodContainerRecord): Record<string, unknown> {
+  const info = containerInfo(c);
+  const rec = readRecord(podOciRoot(root, pod.id), c.ociId);
+  const s = rec ? sampler.read(rec.cgroup) : undefined;
+  const disk = diskUsage(rootfsPaths(c.rootfsDir).upper);
+  const now = s?.now ?? BigInt(Date.now()) * 1_000_000n;
+  return {
+    attributes: { id: c.ociId, metadata: info.metadata, labels: info.labels, annotations: info.annotations },
+    cpu: s?.cpu ?? { timestamp: now.toString(), usage_core_nano_seconds: null, usage_nano_cores: null },
+    memory: s?.memory ?? { timestamp: now.toString() },
+    writable_layer: { timestamp: now.toString(), fs_id: { mountpoint: c.rootfsDir }, used_bytes: { value: String(disk.bytes) }, inodes_used: { value: String(disk.inodes) } },
+  };
 }
 
 function validSignal(s: string): boolean {

@@ -45,6 +45,7 @@ export function grpcStatus(e: unknown): { code: number; details: string } {
   const details = (e as Error)?.message ?? String(e);
   if (!pe) return { code: s.UNKNOWN, details };
   if (pe.cause === 'timeout') return { code: s.DEADLINE_EXCEEDED, details };
+  if (pe.cause === 'unimplemented') return { code: s.UNIMPLEMENTED, details };
   switch (pe.code) {
     case 'EINVALID_CONFIG': return { code: pe.field ? s.INVALID_ARGUMENT : s.FAILED_PRECONDITION, details };
     case 'ENOTFOUND': return { code: s.NOT_FOUND, details };
@@ -71,11 +72,12 @@ class KeyedQueue {
 
 type Handler = (req: Record<string, any>) => unknown; // eslint-disable-line @typescript-eslint/no-explicit-any -- decoded messages, typed in each handler
 
-function unary(fn: Handler): grpcTypes.handleUnaryCall<unknown, unknown> {
+function unary(fn: Handler, after?: () => void): grpcTypes.handleUnaryCall<unknown, unknown> {
   return (call, callback) => {
     Promise.resolve()
       .then(() => fn(call.request as Record<string, unknown>))
-      .then((r) => callback(null, r ?? {}), (e: unknown) => callback(grpcStatus(e) as grpcTypes.ServiceError));
+      .then((r) => callback(null, r ?? {}), (e: unknown) => callback(grpcStatus(e) as grpcTypes.ServiceError))
+      .finally(after);
   };
 }
 
@@ -98,6 +100,8 @@ export async function startCriServer(o: CriServerOptions = {}): Promise<CriServe
   const streamingBackend = new CriStreaming(root, runtime);
   const streaming = new StreamingServer(streamingBackend, config.streaming?.address);
   const queue = new KeyedQueue();
+  /** after a call that changes state: its events now, not at the next look */
+  const changed = (): void => runtime.emitTransitions();
   const bySandbox = <T>(id: string | undefined, fn: () => Promise<T>): Promise<T> => queue.run(id ?? '', fn);
   const sandboxOfContainer = (id: string): string | undefined => runtime.findContainer(id)?.pod.id;
 
@@ -124,15 +128,15 @@ export async function startCriServer(o: CriServerOptions = {}): Promise<CriServe
     UpdateRuntimeConfig: unary((r) => {
       runtime.podCidr = r.runtime_config?.network_config?.pod_cidr ?? '';
     }),
-    RunPodSandbox: unary(async (r) => ({ pod_sandbox_id: await runtime.runPodSandbox(r.config, r.runtime_handler) })),
-    StopPodSandbox: unary((r) => bySandbox(r.pod_sandbox_id, () => runtime.stopPodSandbox(r.pod_sandbox_id))),
-    RemovePodSandbox: unary((r) => bySandbox(r.pod_sandbox_id, () => runtime.removePodSandbox(r.pod_sandbox_id))),
+    RunPodSandbox: unary(async (r) => ({ pod_sandbox_id: await runtime.runPodSandbox(r.config, r.runtime_handler) }), changed),
+    StopPodSandbox: unary((r) => bySandbox(r.pod_sandbox_id, () => runtime.stopPodSandbox(r.pod_sandbox_id)), changed),
+    RemovePodSandbox: unary((r) => bySandbox(r.pod_sandbox_id, () => runtime.removePodSandbox(r.pod_sandbox_id)), changed),
     PodSandboxStatus: unary((r) => runtime.podSandboxStatus(r.pod_sandbox_id, r.verbose)),
     ListPodSandbox: unary((r) => ({ items: runtime.listPodSandbox(r.filter) })),
-    CreateContainer: unary((r) => bySandbox(r.pod_sandbox_id, async () => ({ container_id: await runtime.createContainer(r.pod_sandbox_id, r.config) }))),
-    StartContainer: unary((r) => bySandbox(sandboxOfContainer(r.container_id), () => runtime.startContainer(r.container_id))),
-    StopContainer: unary((r) => runtime.stopContainer(r.container_id, Number(r.timeout))),
-    RemoveContainer: unary((r) => bySandbox(sandboxOfContainer(r.container_id), () => runtime.removeContainer(r.container_id))),
+    CreateContainer: unary((r) => bySandbox(r.pod_sandbox_id, async () => ({ container_id: await runtime.createContainer(r.pod_sandbox_id, r.config) })), changed),
+    StartContainer: unary((r) => bySandbox(sandboxOfContainer(r.container_id), () => runtime.startContainer(r.container_id)), changed),
+    StopContainer: unary((r) => runtime.stopContainer(r.container_id, Number(r.timeout)), changed),
+    RemoveContainer: unary((r) => bySandbox(sandboxOfContainer(r.container_id), () => runtime.removeContainer(r.container_id)), changed),
     ListContainers: unary((r) => ({ containers: runtime.listContainers(r.filter) })),
     ContainerStatus: unary((r) => runtime.containerStatus(r.container_id, r.verbose)),
     UpdateContainerResources: unary((r) => runtime.updateContainerResources(r.container_id, r.linux)),
@@ -148,6 +152,26 @@ export async function startCriServer(o: CriServerOptions = {}): Promise<CriServe
       streamingBackend.checkPortForward(r as never);
       return { url: streaming.portForwardUrl(r as never) };
     }),
+    ReopenContainerLog: unary((r) => runtime.reopenContainerLog(r.container_id)),
+    ContainerStats: unary((r) => ({ stats: runtime.containerStats(r.container_id) })),
+    ListContainerStats: unary((r) => ({ stats: runtime.listContainerStats(r.filter) })),
+    PodSandboxStats: unary((r) => ({ stats: runtime.podSandboxStats(r.pod_sandbox_id) })),
+    ListPodSandboxStats: unary((r) => ({ stats: runtime.listPodSandboxStats(r.filter) })),
+    CheckpointContainer: unary(() => {
+      throw new PodrunError('EINTERNAL', 'CheckpointContainer: podrun does not checkpoint containers (no CRIU support)', { cause: 'unimplemented' });
+    }),
+    GetContainerEvents: (call: grpcTypes.ServerWritableStream<unknown, unknown>) => {
+      const send = (e: unknown): void => void call.write(e);
+      runtime.events.on('event', send);
+      runtime.watchEvents();
+      const stop = (): void => {
+        runtime.events.off('event', send);
+        runtime.watchEvents();
+      };
+      call.on('cancelled', stop);
+      call.on('close', stop);
+      call.on('error', stop);
+    },
     ExecSync: unary(async (r) => {
       const timeout = Number(r.timeout);
       if (!Number.isFinite(timeout) || timeout < 0) throw invalidArgument('timeout', `${r.timeout} is not a number of seconds`);

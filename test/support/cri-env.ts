@@ -74,7 +74,10 @@ export async function criEnv(t: Test, o: { ownNetns?: boolean; registries?: stri
     const ids = (JSON.parse((await podrun('ps', '-a', '--json')).stdout || '[]') as Array<{ id: string }>).map((p) => p.id);
     if (ids.length) await podrun('rm', '-f', ...ids);
   });
-  return { call, podrun, inHost, runRoot, dataRoot, logDir, socket, start, kill, serverLog: () => serverLog };
+  /** GetContainerEvents: the server's stream of events, each as decoded */
+  const events = (): grpcTypes.ClientReadableStream<Record<string, any>> => // eslint-disable-line @typescript-eslint/no-explicit-any
+    (clients.runtime as unknown as { GetContainerEvents: (r: object) => grpcTypes.ClientReadableStream<Record<string, unknown>> }).GetContainerEvents({});
+  return { call, events, podrun, inHost, runRoot, dataRoot, logDir, socket, start, kill, serverLog: () => serverLog };
 }
 
 export const sandboxConfig = (name: string, logDir: string, extra: object = {}) => ({
