@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # CRI path latency, podrun against Debian's containerd + runc in the same run: `crictl runp` + `create` + `start`
-# of a busybox `sleep 3600` (the conformance kit's lat.sh: 1 warm-up + N timed runs, medians), then the ratio.
+# of a busybox `sleep 3600` (the conformance kit's lat.sh: 1 warm-up + N timed runs, medians), then ExecSync
+# (`crictl exec -s … true`) and Exec through the streaming server (`crictl exec … true`) round trips; ratios.
 #   ANCHORS=/opt/anchors bash bench/cri.sh [N=15]
 # By hand (needs the kit's build and images); leaves nothing running.
 set -euo pipefail
@@ -39,3 +40,27 @@ ours=$(ANCHORS=$ANCHORS bash "$kit/lat.sh" "$run/cri.sock" "$N" podrun | tail -1
 echo "$ours"
 r=$(echo "$ref" | sed -n 's/.*total \([0-9]*\).*/\1/p'); o=$(echo "$ours" | sed -n 's/.*total \([0-9]*\).*/\1/p')
 echo "runp+create+start median: podrun ${o} ms, containerd+runc ${r} ms: $(python3 -c "print(f'{$o/$r:.2f}')")x"
+
+# exec round trips: one running container per runtime, N timed `true`s each way
+exec_medians() {  # exec_medians SOCKET → "execsync_ms exec_ms"
+  local cr=(nsenter --net=/run/netns/$NS "$ANCHORS/cri-tools/build/bin/crictl" --runtime-endpoint "unix://$1")
+  printf '{"metadata":{"name":"ex","namespace":"bench","uid":"ex-%s","attempt":0},"linux":{"cgroup_parent":"anchor-lat"}}' $$ > "$run/p.json"
+  printf '{"metadata":{"name":"bb"},"image":{"image":"registry.k8s.io/e2e-test-images/busybox:1.29-2"},"command":["sleep","3600"]}' > "$run/c.json"
+  local p c; p=$("${cr[@]}" runp "$run/p.json" 2>/dev/null); c=$("${cr[@]}" create --no-pull "$p" "$run/c.json" "$run/p.json" 2>/dev/null)
+  "${cr[@]}" start "$c" >/dev/null 2>&1
+  python3 - "$c" "$N" "${cr[@]}" <<'PY'
+import subprocess, sys, time, statistics as st
+cid, n, cr = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
+def med(extra):
+    ts = []
+    for i in range(n + 1):
+        t = time.monotonic(); subprocess.run(cr + ['exec'] + extra + [cid, 'true'], capture_output=True, check=True); ts.append((time.monotonic() - t) * 1000)
+    return st.median(ts[1:])
+print(f"{med(['-s']):.0f} {med([]):.0f}")
+PY
+  "${cr[@]}" rmp -f "$p" >/dev/null 2>&1 || true
+}
+read -r rs re < <(exec_medians /run/anchor-containerd/containerd.sock)
+read -r os oe < <(exec_medians "$run/cri.sock")
+echo "ExecSync round trip median: podrun ${os} ms, containerd+runc ${rs} ms: $(python3 -c "print(f'{$os/$rs:.2f}')")x"
+echo "Exec (streaming) round trip median: podrun ${oe} ms, containerd+runc ${re} ms: $(python3 -c "print(f'{$oe/$re:.2f}')")x"
