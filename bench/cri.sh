@@ -25,6 +25,9 @@ cleanup() {
   kill "$pid" 2>/dev/null || true
   for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
   ANCHORS=$ANCHORS bash "$kit/anchor-env.sh" down >/dev/null || true
+  # what the kit's `up` leaves under /run once its daemons are gone (logs, sockets)
+  [ -e /run/anchor-containerd/containerd.pid ] || rm -rf /run/anchor-containerd
+  [ -e /run/anchor-containerd-registry/registry.pid ] || rm -rf /run/anchor-containerd-registry
   rmdir /sys/fs/cgroup/*/anchor-lat 2>/dev/null || true   # what runc made in the v1 hierarchies for the reference runs
   rm -rf "$run"
 }

@@ -39,6 +39,7 @@ crictl=(nsenter --net=/run/netns/$NS "$ANCHORS/cri-tools/build/bin/crictl" --run
 for p in $("${crictl[@]}" pods -q 2>/dev/null); do "${crictl[@]}" rmp -f "$p" >/dev/null 2>&1 || true; done
 kill "$pid"; for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
 NS=$NS ANCHORS=$ANCHORS bash "$kit/anchor-env.sh" down >/dev/null || true
+[ -e /run/anchor-containerd-registry/registry.pid ] || rm -rf /run/anchor-containerd-registry  # the kit's leftovers
 log=$ANCHORS/cri/runs/podrun-cri-$(date -u +%Y%m%dT%H%M%SZ).log
 cp "$run/server.log" "$log"
 rm -rf "$run" "$data"
