@@ -7,6 +7,7 @@
  * not be made. Node cannot enter a network namespace, so the server spawns
  * one of these per forwarded connection. */
 #include "port_forward.h"
+#include "write_full.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -19,19 +20,6 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
-
-static int write_all(int fd, const char *buf, size_t len) {
-  while (len) {
-    ssize_t n = write(fd, buf, len);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      if (errno == EAGAIN) { struct pollfd p = { fd, POLLOUT, 0 }; poll(&p, 1, 1000); continue; }
-      return -1;
-    }
-    buf += n; len -= (size_t)n;
-  }
-  return 0;
-}
 
 static int dial_localhost(int port) {
   struct sockaddr_in v4 = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
@@ -68,13 +56,13 @@ int port_forward_main(const char *netns, const char *port_text) {
       char buf[32768];
       ssize_t n = read(sock, buf, sizeof buf);
       if (n < 0 && errno == EINTR) continue;
-      if (n <= 0 || write_all(STDOUT_FILENO, buf, (size_t)n) < 0) break;
+      if (n <= 0 || write_full(STDOUT_FILENO, buf, (size_t)n) < 0) break;
     }
     if (p[1].revents) {
       char buf[32768];
       ssize_t n = read(in, buf, sizeof buf);
       if (n < 0 && errno == EINTR) continue;
-      if (n > 0) { if (write_all(sock, buf, (size_t)n) < 0) break; }
+      if (n > 0) { if (write_full(sock, buf, (size_t)n) < 0) break; }
       else { shutdown(sock, SHUT_WR); in = -1; }
     }
   }

@@ -5,6 +5,7 @@
 #include "tty_proxy.h"
 
 #include "launch.h"
+#include "write_full.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -67,24 +68,11 @@ static void copy_window_size(int master) {
   if (our_window_size(&ws) == 0) ioctl(master, TIOCSWINSZ, &ws);
 }
 
-static int write_all(int fd, const char *buf, size_t len) {
-  while (len) {
-    ssize_t n = write(fd, buf, len);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      if (errno == EAGAIN) { struct pollfd p = { fd, POLLOUT, 0 }; poll(&p, 1, 1000); continue; }
-      return -1;
-    }
-    buf += n; len -= (size_t)n;
-  }
-  return 0;
-}
-
 /* Master output to stdout; 0 at EOF/EIO (every slave closed). */
 static int pump_master(int master) {
   char buf[16384];
   ssize_t n = read(master, buf, sizeof buf);
-  if (n > 0) { write_all(STDOUT_FILENO, buf, (size_t)n); return 1; }
+  if (n > 0) { write_full(STDOUT_FILENO, buf, (size_t)n); return 1; }
   if (n < 0 && (errno == EAGAIN || errno == EINTR)) return 1;
   return 0;
 }
@@ -174,10 +162,10 @@ int run_with_terminal(const char *plan_path, const char *console_socket, int wit
     if (p[3].revents) {
       char buf[4096];
       ssize_t n = read(in, buf, sizeof buf);
-      if (n > 0 && master >= 0) write_all(master, buf, (size_t)n);
+      if (n > 0 && master >= 0) write_full(master, buf, (size_t)n);
       else if (n == 0 || (n < 0 && errno != EINTR && errno != EAGAIN)) {
         /* end of our input: the terminal's end-of-file character, as a user's ^D */
-        if (master >= 0) write_all(master, "\x04", 1);
+        if (master >= 0) write_full(master, "\x04", 1);
         in = -1;
       }
     }
@@ -214,7 +202,7 @@ int attach_container(const char *dir, int with_stdin, int raw) {
     fprintf(stderr, "podrun-monitor: the container's monitor is gone: %s\n", strerror(errno));
     return 1;
   }
-  write_all(sock, "attach\n", 7);
+  write_full(sock, "attach\n", 7);
   char line[600];
   size_t len = 0;
   while (len + 1 < sizeof line && read(sock, line + len, 1) == 1 && line[len] != '\n') len++;
@@ -239,12 +227,12 @@ int attach_container(const char *dir, int with_stdin, int raw) {
       char buf[16384];
       ssize_t n = read(sock, buf, sizeof buf);
       if (n <= 0) break; /* the container is done, or the monitor went */
-      write_all(STDOUT_FILENO, buf, (size_t)n);
+      write_full(STDOUT_FILENO, buf, (size_t)n);
     }
     if (p[1].revents) {
       char buf[4096];
       ssize_t n = read(in, buf, sizeof buf);
-      if (n > 0) write_all(sock, buf, (size_t)n);
+      if (n > 0) write_full(sock, buf, (size_t)n);
       else {
         /* end of our input (with stdinOnce the container's stdin closes); its output still comes */
         shutdown(sock, SHUT_WR);

@@ -6,6 +6,7 @@
 #include "helper_client.h"
 
 #include "launch.h"
+#include "write_full.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -57,20 +58,9 @@ static int put_int(struct buf *b, long v) {
   return put_str(b, n);
 }
 
-static int write_all(int fd, const char *p, size_t n) {
-  while (n) {
-    ssize_t w = write(fd, p, n);
-    if (w < 0 && errno == EINTR) continue;
-    if (w <= 0) return -1;
-    p += w;
-    n -= (size_t)w;
-  }
-  return 0;
-}
-
 static int send_msg(int fd, struct buf *items, int count) {
   struct buf m = { 0 };
-  int rc = put_int(&m, count) || buf_add(&m, items->data, items->len) || write_all(fd, m.data, m.len) ? -1 : 0;
+  int rc = put_int(&m, count) || buf_add(&m, items->data, items->len) || write_full(fd, m.data, m.len) ? -1 : 0;
   free(m.data);
   return rc;
 }

@@ -1,6 +1,5 @@
 /** CRI ImageService over podrun's image store: list, status, pull (request
  * credentials, hosts.toml mirrors), remove, filesystem usage. */
-import fs from 'node:fs';
 import path from 'node:path';
 import { PodrunError } from '../errors';
 import { formatImageRef, ImageStore, parseImageRef, pullImage, removeImageByName } from '../image';
@@ -8,6 +7,7 @@ import { findImage, listImages, type ImageDetails } from '../image/images';
 import type { Credentials } from '../image/sources/registry-auth';
 import type { CriConfig } from './config';
 import { registryEndpoints } from './registry-hosts';
+import { diskUsage } from './stats';
 import { invalidArgument } from './sandbox-plan';
 import type { ImageSpec, Int64 } from './types';
 
@@ -106,26 +106,8 @@ export class CriImages {
 
   /** Bytes and inodes of the store's blobs and unpacked layers (not the pods' writable layers, nor what is mounted). */
   fsUsage(): { mountpoint: string; usedBytes: number; inodesUsed: number } {
-    let usedBytes = 0;
-    let inodesUsed = 0;
-    const walk = (dir: string, dev?: number): void => {
-      let names: fs.Dirent[];
-      try {
-        names = fs.readdirSync(dir, { withFileTypes: true });
-      } catch {
-        return;
-      }
-      for (const d of names) {
-        const p = path.join(dir, d.name);
-        const st = fs.lstatSync(p, { throwIfNoEntry: false });
-        if (!st || (dev !== undefined && st.dev !== dev)) continue;
-        usedBytes += st.blocks * 512;
-        inodesUsed++;
-        if (d.isDirectory()) walk(p, st.dev);
-      }
-    };
-    for (const d of ['blobs', 'layers']) walk(path.join(this.dataRoot, d));
-    return { mountpoint: this.dataRoot, usedBytes, inodesUsed };
+    const parts = ['blobs', 'layers'].map((d) => diskUsage(path.join(this.dataRoot, d)));
+    return { mountpoint: this.dataRoot, usedBytes: parts.reduce((n, p) => n + p.bytes, 0), inodesUsed: parts.reduce((n, p) => n + p.inodes, 0) };
   }
 }
 
