@@ -2,12 +2,16 @@
  * manifest without containers (namespaces, hostname, DNS, sysctls), the
  * port mappings, the pod cgroup. Pure; errors name the request's fields as
  * CRI spells them (`config.metadata.name`). */
+import { isIP } from 'node:net';
 import os from 'node:os';
 import { PodrunError } from '../errors';
 import type { PortMapping as CniPortMapping } from '../network';
 import type { PodManifest } from '../pod';
 import { isLocalDescendingPath } from '../util/in-root';
 import type { PodSandboxConfig, NamespaceMode } from './types';
+
+/** a DNS name (RFC 1123 labels, dots between; a trailing dot for a rooted search domain) */
+const HOSTNAME = /^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$/;
 
 export function invalidArgument(field: string, reason: string): PodrunError {
   return new PodrunError('EINVALID_CONFIG', `${field}: ${reason}`, { field });
@@ -48,6 +52,17 @@ export function planSandbox(config: PodSandboxConfig | null | undefined, hostNam
   if (sc?.apparmor && sc.apparmor.profile_type === 'Localhost') throw invalidArgument('config.linux.security_context.apparmor', 'AppArmor is not supported by podrun');
   const hostNetwork = namespaces.network === 'NODE';
   const dns = config.dns_config;
+  // they become lines of /etc/hosts, /etc/hostname and resolv.conf: nothing that could start another line
+  if (config.hostname && !HOSTNAME.test(config.hostname)) throw invalidArgument('config.hostname', `${JSON.stringify(config.hostname)} is not a host name`);
+  dns?.servers.forEach((s, i) => {
+    if (!isIP(s)) throw invalidArgument(`config.dns_config.servers[${i}]`, `${JSON.stringify(s)} is not an IP address`);
+  });
+  dns?.searches.forEach((s, i) => {
+    if (!HOSTNAME.test(s)) throw invalidArgument(`config.dns_config.searches[${i}]`, `${JSON.stringify(s)} is not a domain`);
+  });
+  dns?.options.forEach((s, i) => {
+    if (!/^[A-Za-z0-9_-]+(:[A-Za-z0-9._-]+)?$/.test(s)) throw invalidArgument(`config.dns_config.options[${i}]`, `${JSON.stringify(s)} is not a resolver option`);
+  });
   const hasDns = !!dns && (dns.servers.length > 0 || dns.searches.length > 0 || dns.options.length > 0);
   const sysctls = Object.entries(config.linux?.sysctls ?? {}).map(([name, value]) => ({ name, value }));
   const pod: PodManifest = {
@@ -74,6 +89,7 @@ export function planSandbox(config: PodSandboxConfig | null | undefined, hostNam
     const field = `config.port_mappings[${i}]`;
     if (p.container_port <= 0 || p.container_port > 65535) throw invalidArgument(`${field}.container_port`, `${p.container_port} is not a port`);
     if (p.host_port > 65535) throw invalidArgument(`${field}.host_port`, `${p.host_port} is not a port`);
+    if (p.host_ip && !isIP(p.host_ip)) throw invalidArgument(`${field}.host_ip`, `${JSON.stringify(p.host_ip)} is not an IP address`);
     portMappings.push({ field: `${field}.host_port`, hostPort: p.host_port, containerPort: p.container_port, protocol: p.protocol.toLowerCase() as CniPortMapping['protocol'], ...(p.host_ip ? { hostIP: p.host_ip } : {}) });
   });
   let cgroupParent: string | undefined;

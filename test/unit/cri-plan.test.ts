@@ -62,6 +62,11 @@ t.test('sandbox plan: namespaces, DNS, ports, cgroup, errors naming CRI fields',
   t.equal(fieldOf(() => planSandbox(sandbox({ linux: { cgroup_parent: 'a/../../b', security_context: null, sysctls: {}, overhead: null, resources: null } }))), 'config.linux.cgroup_parent');
   t.equal(fieldOf(() => planSandbox(sandbox({ port_mappings: [{ protocol: 'TCP', container_port: 0, host_port: 80, host_ip: '' }] }))), 'config.port_mappings[0].container_port');
   t.equal(fieldOf(() => planSandbox(null)), 'config');
+  // what would become a second line of /etc/hosts or resolv.conf
+  t.equal(fieldOf(() => planSandbox(sandbox({ hostname: 'web\n10.0.0.1 evil' }))), 'config.hostname');
+  t.equal(fieldOf(() => planSandbox(sandbox({ dns_config: { servers: ['10.0.0.10\nsearch evil'], searches: [], options: [] } }))), 'config.dns_config.servers[0]');
+  t.equal(fieldOf(() => planSandbox(sandbox({ dns_config: { servers: [], searches: ['a.b', 'x y'], options: [] } }))), 'config.dns_config.searches[1]');
+  t.equal(fieldOf(() => planSandbox(sandbox({ dns_config: { servers: [], searches: [], options: ['ndots:5\nnameserver 1.2.3.4'] } }))), 'config.dns_config.options[0]');
 });
 
 t.test('container config: process, user, namespaces, mounts, capabilities, resources', async (t) => {
