@@ -46,6 +46,16 @@ t.test('stats: cpu that moves with work, the writable layer, the pod\'s processe
   t.ok(Number(p.linux.network.default_interface.tx_bytes.value) >= 0);
   t.same(p.linux.containers.map((x: { attributes: { id: string } }) => x.attributes.id), [id]);
   t.same((await e.call('ListPodSandboxStats', {})).stats.map((x: { attributes: { id: string } }) => x.attributes.id), [pod]);
+  // the same figures as cAdvisor's metrics (kubelet's /metrics/cadvisor from the runtime)
+  const names = (await e.call('ListMetricDescriptors', {})).descriptors.map((d: { name: string }) => d.name);
+  t.ok(names.includes('container_cpu_usage_seconds_total') && names.includes('container_network_receive_bytes_total'));
+  const [pm] = (await e.call('ListPodSandboxMetrics', {})).pod_metrics;
+  t.equal(pm.pod_sandbox_id, pod);
+  t.ok(pm.metrics.some((m: { name: string; label_values: string[] }) => m.name === 'container_network_transmit_bytes_total' && m.label_values[3] === 'eth0'));
+  const cm = pm.container_metrics[0];
+  t.equal(cm.container_id, id);
+  t.match(cm.metrics.find((m: { name: string }) => m.name === 'container_fs_usage_bytes'), { metric_type: 'GAUGE', label_values: [id, 'busy', 'localhost/podrun/busybox:latest'] });
+  t.equal(cm.metrics.some((m: { name: string }) => m.name === 'container_memory_working_set_bytes'), hasMemoryController(), 'memory only where it is measured');
   await e.call('RemovePodSandbox', { pod_sandbox_id: pod });
 });
 
