@@ -3,6 +3,7 @@
  * is tested alone. Pure: everything on the host (rootfs, namespace files,
  * volume directories, the image's passwd) arrives in the context. */
 import { containerResources, type MemoryQoS } from '../cgroup/kube-resources';
+import { expandEnv, expandReferences } from './env-expansion';
 import { noObjects, objectKeyValue, type PodObjects } from './pod-objects';
 import { PodrunError } from '../errors';
 import { mergeEnv, processArgs, resolveUser, type ContainerDefaults } from '../image/image-config';
@@ -68,17 +69,22 @@ const capName = (c: string): string => (c.toUpperCase().startsWith('CAP_') ? c.t
 export const withProcess: SpecOpt = (c, ctx) => {
   const k = ctx.container;
   const p = c.process!;
-  p.args = processArgs(ctx.image, k.command, k.args);
-  const env = (k.env ?? []).flatMap((e, i) => {
+  const entries = (k.env ?? []).flatMap((e, i) => {
     const from = e.valueFrom;
     const field = `${ctx.field}.env[${i}].valueFrom`;
     const ref = from?.configMapKeyRef ? { kind: 'ConfigMap' as const, ...from.configMapKeyRef, at: `${field}.configMapKeyRef` }
       : from?.secretKeyRef ? { kind: 'Secret' as const, ...from.secretKeyRef, at: `${field}.secretKeyRef` } : undefined;
-    if (!ref) return [`${e.name}=${e.value ?? fieldRefValue(from?.fieldRef?.fieldPath ?? '', ctx)}`];
+    if (e.value) return [{ name: e.name, value: e.value, literal: true }];
+    if (!ref) return [{ name: e.name, value: from?.fieldRef ? fieldRefValue(from.fieldRef.fieldPath, ctx) : '', literal: false }];
     const v = objectKeyValue(ctx.objects ?? noObjects(), ref, ref.at);
-    return v === undefined ? [] : [`${e.name}=${v}`]; // an optional key that is missing: no variable, as kubelet does
+    return v === undefined ? [] : [{ name: e.name, value: v, literal: false }]; // an optional key that is missing: no variable, as kubelet does
   });
-  p.env = mergeEnv(mergeEnv(['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'], ctx.image.env), [`HOSTNAME=${podHostname(ctx.pod)}`, ...env]);
+  // $(VAR) in values (against the variables before each), then in command and args (against them all), as kubelet
+  const env = expandEnv(entries);
+  const defined = new Map(env.map((e) => [e.name, e.value]));
+  const expand = (list: string[] | undefined): string[] | undefined => list?.map((s) => expandReferences(s, (n) => defined.get(n)));
+  p.args = processArgs(ctx.image, expand(k.command), expand(k.args));
+  p.env = mergeEnv(mergeEnv(['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'], ctx.image.env), [`HOSTNAME=${podHostname(ctx.pod)}`, ...env.map((e) => `${e.name}=${e.value}`)]);
   p.cwd = k.workingDir || ctx.image.workingDir || '/';
   p.terminal = k.tty === true;
 };
