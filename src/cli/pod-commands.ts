@@ -10,6 +10,15 @@ export interface PodGlobals extends ImageGlobals {
   cniBinDirs?: string[];
 }
 
+/** 127 for a command that is not there, 126 for one that cannot be executed; undefined for other failures. */
+export function execFailureStatus(e: unknown): number | undefined {
+  const pe = e as { step?: string; errno?: string };
+  if (pe?.step !== 'exec') return undefined;
+  if (pe.errno === 'ENOENT' || pe.errno === 'ENOTDIR') return 127;
+  if (pe.errno === 'EACCES' || pe.errno === 'ENOEXEC' || pe.errno === 'EPERM' || pe.errno === 'EISDIR') return 126;
+  return undefined;
+}
+
 export type Runner = (fn: () => Promise<number | void>) => () => Promise<void>;
 const lib = (): typeof import('../pod') => require('../pod') as typeof import('../pod');
 
@@ -149,8 +158,16 @@ export function registerPodCommands(program: Command, run: Runner, globals: () =
     .option('-t, --tty', 'give the command a terminal connected to ours')
     .action((pod: string, cmd: string[], opt: { container?: string; stdin?: boolean; tty?: boolean }) =>
       run(async () => {
-        const r = await lib().execInPod(pod, opt.container, cmd, { ...o(), onNotice, stdin: opt.stdin, tty: opt.tty });
-        return r.status ?? 0;
+        try {
+          const r = await lib().execInPod(pod, opt.container, cmd, { ...o(), onNotice, stdin: opt.stdin, tty: opt.tty });
+          return r.status ?? 0;
+        } catch (e) {
+          // the command could not be run: the shell's codes, as kubectl and podman give them
+          const code = execFailureStatus(e);
+          if (code === undefined) throw e;
+          process.stderr.write(`podrun: ${(e as Error).message.replace(/ \[process\.args\[0\]\]$/, '')}\n`);
+          return code;
+        }
       })(),
     );
 

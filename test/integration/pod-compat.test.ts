@@ -30,3 +30,22 @@ spec:
   t.match(r.stdout, /^c: hello world\|\$\(DEFINED_AFTER\)\|pod=expand\|\$\(TARGET\)\|\$\(NOPE\)\|\$TARGET$/m,
     'values expanded in order, a later name not; command/args against them all; $$ escapes; unknown and $NAME kept');
 });
+
+t.test('exec of a command that is not there exits 127, of one that cannot be executed 126 (as kubectl and podman)', async (t) => {
+  const e = await podEnv(t);
+  const f = e.manifest('ex', `
+apiVersion: v1
+kind: Pod
+metadata: { name: ex }
+spec:
+  terminationGracePeriodSeconds: 0
+  containers: [{ name: c, image: localhost/podrun/busybox, command: [sleep, "1000"] }]
+`);
+  t.equal((await e.podrun('start', f)).code, 0);
+  const missing = await e.podrun('exec', 'ex', '--', '/no/such/binary');
+  t.equal(missing.code, 127);
+  t.match(missing.stderr, /^podrun: exec "\/no\/such\/binary": ENOENT\n$/, 'said without the OCI field');
+  const notExec = await e.podrun('exec', 'ex', '--', '/etc/passwd');
+  t.equal(notExec.code, 126);
+  t.equal((await e.podrun('exec', 'ex', '--', 'sh', '-c', 'exit 7')).code, 7, 'the command\'s own status otherwise');
+});
