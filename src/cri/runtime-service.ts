@@ -28,6 +28,7 @@ import { isSameProcess } from '../util/process-identity';
 import type { CriConfig } from './config';
 import { criContainerConfig, ociResources, type CriSandboxFacts } from './container-plan';
 import type { CriImages } from './image-service';
+import { containerMetrics, podMetrics } from './metrics';
 import { CgroupSampler, diskUsage, networkUsage, processCount } from './stats';
 import { invalidArgument, planSandbox, sandboxKey } from './sandbox-plan';
 import type {
@@ -363,8 +364,9 @@ export class CriRuntime {
     await removePodContainer(this.root, this.dataRoot, found.pod.id, found.c.name);
   }
 
-  listContainers(filter: { id: string; state: { state: ContainerState } | null; pod_sandbox_id: string; label_selector: StringMap } | null): Array<Record<string, unknown>> {
-    const out: Array<Record<string, unknown>> = [];
+  /** The CRI containers a filter (ListContainers' or ListContainerStats') selects, with their pods and states. */
+  #selectContainers(filter: { id?: string; pod_sandbox_id?: string; label_selector?: StringMap; state?: { state: ContainerState } | null } | null): Array<{ pod: PodRecord; c: PodContainerRecord; info: CriContainerInfo; state: ContainerState }> {
+    const out: Array<{ pod: PodRecord; c: PodContainerRecord; info: CriContainerInfo; state: ContainerState }> = [];
     for (const pod of this.sandboxes()) {
       if (filter?.pod_sandbox_id && !pod.id.startsWith(filter.pod_sandbox_id)) continue;
       for (const c of pod.containers) {
@@ -373,13 +375,17 @@ export class CriRuntime {
         if (!labelsMatch(info.labels, filter?.label_selector)) continue;
         const { state } = this.containerState(pod, c);
         if (filter?.state && filter.state.state !== state) continue;
-        out.push({
-          id: c.ociId, pod_sandbox_id: pod.id, metadata: info.metadata, image: info.image, image_ref: info.imageRef, image_id: info.imageRef,
-          state, created_at: info.createdAt, labels: info.labels, annotations: info.annotations,
-        });
+        out.push({ pod, c, info, state });
       }
     }
     return out;
+  }
+
+  listContainers(filter: { id: string; state: { state: ContainerState } | null; pod_sandbox_id: string; label_selector: StringMap } | null): Array<Record<string, unknown>> {
+    return this.#selectContainers(filter).map(({ pod, c, info, state }) => ({
+      id: c.ociId, pod_sandbox_id: pod.id, metadata: info.metadata, image: info.image, image_ref: info.imageRef, image_id: info.imageRef,
+      state, created_at: info.createdAt, labels: info.labels, annotations: info.annotations,
+    }));
   }
 
   containerStatus(id: string, verbose: boolean): Record<string, unknown> {
@@ -497,17 +503,17 @@ export class CriRuntime {
 
   listContainerStats(filter: { id: string; pod_sandbox_id: string; label_selector: StringMap } | null): Array<Record<string, unknown>> {
     // the containers ListContainers would give, running or created (kubelet asks for all)
-    return this.listContainers(filter ? { id: filter.id, pod_sandbox_id: filter.pod_sandbox_id, label_selector: filter.label_selector, state: null } : null)
-      .filter((x) => x.state !== 'CONTAINER_EXITED')
-      .map((x) => {
-        const { pod, c } = this.findContainer(x.id as string)!;
-        return containerStatsOf(this.#sampler, this.root, pod, c);
-      });
+    return this.#selectContainers(filter).filter((x) => x.state !== 'CONTAINER_EXITED').map(({ pod, c }) => containerStatsOf(this.#sampler, this.root, pod, c));
   }
 
   podSandboxStats(id: string): Record<string, unknown> {
     const pod = this.findSandbox(id);
     if (!pod) throw notFound(`pod sandbox ${id}`);
+    return this.#podStats(pod).stats;
+  }
+
+  /** A sandbox's CRI stats, and the container records its container stats came from (in the same order). */
+  #podStats(pod: PodRecord): { stats: Record<string, unknown>; running: PodContainerRecord[] } {
     const info = sandboxInfo(pod);
     const cg2 = requireHostCgroup2Mount();
     const dir = path.join(cg2, podCgroupOf(pod));
@@ -523,7 +529,7 @@ export class CriRuntime {
         /* it exited meanwhile */
       }
     }
-    return {
+    const stats = {
       attributes: { id: pod.id, metadata: info.metadata, labels: info.labels, annotations: info.annotations },
       linux: {
         cpu: s.cpu, memory: s.memory, network,
@@ -531,11 +537,29 @@ export class CriRuntime {
         containers: running.map(({ c }) => containerStatsOf(this.#sampler, this.root, pod, c)),
       },
     };
+    return { stats, running: running.map(({ c }) => c) };
+  }
+
+  /** READY sandboxes a filter selects (ListPodSandboxStats, ListPodSandboxMetrics). */
+  #readySandboxes(filter: { id: string; label_selector: StringMap } | null): PodRecord[] {
+    return this.sandboxes().filter((p) => (!filter?.id || p.id.startsWith(filter.id)) && this.sandboxState(p) === 'SANDBOX_READY' && labelsMatch(sandboxInfo(p).labels, filter?.label_selector));
   }
 
   listPodSandboxStats(filter: { id: string; label_selector: StringMap } | null): Array<Record<string, unknown>> {
-    return this.listPodSandbox(filter ? { id: filter.id, label_selector: filter.label_selector, state: { state: 'SANDBOX_READY' } } : { id: '', label_selector: {}, state: { state: 'SANDBOX_READY' } })
-      .map((p) => this.podSandboxStats(p.id as string));
+    return this.#readySandboxes(filter).map((p) => this.#podStats(p).stats);
+  }
+
+  /** cAdvisor-named metrics of every READY sandbox and its running containers (ListPodSandboxMetrics). */
+  listPodSandboxMetrics(): Array<Record<string, unknown>> {
+    return this.#readySandboxes(null).map((p) => {
+      const { stats, running } = this.#podStats(p);
+      const containers = (stats.linux as { containers: Array<Parameters<typeof containerMetrics>[0]> }).containers;
+      return {
+        pod_sandbox_id: p.id,
+        metrics: podMetrics(stats as Parameters<typeof podMetrics>[0]),
+        container_metrics: containers.map((cs, i) => ({ container_id: cs.attributes.id, metrics: containerMetrics(cs, running[i].image) })),
+      };
+    });
   }
 
   /** Run cmd in the container; its stdout and stderr apart, killed at the timeout (seconds, 0: none). */

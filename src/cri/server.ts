@@ -14,7 +14,7 @@ import { CriImages, criImage as criImageOf } from './image-service';
 import { CRI_VERSION, CriRuntime, RUNTIME_NAME } from './runtime-service';
 import { invalidArgument } from './sandbox-plan';
 import { CriStreaming } from './streaming-backend';
-import { containerMetrics, METRIC_DESCRIPTORS, podMetrics } from './metrics';
+import { METRIC_DESCRIPTORS } from './metrics';
 import { StreamingServer } from './streaming/server';
 
 export const DEFAULT_CRI_SOCKET = 'unix:///run/podrun/cri.sock';
@@ -159,16 +159,7 @@ export async function startCriServer(o: CriServerOptions = {}): Promise<CriServe
     PodSandboxStats: unary((r) => ({ stats: runtime.podSandboxStats(r.pod_sandbox_id) })),
     ListPodSandboxStats: unary((r) => ({ stats: runtime.listPodSandboxStats(r.filter) })),
     ListMetricDescriptors: unary(() => ({ descriptors: METRIC_DESCRIPTORS })),
-    ListPodSandboxMetrics: unary(() => ({
-      pod_metrics: runtime.listPodSandboxStats(null).map((s) => {
-        const ps = s as Parameters<typeof podMetrics>[0] & { linux: { containers: Array<Parameters<typeof containerMetrics>[0]> } };
-        return {
-          pod_sandbox_id: ps.attributes.id,
-          metrics: podMetrics(ps),
-          container_metrics: ps.linux.containers.map((c) => ({ container_id: c.attributes.id, metrics: containerMetrics(c, runtime.findContainer(c.attributes.id)?.c.image ?? '') })),
-        };
-      }),
-    })),
+    ListPodSandboxMetrics: unary(() => ({ pod_metrics: runtime.listPodSandboxMetrics() })),
     CheckpointContainer: unary(() => {
       throw new PodrunError('EINTERNAL', 'CheckpointContainer: podrun does not checkpoint containers (no CRIU support)', { cause: 'unimplemented' });
     }),
