@@ -21,7 +21,7 @@
       "target_name": "podrun",
       "dependencies": ["launch", "<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except"],
       "sources": [
-        "native/addon/addon.cc", "native/addon/fsops.cc",
+        "native/addon/addon.cc", "native/addon/fsops.cc", "native/addon/process_spawn.cc",
         "native/image/layer_unpacker.cc", "native/image/layer_apply.cc", "native/image/file_finisher.cc",
         "native/image/decompress.cc", "native/image/tar_stream.cc"
       ],

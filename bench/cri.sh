@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # CRI path latency, podrun against Debian's containerd + runc in the same run: `crictl runp` + `create` + `start`
-# of a busybox `sleep 3600` (the conformance kit's lat.sh: 1 warm-up + N timed runs, medians), then ExecSync
+# of a busybox `sleep 3600` (the conformance kit's lat.sh: 1 warm-up + N timed runs, medians), the same three calls
+# over one gRPC connection as kubelet makes them (bench/cri-direct.ts; crictl's own start-up is 40-70 ms a call here), then ExecSync
 # (`crictl exec -s … true`) and Exec through the streaming server (`crictl exec … true`) round trips; ratios.
 #   ANCHORS=/opt/anchors bash bench/cri.sh [N=15]
 # By hand (needs the kit's build and images); leaves nothing running.
@@ -43,6 +44,14 @@ ours=$(ANCHORS=$ANCHORS bash "$kit/lat.sh" "$run/cri.sock" "$N" podrun | tail -1
 echo "$ours"
 r=$(echo "$ref" | sed -n 's/.*total \([0-9]*\).*/\1/p'); o=$(echo "$ours" | sed -n 's/.*total \([0-9]*\).*/\1/p')
 echo "runp+create+start median: podrun ${o} ms, containerd+runc ${r} ms: $(python3 -c "print(f'{$o/$r:.2f}')")x"
+
+# the same three calls over one long-lived connection, as kubelet makes them (no crictl process per call)
+direct() { nsenter --net=/run/netns/$NS node "$repo/dist/bench/cri-direct.js" "$1" "$N" "$2" | tail -1; }
+dref=$(direct /run/anchor-containerd/containerd.sock dref); dours=$(direct "$run/cri.sock" dpodrun)
+echo "== over one gRPC connection: containerd 1.6 + runc: $dref"
+echo "== over one gRPC connection: podrun cri: $dours"
+r=$(echo "$dref" | sed -n 's/.*total \([0-9]*\).*/\1/p'); o=$(echo "$dours" | sed -n 's/.*total \([0-9]*\).*/\1/p')
+echo "runp+create+start median over gRPC: podrun ${o} ms, containerd+runc ${r} ms: $(python3 -c "print(f'{$o/$r:.2f}')")x"
 
 # exec round trips: one running container per runtime, N timed `true`s each way
 exec_medians() {  # exec_medians SOCKET → "execsync_ms exec_ms"

@@ -1,5 +1,5 @@
 // Bundle the CLI into one file: one module load at start-up instead of dozens.
-// yaml, tar and cli-progress (~100 ms to require from node_modules here) and
+// yaml, tar, cli-progress and jsonpath-plus (~100 ms to require from node_modules here) and
 // the generated validators each go into a bundle of their own under
 // dist/deps/, which the CLI loads (through bin/cached-load.js, code-cached
 // too) when a command first needs it.
@@ -7,7 +7,7 @@ const fs = require('node:fs');
 const path = require('node:path');
 const esbuild = require('esbuild');
 const root = path.resolve(__dirname, '..');
-const deps = ['yaml', 'tar', 'cli-progress'];
+const deps = ['yaml', 'tar', 'cli-progress', 'jsonpath-plus'];
 // and the generated validators (scripts/gen-validators.js), ~370 KB of code only some commands run
 const generated = [];
 for (const dir of ['oci', 'pod', 'network', 'image']) {

@@ -1,6 +1,6 @@
 // node-addon-api front end of the launch library: launch a plan, wait for a
-// pidfd in the libuv loop, signal through a pidfd. No global state besides
-// what libuv handles carry.
+// pidfd in the libuv loop, signal through a pidfd. The only global state: the
+// waits in progress by pidfd (main thread only), so one can be unref'd later.
 #include <napi.h>
 #include <uv.h>
 
@@ -9,6 +9,7 @@
 #include <csignal>
 #include <cstring>
 #include <string>
+#include <unordered_map>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -17,6 +18,7 @@ extern "C" {
 #include "launch.h"
 }
 #include "fsops.h"
+#include "process_spawn.h"
 
 #ifndef P_PIDFD
 #define P_PIDFD 3
@@ -96,30 +98,46 @@ struct Waiter {
   int pidfd;
 };
 
+// the waits under way, by pidfd: unrefWait finds its handle here (JS thread only)
+std::unordered_map<int, Waiter *> waiting;
+
 void OnWaiterClosed(uv_handle_t *h) { delete reinterpret_cast<Waiter *>(h->data); }
 
+// A libuv callback: nothing here may throw (Node may be tearing the environment down
+// when a child ends, and an exception out of here aborts the process), so N-API's C
+// calls, each checked; when one fails there is nobody left to tell.
 void OnPidfdReadable(uv_poll_t *handle, int status, int) {
   auto *w = reinterpret_cast<Waiter *>(handle->data);
   siginfo_t si;
   std::memset(&si, 0, sizeof si);
   int rc = status < 0 ? -1 : waitid(static_cast<idtype_t>(P_PIDFD), w->pidfd, &si, WEXITED | WNOHANG);
   if (rc == 0 && si.si_pid == 0) return;  // spurious wake-up
-  int e = errno;
+  int e = status < 0 ? EIO : errno;
   uv_poll_stop(handle);
+  waiting.erase(w->pidfd);
+  napi_env env = w->env;
   napi_handle_scope scope;
-  napi_open_handle_scope(w->env, &scope);
-  Napi::Env env(w->env);
-  if (rc < 0) {
-    Napi::Error err = Napi::Error::New(env, std::string("waitid: ") + strerror(status < 0 ? EIO : e));
-    napi_reject_deferred(w->env, w->deferred, err.Value());
-  } else {
-    Napi::Object out = Napi::Object::New(env);
-    bool killed = si.si_code == CLD_KILLED || si.si_code == CLD_DUMPED;
-    out.Set("exitCode", killed ? env.Null() : Napi::Number::New(env, si.si_status));
-    out.Set("signal", killed ? Napi::Number::New(env, si.si_status) : env.Null());
-    napi_resolve_deferred(w->env, w->deferred, out);
+  if (napi_open_handle_scope(env, &scope) == napi_ok) {
+    napi_value result = nullptr;
+    bool ok;
+    if (rc < 0) {
+      napi_value msg;
+      std::string text = std::string("waitid: ") + strerror(e);
+      ok = napi_create_string_utf8(env, text.c_str(), text.size(), &msg) == napi_ok && napi_create_error(env, nullptr, msg, &result) == napi_ok;
+      if (ok) napi_reject_deferred(env, w->deferred, result);
+    } else {
+      bool killed = si.si_code == CLD_KILLED || si.si_code == CLD_DUMPED;
+      napi_value code, signal, null;
+      ok = napi_create_object(env, &result) == napi_ok && napi_get_null(env, &null) == napi_ok &&
+           napi_create_int32(env, si.si_status, killed ? &signal : &code) == napi_ok;
+      if (ok) {
+        if (killed) code = null; else signal = null;
+        ok = napi_set_named_property(env, result, "exitCode", code) == napi_ok && napi_set_named_property(env, result, "signal", signal) == napi_ok;
+      }
+      if (ok) napi_resolve_deferred(env, w->deferred, result);
+    }
+    napi_close_handle_scope(env, scope);
   }
-  napi_close_handle_scope(w->env, scope);
   uv_close(reinterpret_cast<uv_handle_t *>(handle), OnWaiterClosed);
 }
 
@@ -137,12 +155,21 @@ Napi::Value WaitExit(const Napi::CallbackInfo &info) {
   w->poll.data = w;
   int rc = uv_poll_init(loop, &w->poll, pidfd);
   if (rc == 0) rc = uv_poll_start(&w->poll, UV_READABLE, OnPidfdReadable);
+  if (rc == 0) waiting[pidfd] = w;
   if (rc != 0) {
     Napi::Error err = Napi::Error::New(env, std::string("uv_poll: ") + uv_strerror(rc));
     napi_reject_deferred(env, w->deferred, err.Value());
     delete w;
   }
   return Napi::Value(env, promise);
+}
+
+// unrefWait(pidfd): its wait no longer keeps Node running (a detached child let go of,
+// which may outlive us); it is still reaped if it ends while we run
+Napi::Value UnrefWait(const Napi::CallbackInfo &info) {
+  auto it = waiting.find(info[0].As<Napi::Number>().Int32Value());
+  if (it != waiting.end()) uv_unref(reinterpret_cast<uv_handle_t *>(&it->second->poll));
+  return info.Env().Undefined();
 }
 
 Napi::Value SendSignal(const Napi::CallbackInfo &info) {
@@ -174,10 +201,12 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("launch", Napi::Function::New(env, Launch));
   exports.Set("waitExit", Napi::Function::New(env, WaitExit));
   exports.Set("sendSignal", Napi::Function::New(env, SendSignal));
+  exports.Set("unrefWait", Napi::Function::New(env, UnrefWait));
   exports.Set("closeFd", Napi::Function::New(env, CloseFd));
   exports.Set("pidfdOpen", Napi::Function::New(env, PidfdOpen));
   InitFsOps(env, exports);
   InitLayerUnpacker(env, exports);
+  InitSpawn(env, exports);
   return exports;
 }
 

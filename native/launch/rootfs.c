@@ -321,6 +321,9 @@ void rootfs_setup(struct child *c, int without_procfs) {
     if (!without_procfs || !is_procfs(&p->mounts[i])) do_mount(c, &p->mounts[i], (int)i);
   for (size_t i = 0; i < p->ndevices; i++) make_device(c, &p->devices[i], (int)i);
   for (size_t i = 0; i < p->nsymlinks; i++) make_symlink(c, &p->symlinks[i], (int)i);
+  /* a working directory the image lacks is made, as runc and kubelet do: inside the root, through no magic
+   * link (a cwd through /proc/self/fd fails here, and verify_cwd would refuse it anyway) */
+  if (p->cwd && p->cwd[0]) close(ensure_path(c, p->cwd, 0, STEP_CWD, -1));
   close(c->root_fd);
   c->root_fd = -1;
   if (p->hook_pause) {

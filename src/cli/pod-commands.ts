@@ -1,8 +1,10 @@
 /** podrun start / ps / inspect / logs / exec / stop / rm: pods. */
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Command } from 'commander';
 import type { PodSummary } from '../pod';
 import type { ImageGlobals } from './image-commands';
 import { table } from './table';
+import { jsonPathTemplate, kubeList, kubePod, matchesSelector, parseSelector, type PodView } from './kube-output';
 
 export interface PodGlobals extends ImageGlobals {
   runroot?: string;
@@ -74,7 +76,7 @@ export function registerPodCommands(program: Command, run: Runner, globals: () =
 
   program
     .command('start')
-    .description('start a Kubernetes Pod manifest (YAML or JSON); returns once its containers run')
+    .description('start the Pods of a Kubernetes manifest (YAML or JSON, - for standard input); returns once their containers run')
     .argument('<file>')
     .option('--insecure', 'pull missing images over plain HTTP')
     .option('--network <name>', 'attach the pod to this CNI network (default: loopback only)')
@@ -85,7 +87,8 @@ export function registerPodCommands(program: Command, run: Runner, globals: () =
     .option('--wait', 'return when the pod has finished (Succeeded: exit 0, Failed: exit 1), printing its logs')
     .option('--rm', 'with --wait: remove the pod when it has finished')
     .option('--json', 'print the pod as JSON')
-    .action((file: string, opt: { insecure?: boolean; json?: boolean; network?: string; restartBackoff?: string; wait?: boolean; rm?: boolean; memoryQos?: boolean; containerLogMaxSize: string; containerLogMaxFiles: string }) =>
+    .option('--validate <mode>', "unknown fields of the manifest: strict (refused), warn, ignore (kubectl's; true = strict, false = ignore)", 'strict')
+    .action((file: string, opt: { insecure?: boolean; json?: boolean; network?: string; restartBackoff?: string; wait?: boolean; rm?: boolean; memoryQos?: boolean; containerLogMaxSize: string; containerLogMaxFiles: string; validate: string }) =>
       run(async () => {
         const backoff = opt.restartBackoff === undefined ? undefined : Number(opt.restartBackoff);
         if (backoff !== undefined && !(Number.isInteger(backoff) && backoff > 0)) throw new Error(`--restart-backoff ${opt.restartBackoff}: expected a positive number of milliseconds`);
@@ -93,17 +96,35 @@ export function registerPodCommands(program: Command, run: Runner, globals: () =
         if (!/^\d+$/.test(opt.containerLogMaxFiles)) throw new Error(`--container-log-max-files ${opt.containerLogMaxFiles}: expected a whole number (at least 2)`);
         const maxFiles = Number(opt.containerLogMaxFiles);
         const logRotation = lib().podLogRotation({ containerLogMaxSize: opt.containerLogMaxSize, containerLogMaxFiles: maxFiles }, { maxSize: '--container-log-max-size', maxFiles: '--container-log-max-files' });
-        const rec = await lib().startPodFrom(file, {
-          ...o(), insecure: opt.insecure, network: opt.network, restartBackoffMs: backoff, memoryQoS: opt.memoryQos,
+        const startOptions = {
+          ...o(), validate: validationMode(opt.validate), insecure: opt.insecure, network: opt.network, restartBackoffMs: backoff, memoryQoS: opt.memoryQos,
           containerLogMaxSize: logRotation.maxSize, containerLogMaxFiles: logRotation.maxFiles,
-        });
+        };
+        if (!opt.wait) {
+          // every Pod of the file, as kubectl apply -f: one failing does not stop the others
+          let failed = 0;
+          for (const r of await lib().startPodsFrom(file, startOptions)) {
+            if (r.error) {
+              failed++;
+              process.stderr.write(`podrun: pod ${r.name}: ${(r.error as Error).message}\n`);
+              continue;
+            }
+            const shown = lib().inspectPod(r.pod!.id, o());
+            if (opt.json) process.stdout.write(`${JSON.stringify(shown, null, 2)}\n`);
+            else process.stdout.write(`${r.name} ${r.pod!.id} ${shown.status.phase}${shown.status.reason ? ` (${shown.status.reason}: ${shown.status.message})` : ''}\n`);
+            if (shown.status.phase === 'Failed') failed++;
+          }
+          return failed ? 1 : 0;
+        }
+        // --wait: one Pod, followed to its end
+        const rec = await lib().startPodFrom(file, startOptions);
         let shown = lib().inspectPod(rec.id, o());
         const say = (): void => {
           if (opt.json) process.stdout.write(`${JSON.stringify(shown, null, 2)}\n`);
-          else process.stdout.write(`${rec.name} ${rec.id} ${shown.status.phase}${shown.status.reason ? ` (${shown.status.reason})` : ''}\n`);
+          else process.stdout.write(`${rec.name} ${rec.id} ${shown.status.phase}${shown.status.reason ? ` (${shown.status.reason}: ${shown.status.message})` : ''}\n`);
         };
-        if (!opt.wait || shown.status.phase === 'Failed') say();
-        if (opt.wait) {
+        if (shown.status.phase === 'Failed') say();
+        {
           if (shown.status.phase !== 'Failed') shown = await lib().waitPod(rec.id, o());
           if (!opt.json) {
             for (const c of [...shown.status.initContainerStatuses, ...shown.status.containerStatuses]) {
@@ -121,20 +142,42 @@ export function registerPodCommands(program: Command, run: Runner, globals: () =
     .command('ps')
     .description('list pods (those still pending or running; -a for all)')
     .option('-a, --all', 'also pods that have finished (Succeeded or Failed)')
-    .option('--json', 'JSON output')
-    .action((opt: { json?: boolean; all?: boolean }) =>
+    .option('-q, --quiet', 'only their ids')
+    .option('-l, --selector <selector>', 'only pods whose labels match (k=v, k!=v, k, !k, k in (a,b))')
+    .option('-o, --output <format>', 'wide, json, yaml, name or jsonpath=TEMPLATE (kubectl\'s)')
+    .option('--json', 'podrun\'s summaries as JSON')
+    .action((opt: { json?: boolean; all?: boolean; quiet?: boolean; selector?: string; output?: string }) =>
       run(async () => {
-        const all = lib().pods(o()).filter((p) => opt.all || (p.status.phase !== 'Succeeded' && p.status.phase !== 'Failed'));
-        if (opt.json) return void process.stdout.write(`${JSON.stringify(all, null, 2)}\n`);
-        process.stdout.write(table([['NAME', 'ID', 'READY', 'STATUS', 'RESTARTS', 'IP', 'AGE'], ...all.map(row)]));
+        const out = outputFormat(opt.output);
+        const selector = opt.selector === undefined ? undefined : parseSelector(opt.selector);
+        const all = lib().pods(o())
+          .filter((p) => opt.all || (p.status.phase !== 'Succeeded' && p.status.phase !== 'Failed'))
+          .map((p) => ({ p, view: selector || out.kind !== 'table' ? lib().inspectPod(p.id, o()) : undefined }))
+          .filter(({ view }) => !selector || matchesSelector(view!.manifest.metadata.labels, selector))
+          .sort((a, b) => a.p.namespace.localeCompare(b.p.namespace) || a.p.name.localeCompare(b.p.name)); // kubectl's order
+        if (opt.quiet) return void process.stdout.write(all.map(({ p }) => `${p.id}\n`).join(''));
+        if (opt.json) return void process.stdout.write(`${JSON.stringify(all.map(({ p }) => p), null, 2)}\n`);
+        if (out.kind === 'wide') {
+          return void process.stdout.write(table([['NAME', 'ID', 'READY', 'STATUS', 'RESTARTS', 'IP', 'AGE', 'NAMESPACE', 'NETWORK', 'IMAGES'],
+            ...all.map(({ p, view }) => [...row(p), p.namespace, p.network ?? '-', (view ?? lib().inspectPod(p.id, o())).manifest.spec.containers.map((c) => c.image).join(',')])]));
+        }
+        if (out.kind !== 'table') return void process.stdout.write(formatPods(all.map(({ view }) => view!), out, true));
+        process.stdout.write(table([['NAME', 'ID', 'READY', 'STATUS', 'RESTARTS', 'IP', 'AGE'], ...all.map(({ p }) => row(p))]));
       })(),
     );
 
   program
     .command('inspect')
-    .description("a pod's status, shaped like a Kubernetes Pod's .status (JSON)")
+    .description("a pod's status, shaped like a Kubernetes Pod's .status (JSON); -o for the whole Pod as kubectl shows it")
     .argument('<pod>')
-    .action((pod: string) => run(async () => void process.stdout.write(`${JSON.stringify(lib().inspectPod(pod, o()), null, 2)}\n`))());
+    .option('-o, --output <format>', 'json, yaml, name or jsonpath=TEMPLATE (kubectl\'s)')
+    .action((pod: string, opt: { output?: string }) => run(async () => {
+      const view = lib().inspectPod(pod, o());
+      if (opt.output === undefined) return void process.stdout.write(`${JSON.stringify(view, null, 2)}\n`);
+      const out = outputFormat(opt.output);
+      if (out.kind === 'wide' || out.kind === 'table') throw new Error(`-o ${opt.output}: inspect prints json, yaml, name or jsonpath=TEMPLATE`);
+      process.stdout.write(formatPods([view], out, false));
+    })());
 
   program
     .command('logs')
@@ -144,8 +187,20 @@ export function registerPodCommands(program: Command, run: Runner, globals: () =
     .option('-f, --follow', 'keep printing as it writes, until it exits')
     .option('--timestamps', 'prefix each line with its RFC 3339 time')
     .option('-p, --previous', 'the run before the container\'s last restart')
-    .action((pod: string, opt: { container?: string; follow?: boolean; timestamps?: boolean; previous?: boolean }) =>
-      run(async () => lib().podLogs(pod, opt.container, writeWithBackpressure, { ...o(), onNotice, follow: opt.follow, timestamps: opt.timestamps, previous: opt.previous }))(),
+    .option('--tail <lines>', 'only the last N lines (then, with -f, what follows)')
+    .option('--since <duration>', 'only lines newer than this (5s, 2m, 1h30m)')
+    .option('--since-time <time>', 'only lines at or after this RFC 3339 time')
+    .option('--limit-bytes <n>', 'stop after this many bytes')
+    .action((pod: string, opt: { container?: string; follow?: boolean; timestamps?: boolean; previous?: boolean; tail?: string; since?: string; sinceTime?: string; limitBytes?: string }) =>
+      run(async () => {
+        if (opt.since !== undefined && opt.sinceTime !== undefined) throw new Error('--since and --since-time: only one of them');
+        const sinceMs = opt.since !== undefined ? Date.now() - parseDuration(opt.since, '--since')
+          : opt.sinceTime !== undefined ? parseTime(opt.sinceTime, '--since-time') : undefined;
+        // kubectl's --tail=-1: everything
+        const tail = opt.tail === undefined || opt.tail === '-1' ? undefined : wholeNumber(opt.tail, '--tail');
+        const limitBytes = opt.limitBytes === undefined ? undefined : wholeNumber(opt.limitBytes, '--limit-bytes', 1);
+        return lib().podLogs(pod, opt.container, writeWithBackpressure, { ...o(), onNotice, follow: opt.follow, timestamps: opt.timestamps, previous: opt.previous, tail, sinceMs, limitBytes });
+      })(),
     );
 
   program
@@ -255,15 +310,52 @@ export function registerPodCommands(program: Command, run: Runner, globals: () =
     .description("a pod's status changes as they happen (container starts, exits, back-offs, readiness, probe failures), until it finishes")
     .argument('<pod>')
     .option('--json', 'one JSON object per line')
-    .action((pod: string, opt: { json?: boolean }) =>
+    .option('--wait', 'wait for a pod of that name that does not exist yet')
+    .action((pod: string, opt: { json?: boolean; wait?: boolean }) =>
       run(async () => {
         const ac = new AbortController();
         process.once('SIGINT', () => ac.abort());
+        while (opt.wait && !ac.signal.aborted && !podExists(pod, o())) await sleep(100);
         await lib().watchPod(pod, (e) => {
           if (opt.json) return void process.stdout.write(`${JSON.stringify(e)}\n`);
           const { time, type, ...rest } = e;
           process.stdout.write(`${time} ${type} ${Object.entries(rest).map(([k, v]) => `${k}=${typeof v === 'string' && /\s/.test(v) ? JSON.stringify(v) : v}`).join(' ')}\n`);
         }, { ...o(), signal: ac.signal });
+      })(),
+    );
+
+  program
+    .command('wait')
+    .description("wait until pods meet a condition, as kubectl wait: --for=condition=Ready, --for=delete, --for=jsonpath='{.status.phase}'=Running")
+    .argument('<pods...>')
+    .requiredOption('--for <condition>', 'condition=NAME[=True|False], delete, or jsonpath=TEMPLATE[=VALUE]')
+    .option('--timeout <duration>', 'give up after this long (kubectl\'s default: 30s)', '30s')
+    .action((names: string[], opt: { for: string; timeout: string }) =>
+      run(async () => {
+        const met = waitCondition(opt.for);
+        const deadline = Date.now() + parseDuration(opt.timeout, '--timeout');
+        let failed = 0;
+        for (const name of names) {
+          for (;;) {
+            let view: PodView | undefined;
+            try {
+              view = lib().inspectPod(name, o());
+            } catch (e) {
+              if ((e as { code?: string }).code !== 'ENOTFOUND') throw e;
+            }
+            if (met(view && kubePod(view))) {
+              process.stdout.write(`pod/${view?.name ?? name} ${opt.for === 'delete' ? 'deleted' : 'condition met'}\n`);
+              break;
+            }
+            if (Date.now() >= deadline) {
+              process.stderr.write(`podrun: timed out waiting for the condition on pods/${name}\n`);
+              failed++;
+              break;
+            }
+            await sleep(100);
+          }
+        }
+        return failed ? 1 : 0;
       })(),
     );
 
@@ -280,4 +372,84 @@ export function registerPodCommands(program: Command, run: Runner, globals: () =
         await (require('../pod/prober') as typeof import('../pod/prober')).runProber(root, id, ac.signal, (rec) => stopPod(root, rec));
       })(),
     );
+}
+
+/** kubectl's --validate values, its legacy booleans included */
+function validationMode(v: string): 'strict' | 'warn' | 'ignore' {
+  const modes = { strict: 'strict', true: 'strict', warn: 'warn', ignore: 'ignore', false: 'ignore' } as const;
+  if (!Object.hasOwn(modes, v)) throw new Error(`--validate ${v}: expected strict, warn or ignore`);
+  return modes[v as keyof typeof modes];
+}
+
+/** A Go duration as kubectl takes it ("1h30m", "5s", "250ms"), in milliseconds. */
+export function parseDuration(v: string, flag: string): number {
+  const unit: Record<string, number> = { ns: 1e-6, us: 1e-3, 'µs': 1e-3, ms: 1, s: 1e3, m: 60e3, h: 3600e3 };
+  const parts = [...v.matchAll(/(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/g)];
+  if (!parts.length || parts.map((p) => p[0]).join('') !== v) throw new Error(`${flag} ${v}: expected a duration such as 30s, 5m or 1h30m`);
+  return parts.reduce((ms, p) => ms + Number(p[1]) * unit[p[2]], 0);
+}
+
+function parseTime(v: string, flag: string): number {
+  const t = /^\d{4}-\d{2}-\d{2}T/.test(v) ? Date.parse(v) : NaN;
+  if (Number.isNaN(t)) throw new Error(`${flag} ${v}: expected an RFC 3339 time such as 2026-01-02T15:04:05Z`);
+  return t;
+}
+
+function wholeNumber(v: string, flag: string, min = 0): number {
+  if (!/^\d+$/.test(v) || Number(v) < min) throw new Error(`${flag} ${v}: expected a whole number${min ? ` of at least ${min}` : ''}`);
+  return Number(v);
+}
+
+type OutputFormat = { kind: 'table' | 'wide' | 'json' | 'yaml' | 'name' } | { kind: 'jsonpath'; template: string };
+
+function outputFormat(v: string | undefined): OutputFormat {
+  if (v === undefined) return { kind: 'table' };
+  if (['wide', 'json', 'yaml', 'name'].includes(v)) return { kind: v as 'wide' };
+  const m = /^jsonpath=(.*)$/s.exec(v);
+  if (m) return { kind: 'jsonpath', template: m[1] };
+  throw new Error(`-o ${v}: expected wide, json, yaml, name or jsonpath=TEMPLATE`);
+}
+
+/** Pods as kubectl prints them: a List for several (json, yaml, jsonpath), pod/NAME lines */
+function formatPods(views: PodView[], out: OutputFormat, list: boolean): string {
+  const pods = views.map(kubePod);
+  const doc = list ? kubeList(pods) : pods[0];
+  switch (out.kind) {
+    case 'json': return `${JSON.stringify(doc, null, 4)}\n`;
+    case 'yaml': return (require('yaml') as typeof import('yaml')).stringify(doc);
+    case 'name': return views.map((v) => `pod/${v.name}\n`).join('');
+    case 'jsonpath': return jsonPathTemplate(out.template, doc);
+    default: throw new Error('unreachable');
+  }
+}
+
+function podExists(name: string, opts: { root?: string }): boolean {
+  try {
+    lib().inspectPod(name, opts);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** kubectl wait's --for: a test of the Pod object (undefined: the pod is gone) */
+function waitCondition(v: string): (pod: Record<string, unknown> | undefined) => boolean {
+  if (v === 'delete') return (pod) => pod === undefined;
+  let m = /^condition=([^=]+)(?:=(.*))?$/.exec(v);
+  if (m) {
+    const [, type, want = 'True'] = m;
+    return (pod) => ((pod?.status as { conditions?: Array<{ type: string; status: string }> } | undefined)?.conditions ?? [])
+      .some((c) => c.type.toLowerCase() === type.toLowerCase() && c.status.toLowerCase() === want.toLowerCase());
+  }
+  m = /^jsonpath=(\{[^}]*\}|[^=]+)(?:=(.*))?$/.exec(v);
+  if (m) {
+    const [, path, want] = m;
+    const template = path.startsWith('{') ? path : `{${path}}`;
+    return (pod) => {
+      if (!pod) return false;
+      const got = jsonPathTemplate(template, pod);
+      return want === undefined ? got !== '' : got === want;
+    };
+  }
+  throw new Error(`--for ${v}: expected condition=NAME[=VALUE], delete or jsonpath=TEMPLATE[=VALUE]`);
 }

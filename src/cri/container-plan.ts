@@ -3,6 +3,7 @@
  * does the same for a Pod's containers). Pure: what is on the host (rootfs,
  * the sandbox's namespace files, device numbers, profile files) arrives in
  * the context; errors name the request's fields as CRI spells them. */
+import type { OciDevice } from '../oci/host-devices';
 import { mergeEnv, processArgs, resolveUser, type ContainerDefaults } from '../image';
 import { defaultSeccompProfile } from '../oci/default-seccomp';
 import { defaultSpec } from '../oci/default-spec';
@@ -45,6 +46,8 @@ export interface CriContainerContext {
   defaultSeccomp: 'unconfined' | 'runtime-default';
   /** the capabilities podrun holds: what privileged and ALL grant (containerd grants its own, too) */
   hostCapabilities: readonly string[];
+  /** the host's devices, given to a privileged container (as containerd's WithHostDevices) */
+  hostDevices?: readonly OciDevice[];
   /** SELinux is enforced on this host: relabel requests must be honoured, so they are refused */
   selinuxEnabled: boolean;
 }
@@ -230,7 +233,7 @@ export const withCriPrivileged: CriSpecOpt = (c, ctx) => {
     return;
   }
   if (!ctx.sandbox.privileged) throw invalidArgument(`${SC}.privileged`, 'a privileged container needs a privileged sandbox (its config.linux.security_context.privileged)');
-  grantPrivileged(c);
+  grantPrivileged(c, ctx.hostDevices);
 };
 
 /** seccomp (or the deprecated seccomp_profile_path): RuntimeDefault, Unconfined or Localhost; privileged: none. */

@@ -18,8 +18,8 @@ import { askMonitor, execInContainer, killContainer, readRecord, startCreated } 
 import { containerDir } from '../oci/lifecycle/state-store';
 import { containerStatus } from '../oci/lifecycle/container-status';
 import { parseSignal } from '../oci/signals';
-import { readHostFacts } from '../oci/host';
-import { CAPABILITIES, capabilityNames } from '../oci/capabilities';
+import { heldCapabilities } from '../oci/host';
+import { hostDevices } from '../oci/host-devices';
 import type { PodOptions, PodRecord } from '../pod';
 import { createPodContainer, createPodSandbox, detachPodNetworkOf, podSandboxOf, removePod, removePodContainer, stopPod, updatePod, waitExit } from '../pod/pod-lifecycle';
 import { listPods, podCgroupOf, podDir, podOciRoot, type PodContainerRecord } from '../pod/pod-store';
@@ -35,6 +35,7 @@ import type {
   ContainerConfig, ContainerMetadata, ContainerState, ImageSpec, LinuxContainerResources, Mount, NamespaceMode,
   PodSandboxConfig, PodSandboxMetadata, SandboxState, StringMap,
 } from './types';
+import { traced, tracedSync } from '../util/trace';
 
 export const RUNTIME_NAME = 'podrun';
 export const CRI_VERSION = 'v1';
@@ -153,7 +154,7 @@ export class CriRuntime {
   // ---- sandboxes ------------------------------------------------------------
 
   async runPodSandbox(config: PodSandboxConfig | null, runtimeHandler: string): Promise<string> {
-    const plan = planSandbox(config);
+    const plan = tracedSync('cri: plan sandbox', () => planSandbox(config));
     if (runtimeHandler && runtimeHandler !== RUNTIME_NAME) throw invalidArgument('runtime_handler', `unknown runtime handler ${JSON.stringify(runtimeHandler)} (podrun offers "" and "${RUNTIME_NAME}")`);
     const meta = config!.metadata!;
     const key = sandboxKey(meta);
@@ -164,12 +165,12 @@ export class CriRuntime {
       hostname: plan.pod.spec.hostname ?? meta.name,
     };
     const network = plan.pod.spec.hostNetwork ? undefined : this.networkName();
-    const sb = await createPodSandbox(plan.pod, this.podOptions(network), {
+    const sb = await traced('cri: createPodSandbox', () => createPodSandbox(plan.pod, this.podOptions(network), {
       conflict: (p) => (p.cri && sandboxKey(sandboxInfo(p).metadata) === key ? `sandbox name ${JSON.stringify(key)} is reserved for ${p.id}` : undefined),
       cgroupParent: plan.cgroupParent,
       portMappings: plan.portMappings,
       cri: info as unknown as Record<string, unknown>,
-    });
+    }));
     updatePod(this.root, sb.rec.id, (r) => delete r.starter);
     return sb.rec.id;
   }
@@ -271,7 +272,7 @@ export class CriRuntime {
             targetPidNamespace, statDevice, readProfile: (f) => fs.readFileSync(f, 'utf8'),
             defaultSeccomp: this.config.defaultSeccomp === 'RuntimeDefault' ? 'runtime-default' : 'unconfined',
             selinuxEnabled: fs.existsSync('/sys/fs/selinux/enforce'),
-            hostCapabilities: hostCapabilities(),
+            hostCapabilities: heldCapabilities(), hostDevices: config.linux?.security_context?.privileged ? hostDevices() : undefined,
           });
           info.user = { uid: c.process!.user.uid, gid: c.process!.user.gid, additionalGids: c.process!.user.additionalGids ?? [] };
           return c;
@@ -597,12 +598,6 @@ export class CriRuntime {
       fs.rmSync(dir, { recursive: true, force: true });
     }
   }
-}
-
-/** The capabilities this process holds (all of them where the host does not say). */
-function hostCapabilities(): string[] {
-  const mask = readHostFacts().permittedCapabilities;
-  return mask === undefined ? [...CAPABILITIES] : capabilityNames(mask);
 }
 
 /** the running container's writable layer and its cgroup, as CRI ContainerStats */

@@ -16,6 +16,7 @@ import { invalidArgument } from './sandbox-plan';
 import { CriStreaming } from './streaming-backend';
 import { METRIC_DESCRIPTORS } from './metrics';
 import { StreamingServer } from './streaming/server';
+import { traced } from '../util/trace';
 
 export const DEFAULT_CRI_SOCKET = 'unix:///run/podrun/cri.sock';
 
@@ -75,8 +76,7 @@ type Handler = (req: Record<string, any>) => unknown; // eslint-disable-line @ty
 
 function unary(fn: Handler, after?: () => void): grpcTypes.handleUnaryCall<unknown, unknown> {
   return (call, callback) => {
-    Promise.resolve()
-      .then(() => fn(call.request as Record<string, unknown>))
+    traced(`cri: ${call.getPath()}`, async () => fn(call.request as Record<string, unknown>))
       .then((r) => callback(null, r ?? {}), (e: unknown) => callback(grpcStatus(e) as grpcTypes.ServiceError))
       .finally(after);
   };

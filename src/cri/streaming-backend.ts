@@ -3,7 +3,7 @@
  * monitor's attach, a port-forward through `podrun-monitor forward` in the
  * pod's network namespace (node cannot enter one). Requests are checked
  * when the RPC asks for the URL, so a bad one fails there, naming the field. */
-import { spawn } from 'node:child_process';
+import { spawnChild } from '../native/spawn';
 import { constants as osConstants } from 'node:os';
 import type { Readable, Writable } from 'node:stream';
 import { PodrunError } from '../errors';
@@ -60,7 +60,7 @@ export class CriStreaming implements StreamingBackend {
   attach(r: AttachRequest): CommandSession {
     const c = this.#running(r.container_id);
     // the container's output (stdout and stderr as the monitor keeps them: one stream) and, with stdin, its input
-    const child = spawn(monitorPath(), ['attach', containerDir(c.ociRoot, c.ociId), ...(r.stdin ? ['--stdin'] : [])], { stdio: [r.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
+    const child = spawnChild(monitorPath(), ['attach', containerDir(c.ociRoot, c.ociId), ...(r.stdin ? ['--stdin'] : [])], { stdio: [r.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
     let err = '';
     child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
     return {
@@ -77,7 +77,7 @@ export class CriStreaming implements StreamingBackend {
   forward(podSandboxId: string, port: number): ForwardSession {
     const pod = this.runtime.findSandbox(podSandboxId);
     if (!pod?.sandbox) throw new PodrunError('ENOTFOUND', `pod sandbox ${podSandboxId} not found`);
-    const child = spawn(monitorPath(), ['forward', pod.sandbox.namespaces.network ?? '-', String(port)], { stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawnChild(monitorPath(), ['forward', pod.sandbox.namespaces.network ?? '-', String(port)], { stdio: ['pipe', 'pipe', 'pipe'] });
     let err = '';
     child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
     return {

@@ -30,6 +30,12 @@ export interface NativeApi {
   launch(plan: Buffer): LaunchResult;
   /** Resolve when the process behind pidfd exits (reaps it). */
   waitExit(pidfd: number): Promise<ExitStatus>;
+  /** That wait no longer keeps Node running. */
+  unrefWait(pidfd: number): void;
+  /** posix_spawn `file` (an absolute path) with fds[i] as its fd i (env null: ours); a new session if asked */
+  spawnFile(file: string, argv: string[], env: string[] | null, fds: number[], setsid: boolean): LaunchResult;
+  /** a connected pair of unix stream sockets, close-on-exec */
+  socketPair(): [number, number];
   sendSignal(pidfd: number, signal: number): void;
   /** pidfd for pid, or -1 if it does not exist */
   pidfdOpen(pid: number): number;

@@ -1,9 +1,10 @@
 /** Run one CNI plugin binary: the CNI_* environment, config on stdin,
  * result or error JSON on stdout (the side-effect edge of network/). */
-import { spawn } from 'node:child_process';
+import { spawnChild } from '../native/spawn';
 import fs from 'node:fs';
 import path from 'node:path';
 import { PodrunError } from '../errors';
+import { traced } from '../util/trace';
 
 export type CniCommand = 'ADD' | 'DEL' | 'CHECK' | 'VERSION' | 'STATUS';
 
@@ -43,12 +44,12 @@ export function invokePlugin(type: string, call: PluginCall, input: object): Pro
   if (call.netns) env.CNI_NETNS = call.netns;
   if (call.ifName) env.CNI_IFNAME = call.ifName;
   if (call.args) env.CNI_ARGS = call.args;
-  return new Promise((resolve, reject) => {
-    const child = spawn(bin, [], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+  return traced(`cni: ${type} ${call.command}`, () => new Promise((resolve, reject) => {
+    const child = spawnChild(bin, [], { env, stdio: ['pipe', 'pipe', 'pipe'] });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
-    child.stdout.on('data', (b: Buffer) => out.push(b));
-    child.stderr.on('data', (b: Buffer) => err.push(b));
+    child.stdout!.on('data', (b: Buffer) => out.push(b));
+    child.stderr!.on('data', (b: Buffer) => err.push(b));
     child.on('error', (e) => reject(new PodrunError('EHOST', `CNI plugin ${type} (${call.command}): ${e.message}`, { cause: e })));
     child.on('close', (code) => {
       const text = Buffer.concat(out).toString('utf8').trim();
@@ -63,7 +64,7 @@ export function invokePlugin(type: string, call: PluginCall, input: object): Pro
       const why = e?.msg ? `${e.msg}${e.details ? `: ${e.details}` : ''} (CNI error ${e.code})` : (Buffer.concat(err).toString('utf8').trim() || text || `exit ${code}`);
       reject(new PodrunError('EHOST', `CNI plugin ${type} ${call.command} failed: ${why}`));
     });
-    child.stdin.on('error', () => undefined); // a plugin may exit without reading
-    child.stdin.end(JSON.stringify(input));
-  });
+    child.stdin!.on('error', () => undefined); // a plugin may exit without reading
+    child.stdin!.end(JSON.stringify(input));
+  }));
 }

@@ -1,7 +1,7 @@
 /** Facts about the host the plan builder needs, read once per call (edge).
  * Synchronous: two small procfs reads cost less than two thread-pool hops. */
 import { readFileSync } from 'node:fs';
-import { parseCapMask } from './capabilities';
+import { CAPABILITIES, capabilityNames, parseCapMask } from './capabilities';
 
 export interface HostFacts {
   mountinfo: string;
@@ -12,4 +12,10 @@ export function readHostFacts(): HostFacts {
   const mountinfo = readFileSync('/proc/self/mountinfo', 'utf8');
   const status = readFileSync('/proc/self/status', 'utf8');
   return { mountinfo, permittedCapabilities: parseCapMask(status, 'CapPrm') };
+}
+
+/** The capabilities this process holds: all a privileged container can be given (every one where the host does not say). */
+export function heldCapabilities(): string[] {
+  const mask = parseCapMask(readFileSync('/proc/self/status', 'utf8'), 'CapPrm');
+  return mask === undefined ? [...CAPABILITIES] : capabilityNames(mask);
 }

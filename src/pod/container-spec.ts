@@ -2,9 +2,11 @@
  * containerd's SpecOpts style: each `with…` function changes one aspect and
  * is tested alone. Pure: everything on the host (rootfs, namespace files,
  * volume directories, the image's passwd) arrives in the context. */
-import { containerResources, type MemoryQoS } from '../cgroup/kube-resources';
+import type { OciDevice } from '../oci/host-devices';
+import { containerResources, parseQuantity, type MemoryQoS } from '../cgroup/kube-resources';
 import { expandEnv, expandReferences } from './env-expansion';
-import { noObjects, objectKeyValue, type PodObjects } from './pod-objects';
+import { noObjects, objectData, objectKeyValue, type PodObjects } from './pod-objects';
+import { LABEL_FIELD_REF } from './manifest';
 import { PodrunError } from '../errors';
 import { mergeEnv, processArgs, resolveUser, type ContainerDefaults } from '../image/image-config';
 import { defaultSeccompProfile } from '../oci/default-seccomp';
@@ -49,10 +51,19 @@ export interface ContainerContext {
   memoryQoS?: MemoryQoS;
   /** the text of a Localhost seccomp profile, by its name below the profile directory */
   readSeccompProfile?: (name: string) => string;
+  /** the capabilities podrun holds: all a privileged container can get (default: every one) */
+  hostCapabilities?: readonly string[];
+  /** what a limit that is not set stands for (resourceFieldRef) */
+  nodeAllocatable?: NodeAllocatable;
+  /** the host's devices, given to a privileged container */
+  hostDevices?: readonly OciDevice[];
   podUid?: string;
 }
 
 export type SpecOpt = (c: OciConfig, ctx: ContainerContext) => void;
+
+/** the node's cpus, memory bytes and ephemeral storage bytes */
+export type NodeAllocatable = { cpu: number; memory: number; 'ephemeral-storage': number };
 
 /** The capabilities containerd gives a container by default. */
 export const DEFAULT_CAPS = [
@@ -69,16 +80,19 @@ const capName = (c: string): string => (c.toUpperCase().startsWith('CAP_') ? c.t
 export const withProcess: SpecOpt = (c, ctx) => {
   const k = ctx.container;
   const p = c.process!;
-  const entries = (k.env ?? []).flatMap((e, i) => {
+  // envFrom first, in order, then env over it (kubelet's order); envFrom values are never expanded
+  const fromObjects = (k.envFrom ?? []).flatMap((src, i) => envFromEntries(src, `${ctx.field}.envFrom[${i}]`, ctx));
+  const entries = [...fromObjects, ...(k.env ?? []).flatMap((e, i) => {
     const from = e.valueFrom;
     const field = `${ctx.field}.env[${i}].valueFrom`;
     const ref = from?.configMapKeyRef ? { kind: 'ConfigMap' as const, ...from.configMapKeyRef, at: `${field}.configMapKeyRef` }
       : from?.secretKeyRef ? { kind: 'Secret' as const, ...from.secretKeyRef, at: `${field}.secretKeyRef` } : undefined;
     if (e.value) return [{ name: e.name, value: e.value, literal: true }];
+    if (from?.resourceFieldRef) return [{ name: e.name, value: resourceFieldValue(from.resourceFieldRef, `${field}.resourceFieldRef`, ctx.pod, ctx.container, ctx.nodeAllocatable), literal: false }];
     if (!ref) return [{ name: e.name, value: from?.fieldRef ? fieldRefValue(from.fieldRef.fieldPath, ctx) : '', literal: false }];
     const v = objectKeyValue(ctx.objects ?? noObjects(), ref, ref.at);
     return v === undefined ? [] : [{ name: e.name, value: v, literal: false }]; // an optional key that is missing: no variable, as kubelet does
-  });
+  })];
   // $(VAR) in values (against the variables before each), then in command and args (against them all), as kubelet
   const env = expandEnv(entries);
   const defined = new Map(env.map((e) => [e.name, e.value]));
@@ -89,14 +103,47 @@ export const withProcess: SpecOpt = (c, ctx) => {
   p.terminal = k.tty === true;
 };
 
+/** A C identifier-ish name kubelet accepts from an envFrom source (others are skipped, as kubelet does with an event). */
+const ENV_NAME = /^[-._a-zA-Z][-._a-zA-Z0-9]*$/;
+
+function envFromEntries(src: NonNullable<PodContainer['envFrom']>[number], field: string, ctx: ContainerContext): Array<{ name: string; value: string; literal: boolean }> {
+  const ref = src.configMapRef ? { kind: 'ConfigMap' as const, ...src.configMapRef, at: `${field}.configMapRef` } : { kind: 'Secret' as const, ...src.secretRef!, at: `${field}.secretRef` };
+  const data = objectData(ctx.objects ?? noObjects(), ref, ref.at);
+  if (!data) return [];
+  return Object.entries(data)
+    .map(([key, value]) => ({ name: `${src.prefix ?? ''}${key}`, value, literal: false }))
+    .filter((e) => ENV_NAME.test(e.name));
+}
+
+/** requests/limits of cpu, memory or ephemeral-storage, divided by the divisor and rounded up; a limit not set is the node's allocatable */
+export function resourceFieldValue(
+  ref: { resource: string; containerName?: string; divisor?: string | number }, field: string,
+  pod: PodManifest, own: PodContainer | undefined, allocatable: NodeAllocatable | undefined,
+): string {
+  const all = [...pod.spec.containers, ...(pod.spec.initContainers ?? [])];
+  const c = (ref.containerName ? all.find((x) => x.name === ref.containerName) : undefined) ?? own ?? all[0];
+  const [kind, res] = ref.resource.split('.', 2) as ['limits' | 'requests', 'cpu' | 'memory' | 'ephemeral-storage'];
+  const node = allocatable ?? { cpu: 1, memory: 0, 'ephemeral-storage': 0 };
+  // the API server defaults a request to its limit
+  const set = c.resources?.[kind]?.[res] ?? (kind === 'requests' ? c.resources?.limits?.[res] : undefined);
+  const amount = set !== undefined ? parseQuantity(set, `${field}.resource`) : kind === 'limits' ? node[res] : 0;
+  const divisor = parseQuantity(ref.divisor ?? '1', `${field}.divisor`);
+  // kubelet rounds up, cpu in millicores first
+  const value = res === 'cpu' ? Math.ceil(Math.round(amount * 1000) / Math.round(divisor * 1000)) : Math.ceil(amount / divisor);
+  return String(value);
+}
+
 function fieldRefValue(path: string, ctx: ContainerContext): string {
+  const label = LABEL_FIELD_REF.exec(path);
+  if (label) return (label[1] === 'labels' ? ctx.pod.metadata.labels : ctx.pod.metadata.annotations)?.[label[2]] ?? '';
   switch (path) {
     case 'metadata.name': return ctx.pod.metadata.name;
     case 'metadata.namespace': return ctx.pod.metadata.namespace ?? 'default';
     case 'metadata.uid': return ctx.podUid ?? '';
-    case 'status.podIP': return ctx.podIP ?? '';
-    case 'status.hostIP': return '127.0.0.1';
+    case 'status.podIP': case 'status.podIPs': return ctx.podIP ?? '';
+    case 'status.hostIP': case 'status.hostIPs': return '127.0.0.1';
     case 'spec.nodeName': return 'localhost';
+    case 'spec.serviceAccountName': return (ctx.pod.spec as { serviceAccountName?: string }).serviceAccountName ?? 'default';
     default: return '';
   }
 }
@@ -128,7 +175,8 @@ export const withCapabilities: SpecOpt = (c, ctx) => {
   const sc = ctx.container.securityContext ?? {};
   const p = c.process!;
   if (sc.privileged) {
-    const all = ALL_CAPS;
+    // every capability podrun itself holds (pod start says once which the host withholds)
+    const all = ctx.hostCapabilities ? ALL_CAPS.filter((x) => ctx.hostCapabilities!.includes(x)) : ALL_CAPS;
     p.capabilities = { bounding: all, effective: all, permitted: all };
     return;
   }
@@ -209,7 +257,9 @@ export const withResources: SpecOpt = (c, ctx) => {
 
 /** What privileged means beyond capabilities: nothing masked or read-only, every device, /sys writable
  * (a Pod's securityContext.privileged and a CRI request's alike). */
-export function grantPrivileged(c: OciConfig): void {
+export function grantPrivileged(c: OciConfig, devices: readonly OciDevice[] = []): void {
+  const have = new Set((c.linux!.devices ?? []).map((d) => d.path));
+  c.linux!.devices = [...(c.linux!.devices ?? []), ...devices.filter((d) => !have.has(d.path))];
   delete c.linux!.maskedPaths;
   delete c.linux!.readonlyPaths;
   c.linux!.resources = { ...(c.linux!.resources ?? {}), devices: [{ allow: true, access: 'rwm' }] };
@@ -217,7 +267,7 @@ export function grantPrivileged(c: OciConfig): void {
 }
 
 export const withPrivileged: SpecOpt = (c, ctx) => {
-  if (ctx.container.securityContext?.privileged) grantPrivileged(c);
+  if (ctx.container.securityContext?.privileged) grantPrivileged(c, ctx.hostDevices);
 };
 
 /** securityContext.seccompProfile (container over pod): Unconfined (Kubernetes'

@@ -1,17 +1,24 @@
 /** What podrun does with each field of a Pod: acts on it, ignores it with a
  * warning (fields that only mean something to a scheduler or API server),
  * or refuses it (real Pod fields podrun does not implement — never
- * silently dropped). Anything else is unknown to Kubernetes too: warned,
- * as kubectl warns. Pure. */
+ * silently dropped). Anything else is unknown to Kubernetes too: refused, as
+ * kubectl's default --validate=strict refuses it (a typo'd `comand:` would
+ * otherwise run the image's default command), or warned or passed over when
+ * asked (--validate=warn|ignore). Pure. */
 
-type Policy = { supported: readonly string[]; ignored?: readonly string[]; refused?: readonly string[]; children?: Record<string, string> };
+/** kubectl's --validate: what an unknown field does */
+export type ValidationMode = 'strict' | 'warn' | 'ignore';
+
+/** children: fields holding one object, lists: fields holding a list of objects, each checked with the policy named */
+type Policy = { supported: readonly string[]; ignored?: readonly string[]; refused?: readonly string[]; children?: Record<string, string>; lists?: Record<string, string> };
 
 const CONTAINER: Policy = {
-  supported: ['name', 'image', 'command', 'args', 'env', 'workingDir', 'ports', 'volumeMounts', 'resources', 'securityContext', 'stdin', 'stdinOnce', 'tty',
+  supported: ['name', 'image', 'command', 'args', 'env', 'envFrom', 'workingDir', 'ports', 'volumeMounts', 'resources', 'securityContext', 'stdin', 'stdinOnce', 'tty',
     'lifecycle', 'livenessProbe', 'readinessProbe', 'startupProbe', 'imagePullPolicy'],
   ignored: ['terminationMessagePath', 'terminationMessagePolicy'],
-  refused: ['envFrom', 'volumeDevices', 'resizePolicy', 'restartPolicy'],
+  refused: ['volumeDevices', 'resizePolicy', 'restartPolicy'],
   children: { securityContext: 'containerSecurity', lifecycle: 'lifecycle', livenessProbe: 'probe', readinessProbe: 'probe', startupProbe: 'probe', resources: 'resources' },
+  lists: { env: 'envVar', envFrom: 'envFromSource', ports: 'port', volumeMounts: 'volumeMount' },
 };
 
 const POLICIES: Record<string, Policy> = {
@@ -27,27 +34,73 @@ const POLICIES: Record<string, Policy> = {
       'topologySpreadConstraints', 'serviceAccountName', 'serviceAccount', 'automountServiceAccountToken', 'enableServiceLinks', 'readinessGates',
       'imagePullSecrets', 'overhead'],
     refused: ['ephemeralContainers', 'runtimeClassName', 'os', 'hostUsers', 'setHostnameAsFQDN', 'resourceClaims', 'schedulingGates'],
-    children: { securityContext: 'podSecurity' },
+    children: { securityContext: 'podSecurity', dnsConfig: 'dnsConfig' },
+    lists: { hostAliases: 'hostAlias' },
   },
+  dnsConfig: { supported: ['nameservers', 'searches', 'options'] },
+  hostAlias: { supported: ['ip', 'hostnames'] },
+  envVar: { supported: ['name', 'value', 'valueFrom'], children: { valueFrom: 'envVarSource' } },
+  envVarSource: {
+    supported: ['fieldRef', 'configMapKeyRef', 'secretKeyRef', 'resourceFieldRef'],
+    children: { fieldRef: 'fieldRef', configMapKeyRef: 'keyRef', secretKeyRef: 'keyRef', resourceFieldRef: 'resourceFieldRef' },
+  },
+  resourceFieldRef: { supported: ['resource', 'containerName', 'divisor'] },
+  envFromSource: { supported: ['prefix', 'configMapRef', 'secretRef'], children: { configMapRef: 'objectRef', secretRef: 'objectRef' } },
+  objectRef: { supported: ['name', 'optional'] },
+  fieldRef: { supported: ['fieldPath', 'apiVersion'] },
+  keyRef: { supported: ['name', 'key', 'optional'] },
+  port: { supported: ['name', 'containerPort', 'hostPort', 'protocol', 'hostIP'] },
+  volumeMount: { supported: ['name', 'mountPath', 'readOnly', 'subPath'], refused: ['mountPropagation', 'subPathExpr', 'recursiveReadOnly'] },
+  capabilities: { supported: ['add', 'drop'] },
+  seccompProfile: { supported: ['type', 'localhostProfile'] },
+  sysctl: { supported: ['name', 'value'] },
+  handler: { supported: ['exec'], refused: ['httpGet', 'tcpSocket', 'sleep'], children: { exec: 'execAction' } },
+  execAction: { supported: ['command'] },
+  httpGet: { supported: ['path', 'port', 'host', 'scheme', 'httpHeaders'], lists: { httpHeaders: 'httpHeader' } },
+  httpHeader: { supported: ['name', 'value'] },
+  keyToPath: { supported: ['key', 'path', 'mode'] },
+  tcpSocket: { supported: ['port', 'host'] },
+  emptyDir: { supported: ['medium', 'sizeLimit'] },
+  hostPath: { supported: ['path', 'type'] },
+  configMapVolume: { supported: ['name', 'items', 'defaultMode', 'optional'], lists: { items: 'keyToPath' } },
+  secretVolume: { supported: ['secretName', 'items', 'defaultMode', 'optional'], lists: { items: 'keyToPath' } },
   container: CONTAINER,
   containerSecurity: {
     supported: ['runAsUser', 'runAsGroup', 'runAsNonRoot', 'privileged', 'readOnlyRootFilesystem', 'allowPrivilegeEscalation', 'capabilities', 'seccompProfile'],
     refused: ['seLinuxOptions', 'appArmorProfile', 'windowsOptions', 'procMount'],
+    children: { capabilities: 'capabilities', seccompProfile: 'seccompProfile' },
   },
   podSecurity: {
-    supported: ['runAsUser', 'runAsGroup', 'runAsNonRoot', 'fsGroup', 'supplementalGroups', 'sysctls', 'seccompProfile'],
-    refused: ['seLinuxOptions', 'appArmorProfile', 'windowsOptions', 'fsGroupChangePolicy', 'supplementalGroupsPolicy'],
+    supported: ['runAsUser', 'runAsGroup', 'runAsNonRoot', 'fsGroup', 'fsGroupChangePolicy', 'supplementalGroups', 'sysctls', 'seccompProfile'],
+    refused: ['seLinuxOptions', 'appArmorProfile', 'windowsOptions', 'supplementalGroupsPolicy'],
+    children: { seccompProfile: 'seccompProfile' },
+    lists: { sysctls: 'sysctl' },
   },
-  lifecycle: { supported: ['postStart', 'preStop'], refused: ['stopSignal'] },
+  lifecycle: { supported: ['postStart', 'preStop'], refused: ['stopSignal'], children: { postStart: 'handler', preStop: 'handler' } },
   probe: {
     supported: ['exec', 'httpGet', 'tcpSocket', 'initialDelaySeconds', 'periodSeconds', 'timeoutSeconds', 'successThreshold', 'failureThreshold'],
     refused: ['grpc', 'terminationGracePeriodSeconds'],
+    children: { exec: 'execAction', httpGet: 'httpGet', tcpSocket: 'tcpSocket' },
   },
   resources: { supported: ['requests', 'limits'], refused: ['claims'] },
   volume: {
-    supported: ['name', 'emptyDir', 'hostPath', 'configMap', 'secret'],
-    refused: ['persistentVolumeClaim', 'projected', 'downwardAPI', 'nfs', 'csi', 'ephemeral', 'iscsi', 'image', 'gitRepo'],
+    supported: ['name', 'emptyDir', 'hostPath', 'configMap', 'secret', 'downwardAPI', 'projected'],
+    refused: ['persistentVolumeClaim', 'nfs', 'csi', 'ephemeral', 'iscsi', 'image', 'gitRepo', 'awsElasticBlockStore', 'azureDisk', 'azureFile', 'cephfs',
+      'cinder', 'fc', 'flexVolume', 'flocker', 'gcePersistentDisk', 'glusterfs', 'photonPersistentDisk', 'portworxVolume', 'quobyte', 'rbd', 'scaleIO',
+      'storageos', 'vsphereVolume'],
+    children: { emptyDir: 'emptyDir', hostPath: 'hostPath', configMap: 'configMapVolume', secret: 'secretVolume', downwardAPI: 'downwardAPIVolume', projected: 'projectedVolume' },
   },
+  downwardAPIVolume: { supported: ['items', 'defaultMode'], lists: { items: 'downwardItem' } },
+  downwardItem: { supported: ['path', 'fieldRef', 'resourceFieldRef', 'mode'], children: { fieldRef: 'fieldRef', resourceFieldRef: 'resourceFieldRef' } },
+  projectedVolume: { supported: ['sources', 'defaultMode'], lists: { sources: 'projection' } },
+  projection: {
+    supported: ['configMap', 'secret', 'downwardAPI'],
+    // a token of the cluster's API server: there is none here
+    refused: ['serviceAccountToken', 'clusterTrustBundle', 'podCertificate'],
+    children: { configMap: 'projectedObject', secret: 'projectedObject', downwardAPI: 'downwardAPIProjection' },
+  },
+  projectedObject: { supported: ['name', 'items', 'optional'], lists: { items: 'keyToPath' } },
+  downwardAPIProjection: { supported: ['items'], lists: { items: 'downwardItem' } },
 };
 
 export interface FieldReport {
@@ -59,27 +112,33 @@ function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-function walk(obj: unknown, policyName: string, at: string, out: FieldReport): void {
+function walk(obj: unknown, policyName: string, at: string, out: FieldReport, mode: ValidationMode): void {
   if (!isObject(obj)) return;
   const p = POLICIES[policyName];
   for (const key of Object.keys(obj)) {
     const field = at ? `${at}.${key}` : key;
     if (p.refused?.includes(key)) out.errors.push(`${field}: not supported by podrun`);
     else if (p.ignored?.includes(key)) out.warnings.push(`${field}: ignored (it means something only to a cluster)`);
-    else if (!p.supported.includes(key)) out.warnings.push(`${field}: unknown field`);
-    else if (p.children?.[key]) walk(obj[key], p.children[key], field, out);
+    else if (!p.supported.includes(key)) unknownField(field, out, mode);
+    else if (p.children?.[key]) walk(obj[key], p.children[key], field, out, mode);
+    else if (p.lists?.[key] && Array.isArray(obj[key])) (obj[key] as unknown[]).forEach((item, i) => walk(item, p.lists![key], `${field}[${i}]`, out, mode));
   }
 }
 
+function unknownField(field: string, out: FieldReport, mode: ValidationMode): void {
+  if (mode === 'strict') out.errors.push(`${field}: unknown field (a Pod has no such field; --validate=warn runs it anyway)`);
+  else if (mode === 'warn') out.warnings.push(`${field}: unknown field`);
+}
+
 /** Warnings and errors for every field of a Pod document that podrun does not simply act on. */
-export function checkPodFields(doc: unknown): FieldReport {
+export function checkPodFields(doc: unknown, mode: ValidationMode = 'strict'): FieldReport {
   const out: FieldReport = { warnings: [], errors: [] };
-  walk(doc, 'pod', '', out);
+  walk(doc, 'pod', '', out, mode);
   const spec = isObject(doc) && isObject(doc.spec) ? doc.spec : {};
   for (const kind of ['containers', 'initContainers'] as const) {
     const list = spec[kind];
-    if (Array.isArray(list)) list.forEach((c, i) => walk(c, 'container', `spec.${kind}[${i}]`, out));
+    if (Array.isArray(list)) list.forEach((c, i) => walk(c, 'container', `spec.${kind}[${i}]`, out, mode));
   }
-  if (Array.isArray(spec.volumes)) spec.volumes.forEach((v, i) => walk(v, 'volume', `spec.volumes[${i}]`, out));
+  if (Array.isArray(spec.volumes)) spec.volumes.forEach((v, i) => walk(v, 'volume', `spec.volumes[${i}]`, out, mode));
   return out;
 }

@@ -9,7 +9,7 @@ import { DEFAULT_DATA_ROOT } from '../image/store';
 import { attachContainer, DEFAULT_STATE_ROOT, execInContainer, execWithTerminal, readRecord, readRestarts, type ExecResult } from '../oci/lifecycle';
 import { containerStatus } from '../oci/lifecycle/container-status';
 import { streamLog, type LogOptions, type LogWriter } from './logs';
-import { parsePodManifest } from './manifest';
+import { parsePodManifest, parsePodManifests } from './manifest';
 import type { PodManifest } from './manifest-schema';
 import { podLogRotation, removePod, startPod, stopPod, type PodOptions } from './pod-lifecycle';
 import { podStatus, type PodStatusReport } from './pod-status';
@@ -29,23 +29,39 @@ function opts(o: Partial<PodOptions>): PodOptions {
 }
 
 /** Start a pod from a file (YAML or JSON: the Pod, and the ConfigMaps and
- * Secrets it uses as further documents or List items) or from objects. */
+ * Secrets it uses as further documents or List items; `-`: standard input) or from objects. */
 export async function startPodFrom(source: PodManifest | string, o: Partial<PodOptions> & { objects?: Array<Record<string, unknown>> } = {}): Promise<PodRecord> {
-  let text: string;
-  let name = 'manifest';
-  if (typeof source === 'string') {
-    name = source;
-    try {
-      text = fs.readFileSync(source, 'utf8');
-    } catch (e) {
-      throw new PodrunError('ENOTFOUND', `${source}: ${(e as Error).message}`);
-    }
-  } else {
-    text = JSON.stringify({ apiVersion: 'v1', kind: 'List', items: [source, ...(o.objects ?? [])] });
-  }
-  const parsed = parsePodManifest(text, name);
+  const { text, name } = manifestText(source, o.objects);
+  const parsed = parsePodManifest(text, name, { validate: o.validate });
   for (const w of parsed.warnings) o.onWarning?.(w);
   return startPod(parsed.pod, opts(o), parsed.objects);
+}
+
+/** Every Pod of a file (or `-`), as `kubectl apply -f` takes several: all are checked before the first starts; one
+ * failing to start does not stop the others (the failures are returned with the pods that started). */
+export async function startPodsFrom(source: string, o: Partial<PodOptions> = {}): Promise<Array<{ name: string; pod?: PodRecord; error?: unknown }>> {
+  const { text, name } = manifestText(source);
+  const parsed = parsePodManifests(text, name, { validate: o.validate });
+  const out: Array<{ name: string; pod?: PodRecord; error?: unknown }> = [];
+  for (const p of parsed) {
+    for (const w of p.warnings) o.onWarning?.(w);
+    try {
+      out.push({ name: p.pod.metadata.name, pod: await startPod(p.pod, opts(o), p.objects) });
+    } catch (error) {
+      out.push({ name: p.pod.metadata.name, error });
+    }
+  }
+  return out;
+}
+
+function manifestText(source: PodManifest | string, objects?: Array<Record<string, unknown>>): { text: string; name: string } {
+  if (typeof source !== 'string') return { text: JSON.stringify({ apiVersion: 'v1', kind: 'List', items: [source, ...(objects ?? [])] }), name: 'manifest' };
+  if (source === '-') return { text: fs.readFileSync(0, 'utf8'), name: 'stdin' };
+  try {
+    return { text: fs.readFileSync(source, 'utf8'), name: source };
+  } catch (e) {
+    throw new PodrunError('ENOTFOUND', `${source}: ${(e as Error).message}`);
+  }
 }
 
 export interface PodSummary {
@@ -114,7 +130,8 @@ export async function execInPod(query: string, container: string | undefined, ar
   const p = findPod(root, query);
   const c = containerOf(p, container, o);
   const ociRoot = podOciRoot(root, p.id);
-  if (o.tty) return execWithTerminal(c.ociId, { root: ociRoot, args, stdin: o.stdin });
+  // a terminal says what it is, as docker and podman exec -t say (kept where the container sets TERM itself)
+  if (o.tty) return execWithTerminal(c.ociId, { root: ociRoot, args, stdin: o.stdin, env: ['TERM=xterm'], envDefaults: true });
   const devNull = o.stdin ? undefined : fs.openSync('/dev/null', 'r');
   try {
     return await execInContainer(c.ociId, { root: ociRoot, args, stdinFd: devNull });

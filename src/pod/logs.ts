@@ -16,10 +16,16 @@ export interface LogOptions {
   /** logical byte range (counted across rotated files): a restarted container's runs share one log */
   from?: number;
   to?: number;
+  /** only the last N lines of what is there now (then, following, everything new): kubectl logs --tail */
+  tail?: number;
+  /** only lines logged at or after this time (ms since the epoch): --since / --since-time */
+  sinceMs?: number;
+  /** stop after this many bytes of output: --limit-bytes */
+  limitBytes?: number;
 }
 
 /** CRI log text → what the container wrote (P parts joined), timestamps optional. Pure. */
-export function formatCriLog(text: string, timestamps = false): { out: string; rest: string } {
+export function formatCriLog(text: string, timestamps = false, sinceMs?: number): { out: string; rest: string } {
   let out = '';
   let partial = '';
   let partialTs = '';
@@ -34,7 +40,8 @@ export function formatCriLog(text: string, timestamps = false): { out: string; r
       partial += body;
       continue;
     }
-    out += `${timestamps ? `${partialTs || ts} ` : ''}${partial}${body}\n`;
+    const at = partialTs || ts;
+    if (sinceMs === undefined || Date.parse(at) >= sinceMs) out += `${timestamps ? `${at} ` : ''}${partial}${body}\n`;
     partial = '';
     partialTs = '';
   }
@@ -46,14 +53,32 @@ const CHUNK = 64 * 1024;
 /** What was written; may return a promise to make the reader wait (a full pipe). */
 export type LogWriter = (s: string) => void | boolean | Promise<void>;
 
-export async function streamLog(file: string, write: LogWriter, o: LogOptions = {}): Promise<void> {
+export async function streamLog(file: string, sink: LogWriter, o: LogOptions = {}): Promise<void> {
   let pos = o.from ?? 0;
+  // --limit-bytes: what is written stops at the limit (mid-line, as kubectl's)
+  let left = o.limitBytes ?? Infinity;
+  const limited: LogWriter = (text) => {
+    if (left <= 0) return;
+    const bytes = Buffer.from(text, 'utf8');
+    const part = bytes.length <= left ? text : bytes.subarray(0, left).toString('utf8');
+    left -= Math.min(bytes.length, left);
+    return sink(part);
+  };
+  // --tail: the last N lines of the first read are held back, then written
+  let held: string[] | undefined = o.tail !== undefined ? [] : undefined;
+  const write: LogWriter = (text) => {
+    if (!held) return limited(text);
+    for (const line of text.split(/(?<=\n)/)) {
+      held.push(line);
+      if (held.length > o.tail!) held.shift();
+    }
+  };
   const end = o.to ?? Infinity;
   let carry = '';
   const decoder = new StringDecoder('utf8');
   const buf = Buffer.allocUnsafe(CHUNK);
   const emit = async (text: string): Promise<void> => {
-    const { out, rest } = formatCriLog(carry + text, o.timestamps);
+    const { out, rest } = formatCriLog(carry + text, o.timestamps, o.sinceMs);
     carry = rest;
     if (out) await write(out);
   };
@@ -89,7 +114,12 @@ export async function streamLog(file: string, write: LogWriter, o: LogOptions = 
     }
   };
   await readMore();
-  while (o.follow && !o.signal?.aborted && pos < end) {
+  if (held) {
+    const lines = held;
+    held = undefined;
+    if (lines.length) await limited(lines.join(''));
+  }
+  while (o.follow && !o.signal?.aborted && pos < end && left > 0) {
     if (o.done?.()) {
       await readMore();
       break;

@@ -19,8 +19,12 @@ const envVar = z.looseObject({
     fieldRef: z.looseObject({ fieldPath: z.string(), apiVersion: z.string().optional() }).optional(),
     configMapKeyRef: z.looseObject({ name: z.string().min(1), key: z.string().min(1), optional: z.boolean().optional() }).optional(),
     secretKeyRef: z.looseObject({ name: z.string().min(1), key: z.string().min(1), optional: z.boolean().optional() }).optional(),
+    resourceFieldRef: z.looseObject({ resource: z.string().min(1), containerName: z.string().optional(), divisor: z.union([z.string(), z.number()]).optional() }).optional(),
   }).optional(),
 });
+
+const objectRef = z.looseObject({ name: z.string().min(1), optional: z.boolean().optional() });
+const envFromSource = z.looseObject({ prefix: z.string().optional(), configMapRef: objectRef.optional(), secretRef: objectRef.optional() });
 
 const execAction = z.looseObject({ command: z.array(z.string()).min(1) });
 /** a port number, or the name of one of the container's ports */
@@ -51,6 +55,7 @@ export const containerSchema = z.looseObject({
   command: z.array(z.string()).optional(),
   args: z.array(z.string()).optional(),
   env: z.array(envVar).optional(),
+  envFrom: z.array(envFromSource).optional(),
   workingDir: z.string().optional(),
   ports: z.array(z.looseObject({
     containerPort: z.number().int().min(1).max(65535),
@@ -94,6 +99,14 @@ export const containerSchema = z.looseObject({
 
 const keyToPath = z.looseObject({ key: z.string().min(1), path: z.string().min(1), mode: z.number().int().min(0).max(0o777).optional() });
 
+const downwardItem = z.looseObject({
+  path: z.string().min(1),
+  fieldRef: z.looseObject({ fieldPath: z.string(), apiVersion: z.string().optional() }).optional(),
+  resourceFieldRef: z.looseObject({ resource: z.string().min(1), containerName: z.string().optional(), divisor: z.union([z.string(), z.number()]).optional() }).optional(),
+  mode: z.number().int().min(0).max(0o777).optional(),
+});
+const projectedObject = z.looseObject({ name: z.string().min(1), items: z.array(keyToPath).optional(), optional: z.boolean().optional() });
+
 export const volumeSchema = z.looseObject({
   name: label,
   emptyDir: z.looseObject({ medium: z.enum(['', 'Memory']).optional(), sizeLimit: quantity.optional() }).optional(),
@@ -103,6 +116,13 @@ export const volumeSchema = z.looseObject({
   }).optional(),
   secret: z.looseObject({
     secretName: z.string().min(1), items: z.array(keyToPath).optional(), defaultMode: z.number().int().min(0).max(0o777).optional(), optional: z.boolean().optional(),
+  }).optional(),
+  downwardAPI: z.looseObject({ items: z.array(downwardItem).optional(), defaultMode: z.number().int().min(0).max(0o777).optional() }).optional(),
+  projected: z.looseObject({
+    sources: z.array(z.looseObject({
+      configMap: projectedObject.optional(), secret: projectedObject.optional(), downwardAPI: z.looseObject({ items: z.array(downwardItem).optional() }).optional(),
+    })).optional(),
+    defaultMode: z.number().int().min(0).max(0o777).optional(),
   }).optional(),
 });
 
@@ -153,6 +173,7 @@ export const podSchema = z.looseObject({
       runAsGroup: z.number().int().min(0).optional(),
       runAsNonRoot: z.boolean().optional(),
       fsGroup: z.number().int().min(0).optional(),
+      fsGroupChangePolicy: z.enum(['Always', 'OnRootMismatch']).optional(),
       supplementalGroups: z.array(z.number().int().min(0)).optional(),
       sysctls: z.array(z.looseObject({ name: z.string(), value: z.string() })).optional(),
       seccompProfile: seccompProfile.optional(),

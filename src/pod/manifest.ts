@@ -7,7 +7,7 @@ import { PodrunError } from '../errors';
 import { loadGenerated, type GeneratedModule } from '../util/generated';
 import { schemaErrorLines } from '../util/schema-errors';
 import { apiServerErrors } from './api-validation';
-import { checkPodFields } from './field-policy';
+import { checkPodFields, type ValidationMode } from './field-policy';
 import type { PodContainer, PodManifest } from './manifest-schema';
 import { addObject, noObjects, type PodObjects } from './pod-objects';
 import { isLocalDescendingPath } from '../util/in-root';
@@ -75,8 +75,21 @@ export function semanticErrors(pod: PodManifest): string[] {
     const at = `spec.volumes[${i}]`;
     if (volumes.has(v.name)) errors.push(`${at}.name: ${JSON.stringify(v.name)} is declared twice`);
     volumes.set(v.name, at);
-    const kinds = ['emptyDir', 'hostPath', 'configMap', 'secret'].filter((k) => k in v);
-    if (kinds.length !== 1) errors.push(`${at}: exactly one volume source is required (emptyDir, hostPath, configMap or secret), got ${kinds.length}`);
+    const kinds = ['emptyDir', 'hostPath', 'configMap', 'secret', 'downwardAPI', 'projected'].filter((k) => k in v);
+    if (kinds.length !== 1) errors.push(`${at}: exactly one volume source is required (emptyDir, hostPath, configMap, secret, downwardAPI or projected), got ${kinds.length}`);
+    const names = all.map(([, c]) => c.name);
+    (v.downwardAPI?.items ?? []).forEach((it, j) => errors.push(...downwardItemErrors(it, `${at}.downwardAPI.items[${j}]`, names)));
+    (v.projected?.sources ?? []).forEach((src, j) => {
+      const sat = `${at}.projected.sources[${j}]`;
+      const given = (['configMap', 'secret', 'downwardAPI'] as const).filter((k) => src[k]);
+      if (given.length !== 1) errors.push(`${sat}: exactly one of configMap, secret, downwardAPI`);
+      for (const k of ['configMap', 'secret'] as const) {
+        (src[k]?.items ?? []).forEach((it, n) => {
+          if (!isLocalDescendingPath(it.path)) errors.push(`${sat}.${k}.items[${n}].path: must be a relative path without ".."`);
+        });
+      }
+      (src.downwardAPI?.items ?? []).forEach((it, n) => errors.push(...downwardItemErrors(it, `${sat}.downwardAPI.items[${n}]`, names)));
+    });
     if (v.hostPath && !v.hostPath.path.startsWith('/')) errors.push(`${at}.hostPath.path: must be absolute`);
     if (v.emptyDir?.sizeLimit !== undefined) {
       const size = quantityOrError(v.emptyDir.sizeLimit, `${at}.emptyDir.sizeLimit`);
@@ -102,9 +115,25 @@ export function semanticErrors(pod: PodManifest): string[] {
       const eat = `${at}.env[${j}]`;
       if (e.value !== undefined && e.valueFrom) errors.push(`${eat}: value and valueFrom are exclusive`);
       const fp = e.valueFrom?.fieldRef?.fieldPath;
-      const sources = ['fieldRef', 'configMapKeyRef', 'secretKeyRef'].filter((k) => e.valueFrom && k in e.valueFrom);
-      if (e.valueFrom && sources.length !== 1) errors.push(`${eat}.valueFrom: exactly one of fieldRef, configMapKeyRef, secretKeyRef is supported`);
-      if (fp && !SUPPORTED_FIELD_REFS.includes(fp)) errors.push(`${eat}.valueFrom.fieldRef.fieldPath: ${JSON.stringify(fp)} is not supported (${SUPPORTED_FIELD_REFS.join(', ')})`);
+      const sources = ['fieldRef', 'configMapKeyRef', 'secretKeyRef', 'resourceFieldRef'].filter((k) => e.valueFrom && k in e.valueFrom);
+      if (e.valueFrom && sources.length !== 1) errors.push(`${eat}.valueFrom: exactly one of fieldRef, configMapKeyRef, secretKeyRef, resourceFieldRef`);
+      if (fp && !isSupportedFieldRef(fp)) errors.push(`${eat}.valueFrom.fieldRef.fieldPath: ${JSON.stringify(fp)} is not supported (${SUPPORTED_FIELD_REFS.join(', ')}, metadata.labels['KEY'], metadata.annotations['KEY'])`);
+      const rf = e.valueFrom?.resourceFieldRef;
+      if (rf) {
+        if (!RESOURCE_FIELD_REFS.includes(rf.resource)) errors.push(`${eat}.valueFrom.resourceFieldRef.resource: ${JSON.stringify(rf.resource)} is not supported (${RESOURCE_FIELD_REFS.join(', ')})`);
+        if (rf.containerName !== undefined && !all.some(([, k]) => k.name === rf.containerName)) errors.push(`${eat}.valueFrom.resourceFieldRef.containerName: no container named ${JSON.stringify(rf.containerName)}`);
+        if (rf.divisor !== undefined) {
+          try {
+            if (!(parseQuantity(rf.divisor, '') > 0)) errors.push(`${eat}.valueFrom.resourceFieldRef.divisor: must be greater than 0`);
+          } catch {
+            errors.push(`${eat}.valueFrom.resourceFieldRef.divisor: ${JSON.stringify(rf.divisor)} is not a Kubernetes quantity`);
+          }
+        }
+      }
+    });
+    (c.envFrom ?? []).forEach((src, j) => {
+      const sat = `${at}.envFrom[${j}]`;
+      if ((src.configMapRef ? 1 : 0) + (src.secretRef ? 1 : 0) !== 1) errors.push(`${sat}: exactly one of configMapRef, secretRef`);
     });
     errors.push(...resourceErrors(`${at}.resources`, c.resources));
     if (at.startsWith('spec.initContainers') && c.lifecycle) errors.push(`${at}.lifecycle: must not be set for init containers`);
@@ -131,7 +160,29 @@ export function semanticErrors(pod: PodManifest): string[] {
   return errors;
 }
 
-export const SUPPORTED_FIELD_REFS = ['metadata.name', 'metadata.namespace', 'metadata.uid', 'status.podIP', 'status.hostIP', 'spec.nodeName'];
+export const SUPPORTED_FIELD_REFS = ['metadata.name', 'metadata.namespace', 'metadata.uid', 'status.podIP', 'status.podIPs', 'status.hostIP', 'status.hostIPs', 'spec.nodeName', 'spec.serviceAccountName'];
+/** metadata.labels['KEY'] / metadata.annotations['KEY'], as the API server takes them for env */
+export const LABEL_FIELD_REF = /^metadata\.(labels|annotations)\['([^']+)'\]$/;
+const isSupportedFieldRef = (fp: string): boolean => SUPPORTED_FIELD_REFS.includes(fp) || LABEL_FIELD_REF.test(fp);
+export const RESOURCE_FIELD_REFS = ['limits.cpu', 'limits.memory', 'limits.ephemeral-storage', 'requests.cpu', 'requests.memory', 'requests.ephemeral-storage'];
+
+/** fieldRefs a downwardAPI volume's files may hold: the pod's own, and all its labels or annotations */
+export const DOWNWARD_VOLUME_FIELDS = ['metadata.name', 'metadata.namespace', 'metadata.uid', 'metadata.labels', 'metadata.annotations'];
+
+function downwardItemErrors(it: { path: string; fieldRef?: { fieldPath: string }; resourceFieldRef?: { resource: string; containerName?: string } }, at: string, containers: string[]): string[] {
+  const errors: string[] = [];
+  if (!isLocalDescendingPath(it.path)) errors.push(`${at}.path: must be a relative path without ".."`);
+  if ((it.fieldRef ? 1 : 0) + (it.resourceFieldRef ? 1 : 0) !== 1) errors.push(`${at}: exactly one of fieldRef, resourceFieldRef`);
+  const fp = it.fieldRef?.fieldPath;
+  if (fp !== undefined && !DOWNWARD_VOLUME_FIELDS.includes(fp) && !LABEL_FIELD_REF.test(fp)) {
+    errors.push(`${at}.fieldRef.fieldPath: ${JSON.stringify(fp)} is not supported in a volume (${DOWNWARD_VOLUME_FIELDS.join(', ')}, metadata.labels['KEY'], metadata.annotations['KEY'])`);
+  }
+  const rf = it.resourceFieldRef;
+  if (rf && !RESOURCE_FIELD_REFS.includes(rf.resource)) errors.push(`${at}.resourceFieldRef.resource: ${JSON.stringify(rf.resource)} is not supported (${RESOURCE_FIELD_REFS.join(', ')})`);
+  if (rf && rf.containerName === undefined) errors.push(`${at}.resourceFieldRef.containerName: required in a volume`);
+  else if (rf && !containers.includes(rf.containerName!)) errors.push(`${at}.resourceFieldRef.containerName: no container named ${JSON.stringify(rf.containerName)}`);
+  return errors;
+}
 
 /** The documents of a file: YAML documents separated by ---, a JSON object, or a v1 List's items. */
 function documents(text: string, source: string): unknown[] {
@@ -151,29 +202,42 @@ function documents(text: string, source: string): unknown[] {
   return out;
 }
 
-export function parsePodManifest(text: string, source = 'pod manifest'): ParsedPod {
+export function parsePodManifest(text: string, source = 'pod manifest', o: { validate?: ValidationMode } = {}): ParsedPod {
+  const pods = parsePodManifests(text, source, o);
+  if (pods.length > 1) throw new PodrunError('EINVALID_CONFIG', `${source}: ${pods.length} Pods where one is expected`);
+  return pods[0];
+}
+
+/** Every Pod of a file (YAML documents or a List), each with the file's ConfigMaps and Secrets; all checked before any is returned. */
+export function parsePodManifests(text: string, source = 'pod manifest', o: { validate?: ValidationMode } = {}): ParsedPod[] {
   const objects = noObjects();
-  let doc: unknown;
-  documents(text, source).forEach((d, i) => {
-    const at = `${source} (document ${i + 1})`;
+  const docs: Array<{ doc: unknown; at: string }> = [];
+  const all = documents(text, source);
+  all.forEach((d, i) => {
+    const at = all.length > 1 ? `${source} (document ${i + 1})` : source;
     if (typeof d !== 'object' || d === null || Array.isArray(d)) throw new PodrunError('EINVALID_CONFIG', `${at}: expected an object`);
     const kind = (d as { kind?: unknown }).kind;
     if (kind === 'ConfigMap' || kind === 'Secret') return addObject(objects, d as Record<string, unknown>, at);
-    if (kind !== undefined && kind !== 'Pod') throw new PodrunError('EINVALID_CONFIG', `${source}: kind ${JSON.stringify(kind)}: podrun runs Pods (with the ConfigMaps and Secrets they use)`, { field: 'kind' });
-    if (doc !== undefined) throw new PodrunError('EINVALID_CONFIG', `${source}: more than one Pod: podrun starts one Pod per file`);
-    doc = d;
+    if (kind !== undefined && kind !== 'Pod') throw new PodrunError('EINVALID_CONFIG', `${at}: kind ${JSON.stringify(kind)}: podrun runs Pods (with the ConfigMaps and Secrets they use)`, { field: 'kind' });
+    docs.push({ doc: d, at });
   });
-  if (doc === undefined) throw new PodrunError('EINVALID_CONFIG', `${source}: expected one Pod object`);
-  const { default: validate, patternMessages } = validator();
-  if (!validate(doc)) {
-    const { lines, first } = schemaErrorLines(validate.errors ?? [], patternMessages);
-    fail(source, lines, first);
-  }
-  const pod = doc as PodManifest;
-  const report = checkPodFields(doc);
-  const errors = [...report.errors, ...semanticErrors(pod)];
-  if (errors.length > 0) fail(source, errors.slice(0, 10), errors[0].split(':')[0]);
-  return { pod, warnings: report.warnings.map((w) => `${source}: ${w}`), objects };
+  if (docs.length === 0) throw new PodrunError('EINVALID_CONFIG', `${source}: expected a Pod object`);
+  const names = new Map<string, string>();
+  return docs.map(({ doc, at }) => {
+    const { default: validate, patternMessages } = validator();
+    if (!validate(doc)) {
+      const { lines, first } = schemaErrorLines(validate.errors ?? [], patternMessages);
+      fail(at, lines, first);
+    }
+    const pod = doc as PodManifest;
+    const key = `${pod.metadata.namespace ?? 'default'}/${pod.metadata.name}`;
+    if (names.has(key)) throw new PodrunError('EINVALID_CONFIG', `${at}: metadata.name: Pod ${pod.metadata.name} is also ${names.get(key)}`, { field: 'metadata.name' });
+    names.set(key, at);
+    const report = checkPodFields(doc, o.validate);
+    const errors = [...report.errors, ...semanticErrors(pod)];
+    if (errors.length > 0) fail(at, errors.slice(0, 10), errors[0].split(':')[0]);
+    return { pod, warnings: report.warnings.map((w) => `${at}: ${w}`), objects };
+  });
 }
 
 /** Fields the schema accepts (they are valid Kubernetes) but the pod

@@ -3,7 +3,6 @@
  * remove. Each container goes through the OCI layer (create + start under
  * the pod's one podrun-monitor, which keeps their CRI logs, exit codes and
  * restarts). A failed start is rolled back by the same code `rm` uses. */
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -17,6 +16,7 @@ import { PodrunError } from '../errors';
 import { containerDefaults, ImageStore, mountRootfs, pullImage, removeLease, removeRootfs, writeLease } from '../image';
 import { findImage, type ImageDetails } from '../image/images';
 import { detachMount, monitorPath, nativeFs } from '../native';
+import { spawnChild } from '../native/spawn';
 import { MS } from '../oci/mount-options';
 import {
   cancelRestarts, createContainer, deleteContainer, killContainer, readRecord, readRestarts, startCreated,
@@ -26,7 +26,9 @@ import { containerStatus } from '../oci/lifecycle/container-status';
 import { readFileInRoot } from '../util/in-root';
 import { isSameProcess, processStartTime } from '../util/process-identity';
 import { withFileLock } from '../util/file-lock';
-import { containerConfig } from './container-spec';
+import { traced, tracedSync } from '../util/trace';
+import { ALL_CAPS, containerConfig, type NodeAllocatable } from './container-spec';
+import { downwardText, writeDownwardItems, type DownwardItem } from './downward-volume';
 import { prepareHostPath } from './host-path';
 import { inPodTerms } from './launch-field';
 import type { OciConfig } from '../oci/spec-schema';
@@ -35,6 +37,11 @@ import { needsProber, startProber, stopProber } from './prober';
 import { sandboxCgroup, startPodMonitor, stopPodMonitor } from './pod-monitor';
 import { notYetImplemented } from './manifest';
 import type { PodContainer, PodManifest } from './manifest-schema';
+import type { ValidationMode } from './field-policy';
+import { applyFsGroup } from './fs-group';
+import { limitWarnings } from './limit-warnings';
+import { hostDevices } from '../oci/host-devices';
+import { heldCapabilities } from '../oci/host';
 import { podDataDir, removeOrphanData, writeDataDirOwner } from './pod-data-dir';
 import { noObjects, writeObjectVolume, type PodObjects } from './pod-objects';
 import { attachPodNetwork, detachPodNetwork, type PodNetworkOptions } from './pod-network';
@@ -60,6 +67,8 @@ export interface PodOptions extends PodNetworkOptions {
   /** kubelet's containerLogMaxFiles: log files kept per container, the current one included (default 5) */
   containerLogMaxFiles?: number;
   onWarning?: (message: string) => void;
+  /** what an unknown field of the manifest does, as kubectl's --validate (default strict: refused) */
+  validate?: ValidationMode;
 }
 
 /** kubelet's restartPolicy per container: init containers only restart on
@@ -102,9 +111,32 @@ function podMemoryLimit(pod: PodManifest): number | undefined {
   return podResources(pod.spec.containers.map((c, i) => containerResources(c.resources, `spec.containers[${i}].resources`))).memory?.limit;
 }
 
-function makeVolumes(pod: PodManifest, rec: PodRecord, objects: PodObjects): Record<string, string> {
+function makeVolumes(pod: PodManifest, rec: PodRecord, objects: PodObjects, node: NodeAllocatable): Record<string, string> {
   const out: Record<string, string> = {};
+  // kubelet's volume ownership: not for hostPath, which is the host's
+  const { fsGroup, fsGroupChangePolicy: fsGroupPolicy } = pod.spec.securityContext ?? {};
   for (const [i, v] of (pod.spec.volumes ?? []).entries()) {
+    if (v.downwardAPI || v.projected) {
+      // memory-backed as kubelet's: a projected secret never touches the disk
+      const dir = path.join(rec.dataDir, 'volumes', v.name);
+      fs.mkdirSync(dir, { recursive: true, mode: 0o755 });
+      nativeFs().mount('tmpfs', dir, 'tmpfs', MS.NOSUID | MS.NODEV, 'mode=0755,size=16m');
+      rec.tmpfsVolumes.push(dir);
+      const at = `spec.volumes[${i}]`;
+      const downward = (items: DownwardItem[], field: string, mode: number | undefined): void =>
+        writeDownwardItems(items, dir, mode, (it, n) => downwardText(pod, rec.id, it, `${field}[${n}]`, node));
+      if (v.downwardAPI) downward(v.downwardAPI.items ?? [], `${at}.downwardAPI.items`, v.downwardAPI.defaultMode);
+      (v.projected?.sources ?? []).forEach((src, n) => {
+        const sat = `${at}.projected.sources[${n}]`;
+        if (src.downwardAPI) return downward(src.downwardAPI.items ?? [], `${sat}.downwardAPI.items`, v.projected!.defaultMode);
+        const kind = src.configMap ? 'ConfigMap' as const : 'Secret' as const;
+        const ref = (src.configMap ?? src.secret)!;
+        writeObjectVolume(objects, { kind, ...ref, defaultMode: v.projected!.defaultMode }, dir, `${sat}.${src.configMap ? 'configMap' : 'secret'}`);
+      });
+      if (fsGroup !== undefined) applyFsGroup(dir, fsGroup, { readOnly: true, policy: fsGroupPolicy });
+      out[v.name] = dir;
+      continue;
+    }
     const obj = v.configMap ? { kind: 'ConfigMap' as const, ...v.configMap } : v.secret ? { kind: 'Secret' as const, ...v.secret, name: v.secret.secretName } : undefined;
     if (obj) {
       // kubelet's atomic-writer volumes: files from the object, mounted read-only; secrets on a tmpfs, never on disk
@@ -115,6 +147,7 @@ function makeVolumes(pod: PodManifest, rec: PodRecord, objects: PodObjects): Rec
         rec.tmpfsVolumes.push(dir);
       }
       writeObjectVolume(objects, obj, dir, `spec.volumes[${i}].${v.configMap ? 'configMap' : 'secret'}`);
+      if (fsGroup !== undefined) applyFsGroup(dir, fsGroup, { readOnly: true, policy: fsGroupPolicy });
       out[v.name] = dir;
       continue;
     }
@@ -133,6 +166,7 @@ function makeVolumes(pod: PodManifest, rec: PodRecord, objects: PodObjects): Rec
       nativeFs().mount('tmpfs', dir, 'tmpfs', 0, `mode=1777${size}`);
       rec.tmpfsVolumes.push(dir);
     }
+    if (fsGroup !== undefined) applyFsGroup(dir, fsGroup, { readOnly: false, policy: fsGroupPolicy });
     out[v.name] = dir;
   }
   return out;
@@ -184,11 +218,20 @@ function applyPodLimits(pod: PodManifest, rec: PodRecord, o: PodOptions): string
 /** shareProcessNamespace: a PID namespace whose pid 1 is a tiny reaper
  * (podrun-monitor pod-init) in the pod cgroup's `sandbox` child, so rm's
  * cgroup kill ends it with the pod. Returns the namespace's path. */
-function startPodInit(rec: PodRecord, root: string, podCgroupDir: string): string {
+async function startPodInit(rec: PodRecord, root: string, podCgroupDir: string): Promise<string> {
   const cg = sandboxCgroup(podCgroupDir);
-  const r = spawnSync(monitorPath(), ['pod-init', cg], { encoding: 'utf8' });
-  const pid = Number(r.stdout.trim());
-  if (r.status !== 0 || !(pid > 0)) throw new PodrunError('EHOST', `shareProcessNamespace: starting the pod's init failed: ${(r.stderr || r.error?.message || `exit ${r.status}`).trim()}`);
+  const child = spawnChild(monitorPath(), ['pod-init', cg], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+  const [status, spawnError] = await new Promise<[number | null, Error | undefined]>((resolve) => {
+    let failure: Error | undefined;
+    child.once('error', (e) => (failure = e));
+    child.once('close', (code) => resolve([code, failure]));
+  });
+  const pid = Number(out.trim());
+  if (status !== 0 || !(pid > 0)) throw new PodrunError('EHOST', `shareProcessNamespace: starting the pod's init failed: ${(err || spawnError?.message || `exit ${status}`).trim()}`);
   rec.podInit = { pid, startTime: processStartTime(pid) };
   writePod(root, rec);
   return `/proc/${pid}/ns/pid`;
@@ -247,7 +290,7 @@ export async function createPodSandbox(pod: PodManifest, o: PodOptions, s: Sandb
     ...(s.cgroupParent ? { cgroup: `${s.cgroupParent}/pod-${id}` } : {}), ...(s.cri ? { cri: s.cri } : {}),
   };
   const conflict = s.conflict ?? sameName(pod);
-  await withFileLock(path.join(o.root, 'pods.lock'), async () => {
+  await traced('sandbox: record', () => withFileLock(path.join(o.root, 'pods.lock'), async () => {
     for (const p of listPods(o.root)) {
       const why = conflict(p);
       if (why) throw new PodrunError('EEXIST', why);
@@ -255,29 +298,39 @@ export async function createPodSandbox(pod: PodManifest, o: PodOptions, s: Sandb
     fs.mkdirSync(podDir(o.root, id), { recursive: true, mode: 0o700 });
     writeDataDirOwner(rec.dataDir, o.root);
     writePod(o.root, rec); // from here on, rm/gc can clean up whatever follows
-  });
+  }));
   let monitorStarting: Promise<unknown> = Promise.resolve();
   let sandboxMaking: Promise<unknown> = Promise.resolve();
+  let podInitStarting: Promise<unknown> = Promise.resolve();
+  let networkAttaching: Promise<unknown> = Promise.resolve();
   try {
     const dir = podDir(o.root, id);
     // the namespaces are made by a child while the cgroup and the monitor are set up
-    const sandbox = createSandbox(path.join(dir, 'ns'), pod);
+    const sandbox = traced('sandbox: namespaces', () => createSandbox(path.join(dir, 'ns'), pod));
     sandboxMaking = sandbox.catch(() => undefined);
-    const podCgroupDir = applyPodLimits(pod, rec, o);
+    const podCgroupDir = tracedSync('sandbox: cgroup', () => applyPodLimits(pod, rec, o));
     // the monitor starts while the network is attached
-    const monitorReady = startPodMonitor(o.root, rec, podCgroupDir);
+    const monitorReady = traced('sandbox: monitor', () => startPodMonitor(o.root, rec, podCgroupDir));
     monitorStarting = monitorReady.catch(() => undefined);
+    // the shared PID namespace's init needs only the cgroup: it starts alongside too
+    const podInit = pod.spec.shareProcessNamespace && !pod.spec.hostPID ? traced('sandbox: pod init', () => startPodInit(rec, o.root, podCgroupDir)) : undefined;
+    podInitStarting = podInit?.catch(() => undefined) ?? podInitStarting;
     const namespaces = await sandbox;
-    if (pod.spec.shareProcessNamespace && !pod.spec.hostPID) namespaces.pid = startPodInit(rec, o.root, podCgroupDir);
-    const shm = pod.spec.hostIPC ? '/dev/shm' : createPodShm(path.join(dir, 'ns'));
-    const [podIP] = await attachPodNetwork(pod, rec, namespaces.network, o, s.portMappings);
-    const etcFiles = writeEtcFiles(path.join(dir, 'etc'), pod, hostResolvConf(), podIP);
+    // CNI, the longest step, starts as soon as the network namespace is pinned
+    const attaching = traced('sandbox: network', () => attachPodNetwork(pod, rec, namespaces.network, o, s.portMappings));
+    networkAttaching = attaching.catch(() => undefined);
+    if (podInit) namespaces.pid = await podInit;
+    const shm = pod.spec.hostIPC ? '/dev/shm' : tracedSync('sandbox: shm', () => createPodShm(path.join(dir, 'ns')));
+    const [podIP] = await attaching;
+    const etcFiles = tracedSync('sandbox: etc', () => writeEtcFiles(path.join(dir, 'etc'), pod, hostResolvConf(), podIP));
     rec.sandbox = { namespaces, shm, etcFiles };
     writePod(o.root, rec);
     return { rec, sandbox: rec.sandbox, monitor: await monitorReady, podIP };
   } catch (e) {
     await monitorStarting; // settled, so rm finds it (or knows it failed)
     await sandboxMaking; // and no child is still pinning namespaces behind rm's back
+    await podInitStarting; // and the pod's init, if started, is recorded
+    await networkAttaching; // and an ADD under way is in the CNI cache, for rm's DEL
     await removePod(o.root, id, { force: true, dataRoot: o.dataRoot }).catch(() => undefined);
     throw e;
   }
@@ -337,20 +390,20 @@ export async function createPodContainer(root: string, dataRoot: string, sb: Pod
   writeLease(dataRoot, `pod-${rec.id}-${n.name}`, { image: n.image.id, blobs: [], layers: n.image.layers });
   let config: OciConfig | undefined;
   try {
-    const mounted = mountRootfs(new ImageStore(dataRoot), n.image.layers, cr.rootfsDir);
+    const mounted = tracedSync('container: rootfs', () => mountRootfs(new ImageStore(dataRoot), n.image.layers, cr.rootfsDir));
     const { rootfs } = mounted;
     config = n.config(rootfs, { passwd: readFileInRoot(rootfs, 'etc/passwd'), group: readFileInRoot(rootfs, 'etc/group') });
     config.linux!.cgroupsPath = `/${podCgroupOf(rec)}/ctr-${n.name}`;
     fs.mkdirSync(cr.bundle, { recursive: true });
     fs.mkdirSync(path.dirname(cr.log), { recursive: true });
     fs.writeFileSync(path.join(cr.bundle, 'config.json'), JSON.stringify(config, null, 2));
-    await createContainer({ config, bundle: cr.bundle }, {
+    await traced('container: oci create', () => createContainer({ config: config!, bundle: cr.bundle }, {
       id: cr.ociId, root: podOciRoot(root, rec.id), containerLog: cr.log, logRotation: n.logRotation, onWarning: n.onWarning, sharedMonitor: sb.monitor,
       // a tty's master goes to the pod's monitor, on a socket of its own: this path only marks the plan
       consoleSocket: n.tty ? path.join(cr.bundle, 'console.sock') : undefined,
       stdin: n.stdin,
       restart: n.restart && { ...n.restart, freshRootfs: { target: rootfs, upper: mounted.upper, work: mounted.work, options: mounted.options } },
-    });
+    }));
     return cr;
   } catch (e) {
     throw n.explain ? n.explain(e, config) : e;
@@ -382,6 +435,16 @@ export async function removePodContainer(root: string, dataRoot: string, podId: 
 
 /** Start a pod from a validated manifest; resolves once its app containers run. */
 export async function startPod(pod: PodManifest, o: PodOptions, objects: PodObjects = noObjects()): Promise<PodRecord> {
+  // limits the host cannot enforce: one warning in the Pod's terms, not one per cgroup and OCI field
+  const limits = limitWarnings(pod, o.onWarning);
+  try {
+    return await startPodWarned(pod, { ...o, onWarning: limits.onWarning }, objects);
+  } finally {
+    limits.flush();
+  }
+}
+
+async function startPodWarned(pod: PodManifest, o: PodOptions, objects: PodObjects): Promise<PodRecord> {
   const missing = notYetImplemented(pod);
   if (missing.length > 0) throw new PodrunError('EINVALID_CONFIG', `not supported yet: ${missing.join(', ')}`, { field: missing[0] });
   const logRotation = podLogRotation(o);
@@ -390,7 +453,9 @@ export async function startPod(pod: PodManifest, o: PodOptions, objects: PodObje
   const { id } = rec;
   try {
     const dir = podDir(o.root, id);
-    const volumes = makeVolumes(pod, rec, objects);
+    const storage = fs.statfsSync(o.dataRoot);
+    const allocatable: NodeAllocatable = { cpu: os.availableParallelism(), memory: os.totalmem(), 'ephemeral-storage': storage.blocks * storage.bsize };
+    const volumes = makeVolumes(pod, rec, objects, allocatable);
     writePod(o.root, rec);
     const pulled = new Map<string, Promise<ImageDetails>>();
     const all = [
@@ -407,6 +472,11 @@ export async function startPod(pod: PodManifest, o: PodOptions, objects: PodObje
       throw made ? inPodTerms(e, made.k.field, made.k.c, made.config) : e;
     });
     const { namespaces, etcFiles, shm } = sb.sandbox;
+    const privileged = all.filter(({ c }) => c.securityContext?.privileged);
+    const hostCapabilities = privileged.length ? heldCapabilities() : undefined;
+    const hostDevs = privileged.length ? hostDevices() : undefined;
+    const withheld = ALL_CAPS.filter((x) => hostCapabilities && !hostCapabilities.includes(x));
+    if (withheld.length) o.onWarning?.(`${privileged.map(({ field }) => `${field}.securityContext.privileged`).join(', ')}: this host withholds ${withheld.join(', ')} from podrun, so the container runs without ${withheld.length > 1 ? 'them' : 'it'}`);
     const create = (k: { c: PodContainer; init: boolean; field: string }, image: ImageDetails): Promise<PodContainerRecord> => createPodContainer(o.root, o.dataRoot, sb, {
       name: k.c.name, init: k.init, imageName: k.c.image, image, logRotation, onWarning: o.onWarning,
       tty: k.c.tty, stdin: k.c.stdin ? (k.c.stdinOnce ? 'once' : 'open') : undefined,
@@ -414,8 +484,8 @@ export async function startPod(pod: PodManifest, o: PodOptions, objects: PodObje
       config: (rootfs, files) => {
         const config = containerConfig({
           pod, container: k.c, field: k.field, rootfs, image: containerDefaults(image.config), ...files,
-          namespaces, etcFiles, volumes, shm, podUid: id, podIP: sb.podIP, memoryQoS: qos(o), objects,
-          readOnlyVolumes: (pod.spec.volumes ?? []).filter((v) => v.configMap || v.secret).map((v) => v.name),
+          namespaces, etcFiles, volumes, shm, podUid: id, podIP: sb.podIP, memoryQoS: qos(o), objects, hostCapabilities, hostDevices: hostDevs, nodeAllocatable: allocatable,
+          readOnlyVolumes: (pod.spec.volumes ?? []).filter((v) => v.configMap || v.secret || v.downwardAPI || v.projected).map((v) => v.name),
           readSeccompProfile: (name) => {
             const dir = o.seccompProfileRoot ?? path.join(o.dataRoot, 'seccomp');
             const text = readFileInRoot(dir, name);
@@ -564,3 +634,4 @@ export async function removePod(root: string, id: string, o: { force?: boolean; 
   removeSandbox(path.join(podDir(root, id), 'ns'));
   fs.rmSync(podDir(root, id), { recursive: true, force: true });
 }
+

@@ -43,6 +43,16 @@ export function addObject(objects: PodObjects, doc: Record<string, unknown>, at:
   into[name] = data;
 }
 
+/** Every key of a ConfigMap or Secret, decoded (envFrom); undefined when optional and missing. */
+export function objectData(objects: PodObjects, ref: { kind: 'ConfigMap' | 'Secret'; name: string; optional?: boolean }, field: string): Record<string, string> | undefined {
+  const obj = (ref.kind === 'ConfigMap' ? objects.configMaps : objects.secrets)[ref.name];
+  if (!obj) {
+    if (ref.optional) return undefined;
+    throw new PodrunError('EINVALID_CONFIG', `${field}: ${ref.kind} ${ref.name} was not given (put it in the same file as the Pod, separated by ---)`, { field });
+  }
+  return Object.fromEntries(Object.entries(obj).map(([k, v]) => [k, Buffer.from(v, 'base64').toString('utf8')]));
+}
+
 /** An env value from configMapKeyRef/secretKeyRef; undefined when optional and missing. */
 export function objectKeyValue(objects: PodObjects, ref: { kind: 'ConfigMap' | 'Secret'; name: string; key: string; optional?: boolean }, field: string): string | undefined {
   const obj = (ref.kind === 'ConfigMap' ? objects.configMaps : objects.secrets)[ref.name];

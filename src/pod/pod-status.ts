@@ -1,5 +1,7 @@
 /** A pod's status shaped like a Kubernetes Pod's `.status`. */
+import { parseQuantity } from '../cgroup/kube-resources';
 import { oomKills } from '../cgroup/stats';
+import type { PodContainer, PodManifest } from './manifest-schema';
 import { containerStatus } from '../oci/lifecycle/container-status';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -33,9 +35,25 @@ export interface ContainerStatusReport {
   restartCount: number;
 }
 
+export interface PodCondition {
+  type: 'PodScheduled' | 'PodReadyToStartContainers' | 'Initialized' | 'ContainersReady' | 'Ready';
+  status: 'True' | 'False';
+  lastProbeTime: null;
+  lastTransitionTime: string;
+  reason?: string;
+  message?: string;
+}
+
 export interface PodStatusReport {
   phase: 'Pending' | 'Running' | 'Succeeded' | 'Failed' | 'Unknown';
+  /** kubelet's short CamelCase word (DeadlineExceeded …); the words for people are in message */
   reason?: string;
+  message?: string;
+  conditions: PodCondition[];
+  qosClass: 'Guaranteed' | 'Burstable' | 'BestEffort';
+  /** the node's address as the pod sees it: podrun's node is this host, as status.hostIP in env says */
+  hostIP: string;
+  hostIPs: Array<{ ip: string }>;
   /** the first of podIPs (absent for loopback-only and hostNetwork pods) */
   podIP?: string;
   podIPs?: Array<{ ip: string }>;
@@ -119,5 +137,53 @@ export function podStatus(root: string, pod: PodRecord): PodStatusReport {
   else if (apps.length > 0 && apps.every((s) => terminated(s))) phase = apps.every((s) => terminated(s)?.exitCode === 0) ? 'Succeeded' : 'Failed';
   else if (apps.some((s) => 'running' in s.state || s.restartCount > 0 || ('waiting' in s.state && s.state.waiting.reason === 'CrashLoopBackOff'))) phase = 'Running';
   const ips = pod.podIPs?.length ? { podIP: pod.podIPs[0], podIPs: pod.podIPs.map((ip) => ({ ip })) } : {};
-  return { phase, ...(failed ? { reason: failed } : {}), ...ips, startTime: pod.created, initContainerStatuses: init, containerStatuses: apps };
+  return {
+    phase, ...(failed ? splitFailure(failed) : {}), conditions: podConditions(pod.created, init, apps), qosClass: qosClass(pod.manifest),
+    hostIP: HOST_IP, hostIPs: [{ ip: HOST_IP }], ...ips, startTime: pod.created, initContainerStatuses: init, containerStatuses: apps,
+  };
+}
+
+const HOST_IP = '127.0.0.1';
+
+/** podrun's failure text as kubelet's reason (one word) and message */
+export function splitFailure(text: string): { reason: string; message: string } {
+  const m = /^([A-Z][A-Za-z]+): (.*)$/s.exec(text);
+  if (m) return { reason: m[1], message: m[2] };
+  if (text.startsWith('init container ')) return { reason: 'InitContainerFailed', message: text };
+  if (text.startsWith('podrun start ')) return { reason: 'StartInterrupted', message: text };
+  return { reason: 'Failed', message: text };
+}
+
+const latest = (times: Array<string | undefined>, fallback: string): string => times.filter((x): x is string => !!x).sort().pop() ?? fallback;
+const startedAt = (s: ContainerStatusReport): string | undefined => ('running' in s.state ? s.state.running.startedAt : undefined);
+const finishedAt = (s: ContainerStatusReport): string | undefined => ('terminated' in s.state ? s.state.terminated.finishedAt : undefined);
+
+/** kubelet's pod conditions, their times from the containers' own */
+export function podConditions(created: string, init: ContainerStatusReport[], apps: ContainerStatusReport[]): PodCondition[] {
+  const cond = (type: PodCondition['type'], ok: boolean, at: string, reason?: string, message?: string): PodCondition => ({
+    type, status: ok ? 'True' : 'False', lastProbeTime: null, lastTransitionTime: at, ...(ok || !reason ? {} : { reason, message }),
+  });
+  const incomplete = init.filter((s) => !('terminated' in s.state && s.state.terminated.exitCode === 0)).map((s) => s.name);
+  const unready = apps.filter((s) => !s.ready).map((s) => s.name);
+  const readyAt = unready.length ? latest([...apps, ...init].map(finishedAt), created) : latest(apps.map(startedAt), created);
+  const initializedAt = incomplete.length ? created : latest(init.map(finishedAt), created);
+  const notReady = `containers with unready status: [${unready.join(' ')}]`;
+  return [
+    cond('PodReadyToStartContainers', true, created),
+    cond('Initialized', incomplete.length === 0, initializedAt, 'ContainersNotInitialized', `containers with incomplete status: [${incomplete.join(' ')}]`),
+    cond('Ready', unready.length === 0, readyAt, 'ContainersNotReady', notReady),
+    cond('ContainersReady', unready.length === 0, readyAt, 'ContainersNotReady', notReady),
+    cond('PodScheduled', true, created),
+  ];
+}
+
+/** kubelet's QoS class: every container with equal cpu and memory requests and limits is Guaranteed, none with any is BestEffort */
+export function qosClass(pod: PodManifest): PodStatusReport['qosClass'] {
+  const all = [...pod.spec.containers, ...(pod.spec.initContainers ?? [])];
+  const asked = (c: PodContainer, kind: 'requests' | 'limits', r: string): string | number | undefined => c.resources?.[kind]?.[r];
+  if (all.every((c) => ['cpu', 'memory'].every((r) => asked(c, 'requests', r) === undefined && asked(c, 'limits', r) === undefined))) return 'BestEffort';
+  const same = (a: string | number | undefined, b: string | number | undefined): boolean => a !== undefined && b !== undefined && parseQuantity(a, '') === parseQuantity(b, '');
+  // a request left out defaults to its limit (the API server's defaulting)
+  if (all.every((c) => ['cpu', 'memory'].every((r) => asked(c, 'limits', r) !== undefined && same(asked(c, 'requests', r) ?? asked(c, 'limits', r), asked(c, 'limits', r))))) return 'Guaranteed';
+  return 'Burstable';
 }

@@ -1,7 +1,7 @@
 /** Running one probe: exec in the container, or tcpSocket / httpGet from
  * inside the pod's network namespace (podrun-monitor probe), aimed at the
  * pod's IP as kubelet's are (127.0.0.1 for a loopback-only pod). */
-import { spawn } from 'node:child_process';
+import { spawnChild } from '../native/spawn';
 import { monitorPath } from '../native';
 import { runExecHandler } from './exec-handler';
 import type { ProbeAction } from './probe-state';
@@ -33,10 +33,10 @@ export async function runProbeAction(a: ProbeAction, target: ProbeTarget, timeou
     ? ['probe', target.netns ?? '-', 'tcp', host, String(a.port), String(timeoutMs)]
     : ['probe', target.netns ?? '-', 'http', host, String(a.port), a.path, String(timeoutMs), ...a.headers.map((h) => `${h.name}:${h.value}`)];
   return new Promise<ProbeOutcome>((resolve) => {
-    const child = spawn(monitorPath(), args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawnChild(monitorPath(), args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
     const guard = setTimeout(() => child.kill('SIGKILL'), timeoutMs + 1000); // it keeps its own deadline; this is a backstop
     child.once('error', (e) => {
       clearTimeout(guard);

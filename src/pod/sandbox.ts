@@ -1,6 +1,6 @@
 /** The pod sandbox: net, IPC and UTS namespaces pinned by bind mount (no
  * pause process), loopback up, hostname set; and the pod's /etc files. */
-import { spawn } from 'node:child_process';
+import { spawnChild } from '../native/spawn';
 import fs from 'node:fs';
 import path from 'node:path';
 import { PodrunError } from '../errors';
@@ -22,10 +22,10 @@ export function createSandbox(dir: string, pod: PodManifest): Promise<SandboxNam
   if (!pod.spec.hostIPC) kinds.push(['ipc', 'ipc']);
   if (kinds.length === 0) return Promise.resolve(ns);
   return new Promise((resolve, reject) => {
-    const child = spawn(monitorPath(), ['sandbox', dir, podHostname(pod), ...kinds.map(([k]) => `--${k}`)], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawnChild(monitorPath(), ['sandbox', dir, podHostname(pod), ...kinds.map(([k]) => `--${k}`)], { stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     let spawnError: Error | undefined;
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
     child.on('error', (e) => (spawnError = e));
     child.on('close', (status) => {
       if (status === 0) {

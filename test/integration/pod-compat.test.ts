@@ -1,5 +1,6 @@
 /** Pod manifests as kubelet runs them (issue "kubectl parity"), checked inside
  * the containers, as root. */
+import fs from 'node:fs';
 import t from 'tap';
 import { podEnv } from '../helpers';
 
@@ -48,4 +49,269 @@ spec:
   const notExec = await e.podrun('exec', 'ex', '--', '/etc/passwd');
   t.equal(notExec.code, 126);
   t.equal((await e.podrun('exec', 'ex', '--', 'sh', '-c', 'exit 7')).code, 7, 'the command\'s own status otherwise');
+});
+
+t.test('unknown fields: refused by default naming the field, run with --validate=warn (kubectl\'s --validate)', async (t) => {
+  const e = await podEnv(t);
+  const f = e.manifest('typo', `
+apiVersion: v1
+kind: Pod
+metadata: { name: typo }
+spec:
+  restartPolicy: Never
+  containers:
+    - { name: c, image: localhost/podrun/busybox, comand: [echo, typo], args: [echo, ran-anyway] }
+`);
+  const strict = await e.podrun('start', f);
+  t.equal(strict.code, 1);
+  t.match(strict.stderr, /spec\.containers\[0\]\.comand: unknown field/);
+  t.equal((await e.podrun('ps', '-a')).stdout.includes('typo'), false, 'nothing made');
+  t.match((await e.podrun('start', '--validate=bogus', f)).stderr, /--validate bogus: expected strict, warn or ignore/);
+  const warned = await e.podrun('start', '--validate=warn', '--wait', '--rm', f);
+  t.equal(warned.code, 0, warned.stderr);
+  t.match(warned.stderr, /spec\.containers\[0\]\.comand: unknown field/);
+  t.match(warned.stdout, /ran-anyway/, 'the typo\'d field is not acted on: args ran in place of the image\'s Cmd');
+});
+
+t.test('fsGroup: volumes group-owned with setgid directories, files written there stay in the group (kubelet\'s ownership)', async (t) => {
+  const e = await podEnv(t);
+  const f = e.manifest('fsg', `
+apiVersion: v1
+kind: Pod
+metadata: { name: fsg }
+spec:
+  restartPolicy: Never
+  securityContext: { runAsUser: 1000, runAsGroup: 3000, fsGroup: 2000 }
+  volumes:
+    - { name: scratch, emptyDir: {} }
+    - { name: mem, emptyDir: { medium: Memory } }
+    - { name: cfg, configMap: { name: cfg } }
+  containers:
+    - name: c
+      image: localhost/podrun/busybox
+      volumeMounts: [{ name: scratch, mountPath: /s }, { name: mem, mountPath: /m }, { name: cfg, mountPath: /cfg }]
+      command: [sh, -c, 'touch /s/made /m/made && stat -c "%n %g %A" /s /m /s/made /m/made /cfg/k && id -G']
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: { name: cfg }
+data: { k: v }
+`);
+  const r = await e.podrun('start', '--wait', '--rm', f);
+  t.equal(r.code, 0, r.stderr);
+  const lines = r.stdout.replace(/^c: /gm, '').trim().split('\n');
+  t.same(lines.slice(0, 5), [
+    '/s 2000 drwxrwsrwx',
+    '/m 2000 drwxrwsrwt',
+    '/s/made 2000 -rw-r--r--',
+    '/m/made 2000 -rw-r--r--',
+    '/cfg/k 2000 -rw-r--r--',
+  ], 'directories setgid in group 2000, the container\'s new files inherit it');
+  t.match(lines[5], /^3000( \d+)* 2000/, 'fsGroup is a supplementary group');
+});
+
+t.test('privileged: every capability podrun holds (said once which the host withholds) and the host\'s devices', async (t) => {
+  const e = await podEnv(t);
+  const hostDevice = ['/dev/mem', '/dev/loop-control', '/dev/kmsg', '/dev/vda', '/dev/sda'].find((d) => fs.existsSync(d));
+  const f = e.manifest('priv', `
+apiVersion: v1
+kind: Pod
+metadata: { name: priv }
+spec:
+  restartPolicy: Never
+  containers:
+    - name: a
+      image: localhost/podrun/busybox
+      securityContext: { privileged: true }
+      command: [sh, -c, 'grep CapEff /proc/self/status; ls ${hostDevice ?? '/dev/null'}; grep -c . /proc/self/mounts >/dev/null']
+    - name: b
+      image: localhost/podrun/busybox
+      securityContext: { privileged: true }
+      command: ['true']
+`);
+  const r = await e.podrun('start', '--wait', '--rm', f);
+  t.equal(r.code, 0, r.stderr);
+  const held = /CapPrm:\s+([0-9a-f]+)/.exec(fs.readFileSync('/proc/self/status', 'utf8'))![1];
+  t.match(r.stdout, new RegExp(`^a: CapEff:\\s+${held}$`, 'm'), 'the container holds what podrun holds');
+  if (hostDevice) t.match(r.stdout, new RegExp(`^a: ${hostDevice}$`, 'm'), `${hostDevice} from the host`);
+  const full = BigInt(`0x${held}`) === (1n << 41n) - 1n;
+  const said = r.stderr.match(/withholds/g) ?? [];
+  t.equal(said.length, full ? 0 : 1, 'what the host withholds is said once for the pod');
+  if (!full) t.match(r.stderr, /spec\.containers\[0\]\.securityContext\.privileged, spec\.containers\[1\]\.securityContext\.privileged: this host withholds CAP_/);
+});
+
+t.test('several Pods in a file or a List, from a file or stdin; ps and inspect as kubectl prints them', async (t) => {
+  const e = await podEnv(t);
+  const pod = (name: string, app: string): string => `
+apiVersion: v1
+kind: Pod
+metadata: { name: ${name}, labels: { app: ${app} } }
+spec:
+  terminationGracePeriodSeconds: 0
+  containers: [{ name: c, image: localhost/podrun/busybox, command: [sh, -c, 'seq 1 5; sleep 1000'] }]
+`;
+  const two = e.manifest('two', `${pod('one', 'web')}---${pod('two', 'db')}`);
+  const r = await e.podrun('start', two);
+  t.equal(r.code, 0, r.stderr);
+  t.match(r.stdout, /^one [0-9a-f]{12} Running\ntwo [0-9a-f]{12} Running\n$/);
+  // a List on stdin; one of its pods is refused by name while the other starts
+  const list = JSON.stringify({ apiVersion: 'v1', kind: 'List', items: [
+    { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'three', labels: { app: 'web' } }, spec: { containers: [{ name: 'c', image: 'localhost/podrun/busybox', command: ['sleep', '1000'] }] } },
+    { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'one' }, spec: { containers: [{ name: 'c', image: 'localhost/podrun/busybox' }] } },
+  ] });
+  const fed = await e.podrunFed(list, 'start', '-');
+  t.equal(fed.code, 1);
+  t.match(fed.stdout, /^three [0-9a-f]{12} Running\n$/);
+  t.match(fed.stderr, /pod one: .*one/, 'the one already there is refused by name');
+  t.match((await e.podrunFed('kind: Pod\nmetadata: {}\n', 'start', '-')).stderr, /stdin: invalid Pod/, 'errors name stdin');
+
+  t.equal((await e.podrun('ps', '-q')).stdout.trim().split('\n').length, 3);
+  t.equal((await e.podrun('ps', '-o', 'name', '-l', 'app=web')).stdout, 'pod/one\npod/three\n');
+  t.equal((await e.podrun('ps', '-o', 'jsonpath={range .items[*]}{.metadata.name}={.status.phase}{"\\n"}{end}', '-l', 'app!=web')).stdout, 'two=Running\n');
+  const json = JSON.parse((await e.podrun('ps', '-o', 'json', '--selector', 'app in (db)')).stdout) as { kind: string; items: Array<{ kind: string; metadata: { name: string; labels: Record<string, string> }; spec: { containers: unknown[] } }> };
+  t.equal(json.kind, 'List');
+  t.same(json.items.map((i) => [i.kind, i.metadata.name, i.metadata.labels.app, i.spec.containers.length]), [['Pod', 'two', 'db', 1]]);
+  t.match((await e.podrun('ps', '-o', 'wide')).stdout, /NAMESPACE\s+NETWORK\s+IMAGES[\s\S]*one .*default\s+-\s+localhost\/podrun\/busybox/);
+  t.equal((await e.podrun('inspect', 'one', '-o', 'jsonpath={.metadata.name} {.status.phase} {.spec.containers[0].image}')).stdout, 'one Running localhost/podrun/busybox');
+  t.match((await e.podrun('inspect', 'one', '-o', 'yaml')).stdout, /^apiVersion: v1\nkind: Pod\nmetadata:\n {2}name: one\n/);
+  t.match((await e.podrun('ps', '-o', 'table')).stderr, /-o table: expected wide, json, yaml, name or jsonpath=TEMPLATE/);
+  t.match((await e.podrun('ps', '-l', 'app=(x')).stderr, /--selector app=\(x: cannot read/);
+});
+
+t.test('logs --tail, --since, --limit-bytes', async (t) => {
+  const e = await podEnv(t);
+  const f = e.manifest('lg', `
+apiVersion: v1
+kind: Pod
+metadata: { name: lg }
+spec:
+  restartPolicy: Never
+  containers: [{ name: c, image: localhost/podrun/busybox, command: [sh, -c, 'seq 1 5; sleep 2; echo late'] }]
+`);
+  t.equal((await e.podrun('start', '--wait', f)).code, 0);
+  t.equal((await e.podrun('logs', 'lg', '--tail', '2')).stdout, '5\nlate\n');
+  t.equal((await e.podrun('logs', 'lg', '--tail', '0')).stdout, '');
+  t.equal((await e.podrun('logs', 'lg', '--tail=-1')).stdout, '1\n2\n3\n4\n5\nlate\n');
+  t.equal((await e.podrun('logs', 'lg', '--limit-bytes', '5')).stdout, '1\n2\n3');
+  // the lines before the sleep are two seconds older than the last
+  const stamped = (await e.podrun('logs', 'lg', '--timestamps')).stdout.trim().split('\n');
+  const lateAt = Date.parse(stamped[5].split(' ')[0]);
+  const since = new Date(lateAt - 1000).toISOString();
+  t.equal((await e.podrun('logs', 'lg', '--since-time', since)).stdout, 'late\n');
+  t.equal((await e.podrun('logs', 'lg', '--since', '1h')).stdout, '1\n2\n3\n4\n5\nlate\n');
+  t.match((await e.podrun('logs', 'lg', '--since', '5 minutes')).stderr, /--since 5 minutes: expected a duration/);
+  t.match((await e.podrun('logs', 'lg', '--tail', 'x')).stderr, /--tail x: expected a whole number/);
+});
+
+t.test('a workingDir the image lacks is made (as kubelet and runc), read-only root or not', async (t) => {
+  const e = await podEnv(t);
+  const f = e.manifest('wd', `
+apiVersion: v1
+kind: Pod
+metadata: { name: wd }
+spec:
+  restartPolicy: Never
+  containers:
+    - { name: a, image: localhost/podrun/busybox, workingDir: /made/for/me, command: [sh, -c, 'pwd; stat -c "%U %a" .'] }
+    - { name: b, image: localhost/podrun/busybox, workingDir: /also/made, securityContext: { readOnlyRootFilesystem: true }, command: [pwd] }
+`);
+  const r = await e.podrun('start', '--wait', '--rm', f);
+  t.equal(r.code, 0, r.stderr);
+  t.match(r.stdout, /^a: \/made\/for\/me\na: root 755\n/m);
+  t.match(r.stdout, /^b: \/also\/made$/m);
+});
+
+t.test('downwardAPI and projected volumes: the pod\'s metadata and resources as files, read-only, on tmpfs; tokens refused', async (t) => {
+  const e = await podEnv(t);
+  const f = e.manifest('dw', `
+apiVersion: v1
+kind: Pod
+metadata: { name: dw, labels: { app: web, tier: front }, annotations: { note: "say \\"hi\\"" } }
+spec:
+  restartPolicy: Never
+  volumes:
+    - name: info
+      downwardAPI:
+        items:
+          - { path: name, fieldRef: { fieldPath: metadata.name } }
+          - { path: labels, fieldRef: { fieldPath: metadata.labels } }
+          - { path: deep/note, fieldRef: { fieldPath: metadata.annotations } }
+          - { path: mem, resourceFieldRef: { containerName: c, resource: limits.memory, divisor: 1Mi }, mode: 0400 }
+    - name: all
+      projected:
+        defaultMode: 0440
+        sources:
+          - configMap: { name: cfg, items: [{ key: k, path: from-cm }] }
+          - secret: { name: sec }
+          - downwardAPI: { items: [{ path: app, fieldRef: { fieldPath: "metadata.labels['app']" } }] }
+  containers:
+    - name: c
+      image: localhost/podrun/busybox
+      resources: { limits: { memory: 32Mi } }
+      volumeMounts: [{ name: info, mountPath: /info }, { name: all, mountPath: /all }]
+      command: [sh, -c, 'cat /info/name; echo; cat /info/labels; echo; cat /info/deep/note; echo; cat /info/mem; echo; stat -c "%a" /info/mem /all/from-cm; cat /all/from-cm /all/password; echo; cat /all/app; echo; touch /info/x 2>&1 | grep -c Read-only; grep " /all " /proc/mounts | cut -d" " -f3']
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: { name: cfg }
+data: { k: from-configmap }
+---
+apiVersion: v1
+kind: Secret
+metadata: { name: sec }
+stringData: { password: s3cret }
+`);
+  const r = await e.podrun('start', '--wait', '--rm', f);
+  t.equal(r.code, 0, r.stderr);
+  t.same(r.stdout.split('\n').filter((l) => l.startsWith('c: ')).map((l) => l.slice(3)), [
+    'dw', 'app="web"', 'tier="front"', 'note="say \\"hi\\""', '32', '400', '440', 'from-configmaps3cret', 'web', '1', 'tmpfs',
+  ], 'labels and annotations as kubelet formats them, modes, a configMap and a secret projected together, read-only, on tmpfs');
+  const token = e.manifest('tok', `
+apiVersion: v1
+kind: Pod
+metadata: { name: tok }
+spec:
+  volumes: [{ name: t, projected: { sources: [{ serviceAccountToken: { path: token } }] } }]
+  containers: [{ name: c, image: localhost/podrun/busybox }]
+`);
+  t.match((await e.podrun('start', token)).stderr, /spec\.volumes\[0\]\.projected\.sources\[0\]\.serviceAccountToken: not supported by podrun/);
+});
+
+t.test('status as the API shows it (conditions, qosClass, hostIP, reason/message) and podrun wait as kubectl wait', async (t) => {
+  const e = await podEnv(t);
+  const f = e.manifest('cond', `
+apiVersion: v1
+kind: Pod
+metadata: { name: cond }
+spec:
+  terminationGracePeriodSeconds: 0
+  initContainers: [{ name: i, image: localhost/podrun/busybox, command: ['true'], resources: { limits: { cpu: 100m, memory: 16Mi } } }]
+  containers:
+    - name: c
+      image: localhost/podrun/busybox
+      resources: { limits: { cpu: 100m, memory: 16Mi } }
+      command: [sh, -c, 'sleep 1; touch /tmp/ready; sleep 1000']
+      readinessProbe: { exec: { command: [cat, /tmp/ready] }, periodSeconds: 1 }
+`);
+  // events --wait sees a pod that does not exist yet
+  const events = e.podrun('events', '--wait', '--json', 'cond');
+  const before = await e.podrun('wait', 'cond', '--for=condition=Ready', '--timeout=200ms');
+  t.equal(before.code, 1);
+  t.match(before.stderr, /timed out waiting for the condition on pods\/cond/);
+  t.equal((await e.podrun('start', f)).code, 0);
+  const ready = await e.podrun('wait', 'cond', '--for=condition=Ready', '--timeout=30s');
+  t.equal(ready.code, 0, ready.stderr);
+  t.equal(ready.stdout, 'pod/cond condition met\n');
+  t.equal((await e.podrun('wait', 'cond', "--for=jsonpath={.status.phase}=Running", '--timeout', '5s')).code, 0);
+  const st = JSON.parse((await e.podrun('inspect', 'cond', '-o', 'json')).stdout) as { status: { qosClass: string; hostIP: string; conditions: Array<{ type: string; status: string; lastTransitionTime: string }> } };
+  t.equal(st.status.qosClass, 'Guaranteed', 'limits alone, on every container: requests default to them');
+  t.equal(st.status.hostIP, '127.0.0.1');
+  t.same(st.status.conditions.map((c) => `${c.type}=${c.status}`).sort(), ['ContainersReady=True', 'Initialized=True', 'PodReadyToStartContainers=True', 'PodScheduled=True', 'Ready=True']);
+  t.ok(st.status.conditions.every((c) => !Number.isNaN(Date.parse(c.lastTransitionTime))), 'each with its time');
+  t.equal((await e.podrun('rm', '-f', 'cond')).code, 0);
+  const gone = await e.podrun('wait', 'cond', '--for=delete', '--timeout=5s');
+  t.equal(gone.stdout, 'pod/cond deleted\n');
+  const seen = (await events).stdout.trim().split('\n').map((l) => JSON.parse(l) as { type: string });
+  t.ok(seen.some((x) => x.type === 'ContainerReady'), 'events --wait saw the pod once it came');
+  t.match((await e.podrun('wait', 'x', '--for=ready')).stderr, /--for ready: expected condition=NAME/);
 });

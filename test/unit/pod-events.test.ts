@@ -6,7 +6,9 @@ import type { ContainerStatusReport, PodStatusReport } from '../../src/pod/pod-s
 const ctr = (name: string, state: ContainerStatusReport['state'], extra: Partial<ContainerStatusReport> = {}): ContainerStatusReport => ({
   name, image: 'i', imageID: 'x', containerID: `podrun://${name}`, state, ready: 'running' in state, restartCount: 0, ...extra,
 });
-const pod = (phase: PodStatusReport['phase'], containers: ContainerStatusReport[]): PodStatusReport => ({ phase, startTime: 't', initContainerStatuses: [], containerStatuses: containers });
+const pod = (phase: PodStatusReport['phase'], containers: ContainerStatusReport[]): PodStatusReport => ({
+  phase, startTime: 't', initContainerStatuses: [], containerStatuses: containers, conditions: [], qosClass: 'BestEffort', hostIP: '127.0.0.1', hostIPs: [{ ip: '127.0.0.1' }],
+});
 
 t.test('first look, starts, a crash into back-off, a restart, readiness, probe failure, the end', async (t) => {
   const running = pod('Running', [ctr('a', { running: { startedAt: 't' } })]);

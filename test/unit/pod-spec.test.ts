@@ -40,7 +40,6 @@ spec:
         capabilities: { drop: [NET_RAW], add: [SYS_TIME] }
         allowPrivilegeEscalation: false
         readOnlyRootFilesystem: true
-      weirdField: 1
     - name: sidecar
       image: busybox
       volumeMounts: [{ name: shared, mountPath: /data, subPath: site }]
@@ -68,15 +67,28 @@ function ctx(over: Partial<ContainerContext> = {}, which = 0): ContainerContext 
   };
 }
 
-t.test('a manifest parses; cluster-only and unknown fields are warned', async (t) => {
-  const { pod, warnings } = parsePodManifest(YAML, 'web.yaml');
+t.test('unknown fields are refused as kubectl refuses them (--validate=strict), warned or passed over when asked', async (t) => {
+  const TYPO = YAML.replace('        readOnlyRootFilesystem: true\n', '        readOnlyRootFilesystem: true\n      weirdField: 1\n');
+  t.throws(() => parsePodManifest(TYPO, 'web.yaml'), { message: /web\.yaml: invalid Pod:\n {2}spec\.containers\[0\]\.weirdField: unknown field/ });
+  const { pod, warnings } = parsePodManifest(TYPO, 'web.yaml', { validate: 'warn' });
   t.equal(pod.metadata.name, 'web');
   t.same(warnings, [
     'web.yaml: metadata.uid: ignored (it means something only to a cluster)',
     'web.yaml: spec.nodeSelector: ignored (it means something only to a cluster)',
     'web.yaml: spec.containers[0].weirdField: unknown field',
   ]);
-  t.same(parsePodManifest(JSON.stringify(pod), 'web.json').pod.spec.containers.length, 2, 'JSON works too');
+  t.same(parsePodManifest(TYPO, 'web.yaml', { validate: 'ignore' }).warnings, warnings.slice(0, 2), 'ignore: only what a cluster alone uses is said');
+  const clean = YAML;
+  t.same(parsePodManifest(clean, 'web.yaml').warnings, warnings.slice(0, 2));
+  t.same(parsePodManifest(JSON.stringify(pod), 'web.json', { validate: 'warn' }).pod.spec.containers.length, 2, 'JSON works too');
+  // a typo'd command would run the image's default; typos deep in lists and nested objects are caught too
+  const typo = (from: string, to: string, path: RegExp) => t.throws(() => parsePodManifest(clean.replace(from, to), 'p.yaml'), { message: path }, to);
+  typo('command:', 'comand:', /spec\.containers\[\d\]\.comand: unknown field/);
+  typo('mountPath: /data', 'mountpath: /data', /volumeMounts\[0\]\.mountpath: unknown field|mountPath/);
+  typo('fieldPath: metadata.name', 'fieldpath: metadata.name', /valueFrom\.fieldRef\.fieldpath: unknown field|fieldPath/);
+  // Kubernetes fields podrun does not do are refused by name, never silently dropped
+  typo('mountPath: /data', 'mountPath: /data, mountPropagation: Bidirectional', /volumeMounts\[0\]\.mountPropagation: not supported by podrun/);
+  typo('subPath: site', 'subPathExpr: site', /spec\.containers\[1\]\.volumeMounts\[0\]\.subPathExpr: not supported by podrun/);
 });
 
 t.test('invalid and unsupported fields fail with their path', async (t) => {
@@ -104,6 +116,52 @@ t.test('invalid and unsupported fields fail with their path', async (t) => {
   t.throws(() => parsePodManifest('a: [', 'x.yaml'), /x\.yaml: not valid YAML or JSON/);
   t.throws(() => parsePodManifest(YAML.replace('fieldPath: metadata.name', 'fieldPath: metadata.labels'), 'p.yaml'), /fieldRef\.fieldPath: "metadata\.labels" is not supported/);
   t.throws(() => parsePodManifest(YAML.replace('allowPrivilegeEscalation: false', 'allowPrivilegeEscalation: false\n        seLinuxOptions: {}'), 'p.yaml'), /securityContext\.seLinuxOptions: not supported/);
+});
+
+t.test('envFrom (prefix, optional, invalid names skipped), env over it; labels, annotations and resources as env', async (t) => {
+  const yaml = `
+apiVersion: v1
+kind: Pod
+metadata: { name: ef, labels: { app: shop }, annotations: { team: blue } }
+spec:
+  containers:
+    - name: c
+      image: busybox
+      resources: { limits: { cpu: 1500m, memory: 64Mi } }
+      envFrom:
+        - configMapRef: { name: settings }
+        - { prefix: S_, secretRef: { name: creds } }
+        - configMapRef: { name: absent, optional: true }
+      env:
+        - { name: MODE, value: "from-env $(MODE)" }
+        - { name: APP, valueFrom: { fieldRef: { fieldPath: "metadata.labels['app']" } } }
+        - { name: TEAM, valueFrom: { fieldRef: { fieldPath: "metadata.annotations['team']" } } }
+        - { name: CPU, valueFrom: { resourceFieldRef: { resource: limits.cpu } } }
+        - { name: MEM_MI, valueFrom: { resourceFieldRef: { resource: limits.memory, divisor: 1Mi } } }
+        - { name: REQ_MILLI, valueFrom: { resourceFieldRef: { resource: requests.cpu, divisor: 1m } } }
+        - { name: SIDE_MEM, valueFrom: { resourceFieldRef: { resource: limits.memory, containerName: side } } }
+    - { name: side, image: busybox }
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: { name: settings }
+data: { MODE: cm, LEVEL: "3", "1st": skipped }
+---
+apiVersion: v1
+kind: Secret
+metadata: { name: creds }
+stringData: { USER: admin }
+`;
+  const { pod, objects } = parsePodManifest(yaml, 'ef.yaml');
+  const c = containerConfig({ ...ctx(), pod, container: pod.spec.containers[0], objects, nodeAllocatable: { cpu: 2, memory: 8 * 2 ** 30, 'ephemeral-storage': 1e9 } });
+  // kubelet's order is a map's: compared as a set
+  t.same(c.process?.env?.slice(3).filter((e) => !e.startsWith('HOME=')).sort(), [
+    'MODE=from-env cm', 'LEVEL=3', 'S_USER=admin', 'APP=shop', 'TEAM=blue', 'CPU=2', 'MEM_MI=64', 'REQ_MILLI=1500', `SIDE_MEM=${8 * 2 ** 30}`,
+  ].sort(), 'envFrom, env over it (expanded against it); invalid names skipped; cpu rounded up; an unset limit is the node\'s');
+  t.throws(() => containerConfig({ ...ctx(), pod, container: pod.spec.containers[0], objects: { configMaps: {}, secrets: {} } }), /spec\.containers\[0\]\.envFrom\[0\]\.configMapRef: ConfigMap settings was not given/);
+  t.throws(() => parsePodManifest(yaml.replace('resource: limits.cpu', 'resource: limits.gpu'), 'ef.yaml'), /resourceFieldRef\.resource: "limits\.gpu" is not supported/);
+  t.throws(() => parsePodManifest(yaml.replace('containerName: side', 'containerName: nope'), 'ef.yaml'), /resourceFieldRef\.containerName: no container named "nope"/);
+  t.throws(() => parsePodManifest(yaml.replace('- configMapRef: { name: settings }', '- { configMapRef: { name: settings }, secretRef: { name: creds } }'), 'ef.yaml'), /envFrom\[0\]: exactly one of configMapRef, secretRef/);
 });
 
 t.test('process: Kubernetes command/args over the image, env with fieldRefs, workingDir', async (t) => {
@@ -241,7 +299,7 @@ stringData: { user: admin }
   const list = JSON.stringify({ apiVersion: 'v1', kind: 'List', items: [{ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'x' }, data: { a: 'b' } }, { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p' }, spec: { containers: [{ name: 'c', image: 'i' }] } }] });
   t.same(parsePodManifest(list, 'l.json').objects.configMaps, { x: { a: Buffer.from('b').toString('base64') } }, 'a v1 List');
   t.throws(() => parsePodManifest(`${objs}${objs}${withRefs}`, 'p.yaml'), /ConfigMap cfg is given twice/);
-  t.throws(() => parsePodManifest(`${withRefs}---\n${withRefs}`, 'p.yaml'), /more than one Pod/);
+  t.throws(() => parsePodManifest(`${withRefs}---\n${withRefs}`, 'p.yaml'), /p\.yaml \(document 2\): metadata\.name: Pod \S+ is also p\.yaml \(document 1\)/);
   t.throws(() => parsePodManifest('apiVersion: v1\nkind: Secret\nmetadata: { name: s }\ndata: { k: "not base64!" }\n---\n' + withRefs, 'p.yaml'), /p\.yaml \(document 1\): invalid Secret:\n {2}data\.k: must be base64/);
   t.throws(() => parsePodManifest(withRefs.replace('configMap: { name: cfg, defaultMode: 0440 }', 'configMap: { name: cfg, items: [{ key: greeting, path: ../x }] }'), 'p.yaml'), /spec\.volumes\[0\]\.configMap\.items\[0\]\.path: must be a relative path/);
 });

@@ -4,7 +4,7 @@
  * monitor (so the monitor's own stderr stays apart for launch errors);
  * with one, the pty is relayed over the monitor's stdin/stdout and "ROWS
  * COLS" lines on its fd 3 resize it. */
-import { spawn } from 'node:child_process';
+import { spawnChild } from '../../native/spawn';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -50,8 +50,8 @@ export function startExecSession(id: string, o: ExecOptions & { tty?: boolean; s
     : execPlan(id, { ...o, tty: false, stdinFd: o.stdin ? 3 : undefined, stdoutFd: 4, stderrFd: 5 });
   writeFileSync(planFile, encodePlan(plan), { mode: 0o600 });
   const child = o.tty
-    ? spawn(monitorPath(), ['run', planFile, '--terminal', sock, ...(o.stdin ? ['--stdin'] : []), '--resize-fd', '3'], { stdio: [o.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe', 'pipe'] })
-    : spawn(monitorPath(), ['run', planFile], { stdio: ['ignore', 'ignore', 'pipe', o.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
+    ? spawnChild(monitorPath(), ['run', planFile, '--terminal', sock, ...(o.stdin ? ['--stdin'] : []), '--resize-fd', '3'], { stdio: [o.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe', 'pipe'] })
+    : spawnChild(monitorPath(), ['run', planFile], { stdio: ['ignore', 'ignore', 'pipe', o.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
   const pipe = (n: number): Readable & Writable => child.stdio[n] as Readable & Writable;
   let monitorErr = '';
   const errStream = pipe(2);

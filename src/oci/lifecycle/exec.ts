@@ -45,6 +45,8 @@ export interface ExecOptions {
   process?: unknown;
   args?: string[];
   env?: string[];
+  /** env adds only the variables the container does not set already */
+  envDefaults?: boolean;
   cwd?: string;
   user?: { uid: number; gid: number };
   additionalGids?: number[];
@@ -77,7 +79,10 @@ export interface ExecResult {
 function execProcess(base: OciProcess, o: ExecOptions): OciProcess {
   const proc: OciProcess = { ...base, user: { ...base.user }, terminal: o.tty ?? (o.process !== undefined ? base.terminal : false) };
   if (o.args?.length) proc.args = o.args;
-  if (o.env?.length) proc.env = [...(proc.env ?? []), ...o.env];
+  if (o.env?.length) {
+    const has = new Set((proc.env ?? []).map((e) => e.split('=')[0]));
+    proc.env = [...(proc.env ?? []), ...(o.envDefaults ? o.env.filter((e) => !has.has(e.split('=')[0])) : o.env)];
+  }
   if (o.cwd) proc.cwd = o.cwd;
   if (o.user) proc.user = { ...proc.user, uid: o.user.uid, gid: o.user.gid };
   if (o.additionalGids) proc.user.additionalGids = o.additionalGids;

@@ -1,5 +1,5 @@
 /** Spawning podrun-monitor for a created container, and talking to it. */
-import { spawn } from 'node:child_process';
+import { spawnChild } from '../../native/spawn';
 import { closeSync, openSync } from 'node:fs';
 import { connect } from 'node:net';
 import { constants as osConstants } from 'node:os';
@@ -117,7 +117,7 @@ export const launchLocally: MonitorLauncher = async (exe, args, reportFd) => {
   const stdio: ('inherit' | 'pipe' | number)[] = ['inherit', 'inherit', 'inherit'];
   for (let fd = 3; fd < reportFd; fd++) stdio.push(fd);
   stdio.push('pipe');
-  const child = spawn(exe, args, { detached: true, stdio });
+  const child = spawnChild(exe, args, { detached: true, stdio });
   const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
   child.once('error', () => undefined);
   const report = child.stdio[reportFd] as Readable;
@@ -170,7 +170,7 @@ export interface SharedMonitor {
  * cgroup directory given; resolves with its pid once it listens. */
 export async function spawnSharedMonitor(dir: string, cgroup?: string): Promise<number> {
   const args = ['pod', dir, '3', ...(cgroup ? ['--cgroup', cgroup] : [])];
-  const child = spawn(monitorPath(), args, { detached: true, stdio: ['ignore', 'ignore', 'ignore', 'pipe'] });
+  const child = spawnChild(monitorPath(), args, { detached: true, stdio: ['ignore', 'ignore', 'ignore', 'pipe'] });
   const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
   child.once('error', () => undefined);
   const report = child.stdio[3] as Readable;
@@ -196,7 +196,7 @@ export function createInSharedMonitor(monitor: SharedMonitor, ctrDir: string, op
  * --terminal`): our stdin and stdout are its; resolves with its exit status
  * (128 + signal when killed) and what it wrote on stderr. */
 export function runMonitorTool(args: string[]): Promise<{ code: number; stderr: string; pid: number }> {
-  const child = spawn(monitorPath(), args, { stdio: ['inherit', 'inherit', 'pipe'] });
+  const child = spawnChild(monitorPath(), args, { stdio: ['inherit', 'inherit', 'pipe'] });
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
   return new Promise((resolve, reject) => {
