@@ -104,6 +104,14 @@ export function registerPodCommands(program: Command, run: Runner, globals: () =
           // every Pod of the file, as kubectl apply -f: one failing does not stop the others
           let failed = 0;
           for (const r of await lib().startPodsFrom(file, startOptions)) {
+            if (r.job) {
+              const j = r.job;
+              const ok = !r.error && !j.reason;
+              if (!ok) failed++;
+              if (r.error) process.stderr.write(`podrun: job ${r.name}: ${(r.error as Error).message}\n`);
+              process.stdout.write(`job/${r.name} ${ok ? 'Complete' : `Failed${j.reason ? ` (${j.reason})` : ''}`}: ${j.succeeded} succeeded, ${j.failed} failed (${j.pods.join(' ')})\n`);
+              continue;
+            }
             if (r.error) {
               failed++;
               process.stderr.write(`podrun: pod ${r.name}: ${(r.error as Error).message}\n`);

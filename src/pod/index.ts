@@ -10,6 +10,8 @@ import { attachContainer, DEFAULT_STATE_ROOT, execInContainer, execWithTerminal,
 import { containerStatus } from '../oci/lifecycle/container-status';
 import { streamLog, type LogOptions, type LogWriter } from './logs';
 import { parsePodManifest, parsePodManifests } from './manifest';
+import { jobPod, type Workload } from './workloads';
+import type { PodObjects } from './pod-objects';
 import type { PodManifest } from './manifest-schema';
 import { podLogRotation, removePod, startPod, stopPod, type PodOptions } from './pod-lifecycle';
 import { podStatus, type PodStatusReport } from './pod-status';
@@ -37,14 +39,35 @@ export async function startPodFrom(source: PodManifest | string, o: Partial<PodO
   return startPod(parsed.pod, opts(o), parsed.objects);
 }
 
-/** Every Pod of a file (or `-`), as `kubectl apply -f` takes several: all are checked before the first starts; one
- * failing to start does not stop the others (the failures are returned with the pods that started). */
-export async function startPodsFrom(source: string, o: Partial<PodOptions> = {}): Promise<Array<{ name: string; pod?: PodRecord; error?: unknown }>> {
+/** What startPodsFrom did with each Pod of the file (or each Job). */
+export interface StartedPod {
+  name: string;
+  pod?: PodRecord;
+  error?: unknown;
+  /** a Job run to its end: its pods, how many succeeded and failed, and why it failed */
+  job?: JobResult;
+}
+
+export interface JobResult {
+  pods: string[];
+  succeeded: number;
+  failed: number;
+  /** BackoffLimitExceeded when it failed */
+  reason?: string;
+}
+
+/** Every Pod of a file (or `-`), as `kubectl apply -f` takes several, and the pods of its workloads: all are
+ * checked before the first starts; one failing to start does not stop the others. A Job runs to its end here. */
+export async function startPodsFrom(source: string, o: Partial<PodOptions> = {}): Promise<StartedPod[]> {
   const { text, name } = manifestText(source);
   const parsed = parsePodManifests(text, name, { validate: o.validate });
-  const out: Array<{ name: string; pod?: PodRecord; error?: unknown }> = [];
+  const out: StartedPod[] = [];
   for (const p of parsed) {
     for (const w of p.warnings) o.onWarning?.(w);
+    if (p.job) {
+      out.push(await runJob(p.job, p.objects, o));
+      continue;
+    }
     try {
       out.push({ name: p.pod.metadata.name, pod: await startPod(p.pod, opts(o), p.objects) });
     } catch (error) {
@@ -52,6 +75,53 @@ export async function startPodsFrom(source: string, o: Partial<PodOptions> = {})
     }
   }
   return out;
+}
+
+/** A Job as its controller runs it: up to parallelism pods at a time until completions have succeeded, a new pod
+ * for each failed one after a back-off (10 s doubling, or restartBackoffMs), giving up after backoffLimit failures
+ * (the pods still running are removed then, as the controller deletes them). */
+export async function runJob(job: Workload, objects: PodObjects, o: Partial<PodOptions> = {}): Promise<StartedPod> {
+  const { completions, parallelism, backoffLimit } = job.job!;
+  const { root } = opts(o);
+  const result: JobResult = { pods: [], succeeded: 0, failed: 0 };
+  const running = new Set<string>();
+  let backoff = o.restartBackoffMs ?? 10_000;
+  let nextStart = 0;
+  try {
+    for (;;) {
+      // OnFailure pods restart in place: their restarts count as failures, as the Job controller counts them
+      let restarts = 0;
+      for (const id of [...running]) {
+        const rec = readPod(root, id);
+        const st = rec && podStatus(root, rec);
+        restarts += st ? st.containerStatuses.reduce((n, c) => n + c.restartCount, 0) : 0;
+        if (st?.phase === 'Succeeded') result.succeeded++;
+        else if (!st || st.phase === 'Failed') {
+          result.failed++;
+          nextStart = Date.now() + backoff;
+          backoff = Math.min(backoff * 2, 360_000);
+        } else continue;
+        running.delete(id);
+      }
+      if (result.failed + restarts > backoffLimit) {
+        result.reason = 'BackoffLimitExceeded';
+        break;
+      }
+      if (result.succeeded >= completions) break;
+      while (running.size < Math.min(parallelism, completions - result.succeeded) && Date.now() >= nextStart) {
+        const pod = jobPod(job) as unknown as PodManifest;
+        const rec = await startPod(pod, opts(o), objects);
+        result.pods.push(pod.metadata.name);
+        running.add(rec.id);
+      }
+      await sleep(100);
+    }
+  } catch (error) {
+    return { name: job.name, job: result, error };
+  } finally {
+    for (const id of running) await removePod(root, id, { force: true, dataRoot: opts(o).dataRoot }).catch(() => undefined);
+  }
+  return { name: job.name, job: result };
 }
 
 function manifestText(source: PodManifest | string, objects?: Array<Record<string, unknown>>): { text: string; name: string } {

@@ -11,18 +11,21 @@ import { checkPodFields, type ValidationMode } from './field-policy';
 import type { PodContainer, PodManifest } from './manifest-schema';
 import { addObject, noObjects, type PodObjects } from './pod-objects';
 import { isLocalDescendingPath } from '../util/in-root';
+import { jobPod, readWorkload, templatePath, WORKLOAD_KINDS, workloadPods, type Workload, type WorkloadKind } from './workloads';
 
 export interface ParsedPod {
   pod: PodManifest;
   warnings: string[];
   /** ConfigMaps and Secrets given with it */
   objects: PodObjects;
+  /** a Job's: pod is its template's first pod, the Job runner makes the others */
+  job?: Workload;
 }
 
 const validator = (): GeneratedModule => loadGenerated('pod/pod-validator.generated.js');
 
-function fail(source: string, lines: string[], field?: string): never {
-  throw new PodrunError('EINVALID_CONFIG', `${source}: invalid Pod:\n  ${lines.join('\n  ')}`, { field });
+function fail(source: string, lines: string[], field?: string, kind = 'Pod'): never {
+  throw new PodrunError('EINVALID_CONFIG', `${source}: invalid ${kind}:\n  ${lines.join('\n  ')}`, { field });
 }
 
 /** a quantity's value, or the error line naming the field */
@@ -208,36 +211,60 @@ export function parsePodManifest(text: string, source = 'pod manifest', o: { val
   return pods[0];
 }
 
-/** Every Pod of a file (YAML documents or a List), each with the file's ConfigMaps and Secrets; all checked before any is returned. */
-export function parsePodManifests(text: string, source = 'pod manifest', o: { validate?: ValidationMode } = {}): ParsedPod[] {
+/** Every Pod of a file (YAML documents or a List), each with the file's ConfigMaps and Secrets, and the pods of its
+ * workloads (Deployment, ReplicaSet, DaemonSet, StatefulSet; a Job's first): all checked before any is returned. */
+export function parsePodManifests(text: string, source = 'pod manifest', o: { validate?: ValidationMode; random?: () => number } = {}): ParsedPod[] {
   const objects = noObjects();
-  const docs: Array<{ doc: unknown; at: string }> = [];
+  /** quiet: a workload's later pods (its warnings are said with its first) */
+  const docs: Array<{ doc: Record<string, unknown>; at: string; workload?: Workload; warnings: string[]; fromTemplate?: boolean; quiet?: boolean }> = [];
   const all = documents(text, source);
   all.forEach((d, i) => {
     const at = all.length > 1 ? `${source} (document ${i + 1})` : source;
     if (typeof d !== 'object' || d === null || Array.isArray(d)) throw new PodrunError('EINVALID_CONFIG', `${at}: expected an object`);
     const kind = (d as { kind?: unknown }).kind;
     if (kind === 'ConfigMap' || kind === 'Secret') return addObject(objects, d as Record<string, unknown>, at);
-    if (kind !== undefined && kind !== 'Pod') throw new PodrunError('EINVALID_CONFIG', `${at}: kind ${JSON.stringify(kind)}: podrun runs Pods (with the ConfigMaps and Secrets they use)`, { field: 'kind' });
-    docs.push({ doc: d, at });
+    if (WORKLOAD_KINDS.includes(kind as WorkloadKind)) {
+      const r = readWorkload(d as Record<string, unknown>);
+      if (r.errors.length) fail(at, r.errors.slice(0, 10), r.errors[0].split(':')[0], kind as string);
+      // the template is checked once, as a Pod, its errors in the workload's terms
+      const template = { ...r.workload.template, metadata: { ...(r.workload.template.metadata as object), name: r.workload.name } };
+      const checked = checkPod(template, at, o.validate, templatePath, kind as string);
+      const pods = kind === 'Job' ? [jobPod(r.workload, o.random)] : workloadPods(r.workload, o.random);
+      const warnings = [...r.warnings.map((w) => `${at}: ${w}`), ...checked.warnings];
+      pods.forEach((pod, n) => docs.push({ doc: pod, at, workload: kind === 'Job' ? r.workload : undefined, warnings, fromTemplate: true, quiet: n > 0 }));
+      return;
+    }
+    if (kind !== undefined && kind !== 'Pod') throw new PodrunError('EINVALID_CONFIG', `${at}: kind ${JSON.stringify(kind)}: podrun runs Pods, ${WORKLOAD_KINDS.join(', ')}, with the ConfigMaps and Secrets they use`, { field: 'kind' });
+    docs.push({ doc: d as Record<string, unknown>, at, warnings: [] });
   });
   if (docs.length === 0) throw new PodrunError('EINVALID_CONFIG', `${source}: expected a Pod object`);
   const names = new Map<string, string>();
-  return docs.map(({ doc, at }) => {
-    const { default: validate, patternMessages } = validator();
-    if (!validate(doc)) {
-      const { lines, first } = schemaErrorLines(validate.errors ?? [], patternMessages);
-      fail(at, lines, first);
-    }
-    const pod = doc as PodManifest;
+  return docs.map(({ doc, at, workload, warnings, fromTemplate, quiet }) => {
+    const { pod, warnings: own } = checkPod(doc, at, o.validate, fromTemplate ? templatePath : undefined);
     const key = `${pod.metadata.namespace ?? 'default'}/${pod.metadata.name}`;
     if (names.has(key)) throw new PodrunError('EINVALID_CONFIG', `${at}: metadata.name: Pod ${pod.metadata.name} is also ${names.get(key)}`, { field: 'metadata.name' });
     names.set(key, at);
-    const report = checkPodFields(doc, o.validate);
-    const errors = [...report.errors, ...semanticErrors(pod)];
-    if (errors.length > 0) fail(at, errors.slice(0, 10), errors[0].split(':')[0]);
-    return { pod, warnings: report.warnings.map((w) => `${at}: ${w}`), objects };
+    // a workload's pods share its template: its warnings are said once, with the first
+    return { pod, warnings: quiet ? [] : fromTemplate ? warnings : own, objects, ...(workload ? { job: workload } : {}) };
   });
+}
+
+/** One Pod document checked: the schema, podrun's field policy, what the API server checks; errors named by mapPath. */
+function checkPod(doc: unknown, at: string, validate: ValidationMode | undefined, mapPath: (p: string) => string = (p) => p, kind = 'Pod'): { pod: PodManifest; warnings: string[] } {
+  const mapLine = (l: string): string => {
+    const i = l.indexOf(':');
+    return i > 0 ? `${mapPath(l.slice(0, i))}${l.slice(i)}` : l;
+  };
+  const v = validator();
+  if (!v.default(doc)) {
+    const { lines, first } = schemaErrorLines(v.default.errors ?? [], v.patternMessages);
+    fail(at, lines.map(mapLine), first && mapPath(first), kind);
+  }
+  const pod = doc as PodManifest;
+  const report = checkPodFields(doc, validate);
+  const errors = [...report.errors, ...semanticErrors(pod)].map(mapLine);
+  if (errors.length > 0) fail(at, errors.slice(0, 10), errors[0].split(':')[0], kind);
+  return { pod, warnings: report.warnings.map((w) => `${at}: ${mapLine(w)}`) };
 }
 
 /** Fields the schema accepts (they are valid Kubernetes) but the pod

@@ -315,3 +315,95 @@ spec:
   t.ok(seen.some((x) => x.type === 'ContainerReady'), 'events --wait saw the pod once it came');
   t.match((await e.podrun('wait', 'x', '--for=ready')).stderr, /--for ready: expected condition=NAME/);
 });
+
+t.test('workloads as podman kube play runs them: Deployment, StatefulSet pods named as their controllers name them; a Job to completion with backoffLimit', async (t) => {
+  const e = await podEnv(t);
+  const f = e.manifest('wl', `
+apiVersion: apps/v1
+kind: Deployment
+metadata: { name: web }
+spec:
+  replicas: 2
+  selector: { matchLabels: { app: web } }
+  strategy: { type: RollingUpdate }
+  template:
+    metadata: { labels: { app: web } }
+    spec:
+      terminationGracePeriodSeconds: 0
+      containers: [{ name: c, image: localhost/podrun/busybox, command: [sleep, "1000"] }]
+---
+apiVersion: apps/v1
+kind: StatefulSet
+metadata: { name: db }
+spec:
+  replicas: 2
+  serviceName: dbs
+  selector: { matchLabels: { app: db } }
+  template:
+    metadata: { labels: { app: db } }
+    spec:
+      terminationGracePeriodSeconds: 0
+      containers: [{ name: c, image: localhost/podrun/busybox, command: [sh, -c, 'hostname; sleep 1000'] }]
+`);
+  const r = await e.podrun('start', f);
+  t.equal(r.code, 0, r.stderr);
+  t.match(r.stderr, /spec\.strategy: ignored/);
+  const names = r.stdout.trim().split('\n').map((l) => l.split(' ')[0]);
+  t.match(names[0], /^web-[b-z2-9]{10}-[b-z2-9]{5}$/, 'Deployment: <name>-<template hash>-<suffix>');
+  t.equal(names[0].split('-')[1], names[1].split('-')[1], 'one template, one hash');
+  t.same(names.slice(2), ['db-0', 'db-1'], 'StatefulSet: ordinals');
+  t.match((await e.podrun('logs', 'db-1')).stdout, /^db-1\n/, 'a StatefulSet pod\'s hostname is its name');
+  t.equal((await e.podrun('ps', '-o', 'name', '-l', 'app=web,pod-template-hash')).stdout.split('\n').filter(Boolean).length, 2);
+
+  const job = e.manifest('job', `
+apiVersion: batch/v1
+kind: Job
+metadata: { name: flaky }
+spec:
+  completions: 2
+  backoffLimit: 1
+  template:
+    spec:
+      restartPolicy: Never
+      volumes: [{ name: count, hostPath: { path: ${e.dataRoot}/job-count, type: DirectoryOrCreate } }]
+      containers:
+        - name: c
+          image: localhost/podrun/busybox
+          volumeMounts: [{ name: count, mountPath: /count }]
+          # the first run fails, the next ones succeed
+          command: [sh, -c, 'n=$(ls /count | wc -l); touch /count/run-$$RANDOM$$$$; test "$n" -gt 0']
+`);
+  const ran = await e.podrun('start', '--restart-backoff', '100', job);
+  t.equal(ran.code, 0, ran.stderr);
+  t.match(ran.stdout, /^job\/flaky Complete: 2 succeeded, 1 failed \(flaky-[b-z2-9]{5} flaky-[b-z2-9]{5} flaky-[b-z2-9]{5}\)\n$/);
+  const failing = e.manifest('fail', `
+apiVersion: batch/v1
+kind: Job
+metadata: { name: never }
+spec:
+  backoffLimit: 1
+  template:
+    spec:
+      restartPolicy: Never
+      containers: [{ name: c, image: localhost/podrun/busybox, command: ['false'] }]
+`);
+  const gaveUp = await e.podrun('start', '--restart-backoff', '100', failing);
+  t.equal(gaveUp.code, 1);
+  t.match(gaveUp.stdout, /^job\/never Failed \(BackoffLimitExceeded\): 0 succeeded, 2 failed/);
+  // errors name the workload's fields
+  const bad = e.manifest('bad', `
+apiVersion: apps/v1
+kind: Deployment
+metadata: { name: bad }
+spec:
+  selector: { matchLabels: { app: other } }
+  template:
+    metadata: { labels: { app: bad } }
+    spec: { containers: [{ name: c, image: localhost/podrun/busybox, comand: [x] }] }
+`);
+  const refused = await e.podrun('start', bad);
+  t.equal(refused.code, 1);
+  t.match(refused.stderr, /invalid Deployment:\n {2}spec\.selector\.matchLabels\.app: does not match spec\.template\.metadata\.labels/);
+  const typo = await e.podrun('start', e.manifest('bad2', (await import('node:fs')).readFileSync(bad, 'utf8').replace('app: other', 'app: bad')));
+  t.match(typo.stderr, /spec\.template\.spec\.containers\[0\]\.comand: unknown field/);
+});
