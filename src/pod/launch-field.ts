@@ -7,7 +7,12 @@ import type { PodContainer } from './manifest-schema';
 /** The Pod path of an OCI field of the config built for container c (at `field`, e.g. spec.containers[0]). */
 export function podFieldOf(ociField: string, field: string, c: PodContainer, config: OciConfig): string | undefined {
   if (ociField === 'process.cwd') return `${field}.workingDir`;
-  if (ociField === 'process.args[0]') return `${field}.${c.command?.length ? 'command' : 'image'}`;
+  if (ociField === 'process.args[0]') {
+    if (c.command?.length) return `${field}.command`;
+    // args without command replace the image's Cmd; with no Entrypoint, args[0] is the program
+    if (c.args?.length && config.process?.args?.[0] === c.args[0]) return `${field}.args`;
+    return `${field}.image`;
+  }
   const m = /^mounts\[(\d+)\]/.exec(ociField);
   if (m) {
     const mount = config.mounts?.[Number(m[1])];

@@ -61,7 +61,7 @@ export function readWorkload(doc: Record<string, unknown>): WorkloadReport {
   const kind = doc.kind as WorkloadKind;
   const errors: string[] = [];
   const warnings: string[] = [];
-  if (doc.apiVersion !== API_VERSION[kind]) errors.push(`apiVersion: ${JSON.stringify(doc.apiVersion)}: a ${kind} is ${API_VERSION[kind]}`);
+  if (doc.apiVersion !== API_VERSION[kind]) errors.push(`apiVersion: ${doc.apiVersion === undefined ? 'missing' : JSON.stringify(doc.apiVersion)}: a ${kind} is ${API_VERSION[kind]}`);
   const meta = isObject(doc.metadata) ? doc.metadata : {};
   const name = typeof meta.name === 'string' ? meta.name : '';
   if (!/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(name) || name.length > 253) errors.push('metadata.name: must be a DNS subdomain (lowercase letters, digits, "-" and ".")');

@@ -35,9 +35,10 @@ if (!isRoot) {
         expect: /^podrun: mount \/nonexistent-podrun-src: ENOENT \[mounts\[7\]\]$/m,
       },
       {
-        name: 'missing cwd',
-        edit: (c) => (c.process!.cwd = '/does/not/exist'),
-        expect: /^podrun: chdir \/does\/not\/exist: ENOENT \[process\.cwd\]$/m,
+        // a missing one is made, as runc makes it; a file is no directory to work in
+        name: 'cwd that is a file',
+        edit: (c) => (c.process!.cwd = '/etc/passwd/sub'),
+        expect: /ENOTDIR \[process\.cwd\]$/m,
       },
       {
         name: 'namespace path that does not exist',

@@ -103,6 +103,9 @@ t.test('a launch error is told in the Pod\'s terms', async (t) => {
   t.match(cwd, { message: 'boom: EXDEV [spec.containers[1].workingDir]', field: 'spec.containers[1].workingDir', step: 'mount' });
   t.match(inPodTerms(e('mounts[1]'), 'spec.initContainers[0]', c, config), { field: 'spec.initContainers[0].volumeMounts[1].subPath' });
   t.match(inPodTerms(e('process.args[0]'), 'spec.containers[0]', c, config), { field: 'spec.containers[0].image' }, 'no command: the image\'s entrypoint');
+  const withArgs = { ...config, process: { cwd: '/', args: ['nope', 'x'] } } as OciConfig;
+  t.match(inPodTerms(e('process.args[0]'), 'spec.containers[0]', { ...c, args: ['nope', 'x'] }, withArgs), { field: 'spec.containers[0].args' }, 'args in place of the image\'s Cmd: args');
+  t.match(inPodTerms(e('process.args[0]'), 'spec.containers[0]', { ...c, command: ['nope'] }, withArgs), { field: 'spec.containers[0].command' });
   const other = e('linux.sysctl');
   t.equal(inPodTerms(other, 'spec.containers[0]', c, config), other, 'a field with no Pod counterpart stays as it was');
 });

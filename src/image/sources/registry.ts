@@ -88,9 +88,14 @@ export class RegistryProvider implements ImageProvider {
       const why = err.code ?? err.message;
       // the chain ends in a CA we do not trust (not an expired or misnamed certificate: its message says that)
       const untrusted = UNTRUSTED_CHAIN.has(err.code ?? '');
+      const host = new URL(url).hostname;
       const hint = untrusted
         ? ` (${err.message}: signed by a private CA? name its PEM file in NODE_EXTRA_CA_CERTS)`
-        : why === 'EPROTO' || /wrong version number|SSL/i.test(err.message) ? ' (plain-HTTP registry? pass --insecure)' : '';
+        : why === 'ERR_TLS_CERT_ALTNAME_INVALID'
+          // the certificate is fine, but for another name: the registry is reached by a name it was not issued for
+          ? ` (its TLS certificate is not for the name ${host}: ${err.message.replace(/^Hostname\/IP does not match certificate's altnames: /, '')}; pull it by a name the certificate lists, `
+            + 'or have the registry\'s certificate issued for this name; --insecure only for a registry that speaks plain HTTP)'
+          : why === 'EPROTO' || /wrong version number|SSL/i.test(err.message) ? ' (plain-HTTP registry? pass --insecure)' : '';
       throw new PodrunError('EREGISTRY', `${this.description}: cannot reach ${new URL(url).host}: ${why}${hint}`, { cause: e });
     }
   }
