@@ -407,3 +407,27 @@ spec:
   const typo = await e.podrun('start', e.manifest('bad2', (await import('node:fs')).readFileSync(bad, 'utf8').replace('app: other', 'app: bad')));
   t.match(typo.stderr, /spec\.template\.spec\.containers\[0\]\.comand: unknown field/);
 });
+
+t.test('attach -i stays attached across a restart and ends when the container is done', async (t) => {
+  const e = await podEnv(t);
+  const f = e.manifest('reat', `
+apiVersion: v1
+kind: Pod
+metadata: { name: reat }
+spec:
+  restartPolicy: OnFailure
+  volumes: [{ name: flag, emptyDir: {} }]
+  containers:
+    # the first run fails (after a moment, so the attach is there), the restarted one succeeds
+    - name: c
+      image: localhost/podrun/busybox
+      stdin: true
+      volumeMounts: [{ name: flag, mountPath: /flag }]
+      command: [sh, -c, 'sleep 1; if test -e /flag/ran; then echo second; else touch /flag/ran; echo first; exit 1; fi']
+`);
+  t.equal((await e.podrun('start', '--restart-backoff', '100', f)).code, 0);
+  const r = await e.podrunFed('', 'attach', '-i', 'reat');
+  t.equal(r.code, 0, r.stderr);
+  t.equal(r.stdout, 'first\nsecond\n', 'both runs\' output through one attach, which ends with the container');
+  t.match((await e.podrun('inspect', 'reat', '-o', 'jsonpath={.status.phase} {.status.containerStatuses[0].restartCount}')).stdout, /^Succeeded 1$/);
+});
