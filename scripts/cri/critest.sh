@@ -11,7 +11,7 @@ ANCHORS=${ANCHORS:?set ANCHORS}
 kit=${KIT:-$(cd "$repo/../shared/conformance/cri" && pwd)}
 NS=cri-anchor
 run=/run/podrun-critest
-data=/var/lib/podrun-critest
+data=${PODRUN_CRITEST_DATA:-/var/lib/podrun-critest}
 mkdir -p "$run/cni" "$data"
 cat > "$run/cni/10-podrun-critest.conflist" <<JSON
 {"cniVersion": "1.0.0", "name": "podrun-critest", "plugins": [

@@ -27,8 +27,9 @@ mkdir -p /run/netns /var/run
 export ANCHORS PODRUN_OCI_HELPER=${PODRUN_OCI_HELPER:-1}
 if [ "${2:-}" = podrun-cri ]; then
   # overlayfs upper layers cannot live on the guest's root (itself an overlay): the data root on a tmpfs
-  mkdir -p /var/lib/podrun-critest && mount -t tmpfs -o size=1g tmpfs /var/lib/podrun-critest
-  exec bash "$repo/scripts/cri/critest.sh" -ginkgo.focus "$focus"
+  # (its parent: critest.sh removes the data root itself when done, which a mount point would refuse)
+  mkdir -p /var/lib/podrun-critest-fs && mount -t tmpfs -o size=1g tmpfs /var/lib/podrun-critest-fs
+  PODRUN_CRITEST_DATA=/var/lib/podrun-critest-fs/data exec bash "$repo/scripts/cri/critest.sh" -ginkgo.focus "$focus"
 fi
 # containerd's overlayfs snapshots cannot live on the guest's root (itself an overlay): a tmpfs for this instance
 mkdir -p "$ANCHORS/cri/podrun" && mount -t tmpfs -o size=1g tmpfs "$ANCHORS/cri/podrun"
