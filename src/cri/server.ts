@@ -33,11 +33,22 @@ export interface CriServer {
 type Grpc = typeof grpcTypes;
 const grpc = (): Grpc => require('@grpc/grpc-js') as Grpc;
 
-/** podrun's proto, decoded as src/cri/types.ts describes it */
+/** The CRI API versions served: runtime.v1, and runtime.v1alpha2 for kubelets before 1.23 (as containerd 1.6/1.7 serve
+ * both). v1 began as a copy of v1alpha2: the same services, messages and field numbers under another package, so one
+ * proto, loaded under each package name, and one implementation serve both. */
+export const CRI_API_VERSIONS = ['v1', 'v1alpha2'] as const;
+
+/** podrun's proto, decoded as src/cri/types.ts describes it, under runtime.v1 and runtime.v1alpha2 */
 export function loadCriProto(): grpcTypes.GrpcObject {
   const loader = require('@grpc/proto-loader') as typeof import('@grpc/proto-loader');
-  const def = loader.loadSync(path.join(packageRoot(), 'src', 'cri', 'proto', 'runtime_v1.proto'), { keepCase: true, longs: String, enums: String, defaults: true, oneofs: true });
-  return grpc().loadPackageDefinition(def);
+  const protobuf = require('protobufjs') as typeof import('protobufjs');
+  const text = fs.readFileSync(path.join(packageRoot(), 'src', 'cri', 'proto', 'runtime_v1.proto'), 'utf8');
+  const options = { keepCase: true, longs: String, enums: String, defaults: true, oneofs: true };
+  const defs = CRI_API_VERSIONS.map((v) => {
+    const root = protobuf.parse(text.replace(/^package runtime\.v1;$/m, `package runtime.${v};`), { keepCase: true }).root;
+    return loader.fromJSON(root.toJSON(), options);
+  });
+  return grpc().loadPackageDefinition(Object.assign({}, ...defs) as grpcTypes.GrpcObject & Parameters<Grpc['loadPackageDefinition']>[0]);
 }
 
 /** A thrown error as the gRPC status a CRI client expects. */
@@ -72,11 +83,11 @@ class KeyedQueue {
   }
 }
 
-type Handler = (req: Record<string, any>) => unknown; // eslint-disable-line @typescript-eslint/no-explicit-any -- decoded messages, typed in each handler
+type Handler = (req: Record<string, any>, method: string) => unknown; // eslint-disable-line @typescript-eslint/no-explicit-any -- decoded messages, typed in each handler
 
 function unary(fn: Handler, after?: () => void): grpcTypes.handleUnaryCall<unknown, unknown> {
   return (call, callback) => {
-    traced(`cri: ${call.getPath()}`, async () => fn(call.request as Record<string, unknown>))
+    traced(`cri: ${call.getPath()}`, async () => fn(call.request as Record<string, unknown>, call.getPath()))
       .then((r) => callback(null, r ?? {}), (e: unknown) => callback(grpcStatus(e) as grpcTypes.ServiceError))
       .finally(after);
   };
@@ -96,7 +107,7 @@ export async function startCriServer(o: CriServerOptions = {}): Promise<CriServe
   const socket = address.slice('unix://'.length);
   const images = new CriImages(dataRoot, config);
   const runtime = new CriRuntime(root, dataRoot, config, images);
-  const pkg = loadCriProto() as unknown as { runtime: { v1: Record<string, { service: grpcTypes.ServiceDefinition }> } };
+  const pkg = loadCriProto() as unknown as { runtime: Record<(typeof CRI_API_VERSIONS)[number], Record<string, { service: grpcTypes.ServiceDefinition }>> };
   const version = (require('../../../package.json') as { version: string }).version;
   const streamingBackend = new CriStreaming(root, runtime);
   const streaming = new StreamingServer(streamingBackend, config.streaming?.address);
@@ -107,8 +118,9 @@ export async function startCriServer(o: CriServerOptions = {}): Promise<CriServe
   const sandboxOfContainer = (id: string): string | undefined => runtime.findContainer(id)?.pod.id;
 
   const server = new (grpc().Server)();
-  server.addService(pkg.runtime.v1.RuntimeService.service, {
-    Version: unary(() => ({ version: '0.1.0', runtime_name: RUNTIME_NAME, runtime_version: version, runtime_api_version: CRI_VERSION })),
+  const runtimeService: grpcTypes.UntypedServiceImplementation = {
+    // the version of the API the call came by
+    Version: unary((_r, method) => ({ version: '0.1.0', runtime_name: RUNTIME_NAME, runtime_version: version, runtime_api_version: method.startsWith('/runtime.v1alpha2.') ? 'v1alpha2' : CRI_VERSION })),
     Status: unary((r) => {
       const network = runtime.networkName();
       return {
@@ -181,8 +193,8 @@ export async function startCriServer(o: CriServerOptions = {}): Promise<CriServe
       const x = await runtime.execSync(r.container_id, r.cmd, timeout);
       return { stdout: x.stdout, stderr: x.stderr, exit_code: x.exitCode };
     }),
-  });
-  server.addService(pkg.runtime.v1.ImageService.service, {
+  };
+  const imageService: grpcTypes.UntypedServiceImplementation = {
     ListImages: unary((r) => ({ images: images.list(r.filter?.image?.image) })),
     ImageStatus: unary((r) => {
       const img = images.find(r.image);
@@ -195,7 +207,11 @@ export async function startCriServer(o: CriServerOptions = {}): Promise<CriServe
       const usage = { timestamp: (BigInt(Date.now()) * 1_000_000n).toString(), fs_id: { mountpoint: u.mountpoint }, used_bytes: { value: u.usedBytes }, inodes_used: { value: u.inodesUsed } };
       return { image_filesystems: [usage], container_filesystems: [] };
     }),
-  });
+  };
+  for (const v of CRI_API_VERSIONS) {
+    server.addService(pkg.runtime[v].RuntimeService.service, runtimeService);
+    server.addService(pkg.runtime[v].ImageService.service, imageService);
+  }
 
   fs.mkdirSync(path.dirname(socket), { recursive: true });
   removeStaleSocket(socket);

@@ -10,6 +10,7 @@ import type * as grpcTypes from '@grpc/grpc-js';
 import { fixtures, snapshotHost, tempDir, waitFor } from '../helpers';
 import { BUSYBOX, containerConfig, criEnv, grpc, grpcCode, sandboxConfig } from '../support/cri-env';
 import { startRegistry } from '../support/registry';
+import { loadCriProto } from '../../src/cri/server';
 
 t.test('version, status and runtime config', async (t) => {
   const e = await criEnv(t);
@@ -212,4 +213,30 @@ t.test('a second server on a socket that is served is refused', async (t) => {
   t.equal(r.code, 1);
   t.match(r.stderr, /another server is listening there/);
   t.equal((await e.call('Version', {})).runtime_name, 'podrun', 'the first one still serves');
+});
+
+t.test('runtime.v1alpha2 (kubelet before 1.23) served by the same implementation: its calls see what v1 calls made', async (t) => {
+  const e = await criEnv(t);
+  const pkg = loadCriProto() as unknown as { runtime: { v1alpha2: Record<string, grpcTypes.ServiceClientConstructor> } };
+  const old = new pkg.runtime.v1alpha2.RuntimeService(`unix://${e.socket}`, grpc.credentials.createInsecure());
+  const oldImages = new pkg.runtime.v1alpha2.ImageService(`unix://${e.socket}`, grpc.credentials.createInsecure());
+  t.teardown(() => {
+    old.close();
+    oldImages.close();
+  });
+  const call = (client: grpcTypes.Client, method: string, req: object): Promise<Record<string, any>> => // eslint-disable-line @typescript-eslint/no-explicit-any
+    new Promise((resolve, reject) => (client as unknown as Record<string, (r: object, cb: (err: Error | null, v: Record<string, unknown>) => void) => void>)[method].call(client, req, (err, v) => (err ? reject(err) : resolve(v))));
+  t.match(await call(old, 'Version', {}), { runtime_name: 'podrun', runtime_api_version: 'v1alpha2' });
+  t.equal((await e.call('Version', {})).runtime_api_version, 'v1', 'v1 calls still say v1');
+  t.ok((await call(oldImages, 'ListImages', {})).images.some((i: { repo_tags: string[] }) => i.repo_tags.includes(BUSYBOX)), 'images through v1alpha2');
+  const cfg = sandboxConfig('old', e.logDir);
+  const { pod_sandbox_id: pod } = await call(old, 'RunPodSandbox', { config: cfg });
+  const { container_id: id } = await call(old, 'CreateContainer', { pod_sandbox_id: pod, sandbox_config: cfg, config: containerConfig('c', ['sleep', '1000']) });
+  await call(old, 'StartContainer', { container_id: id });
+  t.equal((await e.call('ContainerStatus', { container_id: id })).status.state, 'CONTAINER_RUNNING', 'seen over v1');
+  const sync = await call(old, 'ExecSync', { container_id: id, cmd: ['echo', 'via-v1alpha2'], timeout: 5 });
+  t.equal(Buffer.from(sync.stdout).toString(), 'via-v1alpha2\n');
+  await call(old, 'StopPodSandbox', { pod_sandbox_id: pod });
+  await call(old, 'RemovePodSandbox', { pod_sandbox_id: pod });
+  t.same((await e.call('ListPodSandbox', {})).items, [], 'gone for v1 too');
 });
