@@ -16,7 +16,7 @@ export {
   type RootfsPaths, type ContainerDefaults, type ResolvedUser, type ImageRef, type PruneResult, type RemoveResult,
 } from './image';
 export {
-  startPodFrom as startPod, startPodsFrom as startPods, pods, inspectPod, inspectPod as podStatus, podLogs, execInPod, attachToPod,
+  startPodFrom as startPod, startPodsFrom as startPods, pods, inspectPod, inspectPod as podStatus, podLogs, execInPod, execCapture, type ExecOutput, attachToPod,
   stopPodByName as stopPod, removePodByName as removePod, podStats, gcPods, waitPod, watchPod, checkPodNetwork, type PodEvent, parsePodManifest, containerConfig, type ExecResult,
   type PodManifest, type PodRecord, type PodStatusReport, type PodOptions, type GcReport, type PodSummary, type PodStats, type ParsedPod, type ContainerChoice,
 } from './pod';

@@ -8,6 +8,7 @@ import { PodrunError } from '../errors';
 import { DEFAULT_DATA_ROOT } from '../image/store';
 import { attachContainer, DEFAULT_STATE_ROOT, execInContainer, execWithTerminal, readRecord, readRestarts, type ExecResult } from '../oci/lifecycle';
 import { containerStatus } from '../oci/lifecycle/container-status';
+import { startExecSession } from '../oci/lifecycle/exec-session';
 import { streamLog, type LogOptions, type LogWriter } from './logs';
 import { parsePodManifest, parsePodManifests } from './manifest';
 import { jobPod, type Workload } from './workloads';
@@ -207,6 +208,46 @@ export async function execInPod(query: string, container: string | undefined, ar
     return await execInContainer(c.ociId, { root: ociRoot, args, stdinFd: devNull });
   } finally {
     if (devNull !== undefined) fs.closeSync(devNull);
+  }
+}
+
+/** What a command run by execCapture printed, and how it ended. */
+export interface ExecOutput {
+  /** its exit status (128 + the signal's number when one ended it) */
+  exitCode: number;
+  stdout: Buffer;
+  stderr: Buffer;
+  /** it ran out of timeoutMs and was killed */
+  timedOut: boolean;
+}
+
+/** Run a command in a pod's container and collect what it printed (testcontainers' `exec`): stdout and stderr
+ * apart, `stdin` written to it (else it reads /dev/null), killed after `timeoutMs`. */
+export async function execCapture(query: string, args: string[], o: Partial<PodOptions> & ContainerChoice & { container?: string; stdin?: string | Buffer; timeoutMs?: number } = {}): Promise<ExecOutput> {
+  const { root } = opts(o);
+  const p = findPod(root, query);
+  const c = containerOf(p, o.container, o);
+  const session = startExecSession(c.ociId, { root: podOciRoot(root, p.id), args, stdin: o.stdin !== undefined });
+  const out: Buffer[] = [];
+  const err: Buffer[] = [];
+  session.stdout.on('data', (b: Buffer) => out.push(b));
+  session.stderr?.on('data', (b: Buffer) => err.push(b));
+  const drained = Promise.all([session.stdout, session.stderr].map((s) => s && new Promise((r) => s.once('close', r))));
+  if (session.stdin) {
+    session.stdin.on('error', () => undefined); // a command that exits without reading
+    session.stdin.end(o.stdin);
+  }
+  let timedOut = false;
+  const timer = o.timeoutMs !== undefined ? setTimeout(() => {
+    timedOut = true;
+    session.kill('SIGKILL');
+  }, o.timeoutMs) : undefined;
+  try {
+    const r = await session.result;
+    await drained;
+    return { exitCode: r.status ?? 137, stdout: Buffer.concat(out), stderr: Buffer.concat(err), timedOut };
+  } finally {
+    clearTimeout(timer);
   }
 }
 

@@ -431,3 +431,24 @@ spec:
   t.equal(r.stdout, 'first\nsecond\n', 'both runs\' output through one attach, which ends with the container');
   t.match((await e.podrun('inspect', 'reat', '-o', 'jsonpath={.status.phase} {.status.containerStatuses[0].restartCount}')).stdout, /^Succeeded 1$/);
 });
+
+t.test('library: execCapture returns what the command printed, feeds it stdin, kills it at its timeout', async (t) => {
+  const e = await podEnv(t);
+  const { execCapture } = await import('../../src/index');
+  const f = e.manifest('lib', `
+apiVersion: v1
+kind: Pod
+metadata: { name: lib }
+spec:
+  terminationGracePeriodSeconds: 0
+  containers: [{ name: c, image: localhost/podrun/busybox, command: [sleep, "1000"] }]
+`);
+  t.equal((await e.podrun('start', f)).code, 0);
+  const o = { root: e.runRoot, dataRoot: e.dataRoot };
+  const r = await execCapture('lib', ['sh', '-c', 'cat; echo oops >&2; exit 3'], { ...o, stdin: 'fed\n' });
+  t.same({ ...r, stdout: r.stdout.toString(), stderr: r.stderr.toString() }, { exitCode: 3, stdout: 'fed\n', stderr: 'oops\n', timedOut: false });
+  t.equal((await execCapture('lib', ['cat'], o)).stdout.length, 0, 'no stdin given: /dev/null');
+  const slow = await execCapture('lib', ['sleep', '30'], { ...o, timeoutMs: 300 });
+  t.same([slow.timedOut, slow.exitCode], [true, 137]);
+  await t.rejects(execCapture('nope', ['true'], o), { code: 'ENOTFOUND' });
+});
