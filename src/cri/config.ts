@@ -35,6 +35,9 @@ export const criConfigSchema = z.strictObject({
   }).optional(),
   /** only cgroupfs: podrun drives cgroup v2 directly */
   cgroupDriver: z.literal('cgroupfs').optional(),
+  /** containerd's restrict_oom_score_adj: a container's oom_score_adj is never set below the server's own (where the
+   * server may not lower it: without CAP_SYS_RESOURCE kubelet's -997/-998 for critical pods cannot be applied) */
+  restrictOomScoreAdj: z.boolean().optional(),
 });
 
 export type CriConfig = z.infer<typeof criConfigSchema>;

@@ -44,6 +44,8 @@ export interface CriContainerContext {
   readProfile: (file: string) => string;
   /** what a container gets when its request names no seccomp profile */
   defaultSeccomp: 'unconfined' | 'runtime-default';
+  /** restrictOomScoreAdj: the server's own oom_score_adj, below which none is set */
+  minOomScoreAdj?: number;
   /** the capabilities podrun holds: what privileged and ALL grant (containerd grants its own, too) */
   hostCapabilities: readonly string[];
   /** the host's devices, given to a privileged container (as containerd's WithHostDevices) */
@@ -73,7 +75,8 @@ export const withCriProcess: CriSpecOpt = (c, ctx) => {
   p.cwd = k.working_dir || ctx.image.workingDir || '/';
   if (!p.cwd.startsWith('/')) throw invalidArgument('config.working_dir', `${JSON.stringify(p.cwd)} is not absolute`);
   p.terminal = k.tty;
-  const oom = Number(k.linux?.resources?.oom_score_adj ?? 0);
+  const asked = Number(k.linux?.resources?.oom_score_adj ?? 0);
+  const oom = ctx.minOomScoreAdj !== undefined ? Math.max(asked, ctx.minOomScoreAdj) : asked;
   if (oom) p.oomScoreAdj = oom;
 };
 

@@ -273,6 +273,7 @@ export class CriRuntime {
             defaultSeccomp: this.config.defaultSeccomp === 'RuntimeDefault' ? 'runtime-default' : 'unconfined',
             selinuxEnabled: fs.existsSync('/sys/fs/selinux/enforce'),
             hostCapabilities: heldCapabilities(), hostDevices: config.linux?.security_context?.privileged ? hostDevices() : undefined,
+            minOomScoreAdj: this.config.restrictOomScoreAdj ? Number(fs.readFileSync('/proc/self/oom_score_adj', 'utf8')) : undefined,
           });
           info.user = { uid: c.process!.user.uid, gid: c.process!.user.gid, additionalGids: c.process!.user.additionalGids ?? [] };
           return c;

@@ -17,6 +17,8 @@ import { CriStreaming } from './streaming-backend';
 import { METRIC_DESCRIPTORS } from './metrics';
 import { StreamingServer } from './streaming/server';
 import { traced } from '../util/trace';
+import { startAuthorityFront } from './authority-front';
+import net from 'node:net';
 
 export const DEFAULT_CRI_SOCKET = 'unix:///run/podrun/cri.sock';
 
@@ -215,13 +217,23 @@ export async function startCriServer(o: CriServerOptions = {}): Promise<CriServe
 
   fs.mkdirSync(path.dirname(socket), { recursive: true });
   removeStaleSocket(socket);
+  // the gRPC server's own socket, beside the one clients use (src/cri/authority-front.ts says why)
+  const backend = path.join(path.dirname(socket), `.${path.basename(socket)}.grpc`);
+  fs.rmSync(backend, { force: true }); // its front's socket was stale: so is it
+  let front: net.Server | undefined;
   try {
     await streaming.start();
     await new Promise<void>((resolve, reject) => {
-      server.bindAsync(address, grpc().ServerCredentials.createInsecure(), (e) => (e ? reject(new PodrunError('EHOST', `listen ${address}: ${e.message}`)) : resolve()));
+      server.bindAsync(`unix://${backend}`, grpc().ServerCredentials.createInsecure(), (e) => (e ? reject(new PodrunError('EHOST', `listen ${address}: ${e.message}`)) : resolve()));
+    });
+    fs.chmodSync(backend, 0o600);
+    front = await startAuthorityFront(socket, backend).catch((e: Error) => {
+      throw new PodrunError('EHOST', `listen ${address}: ${e.message}`);
     });
   } catch (e) {
     await streaming.close();
+    server.forceShutdown();
+    fs.rmSync(backend, { force: true });
     throw e;
   }
   fs.chmodSync(socket, 0o660);
@@ -229,8 +241,10 @@ export async function startCriServer(o: CriServerOptions = {}): Promise<CriServe
     address, runtime, images, streamingUrl: streaming.url,
     close: async () => {
       await streaming.close();
+      await new Promise<void>((resolve) => front!.close(() => resolve()));
       await new Promise<void>((resolve) => server.tryShutdown(() => {
         fs.rmSync(socket, { force: true });
+        fs.rmSync(backend, { force: true });
         resolve();
       }));
     },

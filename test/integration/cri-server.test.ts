@@ -240,3 +240,18 @@ t.test('runtime.v1alpha2 (kubelet before 1.23) served by the same implementation
   await call(old, 'RemovePodSandbox', { pod_sandbox_id: pod });
   t.same((await e.call('ListPodSandbox', {})).items, [], 'gone for v1 too');
 });
+
+t.test('clients that send the socket path as :authority (kubelet 1.20–1.25, old crictl) are served: Node\'s HTTP/2 alone resets them', async (t) => {
+  const e = await criEnv(t);
+  const pkg = loadCriProto() as unknown as { runtime: { v1alpha2: Record<string, grpcTypes.ServiceClientConstructor> } };
+  const version = (socket: string): Promise<Record<string, unknown>> => {
+    // what grpc-go 1.27 (kubelet 1.20) sends for unix:///path: the path itself
+    const c = new pkg.runtime.v1alpha2.RuntimeService(`unix://${socket}`, grpc.credentials.createInsecure(), { 'grpc.default_authority': socket });
+    return new Promise((resolve, reject) => (c as unknown as { Version: (r: object, cb: (err: Error | null, v: Record<string, unknown>) => void) => void })
+      .Version({}, (err, v) => { c.close(); return err ? reject(err) : resolve(v); }));
+  };
+  t.match(await version(e.socket), { runtime_api_version: 'v1alpha2' }, 'through podrun\'s socket');
+  const backend = path.join(path.dirname(e.socket), `.${path.basename(e.socket)}.grpc`);
+  await t.rejects(version(backend), /RST_STREAM with code 1|PROTOCOL_ERROR/, 'the gRPC server\'s own socket refuses it: the front is what serves such clients');
+  t.equal((fs.statSync(backend).mode & 0o777).toString(8), '600', 'the inner socket is root\'s alone');
+});

@@ -69,6 +69,15 @@ t.test('sandbox plan: namespaces, DNS, ports, cgroup, errors naming CRI fields',
   t.equal(fieldOf(() => planSandbox(sandbox({ dns_config: { servers: [], searches: [], options: ['ndots:5\nnameserver 1.2.3.4'] } }))), 'config.dns_config.options[0]');
 });
 
+t.test('restrictOomScoreAdj: never below the server\'s own (containerd\'s restrict_oom_score_adj)', async (t) => {
+  const critical = container({ command: ['x'], linux: { resources: { ...emptyResources, oom_score_adj: '-997' } } as never });
+  t.equal(criContainerConfig(ctx(critical)).process!.oomScoreAdj, -997, 'as asked by default');
+  t.equal(criContainerConfig(ctx(critical, { minOomScoreAdj: 0 })).process!.oomScoreAdj, undefined, 'clamped to 0: left as it is');
+  t.equal(criContainerConfig(ctx(critical, { minOomScoreAdj: -500 })).process!.oomScoreAdj, -500);
+  const high = container({ command: ['x'], linux: { resources: { ...emptyResources, oom_score_adj: '1000' } } as never });
+  t.equal(criContainerConfig(ctx(high, { minOomScoreAdj: 0 })).process!.oomScoreAdj, 1000, 'a higher one as asked');
+});
+
 t.test('container config: process, user, namespaces, mounts, capabilities, resources', async (t) => {
   const c = criContainerConfig(ctx(container({
     command: ['/bin/app'], args: ['-v'], envs: [{ key: 'A', value: 'b' }], working_dir: '/work',
