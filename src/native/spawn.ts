@@ -132,3 +132,30 @@ function signalName(n: number): NodeJS.Signals | null {
 export function spawnChild(file: string, args: readonly string[], o?: SpawnOptions): SpawnedChild {
   return new SpawnedChild(file, args, o);
 }
+
+/** What a child printed and how it ended (error: it could not be started). */
+export interface ChildOutcome {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: Buffer;
+  stderr: Buffer;
+  error?: Error;
+}
+
+/** Run a program to its end, `input` on its stdin (else none), collecting its stdout and stderr. */
+export function runChild(file: string, args: readonly string[], o: { env?: SpawnOptions['env']; input?: string | Buffer } = {}): Promise<ChildOutcome> {
+  const child = spawnChild(file, args, { env: o.env, stdio: [o.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
+  const out: Buffer[] = [];
+  const err: Buffer[] = [];
+  child.stdout?.on('data', (b: Buffer) => out.push(b));
+  child.stderr?.on('data', (b: Buffer) => err.push(b));
+  if (child.stdin) {
+    child.stdin.on('error', () => undefined); // a program may exit without reading
+    child.stdin.end(o.input ?? '');
+  }
+  return new Promise((resolve) => {
+    let error: Error | undefined;
+    child.once('error', (e) => (error = e));
+    child.once('close', (code, signal) => resolve({ code, signal, stdout: Buffer.concat(out), stderr: Buffer.concat(err), ...(error ? { error } : {}) }));
+  });
+}

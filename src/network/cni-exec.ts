@@ -1,6 +1,6 @@
 /** Run one CNI plugin binary: the CNI_* environment, config on stdin,
  * result or error JSON on stdout (the side-effect edge of network/). */
-import { spawnChild } from '../native/spawn';
+import { runChild } from '../native/spawn';
 import fs from 'node:fs';
 import path from 'node:path';
 import { PodrunError } from '../errors';
@@ -44,27 +44,19 @@ export function invokePlugin(type: string, call: PluginCall, input: object): Pro
   if (call.netns) env.CNI_NETNS = call.netns;
   if (call.ifName) env.CNI_IFNAME = call.ifName;
   if (call.args) env.CNI_ARGS = call.args;
-  return traced(`cni: ${type} ${call.command}`, () => new Promise((resolve, reject) => {
-    const child = spawnChild(bin, [], { env, stdio: ['pipe', 'pipe', 'pipe'] });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    child.stdout!.on('data', (b: Buffer) => out.push(b));
-    child.stderr!.on('data', (b: Buffer) => err.push(b));
-    child.on('error', (e) => reject(new PodrunError('EHOST', `CNI plugin ${type} (${call.command}): ${e.message}`, { cause: e })));
-    child.on('close', (code) => {
-      const text = Buffer.concat(out).toString('utf8').trim();
-      let parsed: unknown;
-      try {
-        parsed = text ? JSON.parse(text) : undefined;
-      } catch {
-        parsed = undefined;
-      }
-      if (code === 0) return resolve(parsed);
-      const e = parsed as { code?: number; msg?: string; details?: string } | undefined;
-      const why = e?.msg ? `${e.msg}${e.details ? `: ${e.details}` : ''} (CNI error ${e.code})` : (Buffer.concat(err).toString('utf8').trim() || text || `exit ${code}`);
-      reject(new PodrunError('EHOST', `CNI plugin ${type} ${call.command} failed: ${why}`));
-    });
-    child.stdin!.on('error', () => undefined); // a plugin may exit without reading
-    child.stdin!.end(JSON.stringify(input));
-  }));
+  return traced(`cni: ${type} ${call.command}`, async () => {
+    const r = await runChild(bin, [], { env, input: JSON.stringify(input) });
+    if (r.error) throw new PodrunError('EHOST', `CNI plugin ${type} (${call.command}): ${r.error.message}`, { cause: r.error });
+    const text = r.stdout.toString('utf8').trim();
+    let parsed: unknown;
+    try {
+      parsed = text ? JSON.parse(text) : undefined;
+    } catch {
+      parsed = undefined;
+    }
+    if (r.code === 0) return parsed;
+    const e = parsed as { code?: number; msg?: string; details?: string } | undefined;
+    const why = e?.msg ? `${e.msg}${e.details ? `: ${e.details}` : ''} (CNI error ${e.code})` : (r.stderr.toString('utf8').trim() || text || `exit ${r.code}`);
+    throw new PodrunError('EHOST', `CNI plugin ${type} ${call.command} failed: ${why}`);
+  });
 }

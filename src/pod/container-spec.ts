@@ -134,16 +134,28 @@ export function resourceFieldValue(
 }
 
 function fieldRefValue(path: string, ctx: ContainerContext): string {
+  return podFieldValue(ctx.pod, path, { uid: ctx.podUid ?? '', podIP: ctx.podIP });
+}
+
+/** kubelet's FormatMap: sorted keys, Go-quoted values, a line each */
+function formatMap(m: Record<string, string> | undefined): string {
+  return Object.keys(m ?? {}).sort().map((k) => `${k}=${JSON.stringify(m![k])}`).join('\n');
+}
+
+/** A fieldRef's value (env and downwardAPI files alike); the manifest checks decide which paths each may use. */
+export function podFieldValue(pod: PodManifest, path: string, facts: { uid: string; podIP?: string }): string {
   const label = LABEL_FIELD_REF.exec(path);
-  if (label) return (label[1] === 'labels' ? ctx.pod.metadata.labels : ctx.pod.metadata.annotations)?.[label[2]] ?? '';
+  if (label) return (label[1] === 'labels' ? pod.metadata.labels : pod.metadata.annotations)?.[label[2]] ?? '';
   switch (path) {
-    case 'metadata.name': return ctx.pod.metadata.name;
-    case 'metadata.namespace': return ctx.pod.metadata.namespace ?? 'default';
-    case 'metadata.uid': return ctx.podUid ?? '';
-    case 'status.podIP': case 'status.podIPs': return ctx.podIP ?? '';
+    case 'metadata.name': return pod.metadata.name;
+    case 'metadata.namespace': return pod.metadata.namespace ?? 'default';
+    case 'metadata.uid': return facts.uid;
+    case 'metadata.labels': return formatMap(pod.metadata.labels);
+    case 'metadata.annotations': return formatMap(pod.metadata.annotations);
+    case 'status.podIP': case 'status.podIPs': return facts.podIP ?? '';
     case 'status.hostIP': case 'status.hostIPs': return '127.0.0.1';
     case 'spec.nodeName': return 'localhost';
-    case 'spec.serviceAccountName': return (ctx.pod.spec as { serviceAccountName?: string }).serviceAccountName ?? 'default';
+    case 'spec.serviceAccountName': return (pod.spec as { serviceAccountName?: string }).serviceAccountName ?? 'default';
     default: return '';
   }
 }

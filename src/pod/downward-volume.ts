@@ -5,8 +5,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { resourceFieldValue, type NodeAllocatable } from './container-spec';
-import { LABEL_FIELD_REF } from './manifest';
+import { podFieldValue, resourceFieldValue, type NodeAllocatable } from './container-spec';
 import type { PodManifest } from './manifest-schema';
 
 export interface DownwardItem {
@@ -16,24 +15,9 @@ export interface DownwardItem {
   mode?: number;
 }
 
-/** kubelet's FormatMap: sorted keys, Go-quoted values */
-function formatMap(m: Record<string, string> | undefined): string {
-  return Object.keys(m ?? {}).sort().map((k) => `${k}=${JSON.stringify(m![k])}`).join('\n');
-}
-
 export function downwardText(pod: PodManifest, podUid: string, it: DownwardItem, field: string, node: NodeAllocatable | undefined): string {
   if (it.resourceFieldRef) return resourceFieldValue(it.resourceFieldRef, `${field}.resourceFieldRef`, pod, undefined, node);
-  const fp = it.fieldRef!.fieldPath;
-  const label = LABEL_FIELD_REF.exec(fp);
-  if (label) return (label[1] === 'labels' ? pod.metadata.labels : pod.metadata.annotations)?.[label[2]] ?? '';
-  switch (fp) {
-    case 'metadata.name': return pod.metadata.name;
-    case 'metadata.namespace': return pod.metadata.namespace ?? 'default';
-    case 'metadata.uid': return podUid;
-    case 'metadata.labels': return formatMap(pod.metadata.labels);
-    case 'metadata.annotations': return formatMap(pod.metadata.annotations);
-    default: return '';
-  }
+  return podFieldValue(pod, it.fieldRef!.fieldPath, { uid: podUid });
 }
 
 export function writeDownwardItems(items: DownwardItem[], dir: string, defaultMode: number | undefined, text: (it: DownwardItem, i: number) => string): void {

@@ -16,7 +16,7 @@ import { PodrunError } from '../errors';
 import { containerDefaults, ImageStore, mountRootfs, pullImage, removeLease, removeRootfs, writeLease } from '../image';
 import { findImage, type ImageDetails } from '../image/images';
 import { detachMount, monitorPath, nativeFs } from '../native';
-import { spawnChild } from '../native/spawn';
+import { runChild } from '../native/spawn';
 import { MS } from '../oci/mount-options';
 import {
   cancelRestarts, createContainer, deleteContainer, killContainer, readRecord, readRestarts, startCreated,
@@ -220,18 +220,9 @@ function applyPodLimits(pod: PodManifest, rec: PodRecord, o: PodOptions): string
  * cgroup kill ends it with the pod. Returns the namespace's path. */
 async function startPodInit(rec: PodRecord, root: string, podCgroupDir: string): Promise<string> {
   const cg = sandboxCgroup(podCgroupDir);
-  const child = spawnChild(monitorPath(), ['pod-init', cg], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  let err = '';
-  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
-  const [status, spawnError] = await new Promise<[number | null, Error | undefined]>((resolve) => {
-    let failure: Error | undefined;
-    child.once('error', (e) => (failure = e));
-    child.once('close', (code) => resolve([code, failure]));
-  });
-  const pid = Number(out.trim());
-  if (status !== 0 || !(pid > 0)) throw new PodrunError('EHOST', `shareProcessNamespace: starting the pod's init failed: ${(err || spawnError?.message || `exit ${status}`).trim()}`);
+  const r = await runChild(monitorPath(), ['pod-init', cg]);
+  const pid = Number(r.stdout.toString().trim());
+  if (r.code !== 0 || !(pid > 0)) throw new PodrunError('EHOST', `shareProcessNamespace: starting the pod's init failed: ${(r.stderr.toString() || r.error?.message || `exit ${r.code}`).trim()}`);
   rec.podInit = { pid, startTime: processStartTime(pid) };
   writePod(root, rec);
   return `/proc/${pid}/ns/pid`;

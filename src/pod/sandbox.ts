@@ -1,6 +1,6 @@
 /** The pod sandbox: net, IPC and UTS namespaces pinned by bind mount (no
  * pause process), loopback up, hostname set; and the pod's /etc files. */
-import { spawnChild } from '../native/spawn';
+import { runChild } from '../native/spawn';
 import fs from 'node:fs';
 import path from 'node:path';
 import { PodrunError } from '../errors';
@@ -21,21 +21,13 @@ export function createSandbox(dir: string, pod: PodManifest): Promise<SandboxNam
   if (!pod.spec.hostNetwork) kinds.push(['net', 'network'], ['uts', 'uts']);
   if (!pod.spec.hostIPC) kinds.push(['ipc', 'ipc']);
   if (kinds.length === 0) return Promise.resolve(ns);
-  return new Promise((resolve, reject) => {
-    const child = spawnChild(monitorPath(), ['sandbox', dir, podHostname(pod), ...kinds.map(([k]) => `--${k}`)], { stdio: ['ignore', 'ignore', 'pipe'] });
-    let stderr = '';
-    let spawnError: Error | undefined;
-    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', (e) => (spawnError = e));
-    child.on('close', (status) => {
-      if (status === 0) {
-        for (const [kind, key] of kinds) ns[key] = path.join(dir, kind);
-        resolve(ns);
-        return;
-      }
-      removeSandbox(dir);
-      reject(new PodrunError('EHOST', `pod sandbox: ${(stderr || spawnError?.message || `exit ${status}`).trim().replace(/^podrun-monitor: sandbox: /, '')}`));
-    });
+  return runChild(monitorPath(), ['sandbox', dir, podHostname(pod), ...kinds.map(([k]) => `--${k}`)]).then((r) => {
+    if (r.code === 0) {
+      for (const [kind, key] of kinds) ns[key] = path.join(dir, kind);
+      return ns;
+    }
+    removeSandbox(dir);
+    throw new PodrunError('EHOST', `pod sandbox: ${(r.stderr.toString() || r.error?.message || `exit ${r.code}`).trim().replace(/^podrun-monitor: sandbox: /, '')}`);
   });
 }
 
