@@ -167,7 +167,7 @@ export function registerPodCommands(program: Command, run: Runner, globals: () =
         if (opt.json) return void process.stdout.write(`${JSON.stringify(all.map(({ p }) => p), null, 2)}\n`);
         if (out.kind === 'wide') {
           return void process.stdout.write(table([['NAME', 'ID', 'READY', 'STATUS', 'RESTARTS', 'IP', 'AGE', 'NAMESPACE', 'NETWORK', 'IMAGES'],
-            ...all.map(({ p, view }) => [...row(p), p.namespace, p.network ?? '-', (view ?? lib().inspectPod(p.id, o())).manifest.spec.containers.map((c) => c.image).join(',')])]));
+            ...all.map(({ p, view }) => [...row(p), p.namespace, p.network ?? '-', view!.manifest.spec.containers.map((c) => c.image).join(',')])]));
         }
         if (out.kind !== 'table') return void process.stdout.write(formatPods(all.map(({ view }) => view!), out, true));
         process.stdout.write(table([['NAME', 'ID', 'READY', 'STATUS', 'RESTARTS', 'IP', 'AGE'], ...all.map(({ p }) => row(p))]));
