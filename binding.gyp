@@ -21,7 +21,7 @@
       "target_name": "podrun",
       "dependencies": ["launch", "<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except"],
       "sources": [
-        "native/addon/addon.cc", "native/addon/fsops.cc", "native/addon/process_spawn.cc",
+        "native/addon/addon.cc", "native/addon/fsops.cc", "native/addon/process_spawn.cc", "native/addon/netns_connect.cc",
         "native/image/layer_unpacker.cc", "native/image/layer_apply.cc", "native/image/file_finisher.cc",
         "native/image/decompress.cc", "native/image/tar_stream.cc"
       ],
@@ -37,7 +37,7 @@
       "dependencies": ["launch"],
       "sources": [
         "native/monitor/monitor.c", "native/monitor/supervisor.c", "native/monitor/cri_log.c", "native/monitor/tty_proxy.c",
-        "native/monitor/rootfs_reset.c", "native/monitor/sandbox.c", "native/monitor/net_probe.c", "native/monitor/port_forward.c", "native/common/proc_stat.c", "native/common/write_full.c"
+        "native/monitor/rootfs_reset.c", "native/monitor/sandbox.c", "native/monitor/net_probe.c", "native/monitor/port_forward.c", "native/monitor/owner_reaper.c", "native/common/proc_stat.c", "native/common/write_full.c"
       ],
       "cflags": ["-ffunction-sections", "-fdata-sections"],
       "ldflags": ["-static", "-Wl,--gc-sections"]

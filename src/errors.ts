@@ -11,6 +11,8 @@ export type PodrunErrorCode =
   | 'EDIGEST' // content does not match its digest
   | 'EUNSAFE' // a layer entry would write outside its root
   | 'EREGISTRY' // a registry refused or failed a request (auth, network, status)
+  | 'ETIMEOUT' // a wait for a pod (a log line, a port, readiness…) ran out of time
+  | 'EEXITED' // a pod ended, failed or was removed while something waited for it to be ready
   | 'EINTERNAL';
 
 export interface PodrunErrorOptions {

@@ -1,4 +1,10 @@
-/** podrun library API. No global state: every call takes what it needs. */
+/** podrun library API: the `Podrun` client (src/client) for tests and programs, and the free functions beneath it
+ * for one-off use (each takes the options it needs). */
+export { Podrun, type PodrunOptions, type StartOptions, type PodSource } from './client/podrun';
+export { Pod, type ExecText, type PodExecOptions, type PodLogOptions, type PortOptions, type PodAddress } from './client/pod-handle';
+export { PodBuilder, type ContainerOptions } from './client/pod-builder';
+export { Wait, type WaitStrategy, type WaitTarget, type HttpWaitOptions } from './client/wait';
+export type { CopySource } from './client/copy';
 export { PodrunError, type PodrunErrorCode } from './errors';
 export { run, startContainer, validateId, type RunOptions, type RunResult, type RunSource, type RunningContainer } from './oci/run';
 export { buildLaunchPlan, type PlanContext, type PlanResult } from './oci/build-plan';
@@ -16,7 +22,7 @@ export {
   type RootfsPaths, type ContainerDefaults, type ResolvedUser, type ImageRef, type PruneResult, type RemoveResult,
 } from './image';
 export {
-  startPodFrom as startPod, startPodsFrom as startPods, pods, inspectPod, inspectPod as podStatus, podLogs, execInPod, execCapture, type ExecOutput, attachToPod,
+  startPodFrom as startPod, startPodsFrom as startPods, startPodFromText, pods, inspectPod, inspectPod as podStatus, podLogs, execInPod, execCapture, execStream, type ExecOutput, type ExecSession, type ExecProcessOptions, attachToPod, podNetworkNamespace,
   stopPodByName as stopPod, removePodByName as removePod, podStats, gcPods, waitPod, watchPod, checkPodNetwork, type PodEvent, parsePodManifest, containerConfig, type ExecResult,
   type PodManifest, type PodRecord, type PodStatusReport, type PodOptions, type GcReport, type PodSummary, type PodStats, type ParsedPod, type ContainerChoice,
 } from './pod';

@@ -19,6 +19,7 @@ extern "C" {
 }
 #include "fsops.h"
 #include "process_spawn.h"
+#include "netns_connect.h"
 
 #ifndef P_PIDFD
 #define P_PIDFD 3
@@ -207,6 +208,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitFsOps(env, exports);
   InitLayerUnpacker(env, exports);
   InitSpawn(env, exports);
+  InitNetnsConnect(env, exports);
   return exports;
 }
 

@@ -304,6 +304,7 @@ export function registerPodCommands(program: Command, run: Runner, globals: () =
           return;
         }
         for (const p of r.interrupted) process.stdout.write(`removed pod ${p}: its start was interrupted\n`);
+        for (const p of r.orphaned) process.stdout.write(`removed pod ${p}: the process that owned it has ended\n`);
         for (const id of r.recordless) process.stdout.write(`removed pod directory ${id}: no record\n`);
         for (const d of r.dataDirs) process.stdout.write(`removed ${d}\n`);
         for (const c of r.cgroups) process.stdout.write(`removed cgroup ${c}\n`);
@@ -364,6 +365,18 @@ export function registerPodCommands(program: Command, run: Runner, globals: () =
           }
         }
         return failed ? 1 : 0;
+      })(),
+    );
+
+  // run by the library's reaper (podrun-monitor reaper) when a process owning pods has ended; not for users
+  program
+    .command('reap-orphans', { hidden: true })
+    .action(() =>
+      run(async () => {
+        const { root, dataRoot } = o();
+        const { DEFAULT_STATE_ROOT } = require('../oci/lifecycle/state-store') as typeof import('../oci/lifecycle/state-store');
+        const { DEFAULT_DATA_ROOT } = require('../image/store') as typeof import('../image/store');
+        await (require('../pod/pod-gc') as typeof import('../pod/pod-gc')).reapOrphans(root ?? DEFAULT_STATE_ROOT, dataRoot ?? DEFAULT_DATA_ROOT);
       })(),
     );
 

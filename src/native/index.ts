@@ -40,6 +40,9 @@ export interface NativeApi {
   /** pidfd for pid, or -1 if it does not exist */
   pidfdOpen(pid: number): number;
   closeFd(fd: number): void;
+  /** a TCP connection to address:port made inside the network namespace at netnsPath: its fd, connected (rejects
+   * with `code` ECONNREFUSED, ETIMEDOUT, ENOENT… and `step`) */
+  connectInNetns(netnsPath: string, address: string, port: number): Promise<number>;
 }
 
 export interface NativeLayerStats {

@@ -8,7 +8,7 @@ import { PodrunError } from '../errors';
 import { DEFAULT_DATA_ROOT } from '../image/store';
 import { attachContainer, DEFAULT_STATE_ROOT, execInContainer, execWithTerminal, readRecord, readRestarts, type ExecResult } from '../oci/lifecycle';
 import { containerStatus } from '../oci/lifecycle/container-status';
-import { startExecSession } from '../oci/lifecycle/exec-session';
+import { startExecSession, type ExecSession } from '../oci/lifecycle/exec-session';
 import { streamLog, type LogOptions, type LogWriter } from './logs';
 import { parsePodManifest, parsePodManifests } from './manifest';
 import { jobPod, type Workload } from './workloads';
@@ -20,11 +20,12 @@ import { checkNetwork } from '../network';
 import { diffStatus, type PodEvent } from './pod-events';
 import { collectGarbage, type GcReport } from './pod-gc';
 import { defaultContainer } from './default-container';
-import { findPod, findPodIdForRemoval, listPods, podCgroupOf, podOciRoot, readPod, type PodRecord } from './pod-store';
+import { ChangeFeed } from '../util/change-feed';
+import { findPod, findPodIdForRemoval, listPods, podCgroupOf, podDir, podOciRoot, podsDir, readPod, type PodRecord } from './pod-store';
 
 export { parsePodManifest, type ParsedPod } from './manifest';
 export { containerConfig, grantPrivileged, ALL_CAPS, DEFAULT_CAPS, type ContainerContext, type SandboxNamespaces } from './container-spec';
-export type { PodManifest, PodRecord, PodStatusReport, PodOptions, GcReport, ExecResult, PodEvent };
+export type { PodManifest, PodRecord, PodStatusReport, PodOptions, GcReport, ExecResult, PodEvent, ExecSession };
 export { diffStatus, podLogRotation };
 
 function opts(o: Partial<PodOptions>): PodOptions {
@@ -36,6 +37,13 @@ function opts(o: Partial<PodOptions>): PodOptions {
 export async function startPodFrom(source: PodManifest | string, o: Partial<PodOptions> & { objects?: Array<Record<string, unknown>> } = {}): Promise<PodRecord> {
   const { text, name } = manifestText(source, o.objects);
   const parsed = parsePodManifest(text, name, { validate: o.validate });
+  for (const w of parsed.warnings) o.onWarning?.(w);
+  return startPod(parsed.pod, opts(o), parsed.objects);
+}
+
+/** Start a pod from YAML (or JSON) text: the Pod, and the ConfigMaps and Secrets it uses as further documents. */
+export async function startPodFromText(text: string, o: Partial<PodOptions> = {}): Promise<PodRecord> {
+  const parsed = parsePodManifest(text, 'manifest', { validate: o.validate });
   for (const w of parsed.warnings) o.onWarning?.(w);
   return startPod(parsed.pod, opts(o), parsed.objects);
 }
@@ -221,13 +229,38 @@ export interface ExecOutput {
   timedOut: boolean;
 }
 
-/** Run a command in a pod's container and collect what it printed (testcontainers' `exec`): stdout and stderr
- * apart, `stdin` written to it (else it reads /dev/null), killed after `timeoutMs`. */
-export async function execCapture(query: string, args: string[], o: Partial<PodOptions> & ContainerChoice & { container?: string; stdin?: string | Buffer; timeoutMs?: number } = {}): Promise<ExecOutput> {
+/** What an exec runs with besides its arguments: the container's process otherwise. */
+export interface ExecProcessOptions {
+  container?: string;
+  /** variables added to (or replacing) the container's */
+  env?: Record<string, string>;
+  /** working directory (default: the container's) */
+  cwd?: string;
+  /** uid (and gid) to run as (default: the container's user) */
+  user?: { uid: number; gid: number };
+}
+
+function execOptions(o: ExecProcessOptions): { env?: string[]; cwd?: string; user?: { uid: number; gid: number } } {
+  return {
+    ...(o.env ? { env: Object.entries(o.env).map(([k, v]) => `${k}=${v}`) } : {}),
+    ...(o.cwd !== undefined ? { cwd: o.cwd } : {}),
+    ...(o.user ? { user: o.user } : {}),
+  };
+}
+
+/** Start a command in a pod's container and hand over its streams (`stdin` only when asked; with `tty` one
+ * terminal stream and `resize`): the streaming variant of execCapture. */
+export function execStream(query: string, args: string[], o: Partial<PodOptions> & ContainerChoice & ExecProcessOptions & { stdin?: boolean; tty?: boolean } = {}): ExecSession {
   const { root } = opts(o);
   const p = findPod(root, query);
   const c = containerOf(p, o.container, o);
-  const session = startExecSession(c.ociId, { root: podOciRoot(root, p.id), args, stdin: o.stdin !== undefined });
+  return startExecSession(c.ociId, { root: podOciRoot(root, p.id), args, stdin: o.stdin, tty: o.tty, ...execOptions(o) });
+}
+
+/** Run a command in a pod's container and collect what it printed (testcontainers' `exec`): stdout and stderr
+ * apart, `stdin` written to it (else it reads /dev/null), killed after `timeoutMs`. */
+export async function execCapture(query: string, args: string[], o: Partial<PodOptions> & ContainerChoice & ExecProcessOptions & { stdin?: string | Buffer | NodeJS.ReadableStream; timeoutMs?: number } = {}): Promise<ExecOutput> {
+  const session = execStream(query, args, { ...o, stdin: o.stdin !== undefined, tty: false });
   const out: Buffer[] = [];
   const err: Buffer[] = [];
   session.stdout.on('data', (b: Buffer) => out.push(b));
@@ -235,7 +268,9 @@ export async function execCapture(query: string, args: string[], o: Partial<PodO
   const drained = Promise.all([session.stdout, session.stderr].map((s) => s && new Promise((r) => s.once('close', r))));
   if (session.stdin) {
     session.stdin.on('error', () => undefined); // a command that exits without reading
-    session.stdin.end(o.stdin);
+    const input = o.stdin!;
+    if (typeof input === 'string' || Buffer.isBuffer(input)) session.stdin.end(input);
+    else input.pipe(session.stdin);
   }
   let timedOut = false;
   const timer = o.timeoutMs !== undefined ? setTimeout(() => {
@@ -298,24 +333,67 @@ export async function waitPod(query: string, o: Partial<PodOptions> & { timeoutM
   }
 }
 
-/** Report each change of a pod's status (phase, container starts, exits,
- * back-offs, readiness, probe failures) until it has finished and nothing in
- * it runs, it is removed, or `signal` aborts. It begins with the current
- * state as events. */
-export async function watchPod(query: string, onEvent: (e: PodEvent & { time: string }) => void, o: Partial<PodOptions> & { signal?: AbortSignal; intervalMs?: number } = {}): Promise<void> {
+/** Report each change of a pod's status (phase, container starts, exits, back-offs, readiness, probe failures) as
+ * it happens, until it has finished and nothing in it runs (with `untilRemoved`: until it is removed), it is
+ * removed, or `signal` aborts. It begins with the current state as events, and ends with `Removed` when the pod
+ * was removed (containers still running when it went are reported terminated first, reason `Removed`).
+ * Driven by the files the pod's monitor and prober write (inotify), with a look every `intervalMs` (default 1 s)
+ * for what writes none. */
+export async function watchPod(query: string, onEvent: (e: PodEvent & { time: string }) => void, o: Partial<PodOptions> & { signal?: AbortSignal; intervalMs?: number; untilRemoved?: boolean } = {}): Promise<void> {
   const { root } = opts(o);
   const id = findPod(root, query).id;
+  const emit = (e: PodEvent): void => onEvent({ ...e, time: new Date().toISOString() });
+  const changes = new ChangeFeed(o.signal);
   let prev: PodStatusReport | undefined;
-  while (!o.signal?.aborted) {
-    const rec = readPod(root, id);
-    if (!rec) return;
-    const now = podStatus(root, rec);
-    for (const e of diffStatus(prev, now)) onEvent({ ...e, time: new Date().toISOString() });
-    prev = now;
-    // finished, and nothing runs any more (a pod failed by its deadline is still being stopped for a moment)
-    if ((now.phase === 'Succeeded' || now.phase === 'Failed') && !now.containerStatuses.some((c) => 'running' in c.state)) return;
-    await sleep(o.intervalMs ?? 100);
+  const reportedEnded = new Set<string>();
+  try {
+    while (!o.signal?.aborted) {
+      // the pod list (its removal), the pod (record, probes.json) and each container's directory (pid, exit, restarts)
+      changes.watch(podsDir(root), (name) => name === id);
+      changes.watch(podDir(root, id));
+      const ociRoot = podOciRoot(root, id);
+      changes.watch(ociRoot);
+      for (const c of fs.existsSync(ociRoot) ? fs.readdirSync(ociRoot) : []) changes.watch(path.join(ociRoot, c));
+      const rec = readPod(root, id);
+      if (!rec || rec.removing) {
+        // being removed: only each running container's end (its real exit while its record lasts), then Removed
+        const now = rec ? podStatus(root, rec) : undefined;
+        const current = new Map([...(now?.initContainerStatuses ?? []), ...(now?.containerStatuses ?? [])].map((c) => [c.name, c]));
+        for (const c of [...(prev?.initContainerStatuses ?? []), ...(prev?.containerStatuses ?? [])]) {
+          if (!('running' in c.state) || reportedEnded.has(c.name)) continue;
+          const cur = current.get(c.name);
+          if (cur && 'running' in cur.state) continue;
+          const ended = cur && 'terminated' in cur.state ? cur.state.terminated : { exitCode: 137, reason: 'Removed' };
+          emit({ type: 'ContainerTerminated', container: c.name, exitCode: ended.exitCode, reason: ended.reason });
+          reportedEnded.add(c.name);
+        }
+        if (!rec) {
+          emit({ type: 'Removed' });
+          return;
+        }
+        await changes.next(o.intervalMs ?? 1000);
+        continue;
+      }
+      const now = podStatus(root, rec);
+      for (const e of diffStatus(prev, now)) emit(e);
+      prev = now;
+      // finished, and nothing runs any more (a pod failed by its deadline is still being stopped for a moment)
+      if (!o.untilRemoved && (now.phase === 'Succeeded' || now.phase === 'Failed') && !now.containerStatuses.some((c) => 'running' in c.state)) return;
+      await changes.next(o.intervalMs ?? 1000);
+    }
+  } finally {
+    changes.close();
   }
+}
+
+/** The file of the pod's network namespace (to enter it: setns), or null when the pod uses the host's. */
+export function podNetworkNamespace(query: string, o: Partial<PodOptions> = {}): string | null {
+  const { root } = opts(o);
+  const p = findPod(root, query);
+  if (p.manifest.spec.hostNetwork) return null;
+  const ns = p.sandbox?.namespaces.network;
+  if (!ns) throw new PodrunError('ENOTFOUND', `pod ${p.name} has no network namespace yet`);
+  return ns;
 }
 
 /** CNI CHECK of a pod's network attachment: throws what a plugin found wrong. */

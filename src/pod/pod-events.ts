@@ -8,7 +8,9 @@ export type PodEvent =
   | { type: 'ContainerTerminated'; container: string; exitCode: number; reason: string }
   | { type: 'ContainerBackOff'; container: string; message?: string }
   | { type: 'ContainerReady'; container: string; ready: boolean }
-  | { type: 'ProbeFailed'; container: string; message: string };
+  | { type: 'ProbeFailed'; container: string; message: string }
+  /** the pod was removed (the watcher's last event) */
+  | { type: 'Removed' };
 
 const stateKey = (c: ContainerStatusReport): string => Object.keys(c.state)[0];
 

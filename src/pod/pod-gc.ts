@@ -10,11 +10,13 @@ import { sweepAtomicTemps } from '../util/atomic-file';
 import { withFileLock } from '../util/file-lock';
 import { dataDirOwnedBy, podDataDir, removeOrphanData } from './pod-data-dir';
 import { removePod } from './pod-lifecycle';
-import { listPods, podDir, recordlessPodIds, startInterrupted } from './pod-store';
+import { listPods, ownerGone, podDir, recordlessPodIds, startInterrupted } from './pod-store';
 
 export interface GcReport {
   /** pods whose `podrun start` died before they were up (name (id)) */
   interrupted: string[];
+  /** pods whose owning process has ended (name (id)) */
+  orphaned: string[];
   /** pod ids whose directory a crash left without a record */
   recordless: string[];
   /** writable layers and volumes of pods that no longer exist */
@@ -30,7 +32,7 @@ export interface GcReport {
 }
 
 export async function collectGarbage(root: string, dataRoot: string): Promise<GcReport> {
-  const report: GcReport = { interrupted: [], recordless: [], dataDirs: [], cgroups: [], networks: [], tempFiles: 0, left: [] };
+  const report: GcReport = { interrupted: [], orphaned: [], recordless: [], dataDirs: [], cgroups: [], networks: [], tempFiles: 0, left: [] };
   // under pods.lock no start is between its mkdir and its first record
   await withFileLock(path.join(root, 'pods.lock'), async () => {
     for (const id of recordlessPodIds(root)) {
@@ -43,6 +45,7 @@ export async function collectGarbage(root: string, dataRoot: string): Promise<Gc
     await removePod(root, rec.id, { force: true, dataRoot });
     report.interrupted.push(`${rec.name} (${rec.id})`);
   }
+  report.orphaned = await reapOrphans(root, dataRoot);
   const dataPods = path.join(dataRoot, 'pods');
   for (const id of fs.existsSync(dataPods) ? fs.readdirSync(dataPods) : []) {
     if (fs.existsSync(podDir(root, id))) continue;
@@ -68,4 +71,18 @@ export async function collectGarbage(root: string, dataRoot: string): Promise<Gc
   }
   report.tempFiles = sweepAtomicTemps(cniCacheDir(dataRoot)) + sweepAtomicTemps(leasesDir(dataRoot));
   return report;
+}
+
+/** Remove the pods whose owner has ended (name (id) of each): what the library's reaper runs when its owner is gone,
+ * and part of gc. A pod another process is removing meanwhile is not an error. */
+export async function reapOrphans(root: string, dataRoot: string): Promise<string[]> {
+  const out: string[] = [];
+  for (const rec of listPods(root)) {
+    if (!ownerGone(rec)) continue;
+    await removePod(root, rec.id, { force: true, dataRoot }).catch((e: unknown) => {
+      if (fs.existsSync(podDir(root, rec.id))) throw e;
+    });
+    out.push(`${rec.name} (${rec.id})`);
+  }
+  return out;
 }

@@ -69,6 +69,8 @@ export interface PodOptions extends PodNetworkOptions {
   onWarning?: (message: string) => void;
   /** what an unknown field of the manifest does, as kubectl's --validate (default strict: refused) */
   validate?: ValidationMode;
+  /** the process whose end removes the pod (`podrun gc`, and the library's reaper: see src/client/owner-reaper.ts) */
+  owner?: { pid: number; startTime?: number };
 }
 
 /** kubelet's restartPolicy per container: init containers only restart on
@@ -278,6 +280,7 @@ export async function createPodSandbox(pod: PodManifest, o: PodOptions, s: Sandb
   const rec: PodRecord = {
     id, name: pod.metadata.name, namespace, created: new Date().toISOString(), manifest: pod, containers: [],
     dataDir: podDataDir(o.dataRoot, id), tmpfsVolumes: [], starter: { pid: process.pid, startTime: processStartTime(process.pid) },
+    ...(o.owner ? { owner: o.owner } : {}),
     ...(s.cgroupParent ? { cgroup: `${s.cgroupParent}/pod-${id}` } : {}), ...(s.cri ? { cri: s.cri } : {}),
   };
   const conflict = s.conflict ?? sameName(pod);
@@ -603,6 +606,7 @@ export async function removePod(root: string, id: string, o: { force?: boolean; 
   stopProber(rec);
   const running = notStopped(ociRoot, rec).length > 0;
   if (running && !o.force) throw new PodrunError('EINVALID_CONFIG', `pod ${rec.name} is running: stop it first or pass --force`);
+  updatePod(root, id, (r) => (r.removing = true));
   if (running) await stopPod(root, rec, 0);
   for (const c of rec.containers) await removeContainerParts(root, o.dataRoot, id, c);
   await stopPodMonitor(root, rec);

@@ -66,10 +66,17 @@ export interface PodRecord {
   cri?: Record<string, unknown>;
   /** the `podrun start` process while it builds the pod; cleared once the pod is up */
   starter?: { pid: number; startTime?: number };
+  /** the process that owns the pod: once it has ended, the pod is removed (the library's owned pods) */
+  owner?: { pid: number; startTime?: number };
+  /** set when `rm` begins: watchers report the containers' ends, not the teardown's intermediate states */
+  removing?: boolean;
 }
 
 /** True when the process that was starting the pod died before it finished. */
 export const startInterrupted = (rec: PodRecord): boolean => !!rec.starter && !isSameProcess(rec.starter.pid, rec.starter.startTime);
+
+/** True when the pod has an owner and that process has ended. */
+export const ownerGone = (rec: PodRecord): boolean => !!rec.owner && !isSameProcess(rec.owner.pid, rec.owner.startTime);
 
 export const podsDir = (root: string): string => path.join(root, 'pods');
 export const podDir = (root: string, id: string): string => path.join(podsDir(root), id);
