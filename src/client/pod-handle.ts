@@ -143,7 +143,7 @@ export class Pod implements AsyncDisposable, WaitTarget {
     const out: string[] = [];
     for (const c of [...(m.spec.initContainers ?? []), ...m.spec.containers]) {
       const text = await this.logs({ container: c.name, tail: lines }).catch(() => '');
-      if (text) out.push(text.replace(/\n?$/, '\n').replace(/^/gm, `[${c.name}] `).trimEnd());
+      if (text.trim()) out.push(text.trimEnd().replace(/^/gm, `[${c.name}] `));
     }
     return out.join('\n');
   }

@@ -2,7 +2,7 @@
  * started from a manifest, a file, YAML text or a builder, owned by the calling process unless asked otherwise
  * (removed by podrun when it ends, SIGKILL included), and optionally waited for. */
 import { DEFAULT_DATA_ROOT } from '../image/store';
-import { pullImage, type PulledImage } from '../image';
+import { inspectImage, loadImage, pullImage, type PulledImage } from '../image';
 import { DEFAULT_STATE_ROOT } from '../oci/lifecycle/state-store';
 import { PodrunError } from '../errors';
 import { gcPods, inspectPod, pods, removePodByName, startPodFrom, startPodFromText, type GcReport, type PodManifest, type PodOptions, type PodSummary } from '../pod';
@@ -48,7 +48,8 @@ export class Podrun {
   readonly options: Readonly<PodrunOptions>;
 
   constructor(o: PodrunOptions = {}) {
-    this.options = { ...o, root: o.root ?? DEFAULT_STATE_ROOT, dataRoot: o.dataRoot ?? DEFAULT_DATA_ROOT };
+    // the roots as the CLI finds them: options, else $PODRUN_RUNROOT / $PODRUN_DATA_ROOT, else the defaults
+    this.options = { ...o, root: o.root ?? (process.env.PODRUN_RUNROOT || DEFAULT_STATE_ROOT), dataRoot: o.dataRoot ?? (process.env.PODRUN_DATA_ROOT || DEFAULT_DATA_ROOT) };
   }
 
   get #podOptions(): Partial<PodOptions> {
@@ -105,6 +106,20 @@ export class Podrun {
 
   pull(image: string): Promise<PulledImage> {
     return pullImage(image, { dataRoot: this.options.dataRoot, insecure: this.options.insecure });
+  }
+
+  /** Load an image archive or OCI layout (`podrun load`), recorded as `name`; nothing is done when `name` is
+   * already there (a test's `before`). */
+  async load(file: string, o: { name: string; ifMissing?: boolean }): Promise<void> {
+    if (o.ifMissing !== false) {
+      try {
+        inspectImage(o.name, { dataRoot: this.options.dataRoot });
+        return;
+      } catch (e) {
+        if ((e as PodrunError).code !== 'ENOTFOUND') throw e;
+      }
+    }
+    await loadImage(file, { dataRoot: this.options.dataRoot, name: o.name });
   }
 
   /** What crashed starts and ended owners left: see `podrun gc`. */
