@@ -3,9 +3,10 @@
  * timestamped, following it as it grows and rotates — in bounded chunks, so a
  * reader's memory does not grow with the log. */
 import fs from 'node:fs';
+import path from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { snapshotLogFiles } from '../oci/lifecycle/container-log';
+import { ChangeFeed } from '../util/change-feed';
 
 export interface LogOptions {
   timestamps?: boolean;
@@ -119,12 +120,21 @@ export async function streamLog(file: string, sink: LogWriter, o: LogOptions = {
     held = undefined;
     if (lines.length) await limited(lines.join(''));
   }
-  while (o.follow && !o.signal?.aborted && pos < end && left > 0) {
-    if (o.done?.()) {
+  if (!o.follow) return;
+  // woken by the monitor's writes (inotify on the log's directory: rotations too), looking every 100 ms regardless
+  // for `done` (the container's exit writes elsewhere)
+  const changes = new ChangeFeed(o.signal);
+  changes.watch(path.dirname(file));
+  try {
+    while (!o.signal?.aborted && pos < end && left > 0) {
+      if (o.done?.()) {
+        await readMore();
+        break;
+      }
+      await changes.next(100);
       await readMore();
-      break;
     }
-    await sleep(100);
-    await readMore();
+  } finally {
+    changes.close();
   }
 }

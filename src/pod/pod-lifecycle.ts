@@ -6,7 +6,6 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { applyResources } from '../cgroup/apply';
 import { containerResources, parseQuantity, podResources, type MemoryQoS } from '../cgroup/kube-resources';
 import { cgroupDirsToCreate, createCgroup, pruneEmpty, pruneMadeParents, removeCgroup } from '../cgroup/lifecycle';
@@ -26,6 +25,8 @@ import { containerStatus } from '../oci/lifecycle/container-status';
 import { readFileInRoot } from '../util/in-root';
 import { isSameProcess, processStartTime } from '../util/process-identity';
 import { withFileLock } from '../util/file-lock';
+import { containerDir } from '../oci/lifecycle/state-store';
+import { ChangeFeed } from '../util/change-feed';
 import { traced, tracedSync } from '../util/trace';
 import { ALL_CAPS, containerConfig, type NodeAllocatable } from './container-spec';
 import { downwardText, writeDownwardItems, type DownwardItem } from './downward-volume';
@@ -180,20 +181,27 @@ function makeVolumes(pod: PodManifest, rec: PodRecord, objects: PodObjects, node
 export async function waitExit(ociRoot: string, id: string, timeoutMs = Infinity, onRestart?: (exit: ExitRecord, r: RestartRecord) => void): Promise<boolean> {
   const end = Date.now() + timeoutMs;
   let seen = -1;
-  for (;;) {
-    const rec = readRecord(ociRoot, id);
-    if (!rec) return true;
-    const { status, exit } = containerStatus(ociRoot, rec);
-    const monitorAlive = isSameProcess(rec.monitorPid, rec.monitorStartTime);
-    if (status === 'stopped' && !monitorAlive) return true;
-    if (status === 'stopped' && exit) {
-      const r = readRestarts(ociRoot, id);
-      if (r.nextAt === undefined) return true;
-      if (r.nextAt !== seen) onRestart?.(exit, r);
-      seen = r.nextAt;
+  // woken when the monitor writes the container's exit (inotify on its directory); a look every 20 ms regardless
+  const changes = new ChangeFeed();
+  changes.watch(containerDir(ociRoot, id));
+  try {
+    for (;;) {
+      const rec = readRecord(ociRoot, id);
+      if (!rec) return true;
+      const { status, exit } = containerStatus(ociRoot, rec);
+      const monitorAlive = isSameProcess(rec.monitorPid, rec.monitorStartTime);
+      if (status === 'stopped' && !monitorAlive) return true;
+      if (status === 'stopped' && exit) {
+        const r = readRestarts(ociRoot, id);
+        if (r.nextAt === undefined) return true;
+        if (r.nextAt !== seen) onRestart?.(exit, r);
+        seen = r.nextAt;
+      }
+      if (Date.now() > end) return false;
+      await changes.next(Math.min(20, Math.max(0, end - Date.now()) + 1));
     }
-    if (Date.now() > end) return false;
-    await sleep(20);
+  } finally {
+    changes.close();
   }
 }
 
@@ -607,9 +615,11 @@ export async function removePod(root: string, id: string, o: { force?: boolean; 
   const running = notStopped(ociRoot, rec).length > 0;
   if (running && !o.force) throw new PodrunError('EINVALID_CONFIG', `pod ${rec.name} is running: stop it first or pass --force`);
   updatePod(root, id, (r) => (r.removing = true));
-  if (running) await stopPod(root, rec, 0);
-  for (const c of rec.containers) await removeContainerParts(root, o.dataRoot, id, c);
-  await stopPodMonitor(root, rec);
+  if (running) await traced('rm: stop', () => stopPod(root, rec, 0));
+  await traced('rm: containers', async () => {
+    for (const c of rec.containers) await removeContainerParts(root, o.dataRoot, id, c);
+  });
+  await traced('rm: monitor', () => stopPodMonitor(root, rec));
   for (const v of rec.tmpfsVolumes) detachMount(v);
   try {
     await detachPodNetwork(rec, o.dataRoot);
@@ -620,7 +630,7 @@ export async function removePod(root: string, id: string, o: { force?: boolean; 
   }
   const cg2 = hostCgroup2Mount();
   const podCg = cg2 && path.join(cg2, podCgroupOf(rec));
-  if (podCg && fs.existsSync(podCg)) await removeCgroup(podCg);
+  if (podCg && fs.existsSync(podCg)) await traced('rm: cgroup', () => removeCgroup(podCg));
   pruneEmpty((rec.cgroupCreated ?? []).slice(0, -1)); // podrun.slice (or a CRI cgroup_parent), if this pod made it and it is empty now
   if (podCg) pruneMadeParents(path.dirname(podCg)); // or another pod made it and left first
   // whatever is still mounted below the data dir (a tmpfs volume a crash left unrecorded)
