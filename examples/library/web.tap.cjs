@@ -13,7 +13,7 @@ t.before(() => podrun.load(path.join(__dirname, '../../rootfs-fixtures/.out/imag
 t.test('containers of a pod share localhost', async (t) => {
   const pod = await podrun.pod('example-duo')
     .container({ name: 'server', image, command: ['sh', '-c', 'echo pong > /tmp/ping; exec httpd -f -p 9000 -h /tmp'] })
-    .container({ name: 'client', image, command: ['sh', '-c', 'until wget -qO- http://127.0.0.1:9000/ping; do sleep 0.1; done; exec sleep 300'] })
+    .container({ name: 'client', image, command: ['sh', '-c', 'until wget -qO- http://127.0.0.1:9000/ping 2>/dev/null; do sleep 0.1; done; exec sleep 300'] })
     .start({ waitFor: Wait.forLogMessage('pong', { container: 'client' }), timeoutMs: 10_000 });
   t.teardown(() => pod.remove());
 

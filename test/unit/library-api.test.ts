@@ -21,6 +21,22 @@ t.test('the pod and network calls are exported from the package root', async (t)
     void r;
   };
   t.equal(typeof use, 'function');
+  // compile-time: the README's client example type-checks
+  const client = async (): Promise<void> => {
+    const c = new podrun.Podrun({ onWarning: console.warn });
+    await using pod = await c.pod('web').container({ image: 'nginx:1.27', ports: [80] }).start({ waitFor: podrun.Wait.forHttp('/', 80), timeoutMs: 30_000 });
+    const { url } = await pod.port(80);
+    await fetch(url('/'));
+    const r: podrun.ExecText = await pod.exec(['nginx', '-v']);
+    const b: Buffer = (await pod.exec(['cat', '/x'], { encoding: 'buffer' })).stdout;
+    for await (const line of pod.logLines({ follow: true })) if (line.includes('GET /')) break;
+    await pod.copyTo('/etc/nginx/conf.d/x.conf', { content: 'server {}' });
+    void r.exitCode;
+    void b;
+  };
+  t.equal(typeof client, 'function');
+  for (const name of ['Podrun', 'Pod', 'PodBuilder', 'PodrunError']) t.equal(typeof (podrun as Record<string, unknown>)[name], 'function', name);
+  t.same(Object.keys(podrun.Wait).sort(), ['forAll', 'forHttp', 'forListeningPort', 'forLogMessage', 'forReady', 'forSuccessfulCommand']);
   const parsed = podrun.parsePodManifest('apiVersion: v1\nkind: Pod\nmetadata: { name: x }\nspec: { containers: [{ name: c, image: busybox }] }\n', 'x.yaml');
   t.equal(parsed.pod.metadata.name, 'x');
 });
