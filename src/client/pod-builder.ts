@@ -43,8 +43,9 @@ export function containerManifest(c: ContainerOptions, taken: ReadonlySet<string
     image: c.image,
     ...(c.command ? { command: [...c.command] } : {}),
     ...(c.args ? { args: [...c.args] } : {}),
-    ...(c.env ? { env: Object.entries(c.env).map(([k, value]) => ({ name: k, value })) } : {}),
-    ...(c.ports ? { ports: c.ports.map((p) => (typeof p === 'number' ? { containerPort: p } : { ...p })) } : {}),
+    // added to what `spec` has (valueFrom entries, ports with hostPort…), not replacing it
+    ...(c.env ? { env: [...(c.spec?.env ?? []), ...Object.entries(c.env).map(([k, value]) => ({ name: k, value }))] } : {}),
+    ...(c.ports ? { ports: [...(c.spec?.ports ?? []), ...c.ports.map((p) => (typeof p === 'number' ? { containerPort: p } : { ...p }))] } : {}),
     ...(c.workingDir !== undefined ? { workingDir: c.workingDir } : {}),
   } as PodContainer;
 }

@@ -204,3 +204,28 @@ t.test('network init writes the default network only when asked; ls lists it', a
   const bad = await p('network', 'init', '--subnet', 'ten');
   t.match(bad.stderr, /subnet ten: expected an IPv4 CIDR/);
 });
+
+t.test('the library on a CNI network: pod.port() is the pod IP, or a forward when asked', async (t) => {
+  const e = await env(t, '10.124.0.0/24');
+  const script = path.join(e.dataRoot, 'client.js');
+  fs.writeFileSync(script, `
+const { Podrun, Wait } = require(${JSON.stringify(path.join(repoRoot, 'dist/src/index.js'))});
+(async () => {
+  const podrun = new Podrun({ root: ${JSON.stringify(e.runRoot)}, dataRoot: ${JSON.stringify(e.dataRoot)}, network: 'ptest', cniConfDir: ${JSON.stringify(e.confDir)} });
+  const pod = await podrun.pod('libweb').container({ image: '${BUSYBOX}', command: ['sh', '-c', 'mkdir /www; echo "pod $POD_IP" > /www/index.html; exec httpd -f -p 8080 -h /www'], env: {}, ports: [8080],
+    spec: { env: [{ name: 'POD_IP', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } }] } }).start({ waitFor: Wait.forHttp('/', 8080), owned: false });
+  const direct = await pod.port(8080);
+  const forwarded = await pod.port(8080, { via: 'forward' });
+  const get = async (a) => (await fetch(a.url('/'))).text();
+  console.log(JSON.stringify({ ip: pod.podStatus().podIP, direct: { host: direct.host, port: direct.port, body: await get(direct) }, forwarded: { host: forwarded.host, body: await get(forwarded) } }));
+  await pod.remove();
+})().catch((err) => { console.error(err); process.exit(1); });
+`);
+  const r = await e.inHost(process.execPath, [script]);
+  t.equal(r.code, 0, r.stderr);
+  const out = JSON.parse(r.stdout) as { ip: string; direct: { host: string; port: number; body: string }; forwarded: { host: string; body: string } };
+  t.match(out.ip, /^10\.124\.0\.\d+$/);
+  t.same(out.direct, { host: out.ip, port: 8080, body: `pod ${out.ip}\n` }, 'the pod IP itself, reached from the (test\'s) host namespace');
+  t.same(out.forwarded, { host: '127.0.0.1', body: `pod ${out.ip}\n` }, 'or a forward from 127.0.0.1');
+  t.same(e.leases(), [], 'its lease freed at remove');
+});

@@ -31,6 +31,12 @@ t.test('the builder makes an ordinary Pod manifest', async (t) => {
   t.throws(() => parsePodManifest(JSON.stringify(bad), 'built'), { code: 'EINVALID_CONFIG', field: 'metadata.name' });
 });
 
+t.test('env and ports add to what spec has', async (t) => {
+  const pod = new PodBuilder('p').container({ image: 'x', env: { A: '1' }, ports: [80], spec: { env: [{ name: 'IP', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } }], ports: [{ containerPort: 9, hostPort: 9 }] } }).build();
+  t.same(pod.spec.containers[0].env, [{ name: 'IP', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } }, { name: 'A', value: '1' }]);
+  t.same(pod.spec.containers[0].ports, [{ containerPort: 9, hostPort: 9 }, { containerPort: 80 }]);
+});
+
 t.test('default container names come from the image', async (t) => {
   t.equal(defaultContainerName('localhost:5000/team/My_App:1.0'), 'my-app');
   t.equal(defaultContainerName('nginx'), 'nginx');
