@@ -51,9 +51,6 @@
  *   podrun-monitor probe NETNS|- http HOST PORT PATH TIMEOUT_MS [NAME:VALUE...]
  *       a tcpSocket / httpGet probe from inside a network namespace (see
  *       net_probe.c).
- *   podrun-monitor forward NETNS|- PORT
- *       one port-forward connection to localhost:PORT in a pod's network
- *       namespace, relayed over our stdin/stdout (see port_forward.c).
  *   podrun-monitor reaper OWNER_PID CMD [ARG...]
  *       runs CMD once process OWNER_PID has ended, however it ended: the
  *       library's clean-up of the pods a process owns (see owner_reaper.c).
@@ -66,7 +63,6 @@
  */
 #include "cri_log.h"
 #include "owner_reaper.h"
-#include "port_forward.h"
 #include "exe_seal.h"
 #include "launch.h"
 #include "supervisor.h"
@@ -226,7 +222,6 @@ int main(int argc, char **argv) {
     }
     return run_with_terminal(argv[2], argv[4], with_stdin, resize_fd);
   }
-  if (argc == 4 && strcmp(argv[1], "forward") == 0) return port_forward_main(argv[2], argv[3]);
   if (argc >= 4 && strcmp(argv[1], "reaper") == 0) return owner_reaper_main(argv[2], argv + 3);
   if (strcmp(argc > 1 ? argv[1] : "", "probe") == 0) {
     int rc = net_probe_main(argc - 2, argv + 2);
@@ -272,6 +267,6 @@ int main(int argc, char **argv) {
     return supervise_container(argv[2], atoi(argv[3]), &o);
   }
 usage:
-  fprintf(stderr, "usage: podrun-monitor pod-init [CGROUP_DIR] | run PLANFILE [--terminal CONSOLE_SOCKET [--stdin] [--resize-fd N]] | forward NETNS|- PORT | reaper OWNER_PID CMD [ARG...] | container DIR REPORT_FD [--keep] [--log FILE [--log-max-size BYTES --log-max-files N]] [--restart always|on-failure|never] [--backoff-ms N] | pod DIR REPORT_FD [--cgroup DIR] | attach CTRDIR [--stdin] [--raw] | sandbox DIR HOSTNAME --net|--uts|--ipc... | probe NETNS|- tcp HOST PORT TIMEOUT_MS | probe NETNS|- http HOST PORT PATH TIMEOUT_MS [NAME:VALUE...]\n");
+  fprintf(stderr, "usage: podrun-monitor pod-init [CGROUP_DIR] | run PLANFILE [--terminal CONSOLE_SOCKET [--stdin] [--resize-fd N]] | reaper OWNER_PID CMD [ARG...] | container DIR REPORT_FD [--keep] [--log FILE [--log-max-size BYTES --log-max-files N]] [--restart always|on-failure|never] [--backoff-ms N] | pod DIR REPORT_FD [--cgroup DIR] | attach CTRDIR [--stdin] [--raw] | sandbox DIR HOSTNAME --net|--uts|--ipc... | probe NETNS|- tcp HOST PORT TIMEOUT_MS | probe NETNS|- http HOST PORT PATH TIMEOUT_MS [NAME:VALUE...]\n");
   return 2;
 }

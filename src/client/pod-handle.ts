@@ -10,7 +10,8 @@ import {
 } from '../pod';
 import { AsyncQueue } from './async-queue';
 import { archivePath, copyInArchive, extractUntrusted, firstFileOf, type CopySource } from './copy';
-import { connectIn, forwardPort, type ForwardedPort } from './port-forward';
+import { connectIn } from '../network/netns-connect';
+import { forwardPort, type ForwardedPort } from './port-forward';
 import { waitUntil, type WaitStrategy, type WaitTarget } from './wait';
 
 /** What exec printed, as text (the default) */

@@ -1,24 +1,8 @@
 /** A pod's port on the host's loopback: a TCP listener on 127.0.0.1:<random> whose every connection is joined to
  * a connection made inside the pod's network namespace (to its localhost:port), as `kubectl port-forward` and CRI
- * PortForward do, so loopback-only pods are reachable from a test. The connection into the pod is made by a
- * native thread that enters the namespace (native/addon/netns_connect.cc): no helper process per connection. */
+ * PortForward do, so loopback-only pods are reachable from a test (src/network/netns-connect.ts). */
 import net from 'node:net';
-import { nativeApi } from '../native';
-
-/** A connection to address:port inside the network namespace at netnsPath (`null`: ours). */
-export async function connectIn(netnsPath: string | null, port: number, address = '127.0.0.1'): Promise<net.Socket> {
-  if (netnsPath === null) {
-    return new Promise((resolve, reject) => {
-      const s = net.connect({ port, host: address }, () => {
-        s.off('error', reject);
-        resolve(s);
-      });
-      s.once('error', reject);
-    });
-  }
-  const fd = await nativeApi().connectInNetns(netnsPath, address, port);
-  return new net.Socket({ fd, readable: true, writable: true });
-}
+import { connectIn } from '../network/netns-connect';
 
 export interface ForwardedPort {
   /** where to connect: 127.0.0.1 */

@@ -1,11 +1,12 @@
 /** The streaming server's sessions on podrun's containers and pods: an exec
  * through podrun-monitor (exec-session), an attach through the pod
- * monitor's attach, a port-forward through `podrun-monitor forward` in the
- * pod's network namespace (node cannot enter one). Requests are checked
+ * monitor's attach, a port-forward over a connection made inside the pod's
+ * network namespace (src/network/netns-connect.ts). Requests are checked
  * when the RPC asks for the URL, so a bad one fails there, naming the field. */
 import { spawnChild } from '../native/spawn';
-import { constants as osConstants } from 'node:os';
-import type { Readable, Writable } from 'node:stream';
+import type net from 'node:net';
+import { PassThrough, type Readable, type Writable } from 'node:stream';
+import { dialLocalhost } from '../network/netns-connect';
 import { PodrunError } from '../errors';
 import { monitorPath } from '../native';
 import { startExecSession } from '../oci/lifecycle/exec-session';
@@ -77,17 +78,27 @@ export class CriStreaming implements StreamingBackend {
   forward(podSandboxId: string, port: number): ForwardSession {
     const pod = this.runtime.findSandbox(podSandboxId);
     if (!pod?.sandbox) throw new PodrunError('ENOTFOUND', `pod sandbox ${podSandboxId} not found`);
-    const child = spawnChild(monitorPath(), ['forward', pod.sandbox.namespaces.network ?? '-', String(port)], { stdio: ['pipe', 'pipe', 'pipe'] });
-    let err = '';
-    child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
-    return {
-      stdin: child.stdin as Writable,
-      stdout: child.stdout as Readable,
-      kill: () => child.kill('SIGKILL'),
-      result: new Promise((resolve) => {
-        child.once('error', (e) => resolve(e.message));
-        child.once('close', (code, signal) => resolve(code === 0 || signal === 'SIGKILL' ? undefined : err.trim() || `exit ${code ?? 128 + (signal ? osConstants.signals[signal] : 0)}`));
-      }),
-    };
+    const netns = pod.sandbox.namespaces.network ?? null;
+    // the session's streams exist at once; the connection joins them once it is made
+    const input = new PassThrough();
+    const output = new PassThrough();
+    let socket: net.Socket | undefined;
+    let killed = false;
+    const result = (async (): Promise<string | undefined> => {
+      try {
+        socket = await dialLocalhost(netns, port);
+      } catch (e) {
+        output.end();
+        return `dial tcp localhost:${port}: ${(e as Error).message.replace(/^connect: /, '')}`;
+      }
+      if (killed) socket.destroy();
+      socket.on('error', () => undefined); // a reset ends the session as the end does
+      input.pipe(socket);
+      socket.pipe(output);
+      await new Promise((r) => socket!.once('close', r));
+      output.end();
+      return undefined;
+    })();
+    return { stdin: input, stdout: output, kill: () => ((killed = true), socket?.destroy()), result };
   }
 }
