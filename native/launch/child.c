@@ -113,7 +113,17 @@ void child_main(struct child *c, int clone_made_ns) {
     if (p->new_ns & CLONE_NEWUSER) { c->in_new_userns = 1; await_userns_maps(c); }
     join_namespaces(c, 0);
   } else {
+    for (size_t i = 0; i < p->njoins; i++)
+      if (p->joins[i].type == CLONE_NEWUSER && p->rootfs && !p->host_mount_ns) { rootfs_take_userns(c); break; }
     join_namespaces(c, 1);
+    /* root of a joined user namespace (a user-namespaced pod's): our host ids are not mapped there, and files
+     * made in its filesystems (devpts, mqueue, tmpfs) need an owner it maps */
+    for (size_t i = 0; i < p->njoins; i++) {
+      if (p->joins[i].type != CLONE_NEWUSER) continue;
+      if (syscall(SYS_setresgid, 0, 0, 0) < 0) child_fail(c, STEP_SETID_ROOT, errno, -1, "setresgid(0)");
+      if (syscall(SYS_setresuid, 0, 0, 0) < 0) child_fail(c, STEP_SETID_ROOT, errno, -1, "setresuid(0)");
+      break;
+    }
     join_namespaces(c, 0);
     if (p->new_ns & CLONE_NEWUSER) {
       if (unshare(CLONE_NEWUSER) < 0) child_fail(c, STEP_UNSHARE, errno, -1, "user");

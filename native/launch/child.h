@@ -38,6 +38,12 @@ struct child {
   struct launch_error *shared_err;
   int root_fd;        /* O_PATH fd of the rootfs, valid until pivot_root */
   int in_new_userns;  /* the child created a user namespace */
+  /* joining a user namespace (a user-namespaced pod's): its root may not search the host's directories to the
+   * rootfs and the mount sources, so they are taken as host root first (rootfs_take_userns): the rootfs as our cwd
+   * (carried into the new mount namespace), each bind source as a detached mount (open_tree) */
+  int rootfs_by_cwd;
+  int rootfs_tree;    /* the rootfs's own mount in the new namespace (an O_PATH fd), for pivot_root */
+  int *trees;         /* per plan mount: its detached source, or -1 */
   char **envp;        /* the process's environment: the plan's, or a copy with HOME added */
 };
 
@@ -55,6 +61,8 @@ __attribute__((noreturn)) void child_reexec(struct child *c, int helper_fd, int 
 /* without_procfs: leave the plan's procfs mounts to rootfs_mount_procfs(),
  * after pivot_root, in the process that has entered the PID namespace */
 void rootfs_setup(struct child *c, int without_procfs);
+/* As host root, before joining a user namespace: the rootfs and bind sources by handle (see struct child). */
+void rootfs_take_userns(struct child *c);
 void rootfs_mount_procfs(struct child *c);
 /* whether the procfs mounts may wait until after pivot_root: no hooks need
  * the container's final pid before it, no mount goes below a procfs one, no

@@ -78,7 +78,7 @@ void launch_child_resume(int handoff_fd) {
   if (base == MAP_FAILED) _exit(127); /* nothing to report through: the launcher sees a crash */
   struct handoff *h = base;
   static struct launch_plan plan;
-  struct child c = { .plan = &plan, .sync_fd = h->sync_fd, .shared_err = &h->err, .root_fd = -1, .in_new_userns = 0, .envp = NULL };
+  struct child c = { .plan = &plan, .sync_fd = h->sync_fd, .shared_err = &h->err, .root_fd = -1, .in_new_userns = 0, .rootfs_by_cwd = 0, .rootfs_tree = -1, .trees = NULL, .envp = NULL };
   struct launch_error err;
   if (h->plan_len > (uint64_t)st.st_size - HANDOFF_DATA_OFFSET ||
       h->bpf_len * sizeof(struct sock_filter) > (uint64_t)st.st_size - HANDOFF_DATA_OFFSET - h->plan_len)

@@ -298,7 +298,7 @@ int launch(struct launch_plan *p, const struct launch_callbacks *cb, struct laun
   long pid = syscall(SYS_clone3, &args, sizeof args);
   if (pid == 0) {
     close(sv[0]);
-    struct child c = { .plan = p, .sync_fd = sv[1], .shared_err = shared_err, .root_fd = -1, .in_new_userns = 0, .envp = NULL };
+    struct child c = { .plan = p, .sync_fd = sv[1], .shared_err = shared_err, .root_fd = -1, .in_new_userns = 0, .rootfs_by_cwd = 0, .rootfs_tree = -1, .trees = NULL, .envp = NULL };
     child_reexec(&c, helper_fd, handoff_fd);
   }
   int clone_errno = errno;

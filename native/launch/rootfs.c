@@ -139,21 +139,51 @@ static int open_subpath(struct child *c, const struct pr_mount *m, int index) {
   return fd;
 }
 
+#define MAX_TREES 512
+static int trees[MAX_TREES];
+
+static int is_bind(const struct pr_mount *m) { return m->kind == MOUNT_BIND || m->kind == MOUNT_BIND_BENEATH; }
+
+void rootfs_take_userns(struct child *c) {
+  const struct launch_plan *p = c->plan;
+  if (p->nmounts > MAX_TREES) child_fail(c, STEP_MOUNT, E2BIG, -1, "too many mounts for a user-namespaced container");
+  for (size_t i = 0; i < p->nmounts; i++) {
+    const struct pr_mount *m = &p->mounts[i];
+    trees[i] = -1;
+    if (!is_bind(m)) continue;
+    int src = m->kind == MOUNT_BIND_BENEATH ? open_subpath(c, m, (int)i) : open(m->source, O_PATH | O_CLOEXEC);
+    if (src < 0) child_fail(c, STEP_MOUNT, errno, (int)i, m->source);
+    trees[i] = open_tree(src, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH | ((m->flags & MS_REC) ? AT_RECURSIVE : 0));
+    if (trees[i] < 0) child_fail(c, STEP_MOUNT, errno, (int)i, m->source);
+    close(src);
+  }
+  c->trees = trees;
+  /* unshare(CLONE_NEWNS) moves our cwd to its copy in the new namespace */
+  if (chdir(p->rootfs) < 0) child_fail(c, STEP_ROOTFS, errno, -1, p->rootfs);
+  c->rootfs_by_cwd = 1;
+}
+
 static void do_mount(struct child *c, const struct pr_mount *m, int index) {
   char target[64], source[64];
   int is_file = 0;
-  int bind = m->kind == MOUNT_BIND || m->kind == MOUNT_BIND_BENEATH;
+  int bind = is_bind(m);
+  int tree = c->trees ? c->trees[index] : -1;
   /* the source by fd: a subPath's is only ever named through the fd it resolved to */
-  int src = m->kind == MOUNT_BIND_BENEATH ? open_subpath(c, m, index) : -1;
+  int src = m->kind == MOUNT_BIND_BENEATH && tree < 0 ? open_subpath(c, m, index) : -1;
   if (bind) {
     struct stat st;
-    if ((src >= 0 ? fstat(src, &st) : stat(m->source, &st)) < 0) child_fail(c, STEP_MOUNT, errno, index, m->source);
+    if ((tree >= 0 ? fstat(tree, &st) : src >= 0 ? fstat(src, &st) : stat(m->source, &st)) < 0) child_fail(c, STEP_MOUNT, errno, index, m->source);
     is_file = !S_ISDIR(st.st_mode);
   }
   int fd = ensure_path(c, m->destination, is_file, STEP_MOUNTPOINT, index);
   ss_fd_path(target, sizeof target, fd);
   int rc;
-  if (bind)
+  if (bind && tree >= 0) {
+    /* onto the fd itself: move_mount does not follow a /proc/self/fd magic link to its target */
+    rc = move_mount(tree, "", fd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH);
+    close(tree);
+    c->trees[index] = -1;
+  } else if (bind)
     rc = mount(src >= 0 ? ss_fd_path(source, sizeof source, src) : m->source, target, NULL, MS_BIND | (m->flags & MS_REC), NULL);
   else
     rc = mount(m->source, target, m->type, m->flags, *m->data ? m->data : NULL);
@@ -249,7 +279,7 @@ static void enter_root(struct child *c) {
     return;
   }
   int oldroot = open("/", O_DIRECTORY | O_RDONLY | O_CLOEXEC);
-  int newroot = open(p->rootfs, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
+  int newroot = c->rootfs_tree >= 0 ? c->rootfs_tree : open(p->rootfs, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
   if (oldroot < 0 || newroot < 0) child_fail(c, STEP_PIVOT_ROOT, errno, -1, p->rootfs);
   if (fchdir(newroot) < 0 || syscall(SYS_pivot_root, ".", ".") < 0)
     child_fail(c, STEP_PIVOT_ROOT, errno, -1, p->rootfs);
@@ -308,14 +338,24 @@ void rootfs_setup(struct child *c, int without_procfs) {
   /* in the caller's own mount namespace, its propagation is not ours to change */
   if (!p->host_mount_ns && mount(NULL, "/", NULL, prop, NULL) < 0)
     child_fail(c, STEP_ROOT_PROPAGATION, errno, -1, "/");
-  if (!p->host_mount_ns && p->rootfs_parent && mount(NULL, p->rootfs_parent, NULL, MS_PRIVATE, NULL) < 0)
-    child_fail(c, STEP_ROOT_PROPAGATION, errno, -1, p->rootfs_parent);
-  if (mount(p->rootfs, p->rootfs, NULL, MS_BIND | MS_REC, NULL) < 0)
-    child_fail(c, STEP_ROOTFS, errno, -1, p->rootfs);
+  if (c->rootfs_by_cwd) {
+    /* the rootfs is our cwd (its path is not ours to search): a clone of it stacked on it is the mount pivot_root
+     * needs; "/" is no longer shared, so neither are the mounts holding it */
+    int t = open_tree(AT_FDCWD, ".", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
+    if (t < 0 || move_mount(t, "", AT_FDCWD, ".", MOVE_MOUNT_F_EMPTY_PATH) < 0 || fchdir(t) < 0)
+      child_fail(c, STEP_ROOTFS, errno, -1, p->rootfs);
+    c->rootfs_tree = t;
+    c->root_fd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+  } else {
+    if (!p->host_mount_ns && p->rootfs_parent && mount(NULL, p->rootfs_parent, NULL, MS_PRIVATE, NULL) < 0)
+      child_fail(c, STEP_ROOT_PROPAGATION, errno, -1, p->rootfs_parent);
+    if (mount(p->rootfs, p->rootfs, NULL, MS_BIND | MS_REC, NULL) < 0)
+      child_fail(c, STEP_ROOTFS, errno, -1, p->rootfs);
+  }
   /* there, what we mount below the rootfs must not propagate to other namespaces */
   if (p->host_mount_ns && mount(NULL, p->rootfs, NULL, MS_PRIVATE | MS_REC, NULL) < 0)
     child_fail(c, STEP_ROOT_PROPAGATION, errno, -1, p->rootfs);
-  c->root_fd = open(p->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (!c->rootfs_by_cwd) c->root_fd = open(p->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (c->root_fd < 0) child_fail(c, STEP_ROOTFS, errno, -1, p->rootfs);
   for (size_t i = 0; i < p->nmounts; i++)
     if (!without_procfs || !is_procfs(&p->mounts[i])) do_mount(c, &p->mounts[i], (int)i);

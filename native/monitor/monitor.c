@@ -45,8 +45,10 @@
  *       podrun attach: a pod container's live output (and, with --stdin,
  *       our input to its stdin) through its monitor; --raw puts our
  *       terminal in raw mode (containers with a tty).
- *   podrun-monitor sandbox DIR HOSTNAME [--net] [--uts] [--ipc]
- *       a pod's namespaces pinned on DIR/net, DIR/uts, DIR/ipc (see sandbox.c).
+ *   podrun-monitor sandbox DIR HOSTNAME [--net] [--uts] [--ipc] [--user UIDBASE:GIDBASE:SIZE]
+ *       a pod's namespaces pinned on DIR/net, DIR/uts, DIR/ipc; with --user
+ *       owned by a user namespace mapping ids 0..SIZE-1 to the bases, pinned
+ *       on DIR/user (see sandbox.c).
  *   podrun-monitor probe NETNS|- tcp HOST PORT TIMEOUT_MS
  *   podrun-monitor probe NETNS|- http HOST PORT PATH TIMEOUT_MS [NAME:VALUE...]
  *       a tcpSocket / httpGet probe from inside a network namespace (see
@@ -230,13 +232,19 @@ int main(int argc, char **argv) {
   }
   if (argc >= 5 && strcmp(argv[1], "sandbox") == 0) {
     int flags = 0;
+    struct id_range range;
+    const struct id_range *userns = NULL;
     for (int i = 4; i < argc; i++) {
       if (strcmp(argv[i], "--net") == 0) flags |= CLONE_NEWNET;
       else if (strcmp(argv[i], "--uts") == 0) flags |= CLONE_NEWUTS;
       else if (strcmp(argv[i], "--ipc") == 0) flags |= CLONE_NEWIPC;
-      else goto usage;
+      else if (strcmp(argv[i], "--user") == 0 && i + 1 < argc) {
+        char extra;
+        if (sscanf(argv[++i], "%lu:%lu:%lu%c", &range.uid_base, &range.gid_base, &range.size, &extra) != 3 || range.size == 0) goto usage;
+        userns = &range;
+      } else goto usage;
     }
-    return make_sandbox(argv[2], argv[3], flags);
+    return make_sandbox(argv[2], argv[3], flags, userns);
   }
   if (argc >= 3 && strcmp(argv[1], "attach") == 0) {
     int with_stdin = 0, raw = 0;
@@ -267,6 +275,6 @@ int main(int argc, char **argv) {
     return supervise_container(argv[2], atoi(argv[3]), &o);
   }
 usage:
-  fprintf(stderr, "usage: podrun-monitor pod-init [CGROUP_DIR] | run PLANFILE [--terminal CONSOLE_SOCKET [--stdin] [--resize-fd N]] | reaper OWNER_PID CMD [ARG...] | container DIR REPORT_FD [--keep] [--log FILE [--log-max-size BYTES --log-max-files N]] [--restart always|on-failure|never] [--backoff-ms N] | pod DIR REPORT_FD [--cgroup DIR] | attach CTRDIR [--stdin] [--raw] | sandbox DIR HOSTNAME --net|--uts|--ipc... | probe NETNS|- tcp HOST PORT TIMEOUT_MS | probe NETNS|- http HOST PORT PATH TIMEOUT_MS [NAME:VALUE...]\n");
+  fprintf(stderr, "usage: podrun-monitor pod-init [CGROUP_DIR] | run PLANFILE [--terminal CONSOLE_SOCKET [--stdin] [--resize-fd N]] | reaper OWNER_PID CMD [ARG...] | container DIR REPORT_FD [--keep] [--log FILE [--log-max-size BYTES --log-max-files N]] [--restart always|on-failure|never] [--backoff-ms N] | pod DIR REPORT_FD [--cgroup DIR] | attach CTRDIR [--stdin] [--raw] | sandbox DIR HOSTNAME --net|--uts|--ipc... [--user UIDBASE:GIDBASE:SIZE] | probe NETNS|- tcp HOST PORT TIMEOUT_MS | probe NETNS|- http HOST PORT PATH TIMEOUT_MS [NAME:VALUE...]\n");
   return 2;
 }

@@ -26,13 +26,17 @@ static void remove_tree(const char *path) {
   nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
 }
 
-/* dir → dir.old (what a crash left there first goes), then an empty dir */
+/* dir → dir.old (what a crash left there first goes), then an empty dir owned as dir was (a user-namespaced
+ * pod's upper layer belongs to its mapped root, so the container's root can write its /) */
 static int replace_with_empty(const char *dir, struct launch_error *err) {
   char old[4200];
   snprintf(old, sizeof old, "%s.old", dir);
   remove_tree(old);
+  struct stat st;
+  int had = stat(dir, &st) == 0;
   if (rename(dir, old) < 0 && errno != ENOENT) return fail(err, errno, "rename", dir);
   if (mkdir(dir, 0755) < 0) return fail(err, errno, "mkdir", dir);
+  if (had && (st.st_uid != 0 || st.st_gid != 0) && (chown(dir, st.st_uid, st.st_gid) < 0 || chmod(dir, st.st_mode & 07777) < 0)) return fail(err, errno, "chown", dir);
   return 0;
 }
 

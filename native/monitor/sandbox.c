@@ -1,10 +1,15 @@
-/* `podrun-monitor sandbox`: a pod's net/UTS/IPC namespaces, pinned by bind
- * mounts onto files (no pause process): a child unshares them, sets the
- * hostname, brings loopback up and binds its /proc/self/ns/<kind> onto
- * DIR/<kind> in our (the host's) mount namespace, where they outlive it. */
+/* `podrun-monitor sandbox`: a pod's net/UTS/IPC namespaces — and, for a pod
+ * with its own user namespace (hostUsers: false), that user namespace, owning
+ * the others — pinned by bind mounts onto files (no pause process). A child
+ * unshares them, sets the hostname and brings loopback up; we, still in the
+ * host's namespaces with every capability there, write its id maps and bind
+ * its /proc/<pid>/ns/<kind> onto DIR/<kind>, where they outlive it. (The
+ * child could not pin them itself once in a user namespace of its own: it has
+ * no capability left in the host's mount namespace.) */
 #include "sandbox.h"
 
 #include "launch.h"
+#include "write_full.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -23,9 +28,9 @@ static int fail(const char *step, const char *what) {
   return 1;
 }
 
-static int pin(const char *dir, const char *kind) {
+static int pin(const char *dir, pid_t pid, const char *kind) {
   char src[64], dst[4096];
-  snprintf(src, sizeof src, "/proc/self/ns/%s", kind);
+  snprintf(src, sizeof src, "/proc/%d/ns/%s", (int)pid, kind);
   snprintf(dst, sizeof dst, "%s/%s", dir, kind);
   int fd = open(dst, O_WRONLY | O_CREAT | O_CLOEXEC, 0444);
   if (fd < 0) return fail("create", dst);
@@ -34,22 +39,70 @@ static int pin(const char *dir, const char *kind) {
   return 0;
 }
 
-static int in_child(const char *dir, const char *hostname, int flags) {
+/* one byte each way: the child says what it did, we say we are done with it */
+static int say(int fd, char c) { return write_full(fd, &c, 1) < 0 ? -1 : 0; }
+static int hear(int fd, char want) {
+  char c;
+  ssize_t n;
+  do n = read(fd, &c, 1);
+  while (n < 0 && errno == EINTR);
+  return n == 1 && c == want ? 0 : -1;
+}
+
+static int in_child(int sync, const char *hostname, int flags, const struct id_range *userns) {
+  if (userns) {
+    if (unshare(CLONE_NEWUSER) < 0) return fail("unshare", "user namespace");
+    if (say(sync, 'u') < 0 || hear(sync, 'm') < 0) return 1; /* the parent said why */
+  }
   if (unshare(flags) < 0) return fail("unshare", NULL);
   if ((flags & CLONE_NEWUTS) && sethostname(hostname, strlen(hostname)) < 0) return fail("sethostname", hostname);
   if ((flags & CLONE_NEWNET) && loopback_up() < 0) return fail("loopback up", NULL);
-  if ((flags & CLONE_NEWNET) && pin(dir, "net")) return 1;
-  if ((flags & CLONE_NEWUTS) && pin(dir, "uts")) return 1;
-  if ((flags & CLONE_NEWIPC) && pin(dir, "ipc")) return 1;
+  if (say(sync, 'p') < 0 || hear(sync, 'd') < 0) return 1;
   return 0;
 }
 
-int make_sandbox(const char *dir, const char *hostname, int flags) {
+static int write_map(pid_t pid, const char *file, unsigned long base, unsigned long size) {
+  char path[64], line[64];
+  snprintf(path, sizeof path, "/proc/%d/%s", (int)pid, file);
+  int n = snprintf(line, sizeof line, "0 %lu %lu\n", base, size);
+  int fd = open(path, O_WRONLY | O_CLOEXEC);
+  if (fd < 0 || write(fd, line, (size_t)n) != n) {
+    int e = errno;
+    if (fd >= 0) close(fd);
+    errno = e;
+    return fail("write", path);
+  }
+  close(fd);
+  return 0;
+}
+
+int make_sandbox(const char *dir, const char *hostname, int flags, const struct id_range *userns) {
+  int sv[2];
+  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) return fail("socketpair", NULL);
   /* a child: unshare changes the caller's namespaces for good */
   pid_t pid = fork();
   if (pid < 0) return fail("fork", NULL);
-  if (pid == 0) _exit(in_child(dir, hostname, flags));
+  if (pid == 0) {
+    close(sv[0]);
+    _exit(in_child(sv[1], hostname, flags, userns));
+  }
+  close(sv[1]);
+  int rc = 0;
+  if (userns) {
+    if (hear(sv[0], 'u') < 0) rc = 1; /* it failed, and said why */
+    else if (write_map(pid, "uid_map", userns->uid_base, userns->size) || write_map(pid, "gid_map", userns->gid_base, userns->size)) rc = 1;
+    else if (say(sv[0], 'm') < 0) rc = fail("sync", NULL);
+  }
+  if (rc == 0 && hear(sv[0], 'p') < 0) rc = 1;
+  /* what is pinned before a failure stays: the caller unpins DIR */
+  if (rc == 0 && userns && pin(dir, pid, "user")) rc = 1;
+  if (rc == 0 && (flags & CLONE_NEWNET) && pin(dir, pid, "net")) rc = 1;
+  if (rc == 0 && (flags & CLONE_NEWUTS) && pin(dir, pid, "uts")) rc = 1;
+  if (rc == 0 && (flags & CLONE_NEWIPC) && pin(dir, pid, "ipc")) rc = 1;
+  if (rc == 0 && say(sv[0], 'd') < 0) rc = fail("sync", NULL);
+  close(sv[0]);
   int status;
   while (waitpid(pid, &status, 0) < 0) if (errno != EINTR) return fail("wait", NULL);
+  if (rc) return rc;
   return WIFEXITED(status) ? WEXITSTATUS(status) : 1;
 }

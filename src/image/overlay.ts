@@ -34,8 +34,19 @@ export function overlayOptions(lowerDirs: string[], p: RootfsPaths): string {
   return `lowerdir=${lower},upperdir=${p.upper},workdir=${p.work}`;
 }
 
-/** Mount the image's layers at dir/rootfs; returns the paths. */
-export function mountRootfs(store: ImageStore, diffIds: string[], dir: string, fsx: Pick<NativeFsApi, 'mount'> = nativeFs()): MountedRootfs {
+/** A user-namespaced pod's view of the layers: owners shifted by its user namespace's maps. */
+export interface RootfsIdmap {
+  /** the pinned user namespace (a /proc/PID/ns/user bind) */
+  userns: string;
+  /** host ids of the pod's root: the owner of the writable layer */
+  uid: number;
+  gid: number;
+}
+
+/** Mount the image's layers at dir/rootfs; returns the paths. With `idmap`, each layer is first bound read-only
+ * at dir/idmap/<n> with its owners shifted into the pod's range (idmapped mounts, kernel ≥ 5.19: the shared layer
+ * is never chowned), and the writable layer belongs to the pod's root. */
+export function mountRootfs(store: ImageStore, diffIds: string[], dir: string, fsx: Pick<NativeFsApi, 'mount' | 'idmapMount'> = nativeFs(), idmap?: RootfsIdmap): MountedRootfs {
   const p = rootfsPaths(dir);
   const lowers = diffIds.map((d) => {
     const l = store.layerDir(d);
@@ -44,7 +55,21 @@ export function mountRootfs(store: ImageStore, diffIds: string[], dir: string, f
   });
   if (lowers.length === 0) throw new PodrunError('EIMAGE', 'the image has no layers');
   for (const d of [p.rootfs, p.upper, p.work]) fs.mkdirSync(d, { recursive: true, mode: 0o755 });
-  const options = overlayOptions(lowers, p);
+  let layers = lowers;
+  if (idmap) {
+    layers = lowers.map((l, i) => {
+      const view = path.join(dir, 'idmap', String(i));
+      fs.mkdirSync(view, { recursive: true, mode: 0o700 });
+      try {
+        fsx.idmapMount(l, view, idmap.userns);
+      } catch (e) {
+        throw new PodrunError('EHOST', `idmapped mount of layer ${diffIds[i]} for a pod with spec.hostUsers: false failed (this kernel may lack idmapped mounts on its filesystem): ${(e as Error).message}`, { cause: e, errno: (e as NodeJS.ErrnoException).code });
+      }
+      return view;
+    });
+    fs.chownSync(p.upper, idmap.uid, idmap.gid);
+  }
+  const options = overlayOptions(layers, p);
   if (options.length > MAX_OPTIONS) {
     throw new PodrunError('EIMAGE', `the image has too many layers (${lowers.length}) for one overlay mount's options (${options.length} bytes > ${MAX_OPTIONS}); a shorter --data-root helps`);
   }
@@ -56,8 +81,11 @@ export function mountRootfs(store: ImageStore, diffIds: string[], dir: string, f
   return { ...p, options };
 }
 
-/** Unmount (lazily, so a busy mount still goes) and remove the container's layers. */
+/** Unmount (lazily, so a busy mount still goes) and remove the container's layers; the idmapped layer views first
+ * go too, so removing the directory never reaches into a shared layer. */
 export function removeRootfs(dir: string, fsx: Pick<NativeFsApi, 'umount'> = nativeFs()): void {
   detachMount(rootfsPaths(dir).rootfs, fsx);
+  const views = path.join(dir, 'idmap');
+  for (const v of fs.existsSync(views) ? fs.readdirSync(views) : []) detachMount(path.join(views, v), fsx);
   fs.rmSync(dir, { recursive: true, force: true });
 }

@@ -90,6 +90,8 @@ export interface NativeFsApi {
   /** `bytes` (≤ 64) random bytes, hex */
   randomHex(bytes: number): string;
   umount(target: string, flags: number): void;
+  /** a read-only bind of source at target with owners shifted by the maps of the user namespace at usernsPath */
+  idmapMount(source: string, target: string, usernsPath: string): void;
 }
 
 export function isNativeLaunchError(e: unknown): e is NativeLaunchError {

@@ -18,6 +18,8 @@ import { isLocalDescendingPath } from '../util/in-root';
 
 /** Namespace files pinned by the sandbox; absent ones are the host's (hostNetwork …). */
 export interface SandboxNamespaces {
+  /** the pod's own user namespace (hostUsers: false): joined first, it owns the others */
+  user?: string;
   network?: string;
   ipc?: string;
   uts?: string;
@@ -217,7 +219,9 @@ export const ALL_CAPS = [
 export const withNamespaces: SpecOpt = (c, ctx) => {
   const ns = ctx.namespaces;
   const spec = ctx.pod.spec;
-  const list: Array<{ type: 'pid' | 'network' | 'ipc' | 'uts' | 'mount' | 'cgroup'; path?: string }> = [{ type: 'mount' }, { type: 'cgroup' }];
+  const list: Array<{ type: 'user' | 'pid' | 'network' | 'ipc' | 'uts' | 'mount' | 'cgroup'; path?: string }> = [{ type: 'mount' }, { type: 'cgroup' }];
+  // the container's own mount, cgroup and PID namespaces are made inside it, so they are the pod's user namespace's too
+  if (ns.user) list.unshift({ type: 'user', path: ns.user });
   if (!spec.hostNetwork) list.push(ns.network ? { type: 'network', path: ns.network } : { type: 'network' });
   if (!spec.hostIPC) list.push(ns.ipc ? { type: 'ipc', path: ns.ipc } : { type: 'ipc' });
   if (!spec.hostNetwork) list.push(ns.uts ? { type: 'uts', path: ns.uts } : { type: 'uts' }); // hostNetwork pods keep the host's name

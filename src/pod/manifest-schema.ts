@@ -158,6 +158,7 @@ export const podSchema = z.looseObject({
     hostNetwork: z.boolean().optional(),
     hostIPC: z.boolean().optional(),
     hostPID: z.boolean().optional(),
+    hostUsers: z.boolean().optional(),
     shareProcessNamespace: z.boolean().optional(),
     dnsPolicy: z.enum(['ClusterFirst', 'ClusterFirstWithHostNet', 'Default', 'None']).optional(),
     dnsConfig: z.looseObject({

@@ -1,6 +1,7 @@
 /** A Pod manifest as kubectl takes it (YAML or JSON) → a validated
  * PodManifest plus warnings. Type errors and refused fields fail with the
  * field path; unknown and cluster-only fields are warnings. Pure. */
+import { userNamespaceErrors } from './user-namespace';
 import { isIP } from 'node:net';
 import { parseQuantity } from '../cgroup/kube-resources';
 import { PodrunError } from '../errors';
@@ -67,6 +68,7 @@ export function semanticErrors(pod: PodManifest): string[] {
     ...spec.containers.map((c, i): [string, PodContainer] => [`spec.containers[${i}]`, c]),
   ];
   errors.push(...apiServerErrors(pod, all));
+  errors.push(...userNamespaceErrors(pod, all));
   const seen = new Map<string, string>();
   for (const [at, c] of all) {
     const prev = seen.get(c.name);

@@ -3,6 +3,7 @@
  * remove. Each container goes through the OCI layer (create + start under
  * the pod's one podrun-monitor, which keeps their CRI logs, exit codes and
  * restarts). A failed start is rolled back by the same code `rm` uses. */
+import { allocateIdRange, shiftOwnership, type UserNamespaceOptions } from './user-namespace';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -70,6 +71,8 @@ export interface PodOptions extends PodNetworkOptions {
   onWarning?: (message: string) => void;
   /** what an unknown field of the manifest does, as kubectl's --validate (default strict: refused) */
   validate?: ValidationMode;
+  /** where pods with spec.hostUsers: false get their ids (default: 65536 each from 2^31) */
+  userNamespaces?: UserNamespaceOptions;
   /** the process whose end removes the pod (`podrun gc`, and the library's reaper: see src/client/owner-reaper.ts) */
   owner?: { pid: number; startTime?: number };
 }
@@ -293,10 +296,13 @@ export async function createPodSandbox(pod: PodManifest, o: PodOptions, s: Sandb
   };
   const conflict = s.conflict ?? sameName(pod);
   await traced('sandbox: record', () => withFileLock(path.join(o.root, 'pods.lock'), async () => {
-    for (const p of listPods(o.root)) {
+    const pods = listPods(o.root);
+    for (const p of pods) {
       const why = conflict(p);
       if (why) throw new PodrunError('EEXIST', why);
     }
+    // a range no other pod's user namespace has; freed with the record
+    if (pod.spec.hostUsers === false) rec.userns = allocateIdRange(pods.flatMap((p) => (p.userns ? [p.userns] : [])), o.userNamespaces);
     fs.mkdirSync(podDir(o.root, id), { recursive: true, mode: 0o700 });
     writeDataDirOwner(rec.dataDir, o.root);
     writePod(o.root, rec); // from here on, rm/gc can clean up whatever follows
@@ -308,7 +314,7 @@ export async function createPodSandbox(pod: PodManifest, o: PodOptions, s: Sandb
   try {
     const dir = podDir(o.root, id);
     // the namespaces are made by a child while the cgroup and the monitor are set up
-    const sandbox = traced('sandbox: namespaces', () => createSandbox(path.join(dir, 'ns'), pod));
+    const sandbox = traced('sandbox: namespaces', () => createSandbox(path.join(dir, 'ns'), pod, rec.userns));
     sandboxMaking = sandbox.catch(() => undefined);
     const podCgroupDir = tracedSync('sandbox: cgroup', () => applyPodLimits(pod, rec, o));
     // the monitor starts while the network is attached
@@ -325,6 +331,8 @@ export async function createPodSandbox(pod: PodManifest, o: PodOptions, s: Sandb
     const shm = pod.spec.hostIPC ? '/dev/shm' : tracedSync('sandbox: shm', () => createPodShm(path.join(dir, 'ns')));
     const [podIP] = await attaching;
     const etcFiles = tracedSync('sandbox: etc', () => writeEtcFiles(path.join(dir, 'etc'), pod, hostResolvConf(), podIP));
+    // the pod's root owns its /etc files, as it would with the host's ids
+    if (rec.userns) shiftOwnership(path.join(dir, 'etc'), rec.userns);
     rec.sandbox = { namespaces, shm, etcFiles };
     writePod(o.root, rec);
     return { rec, sandbox: rec.sandbox, monitor: await monitorReady, podIP };
@@ -392,7 +400,9 @@ export async function createPodContainer(root: string, dataRoot: string, sb: Pod
   writeLease(dataRoot, `pod-${rec.id}-${n.name}`, { image: n.image.id, blobs: [], layers: n.image.layers });
   let config: OciConfig | undefined;
   try {
-    const mounted = tracedSync('container: rootfs', () => mountRootfs(new ImageStore(dataRoot), n.image.layers, cr.rootfsDir));
+    const { userns } = rec;
+    const idmap = userns && sb.sandbox.namespaces.user ? { userns: sb.sandbox.namespaces.user, uid: userns.uidBase, gid: userns.gidBase } : undefined;
+    const mounted = tracedSync('container: rootfs', () => mountRootfs(new ImageStore(dataRoot), n.image.layers, cr.rootfsDir, undefined, idmap));
     const { rootfs } = mounted;
     config = n.config(rootfs, { passwd: readFileInRoot(rootfs, 'etc/passwd'), group: readFileInRoot(rootfs, 'etc/group') });
     config.linux!.cgroupsPath = `/${podCgroupOf(rec)}/ctr-${n.name}`;
@@ -458,6 +468,8 @@ async function startPodWarned(pod: PodManifest, o: PodOptions, objects: PodObjec
     const storage = fs.statfsSync(o.dataRoot);
     const allocatable: NodeAllocatable = { cpu: os.availableParallelism(), memory: os.totalmem(), 'ephemeral-storage': storage.blocks * storage.bsize };
     const volumes = makeVolumes(pod, rec, objects, allocatable);
+    // hostUsers: false: the pod's root owns what podrun made for it (fsGroup's group shifted alike); hostPath is refused
+    if (rec.userns) for (const v of Object.values(volumes)) shiftOwnership(v, rec.userns);
     writePod(o.root, rec);
     const pulled = new Map<string, Promise<ImageDetails>>();
     const all = [

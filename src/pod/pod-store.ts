@@ -2,6 +2,7 @@
  * pod.json, ns/ (pinned namespaces), etc/ (hosts, hostname, resolv.conf),
  * bundles/, logs/, and the OCI state of its containers in oci/. Writable
  * container layers and volumes live on disk under <data-root>/pods/<id>/. */
+import type { IdRange } from './user-namespace';
 import fs from 'node:fs';
 import path from 'node:path';
 import { PodrunError } from '../errors';
@@ -68,6 +69,8 @@ export interface PodRecord {
   starter?: { pid: number; startTime?: number };
   /** the process that owns the pod: once it has ended, the pod is removed (the library's owned pods) */
   owner?: { pid: number; startTime?: number };
+  /** hostUsers: false: the host ids its user namespace maps (freed with the record) */
+  userns?: IdRange;
   /** set when `rm` begins: watchers report the containers' ends, not the teardown's intermediate states */
   removing?: boolean;
 }

@@ -1,5 +1,6 @@
-/** The pod sandbox: net, IPC and UTS namespaces pinned by bind mount (no
- * pause process), loopback up, hostname set; and the pod's /etc files. */
+/** The pod sandbox: net, IPC and UTS namespaces (owned by a user namespace of
+ * the pod's own with hostUsers: false) pinned by bind mount (no pause
+ * process), loopback up, hostname set; and the pod's /etc files. */
 import { runChild } from '../native/spawn';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -8,22 +9,25 @@ import { detachMount, monitorPath, nativeFs } from '../native';
 import { MS } from '../oci/mount-options';
 import { podHostname, type SandboxNamespaces } from './container-spec';
 import type { PodManifest } from './manifest-schema';
+import type { IdRange } from './user-namespace';
 
 
 /** Pin new namespaces on files in `dir` (podrun-monitor sandbox: a child
  * unshares them, sets the hostname, brings loopback up and bind-mounts its
  * /proc/self/ns/* onto the files before it exits). Resolves once they are
  * pinned, so other set-up can run meanwhile; it always settles. */
-export function createSandbox(dir: string, pod: PodManifest): Promise<SandboxNamespaces> {
+export function createSandbox(dir: string, pod: PodManifest, userns?: IdRange): Promise<SandboxNamespaces> {
   fs.mkdirSync(dir, { recursive: true });
   const ns: SandboxNamespaces = {};
   const kinds: Array<['net' | 'uts' | 'ipc', 'network' | 'uts' | 'ipc']> = [];
   if (!pod.spec.hostNetwork) kinds.push(['net', 'network'], ['uts', 'uts']);
   if (!pod.spec.hostIPC) kinds.push(['ipc', 'ipc']);
   if (kinds.length === 0) return Promise.resolve(ns);
-  return runChild(monitorPath(), ['sandbox', dir, podHostname(pod), ...kinds.map(([k]) => `--${k}`)]).then((r) => {
+  const user = userns ? ['--user', `${userns.uidBase}:${userns.gidBase}:${userns.size}`] : [];
+  return runChild(monitorPath(), ['sandbox', dir, podHostname(pod), ...kinds.map(([k]) => `--${k}`), ...user]).then((r) => {
     if (r.code === 0) {
       for (const [kind, key] of kinds) ns[key] = path.join(dir, kind);
+      if (userns) ns.user = path.join(dir, 'user');
       return ns;
     }
     removeSandbox(dir);
@@ -42,7 +46,7 @@ export function createPodShm(dir: string): string {
 
 /** Unpin whatever is pinned in `dir` and remove it. */
 export function removeSandbox(dir: string): void {
-  for (const kind of ['net', 'ipc', 'uts', 'shm']) {
+  for (const kind of ['net', 'ipc', 'uts', 'user', 'shm']) {
     const file = path.join(dir, kind);
     if (fs.existsSync(file)) detachMount(file);
   }

@@ -1,0 +1,114 @@
+/** Pods with their own user namespace (`spec.hostUsers: false`, issue 20), as root: the pod's ids 0–65535 are a
+ * range of host ids of its own, image layers are seen through idmapped mounts (never chowned), what podrun makes
+ * for the pod belongs to its root — and that root, tried as an attacker would, cannot act on host files as host
+ * root can. */
+import fs from 'node:fs';
+import path from 'node:path';
+import t, { type Test } from 'tap';
+import { podEnv, snapshotHost, waitFor } from '../helpers';
+
+const pod = (name: string, extra = '', container = '[sh, -c, "echo up; exec sleep 300"]') => `
+apiVersion: v1
+kind: Pod
+metadata: { name: ${name} }
+spec:
+  hostUsers: false
+  terminationGracePeriodSeconds: 0
+  volumes: [{ name: scratch, emptyDir: {} }]
+  containers:
+    - name: main
+      image: localhost/podrun/busybox
+      command: ${container}
+      volumeMounts: [{ name: scratch, mountPath: /scratch }]
+${extra}`;
+
+async function env(t: Test) {
+  const base = await podEnv(t);
+  const inside = async (name: string, cmd: string) => base.podrun('exec', name, '--', 'sh', '-c', cmd);
+  const record = (name: string) => {
+    const id = fs.readdirSync(path.join(base.runRoot, 'pods')).find((d) => JSON.parse(fs.readFileSync(path.join(base.runRoot, 'pods', d, 'pod.json'), 'utf8')).name === name)!;
+    return JSON.parse(fs.readFileSync(path.join(base.runRoot, 'pods', id, 'pod.json'), 'utf8')) as { id: string; dataDir: string; userns?: { uidBase: number; gidBase: number; size: number } };
+  };
+  return { ...base, inside, record };
+}
+
+t.test('a hostUsers: false pod: its root is an unprivileged range of host ids', async (t) => {
+  const before = await snapshotHost();
+  const e = await env(t);
+  const start = await e.podrun('start', await e.manifest('uns', pod('uns')));
+  t.equal(start.code, 0, start.stderr);
+  const rec = e.record('uns');
+  t.ok(rec.userns, 'the record holds its range');
+  const { uidBase, gidBase, size } = rec.userns!;
+  t.equal(size, 65536);
+  t.ok(uidBase >= 0x80000000, `above the host's ids (${uidBase})`);
+  t.equal((await e.inside('uns', 'cat /proc/self/uid_map')).stdout.trim().split(/\s+/).join(' '), `0 ${uidBase} 65536`, 'uid 0 inside is the range\'s first id outside');
+  t.equal((await e.inside('uns', 'cat /proc/self/gid_map')).stdout.trim().split(/\s+/).join(' '), `0 ${gidBase} 65536`);
+  t.equal((await e.inside('uns', 'id -u; id -g')).stdout, '0\n0\n', 'root inside');
+
+  // the image's files, through idmapped layers: owned by the pod's root inside, untouched on the host
+  t.equal((await e.inside('uns', 'stat -c %u:%g /bin/busybox /etc/passwd')).stdout, '0:0\n0:0\n', 'layers seen as the pod\'s root\'s');
+  const touch = await e.inside('uns', 'touch /new-in-root && echo data > /scratch/written && mkdir /scratch/d && chown 1000:1000 /scratch/d && echo ok');
+  t.equal(touch.stdout, 'ok\n', `its root writes its / and its volume, and chowns there: ${touch.stderr}`);
+  const upper = path.join(rec.dataDir, 'containers', 'main', 'upper');
+  t.equal(fs.statSync(path.join(upper, 'new-in-root')).uid, uidBase, 'a file it made in / is the range\'s on the host');
+  const vol = path.join(rec.dataDir, 'volumes', 'scratch');
+  t.same([fs.statSync(path.join(vol, 'written')).uid, fs.statSync(path.join(vol, 'written')).gid], [uidBase, gidBase], 'a file it wrote on the emptyDir is owned by the mapped id on the host');
+  t.same([fs.statSync(path.join(vol, 'd')).uid, fs.statSync(path.join(vol, 'd')).gid], [uidBase + 1000, gidBase + 1000], 'uid 1000 inside is base+1000 outside');
+  t.equal(fs.statSync('/work/main/package.json', { throwIfNoEntry: false })?.uid ?? 0, fs.statSync('/work/main/package.json', { throwIfNoEntry: false })?.uid ?? 0);
+
+  // host root's directory and file, put where the pod can see them: host root could change them; the pod's root cannot
+  const hostDir = path.join(vol, 'host-dir');
+  fs.mkdirSync(hostDir, { mode: 0o755 });
+  fs.writeFileSync(path.join(hostDir, 'file'), 'host\n', { mode: 0o644 });
+  const attack = await e.inside('uns', 'cd /scratch/host-dir; echo pwned > file; chown 0:0 file; chmod 777 file; rm -f file; touch new; chmod 777 .; stat -c %U:%G . file');
+  t.equal(fs.readFileSync(path.join(hostDir, 'file'), 'utf8'), 'host\n', 'not written, not removed');
+  t.equal(fs.statSync(path.join(hostDir, 'file')).mode & 0o777, 0o644, 'not chmodded');
+  t.equal(fs.statSync(hostDir).mode & 0o777, 0o755, 'its directory not chmodded');
+  t.notOk(fs.existsSync(path.join(hostDir, 'new')), 'nothing created in it');
+  t.match(attack.stderr, /Permission denied|Operation not permitted/);
+  t.equal(attack.stdout, 'nobody:nogroup\nnobody:nogroup\n', 'the host\'s root shows as nobody inside');
+  t.match((await e.inside('uns', 'mknod /tmp/sda b 8 0 2>&1; echo rc=$?')).stdout, /Operation not permitted[\s\S]*rc=1/, 'no device nodes');
+  t.match((await e.inside('uns', 'cat /proc/self/status')).stdout, /CapEff:\s+00000000a80425fb/, 'the default capabilities — meaningful only inside');
+  const layerFile = fs.readdirSync(path.join(e.dataRoot, 'layers')).map((l) => path.join(e.dataRoot, 'layers', l, 'diff', 'bin', 'busybox')).find((f) => fs.existsSync(f));
+  if (layerFile) t.equal(fs.statSync(layerFile).uid, 0, 'the shared layer is not chowned');
+
+  // a second pod: a range of its own
+  t.equal((await e.podrun('start', await e.manifest('uns2', pod('uns2')))).code, 0);
+  const other = e.record('uns2').userns!;
+  t.ok(other.uidBase >= uidBase + size || other.uidBase + other.size <= uidBase, `disjoint ranges (${uidBase}, ${other.uidBase})`);
+  t.equal((await e.podrun('rm', '-f', 'uns', 'uns2')).code, 0);
+  // freed at rm: the next pod gets the first range again
+  t.equal((await e.podrun('start', await e.manifest('uns3', pod('uns3')))).code, 0);
+  t.equal(e.record('uns3').userns!.uidBase, uidBase, 'a freed range is used again');
+  t.equal((await e.podrun('rm', '-f', 'uns3')).code, 0);
+  const after = await snapshotHost();
+  t.same(after.mounts, before.mounts, 'no mounts left (idmapped layer views, namespaces)');
+  t.same(after.cgroups, before.cgroups);
+});
+
+t.test('a restarted container gets a fresh writable layer its root still owns', async (t) => {
+  const e = await env(t);
+  const yaml = pod('again', '', '[sh, -c, "touch /mark-$(date +%s%N) && echo wrote; sleep 0.2; exit 1"]').replace('terminationGracePeriodSeconds: 0', 'terminationGracePeriodSeconds: 0\n  restartPolicy: Always');
+  const start = await e.podrun('start', '--restart-backoff', '100', await e.manifest('again', yaml));
+  t.equal(start.code, 0, start.stderr);
+  await waitFor(async () => ((await e.podrun('logs', 'again')).stdout.match(/wrote/g) ?? []).length >= 1 && JSON.parse((await e.podrun('inspect', 'again')).stdout).status.containerStatuses[0].restartCount >= 1, 'a restart', 15_000);
+  await waitFor(async () => /wrote/.test((await e.podrun('logs', 'again')).stdout), 'the restarted run to write', 10_000);
+  t.notMatch((await e.podrun('logs', 'again')).stdout, /Permission denied|Read-only/, 'its root could write / after the restart');
+});
+
+t.test('what a hostUsers: false pod cannot ask is refused, naming the field', async (t) => {
+  const e = await env(t);
+  const cases: Array<[string, string, RegExp]> = [
+    ['hostnet', pod('hostnet').replace('hostUsers: false', 'hostUsers: false\n  hostNetwork: true'), /spec\.hostNetwork: the host's namespaces are owned by the host's user namespace: not allowed with spec\.hostUsers: false/],
+    ['hostpath', pod('hostpath').replace('emptyDir: {}', 'hostPath: { path: /tmp }'), /spec\.volumes\[0\]\.hostPath: not supported yet .* with spec\.hostUsers: false/],
+    ['bigid', pod('bigid', '      securityContext: { runAsUser: 70000 }'), /spec\.containers\[0\]\.securityContext\.runAsUser: 70000 is outside the pod's ids \(0–65535\)/],
+    ['priv', pod('priv', '      securityContext: { privileged: true }'), /spec\.containers\[0\]\.securityContext\.privileged: .*not allowed with spec\.hostUsers: false/],
+  ];
+  for (const [name, yaml, want] of cases) {
+    const r = await e.podrun('start', await e.manifest(name, yaml));
+    t.equal(r.code, 1, name);
+    t.match(r.stderr, want, name);
+  }
+  t.equal((await e.podrun('ps', '-q')).stdout, '', 'nothing started');
+});
