@@ -56,7 +56,7 @@
  *   podrun-monitor reaper OWNER_PID CMD [ARG...]
  *       runs CMD once process OWNER_PID has ended, however it ended: the
  *       library's clean-up of the pods a process owns (see owner_reaper.c).
- *   podrun-monitor pod-init [CGROUP_DIR]
+ *   podrun-monitor pod-init [CGROUP_DIR [--userns PATH]]
  *       the init of a pod's shared PID namespace (shareProcessNamespace):
  *       clones its pid 1 into a new PID namespace (in CGROUP_DIR when
  *       given), prints that pid and returns. Pid 1 reaps whatever is
@@ -73,6 +73,7 @@
 #include "tty_proxy.h"
 
 #include <errno.h>
+#include <grp.h>
 #include <linux/sched.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -188,12 +189,19 @@ static const char *use_self_as_helper(void) {
   return self;
 }
 
-static int pod_init(const char *self, const char *cgroup) {
+static int pod_init(const char *self, const char *cgroup, const char *userns) {
   /* pid 1 of a new PID namespace, created right in the cgroup (no cgroup.procs migration) */
   int cgfd = -1;
   if (cgroup && (cgfd = open(cgroup, O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0) { perror("podrun-monitor: the pod's cgroup"); return 1; }
   int sealed = exe_seal_open(self);
   if (sealed < 0) { perror("podrun-monitor: sealed view of itself"); return 1; }
+  if (userns) {
+    /* made from inside the pod's user namespace, the PID namespace is its: the pod's containers can mount its /proc.
+     * Our ids stay the host's until the clone (the cgroup is written as root); pid 1 then becomes the pod's root */
+    int ufd = open(userns, O_RDONLY | O_CLOEXEC);
+    if (ufd < 0 || setns(ufd, CLONE_NEWUSER) < 0) { perror("podrun-monitor: the pod's user namespace"); return 1; }
+    close(ufd);
+  }
   sigset_t set;
   block_init_signals(&set); /* before the clone: no signal may be lost before pid 1 waits for it */
   struct clone_args args;
@@ -203,7 +211,10 @@ static int pod_init(const char *self, const char *cgroup) {
   args.cgroup = cgfd >= 0 ? (uint64_t)cgfd : 0;
   long pid = syscall(SYS_clone3, &args, sizeof args);
   if (pid < 0) { perror("podrun-monitor: clone3(CLONE_NEWPID)"); return 1; }
-  if (pid == 0) pod_init_isolate(sealed);
+  if (pid == 0) {
+    if (userns && (setgroups(0, NULL) < 0 || setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)) { perror("podrun-monitor pod-init: the pod's root"); _exit(1); }
+    pod_init_isolate(sealed);
+  }
   printf("%ld\n", pid);
   return 0;
 }
@@ -213,7 +224,8 @@ int main(int argc, char **argv) {
   if (argc == 3 && strcmp(argv[1], LAUNCH_CHILD_ARG) == 0) launch_child_resume(atoi(argv[2]));
   if (argc == 2 && strcmp(argv[1], POD_INIT_REAP_ARG) == 0) return pod_init_reap();
   const char *self = use_self_as_helper();
-  if ((argc == 2 || argc == 3) && strcmp(argv[1], "pod-init") == 0) return pod_init(self, argc == 3 ? argv[2] : NULL);
+  if ((argc == 2 || argc == 3) && strcmp(argv[1], "pod-init") == 0) return pod_init(self, argc == 3 ? argv[2] : NULL, NULL);
+  if (argc == 5 && strcmp(argv[1], "pod-init") == 0 && strcmp(argv[3], "--userns") == 0) return pod_init(self, argv[2], argv[4]);
   if (argc == 3 && strcmp(argv[1], "run") == 0) return run_foreground(argv[2]);
   if (argc >= 5 && strcmp(argv[1], "run") == 0 && strcmp(argv[3], "--terminal") == 0) {
     int with_stdin = 0, resize_fd = -1;
@@ -275,6 +287,6 @@ int main(int argc, char **argv) {
     return supervise_container(argv[2], atoi(argv[3]), &o);
   }
 usage:
-  fprintf(stderr, "usage: podrun-monitor pod-init [CGROUP_DIR] | run PLANFILE [--terminal CONSOLE_SOCKET [--stdin] [--resize-fd N]] | reaper OWNER_PID CMD [ARG...] | container DIR REPORT_FD [--keep] [--log FILE [--log-max-size BYTES --log-max-files N]] [--restart always|on-failure|never] [--backoff-ms N] | pod DIR REPORT_FD [--cgroup DIR] | attach CTRDIR [--stdin] [--raw] | sandbox DIR HOSTNAME --net|--uts|--ipc... [--user UIDBASE:GIDBASE:SIZE] | probe NETNS|- tcp HOST PORT TIMEOUT_MS | probe NETNS|- http HOST PORT PATH TIMEOUT_MS [NAME:VALUE...]\n");
+  fprintf(stderr, "usage: podrun-monitor pod-init [CGROUP_DIR [--userns PATH]] | run PLANFILE [--terminal CONSOLE_SOCKET [--stdin] [--resize-fd N]] | reaper OWNER_PID CMD [ARG...] | container DIR REPORT_FD [--keep] [--log FILE [--log-max-size BYTES --log-max-files N]] [--restart always|on-failure|never] [--backoff-ms N] | pod DIR REPORT_FD [--cgroup DIR] | attach CTRDIR [--stdin] [--raw] | sandbox DIR HOSTNAME --net|--uts|--ipc... [--user UIDBASE:GIDBASE:SIZE] | probe NETNS|- tcp HOST PORT TIMEOUT_MS | probe NETNS|- http HOST PORT PATH TIMEOUT_MS [NAME:VALUE...]\n");
   return 2;
 }

@@ -127,6 +127,10 @@ export const withCriNamespaces: CriSpecOpt = (c, ctx) => {
   const ns = sb.namespaces;
   const pidMode: NamespaceMode = securityContext(ctx).namespace_options?.pid ?? 'POD';
   const list: NonNullable<OciConfig['linux']>['namespaces'] = [{ type: 'mount' }, { type: 'cgroup' }];
+  // the sandbox's user namespace (userns_options POD) first: the container's own namespaces are made inside it
+  const userMode = securityContext(ctx).namespace_options?.userns_options?.mode;
+  if (userMode !== undefined && userMode !== (ns.user ? 'POD' : 'NODE')) throw invalidArgument(`${SC}.namespace_options.userns_options.mode`, `${userMode}: the sandbox's user namespace is ${ns.user ? 'POD' : 'NODE'}`);
+  if (ns.user) list.unshift({ type: 'user', path: ns.user });
   if (!sb.hostNetwork) list.push({ type: 'network', path: ns.network }, { type: 'uts', path: ns.uts });
   if (!sb.hostIPC) list.push({ type: 'ipc', path: ns.ipc });
   const at = `${SC}.namespace_options.pid`;
@@ -169,7 +173,7 @@ export const withCriMounts: CriSpecOpt = (c, ctx) => {
     if (!m.container_path.startsWith('/')) throw invalidArgument(`${at}.container_path`, `${JSON.stringify(m.container_path)} is not absolute`);
     if (m.image?.image) throw invalidArgument(`${at}.image`, 'image volumes are not supported yet');
     if (!m.host_path.startsWith('/')) throw invalidArgument(`${at}.host_path`, `${JSON.stringify(m.host_path)} is not absolute`);
-    if (m.uidMappings.length || m.gidMappings.length) throw invalidArgument(`${at}.uidMappings`, 'idmapped mounts need user namespaces, which podrun does not advertise yet');
+    if (m.uidMappings.length || m.gidMappings.length) throw invalidArgument(`${at}.uidMappings`, 'idmapped volume mounts are not supported yet (the pod\'s user namespace sees the host\'s owners as nobody)');
     if (m.recursive_read_only) throw invalidArgument(`${at}.recursive_read_only`, 'recursive read-only mounts are not advertised by podrun yet');
     if (m.selinux_relabel && ctx.selinuxEnabled) throw invalidArgument(`${at}.selinux_relabel`, 'SELinux relabelling is not supported');
     const propagation = PROPAGATION[m.propagation];

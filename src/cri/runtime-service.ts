@@ -169,6 +169,7 @@ export class CriRuntime {
       conflict: (p) => (p.cri && sandboxKey(sandboxInfo(p).metadata) === key ? `sandbox name ${JSON.stringify(key)} is reserved for ${p.id}` : undefined),
       cgroupParent: plan.cgroupParent,
       portMappings: plan.portMappings,
+      userns: plan.userns,
       cri: info as unknown as Record<string, unknown>,
     }));
     updatePod(this.root, sb.rec.id, (r) => delete r.starter);

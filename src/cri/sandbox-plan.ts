@@ -8,7 +8,8 @@ import { PodrunError } from '../errors';
 import type { PortMapping as CniPortMapping } from '../network';
 import type { PodManifest } from '../pod';
 import { isLocalDescendingPath } from '../util/in-root';
-import type { PodSandboxConfig, NamespaceMode } from './types';
+import type { IdRange } from '../pod/user-namespace';
+import type { IDMapping, PodSandboxConfig, NamespaceMode, UserNamespaceOption } from './types';
 
 /** a DNS name (RFC 1123 labels, dots between; a trailing dot for a rooted search domain) */
 const HOSTNAME = /^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$/;
@@ -25,6 +26,26 @@ export interface SandboxPlan {
   cgroupParent?: string;
   privileged: boolean;
   namespaces: { network: NamespaceMode; pid: NamespaceMode; ipc: NamespaceMode };
+  /** userns_options mode POD: the one range of host ids its user namespace maps (kubelet allocates it) */
+  userns?: IdRange;
+}
+
+/** userns_options as kubelet sends them: NODE (the host's), or POD with one uid and one gid mapping of the same
+ * length from container id 0 (podrun maps ranges, as containerd's and CRI-O's runtimes do). */
+function planUserns(u: UserNamespaceOption | null | undefined, at: string): IdRange | undefined {
+  if (!u || u.mode === 'NODE') return undefined;
+  if (u.mode !== 'POD') throw invalidArgument(`${at}.mode`, `${u.mode}: a sandbox's user namespace is POD or NODE`);
+  const one = (list: IDMapping[], f: 'uids' | 'gids'): IDMapping => {
+    if (list.length !== 1) throw invalidArgument(`${at}.${f}`, `exactly one mapping is supported, got ${list.length}`);
+    const m = list[0];
+    if (m.container_id !== 0) throw invalidArgument(`${at}.${f}[0].container_id`, `${m.container_id}: the mapping must start at 0 (the container's root must be mapped)`);
+    if (!(m.length > 0) || m.host_id + m.length > 0xffffffff) throw invalidArgument(`${at}.${f}[0].length`, `${m.length} ids from ${m.host_id} is not a range of host ids`);
+    return m;
+  };
+  const uid = one(u.uids, 'uids');
+  const gid = one(u.gids, 'gids');
+  if (uid.length !== gid.length) throw invalidArgument(`${at}.gids[0].length`, `${gid.length}: uids and gids must map as many ids (${uid.length})`);
+  return { uidBase: uid.host_id, gidBase: gid.host_id, size: uid.length };
 }
 
 /** containerd's sandbox name, which no two sandboxes share: name_namespace_uid_attempt */
@@ -48,7 +69,10 @@ export function planSandbox(config: PodSandboxConfig | null | undefined, hostNam
   if (namespaces.network !== 'POD' && namespaces.network !== 'NODE') throw invalidArgument(`${at}.network`, `${namespaces.network} is not a sandbox's mode (POD or NODE)`);
   if (namespaces.ipc !== 'POD' && namespaces.ipc !== 'NODE') throw invalidArgument(`${at}.ipc`, `${namespaces.ipc} is not a sandbox's mode (POD or NODE)`);
   if (namespaces.pid === 'TARGET') throw invalidArgument(`${at}.pid`, 'TARGET is a container\'s mode, not a sandbox\'s');
-  if (nso?.userns_options && nso.userns_options.mode !== 'NODE') throw invalidArgument(`${at}.userns_options.mode`, `${nso.userns_options.mode}: user namespaces are not supported yet (podrun advertises none)`);
+  const userns = planUserns(nso?.userns_options, `${at}.userns_options`);
+  if (userns) {
+    for (const k of ['network', 'pid', 'ipc'] as const) if (namespaces[k] === 'NODE') throw invalidArgument(`${at}.${k}`, 'NODE: the host\'s namespaces are not owned by the pod\'s user namespace (userns_options mode POD)');
+  }
   if (sc?.apparmor && sc.apparmor.profile_type === 'Localhost') throw invalidArgument('config.linux.security_context.apparmor', 'AppArmor is not supported by podrun');
   const hostNetwork = namespaces.network === 'NODE';
   const dns = config.dns_config;
@@ -99,5 +123,6 @@ export function planSandbox(config: PodSandboxConfig | null | undefined, hostNam
     if (!rel || !isLocalDescendingPath(rel)) throw invalidArgument('config.linux.cgroup_parent', `${JSON.stringify(parent)} is not a cgroup below the root`);
     cgroupParent = rel;
   }
-  return { pod, portMappings, cgroupParent, privileged: sc?.privileged === true, namespaces };
+  if (userns) pod.spec.hostUsers = false;
+  return { pod, portMappings, cgroupParent, privileged: sc?.privileged === true, namespaces, ...(userns ? { userns } : {}) };
 }

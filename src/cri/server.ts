@@ -135,7 +135,7 @@ export async function startCriServer(o: CriServerOptions = {}): Promise<CriServe
           ],
         },
         info: r.verbose ? { config: JSON.stringify({ root, dataRoot, network, podCidr: runtime.podCidr, ...config }) } : {},
-        runtime_handlers: [{ name: '', features: { recursive_read_only_mounts: false, user_namespaces: false } }],
+        runtime_handlers: [{ name: '', features: { recursive_read_only_mounts: false, user_namespaces: true } }],
         features: { supplemental_groups_policy: true },
       };
     }),

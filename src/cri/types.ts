@@ -11,12 +11,14 @@ export interface Int64Value { value: Int64 }
 export interface SecurityProfile { profile_type: 'RuntimeDefault' | 'Unconfined' | 'Localhost'; localhost_ref: string }
 export interface SELinuxOption { user: string; role: string; type: string; level: string }
 export interface IDMapping { host_id: number; container_id: number; length: number }
+export interface UserNamespaceOption { mode: NamespaceMode; uids: IDMapping[]; gids: IDMapping[] }
+
 export interface NamespaceOption {
   network: NamespaceMode;
   pid: NamespaceMode;
   ipc: NamespaceMode;
   target_id: string;
-  userns_options: { mode: NamespaceMode; uids: IDMapping[]; gids: IDMapping[] } | null;
+  userns_options: UserNamespaceOption | null;
 }
 export interface PortMapping { protocol: 'TCP' | 'UDP' | 'SCTP'; container_port: number; host_port: number; host_ip: string }
 export interface DNSConfig { servers: string[]; searches: string[]; options: string[] }

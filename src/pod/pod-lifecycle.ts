@@ -3,7 +3,7 @@
  * remove. Each container goes through the OCI layer (create + start under
  * the pod's one podrun-monitor, which keeps their CRI logs, exit codes and
  * restarts). A failed start is rolled back by the same code `rm` uses. */
-import { allocateIdRange, shiftOwnership, type UserNamespaceOptions } from './user-namespace';
+import { allocateIdRange, shiftOwnership, type IdRange, type UserNamespaceOptions } from './user-namespace';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -231,9 +231,10 @@ function applyPodLimits(pod: PodManifest, rec: PodRecord, o: PodOptions): string
 /** shareProcessNamespace: a PID namespace whose pid 1 is a tiny reaper
  * (podrun-monitor pod-init) in the pod cgroup's `sandbox` child, so rm's
  * cgroup kill ends it with the pod. Returns the namespace's path. */
-async function startPodInit(rec: PodRecord, root: string, podCgroupDir: string): Promise<string> {
+async function startPodInit(rec: PodRecord, root: string, podCgroupDir: string, userns?: string): Promise<string> {
   const cg = sandboxCgroup(podCgroupDir);
-  const r = await runChild(monitorPath(), ['pod-init', cg]);
+  // a user-namespaced pod's PID namespace is made inside its user namespace, so its containers may mount its /proc
+  const r = await runChild(monitorPath(), ['pod-init', cg, ...(userns ? ['--userns', userns] : [])]);
   const pid = Number(r.stdout.toString().trim());
   if (r.code !== 0 || !(pid > 0)) throw new PodrunError('EHOST', `shareProcessNamespace: starting the pod's init failed: ${(r.stderr.toString() || r.error?.message || `exit ${r.code}`).trim()}`);
   rec.podInit = { pid, startTime: processStartTime(pid) };
@@ -271,6 +272,8 @@ export interface SandboxOptions {
   portMappings?: Array<PortMapping & { field: string }>;
   /** kept in the record for the front end that made the pod (CRI) */
   cri?: Record<string, unknown>;
+  /** hostUsers: false with the range its client chose (kubelet allocates one per pod), not one podrun allocates */
+  userns?: IdRange;
 }
 
 /** A pod whose sandbox is up: namespaces pinned, cgroup, monitor, network, /etc files. */
@@ -302,7 +305,8 @@ export async function createPodSandbox(pod: PodManifest, o: PodOptions, s: Sandb
       if (why) throw new PodrunError('EEXIST', why);
     }
     // a range no other pod's user namespace has; freed with the record
-    if (pod.spec.hostUsers === false) rec.userns = allocateIdRange(pods.flatMap((p) => (p.userns ? [p.userns] : [])), o.userNamespaces);
+    if (s.userns) rec.userns = s.userns;
+    else if (pod.spec.hostUsers === false) rec.userns = allocateIdRange(pods.flatMap((p) => (p.userns ? [p.userns] : [])), o.userNamespaces);
     fs.mkdirSync(podDir(o.root, id), { recursive: true, mode: 0o700 });
     writeDataDirOwner(rec.dataDir, o.root);
     writePod(o.root, rec); // from here on, rm/gc can clean up whatever follows
@@ -321,7 +325,9 @@ export async function createPodSandbox(pod: PodManifest, o: PodOptions, s: Sandb
     const monitorReady = traced('sandbox: monitor', () => startPodMonitor(o.root, rec, podCgroupDir));
     monitorStarting = monitorReady.catch(() => undefined);
     // the shared PID namespace's init needs only the cgroup: it starts alongside too
-    const podInit = pod.spec.shareProcessNamespace && !pod.spec.hostPID ? traced('sandbox: pod init', () => startPodInit(rec, o.root, podCgroupDir)) : undefined;
+    const podInit = pod.spec.shareProcessNamespace && !pod.spec.hostPID
+      ? traced('sandbox: pod init', async () => startPodInit(rec, o.root, podCgroupDir, rec.userns ? (await sandbox).user : undefined))
+      : undefined;
     podInitStarting = podInit?.catch(() => undefined) ?? podInitStarting;
     const namespaces = await sandbox;
     // CNI, the longest step, starts as soon as the network namespace is pinned

@@ -255,3 +255,35 @@ t.test('clients that send the socket path as :authority (kubelet 1.20–1.25, ol
   await t.rejects(version(backend), /RST_STREAM with code 1|PROTOCOL_ERROR/, 'the gRPC server\'s own socket refuses it: the front is what serves such clients');
   t.equal((fs.statSync(backend).mode & 0o777).toString(8), '600', 'the inner socket is root\'s alone');
 });
+
+t.test('user namespaces: advertised; a POD mapping is the sandbox\'s and its containers\'; other modes refused', async (t) => {
+  const e = await criEnv(t, { ownNetns: false });
+  const status = await e.call('Status', { verbose: false });
+  t.same(status.runtime_handlers.map((h: { features: { user_namespaces: boolean } }) => h.features.user_namespaces), [true], 'user_namespaces advertised');
+  const mapping = [{ container_id: 0, host_id: 0x90000000, length: 65536 }];
+  const nso = { network: 'POD', pid: 'POD', ipc: 'POD', target_id: '', userns_options: { mode: 'POD', uids: mapping, gids: mapping } };
+  const cfg = sandboxConfig('uns', e.logDir, { linux: { security_context: { namespace_options: nso } } });
+  const { pod_sandbox_id: pod } = await e.call('RunPodSandbox', { config: cfg });
+  const { container_id: id } = await e.call('CreateContainer', {
+    pod_sandbox_id: pod, sandbox_config: cfg,
+    config: containerConfig('maps', ['sh', '-c', 'cat /proc/self/uid_map; id -u; touch /made && stat -c %u /made'], { linux: { security_context: { namespace_options: nso } } }),
+  });
+  await e.call('StartContainer', { container_id: id });
+  const log = path.join(e.logDir, 'maps.log');
+  await waitFor(async () => fs.existsSync(log) && fs.readFileSync(log, 'utf8').trim().split('\n').length >= 3, 'the container to print', 10_000);
+  const out = fs.readFileSync(log, 'utf8').trim().split('\n').map((l) => l.replace(/^\S+ stdout F /, ''));
+  t.match(out[0], new RegExp(`^\\s+0\\s+${0x90000000}\\s+65536$`), 'critest\'s check: the mapping asked for');
+  t.same(out.slice(1), ['0', '0'], 'root inside, owning what it makes in its root');
+  const wrong = { ...nso, userns_options: { mode: 'NODE', uids: [], gids: [] } };
+  const bad = await e.call('CreateContainer', { pod_sandbox_id: pod, sandbox_config: cfg, config: containerConfig('node', ['true'], { linux: { security_context: { namespace_options: wrong } } }) }).catch((err: unknown) => err);
+  t.equal(grpcCode(bad), grpc.status.INVALID_ARGUMENT);
+  t.match(String((bad as Error).message), /namespace_options\.userns_options\.mode: NODE: the sandbox's user namespace is POD/);
+  await e.call('StopPodSandbox', { pod_sandbox_id: pod });
+  await e.call('RemovePodSandbox', { pod_sandbox_id: pod });
+  for (const [mode, uids, field] of [['CONTAINER', [], 'mode'], ['POD', [{ container_id: 1, host_id: 0x90000000, length: 65536 }], 'uids[0].container_id']] as const) {
+    const r = await e.call('RunPodSandbox', { config: sandboxConfig(`bad-${mode}`, e.logDir, { linux: { security_context: { namespace_options: { ...nso, userns_options: { mode, uids, gids: uids } } } } }) }).catch((err: unknown) => err);
+    t.equal(grpcCode(r), grpc.status.INVALID_ARGUMENT, mode);
+    t.match(String((r as Error).message), new RegExp(`userns_options\\.${field.replace(/[[\].]/g, '\\$&')}`));
+  }
+  t.same((await e.call('ListPodSandbox', {})).items, [], 'nothing half-made');
+});

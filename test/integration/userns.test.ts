@@ -97,6 +97,20 @@ t.test('a restarted container gets a fresh writable layer its root still owns', 
   t.notMatch((await e.podrun('logs', 'again')).stdout, /Permission denied|Read-only/, 'its root could write / after the restart');
 });
 
+t.test('shareProcessNamespace in a user-namespaced pod: its PID namespace is the pod\'s user namespace\'s', async (t) => {
+  const e = await env(t);
+  const yaml = pod('shared', `    - name: side
+      image: localhost/podrun/busybox
+      command: [sleep, "301"]`).replace('hostUsers: false', 'hostUsers: false\n  shareProcessNamespace: true');
+  const start = await e.podrun('start', await e.manifest('shared', yaml));
+  t.equal(start.code, 0, start.stderr);
+  const ps = await e.inside('shared', 'ps -o pid,user,args');
+  t.match(ps.stdout, /\n\s*1 root\s+podrun-pod-init/, 'pid 1 is the pod\'s init, as the pod\'s root (not the host\'s)');
+  t.match(ps.stdout, /sleep 301/, 'the other container\'s process is visible');
+  t.equal((await e.inside('shared', 'ls /proc/1/root/ 2>&1 | head -1; cat /proc/1/environ 2>&1 | head -c 40')).stdout.includes('Permission denied'), true, 'pid 1 is out of reach');
+  t.equal((await e.podrun('rm', '-f', 'shared')).code, 0);
+});
+
 t.test('what a hostUsers: false pod cannot ask is refused, naming the field', async (t) => {
   const e = await env(t);
   const cases: Array<[string, string, RegExp]> = [

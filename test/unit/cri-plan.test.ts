@@ -69,6 +69,23 @@ t.test('sandbox plan: namespaces, DNS, ports, cgroup, errors naming CRI fields',
   t.equal(fieldOf(() => planSandbox(sandbox({ dns_config: { servers: [], searches: [], options: ['ndots:5\nnameserver 1.2.3.4'] } }))), 'config.dns_config.options[0]');
 });
 
+t.test('userns_options: NODE, or POD with one mapping from 0 (what critest checks)', async (t) => {
+  const withUserns = (u: unknown, net = 'POD') => sandbox({ linux: { cgroup_parent: '', sysctls: {}, overhead: null, resources: null, security_context: { namespace_options: { network: net, pid: 'POD', ipc: 'POD', target_id: '', userns_options: u } } as never } });
+  const map = (container_id: number, host_id: number, length: number) => ({ container_id, host_id, length });
+  const pod = planSandbox(withUserns({ mode: 'POD', uids: [map(0, 1000, 100000)], gids: [map(0, 2000, 100000)] }));
+  t.same(pod.userns, { uidBase: 1000, gidBase: 2000, size: 100000 });
+  t.equal(pod.pod.spec.hostUsers, false);
+  t.equal(planSandbox(withUserns({ mode: 'NODE', uids: [], gids: [] })).userns, undefined);
+  const at = 'config.linux.security_context.namespace_options.userns_options';
+  t.equal(fieldOf(() => planSandbox(withUserns({ mode: 'POD', uids: [map(0, 1000, 100000), map(0, 2000, 100000)], gids: [map(0, 1000, 100000)] }))), `${at}.uids`, 'more than one mapping');
+  t.equal(fieldOf(() => planSandbox(withUserns({ mode: 'POD', uids: [map(1, 1000, 100000)], gids: [map(1, 1000, 100000)] }))), `${at}.uids[0].container_id`, 'container id 0 unmapped');
+  t.equal(fieldOf(() => planSandbox(withUserns({ mode: 'CONTAINER', uids: [], gids: [] }))), `${at}.mode`);
+  t.equal(fieldOf(() => planSandbox(withUserns({ mode: 'TARGET', uids: [], gids: [] }))), `${at}.mode`);
+  t.equal(fieldOf(() => planSandbox(withUserns({ mode: 'POD', uids: [map(0, 1000, 10)], gids: [map(0, 1000, 20)] }))), `${at}.gids[0].length`);
+  t.equal(fieldOf(() => planSandbox(withUserns({ mode: 'POD', uids: [map(0, 0xfffffff0, 65536)], gids: [map(0, 1000, 65536)] }))), `${at}.uids[0].length`);
+  t.equal(fieldOf(() => planSandbox(withUserns({ mode: 'POD', uids: [map(0, 1000, 65536)], gids: [map(0, 1000, 65536)] }, 'NODE'))), 'config.linux.security_context.namespace_options.network');
+});
+
 t.test('restrictOomScoreAdj: never below the server\'s own (containerd\'s restrict_oom_score_adj)', async (t) => {
   const critical = container({ command: ['x'], linux: { resources: { ...emptyResources, oom_score_adj: '-997' } } as never });
   t.equal(criContainerConfig(ctx(critical)).process!.oomScoreAdj, -997, 'as asked by default');

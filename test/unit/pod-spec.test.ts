@@ -5,6 +5,7 @@ import { parseImageConfig } from '../../src/image/image-docs';
 import { containerConfig, DEFAULT_CAPS, type ContainerContext } from '../../src/pod/container-spec';
 import { parsePodManifest } from '../../src/pod/manifest';
 import { hostResolvConf, resolvConf } from '../../src/pod/sandbox';
+import { allocateIdRange, userNamespaceErrors, USERNS_BASE } from '../../src/pod/user-namespace';
 
 const YAML = `
 apiVersion: v1
@@ -321,4 +322,22 @@ t.test('the default container of logs/exec/attach: kubectl\'s rule', async (t) =
   t.same(defaultContainer(pod('b', ['a', 'b'])), { name: 'b' }, 'the annotation chooses, silently');
   t.same(defaultContainer(pod('i', ['a', 'b'], ['i'])), { name: 'i' }, 'an init container too');
   t.same(defaultContainer(pod('gone', ['a', 'b'])), { name: 'a', notice: 'Defaulted container "a" out of: a, b' }, 'an annotation naming no container is ignored');
+});
+
+t.test('hostUsers: false — ranges and what such pods cannot ask', async (t) => {
+  t.same(allocateIdRange([]), { uidBase: USERNS_BASE, gidBase: USERNS_BASE, size: 65536 });
+  const first = { uidBase: USERNS_BASE, gidBase: USERNS_BASE, size: 65536 };
+  t.equal(allocateIdRange([first]).uidBase, USERNS_BASE + 65536, 'the next free slot');
+  t.equal(allocateIdRange([{ uidBase: USERNS_BASE + 65536, gidBase: 0, size: 65536 }]).uidBase, USERNS_BASE, 'a freed slot first');
+  t.equal(allocateIdRange([{ uidBase: USERNS_BASE + 100, gidBase: 0, size: 100000 }]).uidBase, USERNS_BASE + 2 * 65536, 'no overlap with a range of another size (a CRI pod\'s)');
+  t.equal(allocateIdRange([], { base: 1 << 20, size: 1 << 17 }).size, 1 << 17);
+  t.throws(() => allocateIdRange([], { size: 1000 }), { code: 'EINVALID_CONFIG', field: 'userNamespaces.size' });
+  t.throws(() => allocateIdRange([], { base: 0xffff0000 }), { code: 'EHOST' });
+  const pod = (spec: Record<string, unknown>, c: Record<string, unknown> = {}) => ({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p' }, spec: { hostUsers: false, containers: [{ name: 'c', image: 'x', ...c }], ...spec } }) as never;
+  const errs = (p: never) => userNamespaceErrors(p, (p as { spec: { containers: never[] } }).spec.containers.map((c, i) => [`spec.containers[${i}]`, c]));
+  t.same(errs(pod({})), []);
+  t.match(errs(pod({ hostPID: true, shareProcessNamespace: true })), [/^spec\.hostPID: /]);
+  t.same(errs(pod({ shareProcessNamespace: true })), [], 'a shared PID namespace is made in the pod\'s user namespace');
+  t.match(errs(pod({ securityContext: { fsGroup: 65536, supplementalGroups: [5, 70000] } })), [/^spec\.securityContext\.fsGroup: 65536 is outside/, /^spec\.securityContext\.supplementalGroups\[1\]: 70000/]);
+  t.same(errs(pod({ hostUsers: true, hostNetwork: true })), [], 'hostUsers: true is the default');
 });
