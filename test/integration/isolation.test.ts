@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import t, { type Test } from 'tap';
-import { execInPod } from '../../src';
+import { execInPod, Podrun } from '../../src';
 import { makeBundle, podEnv, podrunBin, repoRoot, runCmd, snapshotHost, uniqueId, waitFor } from '../helpers';
 
 async function env(t: Test) {
@@ -33,8 +33,11 @@ async function buildScanner(dir: string): Promise<void> {
 const RACES = 200;
 
 for (const variant of [
-  { name: 'shared', share: true, caps: '[SYS_PTRACE]', target: 'victim', what: 'a shared PID namespace, the attacker holding SYS_PTRACE' },
-  { name: 'own', share: false, caps: '[]', target: 'attacker', what: 'the attacker\'s own PID namespace, default capabilities' },
+  { name: 'shared', share: true, caps: '[SYS_PTRACE]', target: 'victim', what: 'a shared PID namespace, the attacker holding SYS_PTRACE', userns: false },
+  { name: 'own', share: false, caps: '[]', target: 'attacker', what: 'the attacker\'s own PID namespace, default capabilities', userns: false },
+  // the same attacks from a pod whose root is not the host's (issue "User namespaces"): no hostPath there, so the
+  // scanner is copied in through the library
+  { name: 'userns', share: true, caps: '[SYS_PTRACE]', target: 'victim', what: 'hostUsers: false, a shared PID namespace, the attacker holding SYS_PTRACE', userns: true },
 ]) {
   t.test(`processes entering a pod hold no host fd and no writable host executable (${RACES} execs, restarts; ${variant.what})`, async (t) => {
     const before = await snapshotHost();
@@ -46,14 +49,15 @@ kind: Pod
 metadata: { name: ${variant.name} }
 spec:
   shareProcessNamespace: ${variant.share}
+  hostUsers: ${!variant.userns}
   terminationGracePeriodSeconds: 0
-  volumes: [{ name: tools, hostPath: { path: ${hostDir}, type: Directory } }, { name: out, emptyDir: {} }]
+  volumes: [{ name: tools, ${variant.userns ? 'emptyDir: {}' : `hostPath: { path: ${hostDir}, type: Directory }`} }, { name: out, emptyDir: {} }]
   containers:
     - name: attacker
       image: localhost/podrun/busybox
       securityContext: { capabilities: { add: ${variant.caps} } }
-      volumeMounts: [{ name: tools, mountPath: /tools, readOnly: true }, { name: out, mountPath: /out }]
-      command: [sh, -c, '/tools/proc-scanner ${marker} 120 /out/stop /out/ready ${hostExes} > /out/result 2>&1; echo $? > /out/rc; exec sleep 3600']
+      volumeMounts: [{ name: tools, mountPath: /tools, readOnly: ${!variant.userns} }, { name: out, mountPath: /out }]
+      command: [sh, -c, 'until [ -x /tools/proc-scanner ]; do sleep 0.05; done; /tools/proc-scanner ${marker} 120 /out/stop /out/ready ${hostExes} > /out/result 2>&1; echo $? > /out/rc; exec sleep 3600']
     - name: victim
       image: localhost/podrun/busybox
       command: [sleep, '3600']
@@ -63,6 +67,9 @@ spec:
 `;
     const start = await podrun('start', '--restart-backoff', '50', manifest(variant.name, pod));
     t.equal(start.code, 0, start.stderr);
+    if (variant.userns) {
+      await new Podrun({ root: runRoot, dataRoot }).get(variant.name).copyTo('/tools/proc-scanner', { path: path.join(hostDir, 'proc-scanner') }, { container: 'attacker' });
+    }
     const inAttacker = (cmd: string) => podrun('exec', variant.name, '-c', 'attacker', '--', 'sh', '-c', cmd);
     await waitFor(async () => (await inAttacker('test -e /out/ready')).code === 0, 'the scanner running', 10_000);
     const opts = { root: runRoot, dataRoot };
@@ -130,7 +137,8 @@ spec:
   t.same(await snapshotHost(), before);
 });
 
-t.test('subPath never leaves its volume: absolute, relative and swapped symlinks planted by the pod', async (t) => {
+for (const userns of [false, true]) {
+t.test(`subPath never leaves its volume: absolute, relative and swapped symlinks planted by the pod${userns ? ' (hostUsers: false: the subPath is resolved before the launch joins its user namespace)' : ''}`, async (t) => {
   const before = await snapshotHost();
   const { podrun, manifest, hostDir, marker } = await env(t);
   const pod = (name: string, sub: string, plant: string) => `
@@ -139,6 +147,7 @@ kind: Pod
 metadata: { name: ${name} }
 spec:
   restartPolicy: Never
+  hostUsers: ${!userns}
   volumes: [{ name: vol, emptyDir: {} }]
   initContainers:
     - { name: plant, image: localhost/podrun/busybox, command: [sh, -c, '${plant}'], volumeMounts: [{ name: vol, mountPath: /vol }] }
@@ -171,6 +180,12 @@ spec:
   await waitFor(async () => /inside/.test((await podrun('logs', 'made', '-c', 'c')).stdout), 'the container up');
 
   // swapped: a container flips a hostPath entry between a directory and a symlink to / while pods mount it
+  // (hostPath: not for hostUsers: false pods; the victims are the host's-ids pods of the other variant)
+  if (userns) {
+    for (const p of ['ok', 'made']) await podrun('rm', '-f', p);
+    t.same(await snapshotHost(), before);
+    return;
+  }
   const shared = path.join(hostDir, 'shared');
   fs.mkdirSync(shared);
   const flipper = `
@@ -206,6 +221,7 @@ spec:
   for (const p of ['ok', 'made', 'flipper']) await podrun('rm', '-f', p);
   t.same(await snapshotHost(), before);
 });
+}
 
 t.test('container ids that are paths are refused by every podrun-oci command, and nothing is touched', async (t) => {
   const { runRoot } = await env(t);
