@@ -59,6 +59,28 @@ static void join_namespaces(struct child *c, int user_only) {
   }
 }
 
+/* Does the map file say what `want` ("inside outside count\n" lines) says? Whitespace is the kernel's own. */
+static int same_map(const char *file, const char *want) {
+  char buf[1024];
+  int fd = open(file, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return 0;
+  ssize_t n = read(fd, buf, sizeof buf - 1);
+  close(fd);
+  if (n <= 0) return 0;
+  buf[n] = 0;
+  const char *a = buf, *b = want;
+  for (;;) {
+    while (*a == ' ' || *a == '\t') a++;
+    while (*b == ' ' || *b == '\t') b++;
+    if (!*a || !*b) return !*a && !*b;
+    if (*a == '\n' || *b == '\n') { if (*a != *b) return 0; a++; b++; continue; }
+    /* one number from each, then at least one separator */
+    while (*a >= '0' && *a <= '9' && *a == *b) { a++; b++; }
+    if ((*a >= '0' && *a <= '9') || (*b >= '0' && *b <= '9')) return 0;
+    if (!(*a == ' ' || *a == '\t' || *a == '\n') || !(*b == ' ' || *b == '\t' || *b == '\n')) return 0;
+  }
+}
+
 /* The parent writes the id maps of a new user namespace; then become root in it. */
 static void await_userns_maps(struct child *c) {
   sync_send(c, MSG_NEED_MAPS, (int)syscall(SYS_getpid));
@@ -122,6 +144,9 @@ void child_main(struct child *c, int clone_made_ns) {
       if (p->joins[i].type != CLONE_NEWUSER) continue;
       if (syscall(SYS_setresgid, 0, 0, 0) < 0) child_fail(c, STEP_SETID_ROOT, errno, -1, "setresgid(0)");
       if (syscall(SYS_setresuid, 0, 0, 0) < 0) child_fail(c, STEP_SETID_ROOT, errno, -1, "setresuid(0)");
+      /* idmapped binds were made with this namespace: it must map what their uidMappings asked */
+      if (p->idmap_uid_map && (!same_map("/proc/self/uid_map", p->idmap_uid_map) || !same_map("/proc/self/gid_map", p->idmap_gid_map)))
+        child_fail(c, STEP_MOUNT, EINVAL, -1, "idmapped mount mappings differ from the joined user namespace's");
       break;
     }
     join_namespaces(c, 0);

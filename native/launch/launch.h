@@ -50,6 +50,7 @@ enum plan_tag {
   T_STDOUT_FD = 40,    /* u32 fd of the launcher that becomes the process's stdout (after T_STDIO_FD) */
   T_STDERR_FD = 41,    /* u32 fd of the launcher that becomes the process's stderr (after T_STDIO_FD) */
   T_HOST_MOUNT_NS = 39,/* (flag) no mount namespace of its own: no propagation changes, chroot instead of pivot_root */
+  T_IDMAP_EXPECT = 42, /* str uid_map, str gid_map: the joined user namespace's maps, which idmapped binds use */
   T_STDIO_FD = 37,     /* u32 fd of the launcher that becomes the process's stdin, stdout and stderr */
   T_STDIN_FD = 38,     /* u32 fd of the launcher that becomes the process's stdin (after T_STDIO_FD) */
 };
@@ -62,6 +63,7 @@ struct pr_mount {
   const char *source, *destination, *type, *data;
   unsigned long flags, pflags;
   uint32_t kind;
+  uint32_t idmap; /* idmapped with the joined user namespace (kind's 0x100 in the plan) */
 };
 
 struct pr_device {
@@ -124,6 +126,7 @@ struct launch_plan {
   int console_fd; /* connected by the parent */
   int hook_pause;
   int host_mount_ns; /* the caller's mount namespace: mounts are made there, root entered by chroot */
+  const char *idmap_uid_map, *idmap_gid_map; /* T_IDMAP_EXPECT: the joined user namespace's maps (idmapped binds) */
   struct pr_dev_rule *dev_rules; size_t ndev_rules;
 };
 

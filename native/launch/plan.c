@@ -110,6 +110,8 @@ static int decode_record(struct launch_plan *p, uint16_t tag, struct reader *r) 
     struct pr_mount *m = &p->mounts[p->nmounts++];
     m->flags = (unsigned long)rd_u64(r); m->pflags = (unsigned long)rd_u64(r);
     m->kind = rd_u32(r);
+    m->idmap = (m->kind & 0x100) != 0;
+    m->kind &= 0xff;
     m->source = rd_str(r); m->destination = rd_str(r); m->type = rd_str(r); m->data = rd_str(r);
     break;
   }
@@ -173,6 +175,7 @@ static int decode_record(struct launch_plan *p, uint16_t tag, struct reader *r) 
   case T_WAIT_START: p->wait_start = 1; break;
   case T_HOOK_PAUSE: p->hook_pause = 1; break;
   case T_HOST_MOUNT_NS: p->host_mount_ns = 1; break;
+  case T_IDMAP_EXPECT: p->idmap_uid_map = rd_str(r); p->idmap_gid_map = rd_str(r); break;
   case T_DEV_RULE: {
     struct pr_dev_rule *d = &p->dev_rules[p->ndev_rules++];
     d->allow = rd_u32(r); d->type = rd_u32(r);

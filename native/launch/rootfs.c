@@ -156,6 +156,15 @@ void rootfs_take_userns(struct child *c) {
     trees[i] = open_tree(src, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH | ((m->flags & MS_REC) ? AT_RECURSIVE : 0));
     if (trees[i] < 0) child_fail(c, STEP_MOUNT, errno, (int)i, m->source);
     close(src);
+    if (m->idmap) {
+      /* owners shifted by the user namespace about to be joined (its maps are checked once joined); only host
+       * root may set this on a mount it made, so now */
+      int userns = -1;
+      for (size_t j = 0; j < p->njoins; j++) if (p->joins[j].type == CLONE_NEWUSER) userns = p->joins[j].fd;
+      struct mount_attr attr = { .attr_set = MOUNT_ATTR_IDMAP, .userns_fd = (uint64_t)userns };
+      if (userns < 0 || mount_setattr(trees[i], "", AT_EMPTY_PATH | ((m->flags & MS_REC) ? AT_RECURSIVE : 0), &attr, sizeof attr) < 0)
+        child_fail(c, STEP_MOUNT, userns < 0 ? EINVAL : errno, (int)i, "idmapped mount");
+    }
   }
   c->trees = trees;
   /* unshare(CLONE_NEWNS) moves our cwd to its copy in the new namespace */

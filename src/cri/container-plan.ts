@@ -10,7 +10,7 @@ import { defaultSpec } from '../oci/default-spec';
 import type { OciConfig, OciMount, OciSeccomp } from '../oci/spec-schema';
 import { ALL_CAPS, DEFAULT_CAPS, grantPrivileged, type SandboxNamespaces } from '../pod';
 import { invalidArgument } from './sandbox-plan';
-import type { ContainerConfig, LinuxContainerResources, LinuxContainerSecurityContext, NamespaceMode, SecurityProfile } from './types';
+import type { ContainerConfig, IDMapping, LinuxContainerResources, LinuxContainerSecurityContext, NamespaceMode, SecurityProfile } from './types';
 
 export interface CriSandboxFacts {
   id: string;
@@ -25,6 +25,8 @@ export interface CriSandboxFacts {
   sysctls: Record<string, string>;
   etcFiles: { hosts: string; hostname: string; resolvConf: string };
   shm: string;
+  /** userns_options POD: the range its user namespace maps */
+  userns?: { uidBase: number; gidBase: number; size: number };
 }
 
 export interface CriContainerContext {
@@ -173,12 +175,25 @@ export const withCriMounts: CriSpecOpt = (c, ctx) => {
     if (!m.container_path.startsWith('/')) throw invalidArgument(`${at}.container_path`, `${JSON.stringify(m.container_path)} is not absolute`);
     if (m.image?.image) throw invalidArgument(`${at}.image`, 'image volumes are not supported yet');
     if (!m.host_path.startsWith('/')) throw invalidArgument(`${at}.host_path`, `${JSON.stringify(m.host_path)} is not absolute`);
-    if (m.uidMappings.length || m.gidMappings.length) throw invalidArgument(`${at}.uidMappings`, 'idmapped volume mounts are not supported yet (the pod\'s user namespace sees the host\'s owners as nobody)');
+    // kubelet asks for an idmapped volume with the pod's own mapping: podrun makes it with the pod's user namespace
+    let idmap: Pick<OciMount, 'uidMappings' | 'gidMappings'> = {};
+    if (m.uidMappings.length || m.gidMappings.length) {
+      const u = sb.userns;
+      const only = (list: IDMapping[], base: number, f: 'uidMappings' | 'gidMappings'): void => {
+        if (!u) throw invalidArgument(`${at}.${f}`, 'idmapped mounts need the sandbox\'s user namespace (userns_options mode POD)');
+        if (list.length !== 1 || list[0].container_id !== 0 || list[0].host_id !== base || list[0].length !== u.size) {
+          throw invalidArgument(`${at}.${f}`, `must be the sandbox's mapping (0 ${base} ${u.size}): podrun makes idmapped mounts with its user namespace`);
+        }
+      };
+      only(m.uidMappings, u?.uidBase ?? 0, 'uidMappings');
+      only(m.gidMappings, u?.gidBase ?? 0, 'gidMappings');
+      idmap = { uidMappings: [{ containerID: 0, hostID: u!.uidBase, size: u!.size }], gidMappings: [{ containerID: 0, hostID: u!.gidBase, size: u!.size }] };
+    }
     if (m.recursive_read_only) throw invalidArgument(`${at}.recursive_read_only`, 'recursive read-only mounts are not advertised by podrun yet');
     if (m.selinux_relabel && ctx.selinuxEnabled) throw invalidArgument(`${at}.selinux_relabel`, 'SELinux relabelling is not supported');
     const propagation = PROPAGATION[m.propagation];
     if (!propagation) throw invalidArgument(`${at}.propagation`, `unknown propagation ${String(m.propagation)}`);
-    mounts.push(bind(m.container_path, m.host_path, [propagation, m.readonly ? 'ro' : 'rw']));
+    mounts.push({ ...bind(m.container_path, m.host_path, [propagation, m.readonly ? 'ro' : 'rw']), ...idmap });
   });
   c.mounts = mounts;
   // a bidirectional or host-to-container mount needs a mount namespace that takes propagation: rslave root as runc

@@ -247,6 +247,7 @@ export class CriRuntime {
       id: pod.id, name: sbInfo.metadata.name, namespace: sbInfo.metadata.namespace, uid: sbInfo.metadata.uid, hostname: sbInfo.hostname,
       namespaces: sb.sandbox.namespaces, hostNetwork: sbInfo.namespaces.network === 'NODE', hostIPC: sbInfo.namespaces.ipc === 'NODE',
       privileged: sbInfo.privileged, sysctls: sbInfo.sysctls, etcFiles: sb.sandbox.etcFiles, shm: sb.sandbox.shm,
+      ...(pod.userns ? { userns: pod.userns } : {}),
     };
     // containerd makes a missing host path a directory (what dockershim did)
     for (const m of config.mounts) if (m.host_path.startsWith('/') && !fs.existsSync(m.host_path)) fs.mkdirSync(m.host_path, { recursive: true });

@@ -75,7 +75,8 @@ function planUserNamespace(linux: OciLinux | undefined, ns: Namespaces): Pick<La
 
 export function planMount(m: OciMount, index: number, bundle: string): PlanMount {
   const field = `mounts[${index}]`;
-  if (m.uidMappings || m.gidMappings) throw invalidField(`${field}.uidMappings`, 'idmapped mounts are not supported yet');
+  const idmap = m.uidMappings || m.gidMappings ? { uidMap: idMap(m.uidMappings), gidMap: idMap(m.gidMappings) } : undefined;
+  if (idmap && (!idmap.uidMap || !idmap.gidMap)) throw invalidField(`${field}.${idmap.uidMap ? 'gidMappings' : 'uidMappings'}`, 'an idmapped mount needs both uidMappings and gidMappings');
   const opts = parseMountOptions(m.options);
   if (opts.unsupported) throw invalidField(`${field}.options`, `mount option ${JSON.stringify(opts.unsupported)} is not supported`);
   const type = m.type ?? '';
@@ -104,8 +105,25 @@ export function planMount(m: OciMount, index: number, bundle: string): PlanMount
     propagation: opts.propagation,
     bind,
     ...(subpath !== undefined ? { subpath } : {}),
+    ...(idmap ? { idmap: { uidMap: idmap.uidMap!, gidMap: idmap.gidMap! } } : {}),
     field,
   };
+}
+
+/** Idmapped binds are made with the user namespace the container joins (by path): one mapping for all of them,
+ * which the launch checks against that namespace's once it has joined (pure). */
+function planIdmaps(mounts: PlanMount[], ns: Namespaces): LaunchPlan['idmapExpect'] {
+  const idmapped = mounts.filter((m) => m.idmap);
+  if (!idmapped.length) return undefined;
+  const joinsUser = ns.joins.some((j) => j.type === CLONE.NEWUSER);
+  for (const m of idmapped) {
+    if (!m.bind) throw invalidField(`${m.field}.uidMappings`, 'idmapped mounts are bind mounts');
+    if (!joinsUser) throw invalidField(`${m.field}.uidMappings`, 'idmapped mounts need a user namespace joined by path in linux.namespaces (podrun makes them with it)');
+    if (m.idmap!.uidMap !== idmapped[0].idmap!.uidMap || m.idmap!.gidMap !== idmapped[0].idmap!.gidMap) {
+      throw invalidField(`${m.field}.uidMappings`, `differs from ${idmapped[0].field}'s: all idmapped mounts use the joined user namespace's mappings`);
+    }
+  }
+  return idmapped[0].idmap;
 }
 
 const DEFAULT_DEVICES: readonly { path: string; major: number; minor: number }[] = [
@@ -266,6 +284,7 @@ export function buildLaunchPlan(cfg: OciConfig, ctx: PlanContext): PlanResult {
     newNamespaces: ns.created,
     joins: ns.joins,
     ...planUserNamespace(linux, ns),
+    ...(planIdmaps(mounts, ns) ? { idmapExpect: planIdmaps(mounts, ns) } : {}),
     cgroup: ctx.cgroup,
     rootfs: path.resolve(ctx.bundle, cfg.root.path),
     rootfsPropagation,

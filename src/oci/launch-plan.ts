@@ -25,6 +25,8 @@ export interface PlanMount {
   bind: boolean;
   /** a bind whose real source is this path resolved beneath `source` (x-podrun.subpath) */
   subpath?: string;
+  /** an idmapped bind (mounts[].uidMappings): owners shifted by the maps of the user namespace the container joins */
+  idmap?: { uidMap: string; gidMap: string };
   field: string;
 }
 
@@ -70,6 +72,8 @@ export interface LaunchPlan {
   joins: PlanNamespaceJoin[];
   uidMap?: string;
   gidMap?: string;
+  /** idmapped binds use the joined user namespace: its maps must be these (checked once joined) */
+  idmapExpect?: { uidMap: string; gidMap: string };
   /** absolute cgroup v2 directory to clone into */
   cgroup?: string;
   /** absent: no filesystem setup (the process keeps the launcher's view) */

@@ -49,6 +49,9 @@ export interface ContainerContext {
   objects?: PodObjects;
   /** volumes mounted read-only whatever the volumeMount says (configMap, secret) */
   readOnlyVolumes?: string[];
+  /** hostUsers: false: the pod's range, and the volumes (hostPath) bound idmapped with it rather than shifted */
+  userns?: { uidBase: number; gidBase: number; size: number };
+  idmappedVolumes?: string[];
   /** kubelet's MemoryQoS (memory.min/memory.high from requests and limits), when enabled */
   memoryQoS?: MemoryQoS;
   /** the text of a Localhost seccomp profile, by its name below the profile directory */
@@ -253,6 +256,11 @@ export const withMounts: SpecOpt = (c, ctx) => {
     const dir = ctx.volumes[m.name];
     if (!dir) throw invalid(`${ctx.field}.volumeMounts[${i}].name`, `volume ${JSON.stringify(m.name)} has no host directory`);
     const mount = bind(m.mountPath, dir, m.readOnly === true || (ctx.readOnlyVolumes ?? []).includes(m.name));
+    // the host's files as the pod's user namespace sees them through an idmapped bind: host root's are its root's
+    if (ctx.userns && (ctx.idmappedVolumes ?? []).includes(m.name)) {
+      mount.uidMappings = [{ containerID: 0, hostID: ctx.userns.uidBase, size: ctx.userns.size }];
+      mount.gidMappings = [{ containerID: 0, hostID: ctx.userns.gidBase, size: ctx.userns.size }];
+    }
     // the volume's contents are the pod's: the launch resolves subPath inside it, never following a symlink out
     if (m.subPath) mount.options!.push(`${SUBPATH_OPTION}${m.subPath}`);
     mounts.push(mount);

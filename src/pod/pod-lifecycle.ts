@@ -474,8 +474,9 @@ async function startPodWarned(pod: PodManifest, o: PodOptions, objects: PodObjec
     const storage = fs.statfsSync(o.dataRoot);
     const allocatable: NodeAllocatable = { cpu: os.availableParallelism(), memory: os.totalmem(), 'ephemeral-storage': storage.blocks * storage.bsize };
     const volumes = makeVolumes(pod, rec, objects, allocatable);
-    // hostUsers: false: the pod's root owns what podrun made for it (fsGroup's group shifted alike); hostPath is refused
-    if (rec.userns) for (const v of Object.values(volumes)) shiftOwnership(v, rec.userns);
+    // hostUsers: false: the pod's root owns what podrun made for it (fsGroup's group shifted alike); the host's own
+    // files (hostPath) are bound idmapped instead, never chowned
+    if (rec.userns) for (const v of pod.spec.volumes ?? []) if (!v.hostPath && volumes[v.name]) shiftOwnership(volumes[v.name], rec.userns);
     writePod(o.root, rec);
     const pulled = new Map<string, Promise<ImageDetails>>();
     const all = [
@@ -506,6 +507,7 @@ async function startPodWarned(pod: PodManifest, o: PodOptions, objects: PodObjec
           pod, container: k.c, field: k.field, rootfs, image: containerDefaults(image.config), ...files,
           namespaces, etcFiles, volumes, shm, podUid: id, podIP: sb.podIP, memoryQoS: qos(o), objects, hostCapabilities, hostDevices: hostDevs, nodeAllocatable: allocatable,
           readOnlyVolumes: (pod.spec.volumes ?? []).filter((v) => v.configMap || v.secret || v.downwardAPI || v.projected).map((v) => v.name),
+          ...(rec.userns ? { userns: rec.userns, idmappedVolumes: (pod.spec.volumes ?? []).filter((v) => v.hostPath).map((v) => v.name) } : {}),
           readSeccompProfile: (name) => {
             const dir = o.seccompProfileRoot ?? path.join(o.dataRoot, 'seccomp');
             const text = readFileInRoot(dir, name);

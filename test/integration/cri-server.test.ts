@@ -264,16 +264,23 @@ t.test('user namespaces: advertised; a POD mapping is the sandbox\'s and its con
   const nso = { network: 'POD', pid: 'POD', ipc: 'POD', target_id: '', userns_options: { mode: 'POD', uids: mapping, gids: mapping } };
   const cfg = sandboxConfig('uns', e.logDir, { linux: { security_context: { namespace_options: nso } } });
   const { pod_sandbox_id: pod } = await e.call('RunPodSandbox', { config: cfg });
+  const vol = await tempDir(t, 'podrun-idmap-');
+  fs.writeFileSync(path.join(vol, 'f'), 'x');
+  const idmapped = { container_path: '/data', host_path: vol, uidMappings: mapping, gidMappings: mapping };
   const { container_id: id } = await e.call('CreateContainer', {
     pod_sandbox_id: pod, sandbox_config: cfg,
-    config: containerConfig('maps', ['sh', '-c', 'cat /proc/self/uid_map; id -u; touch /made && stat -c %u /made'], { linux: { security_context: { namespace_options: nso } } }),
+    config: containerConfig('maps', ['sh', '-c', 'cat /proc/self/uid_map; id -u; touch /made && stat -c %u /made; stat -c %u /data/f'], { linux: { security_context: { namespace_options: nso } }, mounts: [idmapped] }),
   });
   await e.call('StartContainer', { container_id: id });
   const log = path.join(e.logDir, 'maps.log');
-  await waitFor(async () => fs.existsSync(log) && fs.readFileSync(log, 'utf8').trim().split('\n').length >= 3, 'the container to print', 10_000);
+  await waitFor(async () => fs.existsSync(log) && fs.readFileSync(log, 'utf8').trim().split('\n').length >= 4, 'the container to print', 10_000);
   const out = fs.readFileSync(log, 'utf8').trim().split('\n').map((l) => l.replace(/^\S+ stdout F /, ''));
   t.match(out[0], new RegExp(`^\\s+0\\s+${0x90000000}\\s+65536$`), 'critest\'s check: the mapping asked for');
-  t.same(out.slice(1), ['0', '0'], 'root inside, owning what it makes in its root');
+  t.same(out.slice(1), ['0', '0', '0'], 'root inside, owning what it makes in its root; the idmapped volume\'s root-owned file is its root\'s');
+  const otherMap = { ...idmapped, uidMappings: [{ container_id: 0, host_id: 0x90000000 + 65536, length: 65536 }] };
+  const refused = await e.call('CreateContainer', { pod_sandbox_id: pod, sandbox_config: cfg, config: containerConfig('othermap', ['true'], { linux: { security_context: { namespace_options: nso } }, mounts: [otherMap] }) }).catch((err: unknown) => err);
+  t.equal(grpcCode(refused), grpc.status.INVALID_ARGUMENT);
+  t.match(String((refused as Error).message), /config\.mounts\[0\]\.uidMappings: must be the sandbox's mapping/);
   const wrong = { ...nso, userns_options: { mode: 'NODE', uids: [], gids: [] } };
   const bad = await e.call('CreateContainer', { pod_sandbox_id: pod, sandbox_config: cfg, config: containerConfig('node', ['true'], { linux: { security_context: { namespace_options: wrong } } }) }).catch((err: unknown) => err);
   t.equal(grpcCode(bad), grpc.status.INVALID_ARGUMENT);

@@ -111,11 +111,34 @@ t.test('shareProcessNamespace in a user-namespaced pod: its PID namespace is the
   t.equal((await e.podrun('rm', '-f', 'shared')).code, 0);
 });
 
+t.test('a hostPath volume of a user-namespaced pod is bound idmapped: the host\'s owners as the pod\'s, nothing chowned', async (t) => {
+  const before = await snapshotHost();
+  const e = await env(t);
+  const dir = fs.mkdtempSync(path.join(e.dataRoot, 'hostpath-'));
+  fs.chmodSync(dir, 0o755);
+  fs.writeFileSync(path.join(dir, 'roots'), 'host\n', { mode: 0o644 });
+  fs.writeFileSync(path.join(dir, 'users'), 'u\n');
+  fs.chownSync(path.join(dir, 'users'), 1000, 1000);
+  fs.writeFileSync(path.join(dir, 'far'), 'f\n');
+  fs.chownSync(path.join(dir, 'far'), 70000, 70000);
+  const yaml = pod('hp').replace('emptyDir: {}', `hostPath: { path: ${dir}, type: Directory }`);
+  const start = await e.podrun('start', await e.manifest('hp', yaml));
+  t.equal(start.code, 0, start.stderr);
+  t.equal((await e.inside('hp', 'stat -c %u:%g /scratch/roots /scratch/users /scratch/far')).stdout, '0:0\n1000:1000\n65534:65534\n', 'host root\'s file is the pod root\'s, 1000 is 1000, ids beyond the range are nobody');
+  const w = await e.inside('hp', 'echo pod >> /scratch/roots && touch /scratch/made && mkdir /scratch/d && chown 1000:1000 /scratch/d && echo ok');
+  t.equal(w.stdout, 'ok\n', w.stderr);
+  t.equal(fs.readFileSync(path.join(dir, 'roots'), 'utf8'), 'host\npod\n');
+  t.same([fs.statSync(path.join(dir, 'made')).uid, fs.statSync(path.join(dir, 'd')).uid], [0, 1000], 'what it makes there has the host ids the pod\'s map to');
+  t.equal(fs.statSync(path.join(dir, 'far')).uid, 70000, 'nothing chowned');
+  t.match((await e.inside('hp', 'chown 0 /scratch/far 2>&1; echo rc=$?')).stdout, /rc=1/, 'an id beyond its range is not its to take');
+  t.equal((await e.podrun('rm', '-f', 'hp')).code, 0);
+  t.same((await snapshotHost()).mounts, before.mounts, 'no mounts left');
+});
+
 t.test('what a hostUsers: false pod cannot ask is refused, naming the field', async (t) => {
   const e = await env(t);
   const cases: Array<[string, string, RegExp]> = [
     ['hostnet', pod('hostnet').replace('hostUsers: false', 'hostUsers: false\n  hostNetwork: true'), /spec\.hostNetwork: the host's namespaces are owned by the host's user namespace: not allowed with spec\.hostUsers: false/],
-    ['hostpath', pod('hostpath').replace('emptyDir: {}', 'hostPath: { path: /tmp }'), /spec\.volumes\[0\]\.hostPath: not supported yet .* with spec\.hostUsers: false/],
     ['bigid', pod('bigid', '      securityContext: { runAsUser: 70000 }'), /spec\.containers\[0\]\.securityContext\.runAsUser: 70000 is outside the pod's ids \(0–65535\)/],
     ['priv', pod('priv', '      securityContext: { privileged: true }'), /spec\.containers\[0\]\.securityContext\.privileged: .*not allowed with spec\.hostUsers: false/],
   ];

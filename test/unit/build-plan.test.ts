@@ -150,3 +150,30 @@ t.test('terminal needs a console socket, and only then', async (t) => {
   t.throws(() => planConsole(tty, undefined), /a terminal needs --console-socket/);
   t.same(planConsole(tty, '/run/c.sock'), { socket: '/run/c.sock', rows: 30, cols: 120 });
 });
+
+t.test('idmapped bind mounts: with the joined user namespace, one mapping for all, bind mounts only', async (t) => {
+  const maps = { uidMappings: [{ containerID: 0, hostID: 100000, size: 65536 }], gidMappings: [{ containerID: 0, hostID: 100000, size: 65536 }] };
+  type Mount = NonNullable<ReturnType<typeof defaultSpec>['mounts']>[number];
+  const cfg = (userPath: string | undefined, extra: Mount[] = [], m: Partial<Mount> = maps) => {
+    const c = defaultSpec({ rootfs: '/r' });
+    delete c.hostname;
+    c.linux!.namespaces = [{ type: 'mount' }, { type: 'pid' }, ...(userPath ? [{ type: 'user' as const, path: userPath }] : [])];
+    c.mounts = [...(c.mounts ?? []), { destination: '/data', type: 'bind', source: '/srv', options: ['rbind'], ...m }, ...extra];
+    return c;
+  };
+  const ok = buildLaunchPlan(cfg('/run/x/user'), { bundle: '/b' }).plan;
+  t.same(ok.idmapExpect, { uidMap: '0 100000 65536\n', gidMap: '0 100000 65536\n' });
+  t.ok(ok.mounts.find((m) => m.destination === '/data')?.idmap);
+  const field = (f: () => unknown) => {
+    try {
+      f();
+    } catch (e) {
+      return (e as { field?: string }).field;
+    }
+    return undefined;
+  };
+  const n = defaultSpec({ rootfs: '/r' }).mounts!.length;
+  t.equal(field(() => buildLaunchPlan(cfg(undefined), { bundle: '/b' })), `mounts[${n}].uidMappings`, 'no joined user namespace');
+  t.equal(field(() => buildLaunchPlan(cfg('/u', [{ destination: '/d2', type: 'bind', source: '/s2', options: ['rbind'], uidMappings: [{ containerID: 0, hostID: 1, size: 65536 }], gidMappings: maps.gidMappings }]), { bundle: '/b' })), `mounts[${n + 1}].uidMappings`, 'a second mapping');
+  t.equal(field(() => buildLaunchPlan(cfg('/u', [], { uidMappings: maps.uidMappings }), { bundle: '/b' })), `mounts[${n}].gidMappings`, 'both maps');
+});
