@@ -88,7 +88,9 @@ export function registerPodCommands(program: Command, run: Runner, globals: () =
     .option('--rm', 'with --wait: remove the pod when it has finished')
     .option('--json', 'print the pod as JSON')
     .option('--validate <mode>', "unknown fields of the manifest: strict (refused), warn, ignore (kubectl's; true = strict, false = ignore)", 'strict')
-    .action((file: string, opt: { insecure?: boolean; json?: boolean; network?: string; restartBackoff?: string; wait?: boolean; rm?: boolean; memoryQos?: boolean; containerLogMaxSize: string; containerLogMaxFiles: string; validate: string }) =>
+    .option('--userns-base <id>', 'hostUsers: false pods get their host ids from here (default 2147483648)')
+    .option('--userns-size <n>', 'host ids per hostUsers: false pod (default and least 65536)')
+    .action((file: string, opt: { insecure?: boolean; json?: boolean; network?: string; restartBackoff?: string; wait?: boolean; rm?: boolean; memoryQos?: boolean; containerLogMaxSize: string; containerLogMaxFiles: string; validate: string; usernsBase?: string; usernsSize?: string }) =>
       run(async () => {
         const backoff = opt.restartBackoff === undefined ? undefined : Number(opt.restartBackoff);
         if (backoff !== undefined && !(Number.isInteger(backoff) && backoff > 0)) throw new Error(`--restart-backoff ${opt.restartBackoff}: expected a positive number of milliseconds`);
@@ -99,6 +101,10 @@ export function registerPodCommands(program: Command, run: Runner, globals: () =
         const startOptions = {
           ...o(), validate: validationMode(opt.validate), insecure: opt.insecure, network: opt.network, restartBackoffMs: backoff, memoryQoS: opt.memoryQos,
           containerLogMaxSize: logRotation.maxSize, containerLogMaxFiles: logRotation.maxFiles,
+          userNamespaces: {
+            base: opt.usernsBase === undefined ? undefined : wholeNumber(opt.usernsBase, '--userns-base', 1),
+            size: opt.usernsSize === undefined ? undefined : wholeNumber(opt.usernsSize, '--userns-size'),
+          },
         };
         if (!opt.wait) {
           // every Pod of the file, as kubectl apply -f: one failing does not stop the others

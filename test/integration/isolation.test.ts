@@ -43,6 +43,7 @@ for (const variant of [
     const before = await snapshotHost();
     const { podrun, manifest, runRoot, dataRoot, hostDir, marker, hostExes } = await env(t);
     await buildScanner(hostDir);
+    if (!variant.userns) fs.writeFileSync(path.join(hostDir, 'copied'), ''); // on the hostPath already
     const pod = `
 apiVersion: v1
 kind: Pod
@@ -57,7 +58,7 @@ spec:
       image: localhost/podrun/busybox
       securityContext: { capabilities: { add: ${variant.caps} } }
       volumeMounts: [{ name: tools, mountPath: /tools, readOnly: ${!variant.userns} }, { name: out, mountPath: /out }]
-      command: [sh, -c, 'until [ -x /tools/proc-scanner ]; do sleep 0.05; done; /tools/proc-scanner ${marker} 120 /out/stop /out/ready ${hostExes} > /out/result 2>&1; echo $? > /out/rc; exec sleep 3600']
+      command: [sh, -c, 'until [ -e /tools/copied ]; do sleep 0.05; done; /tools/proc-scanner ${marker} 120 /out/stop /out/ready ${hostExes} > /out/result 2>&1; echo $? > /out/rc; exec sleep 3600']
     - name: victim
       image: localhost/podrun/busybox
       command: [sleep, '3600']
@@ -68,7 +69,10 @@ spec:
     const start = await podrun('start', '--restart-backoff', '50', manifest(variant.name, pod));
     t.equal(start.code, 0, start.stderr);
     if (variant.userns) {
-      await new Podrun({ root: runRoot, dataRoot }).get(variant.name).copyTo('/tools/proc-scanner', { path: path.join(hostDir, 'proc-scanner') }, { container: 'attacker' });
+      const attacker = new Podrun({ root: runRoot, dataRoot }).get(variant.name);
+      await attacker.copyTo('/tools/proc-scanner', { path: path.join(hostDir, 'proc-scanner') }, { container: 'attacker' });
+      // a flag once it is whole: the scanner's own name may be seen (and exec'd) while tar still writes it
+      await attacker.copyTo('/tools/copied', { content: '' }, { container: 'attacker' });
     }
     const inAttacker = (cmd: string) => podrun('exec', variant.name, '-c', 'attacker', '--', 'sh', '-c', cmd);
     await waitFor(async () => (await inAttacker('test -e /out/ready')).code === 0, 'the scanner running', 10_000);
@@ -116,6 +120,26 @@ spec:
     t.not(r.code, 0, `fd ${fd}: refused (${logs.trim()})`);
     t.match(r.stderr, /spec\.containers\[0\]\.workingDir|process\.cwd/, `fd ${fd}: the field is named: ${r.stderr.trim()}`);
     await podrun('rm', '-f', `cwd${fd}`);
+  }
+  // a user-namespaced pod's launch holds more of the host (its rootfs as cwd, bind sources as detached mounts)
+  // until it has pivoted: none of it is reachable as a working directory either
+  for (const fd of [3, 4, 5, 6, 7, 8, 9, 10]) {
+    const pod = `
+apiVersion: v1
+kind: Pod
+metadata: { name: ucwd${fd} }
+spec:
+  restartPolicy: Never
+  hostUsers: false
+  volumes: [{ name: v, emptyDir: {} }]
+  containers:
+    - { name: c, image: localhost/podrun/busybox, workingDir: /proc/self/fd/${fd}, command: [sh, -c, 'pwd; ls ..; sleep 3600'], volumeMounts: [{ name: v, mountPath: /v }] }
+`;
+    const r = await podrun('start', manifest(`ucwd${fd}`, pod));
+    const logs = r.code === 0 ? (await podrun('logs', `ucwd${fd}`)).stdout : '';
+    t.not(r.code, 0, `hostUsers: false, fd ${fd}: refused (${logs.trim()})`);
+    t.match(r.stderr, /spec\.containers\[0\]\.workingDir/, `hostUsers: false, fd ${fd}: ${r.stderr.trim()}`);
+    await podrun('rm', '-f', `ucwd${fd}`);
   }
   // the OCI runtime: run and exec
   const ociRoot = path.join(runRoot, 'oci');

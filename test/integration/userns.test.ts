@@ -148,4 +148,11 @@ t.test('what a hostUsers: false pod cannot ask is refused, naming the field', as
     t.match(r.stderr, want, name);
   }
   t.equal((await e.podrun('ps', '-q')).stdout, '', 'nothing started');
+  // where the ranges come from is configurable; a size below 65536 cannot hold a pod's ids
+  const small = await e.podrun('start', '--userns-size', '1000', await e.manifest('small', pod('small')));
+  t.match(small.stderr, /user namespace size 1000: must be at least 65536/);
+  const based = await e.podrun('start', '--userns-base', String(0x40000000), await e.manifest('based', pod('based')));
+  t.equal(based.code, 0, based.stderr);
+  t.equal(e.record('based').userns!.uidBase, 0x40000000);
+  t.equal((await e.podrun('ps', '-q')).stdout.trim().split('\n').length, 1, 'the refused one left nothing');
 });

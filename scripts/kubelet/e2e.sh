@@ -1,0 +1,109 @@
+#!/usr/bin/env bash
+# By hand, not CI (issue "Kubernetes runs on podrun"): a real kubelet (v1.20.2, standalone: static pods, the
+# conformance kit's ../shared/conformance/kubelet) driving `podrun cri`, checked end to end:
+#   ANCHORS=/opt/anchors bash scripts/kubelet/e2e.sh
+# The kit's three manifests run (web + sidecar over localhost and an emptyDir, an init container first, a failing
+# liveness probe restarted with back-off); logs land under /var/log/pods in CRI format; kubelet's /stats/summary
+# is filled from podrun's CRI stats; `podrun cri` killed with -9 and restarted under the running kubelet loses
+# nothing (same sandboxes and containers, no restarts); a removed manifest's pod is stopped and removed. Everything
+# runs in the kit's network namespace; everything started is stopped and removed. Last line: `N passed, N failed`.
+set -uo pipefail
+repo=$(cd "$(dirname "$0")/../.." && pwd)
+ANCHORS=${ANCHORS:?set ANCHORS}
+kit=$(cd "$repo/../shared/conformance" && pwd)
+NS=cri-anchor
+run=/run/podrun-kubelet
+sock=$run/cri.sock
+passed=0 failed=0
+check() { # check "what" command...
+  local what=$1; shift
+  if "$@" >/dev/null 2>&1; then echo "PASS: $what"; passed=$((passed+1)); else echo "FAIL: $what"; failed=$((failed+1)); fi
+}
+nsx() { nsenter --net=/run/netns/$NS "$@"; }
+crictl=(nsx "$ANCHORS/cri-tools/build/bin/crictl" --runtime-endpoint "unix://$sock" --timeout 30s)
+kenv() { CRI_ENDPOINT=unix://$sock ANCHORS=$ANCHORS bash "$kit/kubelet/kubelet-env.sh" "$@"; }
+summary() { nsx curl -s -m 10 http://127.0.0.1:10255/stats/summary; }
+kpods() { nsx curl -s -m 5 http://127.0.0.1:10255/pods; }
+server_pid=
+start_server() {
+  setsid nsenter --net=/run/netns/$NS "$repo/bin/podrun" cri --config "$run/config.yaml" >> "$run/server.log" 2>&1 < /dev/null &
+  server_pid=$!
+  for _ in $(seq 100); do [ -S "$sock" ] && "${crictl[@]}" version >/dev/null 2>&1 && return 0; sleep 0.1; done
+  return 1
+}
+cleanup() {
+  kenv down >/dev/null 2>&1
+  for p in $("${crictl[@]}" pods -q 2>/dev/null); do "${crictl[@]}" rmp -f "$p" >/dev/null 2>&1; done
+  [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null && for _ in $(seq 50); do kill -0 "$server_pid" 2>/dev/null || break; sleep 0.1; done
+  NS=$NS ANCHORS=$ANCHORS bash "$kit/cri/anchor-env.sh" down >/dev/null 2>&1
+  rm -f "$ANCHORS"/kubelet/run-default/manifests/*.yaml
+  cp "$run/server.log" "$ANCHORS/cri/runs/podrun-kubelet-e2e-$(date -u +%Y%m%dT%H%M%SZ).log" 2>/dev/null
+  rm -rf "$run"
+}
+trap cleanup EXIT
+
+mkdir -p "$run/cni"
+cat > "$run/cni/10-podrun-kubelet.conflist" <<JSON
+{"cniVersion": "1.0.0", "name": "podrun-kubelet", "plugins": [
+  {"type": "bridge", "bridge": "cnianchor4", "isGateway": true, "ipMasq": false, "hairpinMode": true,
+   "ipam": {"type": "host-local", "dataDir": "$run/cni-ipam", "ranges": [[{"subnet": "10.244.90.0/24"}]], "routes": [{"dst": "0.0.0.0/0"}]}},
+  {"type": "portmap", "capabilities": {"portMappings": true}}]}
+JSON
+cat > "$run/config.yaml" <<YAML
+listen: unix://$sock
+root: $run/state
+dataRoot: $run/data
+cni: { confDir: $run/cni, binDirs: [/usr/lib/cni] }
+registries: { configPath: $ANCHORS/cri/certs.d }
+restrictOomScoreAdj: true
+YAML
+NS=$NS ANCHORS=$ANCHORS bash "$kit/cri/anchor-env.sh" up --no-containerd >/dev/null || { echo "FAIL: the kit's netns and registry"; exit 1; }
+check "podrun cri serves its socket in the kit's netns" start_server
+check "image pulled through the kit's mirror" "${crictl[@]}" pull registry.k8s.io/e2e-test-images/busybox:1.29-2
+check "kubelet v1.20.2 up against podrun cri" kenv up
+cp "$kit"/kubelet/manifests/*.yaml "$ANCHORS/kubelet/run-default/manifests/"
+
+t0=$(date +%s%N)
+running() { [ "$(kpods | jq '[.items[] | select(.status.phase == "Running")] | length')" = 3 ]; }
+for _ in $(seq 120); do running && break; sleep 0.5; done
+check "the 3 static pods Running ($(( ($(date +%s%N) - t0) / 1000000 )) ms after the manifests)" running
+ready() { [ "$(kpods | jq -r '.items[] | select(.metadata.name | startswith("web-sidecar")) | [.status.containerStatuses[].ready] | all')" = true ]; }
+for _ in $(seq 60); do ready && break; sleep 0.5; done
+check "web-sidecar: both containers ready" ready
+sidecar_log() { ls /var/log/pods/default_web-sidecar-*/sidecar/0.log >/dev/null && grep -q 'stdout F' /var/log/pods/default_web-sidecar-*/sidecar/0.log; }
+for _ in $(seq 30); do sidecar_log && break; sleep 0.5; done
+check "logs under /var/log/pods/<ns>_<pod>_<uid>/<container>/0.log in CRI format" sidecar_log
+check "the sidecar reached the web container over localhost (ok token)" grep -q ' ok token-' /var/log/pods/default_web-sidecar-*/sidecar/0.log
+init_first() { [ "$(kpods | jq -r '.items[] | select(.metadata.name | startswith("init-demo")) | .status.initContainerStatuses[0].state.terminated.reason')" = Completed ]; }
+check "init-demo: the init container completed before main" init_first
+check "init-demo: main saw what init wrote" grep -q 'main sees: init-done' /var/log/pods/default_init-demo-*/main/0.log
+restarted() { [ "$(kpods | jq '.items[] | select(.metadata.name | startswith("liveness-fail")) | .status.containerStatuses[0].restartCount')" -ge 1 ]; }
+for _ in $(seq 90); do restarted && break; sleep 1; done
+check "liveness-fail: restarted by kubelet after failed probes" restarted
+stats() { summary | jq -e '[.pods[] | select(.podRef.name | startswith("web-sidecar")) | .containers[] | select(.cpu.usageCoreNanoSeconds > 0)] | length == 2'; }
+for _ in $(seq 30); do stats && break; sleep 1; done
+check "/stats/summary: web-sidecar's containers with CPU usage from podrun's CRI stats" stats
+check "/stats/summary: the pods' ephemeral storage (writable layers) reported" sh -c "$(declare -f nsx summary); summary | jq -e '[.pods[] | select(.podRef.name | startswith(\"web-sidecar\")) | .containers[].rootfs.usedBytes] | all(. != null)'"
+
+# podrun cri dies (kill -9) and comes back under the running kubelet: nothing lost, nothing restarted
+before=$("${crictl[@]}" ps -o json | jq -r '[.containers[] | select(.state == "CONTAINER_RUNNING") | .id] | sort | join(",")')
+sbefore=$("${crictl[@]}" pods -o json | jq -r '[.items[] | .id] | sort | join(",")')
+restarts_before=$(kpods | jq '[.items[] | select(.metadata.name | startswith("web-sidecar")) | .status.containerStatuses[].restartCount] | add')
+kill -9 "$server_pid"; sleep 3
+check "podrun cri restarted after kill -9" start_server
+sleep 15
+after=$("${crictl[@]}" ps -o json | jq -r '[.containers[] | select(.state == "CONTAINER_RUNNING") | .id] | sort | join(",")')
+safter=$("${crictl[@]}" pods -o json | jq -r '[.items[] | .id] | sort | join(",")')
+check "the same sandboxes after the restart" test "$sbefore" = "$safter"
+same_running() { for id in $(tr ',' ' ' <<<"$before"); do grep -q "$id" <<<"$after" || return 1; done; }
+check "every container that ran still runs, with its id" same_running
+check "web-sidecar not restarted by the server's restart" test "$(kpods | jq '[.items[] | select(.metadata.name | startswith("web-sidecar")) | .status.containerStatuses[].restartCount] | add')" = "$restarts_before"
+check "kubelet still healthy" test "$(kenv status | grep -o 'healthz: ok')" = "healthz: ok"
+
+# a removed manifest: kubelet stops and removes its pod through podrun
+rm "$ANCHORS/kubelet/run-default/manifests/init-demo.yaml"
+gone() { ! "${crictl[@]}" pods --name init-demo -q | grep -q .; }
+for _ in $(seq 60); do gone && break; sleep 1; done
+check "a removed manifest's pod stopped and removed" gone
+echo "$passed passed, $failed failed"
+[ "$failed" = 0 ]
