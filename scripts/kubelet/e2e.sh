@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # By hand, not CI (issue "Kubernetes runs on podrun"): a real kubelet (v1.20.2, standalone: static pods, the
 # conformance kit's ../shared/conformance/kubelet) driving `podrun cri`, checked end to end:
-#   ANCHORS=/opt/anchors bash scripts/kubelet/e2e.sh
+#   ANCHORS=/opt/anchors [MEASURE=7] bash scripts/kubelet/e2e.sh
 # The kit's three manifests run (web + sidecar over localhost and an emptyDir, an init container first, a failing
 # liveness probe restarted with back-off); logs land under /var/log/pods in CRI format; kubelet's /stats/summary
 # is filled from podrun's CRI stats; `podrun cri` killed with -9 and restarted under the running kubelet loses
@@ -112,5 +112,9 @@ rm "$ANCHORS/kubelet/run-default/manifests/init-demo.yaml"
 gone() { ! "${crictl[@]}" pods --name init-demo -q | grep -q .; }
 for _ in $(seq 60); do gone && break; sleep 1; done
 check "a removed manifest's pod stopped and removed" gone
+# MEASURE=N: the kit's measure.sh (manifest in → all containers Running, removal → stopped), N runs on podrun
+if [ -n "${MEASURE:-}" ]; then
+  CRI_ENDPOINT=unix://$sock ANCHORS=$ANCHORS N=$MEASURE bash "$kit/kubelet/measure.sh" 2>&1 | tail -4
+fi
 echo "$passed passed, $failed failed"
 [ "$failed" = 0 ]
