@@ -105,41 +105,28 @@ spec:
 t.test('workingDir / process.cwd through /proc/self/fd/N is refused for a pod, `oci run` and `oci exec`', async (t) => {
   const before = await snapshotHost();
   const { podrun, manifest, runRoot } = await env(t);
-  for (const fd of [3, 4, 5, 6, 7, 8, 9, 10]) {
-    const pod = `
+  // a user-namespaced pod's launch holds more of the host until it has pivoted (its rootfs as cwd, bind sources as
+  // detached mounts): none of it is reachable as a working directory either
+  for (const [prefix, userns] of [['cwd', false], ['ucwd', true]] as const) {
+    for (const fd of [3, 4, 5, 6, 7, 8, 9, 10]) {
+      const name = `${prefix}${fd}`;
+      const pod = `
 apiVersion: v1
 kind: Pod
-metadata: { name: cwd${fd} }
+metadata: { name: ${name} }
 spec:
   restartPolicy: Never
-  containers:
-    - { name: c, image: localhost/podrun/busybox, workingDir: /proc/self/fd/${fd}, command: [sh, -c, 'pwd; ls ..; sleep 3600'] }
-`;
-    const r = await podrun('start', manifest(`cwd${fd}`, pod));
-    const logs = r.code === 0 ? (await podrun('logs', `cwd${fd}`)).stdout : '';
-    t.not(r.code, 0, `fd ${fd}: refused (${logs.trim()})`);
-    t.match(r.stderr, /spec\.containers\[0\]\.workingDir|process\.cwd/, `fd ${fd}: the field is named: ${r.stderr.trim()}`);
-    await podrun('rm', '-f', `cwd${fd}`);
-  }
-  // a user-namespaced pod's launch holds more of the host (its rootfs as cwd, bind sources as detached mounts)
-  // until it has pivoted: none of it is reachable as a working directory either
-  for (const fd of [3, 4, 5, 6, 7, 8, 9, 10]) {
-    const pod = `
-apiVersion: v1
-kind: Pod
-metadata: { name: ucwd${fd} }
-spec:
-  restartPolicy: Never
-  hostUsers: false
+  hostUsers: ${!userns}
   volumes: [{ name: v, emptyDir: {} }]
   containers:
     - { name: c, image: localhost/podrun/busybox, workingDir: /proc/self/fd/${fd}, command: [sh, -c, 'pwd; ls ..; sleep 3600'], volumeMounts: [{ name: v, mountPath: /v }] }
 `;
-    const r = await podrun('start', manifest(`ucwd${fd}`, pod));
-    const logs = r.code === 0 ? (await podrun('logs', `ucwd${fd}`)).stdout : '';
-    t.not(r.code, 0, `hostUsers: false, fd ${fd}: refused (${logs.trim()})`);
-    t.match(r.stderr, /spec\.containers\[0\]\.workingDir/, `hostUsers: false, fd ${fd}: ${r.stderr.trim()}`);
-    await podrun('rm', '-f', `ucwd${fd}`);
+      const r = await podrun('start', manifest(name, pod));
+      const logs = r.code === 0 ? (await podrun('logs', name)).stdout : '';
+      t.not(r.code, 0, `${name}: refused (${logs.trim()})`);
+      t.match(r.stderr, /spec\.containers\[0\]\.workingDir|process\.cwd/, `${name}: the field is named: ${r.stderr.trim()}`);
+      await podrun('rm', '-f', name);
+    }
   }
   // the OCI runtime: run and exec
   const ociRoot = path.join(runRoot, 'oci');
