@@ -8,6 +8,7 @@ import { PodrunError } from '../errors';
 import { DEFAULT_DATA_ROOT } from '../image/store';
 import { attachContainer, DEFAULT_STATE_ROOT, execInContainer, execWithTerminal, readRecord, readRestarts, type ExecResult } from '../oci/lifecycle';
 import { containerStatus } from '../oci/lifecycle/container-status';
+import { containerDir } from '../oci/lifecycle/state-store';
 import { startExecSession, type ExecSession } from '../oci/lifecycle/exec-session';
 import { streamLog, type LogOptions, type LogWriter } from './logs';
 import { parsePodManifest, parsePodManifests } from './manifest';
@@ -351,10 +352,8 @@ export async function watchPod(query: string, onEvent: (e: PodEvent & { time: st
       // the pod list (its removal), the pod (record, probes.json) and each container's directory (pid, exit, restarts)
       changes.watch(podsDir(root), (name) => name === id);
       changes.watch(podDir(root, id));
-      const ociRoot = podOciRoot(root, id);
-      changes.watch(ociRoot);
-      for (const c of fs.existsSync(ociRoot) ? fs.readdirSync(ociRoot) : []) changes.watch(path.join(ociRoot, c));
       const rec = readPod(root, id);
+      for (const c of rec?.containers ?? []) changes.watch(containerDir(podOciRoot(root, id), c.ociId));
       if (!rec || rec.removing) {
         // being removed: only each running container's end (its real exit while its record lasts), then Removed
         const now = rec ? podStatus(root, rec) : undefined;
