@@ -40,9 +40,9 @@ static int open_in_root(struct child *c, const char *path, int flags, mode_t mod
 /* O_PATH fd of path opened from dirfd with `resolve`, each missing
  * component made inside its already resolved parent (so swapping one for a
  * symlink meanwhile gains nothing): directories with dir_mode, the last as an
- * empty 0644 file when is_file. -1 with errno, and the prefix that failed in
- * `failed`. */
-static int walk_make(int dirfd, const char *path, uint64_t resolve, mode_t dir_mode, int is_file, char *failed, size_t cap) {
+ * empty 0644 file when is_file; what it makes is owned by owner:group unless
+ * those are -1. -1 with errno, and the prefix that failed in `failed`. */
+static int walk_make(int dirfd, const char *path, uint64_t resolve, mode_t dir_mode, int is_file, uid_t owner, gid_t group, char *failed, size_t cap) {
   char buf[PATH_CAP] = "";
   ss_cat(buf, sizeof buf, path);
   size_t n = ss_len(buf);
@@ -69,6 +69,12 @@ static int walk_make(int dirfd, const char *path, uint64_t resolve, mode_t dir_m
           close(parent);
           errno = e;
           fd = made < 0 && e != EEXIST ? -1 : open_at(dirfd, buf, O_PATH, 0, resolve);
+          if (made == 0 && fd >= 0 && (owner != (uid_t)-1 || group != (gid_t)-1) && fchownat(fd, "", owner, group, AT_EMPTY_PATH) < 0) {
+            e = errno;
+            close(fd);
+            errno = e;
+            fd = -1;
+          }
         }
       }
     }
@@ -93,7 +99,7 @@ static int walk_make(int dirfd, const char *path, uint64_t resolve, mode_t dir_m
  * component as a file when is_file); return an O_PATH fd of it. */
 static int ensure_path(struct child *c, const char *path, int is_file, int step, int index) {
   char failed[PATH_CAP];
-  int fd = walk_make(c->root_fd, path, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS, 0755, is_file, failed, sizeof failed);
+  int fd = walk_make(c->root_fd, path, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS, 0755, is_file, (uid_t)-1, (gid_t)-1, failed, sizeof failed);
   if (fd < 0) child_fail(c, step, errno, index, failed);
   return fd;
 }
@@ -126,13 +132,15 @@ static void beneath_fail(struct child *c, int e, int index, const struct pr_moun
 /* O_PATH fd of m->data resolved beneath m->source, every step of it: a
  * symlink in the volume may point elsewhere in it, never out (kubelet's safe
  * subpath, without its re-walks). A missing subPath is made, as kubelet
- * does, as directories with the volume's mode. */
+ * does, as directories with the volume's mode and owner (the owner matters
+ * where this runs as host root for a user-namespaced pod: its root owns the
+ * volume, so it owns what is made in it). */
 static int open_subpath(struct child *c, const struct pr_mount *m, int index) {
   int root = open(m->source, O_PATH | O_DIRECTORY | O_CLOEXEC);
   struct stat st;
   if (root < 0 || fstat(root, &st) < 0) child_fail(c, STEP_MOUNT, errno, index, m->source);
   char failed[PATH_CAP];
-  int fd = walk_make(root, m->data, RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS, st.st_mode & 07777, 0, failed, sizeof failed);
+  int fd = walk_make(root, m->data, RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS, st.st_mode & 07777, 0, st.st_uid, st.st_gid, failed, sizeof failed);
   int e = errno;
   close(root);
   if (fd < 0) beneath_fail(c, e, index, m);

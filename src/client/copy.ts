@@ -56,8 +56,8 @@ async function* singleFileTar(name: string, data: Buffer | { file: string; size:
 
 /** The tar stream to extract in the container, and the command that does it. */
 export function copyInArchive(target: string, source: CopySource): { archive: Readable; command: string[] } {
-  if ('tar' in source) return { archive: source.tar, command: ['tar', '-x', '-f', '-', '-C', target] };
   const member = archivePath(target);
+  if ('tar' in source) return { archive: source.tar, command: ['tar', '-x', '-f', '-', '-C', `/${member}`] };
   const atRoot = ['tar', '-x', '-f', '-', '-C', '/'];
   if ('content' in source) {
     const bytes = typeof source.content === 'string' ? Buffer.from(source.content) : source.content;

@@ -135,6 +135,17 @@ t.test('a hostPath volume of a user-namespaced pod is bound idmapped: the host\'
   t.same((await snapshotHost()).mounts, before.mounts, 'no mounts left');
 });
 
+t.test('a subPath podrun makes in a user-namespaced pod\'s volume is its root\'s', async (t) => {
+  const e = await env(t);
+  const yaml = pod('sub').replace('volumeMounts: [{ name: scratch, mountPath: /scratch }]', 'volumeMounts: [{ name: scratch, mountPath: /scratch, subPath: made/here }]');
+  const start = await e.podrun('start', await e.manifest('sub', yaml));
+  t.equal(start.code, 0, start.stderr);
+  t.equal((await e.inside('sub', 'touch /scratch/x && stat -c %u:%g /scratch /scratch/x')).stdout, '0:0\n0:0\n', 'made as the volume\'s owner, writable by its root');
+  const made = path.join(e.record('sub').dataDir, 'volumes', 'scratch', 'made', 'here');
+  t.equal(fs.statSync(made).uid, e.record('sub').userns!.uidBase, 'owned by the mapped root on the host');
+  t.equal((await e.podrun('rm', '-f', 'sub')).code, 0);
+});
+
 t.test('what a hostUsers: false pod cannot ask is refused, naming the field', async (t) => {
   const e = await env(t);
   const cases: Array<[string, string, RegExp]> = [
