@@ -11,7 +11,7 @@ import {
 import { AsyncQueue } from './async-queue';
 import { archivePath, copyInArchive, extractUntrusted, firstFileOf, type CopySource } from './copy';
 import { connectIn } from '../network/netns-connect';
-import { forwardPort, type ForwardedPort } from './port-forward';
+import { forwardPort, httpUrl, type ForwardedPort } from './port-forward';
 import { waitUntil, type WaitStrategy, type WaitTarget } from './wait';
 
 /** What exec printed, as text (the default) */
@@ -179,8 +179,7 @@ export class Pod implements AsyncDisposable, WaitTarget {
     if (o.via === 'podIP' && !podIP) throw new PodrunError('ENOTFOUND', `pod ${this.name} has no pod IP (it is not on a CNI network)`);
     if ((o.via ?? (podIP ? 'podIP' : 'forward')) === 'podIP') {
       const host = podIP!;
-      const shown = host.includes(':') ? `[${host}]` : host;
-      return { host, port: containerPort, url: (p = '/') => `http://${shown}:${containerPort}${p.startsWith('/') ? p : `/${p}`}` };
+      return { host, port: containerPort, url: (p?: string) => httpUrl(host, containerPort, p) };
     }
     let f = this.#forwards.get(containerPort);
     if (!f) {

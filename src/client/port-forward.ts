@@ -4,6 +4,11 @@
 import net from 'node:net';
 import { connectIn } from '../network/netns-connect';
 
+/** `http://host:port/path` (an IPv6 host in brackets). */
+export function httpUrl(host: string, port: number, path = '/'): string {
+  return `http://${host.includes(':') ? `[${host}]` : host}:${port}${path.startsWith('/') ? path : `/${path}`}`;
+}
+
 export interface ForwardedPort {
   /** where to connect: 127.0.0.1 */
   host: string;
@@ -49,7 +54,7 @@ export async function forwardPort(netnsPath: string | null, port: number, o: { l
   return {
     host: '127.0.0.1',
     port: local,
-    url: (path = '/') => `http://127.0.0.1:${local}${path.startsWith('/') ? path : `/${path}`}`,
+    url: (path?: string) => httpUrl('127.0.0.1', local, path),
     close: () => new Promise<void>((resolve) => {
       for (const s of open) s.destroy();
       server.close(() => resolve());
