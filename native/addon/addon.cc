@@ -193,6 +193,25 @@ Napi::Value PidfdOpen(const Napi::CallbackInfo &info) {
   return Napi::Number::New(info.Env(), fd);
 }
 
+// stopWaits(): every wait under way stops, its promise left pending. Called at process 'exit': Node then tears the
+// environment down, running the loop once more (CleanupHandles) — a child ending right then would call into a
+// JS engine that is going away (a SIGSEGV in napi_open_handle_scope, seen from `podrun oci run -d`).
+// Only this environment's waits: a worker thread's exit leaves the main thread's alone.
+Napi::Value StopWaits(const Napi::CallbackInfo &info) {
+  napi_env env = info.Env();
+  for (auto it = waiting.begin(); it != waiting.end();) {
+    Waiter *w = it->second;
+    if (w->env != env) {
+      ++it;
+      continue;
+    }
+    uv_poll_stop(&w->poll);
+    uv_close(reinterpret_cast<uv_handle_t *>(&w->poll), OnWaiterClosed);
+    it = waiting.erase(it);
+  }
+  return info.Env().Undefined();
+}
+
 Napi::Value CloseFd(const Napi::CallbackInfo &info) {
   close(info[0].As<Napi::Number>().Int32Value());
   return info.Env().Undefined();
@@ -204,6 +223,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("sendSignal", Napi::Function::New(env, SendSignal));
   exports.Set("unrefWait", Napi::Function::New(env, UnrefWait));
   exports.Set("closeFd", Napi::Function::New(env, CloseFd));
+  exports.Set("stopWaits", Napi::Function::New(env, StopWaits));
   exports.Set("pidfdOpen", Napi::Function::New(env, PidfdOpen));
   InitFsOps(env, exports);
   InitLayerUnpacker(env, exports);

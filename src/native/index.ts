@@ -40,6 +40,8 @@ export interface NativeApi {
   /** pidfd for pid, or -1 if it does not exist */
   pidfdOpen(pid: number): number;
   closeFd(fd: number): void;
+  /** every pidfd wait under way stops (at process exit) */
+  stopWaits(): void;
   /** a TCP connection to address:port made inside the network namespace at netnsPath: its fd, connected (rejects
    * with `code` ECONNREFUSED, ETIMEDOUT, ENOENT… and `step`) */
   connectInNetns(netnsPath: string, address: string, port: number): Promise<number>;
@@ -111,6 +113,9 @@ export function nativeApi(): NativeApi & NativeFsApi {
     const file = path.join(packageRoot(), 'build', 'Release', 'podrun.node');
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     loaded = require(file) as NativeApi & NativeFsApi;
+    // the pidfd waits end before Node tears its environment down: a child ending then must not call into JS
+    const api = loaded;
+    process.once('exit', () => api.stopWaits());
   }
   return loaded;
 }
