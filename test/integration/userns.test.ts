@@ -146,6 +146,20 @@ t.test('a subPath podrun makes in a user-namespaced pod\'s volume is its root\'s
   t.equal((await e.podrun('rm', '-f', 'sub')).code, 0);
 });
 
+t.test('nothing the launch took as host root (the rootfs, detached bind sources) is left open in the container', async (t) => {
+  const e = await env(t);
+  const dir = fs.mkdtempSync(path.join(e.dataRoot, 'fds-'));
+  const yaml = pod('fds', '', '[sh, -c, "ls /proc/self/fd; exec sleep 300"]')
+    .replace('volumes: [{ name: scratch, emptyDir: {} }]', `volumes: [{ name: scratch, emptyDir: {} }, { name: host, hostPath: { path: ${dir} } }]`)
+    .replace('volumeMounts: [{ name: scratch, mountPath: /scratch }]', 'volumeMounts: [{ name: scratch, mountPath: /scratch }, { name: host, mountPath: /host }, { name: scratch, mountPath: /sub, subPath: a/b }]');
+  const start = await e.podrun('start', await e.manifest('fds', yaml));
+  t.equal(start.code, 0, start.stderr);
+  await waitFor(async () => (await e.podrun('logs', 'fds')).stdout.length > 0, 'the listing');
+  t.equal((await e.podrun('logs', 'fds')).stdout, '0\n1\n2\n3\n', 'stdio and ls\'s own directory fd only');
+  t.equal((await e.inside('fds', 'ls /proc/1/fd')).stdout, '0\n1\n2\n', 'pid 1 holds stdio only');
+  t.equal((await e.podrun('rm', '-f', 'fds')).code, 0);
+});
+
 t.test('what a hostUsers: false pod cannot ask is refused, naming the field', async (t) => {
   const e = await env(t);
   const cases: Array<[string, string, RegExp]> = [
