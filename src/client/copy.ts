@@ -22,17 +22,15 @@ export function archivePath(target: string, field = 'target'): string {
   return norm.slice(1).replace(/\/$/, '');
 }
 
-function tarHeader(name: string, size: number, mode: number): Buffer {
-  const header = new (tar().Header)({ path: name, mode, size, type: 'File', mtime: new Date(), uid: 0, gid: 0, uname: 'root', gname: 'root' });
+function tarHeader(name: string, size: number, mode: number, type: 'File' | 'Directory' = 'File'): Buffer {
+  const header = new (tar().Header)({ path: name, mode, size, type, mtime: new Date(), uid: 0, gid: 0, uname: 'root', gname: 'root' });
   const block = Buffer.alloc(512);
   header.encode(block, 0);
   return block;
 }
 
 function* emptyDirTar(name: string): Generator<Buffer> {
-  const block = Buffer.alloc(512);
-  new (tar().Header)({ path: `${name}/`, mode: 0o755, size: 0, type: 'Directory', mtime: new Date(), uid: 0, gid: 0 }).encode(block, 0);
-  yield block;
+  yield tarHeader(`${name}/`, 0, 0o755, 'Directory');
   yield Buffer.alloc(1024);
 }
 

@@ -9,6 +9,7 @@ import {
   type ExecOutput, type ExecProcessOptions, type ExecSession, type PodEvent, type PodOptions, type PodStatusReport, type PodSummary, type PodManifest,
 } from '../pod';
 import { AsyncQueue } from './async-queue';
+import { lineSplitter } from './lines';
 import { archivePath, copyInArchive, extractUntrusted, firstFileOf, type CopySource } from './copy';
 import { connectIn } from '../network/netns-connect';
 import { forwardPort, httpUrl, type ForwardedPort } from './port-forward';
@@ -114,13 +115,9 @@ export class Pod implements AsyncDisposable, WaitTarget {
   /** A container's log line by line (without the newline): `for await (const line of pod.logLines({ follow: true }))`. */
   logLines(o: PodLogOptions = {}): AsyncIterable<string> {
     const q = new AsyncQueue<string>();
-    let partial = '';
-    this.#readLog({ ...o, signal: o.signal ? AbortSignal.any([o.signal, q.abort.signal]) : q.abort.signal }, (t) => {
-      const lines = (partial + t).split('\n');
-      partial = lines.pop() ?? '';
-      for (const l of lines) q.push(l);
-    }).then(() => {
-      if (partial) q.push(partial);
+    const lines = lineSplitter((l) => q.push(l));
+    this.#readLog({ ...o, signal: o.signal ? AbortSignal.any([o.signal, q.abort.signal]) : q.abort.signal }, (t) => lines.write(t)).then(() => {
+      lines.end();
       q.end();
     }, (e: unknown) => q.end(e));
     return q;

@@ -6,6 +6,7 @@ import type net from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { PodrunError } from '../errors';
 import type { PodStatusReport } from '../pod';
+import { lineSplitter } from './lines';
 
 /** What a strategy may ask of the pod it waits for (a Pod handle is one). */
 export interface WaitTarget {
@@ -68,19 +69,13 @@ export const Wait = {
       async waitUntilReady(t, signal) {
         const found = new AbortController();
         const stop = AbortSignal.any([signal, found.signal]);
-        let seen = 0;
-        let partial = '';
         while (!stop.aborted) {
-          partial = '';
-          seen = 0;
-          await t.followLog(o.container, (text) => {
-            const lines = (partial + text).split('\n');
-            partial = lines.pop() ?? '';
-            for (const line of lines) {
-              if (typeof match === 'string' ? line.includes(match) : match.test(line)) seen++;
-            }
+          let seen = 0;
+          const lines = lineSplitter((line) => {
+            if (typeof match === 'string' ? line.includes(match) : match.test(line)) seen++;
             if (seen >= times) found.abort();
-          }, stop).catch(() => undefined);
+          });
+          await t.followLog(o.container, (text) => lines.write(text), stop).catch(() => undefined);
           // a container that has not started yet (or restarted) has no log to follow: look again
           if (!stop.aborted) await sleep(RETRY_MS, undefined, { signal: stop }).catch(() => undefined);
         }

@@ -277,6 +277,7 @@ export function buildLaunchPlan(cfg: OciConfig, ctx: PlanContext): PlanResult {
   if (cfg.domainname !== undefined && !ns.has.has('uts')) throw invalidField('domainname', 'setting a domainname needs a UTS namespace in linux.namespaces');
 
   const mounts = (cfg.mounts ?? []).map((m, i) => planMount(m, i, ctx.bundle));
+  const idmapExpect = planIdmaps(mounts, ns);
   let rootfsPropagation = 0;
   if (linux?.rootfsPropagation) rootfsPropagation = propagationFlags(linux.rootfsPropagation) ?? 0;
 
@@ -284,7 +285,7 @@ export function buildLaunchPlan(cfg: OciConfig, ctx: PlanContext): PlanResult {
     newNamespaces: ns.created,
     joins: ns.joins,
     ...planUserNamespace(linux, ns),
-    ...(planIdmaps(mounts, ns) ? { idmapExpect: planIdmaps(mounts, ns) } : {}),
+    ...(idmapExpect ? { idmapExpect } : {}),
     cgroup: ctx.cgroup,
     rootfs: path.resolve(ctx.bundle, cfg.root.path),
     rootfsPropagation,
