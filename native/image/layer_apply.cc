@@ -8,6 +8,7 @@
 #include "layer_apply.h"
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <deque>
 #include <dirent.h>
@@ -82,7 +83,21 @@ bool SymlinkEscapes(const std::vector<std::string> &comps, const std::string &ta
 }
 
 // only whiteout entries may steer overlayfs
-bool OverlayXattr(const std::string &name) { return name.compare(0, 16, "trusted.overlay.") == 0; }
+// (user.overlay.* too: overlayfs in a user namespace, mounted with userxattr, reads those)
+bool OverlayXattr(const std::string &name) { return name.compare(0, 16, "trusted.overlay.") == 0 || name.compare(0, 13, "user.overlay.") == 0; }
+
+std::vector<IdRanges::Range> ReadIdMap(const char *file, bool *identity) {
+  std::vector<IdRanges::Range> out;
+  FILE *f = fopen(file, "re");
+  unsigned long inside, outside, count;
+  while (f && fscanf(f, "%lu %lu %lu", &inside, &outside, &count) == 3) {
+    out.push_back({static_cast<uint32_t>(inside), static_cast<uint32_t>(count)});
+    if (!(inside == 0 && outside == 0 && count == 4294967295UL)) *identity = false;
+  }
+  if (f) fclose(f);
+  if (out.empty()) out.push_back({0, 4294967295U});  // no /proc: as on the host
+  return out;
+}
 
 std::string Join(const std::string &parent, const std::string &name) { return parent.empty() ? name : parent + "/" + name; }
 
@@ -147,6 +162,18 @@ LayerApplier::~LayerApplier() {
   if (rootFd_ >= 0) close(rootFd_);
 }
 
+IdRanges IdRanges::OfSelf() {
+  IdRanges r;
+  r.uids = ReadIdMap("/proc/self/uid_map", &r.identity);
+  r.gids = ReadIdMap("/proc/self/gid_map", &r.identity);
+  return r;
+}
+
+bool IdRanges::Has(const std::vector<Range> &ranges, uint32_t id) {
+  for (const Range &r : ranges) if (id >= r.first && id - r.first < r.count) return true;
+  return false;
+}
+
 std::string LayerApplier::Abs(const std::string &rel) const { return rel.empty() ? root_ : root_ + "/" + rel; }
 
 bool LayerApplier::Lstat(const std::string &rel, struct stat *st) {
@@ -155,7 +182,19 @@ bool LayerApplier::Lstat(const std::string &rel, struct stat *st) {
   throw SysError("lstat", Abs(rel), errno);
 }
 
-void LayerApplier::Entry(const TarEntry &e) {
+void LayerApplier::Entry(const TarEntry &given) {
+  // rootless with few ids (one, without /etc/subuid): an owner the namespace cannot name becomes its root, counted
+  // and said by the caller, rather than failing the whole image
+  const TarEntry *entry = &given;
+  TarEntry remapped;
+  if (!ids_.identity && (!IdRanges::Has(ids_.uids, given.uid) || !IdRanges::Has(ids_.gids, given.gid))) {
+    remapped = given;
+    if (!IdRanges::Has(ids_.uids, given.uid)) remapped.uid = 0;
+    if (!IdRanges::Has(ids_.gids, given.gid)) remapped.gid = 0;
+    stats_.unmappedOwners++;
+    entry = &remapped;
+  }
+  const TarEntry &e = *entry;
   if (!threadReady_) {
     // a umask of our own (this thread only): files then get their mode when created, not by one more chmod
     threadReady_ = true;
@@ -294,7 +333,14 @@ void LayerApplier::Hardlink(const std::string &target, const TarEntry &e) {
 void LayerApplier::Node(const std::string &target, const TarEntry &e) {
   Replaceable(target);
   mode_t type = e.type == TarType::Char ? S_IFCHR : e.type == TarType::Block ? S_IFBLK : S_IFIFO;
-  if (mknodat(rootFd_, target.c_str(), type | 0600, makedev(e.devmajor, e.devminor)) < 0) throw SysError("mknod", Abs(target), errno);
+  if (mknodat(rootFd_, target.c_str(), type | 0600, makedev(e.devmajor, e.devminor)) < 0) {
+    // a user namespace may not make device nodes (runtimes bind the host's /dev nodes instead): skipped, counted
+    if (errno == EPERM && !ids_.identity && type != S_IFIFO) {
+      stats_.skippedDevices++;
+      return;
+    }
+    throw SysError("mknod", Abs(target), errno);
+  }
   SetMeta(target, e, false);
 }
 
@@ -306,7 +352,9 @@ void LayerApplier::Whiteout(const std::string &target) {
 
 void LayerApplier::Opaque(const std::string &dir) {
   if (!apply_) {
-    if (lsetxattr(Abs(dir).c_str(), "trusted.overlay.opaque", "y", 1, 0) < 0) throw SysError("lsetxattr", Abs(dir), errno);
+    // in a user namespace trusted.* cannot be set; overlayfs mounted there with userxattr reads user.overlay.*
+    const char *opaque = ids_.identity ? "trusted.overlay.opaque" : "user.overlay.opaque";
+    if (lsetxattr(Abs(dir).c_str(), opaque, "y", 1, 0) < 0) throw SysError("lsetxattr", Abs(dir), errno);
     return;
   }
   int fd = OpenBeneath(rootFd_, At(dir), O_RDONLY | O_DIRECTORY, 0);

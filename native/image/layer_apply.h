@@ -26,7 +26,19 @@ struct SysError : std::runtime_error {
 
 struct LayerStats {
   uint64_t entries = 0, files = 0, bytes = 0, whiteouts = 0;
-  uint64_t droppedXattrs = 0;  // trusted.overlay.* a layer may not set
+  uint64_t droppedXattrs = 0;  // trusted.overlay.* / user.overlay.* a layer may not set
+  // in a user namespace (rootless): entries whose owner this namespace has no id for (kept as its root),
+  // and device nodes it may not make (skipped)
+  uint64_t unmappedOwners = 0, skippedDevices = 0;
+};
+
+// The ids this process's user namespace maps (/proc/self/uid_map, gid_map): all of them on the host.
+struct IdRanges {
+  struct Range { uint32_t first, count; };
+  std::vector<Range> uids, gids;
+  bool identity = true;  // the initial namespace: every id, overlayfs' trusted.* xattrs
+  static IdRanges OfSelf();
+  static bool Has(const std::vector<Range> &r, uint32_t id);
 };
 
 class LayerApplier : public TarSink {
@@ -67,6 +79,7 @@ class LayerApplier : public TarSink {
 
   const std::string root_;
   const bool apply_;
+  const IdRanges ids_ = IdRanges::OfSelf();
   int rootFd_ = -1;
   LayerStats stats_;
   // real directories under the root already checked or created ("" = root),

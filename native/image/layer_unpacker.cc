@@ -268,6 +268,8 @@ class LayerUnpacker : public Napi::ObjectWrap<LayerUnpacker> {
     stats.Set("bytes", Napi::Number::New(env, static_cast<double>(s.bytes)));
     stats.Set("whiteouts", Napi::Number::New(env, static_cast<double>(s.whiteouts)));
     stats.Set("droppedXattrs", Napi::Number::New(env, static_cast<double>(s.droppedXattrs)));
+    stats.Set("unmappedOwners", Napi::Number::New(env, static_cast<double>(s.unmappedOwners)));
+    stats.Set("skippedDevices", Napi::Number::New(env, static_cast<double>(s.skippedDevices)));
     Napi::Object out = Napi::Object::New(env);
     out.Set("diffId", digest);
     out.Set("stats", stats);

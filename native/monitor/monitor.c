@@ -65,6 +65,7 @@
  */
 #include "cri_log.h"
 #include "owner_reaper.h"
+#include "../rootless/rootless_ns.h"
 #include "exe_seal.h"
 #include "launch.h"
 #include "supervisor.h"
@@ -223,6 +224,18 @@ int main(int argc, char **argv) {
   /* first: a launch child resuming in the sealed helper runs nothing else */
   if (argc == 3 && strcmp(argv[1], LAUNCH_CHILD_ARG) == 0) launch_child_resume(atoi(argv[2]));
   if (argc == 2 && strcmp(argv[1], POD_INIT_REAP_ARG) == 0) return pod_init_reap();
+  if (argc >= 5 && strcmp(argv[1], "rootless") == 0) {
+    struct rootless_map map;
+    int i = 3, with_map = 0;
+    char extra;
+    if (strcmp(argv[i], "--map") == 0 && i + 1 < argc) {
+      if (sscanf(argv[i + 1], "%lu:%lu:%lu%c", &map.uid_start, &map.gid_start, &map.count, &extra) != 3 || map.count == 0) goto usage;
+      with_map = 1;
+      i += 2;
+    }
+    if (i + 1 >= argc || strcmp(argv[i], "--") != 0) goto usage;
+    return rootless_main(argv[2], with_map ? &map : NULL, argv + i + 1);
+  }
   const char *self = use_self_as_helper();
   if ((argc == 2 || argc == 3) && strcmp(argv[1], "pod-init") == 0) return pod_init(self, argc == 3 ? argv[2] : NULL, NULL);
   if (argc == 5 && strcmp(argv[1], "pod-init") == 0 && strcmp(argv[3], "--userns") == 0) return pod_init(self, argv[2], argv[4]);
@@ -287,6 +300,6 @@ int main(int argc, char **argv) {
     return supervise_container(argv[2], atoi(argv[3]), &o);
   }
 usage:
-  fprintf(stderr, "usage: podrun-monitor pod-init [CGROUP_DIR [--userns PATH]] | run PLANFILE [--terminal CONSOLE_SOCKET [--stdin] [--resize-fd N]] | reaper OWNER_PID CMD [ARG...] | container DIR REPORT_FD [--keep] [--log FILE [--log-max-size BYTES --log-max-files N]] [--restart always|on-failure|never] [--backoff-ms N] | pod DIR REPORT_FD [--cgroup DIR] | attach CTRDIR [--stdin] [--raw] | sandbox DIR HOSTNAME --net|--uts|--ipc... [--user UIDBASE:GIDBASE:SIZE] | probe NETNS|- tcp HOST PORT TIMEOUT_MS | probe NETNS|- http HOST PORT PATH TIMEOUT_MS [NAME:VALUE...]\n");
+  fprintf(stderr, "usage: podrun-monitor pod-init [CGROUP_DIR [--userns PATH]] | run PLANFILE [--terminal CONSOLE_SOCKET [--stdin] [--resize-fd N]] | reaper OWNER_PID CMD [ARG...] | rootless DIR [--map UIDSTART:GIDSTART:COUNT] -- CMD [ARG...] | container DIR REPORT_FD [--keep] [--log FILE [--log-max-size BYTES --log-max-files N]] [--restart always|on-failure|never] [--backoff-ms N] | pod DIR REPORT_FD [--cgroup DIR] | attach CTRDIR [--stdin] [--raw] | sandbox DIR HOSTNAME --net|--uts|--ipc... [--user UIDBASE:GIDBASE:SIZE] | probe NETNS|- tcp HOST PORT TIMEOUT_MS | probe NETNS|- http HOST PORT PATH TIMEOUT_MS [NAME:VALUE...]\n");
   return 2;
 }

@@ -35,7 +35,8 @@ export function registerImageCommands(program: Command, run: Runner, globals: ()
         const src = source ?? o.input;
         if (!src) throw new Error(`${verb}: name what to ${verb}`);
         const progress = pullProgress(!o.quiet);
-        const opts: PullImageOptions = { ...globals(), insecure: o.insecure, authFile: o.authfile, platform: o.platform, name: o.name, onEvent: progress.onEvent };
+        const opts: PullImageOptions = { ...globals(), insecure: o.insecure, authFile: o.authfile, platform: o.platform, name: o.name, onEvent: progress.onEvent,
+          onWarning: (m) => process.stderr.write(`podrun: warning: ${m}\n`) };
         try {
           const img = verb === 'pull' ? await lib().pullImage(src, opts) : await lib().loadImage(src, opts);
           progress.stop();

@@ -68,6 +68,19 @@ export function buildProgram(): Command {
   registerPodCommands(program, (fn) => runner(async () => fn()), podGlobals);
   registerNetworkCommands(program, (fn) => runner(async () => fn()), podGlobals);
   registerCriCommand(program, (fn) => runner(async () => fn()), podGlobals);
+  program
+    .command('unshare')
+    .description("run a command in podrun's user namespace: rootless, yours, where podrun is root over your ids " +
+      '(a test suite using the library, `rm` of what podrun wrote); as root, as it is')
+    .argument('[command...]', 'the command (default: $SHELL)')
+    .passThroughOptions()
+    .allowUnknownOption()
+    .action((cmd: string[]) =>
+      runner(async () => {
+        const { runInherited } = require('./unshare-command') as typeof import('./unshare-command');
+        return runInherited(cmd);
+      })(),
+    );
 
   oci
     .command('run')

@@ -48,6 +48,11 @@ export class Podrun {
   readonly options: Readonly<PodrunOptions>;
 
   constructor(o: PodrunOptions = {}) {
+    // an ordinary user's process is outside the user namespace rootless podrun works in: it could make no mount
+    if (process.getuid?.() !== 0) {
+      throw new PodrunError('EHOST', "podrun's library runs as root, or rootless inside your podrun user namespace: " +
+        '`podrun unshare node --test …` (or `podrun unshare npm test`); docs/rootless.md');
+    }
     // the roots as the CLI finds them: options, else $PODRUN_RUNROOT / $PODRUN_DATA_ROOT, else the defaults
     this.options = { ...o, root: o.root ?? (process.env.PODRUN_RUNROOT || DEFAULT_STATE_ROOT), dataRoot: o.dataRoot ?? (process.env.PODRUN_DATA_ROOT || DEFAULT_DATA_ROOT) };
   }

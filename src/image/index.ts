@@ -35,6 +35,8 @@ export interface PullImageOptions extends StoreOptions, RegistryOptions {
   /** record the image under this name instead of the source's */
   name?: string;
   onEvent?: (e: PullEvent) => void;
+  /** what an unpack had to change (rootless: owners the user namespace cannot name, device nodes it cannot make) */
+  onWarning?: (message: string) => void;
 }
 
 function storeOf(o: StoreOptions): ImageStore {
@@ -77,6 +79,7 @@ function importOptions(o: PullImageOptions): PullOptions {
     platform: o.platform ? parsePlatform(o.platform) : undefined,
     name: o.name ? normalizeName(o.name, o.defaultRegistry) : undefined,
     onEvent: o.onEvent,
+    onWarning: o.onWarning,
   };
 }
 

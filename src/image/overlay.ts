@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { PodrunError } from '../errors';
 import { detachMount, nativeFs, type NativeFsApi } from '../native';
+import { isRootless } from '../util/rootless';
 import type { ImageStore } from './store';
 
 export interface RootfsPaths {
@@ -26,12 +27,14 @@ export function rootfsPaths(dir: string): RootfsPaths {
 }
 
 /** overlay mount options for layers given bottom first (pure). */
-export function overlayOptions(lowerDirs: string[], p: RootfsPaths): string {
+/** userXattr: overlayfs mounted in a user namespace (rootless) keeps its own xattrs as user.overlay.*, which the
+ * layers were unpacked with there. */
+export function overlayOptions(lowerDirs: string[], p: RootfsPaths, userXattr = false): string {
   for (const d of lowerDirs) {
     if (/[,:\\]/.test(d)) throw new PodrunError('EIMAGE', `layer path ${d} contains a character overlayfs options cannot carry`);
   }
   const lower = [...lowerDirs].reverse().join(':'); // overlayfs lists the top layer first
-  return `lowerdir=${lower},upperdir=${p.upper},workdir=${p.work}`;
+  return `lowerdir=${lower},upperdir=${p.upper},workdir=${p.work}${userXattr ? ',userxattr' : ''}`;
 }
 
 /** A user-namespaced pod's view of the layers: owners shifted by its user namespace's maps. */
@@ -69,7 +72,7 @@ export function mountRootfs(store: ImageStore, diffIds: string[], dir: string, f
     });
     fs.chownSync(p.upper, idmap.uid, idmap.gid);
   }
-  const options = overlayOptions(layers, p);
+  const options = overlayOptions(layers, p, isRootless());
   if (options.length > MAX_OPTIONS) {
     throw new PodrunError('EIMAGE', `the image has too many layers (${lowers.length}) for one overlay mount's options (${options.length} bytes > ${MAX_OPTIONS}); a shorter --data-root helps`);
   }

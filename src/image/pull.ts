@@ -28,6 +28,7 @@ export interface PullOptions {
   /** layers fetched and unpacked at once */
   concurrency?: number;
   onEvent?: (e: PullEvent) => void;
+  onWarning?: (message: string) => void;
 }
 
 export interface PulledImage {
@@ -138,6 +139,7 @@ export async function importImage(store: ImageStore, provider: ImageProvider, op
       const { info, unpacked } = await store.ensureLayer(diffId, async (dir) => {
         try {
           const r = await unpackLayer({ blob: store.blobPath(layer.digest), dest: dir, compression: layerCompression(layer.mediaType) ?? 'auto', diffId });
+          for (const m of unpackChanges(r.stats)) opts.onWarning?.(`${provider.description}: layer ${layer.digest}: ${m}`);
           return { size: r.stats.bytes, entries: r.stats.entries };
         } catch (e) {
           throw layerError(provider, layer, e);
@@ -157,6 +159,17 @@ export async function importImage(store: ImageStore, provider: ImageProvider, op
     lease.release();
     await provider.close();
   }
+}
+
+/** What an unpack in a user namespace (rootless) could not keep as the layer has it: said, never silent. */
+export function unpackChanges(s: { unmappedOwners?: number; skippedDevices?: number }): string[] {
+  const out: string[] = [];
+  if (s.unmappedOwners) {
+    out.push(`${s.unmappedOwners} entries are owned by ids your user namespace does not map; they are owned by its root instead ` +
+      '(give your user 65536 ids in /etc/subuid and /etc/subgid, and install newuidmap/newgidmap: Debian package uidmap)');
+  }
+  if (s.skippedDevices) out.push(`${s.skippedDevices} device nodes skipped: a user namespace cannot make them (containers get /dev from podrun)`);
+  return out;
 }
 
 function layerError(provider: ImageProvider, layer: Descriptor, e: unknown): PodrunError {

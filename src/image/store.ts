@@ -13,11 +13,13 @@ import type { Readable } from 'node:stream';
 import { PodrunError } from '../errors';
 import { nativeFs } from '../native';
 import { writeFileAtomic } from '../util/atomic-file';
+import { defaultRoot } from '../util/rootless';
 import { withFileLock } from '../util/file-lock';
 import { isSameProcess, processStartTime } from '../util/process-identity';
 import { DigestCounter, digestHex, digestMismatch, sha256Of } from './digest';
 
-export const DEFAULT_DATA_ROOT = '/var/lib/podrun';
+/** /var/lib/podrun; rootless, the user's (~/.local/share/podrun) */
+export const DEFAULT_DATA_ROOT = defaultRoot('data', '/var/lib/podrun');
 
 export interface LayerInfo {
   diffId: string;

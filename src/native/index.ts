@@ -54,6 +54,10 @@ export interface NativeLayerStats {
   whiteouts: number;
   /** xattrs dropped because a layer may not set them (trusted.overlay.*) */
   droppedXattrs: number;
+  /** in a user namespace: entries whose owner it does not map (made its root's) */
+  unmappedOwners: number;
+  /** in a user namespace: device nodes it may not make (skipped) */
+  skippedDevices: number;
 }
 
 export interface NativeLayerResult {

@@ -22,6 +22,9 @@ export interface PlanContext {
   preserveFds?: number;
   /** absolute path of the unix socket that receives the pty master (runc --console-socket) */
   consoleSocket?: string;
+  /** podrun runs in a user namespace of the user's (rootless): no device cgroup (the kernel refuses its BPF program
+   * there, and the container, which cannot mknod, has only the host nodes podrun binds), devices bound */
+  rootless?: boolean;
 }
 
 export interface PlanResult {
@@ -292,7 +295,7 @@ export function buildLaunchPlan(cfg: OciConfig, ctx: PlanContext): PlanResult {
     readonlyRoot: cfg.root.readonly ?? false,
     noPivot: ctx.noPivot ?? false,
     mounts,
-    devices: planDevices(linux, inUserns),
+    devices: planDevices(linux, inUserns || ctx.rootless === true),
     symlinks: devSymlinks(mounts),
     maskedPaths: linux?.maskedPaths ?? [],
     readonlyPaths: linux?.readonlyPaths ?? [],
@@ -315,7 +318,7 @@ export function buildLaunchPlan(cfg: OciConfig, ctx: PlanContext): PlanResult {
     env: proc.env ?? [],
     preserveFds: ctx.preserveFds ?? 0,
     console: planConsole(proc, ctx.consoleSocket),
-    deviceRules: planDeviceRules(linux?.resources?.devices, linux?.devices),
+    deviceRules: ctx.rootless ? [] : planDeviceRules(linux?.resources?.devices, linux?.devices),
     ...(hostMountNs ? { hostMountNs } : {}),
   };
   return { plan, warnings };

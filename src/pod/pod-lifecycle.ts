@@ -11,6 +11,9 @@ import { applyResources } from '../cgroup/apply';
 import { containerResources, parseQuantity, podResources, type MemoryQoS } from '../cgroup/kube-resources';
 import { cgroupDirsToCreate, createCgroup, pruneEmpty, pruneMadeParents, removeCgroup } from '../cgroup/lifecycle';
 import { mapResources } from '../cgroup/resources';
+import { requirePodrunSlice } from '../cgroup/delegation';
+import { rootlessView } from '../util/rootless';
+import { rootlessErrors } from './rootless-pod';
 import { hostCgroup2Mount, mountPointsUnder, requireHostCgroup2Mount } from '../cgroup/mount';
 import { PodrunError } from '../errors';
 import { containerDefaults, ImageStore, mountRootfs, pullImage, removeLease, removeRootfs, writeLease } from '../image';
@@ -100,7 +103,7 @@ function ensureImage(c: PodContainer, field: string, o: PodOptions, pulled: Map<
         }
       }
       try {
-        const img = await pullImage(c.image, { dataRoot: o.dataRoot, insecure: o.insecure });
+        const img = await pullImage(c.image, { dataRoot: o.dataRoot, insecure: o.insecure, onWarning: o.onWarning });
         return findImage(store, img.id);
       } catch (e) {
         const pe = e as PodrunError;
@@ -215,6 +218,7 @@ const qos = (o: { memoryQoS?: boolean }): MemoryQoS | undefined => (o.memoryQoS 
  * Returns its directory. */
 function applyPodLimits(pod: PodManifest, rec: PodRecord, o: PodOptions): string {
   const cg2 = requireHostCgroup2Mount();
+  if (!rec.cgroup) requirePodrunSlice();
   const dir = path.join(cg2, podCgroupOf(rec));
   // recorded before mkdir, so rm after a crash right here still prunes what this pod made
   rec.cgroupCreated = cgroupDirsToCreate(dir);
@@ -465,6 +469,8 @@ export async function startPod(pod: PodManifest, o: PodOptions, objects: PodObje
 async function startPodWarned(pod: PodManifest, o: PodOptions, objects: PodObjects): Promise<PodRecord> {
   const missing = notYetImplemented(pod);
   if (missing.length > 0) throw new PodrunError('EINVALID_CONFIG', `not supported yet: ${missing.join(', ')}`, { field: missing[0] });
+  const rootless = rootlessErrors(pod, rootlessView(), o);
+  if (rootless.length > 0) throw new PodrunError('EINVALID_CONFIG', `pod ${pod.metadata.name}: ${rootless.join('; ')}`, { field: rootless[0]!.split(':')[0] });
   const logRotation = podLogRotation(o);
   const sb = await createPodSandbox(pod, o);
   const { rec } = sb;

@@ -5,6 +5,8 @@
 import type { IdRange } from './user-namespace';
 import fs from 'node:fs';
 import path from 'node:path';
+import { PODRUN_SLICE } from '../cgroup/cgroup-path';
+import { podrunSlice } from '../cgroup/delegation';
 import { PodrunError } from '../errors';
 import { VOLATILE, writeFileAtomic } from '../util/atomic-file';
 import { isSameProcess } from '../util/process-identity';
@@ -85,7 +87,8 @@ export const podsDir = (root: string): string => path.join(root, 'pods');
 export const podDir = (root: string, id: string): string => path.join(podsDir(root), id);
 export const podOciRoot = (root: string, id: string): string => path.join(podDir(root, id), 'oci');
 /** The pod's cgroup below the cgroup2 root; its containers' (ctr-<name>) are children. */
-export const podCgroup = (id: string): string => `podrun.slice/pod-${id}`;
+/** podrun.slice/pod-<id> (rootless: below the user's delegated cgroup) */
+export const podCgroup = (id: string): string => `${podrunSlice() ?? PODRUN_SLICE}/pod-${id}`;
 
 /** The pod's cgroup below the cgroup2 mount (its own, or the one a CRI client named). */
 export const podCgroupOf = (rec: Pick<PodRecord, 'id' | 'cgroup'>): string => rec.cgroup ?? podCgroup(rec.id);

@@ -4,10 +4,12 @@ import { mkdirSync, readFileSync, readdirSync, rmSync, rmdirSync } from 'node:fs
 import path from 'node:path';
 import { PodrunError, errnoCode } from '../../errors';
 import { VOLATILE, writeFileAtomic } from '../../util/atomic-file';
+import { defaultRoot } from '../../util/rootless';
 import { validateId } from '../container-id';
 import { hasHooks, type HookKind, type HookState, type OciHooks } from '../hooks';
 
-export const DEFAULT_STATE_ROOT = '/run/podrun';
+/** /run/podrun; rootless, the user's ($XDG_RUNTIME_DIR/podrun) */
+export const DEFAULT_STATE_ROOT = defaultRoot('state', '/run/podrun');
 
 export interface ContainerRecord {
   ociVersion: string;

@@ -1,0 +1,35 @@
+/** What a pod may ask of rootless podrun, checked before anything is made. Pure. */
+import type { RootlessView } from '../util/rootless';
+import type { PodContainer, PodManifest } from './manifest-schema';
+
+/** Each refusal names the field (or option) as written, and why rootless podrun cannot do it. */
+export function rootlessErrors(pod: PodManifest, view: RootlessView | null, o: { network?: string } = {}): string[] {
+  if (!view) return [];
+  const out: string[] = [];
+  const spec = pod.spec;
+  if (spec.hostUsers === false) {
+    out.push('spec.hostUsers: false: rootless, every pod runs in your own user namespace already; one per pod would need 65536 ids ' +
+      'of yours per pod (run podrun as root for it)');
+  }
+  if (o.network) out.push(`network ${JSON.stringify(o.network)}: rootless, CNI networks are not available (their plugins need root on the host's network); pods get loopback only`);
+  const max = view.ids - 1;
+  const id = (field: string, v: number | undefined): void => {
+    if (v !== undefined && v > max) {
+      out.push(`${field}: ${v} is outside your user namespace's ids (0–${max}${view.ids === 1 ? ': without a range in /etc/subuid and /etc/subgid only root' : ''})`);
+    }
+  };
+  const sc = spec.securityContext;
+  id('spec.securityContext.runAsUser', sc?.runAsUser);
+  id('spec.securityContext.runAsGroup', sc?.runAsGroup);
+  id('spec.securityContext.fsGroup', sc?.fsGroup);
+  (sc?.supplementalGroups ?? []).forEach((g, i) => id(`spec.securityContext.supplementalGroups[${i}]`, g));
+  const all: Array<[string, PodContainer]> = [
+    ...(spec.initContainers ?? []).map((c, i): [string, PodContainer] => [`spec.initContainers[${i}]`, c]),
+    ...spec.containers.map((c, i): [string, PodContainer] => [`spec.containers[${i}]`, c]),
+  ];
+  for (const [at, c] of all) {
+    id(`${at}.securityContext.runAsUser`, c.securityContext?.runAsUser);
+    id(`${at}.securityContext.runAsGroup`, c.securityContext?.runAsGroup);
+  }
+  return out;
+}

@@ -1,0 +1,87 @@
+/** Rootless podrun's pure parts: namespace maps, the user's paths and ids, the delegated cgroup, what a pod may ask. */
+import t from 'tap';
+import { delegatedCgroup } from '../../src/cgroup/delegation';
+import { subIdMapArgs } from '../../src/cli/rootless-entry';
+import { overlayOptions } from '../../src/image/overlay';
+import { unpackChanges } from '../../src/image/pull';
+import { buildLaunchPlan } from '../../src/oci/build-plan';
+import { defaultSpec } from '../../src/oci/default-spec';
+import { validateConfig } from '../../src/oci/validate';
+import { rootlessErrors } from '../../src/pod/rootless-pod';
+import { isIdentityMap, parseIdMap, rootlessDataDir, rootlessRunDir, rootlessViewOf, subIdRange } from '../../src/util/rootless';
+
+t.test('the host namespace is not rootless; a user namespace is, with its root and size', async (t) => {
+  const host = '         0          0 4294967295\n';
+  t.ok(isIdentityMap(parseIdMap(host)));
+  t.equal(rootlessViewOf(host, host), null);
+  t.same(rootlessViewOf('0 1001 1\n1 100000 65536\n', '0 1002 1\n1 100000 65536\n'), { hostUid: 1001, hostGid: 1002, ids: 65537 });
+  t.same(rootlessViewOf('0 1001 1\n', '0 1001 1\n'), { hostUid: 1001, hostGid: 1001, ids: 1 });
+  // a hostUsers: false pod's namespace (0 base size) is a user namespace too
+  t.same(rootlessViewOf('0 2147483648 65536', '0 2147483648 65536'), { hostUid: 2147483648, hostGid: 2147483648, ids: 65536 });
+  t.same(parseIdMap('junk\n0 1 2 3\n'), []);
+});
+
+t.test("the user's directories: XDG first, then podman's fallbacks", async (t) => {
+  t.equal(rootlessRunDir({ XDG_RUNTIME_DIR: '/run/user/1001' }, 1001), '/run/user/1001/podrun');
+  t.equal(rootlessRunDir({}, 1001), '/tmp/podrun-1001');
+  t.equal(rootlessDataDir({ XDG_DATA_HOME: '/d' }, '/home/u'), '/d/podrun');
+  t.equal(rootlessDataDir({ HOME: '/home/x' }, '/home/u'), '/home/x/.local/share/podrun');
+  t.equal(rootlessDataDir({}, '/home/u'), '/home/u/.local/share/podrun');
+});
+
+t.test('/etc/subuid: the first line naming the user (by name or uid) with a valid range', async (t) => {
+  const text = 'other:100000:65536\nu:bad:1\n1001:200000:0\nu:300000:65536\nu:400000:65536\n';
+  t.same(subIdRange(text, 'u', 1001), { start: 300000, count: 65536 });
+  t.same(subIdRange('1001:500000:1000\n', 'u', 1001), { start: 500000, count: 1000 });
+  t.equal(subIdRange(text, 'nobody', 5), null);
+  t.same(subIdMapArgs('u', 1001, 1001, 'u:100000:65536\n', 'u:200000:70000\n', true), ['--map', '100000:200000:65536']);
+  t.same(subIdMapArgs('u', 1001, 1001, 'u:100000:65536\n', '', true), [], 'no gid range: one id only');
+  t.same(subIdMapArgs('u', 1001, 1001, 'u:100000:65536\n', 'u:200000:65536\n', false), [], 'no newuidmap: one id only');
+});
+
+t.test('the delegated cgroup: the highest writable one on the way up from ours', async (t) => {
+  const writable = (set: string[]) => (c: string) => set.includes(c);
+  t.equal(delegatedCgroup('/user.slice/user-1001.slice/user@1001.service/app.slice', writable(['/user.slice/user-1001.slice/user@1001.service', '/user.slice/user-1001.slice/user@1001.service/app.slice'])), '/user.slice/user-1001.slice/user@1001.service');
+  t.equal(delegatedCgroup('/a/b', writable(['/a/b'])), '/a/b');
+  t.equal(delegatedCgroup('/a/b', writable(['/a'])), null, 'ours not writable: nothing is delegated');
+  t.equal(delegatedCgroup('/a/b', writable(['/a/b', '/'])), '/a/b', 'a writable ancestor past an unwritable one does not count');
+});
+
+t.test('overlayfs in a user namespace keeps its xattrs as user.overlay.*', async (t) => {
+  const p = { rootfs: '/r', upper: '/u', work: '/w', dir: '/d' } as never;
+  t.equal(overlayOptions(['/l1', '/l2'], p), 'lowerdir=/l2:/l1,upperdir=/u,workdir=/w');
+  t.equal(overlayOptions(['/l1'], p, true), 'lowerdir=/l1,upperdir=/u,workdir=/w,userxattr');
+});
+
+t.test('an unpack in a user namespace says what it could not keep', async (t) => {
+  t.same(unpackChanges({ unmappedOwners: 0, skippedDevices: 0 }), []);
+  const [owners, devices] = unpackChanges({ unmappedOwners: 3, skippedDevices: 2 });
+  t.match(owners, /^3 entries are owned by ids your user namespace does not map.*\/etc\/subuid.*uidmap/);
+  t.match(devices, /^2 device nodes skipped/);
+});
+
+t.test('rootless launch plans: no device cgroup program, devices bound from the host', async (t) => {
+  const cfg = validateConfig(defaultSpec());
+  const root = buildLaunchPlan(cfg, { bundle: '/b', cgroup: '/sys/fs/cgroup/x' }).plan;
+  const rootless = buildLaunchPlan(cfg, { bundle: '/b', cgroup: '/sys/fs/cgroup/x', rootless: true }).plan;
+  t.ok((root.deviceRules ?? []).length > 0);
+  t.same(rootless.deviceRules, []);
+  t.ok(rootless.devices.length > 0 && rootless.devices.every((d) => d.bind));
+  t.ok(root.devices.every((d) => !d.bind));
+});
+
+t.test('what a rootless pod may not ask, by field', async (t) => {
+  const pod = (spec: Record<string, unknown>, c: Record<string, unknown> = {}) =>
+    ({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p' }, spec: { containers: [{ name: 'c', image: 'x', ...c }], ...spec } }) as never;
+  const view = { hostUid: 1001, hostGid: 1001, ids: 65537 };
+  t.same(rootlessErrors(pod({}), null), [], 'as root: nothing');
+  t.same(rootlessErrors(pod({ securityContext: { runAsUser: 65536 } }), view), []);
+  t.match(rootlessErrors(pod({ hostUsers: false }), view), [/^spec\.hostUsers: false: rootless/]);
+  t.match(rootlessErrors(pod({}), view, { network: 'podrun' }), [/^network "podrun": rootless, CNI networks are not available/]);
+  t.match(rootlessErrors(pod({ securityContext: { runAsUser: 65537, supplementalGroups: [70000] } }, { securityContext: { runAsGroup: 99999 } }), view), [
+    /^spec\.securityContext\.runAsUser: 65537 is outside your user namespace's ids \(0–65536\)/,
+    /^spec\.securityContext\.supplementalGroups\[0\]: 70000/,
+    /^spec\.containers\[0\]\.securityContext\.runAsGroup: 99999/,
+  ]);
+  t.match(rootlessErrors(pod({}, { securityContext: { runAsUser: 1000 } }), { ...view, ids: 1 }), [/runAsUser: 1000 is outside your user namespace's ids \(0–0: without a range in \/etc\/subuid/]);
+});
