@@ -21,8 +21,9 @@ fi
 # images: skopeo pushes fixtures into a local docker-registry (htpasswd from apache2-utils, token certs from
 #   openssl); umoci unpacks the same images to compare trees
 # networking: Debian's CNI plugins (bridge, host-local, portmap, …) and iptables, which portmap and bridge ipMasq use
+# rootless: uidmap (newuidmap/newgidmap map an ordinary user's /etc/subuid range), passwd (useradd, for its tests)
 packages=(build-essential python3 libseccomp-dev libzstd-dev busybox-static zstd util-linux procps iproute2 runc hyperfine podman conmon catatonit
-  skopeo umoci docker-registry apache2-utils openssl containernetworking-plugins iptables)
+  skopeo umoci docker-registry apache2-utils openssl containernetworking-plugins iptables uidmap passwd)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")

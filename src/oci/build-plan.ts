@@ -22,9 +22,10 @@ export interface PlanContext {
   preserveFds?: number;
   /** absolute path of the unix socket that receives the pty master (runc --console-socket) */
   consoleSocket?: string;
-  /** podrun runs in a user namespace of the user's (rootless): no device cgroup (the kernel refuses its BPF program
-   * there, and the container, which cannot mknod, has only the host nodes podrun binds), devices bound */
-  rootless?: boolean;
+  /** podrun runs in a user namespace of the user's (rootless), with ids 0..ids-1: no device cgroup (the kernel refuses
+   * its BPF program there, and the container, which cannot mknod, has only the host nodes podrun binds), devices
+   * bound, and a devpts `gid=` the namespace cannot name left out (as runc does rootless) */
+  rootless?: { ids: number };
 }
 
 export interface PlanResult {
@@ -262,6 +263,11 @@ function rejectUnsupported(cfg: OciConfig): void {
   if (l?.timeOffsets && Object.keys(l.timeOffsets).length) throw invalidField('linux.timeOffsets', 'not supported yet');
 }
 
+/** devpts options without a `gid=` outside the namespace's ids 0..ids-1 (the mount would fail with EINVAL). */
+export function devptsDataFor(data: string, ids: number): string {
+  return data.split(',').filter((o) => !(o.startsWith('gid=') && !(Number(o.slice(4)) < ids))).join(',');
+}
+
 export function buildLaunchPlan(cfg: OciConfig, ctx: PlanContext): PlanResult {
   rejectUnsupported(cfg);
   const proc = cfg.process;
@@ -280,6 +286,7 @@ export function buildLaunchPlan(cfg: OciConfig, ctx: PlanContext): PlanResult {
   if (cfg.domainname !== undefined && !ns.has.has('uts')) throw invalidField('domainname', 'setting a domainname needs a UTS namespace in linux.namespaces');
 
   const mounts = (cfg.mounts ?? []).map((m, i) => planMount(m, i, ctx.bundle));
+  if (ctx.rootless) for (const m of mounts) if (m.type === 'devpts') m.data = devptsDataFor(m.data, ctx.rootless.ids);
   const idmapExpect = planIdmaps(mounts, ns);
   let rootfsPropagation = 0;
   if (linux?.rootfsPropagation) rootfsPropagation = propagationFlags(linux.rootfsPropagation) ?? 0;
@@ -295,7 +302,7 @@ export function buildLaunchPlan(cfg: OciConfig, ctx: PlanContext): PlanResult {
     readonlyRoot: cfg.root.readonly ?? false,
     noPivot: ctx.noPivot ?? false,
     mounts,
-    devices: planDevices(linux, inUserns || ctx.rootless === true),
+    devices: planDevices(linux, inUserns || ctx.rootless !== undefined),
     symlinks: devSymlinks(mounts),
     maskedPaths: linux?.maskedPaths ?? [],
     readonlyPaths: linux?.readonlyPaths ?? [],
@@ -310,7 +317,8 @@ export function buildLaunchPlan(cfg: OciConfig, ctx: PlanContext): PlanResult {
     user: {
       uid: proc.user.uid,
       gid: proc.user.gid,
-      additionalGids: proc.user.additionalGids ?? [],
+      // rootless: groups the namespace cannot name (an image's /etc/group memberships; a manifest's are refused by field)
+      additionalGids: (proc.user.additionalGids ?? []).filter((g) => !ctx.rootless || g < ctx.rootless.ids),
       umask: proc.user.umask,
     },
     cwd: proc.cwd,

@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { containerCgroupPath, ownCgroup2 } from '../cgroup/cgroup-path';
 import { findCgroup2Mount, mountPointOf } from '../cgroup/mount';
 import { PodrunError } from '../errors';
-import { isRootless } from '../util/rootless';
+import { rootlessView } from '../util/rootless';
 import { buildLaunchPlan } from './build-plan';
 import { validateId } from './container-id';
 import { readHostFacts } from './host';
@@ -69,7 +69,7 @@ export function prepareLaunch(source: RunSource, opts: PrepareOptions): Prepared
     noPivot: opts.noPivot,
     preserveFds: opts.preserveFds,
     consoleSocket: opts.consoleSocket && path.resolve(opts.consoleSocket),
-    rootless: isRootless(),
+    ...(rootlessView() ? { rootless: { ids: rootlessView()!.ids } } : {}),
   });
   if (plan.rootfs && plan.rootfsPropagation & MS.SHARED) plan.rootfsParent = mountPointOf(host.mountinfo, plan.rootfs);
   return { config, bundle, cgroupMount, cgroup, plan, warnings };

@@ -4,7 +4,7 @@ import { delegatedCgroup } from '../../src/cgroup/delegation';
 import { subIdMapArgs } from '../../src/cli/rootless-entry';
 import { overlayOptions } from '../../src/image/overlay';
 import { unpackChanges } from '../../src/image/pull';
-import { buildLaunchPlan } from '../../src/oci/build-plan';
+import { buildLaunchPlan, devptsDataFor } from '../../src/oci/build-plan';
 import { defaultSpec } from '../../src/oci/default-spec';
 import { validateConfig } from '../../src/oci/validate';
 import { rootlessErrors } from '../../src/pod/rootless-pod';
@@ -63,11 +63,18 @@ t.test('an unpack in a user namespace says what it could not keep', async (t) =>
 t.test('rootless launch plans: no device cgroup program, devices bound from the host', async (t) => {
   const cfg = validateConfig(defaultSpec());
   const root = buildLaunchPlan(cfg, { bundle: '/b', cgroup: '/sys/fs/cgroup/x' }).plan;
-  const rootless = buildLaunchPlan(cfg, { bundle: '/b', cgroup: '/sys/fs/cgroup/x', rootless: true }).plan;
+  const rootless = buildLaunchPlan(cfg, { bundle: '/b', cgroup: '/sys/fs/cgroup/x', rootless: { ids: 65537 } }).plan;
   t.ok((root.deviceRules ?? []).length > 0);
   t.same(rootless.deviceRules, []);
   t.ok(rootless.devices.length > 0 && rootless.devices.every((d) => d.bind));
   t.ok(root.devices.every((d) => !d.bind));
+  const pts = (p: typeof root) => p.mounts.find((m) => m.type === 'devpts')!.data;
+  t.match(pts(rootless), /gid=5/, 'gid 5 exists with subordinate ids');
+  const single = buildLaunchPlan(cfg, { bundle: '/b', cgroup: '/sys/fs/cgroup/x', rootless: { ids: 1 } }).plan;
+  t.notMatch(pts(single), /gid=/, 'with one id, devpts without gid=5');
+  t.match(pts(single), /newinstance/);
+  t.equal(devptsDataFor('newinstance,gid=5,mode=620', 6), 'newinstance,gid=5,mode=620');
+  t.equal(devptsDataFor('newinstance,gid=5,mode=620', 5), 'newinstance,mode=620');
 });
 
 t.test('what a rootless pod may not ask, by field', async (t) => {

@@ -1,0 +1,317 @@
+/** Rootless podrun (issue 20): an ordinary user made here (useradd, with and without /etc/subuid ranges) runs the
+ * README's example pod, pulls from a local registry, loads, execs, reads logs, uses the library through
+ * `podrun unshare`, and removes — leaving nothing; and that user's pods, tried as an attacker would, cannot act on
+ * host root's files. The package is bind-mounted where the user can read it; the user's cgroup is delegated as
+ * systemd would (a directory chowned to the user, the user's shell moved into it) or, in one case, not at all. */
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import t, { type Test } from 'tap';
+import { fixtures, repoRoot, runCmd, tempDir, type CmdResult } from '../helpers';
+import { startRegistry } from '../support/registry';
+
+const CGROUP2 = '/sys/fs/cgroup/unified';
+const hostMounts = (): string[] => fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter(Boolean).map((l) => l.split(' ').slice(3, 5).join(' ')).sort();
+const before = { mounts: hostMounts(), subuid: fs.readFileSync('/etc/subuid', 'utf8'), subgid: fs.readFileSync('/etc/subgid', 'utf8'), passwd: fs.readFileSync('/etc/passwd', 'utf8') };
+
+interface RootlessUser {
+  name: string;
+  uid: number;
+  gid: number;
+  home: string;
+  /** the package, where the user can reach it */
+  pkg: string;
+  runDir: string;
+  /** the user's first subordinate uid/gid (null: none) */
+  subuid: number | null;
+  subgid: number | null;
+  cgroup: string | null;
+  /** a command as the user (env -i: HOME, PATH with the package's bin first, XDG_RUNTIME_DIR), in the delegated cgroup */
+  run(args: string[], o?: { input?: string; delegated?: boolean }): Promise<CmdResult>;
+  podrun(...args: string[]): Promise<CmdResult>;
+  /** the pause process keeping the user's namespace, if any */
+  pausePid(): number | null;
+}
+
+const firstRange = (file: string, name: string): number | null => {
+  const line = fs.readFileSync(file, 'utf8').split('\n').find((l) => l.startsWith(`${name}:`));
+  return line ? Number(line.split(':')[1]) : null;
+};
+
+const readable = (p: string): boolean => {
+  // every directory up to the package must be searchable by others, its files readable
+  for (let d = p; d !== '/'; d = path.dirname(d)) if ((fs.statSync(d).mode & 0o001) === 0) return false;
+  return (fs.statSync(path.join(p, 'bin', 'podrun')).mode & 0o005) === 0o005;
+};
+
+async function rootlessUser(t: Test, o: { subids: boolean }): Promise<RootlessUser> {
+  const name = `prt${process.pid % 10000}${Math.floor(Math.random() * 1000)}`;
+  execFileSync('useradd', ['-m', '-s', '/bin/sh', name]);
+  if (!o.subids) {
+    // useradd gave the user ranges; this user is to have its own id only
+    for (const f of ['/etc/subuid', '/etc/subgid']) fs.writeFileSync(f, fs.readFileSync(f, 'utf8').split('\n').filter((l) => !l.startsWith(`${name}:`)).join('\n'));
+  }
+  const uid = Number(execFileSync('id', ['-u', name]).toString());
+  const gid = Number(execFileSync('id', ['-g', name]).toString());
+  const home = `/home/${name}`;
+  const top = fs.mkdtempSync(path.join(os.tmpdir(), 'podrun-rootless-'));
+  fs.chmodSync(top, 0o755);
+  const pkg = path.join(top, 'pkg');
+  fs.mkdirSync(pkg);
+  if (!readable(repoRoot)) t.comment(`${repoRoot} is not searchable by other users: bind-mounted where they can reach it`);
+  execFileSync('mount', ['--bind', '-o', 'ro', repoRoot, pkg]);
+  const runDir = path.join(top, 'xdg');
+  fs.mkdirSync(runDir, { mode: 0o700 });
+  fs.chownSync(runDir, uid, gid);
+  const cgroup = path.join(CGROUP2, `podrun-test-${name}`);
+  fs.mkdirSync(cgroup);
+  execFileSync('chown', ['-R', `${uid}:${gid}`, cgroup]);
+
+  const user: RootlessUser = {
+    name, uid, gid, home, pkg, runDir, cgroup,
+    subuid: firstRange('/etc/subuid', name), subgid: firstRange('/etc/subgid', name),
+    run(args, ro = {}) {
+      const into = ro.delegated === false ? '' : `echo $$ > ${cgroup}/cgroup.procs && `;
+      const envs = [`HOME=${home}`, `PATH=${pkg}/bin:/usr/bin:/bin:/usr/sbin:/sbin`, `XDG_RUNTIME_DIR=${runDir}`, 'LANG=C.UTF-8'];
+      return runCmd('sh', ['-c', `${into}exec setpriv --reuid=${uid} --regid=${gid} --init-groups -- env -i ${envs.join(' ')} "$@"`, 'sh', ...args], { input: ro.input, cwd: pkg });
+    },
+    podrun: (...args) => user.run(['podrun', ...args]),
+    pausePid() {
+      try {
+        const pid = Number(fs.readFileSync(path.join(runDir, 'podrun', 'userns', 'pause.pid'), 'utf8').split(' ')[0]);
+        return fs.existsSync(`/proc/${pid}`) ? pid : null;
+      } catch {
+        return null;
+      }
+    },
+  };
+  // one teardown, in order: the user's pods, the pause process (its mount namespace holds copies of the mounts), the
+  // package mount, the cgroups, the user and its home, the directories
+  t.teardown(async () => {
+    const ids = (await user.podrun('ps', '-a', '-q')).stdout.split('\n').filter(Boolean);
+    if (ids.length) await user.podrun('rm', '-f', ...ids);
+    const pause = user.pausePid();
+    if (pause) process.kill(pause, 'SIGKILL');
+    execFileSync('umount', ['-l', pkg]);
+    removeCgroupTree(cgroup);
+    execFileSync('userdel', ['-r', '-f', name], { stdio: 'ignore' });
+    fs.rmSync(top, { recursive: true, force: true });
+  });
+  return user;
+}
+
+function removeCgroupTree(dir: string): void {
+  if (!fs.existsSync(dir)) return;
+  for (const e of fs.readdirSync(dir, { withFileTypes: true })) if (e.isDirectory()) removeCgroupTree(path.join(dir, e.name));
+  for (let i = 0; i < 50; i++) {
+    try {
+      fs.rmdirSync(dir);
+      return;
+    } catch {
+      fs.writeFileSync(path.join(dir, 'cgroup.kill'), '1');
+      execFileSync('sleep', ['0.02']);
+    }
+  }
+}
+
+/** Host pids in a cgroup tree. */
+function pidsUnder(dir: string): number[] {
+  if (!fs.existsSync(dir)) return [];
+  const out = fs.readFileSync(path.join(dir, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean).map(Number);
+  for (const e of fs.readdirSync(dir, { withFileTypes: true })) if (e.isDirectory()) out.push(...pidsUnder(path.join(dir, e.name)));
+  return out;
+}
+
+const hostUidOf = (pid: number): number => Number(/^Uid:\s+(\d+)/m.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))![1]);
+
+const manifest = (u: RootlessUser, name: string, text: string): string => {
+  const f = path.join(u.runDir, `${name}.yaml`);
+  fs.writeFileSync(f, text);
+  fs.chownSync(f, u.uid, u.gid);
+  return f;
+};
+
+/** Mounts below the user's data root in the user's namespace (the pause process's). */
+function userMounts(u: RootlessUser): string[] {
+  const pause = u.pausePid();
+  if (!pause) return [];
+  return fs.readFileSync(`/proc/${pause}/mountinfo`, 'utf8').split('\n').filter((l) => l.includes(`${u.home}/`) || l.includes(`${u.runDir}/podrun/`));
+}
+
+t.test('rootless with /etc/subuid ranges: the README example, a registry pull, exec, logs, rm; nothing left', async (t) => {
+  const fx = await fixtures();
+  const u = await rootlessUser(t, { subids: true });
+  t.ok(u.subuid && u.subgid, `useradd gave ${u.name} subordinate ids (${u.subuid})`);
+
+  // the README's example, as the user runs it: load, start, ps, logs, rm
+  const example = await u.run(['examples/run-example.sh', 'examples/pods/web-sidecar.yaml']);
+  t.equal(example.code, 0, example.stderr);
+  t.match(example.stdout, /web-sidecar\s+\w+\s+3\/3\s+Running/, 'ps: 3/3 Running');
+  t.match(example.stdout, /<p>[\d:]+ from web-sidecar<\/p>/, "the reader fetched the web container's page over localhost");
+  t.match(example.stdout, /\$ podrun rm -f web-sidecar\nweb-sidecar\n$/);
+
+  // state and data are the user's, under XDG_RUNTIME_DIR and ~/.local/share
+  const data = path.join(u.home, '.local', 'share', 'podrun');
+  t.equal(fs.statSync(data).uid, u.uid, 'the data root is the user\'s');
+  t.equal(fs.statSync(path.join(u.runDir, 'podrun')).uid, u.uid);
+  t.notOk(fs.existsSync('/run/podrun/pods') && fs.readdirSync('/run/podrun/pods').some((d) => d.includes(u.name)));
+  // the fixture's /home/user (uid 1000 in the image) is the user's subordinate uid 999 past the first on the host
+  const layerHome = execFileSync('sh', ['-c', `ls -d ${data}/layers/*/fs/home/user | head -1`]).toString().trim();
+  t.same([fs.statSync(layerHome).uid, fs.statSync(layerHome).gid], [u.subuid! + 999, u.subgid! + 999], 'image ids 1..N are the user\'s subordinate ids on the host');
+  t.equal(fs.statSync(path.join(path.dirname(path.dirname(layerHome)), 'bin', 'busybox')).uid, u.uid, "the image's root is the user");
+
+  // a pull from a local registry
+  const reg = await startRegistry(t, await tempDir(t, 'podrun-registry-'));
+  await reg.push(fx.images['busybox-gzip'], 'rootless/busybox:1');
+  const pull = await u.podrun('pull', '-q', '--insecure', `${reg.host}/rootless/busybox:1`);
+  t.equal(pull.code, 0, pull.stderr);
+  t.match((await u.podrun('images')).stdout, `${reg.host}/rootless/busybox:1 `);
+
+  // a long-running pod: exec, logs, its processes' host ids, the user's files through a hostPath
+  const hostRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'podrun-hostroot-'));
+  t.teardown(() => fs.rmSync(hostRoot, { recursive: true, force: true }));
+  fs.chmodSync(hostRoot, 0o755);
+  fs.writeFileSync(path.join(hostRoot, 'f'), 'host root\'s\n', { mode: 0o644 });
+  const mine = path.join(u.runDir, 'mine');
+  fs.mkdirSync(mine);
+  fs.chownSync(mine, u.uid, u.gid);
+  const f = manifest(u, 'app', `
+apiVersion: v1
+kind: Pod
+metadata: { name: app }
+spec:
+  terminationGracePeriodSeconds: 0
+  volumes:
+    - { name: hostroot, hostPath: { path: ${hostRoot} } }
+    - { name: mine, hostPath: { path: ${mine} } }
+    - { name: scratch, emptyDir: {} }
+  containers:
+    - name: main
+      image: ${reg.host}/rootless/busybox:1
+      command: [sh, -c, "echo started; exec sleep 300"]
+      volumeMounts: [{ name: hostroot, mountPath: /hostroot }, { name: mine, mountPath: /mine }, { name: scratch, mountPath: /scratch }]
+    - name: other
+      image: localhost/podrun/busybox
+      command: [sh, -c, "exec sleep 300"]
+      securityContext: { runAsUser: 1000, runAsGroup: 1000 }
+      volumeMounts: [{ name: scratch, mountPath: /scratch }, { name: mine, mountPath: /mine }]
+`);
+  const start = await u.podrun('start', f);
+  t.equal(start.code, 0, start.stderr);
+  t.match((await u.podrun('ps')).stdout, /app\s+\w+\s+2\/2\s+Running/);
+  t.equal((await u.podrun('logs', 'app', '-c', 'main')).stdout, 'started\n');
+  const exec = await u.podrun('exec', 'app', '-c', 'main', '--', 'sh', '-c', 'id -u; cat /proc/self/uid_map');
+  t.equal(exec.code, 0, exec.stderr);
+  const [id, ...map] = exec.stdout.trim().split('\n').map((l) => l.trim().split(/\s+/).join(' '));
+  t.equal(id, '0', 'root in the container');
+  t.same(map, [`0 ${u.uid} 1`, `1 ${u.subuid} 65536`], "the container's uid 0 is the user; 1.. the user's subordinate ids");
+  const pids = pidsUnder(u.cgroup!);
+  t.ok(pids.length >= 3, `the pod's processes are in the user's delegated cgroup (${pids.length})`);
+  const ids = new Set(pids.map(hostUidOf));
+  t.ok([...ids].every((i) => i === u.uid || i === u.subuid! + 999), `on the host they run as the user or its subordinate ids: ${[...ids].join(', ')}`);
+
+  // tried as an attacker: host root's file, seen by the container's root, cannot be changed
+  const attack = await u.podrun('exec', 'app', '-c', 'main', '--', 'sh', '-c',
+    'for c in "echo x >> /hostroot/f" "touch /hostroot/new" "chmod 777 /hostroot/f" "chown 0:0 /hostroot/f" "rm /hostroot/f" "mknod /scratch/sda b 8 0"; do sh -c "$c" 2>/dev/null && echo "DID: $c"; done; echo done');
+  t.equal(attack.stdout, 'done\n', `nothing host root owns can be changed by the container's root: ${attack.stdout}`);
+  t.equal(fs.readFileSync(path.join(hostRoot, 'f'), 'utf8'), 'host root\'s\n');
+  t.same(fs.readdirSync(hostRoot), ['f']);
+  // what it writes on the user's hostPath is the user's; uid 1000 inside is a subordinate id outside
+  t.equal((await u.podrun('exec', 'app', '-c', 'main', '--', 'sh', '-c', 'echo a > /mine/by-root && chmod 777 /mine')).code, 0);
+  t.equal((await u.podrun('exec', 'app', '-c', 'other', '--', 'sh', '-c', 'echo b > /mine/by-1000 && echo c > /scratch/by-1000')).code, 0);
+  t.equal(fs.statSync(path.join(mine, 'by-root')).uid, u.uid, "the container's root writes as the user");
+  t.same([fs.statSync(path.join(mine, 'by-1000')).uid, fs.statSync(path.join(mine, 'by-1000')).gid], [u.subuid! + 999, u.subgid! + 999], 'uid 1000 inside writes as subordinate id 999 past the first');
+
+  // refused by field, nothing made
+  const refuse = async (what: string, yaml: string, re: RegExp, extra: string[] = []) => {
+    const r = await u.podrun('start', ...extra, manifest(u, what, yaml));
+    t.not(r.code, 0, `${what} refused`);
+    t.match(r.stderr, re);
+    t.notMatch((await u.podrun('ps', '-a')).stdout, new RegExp(`^${what}\\s`, 'm'), `${what}: nothing left`);
+  };
+  const simple = (name: string, spec = '', sc = '') => `
+apiVersion: v1
+kind: Pod
+metadata: { name: ${name} }
+spec:
+  ${spec || 'restartPolicy: Never'}
+  containers: [{ name: c, image: localhost/podrun/busybox, command: ["true"]${sc ? `, securityContext: ${sc}` : ''} }]
+`;
+  await refuse('userns', simple('userns', 'hostUsers: false'), /spec\.hostUsers: false: rootless, every pod runs in your own user namespace already/);
+  await refuse('bigid', simple('bigid', '', '{ runAsUser: 70000 }'), /spec\.containers\[0\]\.securityContext\.runAsUser: 70000 is outside your user namespace's ids \(0–65536\)/);
+  await refuse('cni', simple('cni'), /network "podrun": rootless, CNI networks are not available/, ['--network', 'podrun']);
+
+  // rm: nothing of the user's pods is left — processes, cgroups, mounts in the user's namespace, state
+  const rm = await u.podrun('rm', '-f', 'app');
+  t.equal(rm.code, 0, rm.stderr);
+  t.same(pidsUnder(u.cgroup!).filter((p) => p !== u.pausePid()), [], 'no process left in the delegated cgroup but the pause process');
+  t.same(fs.readdirSync(u.cgroup!, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name), [], 'no cgroup left');
+  t.same(userMounts(u), [], "no mount left in the user's namespace");
+  t.same(fs.readdirSync(path.join(u.runDir, 'podrun', 'pods')), [], 'no pod state left');
+  t.same(fs.readdirSync(path.join(data, 'pods')), [], 'no pod data left');
+  const left = execFileSync('ps', ['-u', String(u.uid), '-o', 'pid=,stat=,comm=']).toString().split('\n').filter((l) => l.trim() && !/\sZ/.test(l));
+  t.same(left.map((l) => l.trim().split(/\s+/)[2]), ['podrun-pause'], 'of the user\'s processes only the pause process remains');
+});
+
+t.test('rootless library: `podrun unshare node …` runs a test with a pod; outside it the library says how', async (t) => {
+  const u = await rootlessUser(t, { subids: true });
+  t.equal((await u.run(['examples/run-example.sh', 'examples/pods/localhost.yaml'])).code, 0, 'the fixture image loaded');
+  const script = path.join(u.runDir, 'lib.mjs');
+  fs.writeFileSync(script, `
+import { Podrun, Wait } from '${u.pkg}/dist/esm/index.mjs';
+const podrun = new Podrun();
+console.log('roots', podrun.options.root, podrun.options.dataRoot);
+const pod = await podrun.pod('libtest').container({ image: 'localhost/podrun/busybox', command: ['sh', '-c', 'echo hello > /tmp/index.html; echo ready; exec httpd -f -p 8080 -h /tmp'] })
+  .start({ waitFor: Wait.forLogMessage('ready'), timeoutMs: 20000 });
+const r = await pod.exec(['id', '-u']);
+console.log('exec', r.exitCode, r.stdout.trim());
+const { url } = await pod.port(8080);
+console.log('fetch', (await (await fetch(url('/index.html'))).text()).trim());
+await pod.remove();
+`);
+  fs.chownSync(script, u.uid, u.gid);
+  const outside = await u.run(['node', script]);
+  t.not(outside.code, 0);
+  t.match(outside.stderr, /podrun's library runs as root, or rootless inside your podrun user namespace: `podrun unshare node --test/);
+  const lib = await u.run(['podrun', 'unshare', 'node', script]);
+  t.equal(lib.code, 0, lib.stderr);
+  t.match(lib.stdout, new RegExp(`roots ${u.runDir}/podrun ${u.home}/.local/share/podrun\nexec 0 0\nfetch hello\n`));
+  t.same(fs.readdirSync(path.join(u.runDir, 'podrun', 'pods')), [], 'the scope removed its pod');
+});
+
+t.test('rootless with the user\'s own id only (no /etc/subuid), and without a delegated cgroup', async (t) => {
+  const fx = await fixtures();
+  const u = await rootlessUser(t, { subids: false });
+  t.equal(u.subuid, null);
+  const load = await u.podrun('load', '-q', '--name', 'localhost/podrun/busybox', fx.images['busybox-gzip'].replace(repoRoot, u.pkg));
+  t.equal(load.code, 0, load.stderr);
+  t.match(load.stderr, /warning: .*layer sha256:\w+: \d+ entries are owned by ids your user namespace does not map; they are owned by its root instead \(give your user 65536 ids in \/etc\/subuid/);
+  const f = manifest(u, 'one', `
+apiVersion: v1
+kind: Pod
+metadata: { name: one }
+spec:
+  terminationGracePeriodSeconds: 0
+  containers: [{ name: c, image: localhost/podrun/busybox, command: [sh, -c, "exec sleep 300"] }]
+`);
+  const start = await u.podrun('start', f);
+  t.equal(start.code, 0, start.stderr);
+  const exec = await u.podrun('exec', 'one', '--', 'sh', '-c', 'cat /proc/self/uid_map; stat -c %u /home/user');
+  t.same(exec.stdout.trim().split('\n').map((l) => l.trim().split(/\s+/).join(' ')), [`0 ${u.uid} 1`, '0'], 'one id; the image\'s uid 1000 file is root\'s');
+  t.equal((await u.podrun('rm', '-f', 'one')).code, 0);
+
+  // outside a delegated cgroup: refused, saying how to get one, nothing made
+  const r = await u.run(['podrun', 'start', f], { delegated: false });
+  t.not(r.code, 0);
+  t.match(r.stderr, /rootless: no cgroup v2 subtree is delegated to you/);
+  t.equal((await u.podrun('ps', '-a', '-q')).stdout, '');
+});
+
+t.test('after the rootless tests: the host as it was (mounts, users, /etc/subuid, cgroups)', async (t) => {
+  t.same(hostMounts(), before.mounts, 'no mount left');
+  t.equal(fs.readFileSync('/etc/passwd', 'utf8'), before.passwd, 'the test users are gone');
+  t.equal(fs.readFileSync('/etc/subuid', 'utf8'), before.subuid);
+  t.equal(fs.readFileSync('/etc/subgid', 'utf8'), before.subgid);
+  t.same(fs.readdirSync(CGROUP2).filter((d) => d.startsWith('podrun-test-prt')), [], 'no delegated cgroup left');
+});
