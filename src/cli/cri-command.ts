@@ -1,6 +1,7 @@
 /** `podrun cri`: serve CRI until SIGINT/SIGTERM. Global --runroot,
  * --data-root, --cni-* flags win over the config file's keys. */
 import type { Command } from 'commander';
+import { PodrunError } from '../errors';
 import type { PodGlobals, Runner } from './pod-commands';
 
 export function registerCriCommand(program: Command, run: Runner, globals: () => PodGlobals): void {
@@ -11,6 +12,8 @@ export function registerCriCommand(program: Command, run: Runner, globals: () =>
     .option('--config <file>', 'YAML or JSON settings (docs/cri.md)')
     .action((opt: { listen?: string; config?: string }) =>
       run(async () => {
+        const { isRootless } = require('../util/rootless') as typeof import('../util/rootless');
+        if (isRootless()) throw new PodrunError('EHOST', 'podrun cri: not available rootless yet (kubelet and crictl drive a root runtime); run it as root');
         const { readCriConfig, startCriServer } = require('../cri') as typeof import('../cri');
         const g = globals();
         const file = opt.config ? readCriConfig(opt.config) : {};

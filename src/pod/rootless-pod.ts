@@ -11,6 +11,12 @@ export function rootlessErrors(pod: PodManifest, view: RootlessView | null, o: {
     out.push('spec.hostUsers: false: rootless, every pod runs in your own user namespace already; one per pod would need 65536 ids ' +
       'of yours per pod (run podrun as root for it)');
   }
+  // the host's namespaces belong to the host's user namespace: what a container mounts for them, podrun may not
+  const hostMount = { hostNetwork: '/sys', hostPID: '/proc', hostIPC: '/dev/mqueue' } as const;
+  for (const [k, m] of Object.entries(hostMount) as Array<[keyof typeof hostMount, string]>) {
+    if (spec[k]) out.push(`spec.${k}: rootless, the host's namespace belongs to the host's user namespace, so the container's ${m} cannot be mounted for it (not yet: a bind of the host's)`);
+  }
+  if (spec.shareProcessNamespace) out.push('spec.shareProcessNamespace: rootless, a container cannot yet mount /proc for the shared PID namespace (EPERM); not yet');
   if (o.network) out.push(`network ${JSON.stringify(o.network)}: rootless, CNI networks are not available (their plugins need root on the host's network); pods get loopback only`);
   const max = view.ids - 1;
   const id = (field: string, v: number | undefined): void => {

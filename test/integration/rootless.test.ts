@@ -240,6 +240,7 @@ spec:
 `;
   await refuse('userns', simple('userns', 'hostUsers: false'), /spec\.hostUsers: false: rootless, every pod runs in your own user namespace already/);
   await refuse('bigid', simple('bigid', '', '{ runAsUser: 70000 }'), /spec\.containers\[0\]\.securityContext\.runAsUser: 70000 is outside your user namespace's ids \(0–65536\)/);
+  await refuse('hostnet', simple('hostnet', 'hostNetwork: true'), /spec\.hostNetwork: rootless, the host's namespace belongs to the host's user namespace/);
   await refuse('cni', simple('cni'), /network "podrun": rootless, CNI networks are not available/, ['--network', 'podrun']);
 
   // rm: nothing of the user's pods is left — processes, cgroups, mounts in the user's namespace, state

@@ -84,6 +84,9 @@ t.test('what a rootless pod may not ask, by field', async (t) => {
   t.same(rootlessErrors(pod({}), null), [], 'as root: nothing');
   t.same(rootlessErrors(pod({ securityContext: { runAsUser: 65536 } }), view), []);
   t.match(rootlessErrors(pod({ hostUsers: false }), view), [/^spec\.hostUsers: false: rootless/]);
+  t.match(rootlessErrors(pod({ hostNetwork: true, hostPID: true, hostIPC: true, shareProcessNamespace: true }), view), [
+    /^spec\.hostNetwork: rootless, .* \/sys cannot be mounted/, /^spec\.hostPID: .*\/proc/, /^spec\.hostIPC: .*\/dev\/mqueue/, /^spec\.shareProcessNamespace: rootless/,
+  ]);
   t.match(rootlessErrors(pod({}), view, { network: 'podrun' }), [/^network "podrun": rootless, CNI networks are not available/]);
   t.match(rootlessErrors(pod({ securityContext: { runAsUser: 65537, supplementalGroups: [70000] } }, { securityContext: { runAsGroup: 99999 } }), view), [
     /^spec\.securityContext\.runAsUser: 65537 is outside your user namespace's ids \(0–65536\)/,
