@@ -9,6 +9,7 @@
 #include "sandbox.h"
 
 #include "launch.h"
+#include "handshake.h"
 #include "write_full.h"
 
 #include <errno.h>
@@ -40,40 +41,22 @@ static int pin(const char *dir, pid_t pid, const char *kind) {
 }
 
 /* one byte each way: the child says what it did, we say we are done with it */
-static int say(int fd, char c) { return write_full(fd, &c, 1) < 0 ? -1 : 0; }
-static int hear(int fd, char want) {
-  char c;
-  ssize_t n;
-  do n = read(fd, &c, 1);
-  while (n < 0 && errno == EINTR);
-  return n == 1 && c == want ? 0 : -1;
-}
-
 static int in_child(int sync, const char *hostname, int flags, const struct id_range *userns) {
   if (userns) {
     if (unshare(CLONE_NEWUSER) < 0) return fail("unshare", "user namespace");
-    if (say(sync, 'u') < 0 || hear(sync, 'm') < 0) return 1; /* the parent said why */
+    if (handshake_say(sync, 'u') < 0 || handshake_hear(sync, 'm') < 0) return 1; /* the parent said why */
   }
   if (unshare(flags) < 0) return fail("unshare", NULL);
   if ((flags & CLONE_NEWUTS) && sethostname(hostname, strlen(hostname)) < 0) return fail("sethostname", hostname);
   if ((flags & CLONE_NEWNET) && loopback_up() < 0) return fail("loopback up", NULL);
-  if (say(sync, 'p') < 0 || hear(sync, 'd') < 0) return 1;
+  if (handshake_say(sync, 'p') < 0 || handshake_hear(sync, 'd') < 0) return 1;
   return 0;
 }
 
 static int write_map(pid_t pid, const char *file, unsigned long base, unsigned long size) {
-  char path[64], line[64];
-  snprintf(path, sizeof path, "/proc/%d/%s", (int)pid, file);
-  int n = snprintf(line, sizeof line, "0 %lu %lu\n", base, size);
-  int fd = open(path, O_WRONLY | O_CLOEXEC);
-  if (fd < 0 || write(fd, line, (size_t)n) != n) {
-    int e = errno;
-    if (fd >= 0) close(fd);
-    errno = e;
-    return fail("write", path);
-  }
-  close(fd);
-  return 0;
+  char line[64];
+  snprintf(line, sizeof line, "0 %lu %lu\n", base, size);
+  return proc_pid_write(pid, file, line) < 0 ? fail("write", file) : 0;
 }
 
 int make_sandbox(const char *dir, const char *hostname, int flags, const struct id_range *userns) {
@@ -89,17 +72,17 @@ int make_sandbox(const char *dir, const char *hostname, int flags, const struct 
   close(sv[1]);
   int rc = 0;
   if (userns) {
-    if (hear(sv[0], 'u') < 0) rc = 1; /* it failed, and said why */
+    if (handshake_hear(sv[0], 'u') < 0) rc = 1; /* it failed, and said why */
     else if (write_map(pid, "uid_map", userns->uid_base, userns->size) || write_map(pid, "gid_map", userns->gid_base, userns->size)) rc = 1;
-    else if (say(sv[0], 'm') < 0) rc = fail("sync", NULL);
+    else if (handshake_say(sv[0], 'm') < 0) rc = fail("sync", NULL);
   }
-  if (rc == 0 && hear(sv[0], 'p') < 0) rc = 1;
+  if (rc == 0 && handshake_hear(sv[0], 'p') < 0) rc = 1;
   /* what is pinned before a failure stays: the caller unpins DIR */
   if (rc == 0 && userns && pin(dir, pid, "user")) rc = 1;
   if (rc == 0 && (flags & CLONE_NEWNET) && pin(dir, pid, "net")) rc = 1;
   if (rc == 0 && (flags & CLONE_NEWUTS) && pin(dir, pid, "uts")) rc = 1;
   if (rc == 0 && (flags & CLONE_NEWIPC) && pin(dir, pid, "ipc")) rc = 1;
-  if (rc == 0 && say(sv[0], 'd') < 0) rc = fail("sync", NULL);
+  if (rc == 0 && handshake_say(sv[0], 'd') < 0) rc = fail("sync", NULL);
   close(sv[0]);
   int status;
   while (waitpid(pid, &status, 0) < 0) if (errno != EINTR) return fail("wait", NULL);

@@ -32,21 +32,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "../common/handshake.h"
 #include "../common/proc_stat.h"
 #include "../common/write_full.h"
 
 static int fail(const char *what, const char *detail) {
   fprintf(stderr, "podrun: rootless: %s%s%s: %s\n", what, detail ? " " : "", detail ? detail : "", strerror(errno));
   return -1;
-}
-
-static int say(int fd, char c) { return write_full(fd, &c, 1); }
-static int hear(int fd, char want) {
-  char c;
-  ssize_t n;
-  do n = read(fd, &c, 1);
-  while (n < 0 && errno == EINTR);
-  return n == 1 && c == want ? 0 : -1;
 }
 
 /* DIR must be ours and no one else's to write: a pause.pid planted by another user would have us
@@ -93,22 +85,12 @@ static int write_pause_pid(const char *dir, pid_t pid) {
 
 /* the single-id map an unprivileged process may write for its child itself */
 static int write_own_map(pid_t pid) {
-  char path[64], line[64];
-  struct { const char *file, *fmt; unsigned long id; } maps[] = {
-    { "setgroups", "deny", 0 }, { "uid_map", "0 %lu 1\n", (unsigned long)getuid() }, { "gid_map", "0 %lu 1\n", (unsigned long)getgid() },
-  };
-  for (size_t i = 0; i < sizeof maps / sizeof maps[0]; i++) {
-    snprintf(path, sizeof path, "/proc/%d/%s", (int)pid, maps[i].file);
-    int n = snprintf(line, sizeof line, maps[i].fmt, maps[i].id);
-    int fd = open(path, O_WRONLY | O_CLOEXEC);
-    if (fd < 0 || write(fd, line, (size_t)n) != n) {
-      int e = errno;
-      if (fd >= 0) close(fd);
-      errno = e;
-      return fail("write", path);
-    }
-    close(fd);
-  }
+  char uid[32], gid[32];
+  snprintf(uid, sizeof uid, "0 %lu 1\n", (unsigned long)getuid());
+  snprintf(gid, sizeof gid, "0 %lu 1\n", (unsigned long)getgid());
+  if (proc_pid_write(pid, "setgroups", "deny") < 0) return fail("write", "setgroups");
+  if (proc_pid_write(pid, "uid_map", uid) < 0) return fail("write", "uid_map");
+  if (proc_pid_write(pid, "gid_map", gid) < 0) return fail("write", "gid_map");
   return 0;
 }
 
@@ -157,14 +139,14 @@ static int pause_child(int sync) {
     fail("unshare(CLONE_NEWUSER)", "(are unprivileged user namespaces disabled? sysctl user.max_user_namespaces, kernel.unprivileged_userns_clone)");
     return 1;
   }
-  if (say(sync, 'u') < 0 || hear(sync, 'm') < 0) return 1;
+  if (handshake_say(sync, 'u') < 0 || handshake_hear(sync, 'm') < 0) return 1;
   if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0) return fail("setresuid", "0"), 1;
   if (unshare(CLONE_NEWNS) < 0) return fail("unshare(CLONE_NEWNS)", NULL), 1;
   /* the host's later mounts still arrive; ours never leave (nor could they: the host's are locked) */
   if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0) return fail("mount --make-rslave", "/"), 1;
   setsid();
   if (chdir("/") < 0) return fail("chdir", "/"), 1;
-  if (say(sync, 'r') < 0) return 1;
+  if (handshake_say(sync, 'r') < 0) return 1;
   close(sync);
   pause_forever();
   return 0;
@@ -180,13 +162,13 @@ static pid_t make_pause(const char *dir, const struct rootless_map *map) {
     _exit(pause_child(sv[1]));
   }
   close(sv[1]);
-  int rc = hear(sv[0], 'u');
+  int rc = handshake_hear(sv[0], 'u');
   if (rc == 0) {
     rc = map ? (run_idmap_helper("newuidmap", pid, getuid(), map->uid_start, map->count) < 0 ||
                 run_idmap_helper("newgidmap", pid, getgid(), map->gid_start, map->count) < 0 ? -1 : 0)
              : write_own_map(pid);
   }
-  if (rc == 0 && (say(sv[0], 'm') < 0 || hear(sv[0], 'r') < 0)) rc = -1;
+  if (rc == 0 && (handshake_say(sv[0], 'm') < 0 || handshake_hear(sv[0], 'r') < 0)) rc = -1;
   close(sv[0]);
   if (rc == 0) rc = write_pause_pid(dir, pid);
   if (rc < 0) {
