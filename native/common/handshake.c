@@ -5,9 +5,29 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "write_full.h"
+
+pid_t handshake_fork(int (*child)(int sync, void *arg), void *arg, int *sync) {
+  int sv[2];
+  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) return -1;
+  pid_t pid = fork();
+  if (pid < 0) {
+    int e = errno;
+    close(sv[0]); close(sv[1]);
+    errno = e;
+    return -1;
+  }
+  if (pid == 0) {
+    close(sv[0]);
+    _exit(child(sv[1], arg));
+  }
+  close(sv[1]);
+  *sync = sv[0];
+  return pid;
+}
 
 int handshake_say(int fd, char c) { return write_full(fd, &c, 1) < 0 ? -1 : 0; }
 

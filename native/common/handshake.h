@@ -4,6 +4,9 @@
 #pragma once
 #include <sys/types.h>
 
+/* fork a child that runs child(sync, arg) and _exits with what it returns; the parent gets its end of the pair in
+ * *sync. The child's pid, or -1 with errno. */
+pid_t handshake_fork(int (*child)(int sync, void *arg), void *arg, int *sync);
 /* send one byte: 0, or -1 with errno */
 int handshake_say(int fd, char c);
 /* receive one byte and check it is `want`: 0, or -1 (the other side failed, and said why on stderr, or closed) */

@@ -41,7 +41,17 @@ static int pin(const char *dir, pid_t pid, const char *kind) {
 }
 
 /* one byte each way: the child says what it did, we say we are done with it */
-static int in_child(int sync, const char *hostname, int flags, const struct id_range *userns) {
+struct sandbox_args {
+  const char *hostname;
+  int flags;
+  const struct id_range *userns;
+};
+
+static int in_child(int sync, void *arg) {
+  const struct sandbox_args *a = arg;
+  const char *hostname = a->hostname;
+  int flags = a->flags;
+  const struct id_range *userns = a->userns;
   if (userns) {
     if (unshare(CLONE_NEWUSER) < 0) return fail("unshare", "user namespace");
     if (handshake_say(sync, 'u') < 0 || handshake_hear(sync, 'm') < 0) return 1; /* the parent said why */
@@ -60,30 +70,25 @@ static int write_map(pid_t pid, const char *file, unsigned long base, unsigned l
 }
 
 int make_sandbox(const char *dir, const char *hostname, int flags, const struct id_range *userns) {
-  int sv[2];
-  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) return fail("socketpair", NULL);
   /* a child: unshare changes the caller's namespaces for good */
-  pid_t pid = fork();
+  struct sandbox_args args = { hostname, flags, userns };
+  int sync;
+  pid_t pid = handshake_fork(in_child, &args, &sync);
   if (pid < 0) return fail("fork", NULL);
-  if (pid == 0) {
-    close(sv[0]);
-    _exit(in_child(sv[1], hostname, flags, userns));
-  }
-  close(sv[1]);
   int rc = 0;
   if (userns) {
-    if (handshake_hear(sv[0], 'u') < 0) rc = 1; /* it failed, and said why */
+    if (handshake_hear(sync, 'u') < 0) rc = 1; /* it failed, and said why */
     else if (write_map(pid, "uid_map", userns->uid_base, userns->size) || write_map(pid, "gid_map", userns->gid_base, userns->size)) rc = 1;
-    else if (handshake_say(sv[0], 'm') < 0) rc = fail("sync", NULL);
+    else if (handshake_say(sync, 'm') < 0) rc = fail("sync", NULL);
   }
-  if (rc == 0 && handshake_hear(sv[0], 'p') < 0) rc = 1;
+  if (rc == 0 && handshake_hear(sync, 'p') < 0) rc = 1;
   /* what is pinned before a failure stays: the caller unpins DIR */
   if (rc == 0 && userns && pin(dir, pid, "user")) rc = 1;
   if (rc == 0 && (flags & CLONE_NEWNET) && pin(dir, pid, "net")) rc = 1;
   if (rc == 0 && (flags & CLONE_NEWUTS) && pin(dir, pid, "uts")) rc = 1;
   if (rc == 0 && (flags & CLONE_NEWIPC) && pin(dir, pid, "ipc")) rc = 1;
-  if (rc == 0 && handshake_say(sv[0], 'd') < 0) rc = fail("sync", NULL);
-  close(sv[0]);
+  if (rc == 0 && handshake_say(sync, 'd') < 0) rc = fail("sync", NULL);
+  close(sync);
   int status;
   while (waitpid(pid, &status, 0) < 0) if (errno != EINTR) return fail("wait", NULL);
   if (rc) return rc;

@@ -134,7 +134,8 @@ static void pause_forever(void) {
   for (;;) pause();
 }
 
-static int pause_child(int sync) {
+static int pause_child(int sync, void *unused) {
+  (void)unused;
   if (unshare(CLONE_NEWUSER) < 0) {
     fail("unshare(CLONE_NEWUSER)", "(are unprivileged user namespaces disabled? sysctl user.max_user_namespaces, kernel.unprivileged_userns_clone)");
     return 1;
@@ -153,23 +154,17 @@ static int pause_child(int sync) {
 }
 
 static pid_t make_pause(const char *dir, const struct rootless_map *map) {
-  int sv[2];
-  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) return fail("socketpair", NULL);
-  pid_t pid = fork();
+  int sync;
+  pid_t pid = handshake_fork(pause_child, NULL, &sync);
   if (pid < 0) return fail("fork", NULL);
-  if (pid == 0) {
-    close(sv[0]);
-    _exit(pause_child(sv[1]));
-  }
-  close(sv[1]);
-  int rc = handshake_hear(sv[0], 'u');
+  int rc = handshake_hear(sync, 'u');
   if (rc == 0) {
     rc = map ? (run_idmap_helper("newuidmap", pid, getuid(), map->uid_start, map->count) < 0 ||
                 run_idmap_helper("newgidmap", pid, getgid(), map->gid_start, map->count) < 0 ? -1 : 0)
              : write_own_map(pid);
   }
-  if (rc == 0 && (handshake_say(sv[0], 'm') < 0 || handshake_hear(sv[0], 'r') < 0)) rc = -1;
-  close(sv[0]);
+  if (rc == 0 && (handshake_say(sync, 'm') < 0 || handshake_hear(sync, 'r') < 0)) rc = -1;
+  close(sync);
   if (rc == 0) rc = write_pause_pid(dir, pid);
   if (rc < 0) {
     kill(pid, SIGKILL);
