@@ -60,6 +60,9 @@ async function rootlessUser(t: Test, o: { subids: boolean }): Promise<RootlessUs
   const pkg = path.join(top, 'pkg');
   fs.mkdirSync(pkg);
   if (!readable(repoRoot)) t.comment(`${repoRoot} is not searchable by other users: bind-mounted where they can reach it`);
+  // the bind shares the checkout's own directory, whose mode then decides (a CI clone may sit in a 0700 temp dir)
+  const repoMode = fs.statSync(repoRoot).mode & 0o7777;
+  if ((repoMode & 0o005) !== 0o005) fs.chmodSync(repoRoot, repoMode | 0o005);
   execFileSync('mount', ['--bind', '-o', 'ro', repoRoot, pkg]);
   const runDir = path.join(top, 'xdg');
   fs.mkdirSync(runDir, { mode: 0o700 });
@@ -94,6 +97,7 @@ async function rootlessUser(t: Test, o: { subids: boolean }): Promise<RootlessUs
     const pause = user.pausePid();
     if (pause) process.kill(pause, 'SIGKILL');
     execFileSync('umount', ['-l', pkg]);
+    fs.chmodSync(repoRoot, repoMode);
     removeCgroupTree(cgroup);
     execFileSync('userdel', ['-r', '-f', name], { stdio: 'ignore' });
     fs.rmSync(top, { recursive: true, force: true });
