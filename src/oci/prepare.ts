@@ -62,6 +62,7 @@ export function prepareLaunch(source: RunSource, opts: PrepareOptions): Prepared
   // only a relative path depends on where we are (runc's rule): read our cgroup just then
   const own = cgroupsPath && !cgroupsPath.startsWith('/') ? (opts.ownCgroup ?? ownCgroup2(readFileSync('/proc/self/cgroup', 'utf8'))) : '/';
   const cgroup = containerCgroupPath(cgroupMount, opts.id, cgroupsPath, own);
+  const rootless = rootlessView();
   const { plan, warnings } = buildLaunchPlan(config, {
     bundle,
     cgroup,
@@ -69,7 +70,7 @@ export function prepareLaunch(source: RunSource, opts: PrepareOptions): Prepared
     noPivot: opts.noPivot,
     preserveFds: opts.preserveFds,
     consoleSocket: opts.consoleSocket && path.resolve(opts.consoleSocket),
-    ...(rootlessView() ? { rootless: { ids: rootlessView()!.ids } } : {}),
+    ...(rootless ? { rootless: { ids: rootless.ids } } : {}),
   });
   if (plan.rootfs && plan.rootfsPropagation & MS.SHARED) plan.rootfsParent = mountPointOf(host.mountinfo, plan.rootfs);
   return { config, bundle, cgroupMount, cgroup, plan, warnings };

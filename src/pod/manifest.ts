@@ -1,7 +1,7 @@
 /** A Pod manifest as kubectl takes it (YAML or JSON) → a validated
  * PodManifest plus warnings. Type errors and refused fields fail with the
  * field path; unknown and cluster-only fields are warnings. Pure. */
-import { userNamespaceErrors } from './user-namespace';
+import { containersAt, userNamespaceErrors } from './user-namespace';
 import { isIP } from 'node:net';
 import { parseQuantity } from '../cgroup/kube-resources';
 import { PodrunError } from '../errors';
@@ -63,10 +63,7 @@ function resourceErrors(at: string, r: PodContainer['resources']): string[] {
 export function semanticErrors(pod: PodManifest): string[] {
   const errors: string[] = [];
   const spec = pod.spec;
-  const all: Array<[string, PodContainer]> = [
-    ...(spec.initContainers ?? []).map((c, i): [string, PodContainer] => [`spec.initContainers[${i}]`, c]),
-    ...spec.containers.map((c, i): [string, PodContainer] => [`spec.containers[${i}]`, c]),
-  ];
+  const all = containersAt(pod);
   errors.push(...apiServerErrors(pod, all));
   errors.push(...userNamespaceErrors(pod, all));
   const seen = new Map<string, string>();

@@ -1,6 +1,7 @@
 /** What a pod may ask of rootless podrun, checked before anything is made. Pure. */
 import type { RootlessView } from '../util/rootless';
-import type { PodContainer, PodManifest } from './manifest-schema';
+import type { PodManifest } from './manifest-schema';
+import { containersAt, podIdFields } from './user-namespace';
 
 /** Each refusal names the field (or option) as written, and why rootless podrun cannot do it. */
 export function rootlessErrors(pod: PodManifest, view: RootlessView | null, o: { network?: string } = {}): string[] {
@@ -19,23 +20,8 @@ export function rootlessErrors(pod: PodManifest, view: RootlessView | null, o: {
   if (spec.shareProcessNamespace) out.push('spec.shareProcessNamespace: rootless, a container cannot yet mount /proc for the shared PID namespace (EPERM); not yet');
   if (o.network) out.push(`network ${JSON.stringify(o.network)}: rootless, CNI networks are not available (their plugins need root on the host's network); pods get loopback only`);
   const max = view.ids - 1;
-  const id = (field: string, v: number | undefined): void => {
-    if (v !== undefined && v > max) {
-      out.push(`${field}: ${v} is outside your user namespace's ids (0–${max}${view.ids === 1 ? ': without a range in /etc/subuid and /etc/subgid only root' : ''})`);
-    }
-  };
-  const sc = spec.securityContext;
-  id('spec.securityContext.runAsUser', sc?.runAsUser);
-  id('spec.securityContext.runAsGroup', sc?.runAsGroup);
-  id('spec.securityContext.fsGroup', sc?.fsGroup);
-  (sc?.supplementalGroups ?? []).forEach((g, i) => id(`spec.securityContext.supplementalGroups[${i}]`, g));
-  const all: Array<[string, PodContainer]> = [
-    ...(spec.initContainers ?? []).map((c, i): [string, PodContainer] => [`spec.initContainers[${i}]`, c]),
-    ...spec.containers.map((c, i): [string, PodContainer] => [`spec.containers[${i}]`, c]),
-  ];
-  for (const [at, c] of all) {
-    id(`${at}.securityContext.runAsUser`, c.securityContext?.runAsUser);
-    id(`${at}.securityContext.runAsGroup`, c.securityContext?.runAsGroup);
+  for (const [field, v] of podIdFields(pod, containersAt(pod))) {
+    if (v > max) out.push(`${field}: ${v} is outside your user namespace's ids (0–${max}${view.ids === 1 ? ': without a range in /etc/subuid and /etc/subgid only root' : ''})`);
   }
   return out;
 }

@@ -38,17 +38,19 @@ export function allocateIdRange(taken: readonly IdRange[], o: UserNamespaceOptio
   throw new PodrunError('EHOST', `no free range of ${size} ids above ${base} for another pod with spec.hostUsers: false`);
 }
 
-/** What a `hostUsers: false` pod cannot ask, each as `field: reason` (pure). */
-export function userNamespaceErrors(pod: PodManifest, containers: Array<[string, PodContainer]>): string[] {
-  const spec = pod.spec;
-  if (spec.hostUsers !== false) return [];
-  const out: string[] = [];
-  const not = (field: string, why: string): void => void out.push(`${field}: ${why} with spec.hostUsers: false`);
-  for (const k of ['hostNetwork', 'hostPID', 'hostIPC'] as const) if (spec[k]) not(`spec.${k}`, 'the host\'s namespaces are owned by the host\'s user namespace: not allowed');
-  const id = (field: string, v: number | undefined): void => {
-    if (v !== undefined && v >= USERNS_SIZE) not(field, `${v} is outside the pod's ids (0–${USERNS_SIZE - 1})`);
-  };
-  const sc = spec.securityContext;
+/** Every container of the pod with its field path (init containers first), as errors name them (pure). */
+export function containersAt(pod: PodManifest): Array<[string, PodContainer]> {
+  return [
+    ...(pod.spec.initContainers ?? []).map((c, i): [string, PodContainer] => [`spec.initContainers[${i}]`, c]),
+    ...pod.spec.containers.map((c, i): [string, PodContainer] => [`spec.containers[${i}]`, c]),
+  ];
+}
+
+/** Every user and group id the pod names, with its field path: what a user namespace must be able to map (pure). */
+export function podIdFields(pod: PodManifest, containers: Array<[string, PodContainer]>): Array<[string, number]> {
+  const out: Array<[string, number]> = [];
+  const id = (field: string, v: number | undefined): void => void (v !== undefined && out.push([field, v]));
+  const sc = pod.spec.securityContext;
   id('spec.securityContext.runAsUser', sc?.runAsUser);
   id('spec.securityContext.runAsGroup', sc?.runAsGroup);
   id('spec.securityContext.fsGroup', sc?.fsGroup);
@@ -56,6 +58,19 @@ export function userNamespaceErrors(pod: PodManifest, containers: Array<[string,
   for (const [at, c] of containers) {
     id(`${at}.securityContext.runAsUser`, c.securityContext?.runAsUser);
     id(`${at}.securityContext.runAsGroup`, c.securityContext?.runAsGroup);
+  }
+  return out;
+}
+
+/** What a `hostUsers: false` pod cannot ask, each as `field: reason` (pure). */
+export function userNamespaceErrors(pod: PodManifest, containers: Array<[string, PodContainer]>): string[] {
+  const spec = pod.spec;
+  if (spec.hostUsers !== false) return [];
+  const out: string[] = [];
+  const not = (field: string, why: string): void => void out.push(`${field}: ${why} with spec.hostUsers: false`);
+  for (const k of ['hostNetwork', 'hostPID', 'hostIPC'] as const) if (spec[k]) not(`spec.${k}`, 'the host\'s namespaces are owned by the host\'s user namespace: not allowed');
+  for (const [field, v] of podIdFields(pod, containers)) if (v >= USERNS_SIZE) not(field, `${v} is outside the pod's ids (0–${USERNS_SIZE - 1})`);
+  for (const [at, c] of containers) {
     if (c.securityContext?.privileged) not(`${at}.securityContext.privileged`, 'the host\'s devices and capabilities over them are not the pod\'s to have: not allowed');
   }
   return out;
