@@ -21,9 +21,10 @@ fi
 # images: skopeo pushes fixtures into a local docker-registry (htpasswd from apache2-utils, token certs from
 #   openssl); umoci unpacks the same images to compare trees
 # networking: Debian's CNI plugins (bridge, host-local, portmap, …) and iptables, which portmap and bridge ipMasq use
-# rootless: uidmap (newuidmap/newgidmap map an ordinary user's /etc/subuid range), passwd (useradd, for its tests)
+# rootless: uidmap (newuidmap/newgidmap map an ordinary user's /etc/subuid range), passwd (useradd, for its tests),
+#   passt (pasta: rootless pods' network), slirp4netns (rootless podman's network, which the rootless bench runs)
 packages=(build-essential python3 libseccomp-dev libzstd-dev busybox-static zstd util-linux procps iproute2 runc hyperfine podman conmon catatonit
-  skopeo umoci docker-registry apache2-utils openssl containernetworking-plugins iptables uidmap passwd)
+  skopeo umoci docker-registry apache2-utils openssl containernetworking-plugins iptables uidmap passwd passt slirp4netns)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")
@@ -32,6 +33,13 @@ if [ "${#missing[@]}" -gt 0 ]; then
   echo "setup: installing ${missing[*]}"
   apt-get update -q
   DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+# pasta opens /dev/net/tun as the user: Debian's udev makes it 0666; where no udev ran (a container, some VMs) it
+# can be 0600, and rootless pods could not have a network
+if [ -c /dev/net/tun ] && [ "$(stat -c %a /dev/net/tun)" != 666 ]; then
+  echo "setup: /dev/net/tun made 0666, as Debian's udev makes it"
+  chmod 0666 /dev/net/tun
 fi
 
 # npm ci builds the addon and monitor (install script: node-gyp rebuild) and the TypeScript (prepare)

@@ -79,7 +79,7 @@ export function registerPodCommands(program: Command, run: Runner, globals: () =
     .description('start the Pods of a Kubernetes manifest (YAML or JSON, - for standard input); returns once their containers run')
     .argument('<file>')
     .option('--insecure', 'pull missing images over plain HTTP')
-    .option('--network <name>', 'attach the pod to this CNI network (default: loopback only)')
+    .option('--network <name>', 'attach the pod to this CNI network, or to pasta: the host\'s addresses and hostPorts without root (default: loopback only)')
     .option('--restart-backoff <ms>', 'first back-off before a container is restarted (kubelet: 10000, doubling up to 5 min)')
     .option('--container-log-max-size <quantity>', "rotate each container's log at this size (kubelet's containerLogMaxSize)", '10Mi')
     .option('--container-log-max-files <n>', "log files kept per container, the current one included (kubelet's containerLogMaxFiles)", '5')

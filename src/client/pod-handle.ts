@@ -12,6 +12,7 @@ import { AsyncQueue } from './async-queue';
 import { lineSplitter } from './lines';
 import { archivePath, copyInArchive, extractUntrusted, firstFileOf, type CopySource } from './copy';
 import { connectIn } from '../network/netns-connect';
+import { PASTA_NETWORK } from '../network/pasta';
 import { forwardPort, httpUrl, type ForwardedPort } from './port-forward';
 import { waitUntil, type WaitStrategy, type WaitTarget } from './wait';
 
@@ -168,12 +169,13 @@ export class Pod implements AsyncDisposable, WaitTarget {
     return connectIn(this.#netns(), port);
   }
 
-  /** Where the test reaches the pod's port: the pod IP on a CNI network, else a forward from 127.0.0.1 (made once
+  /** Where the test reaches the pod's port: the pod IP on a CNI network, else (loopback, pasta) a forward from 127.0.0.1 (made once
    * per port, closed when the pod is removed). */
   async port(containerPort: number, o: PortOptions = {}): Promise<PodAddress> {
     if (!(Number.isInteger(containerPort) && containerPort > 0 && containerPort <= 65535)) throw new PodrunError('EINVALID_CONFIG', `port: ${containerPort} is not a port`, { field: 'port' });
-    const podIP = this.podStatus().podIP;
-    if (o.via === 'podIP' && !podIP) throw new PodrunError('ENOTFOUND', `pod ${this.name} has no pod IP (it is not on a CNI network)`);
+    // under pasta the pod's IP is the host's own: from here it reaches the host, not the pod
+    const podIP = this.#o.network === PASTA_NETWORK ? undefined : this.podStatus().podIP;
+    if (o.via === 'podIP' && !podIP) throw new PodrunError('ENOTFOUND', `pod ${this.name} has no pod IP of its own (it is not on a CNI network)`);
     if ((o.via ?? (podIP ? 'podIP' : 'forward')) === 'podIP') {
       const host = podIP!;
       return { host, port: containerPort, url: (p?: string) => httpUrl(host, containerPort, p) };

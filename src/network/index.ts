@@ -11,6 +11,7 @@ export {
   type NetworkConfList, type NetworkFile, type LoadedNetworks, type PortMapping, type CapabilityArgs, type CniResult,
 } from './cni-config';
 export { addNetwork, delNetwork, checkNetwork, cachedAttachments, pluginVersions, cniCacheDir, type Attachment } from './cni';
+export { PASTA_NETWORK, pastaArgs, pastaPidFile, pastaPodIPs, pastaErrors, startPasta, stopPasta, unprivilegedPortStart } from './pasta';
 export { findPlugin, invokePlugin, type CniCommand, type PluginCall } from './cni-exec';
 
 export interface NetworkInitOptions {

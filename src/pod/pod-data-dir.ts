@@ -9,6 +9,7 @@ import { hostCgroup2Mount, mountPointsUnder } from '../cgroup/mount';
 import { leasesDir, removeLease } from '../image/leases';
 import { detachMount } from '../native';
 import { podCgroup } from './pod-store';
+import { pastaPidFile, stopPasta } from '../network/pasta';
 
 const OWNER_FILE = 'state-root';
 
@@ -33,6 +34,7 @@ export function dataDirOwnedBy(dataDir: string, root: string): boolean {
 export async function removeOrphanData(dataRoot: string, id: string): Promise<{ cgroup?: string; left?: string }> {
   const dir = podDataDir(dataRoot, id);
   for (const m of mountPointsUnder(fs.readFileSync('/proc/self/mountinfo', 'utf8'), dir)) detachMount(m);
+  await stopPasta(pastaPidFile(dir)); // a pasta whose pod record is gone still holds the pod's ports
   for (const n of fs.existsSync(leasesDir(dataRoot)) ? fs.readdirSync(leasesDir(dataRoot)) : []) {
     if (n.startsWith(`pod-${id}-`) && n.endsWith('.json')) removeLease(dataRoot, n.slice(0, -5));
   }

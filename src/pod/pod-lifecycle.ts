@@ -49,8 +49,8 @@ import { hostDevices } from '../oci/host-devices';
 import { heldCapabilities } from '../oci/host';
 import { podDataDir, removeOrphanData, writeDataDirOwner } from './pod-data-dir';
 import { noObjects, writeObjectVolume, type PodObjects } from './pod-objects';
-import { attachPodNetwork, detachPodNetwork, type PodNetworkOptions } from './pod-network';
-import type { PortMapping } from '../network';
+import { attachPodNetwork, detachPodNetwork, portMappingsOf, type PodNetworkOptions } from './pod-network';
+import { PASTA_NETWORK, pastaErrors, unprivilegedPortStart, type PortMapping } from '../network';
 import { podCgroupOf, podDir, podOciRoot, listPods, readPod, writePod, type PodContainerRecord, type PodRecord, type SandboxRecord } from './pod-store';
 import { createPodShm, createSandbox, hostResolvConf, removeSandbox, writeEtcFiles } from './sandbox';
 
@@ -469,8 +469,9 @@ export async function startPod(pod: PodManifest, o: PodOptions, objects: PodObje
 async function startPodWarned(pod: PodManifest, o: PodOptions, objects: PodObjects): Promise<PodRecord> {
   const missing = notYetImplemented(pod);
   if (missing.length > 0) throw new PodrunError('EINVALID_CONFIG', `not supported yet: ${missing.join(', ')}`, { field: missing[0] });
-  const rootless = rootlessErrors(pod, rootlessView(), o);
-  if (rootless.length > 0) throw new PodrunError('EINVALID_CONFIG', `pod ${pod.metadata.name}: ${rootless.join('; ')}`, { field: rootless[0]!.split(':')[0] });
+  const view = rootlessView();
+  const rootless = [...rootlessErrors(pod, view, o), ...(o.network === PASTA_NETWORK ? pastaErrors(portMappingsOf(pod), unprivilegedPortStart(), view !== null) : [])];
+  if (rootless.length > 0) throw new PodrunError('EINVALID_CONFIG', rootless.join('; '), { field: rootless[0]!.split(':')[0] });
   const logRotation = podLogRotation(o);
   const sb = await createPodSandbox(pod, o);
   const { rec } = sb;

@@ -1,16 +1,18 @@
 /** A pod's network: loopback only (the default, nothing to do), the host's
- * (hostNetwork), or a CNI network the user named — attached to the pinned
- * netns before any container starts, detached on rm (and by gc after a crash). */
+ * (hostNetwork), a CNI network the user named, or pasta (`--network pasta`, the
+ * rootless one) — attached to the pinned netns before any container starts,
+ * detached on rm (and by gc after a crash). */
 import { PodrunError } from '../errors';
 import {
-  addNetwork, delNetwork, findNetwork, kubernetesCniArgs, offersCapability, resultIPs,
-  DEFAULT_CNI_BIN_DIRS, DEFAULT_CNI_CONF_DIR, type PortMapping,
+  addNetwork, delNetwork, findNetwork, kubernetesCniArgs, offersCapability, resultIPs, PASTA_NETWORK, pastaPidFile, pastaPodIPs,
+  startPasta, stopPasta, DEFAULT_CNI_BIN_DIRS, DEFAULT_CNI_CONF_DIR, type PortMapping,
 } from '../network';
+import { isRootless } from '../util/rootless';
 import type { PodManifest } from './manifest-schema';
 import { writePod, type PodRecord } from './pod-store';
 
 export interface PodNetworkOptions {
-  /** CNI network (conflist name) to attach pods to; loopback only when absent */
+  /** CNI network (conflist name) to attach pods to, or `pasta`; loopback only when absent */
   network?: string;
   cniConfDir?: string;
   cniBinDirs?: string[];
@@ -43,15 +45,26 @@ export async function attachPodNetwork(
     return [];
   }
   if (!o.network) {
-    if (ports.length) throw new PodrunError('EINVALID_CONFIG', `${ports[0].field}: a hostPort needs a CNI network with the portmap plugin (podrun start --network NAME; podrun network init writes one)`, { field: ports[0].field });
+    if (ports.length) {
+      const how = isRootless() ? `rootless: podrun start --network ${PASTA_NETWORK}` : 'podrun start --network NAME; podrun network init writes one';
+      throw new PodrunError('EINVALID_CONFIG', `${ports[0].field}: a hostPort needs a network that forwards ports (${how})`, { field: ports[0].field });
+    }
     return [];
+  }
+  if (!netns) throw new PodrunError('EINTERNAL', 'pod sandbox has no network namespace');
+  if (o.network === PASTA_NETWORK) {
+    rec.network = { name: PASTA_NETWORK, ifName: POD_IFNAME };
+    writePod(o.root, rec); // before pasta starts: rm/gc end it by its pid file
+    await startPasta({ netns, pidFile: pastaPidFile(rec.dataDir), ifName: POD_IFNAME, ports });
+    rec.podIPs = pastaPodIPs();
+    writePod(o.root, rec);
+    return rec.podIPs;
   }
   const confDir = o.cniConfDir ?? DEFAULT_CNI_CONF_DIR;
   const { network } = findNetwork(confDir, o.network);
   if (ports.length && !offersCapability(network, 'portMappings')) {
     throw new PodrunError('EINVALID_CONFIG', `${ports[0].field}: network ${network.name} has no plugin with the portMappings capability (portmap)`, { field: ports[0].field });
   }
-  if (!netns) throw new PodrunError('EINTERNAL', 'pod sandbox has no network namespace');
   rec.network = { name: network.name, ifName: POD_IFNAME };
   writePod(o.root, rec); // before ADD: rm/gc after a crash run DEL from the cache
   const result = await addNetwork({
@@ -68,5 +81,9 @@ export async function attachPodNetwork(
 /** DEL the pod from its network (a no-op when it has none or it is already detached). */
 export async function detachPodNetwork(rec: PodRecord, dataRoot: string): Promise<void> {
   if (!rec.network) return;
+  if (rec.network.name === PASTA_NETWORK) {
+    await stopPasta(pastaPidFile(rec.dataDir));
+    return;
+  }
   await delNetwork(dataRoot, { network: { name: rec.network.name }, containerId: rec.id, ifName: rec.network.ifName });
 }

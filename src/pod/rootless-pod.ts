@@ -1,4 +1,5 @@
 /** What a pod may ask of rootless podrun, checked before anything is made. Pure. */
+import { PASTA_NETWORK } from '../network/pasta';
 import type { RootlessView } from '../util/rootless';
 import type { PodManifest } from './manifest-schema';
 import { containersAt, podIdFields } from './user-namespace';
@@ -18,7 +19,10 @@ export function rootlessErrors(pod: PodManifest, view: RootlessView | null, o: {
     if (spec[k]) out.push(`spec.${k}: rootless, the host's namespace belongs to the host's user namespace, so the container's ${m} cannot be mounted for it (not yet: a bind of the host's)`);
   }
   if (spec.shareProcessNamespace) out.push('spec.shareProcessNamespace: rootless, a container cannot yet mount /proc for the shared PID namespace (EPERM); not yet');
-  if (o.network) out.push(`network ${JSON.stringify(o.network)}: rootless, CNI networks are not available (their plugins need root on the host's network); pods get loopback only`);
+  if (o.network && o.network !== PASTA_NETWORK) {
+    out.push(`network ${JSON.stringify(o.network)}: rootless, CNI networks are not available (their plugins need root on the host's network); ` +
+      `--network ${PASTA_NETWORK} gives the pod the host's addresses and its hostPorts through pasta`);
+  }
   const max = view.ids - 1;
   for (const [field, v] of podIdFields(pod, containersAt(pod))) {
     if (v > max) out.push(`${field}: ${v} is outside your user namespace's ids (0–${max}${view.ids === 1 ? ': without a range in /etc/subuid and /etc/subgid only root' : ''})`);

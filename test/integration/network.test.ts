@@ -154,7 +154,7 @@ spec:
 
   const refused = await e.podrun('start', e.manifest('r', webPod('refused', 18081)));
   t.equal(refused.code, 1);
-  t.match(refused.stderr, /spec\.containers\[0\]\.ports\[0\]\.hostPort: a hostPort needs a CNI network/);
+  t.match(refused.stderr, /spec\.containers\[0\]\.ports\[0\]\.hostPort: a hostPort needs a network that forwards ports \(podrun start --network NAME; podrun network init writes one\)/);
   const unknown = await e.podrun('start', '--network', 'nope', e.manifest('u', webPod('unknown')));
   t.match(unknown.stderr, /CNI network nope is not configured in .* \(offered: ptest\)/);
   for (const p of ['onhost', 'loonly']) t.equal((await e.podrun('rm', '-f', p)).code, 0);

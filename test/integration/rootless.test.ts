@@ -4,11 +4,13 @@
  * host root's files. The package is bind-mounted where the user can read it; the user's cgroup is delegated as
  * systemd would (a directory chowned to the user, the user's shell moved into it) or, in one case, not at all. */
 import { execFileSync } from 'node:child_process';
+import dgram from 'node:dgram';
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import t, { type Test } from 'tap';
-import { fixtures, repoRoot, runCmd, tempDir, type CmdResult } from '../helpers';
+import { fixtures, repoRoot, runCmd, tempDir, waitFor, type CmdResult } from '../helpers';
 import { startRegistry } from '../support/registry';
 
 const CGROUP2 = '/sys/fs/cgroup/unified';
@@ -143,6 +145,53 @@ function userMounts(u: RootlessUser): string[] {
   return fs.readFileSync(`/proc/${pause}/mountinfo`, 'utf8').split('\n').filter((l) => l.includes(`${u.home}/`) || l.includes(`${u.runDir}/podrun/`));
 }
 
+/** A port no one listens on now (the kernel's pick, released). */
+async function freePort(type: 'tcp' | 'udp' = 'tcp'): Promise<number> {
+  if (type === 'udp') {
+    const s = dgram.createSocket('udp4');
+    await new Promise<void>((resolve) => s.bind(0, '0.0.0.0', resolve));
+    const { port } = s.address();
+    await new Promise<void>((resolve) => s.close(() => resolve()));
+    return port;
+  }
+  const srv = net.createServer();
+  await new Promise<void>((resolve) => srv.listen(0, '0.0.0.0', resolve));
+  const { port } = srv.address() as net.AddressInfo;
+  await new Promise<void>((resolve) => srv.close(() => resolve()));
+  return port;
+}
+
+/** Whether a UDP port of this host is bound by someone (binding it ourselves fails). */
+async function udpTaken(port: number): Promise<boolean> {
+  const s = dgram.createSocket('udp4');
+  try {
+    await new Promise<void>((resolve, reject) => {
+      s.once('error', reject);
+      s.bind(port, '0.0.0.0', resolve);
+    });
+    return false;
+  } catch {
+    return true;
+  } finally {
+    try { s.close(); } catch { /* never bound */ }
+  }
+}
+
+const get = async (url: string): Promise<string> => {
+  try {
+    return (await (await fetch(url, { signal: AbortSignal.timeout(3000) })).text()).trim();
+  } catch (e) {
+    return `error: ${(e as Error).cause ? String((e as Error & { cause: unknown }).cause) : (e as Error).message}`;
+  }
+};
+
+/** The host's first IPv4 address on the interface of its default route (what pasta gives pods), if any. */
+function hostAddress(): string | undefined {
+  const line = fs.readFileSync('/proc/net/route', 'utf8').split('\n').slice(1).find((l) => l.trim().split(/\s+/)[1] === '00000000');
+  const dev = line?.trim().split(/\s+/)[0];
+  return dev ? os.networkInterfaces()[dev]?.find((a) => a.family === 'IPv4' && !a.internal)?.address : undefined;
+}
+
 t.test('rootless with /etc/subuid ranges: the README example, a registry pull, exec, logs, rm; nothing left', async (t) => {
   const fx = await fixtures();
   const u = await rootlessUser(t, { subids: true });
@@ -263,6 +312,7 @@ t.test('rootless library: `podrun unshare node …` runs a test with a pod; outs
   const u = await rootlessUser(t, { subids: true });
   t.equal((await u.run(['examples/run-example.sh', 'examples/pods/localhost.yaml'])).code, 0, 'the fixture image loaded');
   const script = path.join(u.runDir, 'lib.mjs');
+  const hostPort = await freePort();
   fs.writeFileSync(script, `
 import { Podrun, Wait } from '${u.pkg}/dist/esm/index.mjs';
 const podrun = new Podrun();
@@ -274,6 +324,14 @@ console.log('exec', r.exitCode, r.stdout.trim());
 const { url } = await pod.port(8080);
 console.log('fetch', (await (await fetch(url('/index.html'))).text()).trim());
 await pod.remove();
+// on pasta: the hostPort from the host, and port() through a forward (the pod's IP is the host's)
+const pasta = new Podrun({ network: 'pasta' });
+const web = await pasta.pod('libpasta').container({ image: 'localhost/podrun/busybox', command: ['sh', '-c', 'echo over pasta > /tmp/index.html; echo ready; exec httpd -f -p 8080 -h /tmp'],
+  ports: [{ containerPort: 8080, hostPort: ${hostPort} }] }).start({ waitFor: Wait.forLogMessage('ready'), timeoutMs: 20000 });
+console.log('hostPort', (await (await fetch('http://127.0.0.1:${hostPort}/index.html')).text()).trim());
+const fwd = await web.port(8080);
+console.log('port', fwd.host, (await (await fetch(fwd.url('/index.html'))).text()).trim());
+await web.remove();
 `);
   fs.chownSync(script, u.uid, u.gid);
   const outside = await u.run(['node', script]);
@@ -281,7 +339,7 @@ await pod.remove();
   t.match(outside.stderr, /podrun's library runs as root, or rootless inside your podrun user namespace: `podrun unshare node --test/);
   const lib = await u.run(['podrun', 'unshare', 'node', script]);
   t.equal(lib.code, 0, lib.stderr);
-  t.match(lib.stdout, new RegExp(`roots ${u.runDir}/podrun ${u.home}/.local/share/podrun\nexec 0 0\nfetch hello\n`));
+  t.match(lib.stdout, new RegExp(`roots ${u.runDir}/podrun ${u.home}/.local/share/podrun\nexec 0 0\nfetch hello\nhostPort over pasta\nport 127\.0\.0\.1 over pasta\n`));
   t.same(fs.readdirSync(path.join(u.runDir, 'podrun', 'pods')), [], 'the scope removed its pod');
 });
 
@@ -305,12 +363,108 @@ spec:
   const exec = await u.podrun('exec', 'one', '--', 'sh', '-c', 'cat /proc/self/uid_map; stat -c %u /home/user');
   t.same(exec.stdout.trim().split('\n').map((l) => l.trim().split(/\s+/).join(' ')), [`0 ${u.uid} 1`, '0'], 'one id; the image\'s uid 1000 file is root\'s');
   t.equal((await u.podrun('rm', '-f', 'one')).code, 0);
+  // pasta with one id: it runs as the user, as it would with a range
+  const port = await freePort();
+  const web = await u.podrun('start', '--network', 'pasta', manifest(u, 'soloweb', `
+apiVersion: v1
+kind: Pod
+metadata: { name: soloweb }
+spec:
+  terminationGracePeriodSeconds: 0
+  containers: [{ name: c, image: localhost/podrun/busybox, command: [sh, -c, "echo solo > /tmp/index.html; exec httpd -f -p 8080 -h /tmp"], ports: [{ containerPort: 8080, hostPort: ${port} }] }]
+`));
+  t.equal(web.code, 0, web.stderr);
+  await waitFor(async () => (await get(`http://127.0.0.1:${port}/index.html`)) === 'solo', 'the single-id pod serving through pasta');
+  t.pass('a single-id pod serves its hostPort through pasta');
+  t.equal((await u.podrun('rm', '-f', 'soloweb')).code, 0);
 
   // outside a delegated cgroup: refused, saying how to get one, nothing made
   const r = await u.run(['podrun', 'start', f], { delegated: false });
   t.not(r.code, 0);
   t.match(r.stderr, /rootless: no cgroup v2 subtree is delegated to you/);
   t.equal((await u.podrun('ps', '-a', '-q')).stdout, '');
+});
+
+t.test('rootless --network pasta: hostPorts forwarded from the host and nothing else; the pod reaches out, not host-only services; rm frees the ports', async (t) => {
+  const fx = await fixtures();
+  const u = await rootlessUser(t, { subids: true });
+  t.equal((await u.podrun('load', '-q', '--name', 'localhost/podrun/busybox', fx.images['busybox-gzip'].replace(repoRoot, u.pkg))).code, 0);
+  const [web, local, udp, unasked] = [await freePort(), await freePort(), await freePort('udp'), await freePort()];
+  // a service only the host's loopback offers: no pod may reach it
+  let hostOnlyHits = 0;
+  const hostOnly = net.createServer((c) => { hostOnlyHits++; c.end('host secret\n'); });
+  await new Promise<void>((resolve) => hostOnly.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => new Promise<void>((resolve) => hostOnly.close(() => resolve())));
+  const hostOnlyPort = (hostOnly.address() as net.AddressInfo).port;
+  const f = manifest(u, 'pasta', `
+apiVersion: v1
+kind: Pod
+metadata: { name: webp }
+spec:
+  terminationGracePeriodSeconds: 0
+  containers:
+    - name: web
+      image: localhost/podrun/busybox
+      command: [sh, -c, "echo served from the pod > /tmp/index.html; httpd -p ${unasked} -h /tmp; exec httpd -f -p 8080 -h /tmp"]
+      ports:
+        - { containerPort: 8080, hostPort: ${web} }
+        - { containerPort: 8080, hostPort: ${local}, hostIP: 127.0.0.1 }
+        - { containerPort: 53, hostPort: ${udp}, protocol: UDP }
+`);
+  const start = await u.podrun('start', '--network', 'pasta', f);
+  t.equal(start.code, 0, start.stderr);
+  const addr = hostAddress();
+  t.match((await u.podrun('ps')).stdout, new RegExp(`^webp\\s.*Running\\s+0\\s+${addr ?? '-'}\\s`, 'm'), "ps: the pod's IP is the host's, as pasta gives it");
+  await waitFor(async () => (await get(`http://127.0.0.1:${web}/index.html`)) === 'served from the pod', 'the pod serving');
+  t.equal(await get(`http://127.0.0.1:${web}/index.html`), 'served from the pod', "the host's loopback:hostPort reaches the container's port");
+  if (addr) t.equal(await get(`http://${addr}:${web}/index.html`), 'served from the pod', `so does the host's ${addr}:hostPort`);
+  t.equal(await get(`http://127.0.0.1:${local}/index.html`), 'served from the pod', 'hostIP 127.0.0.1: reached on the loopback');
+  if (addr) t.match(await get(`http://${addr}:${local}/index.html`), /^error:/, `…and not on ${addr}`);
+  t.ok(await udpTaken(udp), 'the UDP hostPort is bound on the host');
+  t.match(await get(`http://127.0.0.1:${unasked}/index.html`), /^error:/, 'a port the pod listens on but did not ask to publish is not reachable from the host');
+  const exec = (cmd: string) => u.podrun('exec', 'webp', '--', 'sh', '-c', cmd);
+  t.match((await exec('ip -o -4 addr show dev eth0')).stdout, addr ? new RegExp(`inet ${addr.replace(/\./g, '\\.')}/`) : /inet /, 'the pod has eth0 with the host\'s address');
+  // attacks: the host's loopback-only service, through the pod's loopback, the gateway and the host's own address
+  const gw = (await exec("ip -4 route show default | awk '{print $3}'")).stdout.trim();
+  for (const target of ['127.0.0.1', gw, addr].filter(Boolean) as string[]) {
+    const r = await exec(`echo hi | nc -w 2 ${target} ${hostOnlyPort}`);
+    t.notMatch(r.stdout, /host secret/, `the pod cannot reach the host's loopback service via ${target}`);
+  }
+  t.equal(hostOnlyHits, 0, 'the host-only service saw no connection');
+  // out: what the host reaches, the pod does (skipped only where the host itself has no way out)
+  const outside = await new Promise<boolean>((resolve) => {
+    const s = net.connect({ host: 'deb.debian.org', port: 80, timeout: 3000 }, () => { s.destroy(); resolve(true); });
+    s.on('error', () => resolve(false)).on('timeout', () => { s.destroy(); resolve(false); });
+  });
+  if (outside) {
+    const r = await exec('printf "HEAD /debian/ HTTP/1.0\\r\\nHost: deb.debian.org\\r\\n\\r\\n" | timeout 5 nc -w 5 deb.debian.org 80 | head -1');
+    t.match(r.stdout, /^HTTP\/1\.[01] \d{3}/, 'the pod reaches deb.debian.org:80 through pasta (DNS included)');
+  } else t.comment('this host reaches no outside server: outbound not tried');
+
+  // the same hostPort again: refused with pasta's reason, nothing left of the second pod
+  const again = await u.podrun('start', '--network', 'pasta', manifest(u, 'again', fs.readFileSync(f, 'utf8').replace('name: webp', 'name: again')));
+  t.not(again.code, 0, 'a second pod on a taken hostPort is refused');
+  t.match(again.stderr, /network pasta: pasta failed \(exit 1\): .*Failed to bind any port/);
+  t.notMatch((await u.podrun('ps', '-a')).stdout, /^again\s/m, 'nothing of it left');
+  // refused by field before anything is made
+  const low = await u.podrun('start', '--network', 'pasta', manifest(u, 'low', `
+apiVersion: v1
+kind: Pod
+metadata: { name: low }
+spec:
+  containers: [{ name: c, image: localhost/podrun/busybox, command: ["true"], ports: [{ containerPort: 80, hostPort: 80 }] }]
+`));
+  t.match(low.stderr, /spec\.containers\[0\]\.ports\[0\]\.hostPort: 80 is below net\.ipv4\.ip_unprivileged_port_start \(\d+\): rootless, only root may bind it/);
+  const none = await u.podrun('start', manifest(u, 'noport', fs.readFileSync(f, 'utf8').replace('name: webp', 'name: noport')));
+  t.match(none.stderr, /spec\.containers\[0\]\.ports\[0\]\.hostPort: a hostPort needs a network that forwards ports \(rootless: podrun start --network pasta\)/);
+
+  const pastas = () => execFileSync('ps', ['-u', String(u.uid), '-o', 'pid=,stat=,comm=']).toString().split('\n').filter((l) => /passt|pasta/.test(l) && !/\sZ/.test(l));
+  t.equal(pastas().length, 1, 'one pasta, for the one pod');
+  t.equal((await u.podrun('rm', '-f', 'webp')).code, 0);
+  t.same(pastas(), [], 'rm ended its pasta');
+  t.match(await get(`http://127.0.0.1:${web}/index.html`), /^error:/, 'the hostPort is closed');
+  t.notOk(await udpTaken(udp), 'the UDP hostPort is free');
+  t.same(fs.readdirSync(path.join(u.home, '.local/share/podrun/pods')), [], 'no pod data left');
 });
 
 t.test('after the rootless tests: the host as it was (mounts, users, /etc/subuid, cgroups)', async (t) => {
