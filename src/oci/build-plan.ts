@@ -263,6 +263,19 @@ function rejectUnsupported(cfg: OciConfig): void {
   if (l?.timeOffsets && Object.keys(l.timeOffsets).length) throw invalidField('linux.timeOffsets', 'not supported yet');
 }
 
+/** Rootless, a namespace the container does not list is the host's (the user's namespace keeps the host's network,
+ * PID and IPC namespaces), which belongs to the host's user namespace: sysfs, proc and mqueue cannot be mounted for
+ * it there (EPERM). The host's own are bound instead, recursively (a user namespace may not bind a mount without the
+ * mounts on it), as podman and runc do rootless. Pure. */
+export function rootlessHostNamespaceMounts(mounts: PlanMount[], has: ReadonlySet<NamespaceType>): PlanMount[] {
+  const hostOf: Record<string, [NamespaceType, string]> = { sysfs: ['network', '/sys'], proc: ['pid', '/proc'], mqueue: ['ipc', '/dev/mqueue'] };
+  return mounts.map((m) => {
+    const host = hostOf[m.type];
+    if (!host || has.has(host[0])) return m;
+    return { ...m, source: host[1], type: '', data: '', flags: m.flags | MS.BIND | MS.REC, bind: true };
+  });
+}
+
 /** devpts options without a `gid=` outside the namespace's ids 0..ids-1 (the mount would fail with EINVAL). */
 export function devptsDataFor(data: string, ids: number): string {
   return data.split(',').filter((o) => !(o.startsWith('gid=') && !(Number(o.slice(4)) < ids))).join(',');
@@ -285,8 +298,11 @@ export function buildLaunchPlan(cfg: OciConfig, ctx: PlanContext): PlanResult {
   if (cfg.hostname !== undefined && !ns.has.has('uts')) throw invalidField('hostname', 'setting a hostname needs a UTS namespace in linux.namespaces');
   if (cfg.domainname !== undefined && !ns.has.has('uts')) throw invalidField('domainname', 'setting a domainname needs a UTS namespace in linux.namespaces');
 
-  const mounts = (cfg.mounts ?? []).map((m, i) => planMount(m, i, ctx.bundle));
-  if (ctx.rootless) for (const m of mounts) if (m.type === 'devpts') m.data = devptsDataFor(m.data, ctx.rootless.ids);
+  let mounts = (cfg.mounts ?? []).map((m, i) => planMount(m, i, ctx.bundle));
+  if (ctx.rootless) {
+    for (const m of mounts) if (m.type === 'devpts') m.data = devptsDataFor(m.data, ctx.rootless.ids);
+    mounts = rootlessHostNamespaceMounts(mounts, ns.has);
+  }
   const idmapExpect = planIdmaps(mounts, ns);
   let rootfsPropagation = 0;
   if (linux?.rootfsPropagation) rootfsPropagation = propagationFlags(linux.rootfsPropagation) ?? 0;

@@ -466,11 +466,19 @@ export async function startPod(pod: PodManifest, o: PodOptions, objects: PodObje
   }
 }
 
+/** Whether /dev/mqueue is an mqueue mount in our mount namespace (what a rootless hostIPC container binds). */
+function hostHasMqueue(): boolean {
+  return fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n').some((l) => {
+    const [pre, post] = l.split(' - ');
+    return pre?.split(' ')[4] === '/dev/mqueue' && post?.startsWith('mqueue ');
+  });
+}
+
 async function startPodWarned(pod: PodManifest, o: PodOptions, objects: PodObjects): Promise<PodRecord> {
   const missing = notYetImplemented(pod);
   if (missing.length > 0) throw new PodrunError('EINVALID_CONFIG', `not supported yet: ${missing.join(', ')}`, { field: missing[0] });
   const view = rootlessView();
-  const rootless = [...rootlessErrors(pod, view, o), ...(o.network === PASTA_NETWORK ? pastaErrors(portMappingsOf(pod), unprivilegedPortStart(), view !== null) : [])];
+  const rootless = [...rootlessErrors(pod, view, { ...o, hostMqueue: view !== null && pod.spec.hostIPC ? hostHasMqueue() : undefined }), ...(o.network === PASTA_NETWORK ? pastaErrors(portMappingsOf(pod), unprivilegedPortStart(), view !== null) : [])];
   if (rootless.length > 0) throw new PodrunError('EINVALID_CONFIG', rootless.join('; '), { field: rootless[0]!.split(':')[0] });
   const logRotation = podLogRotation(o);
   const sb = await createPodSandbox(pod, o);

@@ -5,7 +5,7 @@ import type { PodManifest } from './manifest-schema';
 import { containersAt, podIdFields } from './user-namespace';
 
 /** Each refusal names the field (or option) as written, and why rootless podrun cannot do it. */
-export function rootlessErrors(pod: PodManifest, view: RootlessView | null, o: { network?: string } = {}): string[] {
+export function rootlessErrors(pod: PodManifest, view: RootlessView | null, o: { network?: string; hostMqueue?: boolean } = {}): string[] {
   if (!view) return [];
   const out: string[] = [];
   const spec = pod.spec;
@@ -13,10 +13,11 @@ export function rootlessErrors(pod: PodManifest, view: RootlessView | null, o: {
     out.push('spec.hostUsers: false: rootless, every pod runs in your own user namespace already; one per pod would need 65536 ids ' +
       'of yours per pod (run podrun as root for it)');
   }
-  // the host's namespaces belong to the host's user namespace: what a container mounts for them, podrun may not
-  const hostMount = { hostNetwork: '/sys', hostPID: '/proc', hostIPC: '/dev/mqueue' } as const;
-  for (const [k, m] of Object.entries(hostMount) as Array<[keyof typeof hostMount, string]>) {
-    if (spec[k]) out.push(`spec.${k}: rootless, the host's namespace belongs to the host's user namespace, so the container's ${m} cannot be mounted for it (not yet: a bind of the host's)`);
+  // the host's namespaces belong to the host's user namespace: their /sys, /proc and /dev/mqueue are bound from the
+  // host (rootlessHostNamespaceMounts), which needs the host to have mounted them
+  if (spec.hostIPC && o.hostMqueue === false) {
+    out.push("spec.hostIPC: rootless, the container's /dev/mqueue is the host's, bound, and this host has no mqueue file system at " +
+      "/dev/mqueue (systemd mounts one; else: mkdir /dev/mqueue && mount -t mqueue mqueue /dev/mqueue)");
   }
   if (spec.shareProcessNamespace) out.push('spec.shareProcessNamespace: rootless, a container cannot yet mount /proc for the shared PID namespace (EPERM); not yet');
   if (o.network && o.network !== PASTA_NETWORK) {

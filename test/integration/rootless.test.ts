@@ -30,7 +30,7 @@ interface RootlessUser {
   subgid: number | null;
   cgroup: string | null;
   /** a command as the user (env -i: HOME, PATH with the package's bin first, XDG_RUNTIME_DIR), in the delegated cgroup */
-  run(args: string[], o?: { input?: string; delegated?: boolean }): Promise<CmdResult>;
+  run(args: string[], o?: { input?: string; delegated?: boolean; wrap?: string[] }): Promise<CmdResult>;
   podrun(...args: string[]): Promise<CmdResult>;
   /** the pause process keeping the user's namespace, if any */
   pausePid(): number | null;
@@ -79,7 +79,9 @@ async function rootlessUser(t: Test, o: { subids: boolean }): Promise<RootlessUs
     run(args, ro = {}) {
       const into = ro.delegated === false ? '' : `echo $$ > ${cgroup}/cgroup.procs && `;
       const envs = [`HOME=${home}`, `PATH=${pkg}/bin:/usr/bin:/bin:/usr/sbin:/sbin`, `XDG_RUNTIME_DIR=${runDir}`, 'LANG=C.UTF-8'];
-      return runCmd('sh', ['-c', `${into}exec setpriv --reuid=${uid} --regid=${gid} --init-groups -- env -i ${envs.join(' ')} "$@"`, 'sh', ...args], { input: ro.input, cwd: pkg });
+      // wrap: a command (as root) that runs the rest, e.g. in a mount namespace of the test's making
+      const [cmd, ...rest] = [...(ro.wrap ?? []), 'sh', '-c', `${into}exec setpriv --reuid=${uid} --regid=${gid} --init-groups -- env -i ${envs.join(' ')} "$@"`, 'sh', ...args];
+      return runCmd(cmd!, rest, { input: ro.input, cwd: pkg });
     },
     podrun: (...args) => user.run(['podrun', ...args]),
     pausePid() {
@@ -293,7 +295,7 @@ spec:
 `;
   await refuse('userns', simple('userns', 'hostUsers: false'), /spec\.hostUsers: false: rootless, every pod runs in your own user namespace already/);
   await refuse('bigid', simple('bigid', '', '{ runAsUser: 70000 }'), /spec\.containers\[0\]\.securityContext\.runAsUser: 70000 is outside your user namespace's ids \(0–65536\)/);
-  await refuse('hostnet', simple('hostnet', 'hostNetwork: true'), /spec\.hostNetwork: rootless, the host's namespace belongs to the host's user namespace/);
+  await refuse('sharepid', simple('sharepid', 'shareProcessNamespace: true'), /spec\.shareProcessNamespace: rootless, a container cannot yet mount \/proc/);
   await refuse('cni', simple('cni'), /network "podrun": rootless, CNI networks are not available/, ['--network', 'podrun']);
 
   // rm: nothing of the user's pods is left — processes, cgroups, mounts in the user's namespace, state
@@ -465,6 +467,72 @@ spec:
   t.match(await get(`http://127.0.0.1:${web}/index.html`), /^error:/, 'the hostPort is closed');
   t.notOk(await udpTaken(udp), 'the UDP hostPort is free');
   t.same(fs.readdirSync(path.join(u.home, '.local/share/podrun/pods')), [], 'no pod data left');
+});
+
+t.test("rootless hostNetwork, hostPID, hostIPC: the host's namespaces, their /sys, /proc, /dev/mqueue bound; the container's root gains nothing over the host", async (t) => {
+  const fx = await fixtures();
+  // the container binds the host's /dev/mqueue; where no systemd mounted one, it is mounted in a mount namespace of
+  // the test's from which the user's podrun namespace is made (the mqueue file system is the host IPC namespace's).
+  // The directory's teardown comes first so that it runs last (teardowns run last-in first-out), once the user's
+  // pause process, whose namespace has the mount, is gone.
+  const hostMqueue = fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n').some((l) => l.split(' ')[4] === '/dev/mqueue');
+  if (!hostMqueue && !fs.existsSync('/dev/mqueue')) {
+    fs.mkdirSync('/dev/mqueue');
+    t.teardown(async () => {
+      for (let i = 0; ; i++) {
+        try {
+          fs.rmdirSync('/dev/mqueue');
+          return;
+        } catch (e) {
+          if (i === 50) throw e;
+          await new Promise((r) => setTimeout(r, 20));
+        }
+      }
+    });
+  }
+  const u = await rootlessUser(t, { subids: true });
+  const inHostIpc = (cmd: string) => execFileSync('unshare', ['-m', '--propagation', 'private', 'sh', '-c', `${hostMqueue ? '' : 'mount -t mqueue mqueue /dev/mqueue && '}${cmd}`]).toString();
+  const wrap = hostMqueue ? undefined : ['unshare', '-m', '--propagation', 'slave', 'sh', '-c', 'mount -t mqueue mqueue /dev/mqueue && exec "$@"', 'mq'];
+  t.equal((await u.run(['podrun', 'load', '-q', '--name', 'localhost/podrun/busybox', fx.images['busybox-gzip'].replace(repoRoot, u.pkg)], { wrap })).code, 0);
+  let hits = 0;
+  const conns = new Set<net.Socket>();
+  const hostService = net.createServer((c) => { hits++; conns.add(c); c.end('host loopback\n'); });
+  await new Promise<void>((resolve) => hostService.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => new Promise<void>((resolve) => {
+    for (const c of conns) c.destroy(); // a client that never closes its side must not hold the teardown
+    hostService.close(() => resolve());
+  }));
+  const start = await u.podrun('start', manifest(u, 'hostns', `
+apiVersion: v1
+kind: Pod
+metadata: { name: hostns }
+spec:
+  hostNetwork: true
+  hostPID: true
+  hostIPC: true
+  terminationGracePeriodSeconds: 0
+  containers: [{ name: c, image: localhost/podrun/busybox, command: [sleep, "300"] }]
+`));
+  t.equal(start.code, 0, start.stderr);
+  const exec = (cmd: string) => u.podrun('exec', 'hostns', '--', 'sh', '-c', cmd);
+  t.same((await exec('ls /sys/class/net')).stdout.split(/\s+/).filter(Boolean).sort(), fs.readdirSync('/sys/class/net').sort(), "hostNetwork: the host's interfaces, in the host's /sys");
+  t.match((await exec(`echo hi | nc -w 2 127.0.0.1 ${(hostService.address() as net.AddressInfo).port}`)).stdout, /host loopback/, "…and the host's loopback");
+  t.equal(hits, 1);
+  t.equal((await exec(`test -d /proc/${process.pid}`)).code, 0, "hostPID: the host's processes in the host's /proc");
+  t.equal((await exec('grep -c " /dev/mqueue " /proc/self/mountinfo')).stdout.trim(), '1', 'hostIPC: /dev/mqueue is there');
+  const queue = `podrun-test-${process.pid}`;
+  t.equal((await exec(`touch /dev/mqueue/${queue}`)).code, 0, 'a message queue made in the container…');
+  t.match(inHostIpc('ls /dev/mqueue'), new RegExp(`^${queue}$`, 'm'), "…is one of the host's IPC namespace");
+  await exec(`rm /dev/mqueue/${queue}`);
+  // what host root's processes, network and kernel settings are to the container's root: out of reach
+  t.match((await exec(`kill -0 ${process.pid}`)).stderr, /Operation not permitted/, "the container's root cannot signal host root's processes");
+  t.not((await exec('cat /proc/1/environ')).code, 0, "…nor read their environment");
+  t.match((await exec('ip link set lo down')).stderr, /Operation not permitted/, "…nor change the host's interfaces");
+  t.not((await exec('echo 1 > /proc/sys/net/ipv4/ip_forward')).code, 0, '…nor its network sysctls');
+  t.not((await exec('echo 1 > /sys/kernel/mm/ksm/run')).code, 0, '…nor write /sys');
+  t.not((await exec('mount -t tmpfs none /mnt')).code, 0, '…nor mount anything (no CAP_SYS_ADMIN)');
+  t.equal((await u.podrun('rm', '-f', 'hostns')).code, 0);
+  t.same(fs.readdirSync(path.join(u.runDir, 'podrun', 'pods')), [], 'no pod state left');
 });
 
 t.test('after the rootless tests: the host as it was (mounts, users, /etc/subuid, cgroups)', async (t) => {

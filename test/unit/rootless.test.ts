@@ -4,7 +4,7 @@ import { delegatedCgroup } from '../../src/cgroup/delegation';
 import { subIdMapArgs } from '../../src/cli/rootless-entry';
 import { overlayOptions } from '../../src/image/overlay';
 import { unpackChanges } from '../../src/image/pull';
-import { buildLaunchPlan, devptsDataFor } from '../../src/oci/build-plan';
+import { buildLaunchPlan, devptsDataFor, rootlessHostNamespaceMounts } from '../../src/oci/build-plan';
 import { defaultSpec } from '../../src/oci/default-spec';
 import { validateConfig } from '../../src/oci/validate';
 import { rootlessErrors } from '../../src/pod/rootless-pod';
@@ -84,8 +84,10 @@ t.test('what a rootless pod may not ask, by field', async (t) => {
   t.same(rootlessErrors(pod({}), null), [], 'as root: nothing');
   t.same(rootlessErrors(pod({ securityContext: { runAsUser: 65536 } }), view), []);
   t.match(rootlessErrors(pod({ hostUsers: false }), view), [/^spec\.hostUsers: false: rootless/]);
-  t.match(rootlessErrors(pod({ hostNetwork: true, hostPID: true, hostIPC: true, shareProcessNamespace: true }), view), [
-    /^spec\.hostNetwork: rootless, .* \/sys cannot be mounted/, /^spec\.hostPID: .*\/proc/, /^spec\.hostIPC: .*\/dev\/mqueue/, /^spec\.shareProcessNamespace: rootless/,
+  t.same(rootlessErrors(pod({ hostNetwork: true, hostPID: true, hostIPC: true }), view, { hostMqueue: true }), [], "the host's namespaces: their mounts bound");
+  t.match(rootlessErrors(pod({ hostNetwork: true, hostPID: true, hostIPC: true, shareProcessNamespace: true }), view, { hostMqueue: false }), [
+    /^spec\.hostIPC: rootless, the container's \/dev\/mqueue is the host's, bound, and this host has no mqueue file system at \/dev\/mqueue/,
+    /^spec\.shareProcessNamespace: rootless/,
   ]);
   t.match(rootlessErrors(pod({}), view, { network: 'podrun' }), [/^network "podrun": rootless, CNI networks are not available/]);
   t.match(rootlessErrors(pod({ securityContext: { runAsUser: 65537, supplementalGroups: [70000] } }, { securityContext: { runAsGroup: 99999 } }), view), [
@@ -94,4 +96,19 @@ t.test('what a rootless pod may not ask, by field', async (t) => {
     /^spec\.containers\[0\]\.securityContext\.runAsGroup: 99999/,
   ]);
   t.match(rootlessErrors(pod({}, { securityContext: { runAsUser: 1000 } }), { ...view, ids: 1 }), [/runAsUser: 1000 is outside your user namespace's ids \(0–0: without a range in \/etc\/subuid/]);
+});
+
+t.test("rootless, the host's namespaces get the host's /sys, /proc and /dev/mqueue bound, recursively", async (t) => {
+  const m = (type: string, destination: string, flags = 0) =>
+    ({ source: type, destination, type, data: '', flags, propagation: 0, bind: false, field: `mounts[${destination}]` });
+  const mounts = [m('proc', '/proc'), m('sysfs', '/sys', 1 | 2 | 4 | 8), m('mqueue', '/dev/mqueue', 2 | 4 | 8), m('tmpfs', '/dev')];
+  const host = rootlessHostNamespaceMounts(mounts, new Set());
+  t.same(host.map((x) => [x.destination, x.source, x.type, x.bind, x.flags]), [
+    ['/proc', '/proc', '', true, 4096 | 16384],
+    ['/sys', '/sys', '', true, 1 | 2 | 4 | 8 | 4096 | 16384], // ro, nosuid, nodev, noexec kept
+    ['/dev/mqueue', '/dev/mqueue', '', true, 2 | 4 | 8 | 4096 | 16384],
+    ['/dev', 'tmpfs', 'tmpfs', false, 0],
+  ]);
+  t.same(rootlessHostNamespaceMounts(mounts, new Set(['network', 'pid', 'ipc'] as const)), mounts, 'namespaces of the pod: mounted as usual');
+  t.same(rootlessHostNamespaceMounts(mounts, new Set(['network'] as const)).map((x) => x.bind), [true, false, true, false]);
 });
