@@ -75,6 +75,10 @@ down() {
     mkdir -p "$ANCHORS/cluster/runs/$stamp" && cp "$run"/*.log "$ANCHORS/cluster/runs/$stamp/" 2>/dev/null
   fi
   rm -rf "$run"
+  if [ -f /run/podrun-k8s.log-dirs-before ]; then
+    for d in $(ls /var/log/pods 2>/dev/null | grep -vxF -f /run/podrun-k8s.log-dirs-before); do rm -rf "/var/log/pods/$d"; done
+    rm -f /run/podrun-k8s.log-dirs-before
+  fi
   if [ -f /run/podrun-k8s.created-dirs ]; then
     while read -r d; do rm -f "$d/device-plugins/kubelet.sock" "$d/device-plugins/DEPRECATION" 2>/dev/null; rmdir "$d/device-plugins" "$d" 2>/dev/null; done < /run/podrun-k8s.created-dirs
     rm -f /run/podrun-k8s.created-dirs
@@ -90,7 +94,9 @@ done
 [ -n "${KEEP:-}" ] || trap down EXIT
 mkdir -p "$run/pki" "$run/cni" "$run/kubelet"
 # kubelet 1.20 hard-codes /var/lib/kubelet/device-plugins and /var/log/pods: `down` removes what it had to make
-for d in /var/lib/kubelet /var/log/pods; do [ -e "$d" ] || echo "$d" >> "$run/../podrun-k8s.created-dirs"; done
+for d in /var/lib/kubelet /var/log/pods; do [ -e "$d" ] || echo "$d" >> /run/podrun-k8s.created-dirs; done
+# and the pod log directories it leaves when stopped before its garbage collection: those not there before
+ls /var/log/pods > /run/podrun-k8s.log-dirs-before 2>/dev/null || true
 
 # --- PKI: one CA; the API server's serving cert; x509 client certs (the user is the CN, groups the O) ---
 pki=$run/pki
