@@ -19,7 +19,6 @@ export function rootlessErrors(pod: PodManifest, view: RootlessView | null, o: {
     out.push("spec.hostIPC: rootless, the container's /dev/mqueue is the host's, bound, and this host has no mqueue file system at " +
       "/dev/mqueue (systemd mounts one; else: mkdir /dev/mqueue && mount -t mqueue mqueue /dev/mqueue)");
   }
-  if (spec.shareProcessNamespace) out.push('spec.shareProcessNamespace: rootless, a container cannot yet mount /proc for the shared PID namespace (EPERM); not yet');
   if (o.network && o.network !== PASTA_NETWORK) {
     out.push(`network ${JSON.stringify(o.network)}: rootless, CNI networks are not available (their plugins need root on the host's network); ` +
       `--network ${PASTA_NETWORK} gives the pod the host's addresses and its hostPorts through pasta`);
