@@ -11,6 +11,7 @@ set -uo pipefail
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 ANCHORS=${ANCHORS:?set ANCHORS}
 kit=$(cd "$repo/../shared/conformance" && pwd)
+. "$repo/scripts/lib/cri-node.sh"
 NS=cri-anchor
 run=/run/podrun-kubelet
 sock=$run/cri.sock
@@ -27,7 +28,7 @@ summary() { nsx curl -s -m 10 http://127.0.0.1:10255/stats/summary; }
 kpods() { nsx curl -s -m 5 http://127.0.0.1:10255/pods; }
 server_pid=
 start_server() {
-  setsid nsenter --net=/run/netns/$NS "$repo/bin/podrun" cri --config "$run/config.yaml" >> "$run/server.log" 2>&1 < /dev/null &
+  setsid nsenter --net=/run/netns/$NS "$repo/bin/podrun" cri --config "$run/cri.yaml" >> "$run/server.log" 2>&1 < /dev/null &
   server_pid=$!
   for _ in $(seq 100); do [ -S "$sock" ] && "${crictl[@]}" version >/dev/null 2>&1 && return 0; sleep 0.1; done
   return 1
@@ -48,21 +49,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-mkdir -p "$run/cni"
-cat > "$run/cni/10-podrun-kubelet.conflist" <<JSON
-{"cniVersion": "1.0.0", "name": "podrun-kubelet", "plugins": [
-  {"type": "bridge", "bridge": "cnianchor4", "isGateway": true, "ipMasq": false, "hairpinMode": true,
-   "ipam": {"type": "host-local", "dataDir": "$run/cni-ipam", "ranges": [[{"subnet": "10.244.90.0/24"}]], "routes": [{"dst": "0.0.0.0/0"}]}},
-  {"type": "portmap", "capabilities": {"portMappings": true}}]}
-JSON
-cat > "$run/config.yaml" <<YAML
-listen: unix://$sock
-root: $run/state
-dataRoot: $run/data
-cni: { confDir: $run/cni, binDirs: [/usr/lib/cni] }
-registries: { configPath: $ANCHORS/cri/certs.d }
-restrictOomScoreAdj: true
-YAML
+write_cri_node_config "$run" podrun-kubelet cnianchor4 10.244.90.0/24 "$sock" "$ANCHORS"
 NS=$NS ANCHORS=$ANCHORS bash "$kit/cri/anchor-env.sh" up --no-containerd >/dev/null || { echo "FAIL: the kit's netns and registry"; exit 1; }
 check "podrun cri serves its socket in the kit's netns" start_server
 check "image pulled through the kit's mirror" "${crictl[@]}" pull registry.k8s.io/e2e-test-images/busybox:1.29-2

@@ -17,6 +17,7 @@ set -uo pipefail
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 ANCHORS=${ANCHORS:?set ANCHORS}
 kit=$(cd "$repo/../shared/conformance" && pwd)
+. "$repo/scripts/lib/cri-node.sh"
 NS=cri-anchor
 NODE=podrun-node
 NODE_IP=10.99.0.1
@@ -166,20 +167,7 @@ spawn kube-scheduler "$C/bin/kube-scheduler" --kubeconfig "$pki/scheduler.kubeco
 check "kube-controller-manager and kube-scheduler healthy" until_ok 60 sh -c "nsenter --net=/run/netns/$NS curl -sk https://127.0.0.1:10257/healthz | grep -qx ok && nsenter --net=/run/netns/$NS curl -sk https://127.0.0.1:10259/healthz | grep -qx ok"
 
 # --- podrun cri: the node's runtime, with Debian's CNI plugins ---
-cat > "$run/cni/10-podrun-k8s.conflist" <<JSON
-{"cniVersion": "1.0.0", "name": "podrun-k8s", "plugins": [
-  {"type": "bridge", "bridge": "cnik8s0", "isGateway": true, "ipMasq": false, "hairpinMode": true,
-   "ipam": {"type": "host-local", "dataDir": "$run/cni-ipam", "ranges": [[{"subnet": "$POD_SUBNET"}]], "routes": [{"dst": "0.0.0.0/0"}]}},
-  {"type": "portmap", "capabilities": {"portMappings": true}}]}
-JSON
-cat > "$run/cri.yaml" <<YAML
-listen: unix://$sock
-root: $run/state
-dataRoot: $run/data
-cni: { confDir: $run/cni, binDirs: [/usr/lib/cni] }
-registries: { configPath: $ANCHORS/cri/certs.d }
-restrictOomScoreAdj: true
-YAML
+write_cri_node_config "$run" podrun-k8s cnik8s0 "$POD_SUBNET" "$sock" "$ANCHORS"
 spawn podrun-cri "$repo/bin/podrun" cri --config "$run/cri.yaml"
 check "podrun cri serves its socket (CRI v1alpha2 for kubelet 1.20)" until_ok 20 crictl version
 

@@ -1,0 +1,24 @@
+# Sourced by the by-hand Kubernetes scripts (scripts/kubelet/e2e.sh, scripts/kubernetes/cluster-e2e.sh): what a node
+# running `podrun cri` for kubelet needs on disk.
+# write_cri_node_config DIR NAME BRIDGE SUBNET SOCKET ANCHORS
+#   DIR/cni/10-NAME.conflist: Debian's bridge (gateway, hairpin) + host-local IPAM on SUBNET + portmap;
+#   DIR/cri.yaml: podrun cri on SOCKET, state and data under DIR, that CNI directory, the kit's registry mirrors,
+#   restrictOomScoreAdj (root lacks CAP_SYS_RESOURCE here; kubelet asks -997 for static pods).
+write_cri_node_config() {
+  local dir=$1 name=$2 bridge=$3 subnet=$4 sock=$5 anchors=$6
+  mkdir -p "$dir/cni"
+  cat > "$dir/cni/10-$name.conflist" <<JSON
+{"cniVersion": "1.0.0", "name": "$name", "plugins": [
+  {"type": "bridge", "bridge": "$bridge", "isGateway": true, "ipMasq": false, "hairpinMode": true,
+   "ipam": {"type": "host-local", "dataDir": "$dir/cni-ipam", "ranges": [[{"subnet": "$subnet"}]], "routes": [{"dst": "0.0.0.0/0"}]}},
+  {"type": "portmap", "capabilities": {"portMappings": true}}]}
+JSON
+  cat > "$dir/cri.yaml" <<YAML
+listen: unix://$sock
+root: $dir/state
+dataRoot: $dir/data
+cni: { confDir: $dir/cni, binDirs: [/usr/lib/cni] }
+registries: { configPath: $anchors/cri/certs.d }
+restrictOomScoreAdj: true
+YAML
+}
