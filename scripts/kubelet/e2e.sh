@@ -15,12 +15,6 @@ kit=$(cd "$repo/../shared/conformance" && pwd)
 NS=cri-anchor
 run=/run/podrun-kubelet
 sock=$run/cri.sock
-passed=0 failed=0
-check() { # check "what" command...
-  local what=$1; shift
-  if "$@" >/dev/null 2>&1; then echo "PASS: $what"; passed=$((passed+1)); else echo "FAIL: $what"; failed=$((failed+1)); fi
-}
-nsx() { nsenter --net=/run/netns/$NS "$@"; }
 crictl_quiet() { nsx "$ANCHORS/cri-tools/build/bin/crictl" --runtime-endpoint "unix://$sock" --timeout 30s "$@" 2>/dev/null; }
 crictl=(crictl_quiet)
 kenv() { CRI_ENDPOINT=unix://$sock ANCHORS=$ANCHORS bash "$kit/kubelet/kubelet-env.sh" "$@"; }

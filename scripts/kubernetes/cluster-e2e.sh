@@ -29,12 +29,6 @@ C=$ANCHORS/cluster
 DEB=$C/deb/root/usr/bin
 KUBELET=$ANCHORS/kubelet/bin/kubelet
 sock=$run/cri.sock
-passed=0 failed=0
-check() { # check "what" command...
-  local what=$1; shift
-  if "$@" >/dev/null 2>&1; then echo "PASS: $what"; passed=$((passed+1)); else echo "FAIL: $what"; failed=$((failed+1)); fi
-}
-nsx() { nsenter --net=/run/netns/$NS "$@"; }
 # in the node's mount namespace (kubelet's and podrun's) and network namespace
 nodex() { nsenter --mount=/proc/$(cat $run/holder.pid)/ns/mnt --net=/run/netns/$NS "$@"; }
 kc() { nsx "$DEB/kubectl" --kubeconfig "$run/pki/admin.kubeconfig" --request-timeout 30s "$@"; }

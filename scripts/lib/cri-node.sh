@@ -1,5 +1,15 @@
 # Sourced by the by-hand Kubernetes scripts (scripts/kubelet/e2e.sh, scripts/kubernetes/cluster-e2e.sh): what a node
 # running `podrun cri` for kubelet needs on disk.
+
+# check "what" command... — runs it quietly, prints PASS/FAIL: what, counts into $passed/$failed
+passed=0 failed=0
+check() {
+  local what=$1; shift
+  if "$@" >/dev/null 2>&1; then echo "PASS: $what"; passed=$((passed+1)); else echo "FAIL: $what"; failed=$((failed+1)); fi
+}
+# nsx command... — in the network namespace $NS
+nsx() { nsenter --net=/run/netns/$NS "$@"; }
+
 # write_cri_node_config DIR NAME BRIDGE SUBNET SOCKET ANCHORS
 #   DIR/cni/10-NAME.conflist: Debian's bridge (gateway, hairpin) + host-local IPAM on SUBNET + portmap;
 #   DIR/cri.yaml: podrun cri on SOCKET, state and data under DIR, that CNI directory, the kit's registry mirrors,

@@ -53,7 +53,7 @@ export function registerNetworkCommands(program: Command, run: Runner, globals: 
 
   network
     .command('check')
-    .description("CNI CHECK of a pod's attachment: each plugin verifies what it set up")
+    .description("CNI CHECK of a pod's attachment: each plugin verifies what it set up (pasta: that it still runs)")
     .argument('<pod>')
     .action((name: string) =>
       run(async () => {

@@ -173,8 +173,10 @@ export class Pod implements AsyncDisposable, WaitTarget {
    * per port, closed when the pod is removed). */
   async port(containerPort: number, o: PortOptions = {}): Promise<PodAddress> {
     if (!(Number.isInteger(containerPort) && containerPort > 0 && containerPort <= 65535)) throw new PodrunError('EINVALID_CONFIG', `port: ${containerPort} is not a port`, { field: 'port' });
-    // under pasta the pod's IP is the host's own: from here it reaches the host, not the pod
-    const podIP = this.#o.network === PASTA_NETWORK ? undefined : this.podStatus().podIP;
+    // under pasta the pod's IP is the host's own: from here it reaches the host, not the pod (what the pod was
+    // started on counts, not this handle's options)
+    const { network, status } = this.inspect();
+    const podIP = network === PASTA_NETWORK ? undefined : status.podIP;
     if (o.via === 'podIP' && !podIP) throw new PodrunError('ENOTFOUND', `pod ${this.name} has no pod IP of its own (it is not on a CNI network)`);
     if ((o.via ?? (podIP ? 'podIP' : 'forward')) === 'podIP') {
       const host = podIP!;

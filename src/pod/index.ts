@@ -17,7 +17,8 @@ import type { PodObjects } from './pod-objects';
 import type { PodManifest } from './manifest-schema';
 import { podLogRotation, removePod, startPod, stopPod, type PodOptions } from './pod-lifecycle';
 import { podStatus, type PodStatusReport } from './pod-status';
-import { checkNetwork } from '../network';
+import { checkNetwork, PASTA_NETWORK, pastaPidFile } from '../network';
+import { pastaPid } from '../network/pasta';
 import { diffStatus, type PodEvent } from './pod-events';
 import { collectGarbage, type GcReport } from './pod-gc';
 import { defaultContainer } from './default-container';
@@ -400,6 +401,11 @@ export async function checkPodNetwork(query: string, o: Partial<PodOptions> = {}
   const { root, dataRoot } = opts(o);
   const p = findPod(root, query);
   if (!p.network) throw new PodrunError('ENOTFOUND', `pod ${p.name} is not attached to a CNI network`);
+  if (p.network.name === PASTA_NETWORK) {
+    // no CNI CHECK for pasta: what there is to check is that its process still serves the pod
+    if (pastaPid(pastaPidFile(p.dataDir)) === undefined) throw new PodrunError('EHOST', `pod ${p.name}: its pasta process is gone (its hostPorts are not forwarded)`);
+    return { network: p.network.name, podIPs: p.podIPs ?? [] };
+  }
   await checkNetwork(dataRoot, { network: { name: p.network.name }, containerId: p.id, ifName: p.network.ifName });
   return { network: p.network.name, podIPs: p.podIPs ?? [] };
 }

@@ -478,8 +478,11 @@ async function startPodWarned(pod: PodManifest, o: PodOptions, objects: PodObjec
   const missing = notYetImplemented(pod);
   if (missing.length > 0) throw new PodrunError('EINVALID_CONFIG', `not supported yet: ${missing.join(', ')}`, { field: missing[0] });
   const view = rootlessView();
-  const rootless = [...rootlessErrors(pod, view, { ...o, hostMqueue: view !== null && pod.spec.hostIPC ? hostHasMqueue() : undefined }), ...(o.network === PASTA_NETWORK ? pastaErrors(portMappingsOf(pod), unprivilegedPortStart(), view !== null) : [])];
-  if (rootless.length > 0) throw new PodrunError('EINVALID_CONFIG', rootless.join('; '), { field: rootless[0]!.split(':')[0] });
+  const refused = [
+    ...rootlessErrors(pod, view, { ...o, hostMqueue: view !== null && pod.spec.hostIPC ? hostHasMqueue() : undefined }),
+    ...(o.network === PASTA_NETWORK ? pastaErrors(portMappingsOf(pod), unprivilegedPortStart(), view !== null) : []),
+  ];
+  if (refused.length > 0) throw new PodrunError('EINVALID_CONFIG', refused.join('; '), { field: refused[0]!.split(':')[0] });
   const logRotation = podLogRotation(o);
   const sb = await createPodSandbox(pod, o);
   const { rec } = sb;

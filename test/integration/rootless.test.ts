@@ -481,6 +481,7 @@ spec:
 
   const pastas = () => execFileSync('ps', ['-u', String(u.uid), '-o', 'pid=,stat=,comm=']).toString().split('\n').filter((l) => /passt|pasta/.test(l) && !/\sZ/.test(l));
   t.equal(pastas().length, 1, 'one pasta, for the one pod');
+  t.match((await u.podrun('network', 'check', 'webp')).stdout, /^webp: pasta ok/, 'network check: its pasta serves it');
   t.equal((await u.podrun('rm', '-f', 'webp')).code, 0);
   t.same(pastas(), [], 'rm ended its pasta');
   t.match(await get(`http://127.0.0.1:${web}/index.html`), /^error:/, 'the hostPort is closed');
