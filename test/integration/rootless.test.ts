@@ -295,6 +295,12 @@ spec:
   t.match(ps, /^\s*1 podrun-pod-init/m, "shareProcessNamespace: the pod's init is pid 1…");
   t.match(ps, /sleep 301/, "…container b sees container a's process");
   t.equal(ps.trim().split('\n').length, 5, '…and nothing of the host (header, init, two sleeps, ps)');
+  // rootless, a container joins the shared PID namespace before its root is its own (the kernel's procfs rule): while
+  // set up it is not dumpable, as the pod's init always is, so the pod's processes cannot enter it through /proc
+  for (const cmd of ['ls /proc/1/root/', 'readlink /proc/1/exe', 'ls /proc/1/cwd/', 'cat /proc/1/environ']) {
+    const r = await u.podrun('exec', 'sharepid', '-c', 'b', '--', 'sh', '-c', cmd);
+    t.not(r.code, 0, `${cmd}: refused for a process that is not dumpable (the pod's init)`);
+  }
   t.equal((await u.podrun('rm', '-f', 'sharepid')).code, 0);
 
   // refused by field, nothing made
