@@ -1,6 +1,8 @@
 /** Rootless pod start (issue 20): an ordinary user made here starts a 1-container pod (`podrun start` against `podman
  * run -d`) and a 3-container pod (`podrun start` against `podman kube play` of the same manifest), both rootless, no
- * network, interleaved in the same run; medians of PODRUN_BENCH_RUNS (15) after 3 warm-ups. Removal is not timed.
+ * network, and a 1-container pod publishing a port (`podrun start --network pasta` with a hostPort against `podman
+ * run -d -p`, whose rootless network on Debian 12's podman 4.3 is slirp4netns + rootlessport), interleaved in the
+ * same run; medians of PODRUN_BENCH_RUNS (15) after 3 warm-ups. Removal is not timed.
  * The user gets a delegated cgroup (podrun keeps pods in cgroups; podman, rootless on this hybrid host, runs without
  * any) and the package bind-mounted where it can read it; all of it is removed at the end. */
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -13,13 +15,13 @@ import { repo } from './common';
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
-const podYaml = (name: string, n: number): string => `apiVersion: v1
+const podYaml = (name: string, n: number, hostPort?: number): string => `apiVersion: v1
 kind: Pod
 metadata: { name: ${name} }
 spec:
   terminationGracePeriodSeconds: 0
   containers:
-${Array.from({ length: n }, (_, i) => `    - { name: c${i}, image: localhost/podrun/busybox, command: [sleep, "3600"] }`).join('\n')}
+${Array.from({ length: n }, (_, i) => `    - { name: c${i}, image: localhost/podrun/busybox, command: [sleep, "3600"]${hostPort ? `, ports: [{ containerPort: 8080, hostPort: ${hostPort} }]` : ''} }`).join('\n')}
 `;
 
 async function main(): Promise<void> {
@@ -61,12 +63,14 @@ async function main(): Promise<void> {
     as(['podman', 'tag', 'localhost/latest', 'localhost/podrun/busybox']);
     const one = file('one.yaml', podYaml('one', 1));
     const three = file('three.yaml', podYaml('three', 3));
+    const hostPort = 20000 + (process.pid % 20000);
+    const web = file('web.yaml', podYaml('web', 1, hostPort));
     const timed = (args: string[]): number => {
       const t = performance.now();
       as(args);
       return performance.now() - t;
     };
-    const times = { podrun1: [] as number[], podman1: [] as number[], podrun3: [] as number[], podman3: [] as number[] };
+    const times = { podrun1: [] as number[], podman1: [] as number[], podrun3: [] as number[], podman3: [] as number[], podrunNet: [] as number[], podmanNet: [] as number[] };
     for (let i = 0; i < runs + 3; i++) {
       const keep = i >= 3;
       const a = timed(['podrun', 'start', one]);
@@ -77,7 +81,13 @@ async function main(): Promise<void> {
       as(['podrun', 'rm', '-f', 'three']);
       const d = timed(['podman', 'kube', 'play', '--network', 'none', three]);
       as(['podman', 'kube', 'down', three]);
+      const e = timed(['podrun', 'start', '--network', 'pasta', web]);
+      as(['podrun', 'rm', '-f', 'web']);
+      const f = timed(['podman', 'run', '-d', '-p', `${hostPort}:8080`, '--name', 'web', 'localhost/podrun/busybox', 'sleep', '3600']);
+      as(['podman', 'rm', '-f', '-t', '0', 'web']);
       if (keep) {
+        times.podrunNet.push(e);
+        times.podmanNet.push(f);
         times.podrun1.push(a);
         times.podman1.push(b);
         times.podrun3.push(c);
@@ -89,6 +99,7 @@ async function main(): Promise<void> {
     console.log(`rootless pod start, median of ${runs} (kernel ${os.release()}):`);
     console.log(line('1 container ', times.podrun1, times.podman1, 'podman run -d'));
     console.log(line('3 containers', times.podrun3, times.podman3, 'podman kube play'));
+    console.log(line('1 + hostPort', times.podrunNet, times.podmanNet, 'podman run -d -p (slirp4netns)'));
   } finally {
     // the user's processes (the pause processes of podrun and podman, conmon) first, then what they used
     spawnSync('sh', ['-c', `for p in $(ps -u ${uid} -o pid=); do kill -9 $p; done; sleep 0.3`]);
