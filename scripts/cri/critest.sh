@@ -9,16 +9,12 @@ set -euo pipefail
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 ANCHORS=${ANCHORS:?set ANCHORS}
 kit=${KIT:-$(cd "$repo/../shared/conformance/cri" && pwd)}
+. "$repo/scripts/lib/cri-node.sh"
 NS=cri-anchor
 run=/run/podrun-critest
 data=${PODRUN_CRITEST_DATA:-/var/lib/podrun-critest}
-mkdir -p "$run/cni" "$data"
-cat > "$run/cni/10-podrun-critest.conflist" <<JSON
-{"cniVersion": "1.0.0", "name": "podrun-critest", "plugins": [
-  {"type": "bridge", "bridge": "cnianchor2", "isGateway": true, "ipMasq": false, "hairpinMode": true,
-   "ipam": {"type": "host-local", "dataDir": "$run/cni-ipam", "ranges": [[{"subnet": "10.244.79.0/24"}]], "routes": [{"dst": "0.0.0.0/0"}]}},
-  {"type": "portmap", "capabilities": {"portMappings": true}}]}
-JSON
+mkdir -p "$data"
+write_cni_bridge_conflist "$run" podrun-critest cnianchor2 10.244.79.0/24
 cat > "$run/config.yaml" <<YAML
 listen: unix://$run/cri.sock
 root: $run/state
