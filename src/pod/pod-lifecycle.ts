@@ -286,6 +286,8 @@ export interface PodSandbox {
   sandbox: SandboxRecord;
   monitor: SharedMonitor;
   podIP?: string;
+  /** settles when the pod's network is ready, where it is still being set up (pasta): containers start after it */
+  networkReady?: Promise<void>;
 }
 
 const sameName = (pod: PodManifest) => (p: PodRecord): string | undefined =>
@@ -336,16 +338,19 @@ export async function createPodSandbox(pod: PodManifest, o: PodOptions, s: Sandb
     const namespaces = await sandbox;
     // CNI, the longest step, starts as soon as the network namespace is pinned
     const attaching = traced('sandbox: network', () => attachPodNetwork(pod, rec, namespaces.network, o, s.portMappings));
-    networkAttaching = attaching.catch(() => undefined);
+    networkAttaching = attaching.then((a) => a.ready).catch(() => undefined);
     if (podInit) namespaces.pid = await podInit;
     const shm = pod.spec.hostIPC ? '/dev/shm' : tracedSync('sandbox: shm', () => createPodShm(path.join(dir, 'ns')));
-    const [podIP] = await attaching;
+    const { podIPs: [podIP], ready: networkReady } = await attaching;
+    // the CRI's RunPodSandbox answers with the network ready, as kubelet expects
+    if (networkReady && s.cri) await networkReady;
     const etcFiles = tracedSync('sandbox: etc', () => writeEtcFiles(path.join(dir, 'etc'), pod, hostResolvConf(), podIP));
     // the pod's root owns its /etc files, as it would with the host's ids
     if (rec.userns) shiftOwnership(path.join(dir, 'etc'), rec.userns);
     rec.sandbox = { namespaces, shm, etcFiles };
     writePod(o.root, rec);
-    return { rec, sandbox: rec.sandbox, monitor: await monitorReady, podIP };
+    const monitor = await monitorReady;
+    return { rec, sandbox: rec.sandbox, monitor, podIP, ...(networkReady ? { networkReady } : {}) };
   } catch (e) {
     await monitorStarting; // settled, so rm finds it (or knows it failed)
     await sandboxMaking; // and no child is still pinning namespaces behind rm's back
@@ -506,7 +511,11 @@ async function startPodWarned(pod: PodManifest, o: PodOptions, objects: PodObjec
 
     const configs = new Map<string, { k: { c: PodContainer; field: string }; config: OciConfig }>();
     /** a start's failure (the process exec'd then) in the Pod's terms */
-    const start = (ociId: string) => startCreated(ociRoot, ociId, { onWarning: o.onWarning }).catch((e: unknown) => {
+    const start = async (ociId: string) => {
+      await sb.networkReady; // (pasta) the network is there before any process of the pod runs
+      return startOne(ociId);
+    };
+    const startOne = (ociId: string) => startCreated(ociRoot, ociId, { onWarning: o.onWarning }).catch((e: unknown) => {
       const made = configs.get(ociId);
       throw made ? inPodTerms(e, made.k.field, made.k.c, made.config) : e;
     });
@@ -566,6 +575,7 @@ async function startPodWarned(pod: PodManifest, o: PodOptions, objects: PodObjec
     writePod(o.root, rec);
     return rec;
   } catch (e) {
+    await sb.networkReady?.catch(() => undefined); // pasta, if still starting, has written its pid file for rm
     await removePod(o.root, id, { force: true, dataRoot: o.dataRoot }).catch(() => undefined);
     throw e;
   }

@@ -34,31 +34,38 @@ export function portMappingsOf(pod: PodManifest): Array<PortMapping & { field: s
   return out;
 }
 
-/** Attach the pod's netns; returns the pod IPs (none for loopback-only and hostNetwork pods). */
+/** What attaching gave the pod: its IPs (none for loopback-only and hostNetwork pods), and, when the network is still
+ * being set up behind them (pasta: its IPs are the host's, known at once), when it is ready. */
+export interface PodAttachment {
+  podIPs: string[];
+  ready?: Promise<void>;
+}
+
+/** Attach the pod's netns. */
 export async function attachPodNetwork(
   pod: PodManifest, rec: PodRecord, netns: string | undefined, o: PodNetworkOptions & { root: string; dataRoot: string },
   ports: Array<PortMapping & { field: string }> = portMappingsOf(pod),
-): Promise<string[]> {
+): Promise<PodAttachment> {
   if (pod.spec.hostNetwork) {
     const moved = ports.find((p) => p.hostPort !== p.containerPort);
     if (moved) throw new PodrunError('EINVALID_CONFIG', `${moved.field}: with hostNetwork it must equal containerPort (${moved.containerPort})`, { field: moved.field });
-    return [];
+    return { podIPs: [] };
   }
   if (!o.network) {
     if (ports.length) {
       const how = isRootless() ? `rootless: podrun start --network ${PASTA_NETWORK}` : 'podrun start --network NAME; podrun network init writes one';
       throw new PodrunError('EINVALID_CONFIG', `${ports[0].field}: a hostPort needs a network that forwards ports (${how})`, { field: ports[0].field });
     }
-    return [];
+    return { podIPs: [] };
   }
   if (!netns) throw new PodrunError('EINTERNAL', 'pod sandbox has no network namespace');
   if (o.network === PASTA_NETWORK) {
+    // before pasta starts: rm/gc end it by its pid file. The pod's IPs are the host's: the containers are made
+    // while pasta configures the namespace (~0.1 s), and started once it has (ready)
     rec.network = { name: PASTA_NETWORK, ifName: POD_IFNAME };
-    writePod(o.root, rec); // before pasta starts: rm/gc end it by its pid file
-    await startPasta({ netns, pidFile: pastaPidFile(rec.dataDir), ifName: POD_IFNAME, ports });
     rec.podIPs = pastaPodIPs();
     writePod(o.root, rec);
-    return rec.podIPs;
+    return { podIPs: rec.podIPs, ready: startPasta({ netns, pidFile: pastaPidFile(rec.dataDir), ifName: POD_IFNAME, ports }) };
   }
   const confDir = o.cniConfDir ?? DEFAULT_CNI_CONF_DIR;
   const { network } = findNetwork(confDir, o.network);
@@ -75,7 +82,7 @@ export async function attachPodNetwork(
   }, o.dataRoot, o.root);
   rec.podIPs = resultIPs(result, POD_IFNAME);
   writePod(o.root, rec);
-  return rec.podIPs;
+  return { podIPs: rec.podIPs };
 }
 
 /** DEL the pod from its network (a no-op when it has none or it is already detached). */
