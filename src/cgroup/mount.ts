@@ -6,22 +6,23 @@ import { PodrunError } from '../errors';
 const USUAL_CGROUP2 = new Set(['/sys/fs/cgroup', '/sys/fs/cgroup/unified']);
 
 export function findCgroup2Mount(mountinfo: string): string | undefined {
-  let found: string | undefined;
-  let usual: string | undefined;
+  const points = mountPointsOfType(mountinfo, 'cgroup2');
+  // the last one wins: a later mount (e.g. cgroup2 bound over /sys/fs/cgroup) shadows earlier ones; but where the
+  // host's usual places have one, that one: a container sharing our mount namespace has its own cgroup2 mounted
+  // below its rootfs, which must not be taken for the host's
+  return points.filter((p) => USUAL_CGROUP2.has(p)).at(-1) ?? points.at(-1);
+}
+
+/** The mount points of file systems of that type, in mountinfo's order. Pure. */
+export function mountPointsOfType(mountinfo: string, fstype: string): string[] {
+  const out: string[] = [];
   for (const line of mountinfo.split('\n')) {
     const sep = line.indexOf(' - ');
-    if (sep < 0) continue;
-    const fstype = line.slice(sep + 3).split(' ')[0];
-    if (fstype !== 'cgroup2') continue;
+    if (sep < 0 || line.slice(sep + 3).split(' ')[0] !== fstype) continue;
     const mountPoint = line.slice(0, sep).split(' ')[4];
-    if (!mountPoint) continue;
-    // the last one wins: a later mount (e.g. cgroup2 bound over /sys/fs/cgroup) shadows earlier ones
-    found = unescapeMountinfo(mountPoint);
-    // but where the host's usual places have one, that one: a container sharing our mount namespace
-    // has its own cgroup2 mounted below its rootfs, which must not be taken for the host's
-    if (USUAL_CGROUP2.has(found)) usual = found;
+    if (mountPoint) out.push(unescapeMountinfo(mountPoint));
   }
-  return usual ?? found;
+  return out;
 }
 
 /** mountinfo escapes space, tab, newline and backslash as \ooo */

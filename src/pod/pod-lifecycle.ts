@@ -12,7 +12,7 @@ import { containerResources, parseQuantity, podResources, type MemoryQoS } from 
 import { cgroupDirsToCreate, createCgroup, pruneEmpty, pruneMadeParents, removeCgroup } from '../cgroup/lifecycle';
 import { mapResources } from '../cgroup/resources';
 import { requirePodrunSlice } from '../cgroup/delegation';
-import { hostCgroup2Mount, mountPointsUnder, requireHostCgroup2Mount } from '../cgroup/mount';
+import { hostCgroup2Mount, mountPointsOfType, mountPointsUnder, requireHostCgroup2Mount } from '../cgroup/mount';
 import { PodrunError } from '../errors';
 import { containerDefaults, ImageStore, mountRootfs, pullImage, removeLease, removeRootfs, writeLease } from '../image';
 import { findImage, type ImageDetails } from '../image/images';
@@ -473,10 +473,7 @@ export async function startPod(pod: PodManifest, o: PodOptions, objects: PodObje
 
 /** Whether /dev/mqueue is an mqueue mount in our mount namespace (what a rootless hostIPC container binds). */
 function hostHasMqueue(): boolean {
-  return fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n').some((l) => {
-    const [pre, post] = l.split(' - ');
-    return pre?.split(' ')[4] === '/dev/mqueue' && post?.startsWith('mqueue ');
-  });
+  return mountPointsOfType(fs.readFileSync('/proc/self/mountinfo', 'utf8'), 'mqueue').includes('/dev/mqueue');
 }
 
 async function startPodWarned(pod: PodManifest, o: PodOptions, objects: PodObjects): Promise<PodRecord> {
