@@ -2,7 +2,6 @@
  * or what root made and chowned), found from where this process already is. Pure over a writability test, but for podrunSlice. */
 import fs from 'node:fs';
 import path from 'node:path';
-import { PodrunError } from '../errors';
 import { isRootless } from '../util/rootless';
 import { ownCgroup2, PODRUN_SLICE } from './cgroup-path';
 import { hostCgroup2Mount } from './mount';
@@ -43,11 +42,9 @@ export function podrunSlice(): string | null {
   return (slice = top === null ? null : path.posix.join(top, PODRUN_SLICE).replace(/^\/+/, ''));
 }
 
-/** A rootless pod needs a delegated subtree: the refusal that says how to get one. */
-export function requirePodrunSlice(): string {
-  const s = podrunSlice();
-  if (s !== null) return s;
-  throw new PodrunError('EHOST', 'rootless: no cgroup v2 subtree is delegated to you, and podrun keeps every pod in a cgroup of its own ' +
-    '(systemd gives each user one: run podrun in your login session or `systemd-run --user --scope`; without systemd, root can ' +
-    '`mkdir` a cgroup, `chown -R` it to you and move your shell into it)');
-}
+/** How a user gets a delegated subtree: said wherever its absence costs something. */
+export const HOW_TO_DELEGATE = 'systemd gives each user one: run podrun in your login session or `systemd-run --user --scope`; ' +
+  'without systemd, root can `mkdir` a cgroup, `chown -R` it to you and move your shell into it';
+
+/** Rootless with nothing delegated: pods run in the user's own cgroup, untracked by cgroupfs. */
+export const rootlessWithoutCgroup = (): boolean => isRootless() && podrunSlice() === null;

@@ -44,7 +44,9 @@ export function parseIoStat(text: string): IoDeviceStats[] {
   return out;
 }
 
+/** A file of the cgroup; '' is no cgroup (rootless with none delegated): nothing to read, never a relative path. */
 function read(dir: string, file: string): string | undefined {
+  if (!dir) return undefined;
   try {
     return readFileSync(path.join(dir, file), 'utf8');
   } catch {
@@ -57,11 +59,7 @@ const limit = (v: string | undefined): number | undefined => (v === undefined ||
 /** OOM kills recorded in the cgroup's memory.events (0 where there is no
  * memory controller). Read before the cgroup is removed. */
 export function oomKills(dir: string): number {
-  try {
-    return parseKeyValues(readFileSync(path.join(dir, 'memory.events'), 'utf8')).oom_kill ?? 0;
-  } catch {
-    return 0;
-  }
+  return parseKeyValues(read(dir, 'memory.events') ?? '').oom_kill ?? 0;
 }
 
 export function readCgroupStats(dir: string): CgroupStats {

@@ -162,7 +162,7 @@ export function registerOciCommands(oci: Command, run: (fn: (g: OciGlobals) => P
     .action(
       act(async (g, id: string, o: { format: string }) => {
         const l = lifecycle();
-        const pids = l.cgroupPids(l.requireRecord(g.root, id).cgroup);
+        const pids = l.containerPids(l.requireRecord(g.root, id));
         if (o.format === 'json') {
           process.stdout.write(`${JSON.stringify(pids)}\n`);
           return;

@@ -520,7 +520,8 @@ export class CriRuntime {
   #podStats(pod: PodRecord): { stats: Record<string, unknown>; running: PodContainerRecord[] } {
     const info = sandboxInfo(pod);
     const cg2 = requireHostCgroup2Mount();
-    const dir = path.join(cg2, podCgroupOf(pod));
+    const cgroup = podCgroupOf(pod);
+    const dir = cgroup === null ? '' : path.join(cg2, cgroup);
     const s = this.#sampler.read(dir);
     const running = pod.containers.map((c) => ({ c, st: this.containerState(pod, c) })).filter((x) => x.st.state === 'CONTAINER_RUNNING');
     // a process in the pod's network namespace shows its counters; none runs: no figures

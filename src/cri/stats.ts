@@ -43,6 +43,7 @@ export function memoryUsage(s: CgroupStats, now: bigint): Record<string, unknown
 /** Processes in a cgroup and below (pids.current where the controller is, else cgroup.procs counted). */
 export function processCount(dir: string, s: CgroupStats): number {
   if (s.pids) return s.pids.current;
+  if (!dir) return 0; // no cgroup
   let n = 0;
   const walk = (d: string): void => {
     try {

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { PodrunError } from '../errors';
 import { detachMount, nativeFs, type NativeFsApi } from '../native';
 import { isRootless } from '../util/rootless';
+import { shiftedCopy } from './id-shift';
 import type { ImageStore } from './store';
 
 export interface RootfsPaths {
@@ -17,6 +18,8 @@ export interface RootfsPaths {
 export interface MountedRootfs extends RootfsPaths {
   /** the overlay mount options it was mounted with */
   options: string;
+  /** set when the layers are a copy with owners shifted, not idmapped mounts: why */
+  shiftedCopy?: string;
 }
 
 /** mount(2) copies at most one page of options */
@@ -44,11 +47,17 @@ export interface RootfsIdmap {
   /** host ids of the pod's root: the owner of the writable layer */
   uid: number;
   gid: number;
+  /** how many ids the namespace maps (from uid and gid) */
+  size: number;
+  /** copy the layers with owners shifted even where idmapped mounts work (PODRUN_LAYER_IDMAP=copy) */
+  copy?: boolean;
 }
 
 /** Mount the image's layers at dir/rootfs; returns the paths. With `idmap`, each layer is first bound read-only
  * at dir/idmap/<n> with its owners shifted into the pod's range (idmapped mounts, kernel ≥ 5.19: the shared layer
- * is never chowned), and the writable layer belongs to the pod's root. */
+ * is never chowned), and the writable layer belongs to the pod's root. Where the kernel cannot idmap-mount the
+ * layers' file system (mount_setattr: ENOSYS before 5.12, EINVAL where the file system does not support it), the
+ * layers are copied to dir/shifted/<n> with their owners shifted instead, and `shiftedCopy` says why. */
 export function mountRootfs(store: ImageStore, diffIds: string[], dir: string, fsx: Pick<NativeFsApi, 'mount' | 'idmapMount'> = nativeFs(), idmap?: RootfsIdmap): MountedRootfs {
   const p = rootfsPaths(dir);
   const lowers = diffIds.map((d) => {
@@ -59,16 +68,27 @@ export function mountRootfs(store: ImageStore, diffIds: string[], dir: string, f
   if (lowers.length === 0) throw new PodrunError('EIMAGE', 'the image has no layers');
   for (const d of [p.rootfs, p.upper, p.work]) fs.mkdirSync(d, { recursive: true, mode: 0o755 });
   let layers = lowers;
+  let copied: string | undefined;
   if (idmap) {
+    if (idmap.copy) copied = 'PODRUN_LAYER_IDMAP=copy';
     layers = lowers.map((l, i) => {
-      const view = path.join(dir, 'idmap', String(i));
-      fs.mkdirSync(view, { recursive: true, mode: 0o700 });
-      try {
-        fsx.idmapMount(l, view, idmap.userns);
-      } catch (e) {
-        throw new PodrunError('EHOST', `idmapped mount of layer ${diffIds[i]} for a pod with spec.hostUsers: false failed (this kernel may lack idmapped mounts on its filesystem): ${(e as Error).message}`, { cause: e, errno: (e as NodeJS.ErrnoException).code });
+      if (!copied) {
+        const view = path.join(dir, 'idmap', String(i));
+        fs.mkdirSync(view, { recursive: true, mode: 0o700 });
+        try {
+          fsx.idmapMount(l, view, idmap.userns);
+          return view;
+        } catch (e) {
+          const code = (e as NodeJS.ErrnoException).code;
+          if (code !== 'ENOSYS' && code !== 'EINVAL') {
+            throw new PodrunError('EHOST', `idmapped mount of layer ${diffIds[i]} for a pod with spec.hostUsers: false failed: ${(e as Error).message}`, { cause: e, errno: code });
+          }
+          copied = `idmapped mounts of ${path.dirname(l)} fail here: ${code}`; // this layer and those above it are copied
+        }
       }
-      return view;
+      const copy = path.join(dir, 'shifted', String(i));
+      shiftedCopy(l, copy, { uidBase: idmap.uid, gidBase: idmap.gid, size: idmap.size });
+      return copy;
     });
     fs.chownSync(p.upper, idmap.uid, idmap.gid);
   }
@@ -81,7 +101,7 @@ export function mountRootfs(store: ImageStore, diffIds: string[], dir: string, f
   } catch (e) {
     throw new PodrunError('EHOST', `overlay mount of ${p.rootfs} failed: ${(e as Error).message}`, { cause: e, errno: (e as NodeJS.ErrnoException).code });
   }
-  return { ...p, options };
+  return { ...p, options, ...(copied ? { shiftedCopy: copied } : {}) };
 }
 
 /** Unmount (lazily, so a busy mount still goes) and remove the container's layers; the idmapped layer views first

@@ -7,7 +7,9 @@ import type { Prepared } from './prepare';
 
 export function enforceResources(p: Prepared, strict: boolean | undefined, warn: (m: string) => void): void {
   const { writes, unmappable } = mapResources(p.config.linux?.resources);
-  const r = applyResources(p.cgroupMount, p.cgroup, writes, unmappable);
+  const r = p.cgroup
+    ? applyResources(p.cgroupMount, p.cgroup, writes, unmappable)
+    : { notEnforced: [...new Set([...unmappable.map((u) => u.field), ...writes.map((w) => w.field)])].map((f) => `${f}: not enforced: the container has no cgroup`) };
   if (strict && r.notEnforced.length) {
     throw new PodrunError('EHOST', `limits this host cannot enforce (strict limits):\n  ${r.notEnforced.join('\n  ')}`);
   }

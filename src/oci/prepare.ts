@@ -30,12 +30,16 @@ export interface PrepareOptions {
   strictLimits?: boolean;
   /** the caller's cgroup2 path, which a relative cgroupsPath is below the parent of (default: ours) */
   ownCgroup?: string;
+  /** no cgroup at all (rootless podrun with no cgroup v2 subtree delegated): the container stays in its monitor's
+   * cgroup, its processes are tracked by its PID namespace (which must be its own) and its limits are not enforced */
+  noCgroup?: boolean;
 }
 
 export interface Prepared {
   config: OciConfig;
   bundle: string;
   cgroupMount: string;
+  /** '' with noCgroup */
   cgroup: string;
   plan: LaunchPlan;
   warnings: string[];
@@ -52,16 +56,30 @@ function resolveSource(source: RunSource): { config: OciConfig; bundle: string }
   return { config, bundle: path.resolve(source.bundle) };
 }
 
+/** Without a cgroup, what ends a container's processes is the end of its init: the kernel kills a PID namespace's
+ * processes with its pid 1 — so the namespace must be new, not joined or the host's. */
+function requireOwnPidNamespace(config: OciConfig): void {
+  const pid = config.linux?.namespaces?.find((n) => n.type === 'pid');
+  if (!pid || pid.path) {
+    throw new PodrunError('EINVALID_CONFIG', `linux.namespaces: without a cgroup, a container's processes are tracked by its PID namespace, ` +
+      `so it needs one of its own (this one ${pid ? `joins ${pid.path}` : "stays in the host's"})`, { field: 'linux.namespaces' });
+  }
+}
+
 export function prepareLaunch(source: RunSource, opts: PrepareOptions): Prepared {
   validateId(opts.id);
   const { config, bundle } = resolveSource(source);
   const host = readHostFacts();
   const cgroupMount = opts.cgroupRoot ?? findCgroup2Mount(host.mountinfo);
   if (!cgroupMount) throw new PodrunError('ECGROUP', 'no cgroup2 mount found in /proc/self/mountinfo (podrun needs cgroup v2)');
-  const cgroupsPath = config.linux?.cgroupsPath;
-  // only a relative path depends on where we are (runc's rule): read our cgroup just then
-  const own = cgroupsPath && !cgroupsPath.startsWith('/') ? (opts.ownCgroup ?? ownCgroup2(readFileSync('/proc/self/cgroup', 'utf8'))) : '/';
-  const cgroup = containerCgroupPath(cgroupMount, opts.id, cgroupsPath, own);
+  let cgroup = '';
+  if (opts.noCgroup) requireOwnPidNamespace(config);
+  else {
+    const cgroupsPath = config.linux?.cgroupsPath;
+    // only a relative path depends on where we are (runc's rule): read our cgroup just then
+    const own = cgroupsPath && !cgroupsPath.startsWith('/') ? (opts.ownCgroup ?? ownCgroup2(readFileSync('/proc/self/cgroup', 'utf8'))) : '/';
+    cgroup = containerCgroupPath(cgroupMount, opts.id, cgroupsPath, own);
+  }
   const rootless = rootlessView();
   const { plan, warnings } = buildLaunchPlan(config, {
     bundle,

@@ -424,12 +424,14 @@ export function podStats(queries: string[], o: Partial<PodOptions> = {}): PodSta
   const list = queries.length ? queries.map((q) => findPod(root, q)) : listPods(root);
   const cg2 = requireHostCgroup2Mount();
   return list.map((p) => {
-    const podDir = path.join(cg2, podCgroupOf(p));
+    const cgroup = podCgroupOf(p);
+    // a pod without a cgroup (rootless, none delegated) has no figures: every controller unavailable
+    const dir = (...parts: string[]): string => (cgroup === null ? '' : path.join(cg2, cgroup, ...parts));
     return {
       name: p.name,
       id: p.id,
-      pod: readCgroupStats(podDir),
-      containers: p.containers.filter((c) => !c.init).map((c) => ({ name: c.name, stats: readCgroupStats(path.join(podDir, `ctr-${c.name}`)) })),
+      pod: readCgroupStats(dir()),
+      containers: p.containers.filter((c) => !c.init).map((c) => ({ name: c.name, stats: readCgroupStats(dir(`ctr-${c.name}`)) })),
     };
   });
 }

@@ -15,6 +15,9 @@ export function controllerOf(resource: string): string | undefined {
   return undefined;
 }
 
+/** every controller a Kubernetes resource is enforced by */
+export const CGROUP_CONTROLLERS: ReadonlySet<string> = new Set(['cpu', 'memory', 'hugetlb']);
+
 /** The Pod's resources fields (requests and limits) that the controllers named enforce. Pure. */
 export function resourceFieldsFor(pod: PodManifest, controllers: ReadonlySet<string>): string[] {
   const out: string[] = [];

@@ -3,7 +3,8 @@
  * remove. Each container goes through the OCI layer (create + start under
  * the pod's one podrun-monitor, which keeps their CRI logs, exit codes and
  * restarts). A failed start is rolled back by the same code `rm` uses. */
-import { allocateIdRange, shiftOwnership, type IdRange, type UserNamespaceOptions } from './user-namespace';
+import { allocateIdRange, type IdRange, type UserNamespaceOptions } from './user-namespace';
+import { shiftOwners } from '../image/id-shift';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -11,7 +12,7 @@ import { applyResources } from '../cgroup/apply';
 import { containerResources, parseQuantity, podResources, type MemoryQoS } from '../cgroup/kube-resources';
 import { cgroupDirsToCreate, createCgroup, pruneEmpty, pruneMadeParents, removeCgroup } from '../cgroup/lifecycle';
 import { mapResources } from '../cgroup/resources';
-import { requirePodrunSlice } from '../cgroup/delegation';
+import { HOW_TO_DELEGATE, rootlessWithoutCgroup } from '../cgroup/delegation';
 import { hostCgroup2Mount, mountPointsOfType, mountPointsUnder, requireHostCgroup2Mount } from '../cgroup/mount';
 import { PodrunError } from '../errors';
 import { containerDefaults, ImageStore, mountRootfs, pullImage, removeLease, removeRootfs, writeLease } from '../image';
@@ -38,12 +39,12 @@ import { inPodTerms } from './launch-field';
 import type { OciConfig } from '../oci/spec-schema';
 import { runExecHandler, runPostStart } from './exec-handler';
 import { needsProber, startProber, stopProber } from './prober';
-import { sandboxCgroup, startPodMonitor, stopPodMonitor } from './pod-monitor';
+import { killPodMonitorChildren, sandboxCgroup, startPodMonitor, stopPodMonitor } from './pod-monitor';
 import { notYetImplemented } from './manifest';
 import type { PodContainer, PodManifest } from './manifest-schema';
 import type { ValidationMode } from './field-policy';
 import { applyFsGroup } from './fs-group';
-import { limitWarnings } from './limit-warnings';
+import { CGROUP_CONTROLLERS, limitWarnings, resourceFieldsFor } from './limit-warnings';
 import { rootlessErrors } from './rootless-pod';
 import { hostDevices } from '../oci/host-devices';
 import { heldCapabilities } from '../oci/host';
@@ -215,11 +216,17 @@ const qos = (o: { memoryQoS?: boolean }): MemoryQoS | undefined => (o.memoryQoS 
 
 /** The pod cgroup, with kubelet's pod-level limits (sums of the app
  * containers', only when every one is bounded); containers nest below it.
- * Returns its directory. */
-function applyPodLimits(pod: PodManifest, rec: PodRecord, o: PodOptions): string {
+ * Returns its directory; null for a rootless pod with no cgroup delegated, whose limits are said not enforced. */
+function applyPodLimits(pod: PodManifest, rec: PodRecord, o: PodOptions): string | null {
   const cg2 = requireHostCgroup2Mount();
-  if (!rec.cgroup) requirePodrunSlice();
-  const dir = path.join(cg2, podCgroupOf(rec));
+  if (!rec.cgroup && rootlessWithoutCgroup()) {
+    rec.noCgroup = true;
+    writePod(o.root, rec);
+    const fields = resourceFieldsFor(pod, CGROUP_CONTROLLERS);
+    if (fields.length) o.onWarning?.(`${fields.join(', ')}: not enforced: rootless, no cgroup v2 subtree is delegated to you (${HOW_TO_DELEGATE})`);
+    return null;
+  }
+  const dir = path.join(cg2, podCgroupOf(rec)!);
   // recorded before mkdir, so rm after a crash right here still prunes what this pod made
   rec.cgroupCreated = cgroupDirsToCreate(dir);
   writePod(o.root, rec);
@@ -235,7 +242,9 @@ function applyPodLimits(pod: PodManifest, rec: PodRecord, o: PodOptions): string
 /** shareProcessNamespace: a PID namespace whose pid 1 is a tiny reaper
  * (podrun-monitor pod-init) in the pod cgroup's `sandbox` child, so rm's
  * cgroup kill ends it with the pod. Returns the namespace's path. */
-async function startPodInit(rec: PodRecord, root: string, podCgroupDir: string, userns?: string): Promise<string> {
+async function startPodInit(rec: PodRecord, root: string, podCgroupDir: string | null, userns?: string): Promise<string> {
+  // without a cgroup nothing would end the pod's processes with it (rootlessErrors refuses shareProcessNamespace then)
+  if (podCgroupDir === null) throw new PodrunError('EHOST', 'spec.shareProcessNamespace: the pod has no cgroup');
   const cg = sandboxCgroup(podCgroupDir);
   // a user-namespaced pod's PID namespace is made inside its user namespace, so its containers may mount its /proc
   const r = await runChild(monitorPath(), ['pod-init', cg, ...(userns ? ['--userns', userns] : [])]);
@@ -346,7 +355,7 @@ export async function createPodSandbox(pod: PodManifest, o: PodOptions, s: Sandb
     if (networkReady && s.cri) await networkReady;
     const etcFiles = tracedSync('sandbox: etc', () => writeEtcFiles(path.join(dir, 'etc'), pod, hostResolvConf(), podIP));
     // the pod's root owns its /etc files, as it would with the host's ids
-    if (rec.userns) shiftOwnership(path.join(dir, 'etc'), rec.userns);
+    if (rec.userns) shiftOwners(path.join(dir, 'etc'), rec.userns);
     rec.sandbox = { namespaces, shm, etcFiles };
     writePod(o.root, rec);
     const monitor = await monitorReady;
@@ -416,11 +425,21 @@ export async function createPodContainer(root: string, dataRoot: string, sb: Pod
   let config: OciConfig | undefined;
   try {
     const { userns } = rec;
-    const idmap = userns && sb.sandbox.namespaces.user ? { userns: sb.sandbox.namespaces.user, uid: userns.uidBase, gid: userns.gidBase } : undefined;
+    // PODRUN_LAYER_IDMAP=copy: the fallback of kernels without idmapped mounts, chosen (to test it, or to avoid them)
+    const idmap = userns && sb.sandbox.namespaces.user
+      ? { userns: sb.sandbox.namespaces.user, uid: userns.uidBase, gid: userns.gidBase, size: userns.size, copy: process.env.PODRUN_LAYER_IDMAP === 'copy' }
+      : undefined;
     const mounted = tracedSync('container: rootfs', () => mountRootfs(new ImageStore(dataRoot), n.image.layers, cr.rootfsDir, undefined, idmap));
+    if (mounted.shiftedCopy) {
+      n.onWarning?.(`spec.hostUsers: false: container ${n.name} runs on a copy of its image's layers with owners shifted into the pod's ids ` +
+        `(${mounted.shiftedCopy}; idmapped mounts need kernel ≥ 5.19 on a file system that supports them): slower to start, more disk`);
+    }
     const { rootfs } = mounted;
     config = n.config(rootfs, { passwd: readFileInRoot(rootfs, 'etc/passwd'), group: readFileInRoot(rootfs, 'etc/group') });
-    config.linux!.cgroupsPath = `/${podCgroupOf(rec)}/ctr-${n.name}`;
+    const podCgroup = podCgroupOf(rec);
+    if (podCgroup !== null) config.linux!.cgroupsPath = `/${podCgroup}/ctr-${n.name}`;
+    // no cgroup: the pod's limits were said not enforced, by field, when its sandbox was made
+    else delete config.linux!.resources;
     fs.mkdirSync(cr.bundle, { recursive: true });
     fs.mkdirSync(path.dirname(cr.log), { recursive: true });
     fs.writeFileSync(path.join(cr.bundle, 'config.json'), JSON.stringify(config, null, 2));
@@ -429,6 +448,7 @@ export async function createPodContainer(root: string, dataRoot: string, sb: Pod
       // a tty's master goes to the pod's monitor, on a socket of its own: this path only marks the plan
       consoleSocket: n.tty ? path.join(cr.bundle, 'console.sock') : undefined,
       stdin: n.stdin,
+      noCgroup: podCgroup === null,
       restart: n.restart && { ...n.restart, freshRootfs: { target: rootfs, upper: mounted.upper, work: mounted.work, options: mounted.options } },
     }));
     return cr;
@@ -481,7 +501,7 @@ async function startPodWarned(pod: PodManifest, o: PodOptions, objects: PodObjec
   if (missing.length > 0) throw new PodrunError('EINVALID_CONFIG', `not supported yet: ${missing.join(', ')}`, { field: missing[0] });
   const view = rootlessView();
   const refused = [
-    ...rootlessErrors(pod, view, { ...o, hostMqueue: view !== null && pod.spec.hostIPC ? hostHasMqueue() : undefined }),
+    ...rootlessErrors(pod, view, { ...o, hostMqueue: view !== null && pod.spec.hostIPC ? hostHasMqueue() : undefined, cgroup: view !== null ? !rootlessWithoutCgroup() : undefined }),
     ...(o.network === PASTA_NETWORK ? pastaErrors(portMappingsOf(pod), unprivilegedPortStart(), view !== null) : []),
   ];
   if (refused.length > 0) throw new PodrunError('EINVALID_CONFIG', refused.join('; '), { field: refused[0]!.split(':')[0] });
@@ -496,7 +516,7 @@ async function startPodWarned(pod: PodManifest, o: PodOptions, objects: PodObjec
     const volumes = makeVolumes(pod, rec, objects, allocatable);
     // hostUsers: false: the pod's root owns what podrun made for it (fsGroup's group shifted alike); the host's own
     // files (hostPath) are bound idmapped instead, never chowned
-    if (rec.userns) for (const v of pod.spec.volumes ?? []) if (!v.hostPath && volumes[v.name]) shiftOwnership(volumes[v.name], rec.userns);
+    if (rec.userns) for (const v of pod.spec.volumes ?? []) if (!v.hostPath && volumes[v.name]) shiftOwners(volumes[v.name], rec.userns);
     writePod(o.root, rec);
     const pulled = new Map<string, Promise<ImageDetails>>();
     const all = [
@@ -664,6 +684,9 @@ export async function removePod(root: string, id: string, o: { force?: boolean; 
   await traced('rm: containers', async () => {
     for (const c of rec.containers) await removeContainerParts(root, o.dataRoot, id, c);
   });
+  // no cgroup to kill what a crash left unrecorded: the monitor's children are the containers' inits, each the
+  // pid 1 of its own PID namespace, whose end ends the rest
+  if (rec.noCgroup) killPodMonitorChildren(root, rec);
   await traced('rm: monitor', () => stopPodMonitor(root, rec));
   for (const v of rec.tmpfsVolumes) detachMount(v);
   try {
@@ -674,7 +697,8 @@ export async function removePod(root: string, id: string, o: { force?: boolean; 
     o.onWarning?.(`${(e as Error).message} (podrun gc retries)`);
   }
   const cg2 = hostCgroup2Mount();
-  const podCg = cg2 && path.join(cg2, podCgroupOf(rec));
+  const podCgroup = podCgroupOf(rec);
+  const podCg = cg2 && podCgroup !== null ? path.join(cg2, podCgroup) : undefined;
   if (podCg && fs.existsSync(podCg)) await traced('rm: cgroup', () => removeCgroup(podCg));
   pruneEmpty((rec.cgroupCreated ?? []).slice(0, -1)); // podrun.slice (or a CRI cgroup_parent), if this pod made it and it is empty now
   if (podCg) pruneMadeParents(path.dirname(podCg)); // or another pod made it and left first

@@ -17,9 +17,10 @@ export function sandboxCgroup(podCgroupDir: string): string {
   return cg;
 }
 
-export async function startPodMonitor(root: string, rec: PodRecord, podCgroupDir: string): Promise<SharedMonitor> {
+/** Started in the pod cgroup's sandbox leaf; with no pod cgroup (rootless, none delegated) where podrun is. */
+export async function startPodMonitor(root: string, rec: PodRecord, podCgroupDir: string | null): Promise<SharedMonitor> {
   const dir = podDir(root, rec.id);
-  const pid = await spawnSharedMonitor(dir, sandboxCgroup(podCgroupDir));
+  const pid = await spawnSharedMonitor(dir, podCgroupDir === null ? undefined : sandboxCgroup(podCgroupDir));
   rec.monitor = { pid, startTime: processStartTime(pid) };
   writePod(root, rec);
   return { dir, ...rec.monitor };
@@ -46,5 +47,27 @@ export async function stopPodMonitor(root: string, rec: PodRecord): Promise<void
     if (isSameProcess(m.pid, m.startTime)) process.kill(m.pid, 'SIGKILL');
   } catch {
     /* it left meanwhile */
+  }
+}
+
+/** SIGKILL the pod monitor's children (its containers' inits), what a pod without a cgroup has instead of a cgroup
+ * kill for those a crash left unrecorded. By /proc/PID/task/TID/children, while the monitor is the one recorded. */
+export function killPodMonitorChildren(root: string, rec: PodRecord): void {
+  const m = podMonitorOf(root, rec);
+  if (!m || !isSameProcess(m.pid, m.startTime)) return;
+  let children: number[] = [];
+  try {
+    for (const task of fs.readdirSync(`/proc/${m.pid}/task`)) {
+      children.push(...fs.readFileSync(`/proc/${m.pid}/task/${task}/children`, 'utf8').split(' ').filter(Boolean).map(Number));
+    }
+  } catch {
+    children = []; // it left meanwhile
+  }
+  for (const pid of children) {
+    try {
+      process.kill(pid, 'SIGKILL'); // a child not yet reaped cannot be another process: its pid is still the monitor's
+    } catch {
+      /* exited */
+    }
   }
 }

@@ -63,6 +63,9 @@ export interface PodRecord {
   podIPs?: string[];
   /** the pod cgroup below the cgroup2 mount, when not podrun.slice/pod-<id> (<CRI cgroup_parent>/pod-<id>) */
   cgroup?: string;
+  /** rootless with no cgroup v2 subtree delegated: the pod has no cgroup; its processes stay in the user's own and
+   * each container's are tracked by its PID namespace */
+  noCgroup?: boolean;
   /** set once the sandbox is built */
   sandbox?: SandboxRecord;
   /** a sandbox made over CRI: what the client asked (src/cri keeps its shape) */
@@ -90,8 +93,8 @@ export const podOciRoot = (root: string, id: string): string => path.join(podDir
 /** podrun.slice/pod-<id> (rootless: below the user's delegated cgroup) */
 export const podCgroup = (id: string): string => `${podrunSlice() ?? PODRUN_SLICE}/pod-${id}`;
 
-/** The pod's cgroup below the cgroup2 mount (its own, or the one a CRI client named). */
-export const podCgroupOf = (rec: Pick<PodRecord, 'id' | 'cgroup'>): string => rec.cgroup ?? podCgroup(rec.id);
+/** The pod's cgroup below the cgroup2 mount (its own, or the one a CRI client named); null when it has none. */
+export const podCgroupOf = (rec: Pick<PodRecord, 'id' | 'cgroup' | 'noCgroup'>): string | null => (rec.noCgroup ? null : rec.cgroup ?? podCgroup(rec.id));
 
 export function writePod(root: string, rec: PodRecord): void {
   writeFileAtomic(path.join(podDir(root, rec.id), 'pod.json'), `${JSON.stringify(rec, null, 2)}\n`, 0o600, VOLATILE);

@@ -1,11 +1,12 @@
 /** What a pod may ask of rootless podrun, checked before anything is made. Pure. */
+import { HOW_TO_DELEGATE } from '../cgroup/delegation';
 import { PASTA_NETWORK } from '../network/pasta';
 import type { RootlessView } from '../util/rootless';
 import type { PodManifest } from './manifest-schema';
 import { containersAt, podIdFields } from './user-namespace';
 
 /** Each refusal names the field (or option) as written, and why rootless podrun cannot do it. */
-export function rootlessErrors(pod: PodManifest, view: RootlessView | null, o: { network?: string; hostMqueue?: boolean } = {}): string[] {
+export function rootlessErrors(pod: PodManifest, view: RootlessView | null, o: { network?: string; hostMqueue?: boolean; cgroup?: boolean } = {}): string[] {
   if (!view) return [];
   const out: string[] = [];
   const spec = pod.spec;
@@ -18,6 +19,16 @@ export function rootlessErrors(pod: PodManifest, view: RootlessView | null, o: {
   if (spec.hostIPC && o.hostMqueue === false) {
     out.push("spec.hostIPC: rootless, the container's /dev/mqueue is the host's, bound, and this host has no mqueue file system at " +
       "/dev/mqueue (systemd mounts one; else: mkdir /dev/mqueue && mount -t mqueue mqueue /dev/mqueue)");
+  }
+  // without a cgroup, what ends a container's processes with it is its PID namespace of its own: its init's end
+  // kills the rest. A shared or the host's PID namespace has no such end.
+  if (o.cgroup === false) {
+    for (const field of ['hostPID', 'shareProcessNamespace'] as const) {
+      if (spec[field]) {
+        out.push(`spec.${field}: rootless with no cgroup v2 subtree delegated to you, podrun ends a container's processes with its own ` +
+          `PID namespace, which this pod's containers would not have (${HOW_TO_DELEGATE})`);
+      }
+    }
   }
   if (o.network && o.network !== PASTA_NETWORK) {
     out.push(`network ${JSON.stringify(o.network)}: rootless, CNI networks are not available (their plugins need root on the host's network); ` +

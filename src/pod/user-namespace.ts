@@ -2,8 +2,6 @@
  * a range of 65536 host ids of its own, so root in the pod is an unprivileged id outside and an escape lands as
  * nobody. What the manifest may ask then, which range a pod gets (pure), and the ownership shift of what podrun
  * makes for the pod (volumes, /etc files), which its root must own. */
-import fs from 'node:fs';
-import path from 'node:path';
 import { PodrunError } from '../errors';
 import type { PodContainer, PodManifest } from './manifest-schema';
 
@@ -76,13 +74,3 @@ export function userNamespaceErrors(pod: PodManifest, containers: Array<[string,
   return out;
 }
 
-/** Shift the owners of everything under `dir` (itself included, links not followed) into the pod's range: id n of the
- * host becomes base+n, so what podrun made as root (n = 0) belongs to the pod's root. */
-export function shiftOwnership(dir: string, range: IdRange): void {
-  const shift = (p: string): void => {
-    const st = fs.lstatSync(p);
-    if (st.uid < range.size && st.gid < range.size) fs.lchownSync(p, range.uidBase + st.uid, range.gidBase + st.gid);
-    if (st.isDirectory()) for (const e of fs.readdirSync(p)) shift(path.join(p, e));
-  };
-  shift(dir);
-}

@@ -256,20 +256,26 @@ t.test('container ids that are paths are refused by every podrun-oci command, an
 t.test('bounded by default: a memory emptyDir without sizeLimit is as large as the pod\'s memory limit; hostPath types are checked', async (t) => {
   const before = await snapshotHost();
   const { podrun, manifest, hostDir } = await env(t);
-  const pod = `
+  for (const hostUsers of [true, false]) {
+    const pod = `
 apiVersion: v1
 kind: Pod
 metadata: { name: mem }
 spec:
+  hostUsers: ${hostUsers}
   volumes: [{ name: m, emptyDir: { medium: Memory } }]
   containers:
     - { name: a, image: localhost/podrun/busybox, command: [sleep, '3600'], resources: { limits: { memory: 48Mi } }, volumeMounts: [{ name: m, mountPath: /m }] }
     - { name: b, image: localhost/podrun/busybox, command: [sleep, '3600'], resources: { limits: { memory: 16Mi } } }
 `;
-  const r = await podrun('start', manifest('mem', pod));
-  t.equal(r.code, 0, r.stderr);
-  t.match((await podrun('exec', 'mem', '-c', 'a', '--', 'df', '-k', '/m')).stdout, /\s65536\s+0\s+65536\s+0% \/m\n/, '64 MiB: the sum of the limits');
-  t.equal((await podrun('rm', '-f', 'mem')).code, 0);
+    const r = await podrun('start', manifest('mem', pod));
+    t.equal(r.code, 0, r.stderr);
+    t.match((await podrun('exec', 'mem', '-c', 'a', '--', 'df', '-k', '/m')).stdout, /\s65536\s+0\s+65536\s+0% \/m\n/, `64 MiB: the sum of the limits (hostUsers: ${hostUsers})`);
+    // the pod's root (its own, with hostUsers: false) cannot lift the bound: a tmpfs remount needs CAP_SYS_ADMIN over the mount
+    const grow = await podrun('exec', 'mem', '-c', 'a', '--', 'sh', '-c', 'mount -o remount,size=1g /m; df -k /m');
+    t.match(grow.stdout, /\s65536\s+0\s+65536\s+0% \/m\n/, `still 64 MiB after the pod's root tried to remount it larger (hostUsers: ${hostUsers})`);
+    t.equal((await podrun('rm', '-f', 'mem')).code, 0);
+  }
   const typed = (type: string, p: string) => `
 apiVersion: v1
 kind: Pod
@@ -294,7 +300,8 @@ spec:
   t.same(await snapshotHost(), before);
 });
 
-t.test('bounded by default: a 100 MB logger leaves at most containerLogMaxSize × containerLogMaxFiles on disk, and `logs` streams it', async (t) => {
+for (const hostUsers of [true, false]) {
+t.test(`bounded by default: a 100 MB logger leaves at most containerLogMaxSize × containerLogMaxFiles on disk, and \`logs\` streams it (hostUsers: ${hostUsers})`, async (t) => {
   const { podrun, manifest, runRoot, dataRoot } = await env(t);
   // 1,000,000 numbered lines of 100 bytes, as fast as the container can write them
   const pod = `
@@ -303,6 +310,7 @@ kind: Pod
 metadata: { name: loud }
 spec:
   restartPolicy: Never
+  hostUsers: ${hostUsers}
   containers:
     - name: c
       image: localhost/podrun/busybox
@@ -344,25 +352,34 @@ spec:
   // the whole kept log is ~50 MB; reading it whole made the reader's memory 4× that (833 MB for a 200 MB log)
   t.ok(maxRssKiB < 140 * 1024, `podrun logs peak RSS ${Math.round(maxRssKiB / 1024)} MiB for ${Math.round(most / 1048576)} MiB of log`);
 });
+}
 
-t.test('a seccomp profile that denies close_range does not leak the launcher\'s socket into the container', async (t) => {
-  // the fd hygiene ran after the filter and failed silently under runtime-tools' default profile:
-  // the sync socket to podrun-monitor stayed open in the container (and held `start` until it exited)
-  const before = await snapshotHost();
-  const bundle = await makeBundle(t, 'ls /proc/self/fd/', (c) => {
-    c.linux!.seccomp = { defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['close_range'], action: 'SCMP_ACT_ERRNO' }] };
-    c.process!.noNewPrivileges = false; // the filter is then installed early, while podrun still holds CAP_SYS_ADMIN
+for (const userns of [false, true]) {
+  t.test(`a seccomp profile that denies close_range does not leak the launcher's socket into the container${userns ? ' (in a user namespace of its own)' : ''}`, async (t) => {
+    // the fd hygiene ran after the filter and failed silently under runtime-tools' default profile:
+    // the sync socket to podrun-monitor stayed open in the container (and held `start` until it exited)
+    const before = await snapshotHost();
+    const bundle = await makeBundle(t, 'ls /proc/self/fd/', (c) => {
+      c.linux!.seccomp = { defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['close_range'], action: 'SCMP_ACT_ERRNO' }] };
+      c.process!.noNewPrivileges = false; // the filter is then installed early, while podrun still holds CAP_SYS_ADMIN
+      if (userns) {
+        // the launch holds more across a user namespace's set-up (the maps are written by its parent)
+        c.linux!.namespaces!.push({ type: 'user' });
+        c.linux!.uidMappings = [{ containerID: 0, hostID: 0x90000000, size: 65536 }];
+        c.linux!.gidMappings = [{ containerID: 0, hostID: 0x90000000, size: 65536 }];
+      }
+    });
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'podrun-fds-'));
+    t.teardown(() => fs.rmSync(root, { recursive: true, force: true }));
+    const out = path.join(root, 'out');
+    const id = uniqueId('fds');
+    const oci = path.join(repoRoot, 'bin', 'podrun-oci');
+    const create = await runCmd('sh', ['-c', `${oci} --root ${root}/state create --bundle ${bundle} ${id} </dev/null >${out} 2>&1`]);
+    t.equal(create.code, 0, create.stderr);
+    t.equal((await runCmd(oci, ['--root', `${root}/state`, 'start', id])).code, 0);
+    await waitFor(async () => JSON.parse((await runCmd(oci, ['--root', `${root}/state`, 'state', id])).stdout).status === 'stopped', 'exit');
+    t.equal(fs.readFileSync(out, 'utf8'), '0\n1\n2\n3\n', 'stdio and ls\'s own directory fd, nothing of the launcher');
+    t.equal((await runCmd(oci, ['--root', `${root}/state`, 'delete', id])).code, 0);
+    t.same(await snapshotHost(), before);
   });
-  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'podrun-fds-'));
-  t.teardown(() => fs.rmSync(root, { recursive: true, force: true }));
-  const out = path.join(root, 'out');
-  const id = uniqueId('fds');
-  const oci = path.join(repoRoot, 'bin', 'podrun-oci');
-  const create = await runCmd('sh', ['-c', `${oci} --root ${root}/state create --bundle ${bundle} ${id} </dev/null >${out} 2>&1`]);
-  t.equal(create.code, 0, create.stderr);
-  t.equal((await runCmd(oci, ['--root', `${root}/state`, 'start', id])).code, 0);
-  await waitFor(async () => JSON.parse((await runCmd(oci, ['--root', `${root}/state`, 'state', id])).stdout).status === 'stopped', 'exit');
-  t.equal(fs.readFileSync(out, 'utf8'), '0\n1\n2\n3\n', 'stdio and ls\'s own directory fd, nothing of the launcher');
-  t.equal((await runCmd(oci, ['--root', `${root}/state`, 'delete', id])).code, 0);
-  t.same(await snapshotHost(), before);
-});
+}

@@ -131,6 +131,21 @@ function pidsUnder(dir: string): number[] {
   return out;
 }
 
+/** The host's processes of a uid (zombies aside: pid 1 reaps late here), with their command lines. */
+function userProcesses(uid: number): Array<{ pid: number; cmdline: string }> {
+  const out: Array<{ pid: number; cmdline: string }> = [];
+  for (const d of fs.readdirSync('/proc').filter((x) => /^\d+$/.test(x))) {
+    try {
+      const status = fs.readFileSync(`/proc/${d}/status`, 'utf8');
+      if (Number(/^Uid:\s+(\d+)/m.exec(status)![1]) !== uid || /^State:\s+Z/m.test(status)) continue;
+      out.push({ pid: Number(d), cmdline: fs.readFileSync(`/proc/${d}/cmdline`, 'utf8').split('\0').filter(Boolean).join(' ') });
+    } catch {
+      /* gone meanwhile */
+    }
+  }
+  return out;
+}
+
 const hostUidOf = (pid: number): number => Number(/^Uid:\s+(\d+)/m.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))![1]);
 
 const manifest = (u: RootlessUser, name: string, text: string): string => {
@@ -369,7 +384,7 @@ await web.remove();
   t.same(fs.readdirSync(path.join(u.runDir, 'podrun', 'pods')), [], 'the scope removed its pod');
 });
 
-t.test('rootless with the user\'s own id only (no /etc/subuid), and without a delegated cgroup', async (t) => {
+t.test('rootless with the user\'s own id only (no /etc/subuid), and without a delegated cgroup (pods untracked by cgroupfs, ended by their PID namespaces)', async (t) => {
   const fx = await fixtures();
   const u = await rootlessUser(t, { subids: false });
   t.equal(u.subuid, null);
@@ -404,11 +419,48 @@ spec:
   t.pass('a single-id pod serves its hostPort through pasta');
   t.equal((await u.podrun('rm', '-f', 'soloweb')).code, 0);
 
-  // outside a delegated cgroup: refused, saying how to get one, nothing made
-  const r = await u.run(['podrun', 'start', f], { delegated: false });
-  t.not(r.code, 0);
-  t.match(r.stderr, /rootless: no cgroup v2 subtree is delegated to you/);
-  t.equal((await u.podrun('ps', '-a', '-q')).stdout, '');
+  // outside a delegated cgroup: the pod runs in the user's own cgroup, its limits said not enforced by field; each
+  // container's processes end with its PID namespace — one that left its parent too, at stop and at rm
+  const own = fs.readFileSync('/proc/self/cgroup', 'utf8');
+  const loose = (name: string, extra = '') => manifest(u, name, `
+apiVersion: v1
+kind: Pod
+metadata: { name: ${name} }
+spec:
+  terminationGracePeriodSeconds: 0${extra}
+  containers:
+    - name: c
+      image: localhost/podrun/busybox
+      command: [sh, -c, "setsid sh -c 'exec sleep 4242' </dev/null >/dev/null 2>&1 & exec sleep 300"]
+      resources: { limits: { memory: 64Mi } }
+    - { name: d, image: localhost/podrun/busybox, command: [sh, -c, "trap '' TERM; sleep 301 & wait"] }
+`);
+  const sleepers = () => userProcesses(u.uid).filter((p) => /^sleep (4242|300|301)$/.test(p.cmdline));
+  const r = await u.run(['podrun', 'start', loose('loose')], { delegated: false });
+  t.equal(r.code, 0, r.stderr);
+  t.match(r.stderr, /warning: spec\.containers\[0\]\.resources\.limits\.memory: not enforced: rootless, no cgroup v2 subtree is delegated to you \(systemd gives each user one/);
+  await waitFor(async () => sleepers().length === 3, 'the pod\'s three sleeps');
+  t.same(sleepers().map((p) => fs.readFileSync(`/proc/${p.pid}/cgroup`, 'utf8')), [own, own, own], 'in the cgroup podrun ran in');
+  t.equal((await u.run(['podrun', 'exec', 'loose', '-c', 'd', '--', 'echo', 'in'], { delegated: false })).stdout, 'in\n', 'exec');
+  t.match((await u.run(['podrun', 'ps'], { delegated: false })).stdout, /^loose\s+\w+\s+2\/2\s+Running/m);
+  // stop: SIGKILL reaches the container that ignores SIGTERM, and what left its parent
+  const stop = await u.run(['podrun', 'stop', 'loose'], { delegated: false });
+  t.equal(stop.code, 0, stop.stderr);
+  await waitFor(async () => sleepers().length === 0, 'every sleep ended by stop');
+  t.equal((await u.run(['podrun', 'rm', 'loose'], { delegated: false })).code, 0);
+  const again = await u.run(['podrun', 'start', loose('loose2')], { delegated: false });
+  t.equal(again.code, 0, again.stderr);
+  await waitFor(async () => sleepers().length === 3, 'the second pod\'s three sleeps');
+  t.equal((await u.run(['podrun', 'rm', '-f', 'loose2'], { delegated: false })).code, 0);
+  t.same(sleepers(), [], 'rm -f ends every process of the pod, the one that left its parent too');
+  t.same(userProcesses(u.uid).filter((p) => p.pid !== u.pausePid()).map((p) => p.cmdline), [], 'no process of the user left but the pause process');
+  // what needs a cgroup to end with the pod is refused, by field, saying how to get one
+  for (const field of ['hostPID', 'shareProcessNamespace']) {
+    const x = await u.run(['podrun', 'start', loose('shared', `\n  ${field}: true`)], { delegated: false });
+    t.not(x.code, 0, `${field}: refused`);
+    t.match(x.stderr, new RegExp(`spec\\.${field}: rootless with no cgroup v2 subtree delegated to you, podrun ends a container's processes with its own PID namespace`));
+  }
+  t.equal((await u.podrun('ps', '-a', '-q')).stdout, '', 'nothing left');
 });
 
 t.test('rootless --network pasta: hostPorts forwarded from the host and nothing else; the pod reaches out, not host-only services; rm frees the ports', async (t) => {

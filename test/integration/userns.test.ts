@@ -3,9 +3,12 @@
  * for the pod belongs to its root — and that root, tried as an attacker would, cannot act on host files as host
  * root can. */
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import t, { type Test } from 'tap';
-import { podEnv, snapshotHost, waitFor } from '../helpers';
+import { podEnv, podrunBin, runCmd, snapshotHost, waitFor } from '../helpers';
+import { shiftedCopy } from '../../src/image/id-shift';
+import { nativeFs } from '../../src/native';
 
 const pod = (name: string, extra = '', container = '[sh, -c, "echo up; exec sleep 300"]') => `
 apiVersion: v1
@@ -85,6 +88,59 @@ t.test('a hostUsers: false pod: its root is an unprivileged range of host ids', 
   const after = await snapshotHost();
   t.same(after.mounts, before.mounts, 'no mounts left (idmapped layer views, namespaces)');
   t.same(after.cgroups, before.cgroups);
+});
+
+t.test('where the kernel cannot idmap-mount the layers: a copy with owners shifted, said so; the pod sees the same; rm removes it', async (t) => {
+  const before = await snapshotHost();
+  const e = await env(t);
+  // the fallback, chosen: this kernel has idmapped mounts
+  const copying = { ...process.env, PODRUN_LAYER_IDMAP: 'copy' };
+  const start = await runCmd(podrunBin, ['--data-root', e.dataRoot, '--runroot', e.runRoot, 'start', await e.manifest('copied', pod('copied'))], { env: copying });
+  t.equal(start.code, 0, start.stderr);
+  t.match(start.stderr, /warning: spec\.hostUsers: false: container main runs on a copy of its image's layers with owners shifted into the pod's ids \(PODRUN_LAYER_IDMAP=copy; idmapped mounts need kernel ≥ 5\.19/);
+  const rec = e.record('copied');
+  const { uidBase, gidBase } = rec.userns!;
+  t.equal((await e.inside('copied', 'stat -c %u:%g /bin/busybox /etc/passwd /home/user; id -u')).stdout, '0:0\n0:0\n1000:1000\n0\n', 'the pod sees the image\'s owners, as through idmapped layers');
+  const copy = path.join(rec.dataDir, 'containers', 'main', 'shifted', '0');
+  t.same([fs.statSync(path.join(copy, 'bin/busybox')).uid, fs.statSync(path.join(copy, 'home/user')).gid], [uidBase, gidBase + 1000], 'the copy is owned by the range on the host');
+  const layers = path.join(e.dataRoot, 'layers');
+  const shared = fs.readdirSync(layers).map((d) => path.join(layers, d, 'fs', 'bin', 'busybox')).find((f) => fs.existsSync(f))!;
+  t.equal(fs.statSync(shared).uid, 0, 'the shared layer is not chowned');
+  t.equal((await e.inside('copied', 'echo x > /bin/new && rm /etc/passwd && echo ok')).stdout, 'ok\n', 'its root writes over the copied layers');
+  t.notOk(fs.existsSync(path.join(copy, 'bin/new')), 'writes go to its own layer, not the copy');
+  t.ok(fs.existsSync(path.join(copy, 'etc/passwd')), 'a removal is a whiteout above the copy');
+  t.equal((await e.podrun('rm', '-f', 'copied')).code, 0);
+  t.notOk(fs.existsSync(rec.dataDir), 'rm removes the copy with the pod');
+  t.same(await snapshotHost(), before);
+});
+
+t.test('a shifted copy keeps what chown would lose: setuid bits, file capabilities (rooted in the range), hard links, whiteouts, opaque marks', async (t) => {
+  const top = fs.mkdtempSync(path.join(os.tmpdir(), 'podrun-shift-'));
+  t.teardown(() => fs.rmSync(top, { recursive: true, force: true }));
+  const src = path.join(top, 'layer');
+  fs.mkdirSync(path.join(src, 'opaque'), { recursive: true });
+  nativeFs().lsetxattr(path.join(src, 'opaque'), 'trusted.overlay.opaque', Buffer.from('y'));
+  fs.writeFileSync(path.join(src, 'ping'), 'x');
+  fs.chmodSync(path.join(src, 'ping'), 0o4755);
+  t.equal((await runCmd('setcap', ['cap_net_raw+ep', path.join(src, 'ping')])).code, 0);
+  fs.linkSync(path.join(src, 'ping'), path.join(src, 'ping-link'));
+  fs.writeFileSync(path.join(src, 'mine'), '');
+  fs.chownSync(path.join(src, 'mine'), 1000, 70000); // a gid beyond the range
+  t.equal((await runCmd('mknod', [path.join(src, 'gone'), 'c', '0', '0'])).code, 0);
+  fs.symlinkSync('ping', path.join(src, 'sym'));
+  const range = { uidBase: 0x80000000, gidBase: 0x80000000, size: 65536 };
+  const dest = path.join(top, 'copy');
+  shiftedCopy(src, dest, range);
+  const st = (f: string) => fs.lstatSync(path.join(dest, f));
+  t.same([st('.').uid, st('ping').uid, st('sym').uid, st('gone').uid], [range.uidBase, range.uidBase, range.uidBase, range.uidBase], 'root\'s entries are the range\'s root\'s, links not followed');
+  t.same([st('mine').uid, st('mine').gid], [range.uidBase + 1000, 70000], 'uid 1000 shifted; an id beyond the range kept (the pod sees its overflow id, as through an idmapped mount)');
+  t.equal(st('ping').mode & 0o7777, 0o4755, 'setuid kept over the chown');
+  t.equal(st('ping').ino, st('ping-link').ino, 'hard link kept, shifted once');
+  const caps = nativeFs().lgetxattr(path.join(dest, 'ping'), 'security.capability')!;
+  t.same([caps.length, caps.readUInt32LE(0) >>> 24, caps.readUInt32LE(20)], [24, 3, range.uidBase], 'the file capability kept, rooted at the range');
+  t.ok(st('gone').isCharacterDevice() && st('gone').rdev === 0, 'the whiteout kept');
+  t.equal(nativeFs().lgetxattr(path.join(dest, 'opaque'), 'trusted.overlay.opaque')?.toString(), 'y', 'the opaque mark kept');
+  t.equal(fs.lstatSync(path.join(src, 'ping')).uid, 0, 'the source untouched');
 });
 
 t.test('a restarted container gets a fresh writable layer its root still owns', async (t) => {

@@ -1,5 +1,10 @@
 /** Spec → plan translation, without root. */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import t from 'tap';
+import { enforceResources } from '../../src/oci/enforce-resources';
+import { prepareLaunch } from '../../src/oci/prepare';
 import { buildLaunchPlan, planDevices, planMount, planNamespaces, planSysctls } from '../../src/oci/build-plan';
 import { capabilityMask, parseCapMask } from '../../src/oci/capabilities';
 import { defaultSpec } from '../../src/oci/default-spec';
@@ -176,4 +181,25 @@ t.test('idmapped bind mounts: with the joined user namespace, one mapping for al
   t.equal(field(() => buildLaunchPlan(cfg(undefined), { bundle: '/b' })), `mounts[${n}].uidMappings`, 'no joined user namespace');
   t.equal(field(() => buildLaunchPlan(cfg('/u', [{ destination: '/d2', type: 'bind', source: '/s2', options: ['rbind'], uidMappings: [{ containerID: 0, hostID: 1, size: 65536 }], gidMappings: maps.gidMappings }]), { bundle: '/b' })), `mounts[${n + 1}].uidMappings`, 'a second mapping');
   t.equal(field(() => buildLaunchPlan(cfg('/u', [], { uidMappings: maps.uidMappings }), { bundle: '/b' })), `mounts[${n}].gidMappings`, 'both maps');
+});
+
+t.test('no cgroup (rootless, none delegated): the container needs a PID namespace of its own, and its limits are said not enforced', async (t) => {
+  const rootfs = fs.mkdtempSync(path.join(os.tmpdir(), 'podrun-nocg-'));
+  t.teardown(() => fs.rmSync(rootfs, { recursive: true, force: true }));
+  const spec = (pid: Record<string, string> | null) => {
+    const c = defaultSpec();
+    c.root = { path: rootfs };
+    c.linux!.namespaces = c.linux!.namespaces!.filter((n) => n.type !== 'pid').concat(pid ? [pid as never] : []);
+    c.linux!.resources = { memory: { limit: 64 << 20 }, pids: { limit: 10 } };
+    return { config: c, bundle: rootfs };
+  };
+  const p = prepareLaunch(spec({ type: 'pid' }), { id: 'nocg', noCgroup: true });
+  t.equal(p.cgroup, '');
+  t.notOk(p.plan.cgroup, 'the launch clones into no cgroup');
+  const said: string[] = [];
+  enforceResources(p, false, (m) => said.push(m));
+  t.same(said, ['linux.resources.memory.limit: not enforced: the container has no cgroup', 'linux.resources.pids.limit: not enforced: the container has no cgroup']);
+  t.throws(() => enforceResources(p, true, () => undefined), /strict limits/);
+  t.throws(() => prepareLaunch(spec(null), { id: 'nocg', noCgroup: true }), /linux\.namespaces: without a cgroup, a container's processes are tracked by its PID namespace, so it needs one of its own \(this one stays in the host's\)/);
+  t.throws(() => prepareLaunch(spec({ type: 'pid', path: '/proc/1/ns/pid' }), { id: 'nocg', noCgroup: true }), /this one joins \/proc\/1\/ns\/pid/);
 });

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import t from 'tap';
-import { parseKeyValues, readCgroupStats } from '../../src/cgroup/stats';
+import { oomKills, parseKeyValues, readCgroupStats } from '../../src/cgroup/stats';
 
 function fakeCgroup(t: { teardown(fn: () => void): void }, files: Record<string, string>): string {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'fake-cgroup-'));
@@ -41,4 +41,13 @@ t.test('a hybrid host: only the core cpu.stat', async (t) => {
   const s = readCgroupStats(dir);
   t.same(s.unavailable, ['memory', 'pids', 'io']);
   t.equal(s.cpu?.throttling, undefined, 'no cpu controller: no throttling data');
+});
+
+t.test('no cgroup (rootless, none delegated): every controller unavailable, never files of the working directory', async (t) => {
+  const cwd = fakeCgroup(t, { 'memory.events': 'oom_kill 7\n', 'memory.current': '1\n', 'cpu.stat': 'usage_usec 1\n' });
+  const was = process.cwd();
+  process.chdir(cwd);
+  t.teardown(() => process.chdir(was));
+  t.same(readCgroupStats(''), { unavailable: ['cpu', 'memory', 'pids', 'io'] });
+  t.equal(oomKills(''), 0);
 });

@@ -88,6 +88,12 @@ t.test('what a rootless pod may not ask, by field', async (t) => {
   t.match(rootlessErrors(pod({ hostNetwork: true, hostPID: true, hostIPC: true, shareProcessNamespace: true }), view, { hostMqueue: false }), [
     /^spec\.hostIPC: rootless, the container's \/dev\/mqueue is the host's, bound, and this host has no mqueue file system at \/dev\/mqueue/,
   ]);
+  t.same(rootlessErrors(pod({ hostPID: true }), view, { cgroup: true }), [], 'with a delegated cgroup: the host\'s PID namespace');
+  t.match(rootlessErrors(pod({ hostPID: true, shareProcessNamespace: true }), view, { cgroup: false }), [
+    /^spec\.hostPID: rootless with no cgroup v2 subtree delegated to you, podrun ends a container's processes with its own PID namespace/,
+    /^spec\.shareProcessNamespace: rootless with no cgroup/,
+  ], 'without one: no PID namespace of its own to end a container\'s processes');
+  t.same(rootlessErrors(pod({}), view, { cgroup: false }), [], 'a pod of its own PID namespaces runs without one');
   t.match(rootlessErrors(pod({}), view, { network: 'podrun' }), [/^network "podrun": rootless, CNI networks are not available/]);
   t.match(rootlessErrors(pod({ securityContext: { runAsUser: 65537, supplementalGroups: [70000] } }, { securityContext: { runAsGroup: 99999 } }), view), [
     /^spec\.securityContext\.runAsUser: 65537 is outside your user namespace's ids \(0–65536\)/,

@@ -5,6 +5,7 @@ import { type ContainerRecord, type ExitRecord, isStarted, readExit } from './st
 import { deriveStatus, type OciStatus } from './status';
 
 export function isFrozen(cgroup: string): boolean {
+  if (!cgroup) return false; // no cgroup: never frozen
   try {
     return cgroupEvent(cgroup, 'frozen');
   } catch {

@@ -57,13 +57,13 @@ export async function createContainer(source: RunSource, opts: CreateOptions): P
       annotations: config.annotations ?? {},
       created: new Date().toISOString(),
       cgroup,
-      cgroupCreated: cgroupDirsToCreate(cgroup),
+      cgroupCreated: cgroup ? cgroupDirsToCreate(cgroup) : [],
       warnings,
       hooks: config.hooks,
       ...(plan.hostMountNs && plan.rootfs ? { hostMounts: plan.rootfs } : {}),
     };
     writeRecord(opts.root, rec); // "creating", before the cgroup exists: delete/gc can clean up if we die from here on
-    created = rec.cgroupCreated = createCgroup(cgroup);
+    if (cgroup) created = rec.cgroupCreated = createCgroup(cgroup);
     enforceResources(prepared, opts.strictLimits, (m) => warnings.push(m));
     for (const w of warnings) opts.onWarning?.(w);
     writeRecord(opts.root, rec);
@@ -106,7 +106,7 @@ export async function createContainer(source: RunSource, opts: CreateOptions): P
     if (opts.pidFile) writeFileSync(opts.pidFile, String(rec.pid));
     return rec;
   } catch (e) {
-    await removeCgroup(cgroup).catch(() => undefined);
+    if (cgroup) await removeCgroup(cgroup).catch(() => undefined);
     pruneEmpty(created.slice(0, -1));
     if (plan.hostMountNs && plan.rootfs) removeMountsUnder(plan.rootfs);
     removeContainerDir(opts.root, opts.id);

@@ -1,11 +1,14 @@
 /** `delete [--force]`: kill what is left, wait for the monitor, remove the
  * cgroup and the state. Also cleans what a crash left half-made. */
 import { existsSync } from 'node:fs';
+import { constants } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { pruneEmpty, removeCgroup } from '../../cgroup/lifecycle';
 import { PodrunError } from '../../errors';
 import { runHooksLenient } from '../hooks';
 import { containerStatus } from './container-status';
+import { signalProcess } from './kill';
+import { nativeApi } from '../../native';
 import { cancelRestarts } from './restart';
 import { isSameProcess, waitProcessGone } from '../../util/process-identity';
 import { askMonitor } from './monitor-client';
@@ -35,8 +38,10 @@ export async function deleteContainer(root: string, id: string, opts: { force?: 
   }
   // a monitor that restarts the container must not launch it again
   await cancelRestarts(root, id);
-  // cgroup.kill reaches everything, frozen or not; then the monitor records the exit and leaves
-  await removeCgroup(rec.cgroup);
+  // cgroup.kill reaches everything, frozen or not; then the monitor records the exit and leaves. Without a cgroup,
+  // SIGKILL to its init ends its PID namespace, which prepare made sure is its own
+  if (rec.cgroup) await removeCgroup(rec.cgroup);
+  else if (rec.pid) signalProcess(nativeApi(), rec.pid, rec.pidStartTime, constants.signals.SIGKILL);
   await waitProcessGone(rec.pid, rec.pidStartTime, 5_000);
   if (rec.sharedMonitor) {
     // a pod's monitor stays for the other containers: it only forgets this one (once it recorded the exit)

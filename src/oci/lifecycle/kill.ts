@@ -1,12 +1,13 @@
-/** `kill`: signal the container's init (or, with all, every process in its cgroup). */
-import { readFileSync } from 'node:fs';
+/** `kill`: signal the container's init (or, with all, every process in its cgroup — or, for a container without
+ * one, in its PID namespace). */
+import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import path from 'node:path';
 import { PodrunError } from '../../errors';
 import { nativeApi, type NativeApi } from '../../native';
 import { parseSignal } from '../signals';
 import { containerStatus } from './container-status';
 import { processStartTime } from '../../util/process-identity';
-import { requireRecord } from './state-store';
+import { requireRecord, type ContainerRecord } from './state-store';
 
 /** Signal pid only if it is still the process that started at startTime. */
 export function signalProcess(native: NativeApi, pid: number, startTime: number | undefined, sig: number): boolean {
@@ -30,6 +31,27 @@ export function cgroupPids(cgroup: string): number[] {
   }
 }
 
+/** The processes in the PID namespace of `pid` (its init), by /proc: what a container without a cgroup holds. */
+export function pidNamespacePids(pid: number): number[] {
+  const ns = (p: number | string): string | undefined => {
+    try {
+      return readlinkSync(`/proc/${p}/ns/pid`);
+    } catch {
+      return undefined; // gone, or not ours to see
+    }
+  };
+  const own = ns(pid);
+  if (!own) return [];
+  return readdirSync('/proc').filter((d) => /^\d+$/.test(d) && ns(d) === own).map(Number);
+}
+
+/** The container's processes: its cgroup's, or (no cgroup) its PID namespace's while its init is the one recorded. */
+export function containerPids(rec: ContainerRecord): number[] {
+  if (rec.cgroup) return cgroupPids(rec.cgroup);
+  if (!rec.pid || processStartTime(rec.pid) !== rec.pidStartTime) return [];
+  return pidNamespacePids(rec.pid);
+}
+
 export function killContainer(root: string, id: string, signal: string | number = 'SIGTERM', opts: { all?: boolean; native?: NativeApi } = {}): void {
   const native = opts.native ?? nativeApi();
   const sig = parseSignal(signal);
@@ -39,7 +61,7 @@ export function killContainer(root: string, id: string, signal: string | number 
   if (status === 'stopped' && opts.all) return; // runc: --all on a stopped container signals its (empty) cgroup
   if (status === 'stopped' || status === 'creating') throw new PodrunError('EINVALID_CONFIG', `container not running: ${id} is ${status}, nothing to signal`);
   if (opts.all) {
-    for (const pid of cgroupPids(rec.cgroup)) signalProcess(native, pid, undefined, sig);
+    for (const pid of containerPids(rec)) signalProcess(native, pid, undefined, sig);
     return;
   }
   if (!signalProcess(native, rec.pid!, rec.pidStartTime, sig)) throw new PodrunError('EINVALID_CONFIG', `container not running: ${id}'s process has exited`);

@@ -13,6 +13,7 @@ async function setFrozen(root: string, id: string, frozen: boolean): Promise<voi
   if (status !== want && !(frozen && status === 'created')) {
     throw new PodrunError('EINVALID_CONFIG', `container ${id} is ${status}, not ${want}`);
   }
+  if (!rec.cgroup) throw new PodrunError('EHOST', `container ${id} has no cgroup (rootless, no cgroup v2 subtree delegated): it cannot be ${frozen ? 'paused' : 'resumed'}, which is cgroup.freeze`);
   writeFileSync(path.join(rec.cgroup, 'cgroup.freeze'), frozen ? '1' : '0');
   const deadline = Date.now() + 5_000;
   while (isFrozen(rec.cgroup) !== frozen) {
