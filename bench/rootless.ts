@@ -12,6 +12,7 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { ensureFixtures } from '../rootfs-fixtures/generate';
 import { repo } from './common';
+import { makeRootlessUser } from '../test/support/rootless-user';
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
@@ -27,37 +28,18 @@ ${Array.from({ length: n }, (_, i) => `    - { name: c${i}, image: localhost/pod
 async function main(): Promise<void> {
   const runs = Number(process.env.PODRUN_BENCH_RUNS ?? 15);
   const fx = await ensureFixtures();
-  const name = `prbench${process.pid % 100000}`;
-  execFileSync('useradd', ['-m', '-s', '/bin/sh', name]);
-  const uid = Number(execFileSync('id', ['-u', name]).toString());
-  const gid = Number(execFileSync('id', ['-g', name]).toString());
-  const home = `/home/${name}`;
-  const top = fs.mkdtempSync(path.join(os.tmpdir(), 'podrun-bench-rootless-'));
-  fs.chmodSync(top, 0o755);
-  const pkg = path.join(top, 'pkg');
-  fs.mkdirSync(pkg);
-  execFileSync('mount', ['--bind', '-o', 'ro', repo, pkg]);
-  const xdg = path.join(top, 'xdg');
-  fs.mkdirSync(xdg, { mode: 0o700 });
-  fs.chownSync(xdg, uid, gid);
-  const cgroup = `/sys/fs/cgroup/unified/podrun-bench-${name}`;
-  fs.mkdirSync(cgroup);
-  execFileSync('chown', ['-R', `${uid}:${gid}`, cgroup]);
+  const u = makeRootlessUser({ prefix: 'prbench', subids: true, repo });
   const as = (args: string[]): string => {
-    const r = spawnSync('sh', ['-c', `echo $$ > ${cgroup}/cgroup.procs && exec setpriv --reuid=${uid} --regid=${gid} --init-groups -- env -i HOME=${home} PATH=${pkg}/bin:/usr/bin:/bin XDG_RUNTIME_DIR=${xdg} "$@"`, 'sh', ...args], { cwd: top, encoding: 'utf8' });
+    const [cmd, ...rest] = u.command(args);
+    const r = spawnSync(cmd!, rest, { cwd: u.top, encoding: 'utf8' });
     if (r.status !== 0) throw new Error(`${args.join(' ')}: ${r.stderr}`);
     return r.stdout;
   };
-  const file = (n: string, text: string): string => {
-    const f = path.join(xdg, n);
-    fs.writeFileSync(f, text);
-    fs.chownSync(f, uid, gid);
-    return f;
-  };
+  const file = u.file;
   try {
-    const tar = path.join(xdg, 'bb.tar');
+    const tar = path.join(u.runDir, 'bb.tar');
     execFileSync('tar', ['-C', fx.images['busybox-gzip']!, '-cf', tar, '.']);
-    fs.chownSync(tar, uid, gid);
+    fs.chownSync(tar, u.uid, u.gid);
     as(['podrun', 'load', '-q', '--name', 'localhost/podrun/busybox', tar]);
     as(['podman', 'load', '-q', '-i', tar]);
     as(['podman', 'tag', 'localhost/latest', 'localhost/podrun/busybox']);
@@ -101,19 +83,7 @@ async function main(): Promise<void> {
     console.log(line('3 containers', times.podrun3, times.podman3, 'podman kube play'));
     console.log(line('1 + hostPort', times.podrunNet, times.podmanNet, 'podman run -d -p (slirp4netns)'));
   } finally {
-    // the user's processes (the pause processes of podrun and podman, conmon) first, then what they used
-    spawnSync('sh', ['-c', `for p in $(ps -u ${uid} -o pid=); do kill -9 $p; done; sleep 0.3`]);
-    spawnSync('umount', ['-l', pkg]);
-    for (const d of fs.existsSync(cgroup) ? execFileSync('find', [cgroup, '-depth', '-type', 'd']).toString().split('\n').filter(Boolean) : []) {
-      try {
-        fs.rmdirSync(d);
-      } catch {
-        fs.writeFileSync(path.join(d, 'cgroup.kill'), '1');
-      }
-    }
-    if (fs.existsSync(cgroup)) spawnSync('sh', ['-c', `sleep 0.3; find ${cgroup} -depth -type d -exec rmdir {} +`]);
-    spawnSync('userdel', ['-r', '-f', name]);
-    fs.rmSync(top, { recursive: true, force: true });
+    u.remove(); // the user's processes (the pause processes of podrun and podman, conmon) first, then what they used
   }
 }
 

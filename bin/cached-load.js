@@ -19,21 +19,38 @@ function loadCached(file) {
   return loaded.get(file);
 }
 
+/** Next to the bundle where we may write there (root, a clone of one's own); else in the user's cache directory:
+ * an ordinary user of an installed package, or rootless podrun, whose namespace cannot write the package either,
+ * would otherwise compile every bundle anew at every command. */
+function cachePath(file) {
+  const name = `${path.basename(file)}.${loadCached.profile}.cache`;
+  try {
+    fs.accessSync(path.dirname(file), fs.constants.W_OK);
+    return path.join(path.dirname(file), name);
+  } catch {}
+  const home = process.env.XDG_CACHE_HOME || (process.env.HOME && path.join(process.env.HOME, '.cache'));
+  // one directory per package copy: each has its own bundles
+  return home ? path.join(home, 'podrun', 'code-cache', path.dirname(file).replace(/\//g, '%'), name) : null;
+}
+
 function load(file) {
-  const cacheFile = `${file}.${loadCached.profile}.cache`;
+  const cacheFile = cachePath(file);
   let cached;
   try {
-    cached = fs.readFileSync(cacheFile);
+    // a code cache is code: only one of our own that no one else could have written
+    const st = cacheFile && fs.lstatSync(cacheFile);
+    if (st && st.isFile() && st.uid === process.geteuid() && (st.mode & 0o022) === 0) cached = fs.readFileSync(cacheFile);
   } catch {}
   const script = new vm.Script(Module.wrap(fs.readFileSync(file, 'utf8')), { filename: file, cachedData: cached });
   const mod = { exports: {} };
   script.runInThisContext().call(mod.exports, mod.exports, require, mod, file, path.dirname(file));
-  if (!cached || script.cachedDataRejected) {
+  if (cacheFile && (!cached || script.cachedDataRejected)) {
     // at exit: the cache then holds every function this run compiled
     process.once('exit', () => {
       try {
         const tmp = `${cacheFile}.${process.pid}`;
-        fs.writeFileSync(tmp, script.createCachedData());
+        fs.mkdirSync(path.dirname(cacheFile), { recursive: true, mode: 0o700 });
+        fs.writeFileSync(tmp, script.createCachedData(), { mode: 0o600 });
         fs.renameSync(tmp, cacheFile);
       } catch {}
     });

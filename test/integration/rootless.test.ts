@@ -12,115 +12,34 @@ import path from 'node:path';
 import t, { type Test } from 'tap';
 import { fixtures, repoRoot, runCmd, tempDir, waitFor, type CmdResult } from '../helpers';
 import { startRegistry } from '../support/registry';
+import { CGROUP2, makeRootlessUser, type RootlessUser as MadeUser } from '../support/rootless-user';
 
-const CGROUP2 = '/sys/fs/cgroup/unified';
 const hostMounts = (): string[] => fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter(Boolean).map((l) => l.split(' ').slice(3, 5).join(' ')).sort();
 const before = { mounts: hostMounts(), subuid: fs.readFileSync('/etc/subuid', 'utf8'), subgid: fs.readFileSync('/etc/subgid', 'utf8'), passwd: fs.readFileSync('/etc/passwd', 'utf8') };
 
-interface RootlessUser {
-  name: string;
-  uid: number;
-  gid: number;
-  home: string;
-  /** the package, where the user can reach it */
-  pkg: string;
-  runDir: string;
-  /** the user's first subordinate uid/gid (null: none) */
-  subuid: number | null;
-  subgid: number | null;
-  cgroup: string | null;
-  /** a command as the user (env -i: HOME, PATH with the package's bin first, XDG_RUNTIME_DIR), in the delegated cgroup */
+interface RootlessUser extends MadeUser {
+  /** a command as the user, in the delegated cgroup unless `delegated: false` */
   run(args: string[], o?: { input?: string; delegated?: boolean; wrap?: string[] }): Promise<CmdResult>;
   podrun(...args: string[]): Promise<CmdResult>;
-  /** the pause process keeping the user's namespace, if any */
-  pausePid(): number | null;
 }
 
-const firstRange = (file: string, name: string): number | null => {
-  const line = fs.readFileSync(file, 'utf8').split('\n').find((l) => l.startsWith(`${name}:`));
-  return line ? Number(line.split(':')[1]) : null;
-};
-
-const readable = (p: string): boolean => {
-  // every directory up to the package must be searchable by others, its files readable
-  for (let d = p; d !== '/'; d = path.dirname(d)) if ((fs.statSync(d).mode & 0o001) === 0) return false;
-  return (fs.statSync(path.join(p, 'bin', 'podrun')).mode & 0o005) === 0o005;
-};
-
 async function rootlessUser(t: Test, o: { subids: boolean }): Promise<RootlessUser> {
-  const name = `prt${process.pid % 10000}${Math.floor(Math.random() * 1000)}`;
-  execFileSync('useradd', ['-m', '-s', '/bin/sh', name]);
-  if (!o.subids) {
-    // useradd gave the user ranges; this user is to have its own id only
-    for (const f of ['/etc/subuid', '/etc/subgid']) fs.writeFileSync(f, fs.readFileSync(f, 'utf8').split('\n').filter((l) => !l.startsWith(`${name}:`)).join('\n'));
-  }
-  const uid = Number(execFileSync('id', ['-u', name]).toString());
-  const gid = Number(execFileSync('id', ['-g', name]).toString());
-  const home = `/home/${name}`;
-  const top = fs.mkdtempSync(path.join(os.tmpdir(), 'podrun-rootless-'));
-  fs.chmodSync(top, 0o755);
-  const pkg = path.join(top, 'pkg');
-  fs.mkdirSync(pkg);
-  if (!readable(repoRoot)) t.comment(`${repoRoot} is not searchable by other users: bind-mounted where they can reach it`);
-  // the bind shares the checkout's own directory, whose mode then decides (a CI clone may sit in a 0700 temp dir)
-  const repoMode = fs.statSync(repoRoot).mode & 0o7777;
-  if ((repoMode & 0o005) !== 0o005) fs.chmodSync(repoRoot, repoMode | 0o005);
-  execFileSync('mount', ['--bind', '-o', 'ro', repoRoot, pkg]);
-  const runDir = path.join(top, 'xdg');
-  fs.mkdirSync(runDir, { mode: 0o700 });
-  fs.chownSync(runDir, uid, gid);
-  const cgroup = path.join(CGROUP2, `podrun-test-${name}`);
-  fs.mkdirSync(cgroup);
-  execFileSync('chown', ['-R', `${uid}:${gid}`, cgroup]);
-
-  const user: RootlessUser = {
-    name, uid, gid, home, pkg, runDir, cgroup,
-    subuid: firstRange('/etc/subuid', name), subgid: firstRange('/etc/subgid', name),
-    run(args, ro = {}) {
-      const into = ro.delegated === false ? '' : `echo $$ > ${cgroup}/cgroup.procs && `;
-      const envs = [`HOME=${home}`, `PATH=${pkg}/bin:/usr/bin:/bin:/usr/sbin:/sbin`, `XDG_RUNTIME_DIR=${runDir}`, 'LANG=C.UTF-8'];
-      // wrap: a command (as root) that runs the rest, e.g. in a mount namespace of the test's making
-      const [cmd, ...rest] = [...(ro.wrap ?? []), 'sh', '-c', `${into}exec setpriv --reuid=${uid} --regid=${gid} --init-groups -- env -i ${envs.join(' ')} "$@"`, 'sh', ...args];
-      return runCmd(cmd!, rest, { input: ro.input, cwd: pkg });
+  const made = makeRootlessUser({ prefix: 'prt', subids: o.subids, repo: repoRoot });
+  const user: RootlessUser = Object.assign(made, {
+    run(args: string[], ro: { input?: string; delegated?: boolean; wrap?: string[] } = {}) {
+      const [cmd, ...rest] = made.command(args, ro);
+      return runCmd(cmd!, rest, { input: ro.input, cwd: made.pkg });
     },
-    podrun: (...args) => user.run(['podrun', ...args]),
-    pausePid() {
-      try {
-        const pid = Number(fs.readFileSync(path.join(runDir, 'podrun', 'userns', 'pause.pid'), 'utf8').split(' ')[0]);
-        return fs.existsSync(`/proc/${pid}`) ? pid : null;
-      } catch {
-        return null;
-      }
-    },
-  };
-  // one teardown, in order: the user's pods, the pause process (its mount namespace holds copies of the mounts), the
-  // package mount, the cgroups, the user and its home, the directories
+    podrun: (...args: string[]) => user.run(['podrun', ...args]),
+  });
+  // the user's pods first (their processes run as the range's ids, their mounts are in the user's namespace), then
+  // the user's own processes, the package mount, the cgroups, the user and its home, the directories
   t.teardown(async () => {
     const ids = (await user.podrun('ps', '-a', '-q')).stdout.split('\n').filter(Boolean);
     if (ids.length) await user.podrun('rm', '-f', ...ids);
-    const pause = user.pausePid();
-    if (pause) process.kill(pause, 'SIGKILL');
-    execFileSync('umount', ['-l', pkg]);
-    fs.chmodSync(repoRoot, repoMode);
-    removeCgroupTree(cgroup);
-    execFileSync('userdel', ['-r', '-f', name], { stdio: 'ignore' });
-    fs.rmSync(top, { recursive: true, force: true });
+    made.remove();
   });
   return user;
-}
-
-function removeCgroupTree(dir: string): void {
-  if (!fs.existsSync(dir)) return;
-  for (const e of fs.readdirSync(dir, { withFileTypes: true })) if (e.isDirectory()) removeCgroupTree(path.join(dir, e.name));
-  for (let i = 0; i < 50; i++) {
-    try {
-      fs.rmdirSync(dir);
-      return;
-    } catch {
-      fs.writeFileSync(path.join(dir, 'cgroup.kill'), '1');
-      execFileSync('sleep', ['0.02']);
-    }
-  }
 }
 
 /** Host pids in a cgroup tree. */
@@ -226,6 +145,11 @@ t.test('rootless with /etc/subuid ranges: the README example, a registry pull, e
   t.equal(fs.statSync(data).uid, u.uid, 'the data root is the user\'s');
   t.equal(fs.statSync(path.join(u.runDir, 'podrun')).uid, u.uid);
   t.notOk(fs.existsSync('/run/podrun/pods') && fs.readdirSync('/run/podrun/pods').some((d) => d.includes(u.name)));
+  // the package is not the user's to write: the CLI's code caches go to the user's cache directory, the user's alone
+  const caches = path.join(u.home, '.cache', 'podrun', 'code-cache', path.join(u.pkg, 'dist').replace(/\//g, '%'));
+  const cached = fs.existsSync(caches) ? fs.readdirSync(caches) : [];
+  t.ok(cached.includes('cli.js.start.cache'), `code caches in ~/.cache/podrun (${cached.join(' ')})`);
+  t.same(cached.map((f) => { const st = fs.statSync(path.join(caches, f)); return [st.uid, st.mode & 0o777]; }).filter(([uid, mode]) => uid !== u.uid || mode !== 0o600), [], 'the user\'s, 0600');
   // the fixture's /home/user (uid 1000 in the image) is the user's subordinate uid 999 past the first on the host
   const layerHome = execFileSync('sh', ['-c', `ls -d ${data}/layers/*/fs/home/user | head -1`]).toString().trim();
   t.same([fs.statSync(layerHome).uid, fs.statSync(layerHome).gid], [u.subuid! + 999, u.subgid! + 999], 'image ids 1..N are the user\'s subordinate ids on the host');
