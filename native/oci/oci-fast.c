@@ -39,7 +39,26 @@ struct globals {
   const char *root, *log, *log_format;
 };
 
-static struct globals g = { "/run/podrun", NULL, "text" };
+static struct globals g = { NULL, NULL, "text" };
+
+/* the state root without --root, as src/util/rootless.ts defaultRoot has it: /run/podrun on the host; in a user
+ * namespace (rootless: podman's, or podrun's own) the user's runtime directory, as runc keeps $XDG_RUNTIME_DIR/runc */
+static const char *default_root(void) {
+  static char buf[PATH_MAX];
+  unsigned long in, out, count, host_uid = 0;
+  int lines = 0, identity = 0;
+  FILE *f = fopen("/proc/self/uid_map", "re");
+  while (f && fscanf(f, "%lu %lu %lu", &in, &out, &count) == 3) {
+    if (lines++ == 0) identity = in == 0 && out == 0 && count == 4294967295UL;
+    if (in == 0) host_uid = out;
+  }
+  if (f) fclose(f);
+  if (lines == 0 || (lines == 1 && identity)) return "/run/podrun";
+  const char *xdg = getenv("XDG_RUNTIME_DIR");
+  if (xdg && *xdg) snprintf(buf, sizeof buf, "%.4000s/podrun", xdg);
+  else snprintf(buf, sizeof buf, "/tmp/podrun-%lu", host_uid);
+  return buf;
+}
 
 static void log_error(const char *msg) {
   fprintf(stderr, "podrun: %s\n", msg);
@@ -114,7 +133,8 @@ static int load_fast(const char *dir, struct fast *f) {
     else if (!strcmp(line, "state")) f->state_template = strdup(v);
   }
   free(text);
-  return f->pid > 0 && f->cgroup[0] && f->state_template ? 0 : -1;
+  /* an empty cgroup is none (rootless, nothing delegated): its PID namespace ends with its init */
+  return f->pid > 0 && f->state_template ? 0 : -1;
 }
 
 static int same_process(long pid, long start) { return pid > 0 && proc_start_time(pid) == start; }
@@ -126,6 +146,7 @@ static int file_exists(const char *dir, const char *name) {
 }
 
 static int cgroup_flag(const char *cgroup, const char *key) {
+  if (!cgroup[0]) return 0; /* no cgroup: never frozen, nothing to wait for */
   char path[PATH_MAX];
   snprintf(path, sizeof path, "%.4000s/cgroup.events", cgroup);
   char *text = read_text(path);
@@ -291,7 +312,8 @@ static int cmd_delete(const char *dir, const char *id, struct fast *f, int force
   const char *status = status_of(dir, f);
   if ((!strcmp(status, "running") || !strcmp(status, "paused")) && !force)
     return fail("cannot delete container %s that is not stopped: %s", id, status);
-  if (remove_cgroup(f->cgroup) < 0) return fail("removing cgroup %s: %s", f->cgroup, strerror(errno));
+  if (!f->cgroup[0]) (void)signal_process(f->pid, f->pid_start, SIGKILL); /* its PID namespace is its own */
+  else if (remove_cgroup(f->cgroup) < 0) return fail("removing cgroup %s: %s", f->cgroup, strerror(errno));
   for (int i = 0; i < 2500 && (same_process(f->pid, f->pid_start) || same_process(f->monitor_pid, f->monitor_start)); i++) sleep_ms(2);
   for (int i = f->ncreated - 2; i >= 0; i--)
     if (rmdir(f->created[i]) < 0) break; /* busy with other containers: leave it */
@@ -359,6 +381,7 @@ int main(int argc, char **argv) {
     else return delegate(argv); /* --version, --help, --systemd-cgroup, unknown: Node explains */
   }
   if (i >= argc) return delegate(argv);
+  if (!g.root) g.root = default_root();
   const char *cmd = argv[i++];
   if (!strcmp(cmd, "create") || !strcmp(cmd, "exec")) {
     int rc = oci_helper(g.root, cmd, argv);

@@ -3,6 +3,7 @@
 import { appendFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
 import { PodrunError } from '../errors';
+import { defaultRoot } from '../util/rootless';
 
 export interface OciGlobals {
   root: string;
@@ -57,7 +58,7 @@ export function runcWarning(message: string): string {
 
 export function registerOciCommands(oci: Command, run: (fn: (g: OciGlobals) => Promise<number | void>) => () => Promise<void>): void {
   oci
-    .option('--root <dir>', 'state directory', '/run/podrun')
+    .option('--root <dir>', 'state directory (rootless: $XDG_RUNTIME_DIR/podrun, as runc keeps $XDG_RUNTIME_DIR/runc)', defaultRoot('state', '/run/podrun'))
     .option('--log <file>', 'also write errors to this file')
     .addOption(new Option('--log-format <fmt>', 'format of --log').choices(['text', 'json']).default('text'))
     .option('--debug', 'print stack traces with errors')

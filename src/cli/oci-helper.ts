@@ -26,6 +26,7 @@ import { encodePlan } from '../oci/plan-encode';
 import type { NativeLaunchError } from '../native';
 import { constants as osConstants } from 'node:os';
 import { monitorPath } from '../native';
+import { defaultRoot } from '../util/rootless';
 import type { LaunchedMonitor, MonitorLauncher } from '../oci/lifecycle/monitor-client';
 import { logError, runcWarning, type OciGlobals } from './oci-commands';
 
@@ -88,7 +89,7 @@ class ArgvWalk {
   /** runc's global options, up to the command (left as the current word); undefined for
    * one the CLI reads differently */
   globals(): Globals | undefined {
-    const g: Globals = { root: '/run/podrun', logFormat: 'text' };
+    const g: Globals = { root: defaultRoot('state', '/run/podrun'), logFormat: 'text' };
     for (; this.i < this.argv.length && this.argv[this.i].startsWith('-'); this.i++) {
       const a = this.argv[this.i];
       let v: string | undefined;
@@ -350,7 +351,7 @@ export async function serveOciHelper(root: string, idleMs: number): Promise<void
 
 export function main(argv: string[]): void {
   const i = argv.indexOf('--root');
-  const root = path.resolve(i >= 0 ? argv[i + 1] : '/run/podrun');
+  const root = path.resolve(i >= 0 ? argv[i + 1] : defaultRoot('state', '/run/podrun'));
   process.chdir('/'); // not the first client's directory, which may go away
   const idleMs = Number(process.env.PODRUN_OCI_HELPER_IDLE_MS) > 0 ? Number(process.env.PODRUN_OCI_HELPER_IDLE_MS) : 30_000;
   serveOciHelper(root, idleMs).then(() => process.exit(0), () => process.exit(1));

@@ -25,7 +25,7 @@ export interface PlanContext {
   /** podrun runs in a user namespace of the user's (rootless), with ids 0..ids-1: no device cgroup (the kernel refuses
    * its BPF program there, and the container, which cannot mknod, has only the host nodes podrun binds), devices
    * bound, and a devpts `gid=` the namespace cannot name left out (as runc does rootless) */
-  rootless?: { ids: number };
+  rootless?: { ids: number; cgroupMount?: string };
 }
 
 export interface PlanResult {
@@ -267,8 +267,10 @@ function rejectUnsupported(cfg: OciConfig): void {
  * PID and IPC namespaces), which belongs to the host's user namespace: sysfs, proc and mqueue cannot be mounted for
  * it there (EPERM). The host's own are bound instead, recursively (a user namespace may not bind a mount without the
  * mounts on it), as podman and runc do rootless. Pure. */
-export function rootlessHostNamespaceMounts(mounts: PlanMount[], has: ReadonlySet<NamespaceType>): PlanMount[] {
-  const hostOf: Record<string, [NamespaceType, string]> = { sysfs: ['network', '/sys'], proc: ['pid', '/proc'], mqueue: ['ipc', '/dev/mqueue'] };
+export function rootlessHostNamespaceMounts(mounts: PlanMount[], has: ReadonlySet<NamespaceType>, cgroupMount = '/sys/fs/cgroup'): PlanMount[] {
+  // cgroup2 too, without a cgroup namespace of its own (rootless podman on a host it deems cgroup v1): the host's
+  // cgroup2 mount, as runc binds it when the mount fails there
+  const hostOf: Record<string, [NamespaceType, string]> = { sysfs: ['network', '/sys'], proc: ['pid', '/proc'], mqueue: ['ipc', '/dev/mqueue'], cgroup2: ['cgroup', cgroupMount] };
   return mounts.map((m) => {
     const host = hostOf[m.type];
     if (!host || has.has(host[0])) return m;
@@ -301,7 +303,7 @@ export function buildLaunchPlan(cfg: OciConfig, ctx: PlanContext): PlanResult {
   let mounts = (cfg.mounts ?? []).map((m, i) => planMount(m, i, ctx.bundle));
   if (ctx.rootless) {
     for (const m of mounts) if (m.type === 'devpts') m.data = devptsDataFor(m.data, ctx.rootless.ids);
-    mounts = rootlessHostNamespaceMounts(mounts, ns.has);
+    mounts = rootlessHostNamespaceMounts(mounts, ns.has, ctx.rootless.cgroupMount);
   }
   const idmapExpect = planIdmaps(mounts, ns);
   let rootfsPropagation = 0;

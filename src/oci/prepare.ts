@@ -1,8 +1,9 @@
 /** Everything a container start needs before anything is created: the
  * validated config, the host facts, the cgroup path and the launch plan. */
 import path from 'node:path';
-import { readFileSync } from 'node:fs';
+import { accessSync, constants, existsSync, readFileSync } from 'node:fs';
 import { containerCgroupPath, ownCgroup2 } from '../cgroup/cgroup-path';
+import { podrunSlice } from '../cgroup/delegation';
 import { findCgroup2Mount, mountPointOf } from '../cgroup/mount';
 import { PodrunError } from '../errors';
 import { rootlessView } from '../util/rootless';
@@ -66,30 +67,51 @@ function requireOwnPidNamespace(config: OciConfig): void {
   }
 }
 
+/** Rootless (podrun-oci under rootless podman, say), a cgroup only where one is delegated to us: without a
+ * cgroupsPath, podrun.slice/<id> below the delegated subtree; a cgroupsPath whose nearest existing cgroup we may not
+ * write is not ours to make. Else '': no cgroup, as runc's rootless cgroup manager skips what it may not do — its
+ * processes then end with its PID namespace, and any limit asked is said not enforced (enforceResources). */
+function rootlessCgroup(mount: string, id: string, cgroupsPath: string | undefined, own: string): string {
+  if (!cgroupsPath) {
+    const slice = podrunSlice();
+    return slice === null ? '' : path.join(mount, slice, id);
+  }
+  const cgroup = containerCgroupPath(mount, id, cgroupsPath, own);
+  let existing = cgroup;
+  while (!existsSync(existing) && existing.length > mount.length) existing = path.dirname(existing);
+  try {
+    accessSync(existing, constants.W_OK);
+    return cgroup;
+  } catch {
+    return '';
+  }
+}
+
 export function prepareLaunch(source: RunSource, opts: PrepareOptions): Prepared {
   validateId(opts.id);
   const { config, bundle } = resolveSource(source);
   const host = readHostFacts();
   const cgroupMount = opts.cgroupRoot ?? findCgroup2Mount(host.mountinfo);
   if (!cgroupMount) throw new PodrunError('ECGROUP', 'no cgroup2 mount found in /proc/self/mountinfo (podrun needs cgroup v2)');
+  const rootless = rootlessView();
   let cgroup = '';
-  if (opts.noCgroup) requireOwnPidNamespace(config);
-  else {
+  if (!opts.noCgroup) {
     const cgroupsPath = config.linux?.cgroupsPath;
     // only a relative path depends on where we are (runc's rule): read our cgroup just then
     const own = cgroupsPath && !cgroupsPath.startsWith('/') ? (opts.ownCgroup ?? ownCgroup2(readFileSync('/proc/self/cgroup', 'utf8'))) : '/';
-    cgroup = containerCgroupPath(cgroupMount, opts.id, cgroupsPath, own);
+    cgroup = rootless ? rootlessCgroup(cgroupMount, opts.id, cgroupsPath, own) : containerCgroupPath(cgroupMount, opts.id, cgroupsPath, own);
   }
-  const rootless = rootlessView();
-  const { plan, warnings } = buildLaunchPlan(config, {
+  if (!cgroup) requireOwnPidNamespace(config);
+  const built = buildLaunchPlan(config, {
     bundle,
     cgroup,
     hostCapabilities: host.permittedCapabilities,
     noPivot: opts.noPivot,
     preserveFds: opts.preserveFds,
     consoleSocket: opts.consoleSocket && path.resolve(opts.consoleSocket),
-    ...(rootless ? { rootless: { ids: rootless.ids } } : {}),
+    ...(rootless ? { rootless: { ids: rootless.ids, cgroupMount } } : {}),
   });
+  const { plan, warnings } = built;
   if (plan.rootfs && plan.rootfsPropagation & MS.SHARED) plan.rootfsParent = mountPointOf(host.mountinfo, plan.rootfs);
   return { config, bundle, cgroupMount, cgroup, plan, warnings };
 }

@@ -4,7 +4,7 @@ import { delegatedCgroup } from '../../src/cgroup/delegation';
 import { subIdMapArgs } from '../../src/cli/rootless-entry';
 import { overlayOptions } from '../../src/image/overlay';
 import { unpackChanges } from '../../src/image/pull';
-import { buildLaunchPlan, devptsDataFor, rootlessHostNamespaceMounts } from '../../src/oci/build-plan';
+import { buildLaunchPlan, devptsDataFor, planMount, rootlessHostNamespaceMounts } from '../../src/oci/build-plan';
 import { defaultSpec } from '../../src/oci/default-spec';
 import { validateConfig } from '../../src/oci/validate';
 import { rootlessErrors } from '../../src/pod/rootless-pod';
@@ -116,4 +116,8 @@ t.test("rootless, the host's namespaces get the host's /sys, /proc and /dev/mque
   ]);
   t.same(rootlessHostNamespaceMounts(mounts, new Set(['network', 'pid', 'ipc'] as const)), mounts, 'namespaces of the pod: mounted as usual');
   t.same(rootlessHostNamespaceMounts(mounts, new Set(['network'] as const)).map((x) => x.bind), [true, false, true, false]);
+  // a cgroup2 mount without a cgroup namespace of the container's own (rootless podman on a host it deems v1)
+  const cg = planMount({ destination: '/sys/fs/cgroup', type: 'cgroup', source: 'cgroup', options: ['nosuid', 'noexec', 'nodev', 'ro'] }, 0, '/b');
+  t.same(rootlessHostNamespaceMounts([cg], new Set(), '/sys/fs/cgroup/unified').map((x) => [x.source, x.type, x.bind, x.flags]), [['/sys/fs/cgroup/unified', '', true, 1 | 2 | 4 | 8 | 4096 | 16384]], "the host's cgroup2 mount, bound read-only");
+  t.same(rootlessHostNamespaceMounts([cg], new Set(['cgroup'] as const)), [cg], 'its own cgroup namespace: mounted');
 });
