@@ -37,7 +37,7 @@
       "dependencies": ["launch"],
       "sources": [
         "native/monitor/monitor.c", "native/monitor/supervisor.c", "native/monitor/cri_log.c", "native/monitor/tty_proxy.c",
-        "native/monitor/rootfs_reset.c", "native/monitor/sandbox.c", "native/monitor/net_probe.c", "native/monitor/owner_reaper.c", "native/rootless/rootless_ns.c", "native/common/handshake.c", "native/common/proc_stat.c", "native/common/write_full.c"
+        "native/monitor/rootfs_reset.c", "native/monitor/sandbox.c", "native/monitor/net_probe.c", "native/monitor/owner_reaper.c", "native/rootless/rootless_ns.c", "native/rootless/entry.c", "native/common/handshake.c", "native/common/proc_stat.c", "native/common/write_full.c"
       ],
       "cflags": ["-ffunction-sections", "-fdata-sections"],
       "ldflags": ["-static", "-Wl,--gc-sections"]

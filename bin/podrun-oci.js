@@ -4,4 +4,4 @@
 // `podrun oci [global options] <command> …`, for tools that take a runtime path.
 process.argv.splice(2, 0, 'oci');
 process.env.PODRUN_OCI_COMPAT = '1';
-require('./podrun');
+require('./podrun.js');

@@ -65,6 +65,7 @@
  */
 #include "cri_log.h"
 #include "owner_reaper.h"
+#include "../rootless/entry.h"
 #include "../rootless/rootless_ns.h"
 #include "exe_seal.h"
 #include "launch.h"
@@ -224,6 +225,7 @@ int main(int argc, char **argv) {
   /* first: a launch child resuming in the sealed helper runs nothing else */
   if (argc == 3 && strcmp(argv[1], LAUNCH_CHILD_ARG) == 0) launch_child_resume(atoi(argv[2]));
   if (argc == 2 && strcmp(argv[1], POD_INIT_REAP_ARG) == 0) return pod_init_reap();
+  if (argc >= 3 && strcmp(argv[1], "entry") == 0) return podrun_entry(argv + 2);
   if (argc >= 5 && strcmp(argv[1], "rootless") == 0) {
     struct rootless_map map;
     int i = 3, with_map = 0;
@@ -300,6 +302,6 @@ int main(int argc, char **argv) {
     return supervise_container(argv[2], atoi(argv[3]), &o);
   }
 usage:
-  fprintf(stderr, "usage: podrun-monitor pod-init [CGROUP_DIR [--userns PATH]] | run PLANFILE [--terminal CONSOLE_SOCKET [--stdin] [--resize-fd N]] | reaper OWNER_PID CMD [ARG...] | rootless DIR [--map UIDSTART:GIDSTART:COUNT] -- CMD [ARG...] | container DIR REPORT_FD [--keep] [--log FILE [--log-max-size BYTES --log-max-files N]] [--restart always|on-failure|never] [--backoff-ms N] | pod DIR REPORT_FD [--cgroup DIR] | attach CTRDIR [--stdin] [--raw] | sandbox DIR HOSTNAME --net|--uts|--ipc... [--user UIDBASE:GIDBASE:SIZE] | probe NETNS|- tcp HOST PORT TIMEOUT_MS | probe NETNS|- http HOST PORT PATH TIMEOUT_MS [NAME:VALUE...]\n");
+  fprintf(stderr, "usage: podrun-monitor entry SCRIPT [ARG...] | pod-init [CGROUP_DIR [--userns PATH]] | run PLANFILE [--terminal CONSOLE_SOCKET [--stdin] [--resize-fd N]] | reaper OWNER_PID CMD [ARG...] | rootless DIR [--map UIDSTART:GIDSTART:COUNT] -- CMD [ARG...] | container DIR REPORT_FD [--keep] [--log FILE [--log-max-size BYTES --log-max-files N]] [--restart always|on-failure|never] [--backoff-ms N] | pod DIR REPORT_FD [--cgroup DIR] | attach CTRDIR [--stdin] [--raw] | sandbox DIR HOSTNAME --net|--uts|--ipc... [--user UIDBASE:GIDBASE:SIZE] | probe NETNS|- tcp HOST PORT TIMEOUT_MS | probe NETNS|- http HOST PORT PATH TIMEOUT_MS [NAME:VALUE...]\n");
   return 2;
 }

@@ -23,7 +23,7 @@ export function ensureReaper(root: string, dataRoot: string): void {
   // the clean-up speaks no TLS, and must not run a test runner's loaders (tap, ts-node) in NODE_OPTIONS
   delete env.NODE_EXTRA_CA_CERTS;
   delete env.NODE_OPTIONS;
-  const command = [process.execPath, path.join(packageRoot(), 'bin', 'podrun'), '--runroot', root, '--data-root', dataRoot, 'reap-orphans'];
+  const command = [process.execPath, path.join(packageRoot(), 'bin', 'podrun.js'), '--runroot', root, '--data-root', dataRoot, 'reap-orphans'];
   const child = spawnChild(monitorPath(), ['reaper', String(process.pid), ...command], { detached: true, env });
   child.once('error', () => reapers.delete(key));
   child.once('exit', () => reapers.delete(key));

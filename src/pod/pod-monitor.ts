@@ -6,9 +6,13 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { createCgroup } from '../cgroup/lifecycle';
-import { askMonitor, spawnSharedMonitor, type SharedMonitor } from '../oci/lifecycle';
+import { constants } from 'node:os';
+import { nativeApi } from '../native';
+import { askMonitor, signalProcess, spawnSharedMonitor, type SharedMonitor } from '../oci/lifecycle';
 import { isSameProcess, processStartTime, waitProcessGone } from '../util/process-identity';
 import { podDir, writePod, type PodRecord } from './pod-store';
+
+const { SIGKILL } = constants.signals;
 
 /** The pod cgroup's leaf for the pod's own processes (monitor, shared PID namespace init). */
 export function sandboxCgroup(podCgroupDir: string): string {
@@ -51,23 +55,20 @@ export async function stopPodMonitor(root: string, rec: PodRecord): Promise<void
 }
 
 /** SIGKILL the pod monitor's children (its containers' inits), what a pod without a cgroup has instead of a cgroup
- * kill for those a crash left unrecorded. By /proc/PID/task/TID/children, while the monitor is the one recorded. */
+ * kill for those a crash left unrecorded. By /proc/PID/task/TID/children while the monitor is the one recorded; each
+ * child is signalled through a pidfd only while it is still the process listed (the monitor may reap it meanwhile). */
 export function killPodMonitorChildren(root: string, rec: PodRecord): void {
   const m = podMonitorOf(root, rec);
   if (!m || !isSameProcess(m.pid, m.startTime)) return;
-  let children: number[] = [];
+  const children: Array<{ pid: number; startTime: number | undefined }> = [];
   try {
     for (const task of fs.readdirSync(`/proc/${m.pid}/task`)) {
-      children.push(...fs.readFileSync(`/proc/${m.pid}/task/${task}/children`, 'utf8').split(' ').filter(Boolean).map(Number));
+      for (const pid of fs.readFileSync(`/proc/${m.pid}/task/${task}/children`, 'utf8').split(' ').filter(Boolean).map(Number)) {
+        children.push({ pid, startTime: processStartTime(pid) });
+      }
     }
   } catch {
-    children = []; // it left meanwhile
+    /* it left meanwhile: its children with it, or to whoever reaps them now (listed so far: still signalled) */
   }
-  for (const pid of children) {
-    try {
-      process.kill(pid, 'SIGKILL'); // a child not yet reaped cannot be another process: its pid is still the monitor's
-    } catch {
-      /* exited */
-    }
-  }
+  for (const c of children) if (c.startTime !== undefined) signalProcess(nativeApi(), c.pid, c.startTime, SIGKILL);
 }

@@ -49,7 +49,7 @@ export const needsProber = (rec: PodRecord): boolean =>
 export function startProber(root: string, rec: PodRecord): void {
   // node itself is not to load the extra CAs (see bin/podrun): a prober speaks no TLS, and lives long
   const env = { ...process.env, NODE_EXTRA_CA_CERTS: undefined };
-  const child = spawn(process.execPath, [path.join(packageRoot(), 'bin', 'podrun'), '--runroot', root, 'probe-pod', rec.id], { detached: true, stdio: 'ignore', env });
+  const child = spawn(process.execPath, [path.join(packageRoot(), 'bin', 'podrun.js'), '--runroot', root, 'probe-pod', rec.id], { detached: true, stdio: 'ignore', env });
   child.unref();
   if (!child.pid) return;
   rec.prober = { pid: child.pid, startTime: processStartTime(child.pid) };

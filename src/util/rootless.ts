@@ -1,6 +1,6 @@
-/** Rootless podrun: which user namespace this process is in, where a user's podrun keeps its state and data, and
- * the ids /etc/subuid gives the user. Every podrun command of an ordinary user runs inside one user + mount
- * namespace of that user's (native/rootless/rootless_ns.c); in there it is root over the ids it was given. */
+/** Rootless podrun: which user namespace this process is in, and where a user's podrun keeps its state and data.
+ * Every podrun command of an ordinary user runs inside one user + mount namespace of that user's, entered by
+ * native/rootless/entry.c (the ids: /etc/subuid) and kept by rootless_ns.c; in there it is root over its ids. */
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -78,20 +78,3 @@ export function defaultRoot(kind: 'state' | 'data', asRoot: string): string {
   return kind === 'state' ? rootlessRunDir(process.env, v.hostUid) : rootlessDataDir(process.env, os.homedir());
 }
 
-export interface SubIdRange {
-  start: number;
-  count: number;
-}
-
-/** The user's range in /etc/subuid or /etc/subgid text (lines `NAME|UID:START:COUNT`; the first that names the user
- * wins, as shadow's newuidmap reads them). Pure. */
-export function subIdRange(text: string, user: string, id: number): SubIdRange | null {
-  for (const line of text.split('\n')) {
-    const [who, start, count] = line.trim().split(':');
-    if (who !== user && who !== String(id)) continue;
-    const s = Number(start);
-    const c = Number(count);
-    if (Number.isInteger(s) && Number.isInteger(c) && s > 0 && c > 0) return { start: s, count: c };
-  }
-  return null;
-}

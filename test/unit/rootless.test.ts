@@ -1,14 +1,13 @@
 /** Rootless podrun's pure parts: namespace maps, the user's paths and ids, the delegated cgroup, what a pod may ask. */
 import t from 'tap';
 import { delegatedCgroup } from '../../src/cgroup/delegation';
-import { subIdMapArgs } from '../../src/cli/rootless-entry';
 import { overlayOptions } from '../../src/image/overlay';
 import { unpackChanges } from '../../src/image/pull';
 import { buildLaunchPlan, devptsDataFor, planMount, rootlessHostNamespaceMounts } from '../../src/oci/build-plan';
 import { defaultSpec } from '../../src/oci/default-spec';
 import { validateConfig } from '../../src/oci/validate';
 import { rootlessErrors } from '../../src/pod/rootless-pod';
-import { isIdentityMap, parseIdMap, rootlessDataDir, rootlessRunDir, rootlessViewOf, subIdRange } from '../../src/util/rootless';
+import { isIdentityMap, parseIdMap, rootlessDataDir, rootlessRunDir, rootlessViewOf } from '../../src/util/rootless';
 
 t.test('the host namespace is not rootless; a user namespace is, with its root and size', async (t) => {
   const host = '         0          0 4294967295\n';
@@ -27,16 +26,6 @@ t.test("the user's directories: XDG first, then podman's fallbacks", async (t) =
   t.equal(rootlessDataDir({ XDG_DATA_HOME: '/d' }, '/home/u'), '/d/podrun');
   t.equal(rootlessDataDir({ HOME: '/home/x' }, '/home/u'), '/home/x/.local/share/podrun');
   t.equal(rootlessDataDir({}, '/home/u'), '/home/u/.local/share/podrun');
-});
-
-t.test('/etc/subuid: the first line naming the user (by name or uid) with a valid range', async (t) => {
-  const text = 'other:100000:65536\nu:bad:1\n1001:200000:0\nu:300000:65536\nu:400000:65536\n';
-  t.same(subIdRange(text, 'u', 1001), { start: 300000, count: 65536 });
-  t.same(subIdRange('1001:500000:1000\n', 'u', 1001), { start: 500000, count: 1000 });
-  t.equal(subIdRange(text, 'nobody', 5), null);
-  t.same(subIdMapArgs('u', 1001, 1001, 'u:100000:65536\n', 'u:200000:70000\n', true), ['--map', '100000:200000:65536']);
-  t.same(subIdMapArgs('u', 1001, 1001, 'u:100000:65536\n', '', true), [], 'no gid range: one id only');
-  t.same(subIdMapArgs('u', 1001, 1001, 'u:100000:65536\n', 'u:200000:65536\n', false), [], 'no newuidmap: one id only');
 });
 
 t.test('the delegated cgroup: the highest writable one on the way up from ours', async (t) => {

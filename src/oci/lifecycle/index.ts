@@ -3,7 +3,7 @@
 export { createContainer, type CreateOptions } from './create';
 export { startCreated } from './start';
 export { ociState, containerStatus, type OciState } from './container-status';
-export { killContainer, containerPids } from './kill';
+export { killContainer, containerPids, signalProcess } from './kill';
 export { deleteContainer } from './delete';
 export { pauseContainer, resumeContainer } from './pause';
 export { listContainers, formatList } from './list';
