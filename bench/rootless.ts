@@ -2,7 +2,8 @@
  * run -d`) and a 3-container pod (`podrun start` against `podman kube play` of the same manifest), both rootless, no
  * network, and a 1-container pod publishing a port (`podrun start --network pasta` with a hostPort against `podman
  * run -d -p`, whose rootless network on Debian 12's podman 4.3 is slirp4netns + rootlessport), interleaved in the
- * same run; medians of PODRUN_BENCH_RUNS (15) after 3 warm-ups. Removal is not timed.
+ * same run; medians of PODRUN_BENCH_RUNS (15) after 3 warm-ups. Removal is not timed. Also rootless `podman run -d`
+ * with podrun-oci as its runtime against the same with its own (runc).
  * The user gets a delegated cgroup (podrun keeps pods in cgroups; podman, rootless on this hybrid host, runs without
  * any) and the package bind-mounted where it can read it; all of it is removed at the end. */
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -52,7 +53,9 @@ async function main(): Promise<void> {
       as(args);
       return performance.now() - t;
     };
-    const times = { podrun1: [] as number[], podman1: [] as number[], podrun3: [] as number[], podman3: [] as number[], podrunNet: [] as number[], podmanNet: [] as number[] };
+    const times = { podrun1: [] as number[], podman1: [] as number[], podrun3: [] as number[], podman3: [] as number[], podrunNet: [] as number[], podmanNet: [] as number[], podmanOci: [] as number[] };
+    // podrun-oci as rootless podman's runtime, against podman's own (runc)
+    const ociRuntime = ['--runtime', path.join(u.pkg, 'bin', 'podrun-oci')];
     for (let i = 0; i < runs + 3; i++) {
       const keep = i >= 3;
       const a = timed(['podrun', 'start', one]);
@@ -67,7 +70,10 @@ async function main(): Promise<void> {
       as(['podrun', 'rm', '-f', 'web']);
       const f = timed(['podman', 'run', '-d', '-p', `${hostPort}:8080`, '--name', 'web', 'localhost/podrun/busybox', 'sleep', '3600']);
       as(['podman', 'rm', '-f', '-t', '0', 'web']);
+      const g = timed(['podman', ...ociRuntime, 'run', '-d', '--network', 'none', '--name', 'oci', 'localhost/podrun/busybox', 'sleep', '3600']);
+      as(['podman', ...ociRuntime, 'rm', '-f', '-t', '0', 'oci']);
       if (keep) {
+        times.podmanOci.push(g);
         times.podrunNet.push(e);
         times.podmanNet.push(f);
         times.podrun1.push(a);
@@ -82,6 +88,7 @@ async function main(): Promise<void> {
     console.log(line('1 container ', times.podrun1, times.podman1, 'podman run -d'));
     console.log(line('3 containers', times.podrun3, times.podman3, 'podman kube play'));
     console.log(line('1 + hostPort', times.podrunNet, times.podmanNet, 'podman run -d -p (slirp4netns)'));
+    console.log(`podman run -d, rootless: --runtime podrun-oci ${median(times.podmanOci).toFixed(1)} ms   runc ${median(times.podman1).toFixed(1)} ms   = ${(median(times.podman1) / median(times.podmanOci)).toFixed(2)}× faster`);
   } finally {
     u.remove(); // the user's processes (the pause processes of podrun and podman, conmon) first, then what they used
   }
