@@ -15,6 +15,28 @@ import { makeRootlessUser } from '../support/rootless-user';
 
 const haveCmd = async (c: string): Promise<boolean> => (await runCmd('sh', ['-c', `command -v ${c}`])).code === 0;
 
+/** What both podman sessions do with $P (podman with podrun-oci as its runtime): a tty, a detached container with
+ * exec, logs and stop, a pod of two, a foreground run without --rm. */
+const clientSession = (o: { afterExec?: string; afterStop?: string } = {}): string => `$P run --rm -t --network none localhost/latest sh -c 'echo "tty: $(tty)"; exit 4'; echo "tty rc=$?"
+$P run -d --name d1 --network none localhost/latest sh -c 'trap "exit 0" TERM; echo started; while :; do sleep 0.1; done' >/dev/null; echo "detach rc=$?"
+$P exec d1 sh -c 'echo "exec: $(hostname) pid $$"; exit 5'; echo "exec rc=$?"
+${o.afterExec ?? ''}
+sleep 0.3
+$P logs d1
+$P stop -t 5 d1 >/dev/null; echo "stop rc=$?"
+${o.afterStop ?? ''}
+$P inspect d1 --format 'exited={{.State.ExitCode}} status={{.State.Status}}'
+$P rm d1 >/dev/null; echo "rm rc=$?"
+$P pod create --name p1 --network none >/dev/null; echo "pod rc=$?"
+$P run -d --pod p1 --name a1 localhost/latest sh -c 'trap "exit 0" TERM; readlink /proc/self/ns/net > /dev/shm/a1-net; hostname > /dev/shm/a1-host; while :; do sleep 0.1; done' >/dev/null; echo "a1 rc=$?"
+sleep 0.5
+$P run --rm --pod p1 localhost/latest sh -c 'test "$(readlink /proc/self/ns/net)" = "$(cat /dev/shm/a1-net)" && echo "shared net"; echo "host $(hostname) $(cat /dev/shm/a1-host)"'; echo "a2 rc=$?"
+$P pod rm -f -t 5 p1 >/dev/null; echo "pod rm rc=$?"
+# foreground without --rm: podman's cleanup deletes without our --root (runc: delete --force of an unknown id succeeds)
+timeout 15 $P run --name fg --network none localhost/latest sh -c 'exit 6'; echo "fg rc=$?"
+$P inspect fg --format 'fg {{.State.Status}} {{.State.ExitCode}}'
+`;
+
 if (!isRoot) {
   t.plan(0, 'integration tests need root');
 } else {
@@ -42,23 +64,7 @@ export CONTAINERS_CONF=${dir}/containers.conf
 P="podman --root ${dir}/storage --runroot ${dir}/run --tmpdir ${dir}/tmp --storage-driver overlay --runtime ${path.join(repoRoot, 'bin', 'podrun-oci')} --runtime-flag root=${dir}/podrun-state"
 $P load -q -i ${image} >/dev/null && echo "load ok"
 $P run --rm --network none localhost/latest sh -c 'echo "run: $(id -u) $(cat /proc/self/cgroup | grep ^0::)"; exit 3'; echo "run rc=$?"
-$P run --rm -t --network none localhost/latest sh -c 'echo "tty: $(tty)"; exit 4'; echo "tty rc=$?"
-$P run -d --name d1 --network none localhost/latest sh -c 'trap "exit 0" TERM; echo started; while :; do sleep 0.1; done' >/dev/null; echo "detach rc=$?"
-$P exec d1 sh -c 'echo "exec: $(hostname) pid $$"; exit 5'; echo "exec rc=$?"
-sleep 0.3
-$P logs d1
-$P stop -t 5 d1 >/dev/null; echo "stop rc=$?"
-$P inspect d1 --format 'exited={{.State.ExitCode}} status={{.State.Status}}'
-$P rm d1 >/dev/null; echo "rm rc=$?"
-$P pod create --name p1 --network none >/dev/null; echo "pod rc=$?"
-$P run -d --pod p1 --name a1 localhost/latest sh -c 'trap "exit 0" TERM; readlink /proc/self/ns/net > /dev/shm/a1-net; hostname > /dev/shm/a1-host; while :; do sleep 0.1; done' >/dev/null; echo "a1 rc=$?"
-sleep 0.5
-$P run --rm --pod p1 localhost/latest sh -c 'test "$(readlink /proc/self/ns/net)" = "$(cat /dev/shm/a1-net)" && echo "shared net"; echo "host $(hostname) $(cat /dev/shm/a1-host)"'; echo "a2 rc=$?"
-$P pod rm -f -t 5 p1 >/dev/null; echo "pod rm rc=$?"
-# foreground without --rm: podman's cleanup deletes without our --root (runc: delete --force of an unknown id succeeds)
-timeout 15 $P run --name fg --network none localhost/latest sh -c 'exit 6'; echo "fg rc=$?"
-$P inspect fg --format 'fg {{.State.Status}} {{.State.ExitCode}}'
-$P run -d --name w1 --network none localhost/latest sh -c 'sleep 0.3; exit 7' >/dev/null
+${clientSession()}$P run -d --name w1 --network none localhost/latest sh -c 'sleep 0.3; exit 7' >/dev/null
 timeout 15 $P wait w1; echo "wait rc=$?"
 $P rm fg w1 >/dev/null
 # a --network none pod: lo is up, its containers talk over 127.0.0.1
@@ -141,24 +147,10 @@ set -u
 P="podman --runtime ${u.pkg}/bin/podrun-oci"
 $P load -q -i ${image} >/dev/null && echo "load ok"
 $P run --rm --network none localhost/latest sh -c 'echo "run: $(id -u) $(head -1 /proc/self/uid_map | tr -s " ")"; exit 3'; echo "run rc=$?"
-$P run --rm -t --network none localhost/latest sh -c 'echo "tty: $(tty)"; exit 4'; echo "tty rc=$?"
-$P run -d --name d1 --network none localhost/latest sh -c 'trap "exit 0" TERM; echo started; while :; do sleep 0.1; done' >/dev/null; echo "detach rc=$?"
-$P exec d1 sh -c 'echo "exec: $(hostname) pid $$"; exit 5'; echo "exec rc=$?"
-$P exec -d d1 setsid sleep 4243; echo "exec -d rc=$?"
-sleep 0.3
-$P logs d1
-$P stop -t 5 d1 >/dev/null; echo "stop rc=$?"
-pgrep -x -f 'sleep 4243' >/dev/null && echo "exec'd sleep outlived stop" || echo "exec'd sleep ended with the container"
-$P inspect d1 --format 'exited={{.State.ExitCode}} status={{.State.Status}}'
-$P rm d1 >/dev/null; echo "rm rc=$?"
-$P pod create --name p1 --network none >/dev/null; echo "pod rc=$?"
-$P run -d --pod p1 --name a1 localhost/latest sh -c 'trap "exit 0" TERM; readlink /proc/self/ns/net > /dev/shm/a1-net; hostname > /dev/shm/a1-host; while :; do sleep 0.1; done' >/dev/null; echo "a1 rc=$?"
-sleep 0.5
-$P run --rm --pod p1 localhost/latest sh -c 'test "$(readlink /proc/self/ns/net)" = "$(cat /dev/shm/a1-net)" && echo "shared net"; echo "host $(hostname) $(cat /dev/shm/a1-host)"'; echo "a2 rc=$?"
-$P pod rm -f -t 5 p1 >/dev/null; echo "pod rm rc=$?"
-timeout 15 $P run --name fg --network none localhost/latest sh -c 'exit 6'; echo "fg rc=$?"
-$P inspect fg --format 'fg {{.State.Status}} {{.State.ExitCode}}'
-$P rm fg >/dev/null
+${clientSession({
+  afterExec: '$P exec -d d1 setsid sleep 4243; echo "exec -d rc=$?"',
+  afterStop: `pgrep -x -f 'sleep 4243' >/dev/null && echo "exec'd sleep outlived stop" || echo "exec'd sleep ended with the container"`,
+})}$P rm fg >/dev/null
 $P run -d -p 127.0.0.1:${port}:8080 --name web localhost/latest sh -c 'echo hello > /tmp/i; exec httpd -f -p 8080 -h /tmp' >/dev/null; echo "web rc=$?"
 for i in 1 2 3 4 5 6 7 8 9 10; do wget -O ${u.runDir}/got http://127.0.0.1:${port}/i >/dev/null 2>&1 && break; sleep 0.3; done; echo "fetched $(cat ${u.runDir}/got)"
 $P rm -f -t 0 web >/dev/null
