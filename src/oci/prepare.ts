@@ -102,7 +102,7 @@ export function prepareLaunch(source: RunSource, opts: PrepareOptions): Prepared
     cgroup = rootless ? rootlessCgroup(cgroupMount, opts.id, cgroupsPath, own) : containerCgroupPath(cgroupMount, opts.id, cgroupsPath, own);
   }
   if (!cgroup) requireOwnPidNamespace(config);
-  const built = buildLaunchPlan(config, {
+  const { plan, warnings } = buildLaunchPlan(config, {
     bundle,
     cgroup,
     hostCapabilities: host.permittedCapabilities,
@@ -111,7 +111,6 @@ export function prepareLaunch(source: RunSource, opts: PrepareOptions): Prepared
     consoleSocket: opts.consoleSocket && path.resolve(opts.consoleSocket),
     ...(rootless ? { rootless: { ids: rootless.ids, cgroupMount } } : {}),
   });
-  const { plan, warnings } = built;
   if (plan.rootfs && plan.rootfsPropagation & MS.SHARED) plan.rootfsParent = mountPointOf(host.mountinfo, plan.rootfs);
   return { config, bundle, cgroupMount, cgroup, plan, warnings };
 }

@@ -4,9 +4,9 @@
  * and it writes <pod dir>/monitor.pid itself, so a start killed right after
  * spawning it still leaves it findable. */
 import fs from 'node:fs';
+import { constants } from 'node:os';
 import path from 'node:path';
 import { createCgroup } from '../cgroup/lifecycle';
-import { constants } from 'node:os';
 import { nativeApi } from '../native';
 import { askMonitor, signalProcess, spawnSharedMonitor, type SharedMonitor } from '../oci/lifecycle';
 import { isSameProcess, processStartTime, waitProcessGone } from '../util/process-identity';
