@@ -99,7 +99,10 @@ export function mountRootfs(store: ImageStore, diffIds: string[], dir: string, f
   try {
     fsx.mount('overlay', p.rootfs, 'overlay', 0, options);
   } catch (e) {
-    throw new PodrunError('EHOST', `overlay mount of ${p.rootfs} failed: ${(e as Error).message}`, { cause: e, errno: (e as NodeJS.ErrnoException).code });
+    const code = (e as NodeJS.ErrnoException).code;
+    // overlayfs mounts in a user namespace from kernel 5.11 (podman falls back to fuse-overlayfs before; podrun does not)
+    const why = isRootless() && (code === 'EPERM' || code === 'EINVAL') ? ' (rootless: this kernel may not mount overlayfs in a user namespace, which needs Linux ≥ 5.11; podrun has no fuse-overlayfs fallback: run it as root)' : '';
+    throw new PodrunError('EHOST', `overlay mount of ${p.rootfs} failed: ${(e as Error).message}${why}`, { cause: e, errno: code });
   }
   return { ...p, options, ...(copied ? { shiftedCopy: copied } : {}) };
 }
