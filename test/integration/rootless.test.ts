@@ -23,7 +23,7 @@ interface RootlessUser extends MadeUser {
   podrun(...args: string[]): Promise<CmdResult>;
 }
 
-async function rootlessUser(t: Test, o: { subids: boolean }): Promise<RootlessUser> {
+async function rootlessUser(t: Test, o: { subids: boolean | 'by-uid' }): Promise<RootlessUser> {
   const made = makeRootlessUser({ prefix: 'prt', subids: o.subids, repo: repoRoot });
   const user: RootlessUser = Object.assign(made, {
     run(args: string[], ro: { input?: string; delegated?: boolean; wrap?: string[] } = {}) {
@@ -385,6 +385,26 @@ spec:
     t.match(x.stderr, new RegExp(`spec\\.${field}: rootless with no cgroup v2 subtree delegated to you, podrun ends a container's processes with its own PID namespace`));
   }
   t.equal((await u.podrun('ps', '-a', '-q')).stdout, '', 'nothing left');
+});
+
+t.test('/etc/subuid ranges named by uid, after a malformed line of the user\'s: the valid range is the one mapped', async (t) => {
+  const fx = await fixtures();
+  const u = await rootlessUser(t, { subids: 'by-uid' });
+  t.ok(u.subuid, `the user's range, by uid (${u.subuid})`);
+  t.equal((await u.podrun('load', '-q', '--name', 'localhost/podrun/busybox', fx.images['busybox-gzip'].replace(repoRoot, u.pkg))).code, 0);
+  const f = manifest(u, 'byuid', `
+apiVersion: v1
+kind: Pod
+metadata: { name: byuid }
+spec:
+  terminationGracePeriodSeconds: 0
+  containers: [{ name: c, image: localhost/podrun/busybox, command: [sleep, "300"] }]
+`);
+  const start = await u.podrun('start', f);
+  t.equal(start.code, 0, start.stderr);
+  const map = await u.podrun('exec', 'byuid', '--', 'cat', '/proc/self/uid_map');
+  t.same(map.stdout.trim().split('\n').map((l) => l.trim().split(/\s+/).join(' ')), [`0 ${u.uid} 1`, `1 ${u.subuid} 65536`]);
+  t.equal((await u.podrun('rm', '-f', 'byuid')).code, 0);
 });
 
 t.test('rootless --network pasta: hostPorts forwarded from the host and nothing else; the pod reaches out, not host-only services; rm frees the ports', async (t) => {

@@ -40,15 +40,23 @@ const firstRange = (file: string, name: string): number | null => {
   return line ? Number(line.split(':')[1]) : null;
 };
 
-/** `prefix` names the user (and its cgroup, podrun-test-NAME); `repo` is the package to bind. */
-export function makeRootlessUser(o: { prefix: string; subids: boolean; repo: string }): RootlessUser {
+/** Rewrite the user's lines of /etc/subuid and /etc/subgid: `keep` maps each (its range) to what stands instead. */
+function editSubIds(name: string, keep: (line: string) => string[]): void {
+  for (const f of ['/etc/subuid', '/etc/subgid']) {
+    fs.writeFileSync(f, fs.readFileSync(f, 'utf8').split('\n').flatMap((l) => (l.startsWith(`${name}:`) ? keep(l) : [l])).join('\n'));
+  }
+}
+
+/** `prefix` names the user (and its cgroup, podrun-test-NAME); `repo` is the package to bind. `subids`: the ranges
+ * useradd gives, by name; 'by-uid': the same ranges named by the user's uid, after a malformed line of the user's (as
+ * newuidmap reads them: podrun must find the valid one); false: none, the user's own id only. */
+export function makeRootlessUser(o: { prefix: string; subids: boolean | 'by-uid'; repo: string }): RootlessUser {
   const name = `${o.prefix}${process.pid % 10000}${Math.floor(Math.random() * 1000)}`;
   execFileSync('useradd', ['-m', '-s', '/bin/sh', name]);
-  if (!o.subids) {
-    // useradd gave the user ranges; this user is to have its own id only
-    for (const f of ['/etc/subuid', '/etc/subgid']) fs.writeFileSync(f, fs.readFileSync(f, 'utf8').split('\n').filter((l) => !l.startsWith(`${name}:`)).join('\n'));
-  }
   const uid = Number(execFileSync('id', ['-u', name]).toString());
+  // useradd gave the user ranges (the same start for uid and gid here)
+  if (!o.subids) editSubIds(name, () => []);
+  else if (o.subids === 'by-uid') editSubIds(name, (l) => [`${name}:notanumber:65536`, l.replace(`${name}:`, `${uid}:`)]);
   const gid = Number(execFileSync('id', ['-g', name]).toString());
   const home = `/home/${name}`;
   const top = fs.mkdtempSync(path.join(os.tmpdir(), 'podrun-rootless-'));
@@ -68,7 +76,7 @@ export function makeRootlessUser(o: { prefix: string; subids: boolean; repo: str
   const envs = [`HOME=${home}`, `PATH=${pkg}/bin:/usr/bin:/bin:/usr/sbin:/sbin`, `XDG_RUNTIME_DIR=${runDir}`, 'LANG=C.UTF-8'];
   const user: RootlessUser = {
     name, uid, gid, home, pkg, top, runDir, cgroup,
-    subuid: firstRange('/etc/subuid', name), subgid: firstRange('/etc/subgid', name),
+    subuid: firstRange('/etc/subuid', o.subids === 'by-uid' ? String(uid) : name), subgid: firstRange('/etc/subgid', o.subids === 'by-uid' ? String(uid) : name),
     command(args, co = {}) {
       const into = co.delegated === false ? '' : `echo $$ > ${cgroup}/cgroup.procs && `;
       return [...(co.wrap ?? []), 'sh', '-c', `${into}exec setpriv --reuid=${uid} --regid=${gid} --init-groups -- env -i ${envs.join(' ')} "$@"`, 'sh', ...args];
@@ -93,6 +101,8 @@ export function makeRootlessUser(o: { prefix: string; subids: boolean; repo: str
       fs.chmodSync(o.repo, repoMode);
       removeCgroupTree(cgroup);
       spawnSync('userdel', ['-r', '-f', name], { stdio: 'ignore' });
+      // userdel removes the lines naming the user, not those naming its uid
+      for (const f of ['/etc/subuid', '/etc/subgid']) fs.writeFileSync(f, fs.readFileSync(f, 'utf8').split('\n').filter((l) => !l.startsWith(`${uid}:`) && !l.startsWith(`${name}:`)).join('\n'));
       fs.rmSync(top, { recursive: true, force: true });
     },
   };
