@@ -28,10 +28,11 @@ static void user_name(uid_t uid, char *out, size_t size) {
   if (!f) return;
   char line[1024];
   while (fgets(line, sizeof line, f)) {
-    char *name = strtok(line, ":");
-    strtok(NULL, ":");
-    char *id = strtok(NULL, ":");
-    if (name && id && strtoul(id, NULL, 10) == uid) {
+    /* strsep, not strtok: an empty password field ("name::uid:") must not shift the fields */
+    char *rest = line, *name = strsep(&rest, ":");
+    strsep(&rest, ":");
+    char *id = strsep(&rest, ":");
+    if (name && *name && id && *id && strtoul(id, NULL, 10) == uid) {
       snprintf(out, size, "%s", name);
       break;
     }
@@ -48,7 +49,7 @@ static int sub_range(const char *file, const char *name, unsigned long id, unsig
   int found = 0;
   while (!found && fgets(line, sizeof line, f)) {
     line[strcspn(line, "\r\n")] = 0;
-    char *who = strtok(line, ":"), *s = strtok(NULL, ":"), *c = strtok(NULL, ":");
+    char *rest = line, *who = strsep(&rest, ":"), *s = strsep(&rest, ":"), *c = strsep(&rest, ":");
     if (!who || !s || !c) continue;
     if (strcmp(who, ids) != 0 && (!name[0] || strcmp(who, name) != 0)) continue;
     char *end1, *end2;
