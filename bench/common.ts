@@ -9,7 +9,7 @@ import { findCgroup2Mount } from '../src/cgroup/mount';
 
 export const repo = path.resolve(__dirname, '..', '..');
 export const podrun = path.join(repo, 'bin', 'podrun');
-export const podrunOci = path.join(repo, 'bin', 'podrun-oci');
+export const podrunOci = path.join(repo, 'build', 'Release', 'podrun-oci'); // the binary, not bin/'s finder script
 export const monitor = path.join(repo, 'build', 'Release', 'podrun-monitor');
 
 export interface HyperfineResult {

@@ -55,7 +55,7 @@ async function main(): Promise<void> {
     };
     const times = { podrun1: [] as number[], podman1: [] as number[], podrun3: [] as number[], podman3: [] as number[], podrunNet: [] as number[], podmanNet: [] as number[], podmanOci: [] as number[] };
     // podrun-oci as rootless podman's runtime, against podman's own (runc)
-    const ociRuntime = ['--runtime', path.join(u.pkg, 'bin', 'podrun-oci')];
+    const ociRuntime = ['--runtime', path.join(u.pkg, 'build', 'Release', 'podrun-oci')];
     for (let i = 0; i < runs + 3; i++) {
       const keep = i >= 3;
       const a = timed(['podrun', 'start', one]);

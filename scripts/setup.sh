@@ -50,7 +50,7 @@ npx node-gyp build >/dev/null
 npm run -s build:ts
 npm run -s fixtures
 ln -sf "$PWD/bin/podrun" /usr/local/bin/podrun
-ln -sf "$PWD/bin/podrun-oci" /usr/local/bin/podrun-oci   # the C front end (delegates to bin/podrun-oci.js)
+ln -sf "$PWD/build/Release/podrun-oci" /usr/local/bin/podrun-oci   # the C front end itself (delegates to bin/podrun-oci.js)
 
 if [ "$run_example" = 1 ]; then
   echo "setup: done. Running the example pod (examples/pods/web-sidecar.yaml):"

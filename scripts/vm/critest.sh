@@ -33,7 +33,7 @@ if [ "${2:-}" = podrun-cri ]; then
 fi
 # containerd's overlayfs snapshots cannot live on the guest's root (itself an overlay): a tmpfs for this instance
 mkdir -p "$ANCHORS/cri/podrun" && mount -t tmpfs -o size=1g tmpfs "$ANCHORS/cri/podrun"
-INSTANCE=podrun RUNTIME_BINARY="$repo/bin/podrun-oci" bash "$kit/anchor-env.sh" up
+INSTANCE=podrun RUNTIME_BINARY="$repo/build/Release/podrun-oci" bash "$kit/anchor-env.sh" up
 set +e
 bash "$kit/critest-run" /run/anchor-containerd-podrun/containerd.sock --out /tmp/critest-out --timeout 1200 \
   -- -ginkgo.focus "$focus"

@@ -56,4 +56,8 @@ test('a pod from the installed package', async () => {
   const cli = await runCmd(path.join(app, 'node_modules/.bin/podrun'), ['--runroot', roots.R, '--data-root', roots.D, 'ps', '-q'], { cwd: app });
   t.equal(cli.code, 0, cli.stderr);
   t.equal(cli.stdout, '', 'the CLI of the package runs; the test\'s pod is gone');
+  // podrun-oci too (it was a symlink into build/, which npm does not pack: an installed package had none)
+  const oci = await runCmd(path.join(app, 'node_modules/.bin/podrun-oci'), ['--root', path.join(roots.R, 'oci'), 'list', '--format', 'json'], { cwd: app });
+  t.equal(oci.code, 0, oci.stderr);
+  t.equal(oci.stdout.trim(), '[]', 'the package\'s podrun-oci runs (its C front, through bin/)');
 });
