@@ -14,7 +14,8 @@
       "sources": [
         "native/launch/plan.c", "native/launch/launch.c", "native/launch/child.c", "native/launch/rootfs.c",
         "native/launch/process.c", "native/launch/seccomp.c", "native/launch/sigsafe.c", "native/launch/console.c",
-        "native/launch/device_filter.c", "native/launch/exe_seal.c", "native/launch/child_handoff.c"
+        "native/launch/device_filter.c", "native/launch/exe_seal.c", "native/launch/child_handoff.c",
+        "native/common/uid_map.c"
       ]
     },
     {

@@ -2,6 +2,7 @@
  * paths that are masked or made read-only. Mount targets are opened with
  * openat2(RESOLVE_IN_ROOT) and mounted through /proc/self/fd, so a symlink in
  * the image can never redirect a mount outside the rootfs. */
+#include "uid_map.h"
 #include "child.h"
 
 #include <errno.h>
@@ -311,29 +312,6 @@ static void enter_root(struct child *c) {
 
 static int is_procfs(const struct pr_mount *m) { return m->kind == MOUNT_FS && ss_eq(m->type, "proc"); }
 
-/* Whether we run in the initial user namespace: its uid_map maps all 2^32 ids from 0 (rootless podrun runs in one
- * of the user's, whose map is the user's id and range). Unreadable: assume not (the safe answer below). */
-static int in_initial_userns(void) {
-  char buf[64];
-  int fd = open("/proc/self/uid_map", O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return 0;
-  ssize_t n = read(fd, buf, sizeof buf - 1);
-  close(fd);
-  if (n <= 0) return 0;
-  buf[n] = 0;
-  unsigned long long in = 1, out = 1, count = 0;
-  const char *q = buf;
-  unsigned long long *fields[] = { &in, &out, &count };
-  for (int f = 0; f < 3; f++) {
-    while (*q == ' ' || *q == '\t') q++;
-    if (*q < '0' || *q > '9') return 0;
-    *fields[f] = 0;
-    while (*q >= '0' && *q <= '9') *fields[f] = *fields[f] * 10 + (unsigned long long)(*q++ - '0');
-  }
-  while (*q == ' ' || *q == '\t' || *q == '\n') q++;
-  return in == 0 && out == 0 && count == 4294967295ULL && *q == 0;
-}
-
 int rootfs_can_fork_late(const struct child *c) {
   const struct launch_plan *p = c->plan;
   if (!p->rootfs || p->hook_pause) return 0;
@@ -341,7 +319,7 @@ int rootfs_can_fork_late(const struct child *c) {
    * one is (the host's, under the old root): before pivot_root. That holds for
    * a namespace the container makes or joins, and for the one rootless podrun
    * itself runs in (a shared PID namespace, joined, is where this matters). */
-  if (c->in_new_userns || !in_initial_userns()) return 0;
+  if (c->in_new_userns || uid_map_initial(NULL) != 1) return 0; /* unreadable: assume not (the safe answer) */
   for (size_t i = 0; i < p->njoins; i++)
     if (p->joins[i].type == CLONE_NEWUSER) return 0;
   for (size_t i = 0; i < p->nmounts; i++) {

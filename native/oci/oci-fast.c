@@ -4,6 +4,7 @@
  * and these commands whenever hooks are involved, goes to the Node CLI
  * (bin/podrun oci …), which owns the full implementation. Node's start-up
  * alone costs more than runc's whole command; this keeps it off the path. */
+#include "uid_map.h"
 #include "helper_client.h"
 #include "proc_stat.h"
 
@@ -45,15 +46,8 @@ static struct globals g = { NULL, NULL, "text" };
  * namespace (rootless: podman's, or podrun's own) the user's runtime directory, as runc keeps $XDG_RUNTIME_DIR/runc */
 static const char *default_root(void) {
   static char buf[PATH_MAX];
-  unsigned long in, out, count, host_uid = 0;
-  int lines = 0, identity = 0;
-  FILE *f = fopen("/proc/self/uid_map", "re");
-  while (f && fscanf(f, "%lu %lu %lu", &in, &out, &count) == 3) {
-    if (lines++ == 0) identity = in == 0 && out == 0 && count == 4294967295UL;
-    if (in == 0) host_uid = out;
-  }
-  if (f) fclose(f);
-  if (lines == 0 || (lines == 1 && identity)) return "/run/podrun";
+  unsigned long host_uid;
+  if (uid_map_initial(&host_uid) != 0) return "/run/podrun"; /* the host's, or no readable map: as root */
   const char *xdg = getenv("XDG_RUNTIME_DIR");
   if (xdg && *xdg) snprintf(buf, sizeof buf, "%.4000s/podrun", xdg);
   else snprintf(buf, sizeof buf, "/tmp/podrun-%lu", host_uid);
