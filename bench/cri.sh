@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # CRI path latency, podrun against Debian's containerd + runc in the same run: `crictl runp` + `create` + `start`
 # of a busybox `sleep 3600` (the conformance kit's lat.sh: 1 warm-up + N timed runs, medians), the same three calls
-# over one gRPC connection as kubelet makes them (bench/cri-direct.ts; crictl's own start-up is 40-70 ms a call here), then ExecSync
+# over one gRPC connection as kubelet makes them (bench/cri-direct.ts), crictl's own cost per call (`crictl version`;
+# three calls of it are the crictl figure's floor), then ExecSync
 # (`crictl exec -s … true`) and Exec through the streaming server (`crictl exec … true`) round trips; ratios.
 #   ANCHORS=/opt/anchors bash bench/cri.sh [N=15]
 # By hand (needs the kit's build and images); leaves nothing running.
@@ -44,6 +45,22 @@ ours=$(ANCHORS=$ANCHORS bash "$kit/lat.sh" "$run/cri.sock" "$N" podrun | tail -1
 echo "$ours"
 r=$(echo "$ref" | sed -n 's/.*total \([0-9]*\).*/\1/p'); o=$(echo "$ours" | sed -n 's/.*total \([0-9]*\).*/\1/p')
 echo "runp+create+start median: podrun ${o} ms, containerd+runc ${r} ms: $(python3 -c "print(f'{$o/$r:.2f}')")x"
+
+# crictl's own cost per call: `crictl version` (a Version RPC, which either server answers at once) N times each way.
+# Three of them are the floor of the crictl figure above whatever the runtime does (issue #16's <= 80 ms is below it).
+crictl_floor() {
+  python3 - "$N" nsenter --net=/run/netns/$NS "$ANCHORS/cri-tools/build/bin/crictl" --runtime-endpoint "unix://$1" version <<'PY'
+import subprocess, sys, time, statistics as st
+n, cmd = int(sys.argv[1]), sys.argv[2:]
+ts = []
+for i in range(n + 1):
+    t = time.monotonic(); subprocess.run(cmd, capture_output=True, check=True); ts.append((time.monotonic() - t) * 1000)
+print(f"{st.median(ts[1:]):.0f}")
+PY
+}
+fref=$(crictl_floor /run/anchor-containerd/containerd.sock); fours=$(crictl_floor "$run/cri.sock")
+echo "crictl's own cost per call (crictl version, median): against podrun ${fours} ms, against containerd ${fref} ms;" \
+  "three calls: $((3 * fours)) ms before any runtime work"
 
 # the same three calls over one long-lived connection, as kubelet makes them (no crictl process per call)
 direct() { nsenter --net=/run/netns/$NS node "$repo/dist/bench/cri-direct.js" "$1" "$N" "$2" | tail -1; }
