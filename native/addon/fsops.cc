@@ -160,7 +160,16 @@ Napi::Value RandomHex(const Napi::CallbackInfo &info) {
 
 }  // namespace
 
+// Whether the kernel has mount_setattr(2) (5.12), which recursive mount attributes ("rro") need: a call with no
+// attributes on no fd says ENOSYS only where it is missing (EBADF/EINVAL otherwise).
+Napi::Value MountSetattrSupported(const Napi::CallbackInfo &info) {
+  struct mount_attr attr = {};
+  int rc = mount_setattr(-1, "", AT_EMPTY_PATH, &attr, sizeof attr);
+  return Napi::Boolean::New(info.Env(), !(rc < 0 && errno == ENOSYS));
+}
+
 void InitFsOps(Napi::Env env, Napi::Object exports) {
+  exports.Set("mountSetattrSupported", Napi::Function::New(env, MountSetattrSupported));
   exports.Set("lsetxattr", Napi::Function::New(env, Lsetxattr));
   exports.Set("lgetxattr", Napi::Function::New(env, Lgetxattr));
   exports.Set("llistxattr", Napi::Function::New(env, Llistxattr));

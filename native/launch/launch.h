@@ -51,6 +51,7 @@ enum plan_tag {
   T_STDERR_FD = 41,    /* u32 fd of the launcher that becomes the process's stderr (after T_STDIO_FD) */
   T_HOST_MOUNT_NS = 39,/* (flag) no mount namespace of its own: no propagation changes, chroot instead of pivot_root */
   T_IDMAP_EXPECT = 42, /* str uid_map, str gid_map: the joined user namespace's maps, which idmapped binds use */
+  T_MOUNT_ATTR = 43,   /* u64 attr_set, u64 attr_clr: recursive mount_setattr(2) attributes (OCI "rro"…) of the T_MOUNT before it */
   T_STDIO_FD = 37,     /* u32 fd of the launcher that becomes the process's stdin, stdout and stderr */
   T_STDIN_FD = 38,     /* u32 fd of the launcher that becomes the process's stdin (after T_STDIO_FD) */
 };
@@ -64,6 +65,7 @@ struct pr_mount {
   unsigned long flags, pflags;
   uint32_t kind;
   uint32_t idmap; /* idmapped with the joined user namespace (kind's 0x100 in the plan) */
+  uint64_t rattr_set, rattr_clr; /* T_MOUNT_ATTR: set on the mount and every mount below it */
 };
 
 struct pr_device {

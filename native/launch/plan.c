@@ -111,10 +111,16 @@ static int decode_record(struct launch_plan *p, uint16_t tag, struct reader *r) 
     m->flags = (unsigned long)rd_u64(r); m->pflags = (unsigned long)rd_u64(r);
     m->kind = rd_u32(r);
     m->idmap = (m->kind & 0x100) != 0;
+    m->rattr_set = m->rattr_clr = 0;
     m->kind &= 0xff;
     m->source = rd_str(r); m->destination = rd_str(r); m->type = rd_str(r); m->data = rd_str(r);
     break;
   }
+  case T_MOUNT_ATTR:
+    if (p->nmounts == 0) return -1; /* names no mount */
+    p->mounts[p->nmounts - 1].rattr_set = rd_u64(r);
+    p->mounts[p->nmounts - 1].rattr_clr = rd_u64(r);
+    break;
   case T_DEVICE: {
     struct pr_device *d = &p->devices[p->ndevices++];
     d->type = rd_u32(r); d->major = rd_u32(r); d->minor = rd_u32(r); d->mode = rd_u32(r);

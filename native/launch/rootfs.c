@@ -209,7 +209,8 @@ static void do_mount(struct child *c, const struct pr_mount *m, int index) {
   close(fd);
   if (src >= 0) close(src);
   int want_remount = bind && (m->flags & ~(unsigned long)(MS_BIND | MS_REC)) != 0;
-  if (!want_remount && !m->pflags) return;
+  int want_rattr = m->rattr_set || m->rattr_clr;
+  if (!want_remount && !m->pflags && !want_rattr) return;
   /* reopen: the fd above names the directory under the new mount */
   fd = open_in_root(c, m->destination, O_PATH, 0);
   if (fd < 0) child_fail(c, STEP_MOUNT, errno, index, m->destination);
@@ -218,6 +219,13 @@ static void do_mount(struct child *c, const struct pr_mount *m, int index) {
     child_fail(c, STEP_MOUNT, errno, index, m->destination);
   if (m->pflags && mount(NULL, target, NULL, m->pflags, NULL) < 0)
     child_fail(c, STEP_MOUNT, errno, index, m->destination);
+  /* "rro" and its kin: what a remount sets on the top mount only, set on every mount below it too (a read-only
+   * volume with a submount is otherwise writable there). ENOSYS: the kernel predates mount_setattr (5.12). */
+  if (want_rattr) {
+    struct mount_attr attr = { .attr_set = m->rattr_set, .attr_clr = m->rattr_clr };
+    if (mount_setattr(fd, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof attr) < 0)
+      child_fail(c, STEP_MOUNT, errno, index, errno == ENOSYS ? "recursive mount options (mount_setattr: kernel >= 5.12)" : m->destination);
+  }
   close(fd);
 }
 

@@ -54,6 +54,8 @@ export interface CriContainerContext {
   hostDevices?: readonly OciDevice[];
   /** SELinux is enforced on this host: relabel requests must be honoured, so they are refused */
   selinuxEnabled: boolean;
+  /** the kernel sets mount attributes recursively (mount_setattr): recursive_read_only can be honoured */
+  recursiveReadOnlyMounts?: boolean;
 }
 
 type CriSpecOpt = (c: OciConfig, ctx: CriContainerContext) => void;
@@ -189,11 +191,17 @@ export const withCriMounts: CriSpecOpt = (c, ctx) => {
       only(m.gidMappings, u?.gidBase ?? 0, 'gidMappings');
       idmap = { uidMappings: [{ containerID: 0, hostID: u!.uidBase, size: u!.size }], gidMappings: [{ containerID: 0, hostID: u!.gidBase, size: u!.size }] };
     }
-    if (m.recursive_read_only) throw invalidArgument(`${at}.recursive_read_only`, 'recursive read-only mounts are not advertised by podrun yet');
     if (m.selinux_relabel && ctx.selinuxEnabled) throw invalidArgument(`${at}.selinux_relabel`, 'SELinux relabelling is not supported');
     const propagation = PROPAGATION[m.propagation];
     if (!propagation) throw invalidArgument(`${at}.propagation`, `unknown propagation ${String(m.propagation)}`);
-    mounts.push({ ...bind(m.container_path, m.host_path, [propagation, m.readonly ? 'ro' : 'rw']), ...idmap });
+    // read-only all the way down (kubelet's recursiveReadOnly: Enabled, or IfPossible where advertised), as containerd
+    // checks it: only on a read-only, private mount
+    if (m.recursive_read_only) {
+      if (!m.readonly) throw invalidArgument(`${at}.recursive_read_only`, 'needs readonly');
+      if (m.propagation !== 'PROPAGATION_PRIVATE') throw invalidArgument(`${at}.recursive_read_only`, `needs propagation PROPAGATION_PRIVATE, not ${m.propagation}`);
+      if (!ctx.recursiveReadOnlyMounts) throw invalidArgument(`${at}.recursive_read_only`, 'this kernel cannot make recursive read-only mounts (mount_setattr: Linux ≥ 5.12)');
+    }
+    mounts.push({ ...bind(m.container_path, m.host_path, [propagation, m.readonly ? 'ro' : 'rw', ...(m.recursive_read_only ? ['rro'] : [])]), ...idmap });
   });
   c.mounts = mounts;
   // a bidirectional or host-to-container mount needs a mount namespace that takes propagation: rslave root as runc

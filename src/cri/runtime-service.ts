@@ -18,7 +18,7 @@ import { askMonitor, execInContainer, killContainer, readRecord, startCreated } 
 import { containerDir } from '../oci/lifecycle/state-store';
 import { containerStatus } from '../oci/lifecycle/container-status';
 import { parseSignal } from '../oci/signals';
-import { heldCapabilities } from '../oci/host';
+import { heldCapabilities, recursiveMountAttributes } from '../oci/host';
 import { hostDevices } from '../oci/host-devices';
 import type { PodOptions, PodRecord } from '../pod';
 import { createPodContainer, createPodSandbox, detachPodNetworkOf, podSandboxOf, removePod, removePodContainer, stopPod, updatePod, waitExit } from '../pod/pod-lifecycle';
@@ -273,7 +273,7 @@ export class CriRuntime {
             id, config, sandbox: facts, rootfs, image: containerDefaults(image.config), imageName: config.image!.image, ...files,
             targetPidNamespace, statDevice, readProfile: (f) => fs.readFileSync(f, 'utf8'),
             defaultSeccomp: this.config.defaultSeccomp === 'RuntimeDefault' ? 'runtime-default' : 'unconfined',
-            selinuxEnabled: fs.existsSync('/sys/fs/selinux/enforce'),
+            selinuxEnabled: fs.existsSync('/sys/fs/selinux/enforce'), recursiveReadOnlyMounts: recursiveMountAttributes(),
             hostCapabilities: heldCapabilities(), hostDevices: config.linux?.security_context?.privileged ? hostDevices() : undefined,
             minOomScoreAdj: this.config.restrictOomScoreAdj ? Number(fs.readFileSync('/proc/self/oom_score_adj', 'utf8')) : undefined,
           });

@@ -9,6 +9,7 @@ import { PodrunError } from '../errors';
 import { DEFAULT_DATA_ROOT } from '../image';
 import { packageRoot } from '../native';
 import { DEFAULT_STATE_ROOT } from '../oci/lifecycle';
+import { recursiveMountAttributes } from '../oci/host';
 import type { CriConfig } from './config';
 import { CriImages, criImage as criImageOf } from './image-service';
 import { CRI_VERSION, CriRuntime, RUNTIME_NAME } from './runtime-service';
@@ -135,7 +136,7 @@ export async function startCriServer(o: CriServerOptions = {}): Promise<CriServe
           ],
         },
         info: r.verbose ? { config: JSON.stringify({ root, dataRoot, network, podCidr: runtime.podCidr, ...config }) } : {},
-        runtime_handlers: [{ name: '', features: { recursive_read_only_mounts: false, user_namespaces: true } }],
+        runtime_handlers: [{ name: '', features: { recursive_read_only_mounts: recursiveMountAttributes(), user_namespaces: true } }],
         features: { supplemental_groups_policy: true },
       };
     }),

@@ -98,6 +98,8 @@ export interface NativeFsApi {
   umount(target: string, flags: number): void;
   /** a read-only bind of source at target with owners shifted by the maps of the user namespace at usernsPath */
   idmapMount(source: string, target: string, usernsPath: string): void;
+  /** the kernel has mount_setattr(2) (5.12): recursive mount attributes ("rro") can be set */
+  mountSetattrSupported(): boolean;
 }
 
 export function isNativeLaunchError(e: unknown): e is NativeLaunchError {

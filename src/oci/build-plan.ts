@@ -110,6 +110,7 @@ export function planMount(m: OciMount, index: number, bundle: string): PlanMount
     bind,
     ...(subpath !== undefined ? { subpath } : {}),
     ...(idmap ? { idmap: { uidMap: idmap.uidMap!, gidMap: idmap.gidMap! } } : {}),
+    ...(opts.recursive ? { recursive: opts.recursive } : {}),
     field,
   };
 }

@@ -27,6 +27,8 @@ export interface PlanMount {
   subpath?: string;
   /** an idmapped bind (mounts[].uidMappings): owners shifted by the maps of the user namespace the container joins */
   idmap?: { uidMap: string; gidMap: string };
+  /** recursive attributes ("rro"…): mount_setattr(AT_RECURSIVE)'s attr_set and attr_clr, on the mount and all below */
+  recursive?: { set: number; clear: number };
   field: string;
 }
 

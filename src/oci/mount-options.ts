@@ -35,8 +35,32 @@ const PROPAGATION: Readonly<Record<string, number>> = {
   unbindable: MS.UNBINDABLE, runbindable: MS.UNBINDABLE | MS.REC,
 };
 
+/** mount_setattr(2)'s MOUNT_ATTR_* (linux/mount.h). The access-time modes are a 3-bit field, not flags. */
+export const MOUNT_ATTR = {
+  RDONLY: 0x1, NOSUID: 0x2, NODEV: 0x4, NOEXEC: 0x8,
+  ATIME_MASK: 0x70, RELATIME: 0x0, NOATIME: 0x10, STRICTATIME: 0x20,
+  NODIRATIME: 0x80, NOSYMFOLLOW: 0x200000,
+} as const;
+
+/** The runtime spec's recursive options (runc's, since 1.1): an attribute set on the mount and every mount below it
+ * (mount_setattr with AT_RECURSIVE), where the plain option changes the top mount only. option → [set?, attribute].
+ * An access-time option names a mode of the 3-bit field; its "no" forms ask for the kernel's default, relatime
+ * (mount(2) gives relatime without MS_RELATIME too, unless strictatime or noatime is asked). */
+const RECURSIVE_OPTIONS: Readonly<Record<string, readonly [boolean, number]>> = {
+  rro: [true, MOUNT_ATTR.RDONLY], rrw: [false, MOUNT_ATTR.RDONLY],
+  rnosuid: [true, MOUNT_ATTR.NOSUID], rsuid: [false, MOUNT_ATTR.NOSUID],
+  rnodev: [true, MOUNT_ATTR.NODEV], rdev: [false, MOUNT_ATTR.NODEV],
+  rnoexec: [true, MOUNT_ATTR.NOEXEC], rexec: [false, MOUNT_ATTR.NOEXEC],
+  rnodiratime: [true, MOUNT_ATTR.NODIRATIME], rdiratime: [false, MOUNT_ATTR.NODIRATIME],
+  rnosymfollow: [true, MOUNT_ATTR.NOSYMFOLLOW], rsymfollow: [false, MOUNT_ATTR.NOSYMFOLLOW],
+};
+const RECURSIVE_ATIME: Readonly<Record<string, number>> = {
+  rrelatime: MOUNT_ATTR.RELATIME, rnoatime: MOUNT_ATTR.NOATIME, rstrictatime: MOUNT_ATTR.STRICTATIME,
+  rnorelatime: MOUNT_ATTR.RELATIME, ratime: MOUNT_ATTR.RELATIME, rnostrictatime: MOUNT_ATTR.RELATIME,
+};
+
 /** Options podrun knows but does not implement: rejected, never dropped. */
-const UNSUPPORTED = new Set(['idmap', 'ridmap', 'tmpcopyup', 'recursive-ro', 'rro', 'recursive-rw', 'rrw']);
+const UNSUPPORTED = new Set(['idmap', 'ridmap', 'tmpcopyup']);
 
 /** podrun's own bind option: the mount's source is a trusted directory (a
  * pod volume) and REL is a path inside it chosen by someone untrusted (a
@@ -51,6 +75,8 @@ export interface ParsedMountOptions {
   data: string;
   /** SUBPATH_OPTION's value */
   subpath?: string;
+  /** the recursive options' attributes to set and clear (mount_setattr's attr_set/attr_clr), when any is asked */
+  recursive?: { set: number; clear: number };
   /** an option podrun refuses, if any */
   unsupported?: string;
 }
@@ -60,6 +86,7 @@ export function parseMountOptions(options: readonly string[] = []): ParsedMountO
   let propagation = 0;
   const data: string[] = [];
   let subpath: string | undefined;
+  let recursive: { set: number; clear: number } | undefined;
   for (const opt of options) {
     if (opt.startsWith(SUBPATH_OPTION)) {
       subpath = opt.slice(SUBPATH_OPTION.length);
@@ -70,6 +97,16 @@ export function parseMountOptions(options: readonly string[] = []): ParsedMountO
       flags = f[0] ? flags | f[1] : flags & ~f[1];
       continue;
     }
+    const r = RECURSIVE_OPTIONS[opt];
+    const atime = RECURSIVE_ATIME[opt];
+    if (r || atime !== undefined) {
+      const { set, clear } = recursive ?? { set: 0, clear: 0 };
+      // the last option for an attribute wins, as with the plain ones
+      if (atime !== undefined) recursive = { set: (set & ~MOUNT_ATTR.ATIME_MASK) | atime, clear: clear | MOUNT_ATTR.ATIME_MASK };
+      else if (r![0]) recursive = { set: set | r![1], clear: clear & ~r![1] };
+      else recursive = { set: set & ~r![1], clear: clear | r![1] };
+      continue;
+    }
     const p = PROPAGATION[opt];
     if (p !== undefined) {
       propagation |= p;
@@ -78,7 +115,7 @@ export function parseMountOptions(options: readonly string[] = []): ParsedMountO
     if (UNSUPPORTED.has(opt)) return { flags, propagation, data: data.join(','), unsupported: opt };
     data.push(opt);
   }
-  return { flags, propagation, data: data.join(','), ...(subpath !== undefined ? { subpath } : {}) };
+  return { flags, propagation, data: data.join(','), ...(subpath !== undefined ? { subpath } : {}), ...(recursive ? { recursive } : {}) };
 }
 
 export function propagationFlags(name: string): number | undefined {

@@ -7,7 +7,7 @@ const T = {
   READONLY_ROOT: 8, NO_PIVOT: 9, MOUNT: 10, DEVICE: 11, SYMLINK: 12, MASKED: 13, READONLY: 14,
   HOSTNAME: 15, DOMAINNAME: 16, SYSCTL: 17, RLIMIT: 18, OOM_SCORE_ADJ: 19, CAPS: 20,
   NO_NEW_PRIVS: 21, SECCOMP: 22, SECCOMP_ARCH: 23, SECCOMP_RULE: 24, USER: 25, GIDS: 26,
-  UMASK: 27, CWD: 28, ARG: 29, ENV: 30, PRESERVE_FDS: 31, ROOTFS_PARENT: 32, WAIT_START: 33, CONSOLE: 34, HOOK_PAUSE: 35, DEV_RULE: 36, STDIO_FD: 37, STDIN_FD: 38, HOST_MOUNT_NS: 39, STDOUT_FD: 40, STDERR_FD: 41, IDMAP_EXPECT: 42,
+  UMASK: 27, CWD: 28, ARG: 29, ENV: 30, PRESERVE_FDS: 31, ROOTFS_PARENT: 32, WAIT_START: 33, CONSOLE: 34, HOOK_PAUSE: 35, DEV_RULE: 36, STDIO_FD: 37, STDIN_FD: 38, HOST_MOUNT_NS: 39, STDOUT_FD: 40, STDERR_FD: 41, IDMAP_EXPECT: 42, MOUNT_ATTR: 43,
 } as const;
 
 type Field = { u32: number } | { i32: number } | { u64: bigint | number } | { str: string };
@@ -86,6 +86,7 @@ export function encodePlan(p: LaunchPlan): Buffer {
       // (| 0x100: idmapped with the joined user namespace)
       const kind = (!m.bind ? 0 : m.subpath !== undefined ? 2 : 1) | (m.idmap ? 0x100 : 0);
       w.add(T.MOUNT, u64(m.flags), u64(m.propagation), u32(kind), s(m.source), s(m.destination), s(m.type), s((kind & 0xff) === 2 ? m.subpath! : m.data));
+      if (m.recursive) w.add(T.MOUNT_ATTR, u64(m.recursive.set), u64(m.recursive.clear));
     }
     for (const d of p.devices) {
       w.add(T.DEVICE, u32(d.type), u32(d.major), u32(d.minor), u32(d.mode), u32(d.uid), u32(d.gid), u32(d.bind ? 1 : 0), s(d.path));

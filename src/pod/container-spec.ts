@@ -49,6 +49,8 @@ export interface ContainerContext {
   objects?: PodObjects;
   /** volumes mounted read-only whatever the volumeMount says (configMap, secret) */
   readOnlyVolumes?: string[];
+  /** the kernel makes recursive read-only mounts (mount_setattr, 5.12): what volumeMounts' recursiveReadOnly needs */
+  recursiveReadOnlyMounts?: boolean;
   /** hostUsers: false: the pod's range, and the volumes (hostPath) bound idmapped with it rather than shifted */
   userns?: { uidBase: number; gidBase: number; size: number };
   idmappedVolumes?: string[];
@@ -263,6 +265,12 @@ export const withMounts: SpecOpt = (c, ctx) => {
     }
     // the volume's contents are the pod's: the launch resolves subPath inside it, never following a symlink out
     if (m.subPath) mount.options!.push(`${SUBPATH_OPTION}${m.subPath}`);
+    // read-only all the way down: a mount below the volume (a hostPath's) is otherwise writable. IfPossible falls
+    // back to the top mount read-only where the kernel cannot, as kubelet does; Enabled then fails
+    if (m.recursiveReadOnly === 'Enabled' && !ctx.recursiveReadOnlyMounts) {
+      throw invalid(`${ctx.field}.volumeMounts[${i}].recursiveReadOnly`, 'Enabled needs recursive read-only mounts, which this kernel cannot make (mount_setattr: Linux ≥ 5.12); IfPossible would mount it read-only on top only');
+    }
+    if (m.readOnly && (m.recursiveReadOnly === 'Enabled' || (m.recursiveReadOnly === 'IfPossible' && ctx.recursiveReadOnlyMounts))) mount.options!.push('rro');
     mounts.push(mount);
   });
   c.mounts = mounts;

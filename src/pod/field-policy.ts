@@ -50,7 +50,7 @@ const POLICIES: Record<string, Policy> = {
   fieldRef: { supported: ['fieldPath', 'apiVersion'] },
   keyRef: { supported: ['name', 'key', 'optional'] },
   port: { supported: ['name', 'containerPort', 'hostPort', 'protocol', 'hostIP'] },
-  volumeMount: { supported: ['name', 'mountPath', 'readOnly', 'subPath'], refused: ['mountPropagation', 'subPathExpr', 'recursiveReadOnly'] },
+  volumeMount: { supported: ['name', 'mountPath', 'readOnly', 'subPath', 'recursiveReadOnly', 'mountPropagation'], refused: ['subPathExpr'] },
   capabilities: { supported: ['add', 'drop'] },
   seccompProfile: { supported: ['type', 'localhostProfile'] },
   sysctl: { supported: ['name', 'value'] },

@@ -69,6 +69,8 @@ export const containerSchema = z.looseObject({
     mountPath: z.string().min(1),
     readOnly: z.boolean().optional(),
     subPath: z.string().optional(),
+    recursiveReadOnly: z.enum(['Disabled', 'IfPossible', 'Enabled']).optional(),
+    mountPropagation: z.enum(['None', 'HostToContainer', 'Bidirectional']).optional(),
   })).optional(),
   resources: z.looseObject({
     requests: z.record(z.string(), quantity).optional(),

@@ -112,6 +112,13 @@ export function semanticErrors(pod: PodManifest): string[] {
       if (m.subPath !== undefined && !isLocalDescendingPath(m.subPath)) {
         errors.push(`${mat}.subPath: must be a relative path without ".."`);
       }
+      // the API server's rules for recursiveReadOnly (Kubernetes 1.30+)
+      if (m.recursiveReadOnly === 'IfPossible' || m.recursiveReadOnly === 'Enabled') {
+        if (m.readOnly !== true) errors.push(`${mat}.recursiveReadOnly: may only be specified when readOnly is true`);
+        if (m.mountPropagation && m.mountPropagation !== 'None') errors.push(`${mat}.recursiveReadOnly: may only be specified when mountPropagation is None or not specified`);
+      }
+      // None is what podrun does; the others need the pod's mounts to receive (or send) the host's
+      if (m.mountPropagation && m.mountPropagation !== 'None') errors.push(`${mat}.mountPropagation: ${m.mountPropagation} is not supported by podrun yet (None is)`);
     });
     (c.env ?? []).forEach((e, j) => {
       const eat = `${at}.env[${j}]`;

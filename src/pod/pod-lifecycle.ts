@@ -47,7 +47,7 @@ import { applyFsGroup } from './fs-group';
 import { CGROUP_CONTROLLERS, limitWarnings, resourceFieldsFor } from './limit-warnings';
 import { rootlessErrors } from './rootless-pod';
 import { hostDevices } from '../oci/host-devices';
-import { heldCapabilities } from '../oci/host';
+import { heldCapabilities, recursiveMountAttributes } from '../oci/host';
 import { podDataDir, removeOrphanData, writeDataDirOwner } from './pod-data-dir';
 import { noObjects, writeObjectVolume, type PodObjects } from './pod-objects';
 import { attachPodNetwork, detachPodNetwork, portMappingsOf, type PodNetworkOptions } from './pod-network';
@@ -540,6 +540,7 @@ async function startPodWarned(pod: PodManifest, o: PodOptions, objects: PodObjec
     const privileged = all.filter(({ c }) => c.securityContext?.privileged);
     const hostCapabilities = privileged.length ? heldCapabilities() : undefined;
     const hostDevs = privileged.length ? hostDevices() : undefined;
+    const recursiveReadOnlyMounts = all.some(({ c }) => (c.volumeMounts ?? []).some((m) => m.recursiveReadOnly)) && recursiveMountAttributes();
     const withheld = ALL_CAPS.filter((x) => hostCapabilities && !hostCapabilities.includes(x));
     if (withheld.length) o.onWarning?.(`${privileged.map(({ field }) => `${field}.securityContext.privileged`).join(', ')}: this host withholds ${withheld.join(', ')} from podrun, so the container runs without ${withheld.length > 1 ? 'them' : 'it'}`);
     const create = (k: { c: PodContainer; init: boolean; field: string }, image: ImageDetails): Promise<PodContainerRecord> => createPodContainer(o.root, o.dataRoot, sb, {
@@ -549,7 +550,7 @@ async function startPodWarned(pod: PodManifest, o: PodOptions, objects: PodObjec
       config: (rootfs, files) => {
         const config = containerConfig({
           pod, container: k.c, field: k.field, rootfs, image: containerDefaults(image.config), ...files,
-          namespaces, etcFiles, volumes, shm, podUid: id, podIP: sb.podIP, memoryQoS: qos(o), objects, hostCapabilities, hostDevices: hostDevs, nodeAllocatable: allocatable,
+          namespaces, etcFiles, volumes, shm, podUid: id, podIP: sb.podIP, memoryQoS: qos(o), objects, hostCapabilities, hostDevices: hostDevs, nodeAllocatable: allocatable, recursiveReadOnlyMounts,
           readOnlyVolumes: (pod.spec.volumes ?? []).filter((v) => v.configMap || v.secret || v.downwardAPI || v.projected).map((v) => v.name),
           ...(rec.userns ? { userns: rec.userns, idmappedVolumes: (pod.spec.volumes ?? []).filter((v) => v.hostPath).map((v) => v.name) } : {}),
           readSeccompProfile: (name) => {

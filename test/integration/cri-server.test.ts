@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
 import type * as grpcTypes from '@grpc/grpc-js';
-import { fixtures, snapshotHost, tempDir, waitFor } from '../helpers';
+import { fixtures, runCmd, snapshotHost, tempDir, waitFor } from '../helpers';
 import { BUSYBOX, containerConfig, criEnv, grpc, grpcCode, sandboxConfig } from '../support/cri-env';
 import { startRegistry } from '../support/registry';
 import { loadCriProto } from '../../src/cri/server';
@@ -293,4 +293,36 @@ t.test('user namespaces: advertised; a POD mapping is the sandbox\'s and its con
     t.match(String((r as Error).message), new RegExp(`userns_options\\.${field.replace(/[[\].]/g, '\\$&')}`));
   }
   t.same((await e.call('ListPodSandbox', {})).items, [], 'nothing half-made');
+});
+
+t.test('recursive read-only mounts: advertised; a submount of the volume is read-only in the container; refused as critest expects', async (t) => {
+  const e = await criEnv(t, { ownNetns: false });
+  const status = await e.call('Status', { verbose: false });
+  t.same(status.runtime_handlers.map((h: { features: { recursive_read_only_mounts: boolean } }) => h.features.recursive_read_only_mounts), [true], 'recursive_read_only_mounts advertised');
+  // critest's volume: a directory with a tmpfs mounted below it
+  const vol = await tempDir(t, 'podrun-rro-');
+  fs.mkdirSync(path.join(vol, 'tmpfs'));
+  t.equal((await runCmd('mount', ['-t', 'tmpfs', 'none', path.join(vol, 'tmpfs')])).code, 0);
+  t.teardown(async () => void (await runCmd('umount', ['-l', path.join(vol, 'tmpfs')])));
+  const cfg = sandboxConfig('rro', e.logDir);
+  const { pod_sandbox_id: pod } = await e.call('RunPodSandbox', { config: cfg });
+  const mount = (over: object) => ({ container_path: '/mnt', host_path: vol, readonly: true, recursive_read_only: true, selinux_relabel: true, ...over });
+  const made: string[] = [];
+  for (const [name, m] of [['rro', mount({})], ['ro', mount({ recursive_read_only: false })]] as const) {
+    const { container_id: id } = await e.call('CreateContainer', { pod_sandbox_id: pod, sandbox_config: cfg, config: containerConfig(name, ['sleep', '3600'], { mounts: [m] }) });
+    await e.call('StartContainer', { container_id: id });
+    made.push(id);
+  }
+  const touch = async (id: string, f: string) => (await e.call('ExecSync', { container_id: id, cmd: ['sh', '-c', `touch /mnt/tmpfs/${f} 2>&1; echo rc=$?`], timeout: 10 })).stdout.toString();
+  t.match(await touch(made[0], 'a'), /Read-only file system\nrc=1/, 'recursive: the tmpfs below is read-only too');
+  t.match(await touch(made[1], 'b'), /^rc=0$/m, 'not recursive: the tmpfs below stays writable');
+  for (const [over, why] of [[{ readonly: false }, /needs readonly/], [{ propagation: 'PROPAGATION_HOST_TO_CONTAINER' }, /PROPAGATION_PRIVATE/], [{ propagation: 'PROPAGATION_BIDIRECTIONAL' }, /PROPAGATION_PRIVATE/]] as const) {
+    const r = await e.call('CreateContainer', { pod_sandbox_id: pod, sandbox_config: cfg, config: containerConfig('bad', ['true'], { mounts: [mount(over)] }) }).catch((err: unknown) => err);
+    t.equal(grpcCode(r), grpc.status.INVALID_ARGUMENT);
+    t.match(String((r as Error).message), /config\.mounts\[0\]\.recursive_read_only: /);
+    t.match(String((r as Error).message), why);
+  }
+  t.equal((await e.call('ListContainers', {})).containers.length, 2, 'nothing half-made');
+  await e.call('StopPodSandbox', { pod_sandbox_id: pod });
+  await e.call('RemovePodSandbox', { pod_sandbox_id: pod });
 });

@@ -300,6 +300,45 @@ spec:
   t.same(await snapshotHost(), before);
 });
 
+t.test('a read-only hostPath with a mount below it: recursiveReadOnly makes that mount read-only too, and the pod\'s root cannot undo it', async (t) => {
+  const { podrun, manifest, hostDir } = await env(t);
+  // what a node has below a directory it hands to pods read-only: another mount (a tmpfs here)
+  const vol = path.join(hostDir, 'vol');
+  fs.mkdirSync(path.join(vol, 'sub'), { recursive: true });
+  t.equal((await runCmd('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', path.join(vol, 'sub')])).code, 0);
+  let mounted = true;
+  t.teardown(async () => void (mounted && (await runCmd('umount', ['-l', path.join(vol, 'sub')]))));
+  const before = await snapshotHost();
+  for (const hostUsers of [true, false]) {
+    const pod = `
+apiVersion: v1
+kind: Pod
+metadata: { name: rro }
+spec:
+  hostUsers: ${hostUsers}
+  volumes: [{ name: h, hostPath: { path: ${vol}, type: Directory } }]
+  containers:
+    - { name: plain, image: localhost/podrun/busybox, command: [sleep, '3600'], volumeMounts: [{ name: h, mountPath: /h, readOnly: true }] }
+    - { name: rec, image: localhost/podrun/busybox, command: [sleep, '3600'], volumeMounts: [{ name: h, mountPath: /h, readOnly: true, recursiveReadOnly: Enabled }] }
+`;
+    const r = await podrun('start', manifest('rro', pod));
+    t.equal(r.code, 0, r.stderr);
+    const sh = (c: string, script: string) => podrun('exec', 'rro', '-c', c, '--', 'sh', '-c', script);
+    t.match((await sh('plain', 'touch /h/sub/p && echo wrote')).stdout, /^wrote$/m, `readOnly alone: the submount is writable, as in Kubernetes (hostUsers: ${hostUsers})`);
+    t.match((await sh('rec', 'touch /h/x 2>&1; touch /h/sub/r 2>&1')).stdout, /\/h\/x: Read-only file system\n.*\/h\/sub\/r: Read-only file system/);
+    // the pod's root (default capabilities) cannot remount it writable (with CAP_SYS_ADMIN over the host's user
+    // namespace no read-only mount holds, in Kubernetes either)
+    const undo = await sh('rec', `mount -o remount,rw /h/sub 2>&1; mount -o remount,bind,rw /h/sub 2>&1; touch /h/sub/undone-${hostUsers} 2>&1; echo end`);
+    t.match(undo.stdout, /Read-only file system\nend/);
+    t.notOk(fs.existsSync(path.join(vol, 'sub', `undone-${hostUsers}`)), `nothing written through the remount attempts (hostUsers: ${hostUsers})`);
+    t.equal((await podrun('rm', '-f', 'rro')).code, 0);
+  }
+  fs.writeFileSync(path.join(vol, 'sub', 'host-still-rw'), 'x'); // the host's own mount was never touched
+  t.same(await snapshotHost(), before);
+  t.equal((await runCmd('umount', [path.join(vol, 'sub')])).code, 0, 'nothing of the pods keeps the host\'s tmpfs busy');
+  mounted = false;
+});
+
 for (const hostUsers of [true, false]) {
 t.test(`bounded by default: a 100 MB logger leaves at most containerLogMaxSize × containerLogMaxFiles on disk, and \`logs\` streams it (hostUsers: ${hostUsers})`, async (t) => {
   const { podrun, manifest, runRoot, dataRoot } = await env(t);

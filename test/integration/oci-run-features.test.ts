@@ -208,6 +208,36 @@ if (!isRoot) {
     t.equal(await readFile(path.join(rw, 'out'), 'utf8'), 'written\n', 'rw bind mount writes through to the host');
   });
 
+  t.test('recursive read-only ("rro"): a read-only bind\'s submounts are read-only too, and cannot be made writable from inside', async (t) => {
+    // the volume a pod author gets read-only has a mount below it (a tmpfs here): "ro" alone leaves that writable
+    const host = await tempDir(t);
+    await mkdir(path.join(host, 'sub'));
+    t.equal((await runCmd('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', path.join(host, 'sub')])).code, 0);
+    t.teardown(async () => void (await runCmd('umount', ['-l', path.join(host, 'sub')])));
+    const r = await runScript(
+      t,
+      [
+        'touch /plain/sub/a && echo plain-sub-writable',
+        'touch /rec/x 2>&1; touch /rec/sub/b 2>&1',
+        'mount -o remount,rw /rec/sub 2>&1; mount -o remount,rw,bind /rec/sub 2>&1; touch /rec/sub/c 2>&1',
+        'grep " /rec/sub " /proc/self/mountinfo',
+      ].join('; '),
+      (c) => {
+        c.mounts!.push(
+          { destination: '/plain', type: 'bind', source: host, options: ['rbind', 'ro'] },
+          { destination: '/rec', type: 'bind', source: host, options: ['rbind', 'ro', 'rro', 'rnoexec'] },
+        );
+      },
+    );
+    t.match(r.stdout, /^plain-sub-writable$/m, 'without rro the submount stays writable (the case rro closes)');
+    t.match(r.stdout, /touch: \/rec\/x: Read-only file system/);
+    t.match(r.stdout, /touch: \/rec\/sub\/b: Read-only file system/);
+    t.match(r.stdout, /touch: \/rec\/sub\/c: Read-only file system/, 'a remount from inside (no CAP_SYS_ADMIN) does not undo it');
+    t.match(r.stdout, / \/rec\/sub ro,[^ ]*noexec/, 'rnoexec reached the submount too');
+    // the attributes are on the container's copies of the mounts: the host's tmpfs is still writable
+    t.equal((await runCmd('touch', [path.join(host, 'sub', 'host-still-rw')])).code, 0);
+  });
+
   t.test('device cgroup (BPF): default devices work, the rest and explicit denials do not', async (t) => {
     const r = await runScript(t, 'echo x > /dev/null && echo null-ok; head -c1 /dev/zero >/dev/null 2>&1 || echo zero-denied; mknod /dev/mem c 1 1 && echo mknod-ok; head -c1 /dev/mem 2>&1; echo done', (c) => {
       c.linux!.resources = { devices: [{ allow: false, access: 'rwm' }, { allow: false, type: 'c', major: 1, minor: 5, access: 'r' }] };

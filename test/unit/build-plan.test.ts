@@ -9,7 +9,7 @@ import { buildLaunchPlan, planDevices, planMount, planNamespaces, planSysctls } 
 import { capabilityMask, parseCapMask } from '../../src/oci/capabilities';
 import { defaultSpec } from '../../src/oci/default-spec';
 import { CLONE } from '../../src/oci/launch-plan';
-import { MS, parseMountOptions } from '../../src/oci/mount-options';
+import { MOUNT_ATTR, MS, parseMountOptions } from '../../src/oci/mount-options';
 import { buildSeccompPlan } from '../../src/oci/seccomp';
 import { validateConfig } from '../../src/oci/validate';
 import { containerCgroupPath, ownCgroup2 } from '../../src/cgroup/cgroup-path';
@@ -41,6 +41,7 @@ t.test('mount options map to flags, propagation and data like runc', async (t) =
   t.same(parseMountOptions(['rbind', 'ro', 'rslave']), { flags: MS.BIND | MS.REC | MS.RDONLY, propagation: MS.SLAVE | MS.REC, data: '' });
   t.equal(parseMountOptions(['ro', 'rw']).flags, 0, 'later option wins');
   t.equal(parseMountOptions(['idmap']).unsupported, 'idmap');
+  t.notOk(parseMountOptions(['rbind', 'ro']).recursive, 'no recursive option, no mount_setattr');
   const bind = planMount({ destination: '/data/', source: 'vol', options: ['bind', 'ro'] }, 2, '/b');
   t.same(bind, { source: '/b/vol', destination: '/data', type: '', data: '', flags: MS.BIND | MS.RDONLY, propagation: 0, bind: true, field: 'mounts[2]' });
   t.throws(() => planMount({ destination: '/x', source: 'y' }, 0, '/b'), /mounts\[0\]\.type: required unless/);
@@ -202,4 +203,21 @@ t.test('no cgroup (rootless, none delegated): the container needs a PID namespac
   t.throws(() => enforceResources(p, true, () => undefined), /strict limits/);
   t.throws(() => prepareLaunch(spec(null), { id: 'nocg', noCgroup: true }), /linux\.namespaces: without a cgroup, a container's processes are tracked by its PID namespace, so it needs one of its own \(this one stays in the host's\)/);
   t.throws(() => prepareLaunch(spec({ type: 'pid', path: '/proc/1/ns/pid' }), { id: 'nocg', noCgroup: true }), /this one joins \/proc\/1\/ns\/pid/);
+});
+
+t.test('recursive mount options (runtime spec 1.1, runc): mount_setattr attributes set and cleared on the whole tree', async (t) => {
+  const A = MOUNT_ATTR;
+  t.same(parseMountOptions(['rbind', 'ro', 'rro']), { flags: MS.BIND | MS.REC | MS.RDONLY, propagation: 0, data: '', recursive: { set: A.RDONLY, clear: 0 } });
+  t.same(parseMountOptions(['rnosuid', 'rnodev', 'rnoexec']).recursive, { set: A.NOSUID | A.NODEV | A.NOEXEC, clear: 0 });
+  t.same(parseMountOptions(['rro', 'rrw']).recursive, { set: 0, clear: A.RDONLY }, 'the later option wins');
+  t.same(parseMountOptions(['rrw', 'rro']).recursive, { set: A.RDONLY, clear: 0 });
+  // an access-time mode is a field: setting one clears the whole field (else the kernel says EINVAL)
+  t.same(parseMountOptions(['rnoatime']).recursive, { set: A.NOATIME, clear: A.ATIME_MASK });
+  t.same(parseMountOptions(['rnoatime', 'rstrictatime']).recursive, { set: A.STRICTATIME, clear: A.ATIME_MASK });
+  t.same(parseMountOptions(['rnoatime', 'ratime']).recursive, { set: A.RELATIME, clear: A.ATIME_MASK }, 'its "no" form is the default mode');
+  t.same(parseMountOptions(['rro', 'rnosymfollow', 'rnodiratime']).recursive, { set: A.RDONLY | A.NOSYMFOLLOW | A.NODIRATIME, clear: 0 });
+  t.equal(parseMountOptions(['rro']).data, '', 'never passed on as file system data');
+  const m = planMount({ destination: '/v', type: 'bind', source: '/host', options: ['rbind', 'ro', 'rro'] }, 0, '/b');
+  t.same(m.recursive, { set: A.RDONLY, clear: 0 });
+  t.equal(parseMountOptions(['tmpcopyup']).unsupported, 'tmpcopyup');
 });

@@ -156,3 +156,15 @@ t.test('server config: unknown and malformed keys named as written', async (t) =
   t.throws(() => parseCriConfig('listen: tcp://0.0.0.0:1\n', 'c.yaml'), { message: /^c\.yaml: listen: must be unix/ });
   t.equal(fieldOf(() => parseCriConfig('cgroupDriver: systemd\n', 'c.yaml')), 'cgroupDriver');
 });
+
+t.test('recursive_read_only: "rro" on a read-only private mount where the kernel makes it; refused otherwise (critest\'s three)', async (t) => {
+  const mount = (over: object) => ({ container_path: '/mnt', host_path: '/h', readonly: true, selinux_relabel: true, propagation: 'PROPAGATION_PRIVATE' as const, uidMappings: [], gidMappings: [], recursive_read_only: true, image: null, ...over });
+  const opts = (c: ReturnType<typeof criContainerConfig>) => c.mounts!.find((m) => m.destination === '/mnt')!.options;
+  t.same(opts(criContainerConfig(ctx(container({ mounts: [mount({})] }), { recursiveReadOnlyMounts: true }))), ['rbind', 'rprivate', 'ro', 'rro']);
+  t.same(opts(criContainerConfig(ctx(container({ mounts: [mount({ recursive_read_only: false })] }), { recursiveReadOnlyMounts: true }))), ['rbind', 'rprivate', 'ro']);
+  const refused = (over: object, why: RegExp) => t.throws(() => criContainerConfig(ctx(container({ mounts: [mount(over)] }), { recursiveReadOnlyMounts: true })), { field: 'config.mounts[0].recursive_read_only', message: why });
+  refused({ readonly: false }, /needs readonly/);
+  refused({ propagation: 'PROPAGATION_HOST_TO_CONTAINER' }, /needs propagation PROPAGATION_PRIVATE, not PROPAGATION_HOST_TO_CONTAINER/);
+  refused({ propagation: 'PROPAGATION_BIDIRECTIONAL' }, /not PROPAGATION_BIDIRECTIONAL/);
+  t.throws(() => criContainerConfig(ctx(container({ mounts: [mount({})] }))), { field: 'config.mounts[0].recursive_read_only', message: /Linux ≥ 5\.12/ }, 'not where the kernel cannot');
+});

@@ -37,3 +37,17 @@ t.test('a NUL inside a string is refused', async (t) => {
   const { plan } = buildLaunchPlan(cfg, { bundle: '/b' });
   t.throws(() => encodePlan(plan), /contains NUL/);
 });
+
+t.test('a mount with recursive options is followed by its attributes (T_MOUNT_ATTR), others are not', async (t) => {
+  const cfg = validateConfig(defaultSpec({ args: ['true'] }));
+  cfg.mounts = [...cfg.mounts!, { destination: '/v', type: 'bind', source: '/host', options: ['rbind', 'ro', 'rro', 'rnoatime'] }];
+  const { plan } = buildLaunchPlan(cfg, { bundle: '/b' });
+  const recs = records(encodePlan(plan));
+  const attrs = recs.map((r, i) => ({ ...r, i })).filter((r) => r.tag === 43);
+  t.equal(attrs.length, 1);
+  const before = recs[attrs[0]!.i - 1]!;
+  t.equal(before.tag, 10, 'right after its T_MOUNT');
+  t.match(before.payload.subarray(20).toString(), /^\/host\0\/v\0/);
+  t.equal(attrs[0]!.payload.readBigUInt64LE(0), 0x11n, 'set: RDONLY | NOATIME');
+  t.equal(attrs[0]!.payload.readBigUInt64LE(8), 0x70n, 'clear: the access-time field');
+});

@@ -88,7 +88,9 @@ t.test('unknown fields are refused as kubectl refuses them (--validate=strict), 
   typo('mountPath: /data', 'mountpath: /data', /volumeMounts\[0\]\.mountpath: unknown field|mountPath/);
   typo('fieldPath: metadata.name', 'fieldpath: metadata.name', /valueFrom\.fieldRef\.fieldpath: unknown field|fieldPath/);
   // Kubernetes fields podrun does not do are refused by name, never silently dropped
-  typo('mountPath: /data', 'mountPath: /data, mountPropagation: Bidirectional', /volumeMounts\[0\]\.mountPropagation: not supported by podrun/);
+  typo('mountPath: /data', 'mountPath: /data, mountPropagation: Bidirectional', /volumeMounts\[0\]\.mountPropagation: Bidirectional is not supported by podrun yet \(None is\)/);
+  typo('mountPath: /data', 'mountPath: /data, mountPropagation: Sideways', /volumeMounts\[0\]\.mountPropagation: /);
+  t.ok(parsePodManifest(clean.replace('mountPath: /data', 'mountPath: /data, mountPropagation: None'), 'p.yaml'), 'None is what podrun does');
   typo('subPath: site', 'subPathExpr: site', /spec\.containers\[1\]\.volumeMounts\[0\]\.subPathExpr: not supported by podrun/);
 });
 
@@ -340,4 +342,22 @@ t.test('hostUsers: false — ranges and what such pods cannot ask', async (t) =>
   t.same(errs(pod({ shareProcessNamespace: true })), [], 'a shared PID namespace is made in the pod\'s user namespace');
   t.match(errs(pod({ securityContext: { fsGroup: 65536, supplementalGroups: [5, 70000] } })), [/^spec\.securityContext\.fsGroup: 65536 is outside/, /^spec\.securityContext\.supplementalGroups\[1\]: 70000/]);
   t.same(errs(pod({ hostUsers: true, hostNetwork: true })), [], 'hostUsers: true is the default');
+});
+
+t.test('volumeMounts recursiveReadOnly: the API server\'s rules, then "rro" where the kernel makes it', async (t) => {
+  const withRro = (mount: string) => YAML.replace('{ name: shared, mountPath: /srv, readOnly: true }', mount);
+  const bad = (mount: string, re: RegExp) => t.throws(() => parsePodManifest(withRro(mount), 'p.yaml'), { message: re }, mount);
+  bad('{ name: shared, mountPath: /srv, recursiveReadOnly: Enabled }', /spec\.containers\[0\]\.volumeMounts\[0\]\.recursiveReadOnly: may only be specified when readOnly is true/);
+  bad('{ name: shared, mountPath: /srv, readOnly: false, recursiveReadOnly: IfPossible }', /recursiveReadOnly: may only be specified when readOnly is true/);
+  bad('{ name: shared, mountPath: /srv, readOnly: true, recursiveReadOnly: Always }', /volumeMounts\[0\]\.recursiveReadOnly: /);
+  const opts = (mount: string, supported: boolean) => {
+    const { pod } = parsePodManifest(withRro(mount), 'p.yaml');
+    const c = containerConfig({ ...ctx(), pod, container: pod.spec.containers[0], recursiveReadOnlyMounts: supported });
+    return c.mounts?.find((x) => x.destination === '/srv')?.options;
+  };
+  t.same(opts('{ name: shared, mountPath: /srv, readOnly: true, recursiveReadOnly: Enabled }', true), ['rbind', 'rprivate', 'ro', 'nosuid', 'nodev', 'rro']);
+  t.same(opts('{ name: shared, mountPath: /srv, readOnly: true, recursiveReadOnly: IfPossible }', true), ['rbind', 'rprivate', 'ro', 'nosuid', 'nodev', 'rro']);
+  t.same(opts('{ name: shared, mountPath: /srv, readOnly: true, recursiveReadOnly: IfPossible }', false), ['rbind', 'rprivate', 'ro', 'nosuid', 'nodev'], 'IfPossible: read-only on top where the kernel cannot');
+  t.same(opts('{ name: shared, mountPath: /srv, readOnly: true, recursiveReadOnly: Disabled }', true), ['rbind', 'rprivate', 'ro', 'nosuid', 'nodev']);
+  t.throws(() => opts('{ name: shared, mountPath: /srv, readOnly: true, recursiveReadOnly: Enabled }', false), { message: /^spec\.containers\[0\]\.volumeMounts\[0\]\.recursiveReadOnly: Enabled needs recursive read-only mounts/ });
 });
