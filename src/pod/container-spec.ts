@@ -84,9 +84,10 @@ function invalid(field: string, reason: string): PodrunError {
 
 const capName = (c: string): string => (c.toUpperCase().startsWith('CAP_') ? c.toUpperCase() : `CAP_${c.toUpperCase()}`);
 
-export const withProcess: SpecOpt = (c, ctx) => {
+/** The container's own variables (envFrom, then env), each literal value expanded against those before it: what
+ * command, args and subPathExpr are expanded against, as kubelet does (the image's variables are not among them). */
+function containerEnv(ctx: ContainerContext): Array<{ name: string; value: string }> {
   const k = ctx.container;
-  const p = c.process!;
   // envFrom first, in order, then env over it (kubelet's order); envFrom values are never expanded
   const fromObjects = (k.envFrom ?? []).flatMap((src, i) => envFromEntries(src, `${ctx.field}.envFrom[${i}]`, ctx));
   const entries = [...fromObjects, ...(k.env ?? []).flatMap((e, i) => {
@@ -100,8 +101,14 @@ export const withProcess: SpecOpt = (c, ctx) => {
     const v = objectKeyValue(ctx.objects ?? noObjects(), ref, ref.at);
     return v === undefined ? [] : [{ name: e.name, value: v, literal: false }]; // an optional key that is missing: no variable, as kubelet does
   })];
+  return expandEnv(entries);
+}
+
+export const withProcess: SpecOpt = (c, ctx) => {
+  const k = ctx.container;
+  const p = c.process!;
   // $(VAR) in values (against the variables before each), then in command and args (against them all), as kubelet
-  const env = expandEnv(entries);
+  const env = containerEnv(ctx);
   const defined = new Map(env.map((e) => [e.name, e.value]));
   const expand = (list: string[] | undefined): string[] | undefined => list?.map((s) => expandReferences(s, (n) => defined.get(n)));
   p.args = processArgs(ctx.image, expand(k.command), expand(k.args));
@@ -246,7 +253,7 @@ export const withRootfs: SpecOpt = (c, ctx) => {
 /** /etc files of the pod, then volumeMounts (readOnly, subPath). */
 export const withMounts: SpecOpt = (c, ctx) => {
   const mounts: OciMount[] = [...(c.mounts ?? [])];
-  const bind = (destination: string, source: string, ro: boolean): OciMount => ({ destination, type: 'bind', source, options: ['rbind', 'rprivate', ro ? 'ro' : 'rw', 'nosuid', 'nodev'] });
+  const bind = (destination: string, source: string, ro: boolean, propagation = 'rprivate'): OciMount => ({ destination, type: 'bind', source, options: ['rbind', propagation, ro ? 'ro' : 'rw', 'nosuid', 'nodev'] });
   mounts.push(bind('/etc/hosts', ctx.etcFiles.hosts, false), bind('/etc/hostname', ctx.etcFiles.hostname, false), bind('/etc/resolv.conf', ctx.etcFiles.resolvConf, false));
   if (ctx.shm) {
     const i = mounts.findIndex((m) => m.destination === '/dev/shm');
@@ -254,17 +261,23 @@ export const withMounts: SpecOpt = (c, ctx) => {
     if (i >= 0) mounts[i] = shm;
     else mounts.push(shm);
   }
+  const env = (ctx.container.volumeMounts ?? []).some((m) => m.subPathExpr) ? new Map(containerEnv(ctx).map((e) => [e.name, e.value])) : undefined;
   (ctx.container.volumeMounts ?? []).forEach((m, i) => {
     const dir = ctx.volumes[m.name];
     if (!dir) throw invalid(`${ctx.field}.volumeMounts[${i}].name`, `volume ${JSON.stringify(m.name)} has no host directory`);
-    const mount = bind(m.mountPath, dir, m.readOnly === true || (ctx.readOnlyVolumes ?? []).includes(m.name));
+    const mount = bind(m.mountPath, dir, m.readOnly === true || (ctx.readOnlyVolumes ?? []).includes(m.name), MOUNT_PROPAGATION[m.mountPropagation ?? 'None']);
     // the host's files as the pod's user namespace sees them through an idmapped bind: host root's are its root's
     if (ctx.userns && (ctx.idmappedVolumes ?? []).includes(m.name)) {
       mount.uidMappings = [{ containerID: 0, hostID: ctx.userns.uidBase, size: ctx.userns.size }];
       mount.gidMappings = [{ containerID: 0, hostID: ctx.userns.gidBase, size: ctx.userns.size }];
     }
+    // subPathExpr: $(VAR) of the container's variables, then held to subPath's rule (kubelet checks it once expanded)
+    const subPath = m.subPathExpr !== undefined ? expandReferences(m.subPathExpr, (n) => env!.get(n)) : m.subPath;
+    if (m.subPathExpr !== undefined && subPath && !isLocalDescendingPath(subPath)) {
+      throw invalid(`${ctx.field}.volumeMounts[${i}].subPathExpr`, `expands to ${JSON.stringify(subPath)}: must be a relative path without ".."`);
+    }
     // the volume's contents are the pod's: the launch resolves subPath inside it, never following a symlink out
-    if (m.subPath) mount.options!.push(`${SUBPATH_OPTION}${m.subPath}`);
+    if (subPath) mount.options!.push(`${SUBPATH_OPTION}${subPath}`);
     // read-only all the way down: a mount below the volume (a hostPath's) is otherwise writable. IfPossible falls
     // back to the top mount read-only where the kernel cannot, as kubelet does; Enabled then fails
     if (m.recursiveReadOnly === 'Enabled' && !ctx.recursiveReadOnlyMounts) {
@@ -274,7 +287,13 @@ export const withMounts: SpecOpt = (c, ctx) => {
     mounts.push(mount);
   });
   c.mounts = mounts;
+  // a mount that receives the host's (or sends its own) needs a root that passes them on: rslave, or rshared, as runc
+  const asked = (ctx.container.volumeMounts ?? []).map((m) => m.mountPropagation ?? 'None');
+  if (asked.some((p) => p !== 'None')) c.linux!.rootfsPropagation = asked.includes('Bidirectional') ? 'rshared' : 'rslave';
 };
+
+/** volumeMounts' mountPropagation as the bind's propagation option (kubelet's mapping through CRI). */
+const MOUNT_PROPAGATION: Record<'None' | 'HostToContainer' | 'Bidirectional', string> = { None: 'rprivate', HostToContainer: 'rslave', Bidirectional: 'rshared' };
 
 export const withSysctls: SpecOpt = (c, ctx) => {
   const s = ctx.pod.spec.securityContext?.sysctls;

@@ -50,7 +50,7 @@ const POLICIES: Record<string, Policy> = {
   fieldRef: { supported: ['fieldPath', 'apiVersion'] },
   keyRef: { supported: ['name', 'key', 'optional'] },
   port: { supported: ['name', 'containerPort', 'hostPort', 'protocol', 'hostIP'] },
-  volumeMount: { supported: ['name', 'mountPath', 'readOnly', 'subPath', 'recursiveReadOnly', 'mountPropagation'], refused: ['subPathExpr'] },
+  volumeMount: { supported: ['name', 'mountPath', 'readOnly', 'subPath', 'subPathExpr', 'recursiveReadOnly', 'mountPropagation'] },
   capabilities: { supported: ['add', 'drop'] },
   seccompProfile: { supported: ['type', 'localhostProfile'] },
   sysctl: { supported: ['name', 'value'] },

@@ -18,7 +18,8 @@ export function podFieldOf(ociField: string, field: string, c: PodContainer, con
     const mount = config.mounts?.[Number(m[1])];
     const i = (c.volumeMounts ?? []).findIndex((v) => v.mountPath.replace(/(.)\/+$/, '$1') === mount?.destination.replace(/(.)\/+$/, '$1'));
     if (i < 0) return undefined;
-    return `${field}.volumeMounts[${i}]${c.volumeMounts![i].subPath ? '.subPath' : ''}`;
+    const v = c.volumeMounts![i];
+    return `${field}.volumeMounts[${i}]${v.subPath ? '.subPath' : v.subPathExpr ? '.subPathExpr' : ''}`;
   }
   return undefined;
 }

@@ -69,6 +69,7 @@ export const containerSchema = z.looseObject({
     mountPath: z.string().min(1),
     readOnly: z.boolean().optional(),
     subPath: z.string().optional(),
+    subPathExpr: z.string().optional(),
     recursiveReadOnly: z.enum(['Disabled', 'IfPossible', 'Enabled']).optional(),
     mountPropagation: z.enum(['None', 'HostToContainer', 'Bidirectional']).optional(),
   })).optional(),

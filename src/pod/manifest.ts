@@ -112,13 +112,19 @@ export function semanticErrors(pod: PodManifest): string[] {
       if (m.subPath !== undefined && !isLocalDescendingPath(m.subPath)) {
         errors.push(`${mat}.subPath: must be a relative path without ".."`);
       }
+      if (m.subPathExpr !== undefined) {
+        if (m.subPath) errors.push(`${mat}.subPathExpr: subPathExpr and subPath are mutually exclusive`);
+        else if (!isLocalDescendingPath(m.subPathExpr)) errors.push(`${mat}.subPathExpr: must be a relative path without ".."`);
+      }
       // the API server's rules for recursiveReadOnly (Kubernetes 1.30+)
       if (m.recursiveReadOnly === 'IfPossible' || m.recursiveReadOnly === 'Enabled') {
         if (m.readOnly !== true) errors.push(`${mat}.recursiveReadOnly: may only be specified when readOnly is true`);
         if (m.mountPropagation && m.mountPropagation !== 'None') errors.push(`${mat}.recursiveReadOnly: may only be specified when mountPropagation is None or not specified`);
       }
-      // None is what podrun does; the others need the pod's mounts to receive (or send) the host's
-      if (m.mountPropagation && m.mountPropagation !== 'None') errors.push(`${mat}.mountPropagation: ${m.mountPropagation} is not supported by podrun yet (None is)`);
+      // mounts made in the container reach the host: the API server keeps that to privileged containers
+      if (m.mountPropagation === 'Bidirectional' && c.securityContext?.privileged !== true) {
+        errors.push(`${mat}.mountPropagation: Bidirectional mount propagation is available only to privileged containers`);
+      }
     });
     (c.env ?? []).forEach((e, j) => {
       const eat = `${at}.env[${j}]`;

@@ -30,6 +30,13 @@ export function rootlessErrors(pod: PodManifest, view: RootlessView | null, o: {
       }
     }
   }
+  for (const [at, c] of containersAt(pod)) {
+    (c.volumeMounts ?? []).forEach((m, i) => {
+      if (m.mountPropagation === 'Bidirectional') {
+        out.push(`${at}.volumeMounts[${i}].mountPropagation: Bidirectional: rootless, the pod's mounts reach your user namespace's mount namespace at most, never the host's`);
+      }
+    });
+  }
   if (o.network && o.network !== PASTA_NETWORK) {
     out.push(`network ${JSON.stringify(o.network)}: rootless, CNI networks are not available (their plugins need root on the host's network); ` +
       `--network ${PASTA_NETWORK} gives the pod the host's addresses and its hostPorts through pasta`);

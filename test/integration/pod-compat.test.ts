@@ -452,3 +452,58 @@ spec:
   t.same([slow.timedOut, slow.exitCode], [true, 137]);
   await t.rejects(execCapture('nope', ['true'], o), { code: 'ENOTFOUND' });
 });
+
+t.test('volumeMounts: subPathExpr from the pod\'s name; mountPropagation HostToContainer sees a host mount made after the start, Bidirectional (privileged) gives the host the container\'s', async (t) => {
+  const e = await podEnv(t);
+  const { runCmd } = await import('../helpers');
+  // a host directory that is a shared mount of its own (this VM's / is private; a node's, under systemd, is shared)
+  const host = fs.mkdtempSync('/tmp/podrun-propagation-');
+  const sh = async (...args: string[]) => t.equal((await runCmd(args[0], args.slice(1))).code, 0, args.join(' '));
+  const mounted: string[] = [];
+  t.teardown(async () => {
+    for (const m of mounted.reverse()) await runCmd('umount', ['-l', m]);
+    fs.rmSync(host, { recursive: true, force: true });
+  });
+  await sh('mount', '--bind', host, host);
+  mounted.push(host);
+  await sh('mount', '--make-shared', host);
+  const f = e.manifest('prop', `
+apiVersion: v1
+kind: Pod
+metadata: { name: prop }
+spec:
+  volumes:
+    - { name: h, hostPath: { path: ${host} } }
+    - { name: scratch, emptyDir: {} }
+  containers:
+    - name: h2c
+      image: localhost/podrun/busybox
+      command: [sleep, '3600']
+      env: [{ name: POD, valueFrom: { fieldRef: { fieldPath: metadata.name } } }]
+      volumeMounts:
+        - { name: h, mountPath: /h, mountPropagation: HostToContainer }
+        - { name: scratch, mountPath: /logs, subPathExpr: 'by-pod/$(POD)' }
+    - name: bi
+      image: localhost/podrun/busybox
+      command: [sleep, '3600']
+      securityContext: { privileged: true }
+      volumeMounts: [{ name: h, mountPath: /h, mountPropagation: Bidirectional }, { name: scratch, mountPath: /scratch }]
+`);
+  const r = await e.podrun('start', f);
+  t.equal(r.code, 0, r.stderr);
+  const exec = (c: string, script: string) => e.podrun('exec', 'prop', '-c', c, '--', 'sh', '-c', script);
+  t.equal((await exec('h2c', 'echo made > /logs/f')).code, 0);
+  t.equal((await exec('bi', 'cat /scratch/by-pod/prop/f')).stdout, 'made\n', 'subPathExpr: by-pod/$(POD) inside the volume');
+  // after the start: the host mounts a tmpfs below the volume, the HostToContainer container sees it
+  fs.mkdirSync(`${host}/from-host`);
+  await sh('mount', '-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', `${host}/from-host`);
+  mounted.push(`${host}/from-host`);
+  fs.writeFileSync(`${host}/from-host/hello`, 'host tmpfs\n');
+  t.equal((await exec('h2c', 'cat /h/from-host/hello')).stdout, 'host tmpfs\n', 'HostToContainer: a host mount made after the start is seen');
+  // the privileged Bidirectional container mounts below the volume: the host sees it
+  t.equal((await exec('bi', 'mkdir -p /h/from-pod && mount -t tmpfs -o size=1m tmpfs /h/from-pod && echo pod tmpfs > /h/from-pod/hello')).code, 0);
+  mounted.push(`${host}/from-pod`);
+  t.equal(fs.readFileSync(`${host}/from-pod/hello`, 'utf8'), 'pod tmpfs\n', 'Bidirectional: the container\'s mount reached the host');
+  t.equal((await exec('h2c', 'cat /h/from-pod/hello')).stdout, 'pod tmpfs\n', 'and the HostToContainer container through the host');
+  t.equal((await e.podrun('rm', '-f', 'prop')).code, 0);
+});

@@ -88,10 +88,9 @@ t.test('unknown fields are refused as kubectl refuses them (--validate=strict), 
   typo('mountPath: /data', 'mountpath: /data', /volumeMounts\[0\]\.mountpath: unknown field|mountPath/);
   typo('fieldPath: metadata.name', 'fieldpath: metadata.name', /valueFrom\.fieldRef\.fieldpath: unknown field|fieldPath/);
   // Kubernetes fields podrun does not do are refused by name, never silently dropped
-  typo('mountPath: /data', 'mountPath: /data, mountPropagation: Bidirectional', /volumeMounts\[0\]\.mountPropagation: Bidirectional is not supported by podrun yet \(None is\)/);
+  typo('mountPath: /data', 'mountPath: /data, mountPropagation: Bidirectional', /spec\.containers\[1\]\.volumeMounts\[0\]\.mountPropagation: Bidirectional mount propagation is available only to privileged containers/);
   typo('mountPath: /data', 'mountPath: /data, mountPropagation: Sideways', /volumeMounts\[0\]\.mountPropagation: /);
   t.ok(parsePodManifest(clean.replace('mountPath: /data', 'mountPath: /data, mountPropagation: None'), 'p.yaml'), 'None is what podrun does');
-  typo('subPath: site', 'subPathExpr: site', /spec\.containers\[1\]\.volumeMounts\[0\]\.subPathExpr: not supported by podrun/);
 });
 
 t.test('invalid and unsupported fields fail with their path', async (t) => {
@@ -360,4 +359,38 @@ t.test('volumeMounts recursiveReadOnly: the API server\'s rules, then "rro" wher
   t.same(opts('{ name: shared, mountPath: /srv, readOnly: true, recursiveReadOnly: IfPossible }', false), ['rbind', 'rprivate', 'ro', 'nosuid', 'nodev'], 'IfPossible: read-only on top where the kernel cannot');
   t.same(opts('{ name: shared, mountPath: /srv, readOnly: true, recursiveReadOnly: Disabled }', true), ['rbind', 'rprivate', 'ro', 'nosuid', 'nodev']);
   t.throws(() => opts('{ name: shared, mountPath: /srv, readOnly: true, recursiveReadOnly: Enabled }', false), { message: /^spec\.containers\[0\]\.volumeMounts\[0\]\.recursiveReadOnly: Enabled needs recursive read-only mounts/ });
+});
+
+t.test('volumeMounts subPathExpr: the container\'s variables expanded, then held to subPath\'s rule', async (t) => {
+  const sidecar = (mount: string, env = '') => YAML.replace('volumeMounts: [{ name: shared, mountPath: /data, subPath: site }]', `volumeMounts: [${mount}]${env}`);
+  const bad = (yaml: string, re: RegExp) => t.throws(() => parsePodManifest(yaml, 'p.yaml'), { message: re });
+  bad(sidecar('{ name: shared, mountPath: /data, subPath: a, subPathExpr: b }'), /spec\.containers\[1\]\.volumeMounts\[0\]\.subPathExpr: subPathExpr and subPath are mutually exclusive/);
+  bad(sidecar('{ name: shared, mountPath: /data, subPathExpr: ../$(X) }'), /volumeMounts\[0\]\.subPathExpr: must be a relative path without "\.\."/);
+  const options = (yaml: string) => {
+    const { pod } = parsePodManifest(yaml, 'p.yaml');
+    return containerConfig({ ...ctx(), pod, container: pod.spec.containers[1], field: 'spec.containers[1]' }).mounts!.find((m) => m.destination === '/data')!.options;
+  };
+  const envs = '\n      env: [{ name: POD, valueFrom: { fieldRef: { fieldPath: metadata.name } } }, { name: DIR, value: "logs/$(POD)" }, { name: UP, value: ".." }]';
+  t.same(options(sidecar('{ name: shared, mountPath: /data, subPathExpr: $(DIR)/x }', envs))?.at(-1), 'x-podrun.subpath=logs/web/x', 'fieldRef, then a variable made of it');
+  t.same(options(sidecar('{ name: shared, mountPath: /data, subPathExpr: $(NOPE) }', envs))?.at(-1), 'x-podrun.subpath=$(NOPE)', 'an undefined name stays as written, as kubelet');
+  t.same(options(sidecar('{ name: shared, mountPath: /data, subPathExpr: "" }', envs)), ['rbind', 'rprivate', 'rw', 'nosuid', 'nodev'], 'empty: the whole volume');
+  // what a variable holds is checked once expanded: a ConfigMap or fieldRef value cannot lead the mount out
+  t.throws(() => options(sidecar('{ name: shared, mountPath: /data, subPathExpr: $(UP)/etc }', envs)), { message: /^spec\.containers\[1\]\.volumeMounts\[0\]\.subPathExpr: expands to "\.\.\/etc": must be a relative path without "\.\."/ });
+});
+
+t.test('volumeMounts mountPropagation: None, HostToContainer, Bidirectional as kubelet maps them (rprivate, rslave, rshared) with a root that passes them on', async (t) => {
+  const sidecar = (mount: string, extra = '') => YAML.replace('volumeMounts: [{ name: shared, mountPath: /data, subPath: site }]', `volumeMounts: [${mount}]${extra}`);
+  const config = (yaml: string) => {
+    const { pod } = parsePodManifest(yaml, 'p.yaml');
+    return containerConfig({ ...ctx(), pod, container: pod.spec.containers[1], field: 'spec.containers[1]' });
+  };
+  const none = config(sidecar('{ name: shared, mountPath: /data, mountPropagation: None }'));
+  t.same(none.mounts!.find((m) => m.destination === '/data')!.options, ['rbind', 'rprivate', 'rw', 'nosuid', 'nodev']);
+  t.equal(none.linux!.rootfsPropagation, undefined, 'the default root');
+  const h2c = config(sidecar('{ name: shared, mountPath: /data, mountPropagation: HostToContainer }'));
+  t.same(h2c.mounts!.find((m) => m.destination === '/data')!.options, ['rbind', 'rslave', 'rw', 'nosuid', 'nodev']);
+  t.equal(h2c.linux!.rootfsPropagation, 'rslave');
+  const bi = config(sidecar('{ name: shared, mountPath: /data, mountPropagation: Bidirectional }', '\n      securityContext: { privileged: true }'));
+  t.same(bi.mounts!.find((m) => m.destination === '/data')!.options, ['rbind', 'rshared', 'rw', 'nosuid', 'nodev']);
+  t.equal(bi.linux!.rootfsPropagation, 'rshared');
 });

@@ -73,6 +73,9 @@ t.test('what a rootless pod may not ask, by field', async (t) => {
   t.same(rootlessErrors(pod({}), null), [], 'as root: nothing');
   t.same(rootlessErrors(pod({ securityContext: { runAsUser: 65536 } }), view), []);
   t.match(rootlessErrors(pod({ hostUsers: false }), view), [/^spec\.hostUsers: false: rootless/]);
+  const mounts = (p: string) => ({ securityContext: { privileged: true }, volumeMounts: [{ name: 'v', mountPath: '/v', mountPropagation: p }] });
+  t.match(rootlessErrors(pod({}, mounts('Bidirectional')), view), [/^spec\.containers\[0\]\.volumeMounts\[0\]\.mountPropagation: Bidirectional: rootless, .* never the host's/]);
+  t.same(rootlessErrors(pod({}, mounts('HostToContainer')), view), [], 'HostToContainer: the host\'s mounts reach the user\'s namespace');
   t.same(rootlessErrors(pod({ hostNetwork: true, hostPID: true, hostIPC: true }), view, { hostMqueue: true }), [], "the host's namespaces: their mounts bound");
   t.match(rootlessErrors(pod({ hostNetwork: true, hostPID: true, hostIPC: true, shareProcessNamespace: true }), view, { hostMqueue: false }), [
     /^spec\.hostIPC: rootless, the container's \/dev\/mqueue is the host's, bound, and this host has no mqueue file system at \/dev\/mqueue/,
