@@ -3,10 +3,7 @@
  * killed when it outlives its time. */
 import fs from 'node:fs';
 import path from 'node:path';
-import { execInContainer, killContainer } from '../oci/lifecycle';
-
-/** kubelet gives a postStart hook no deadline of its own; podrun gives it two minutes */
-const POST_START_TIMEOUT_MS = 120_000;
+import { execInContainer } from '../oci/lifecycle';
 
 export interface HandlerResult {
   /** exit code; null when killed (timeout) or the exec could not start */
@@ -14,6 +11,8 @@ export interface HandlerResult {
   /** what it wrote (the last 4 KiB), or why it did not run */
   output: string;
   timedOut: boolean;
+  /** why a hook that is no command failed (an httpGet without an answer) */
+  failure?: string;
 }
 
 export async function runExecHandler(ociRoot: string, ociId: string, command: string[], outFile: string, timeoutMs: number): Promise<HandlerResult> {
@@ -49,23 +48,8 @@ export async function runExecHandler(ociRoot: string, ociId: string, command: st
 
 /** "exited with 3: <output>" for a warning. */
 export function describeHandler(r: HandlerResult, timeoutMs: number): string {
+  if (r.failure) return `failed: ${r.failure}`;
   const why = r.timedOut ? `did not finish in ${timeoutMs / 1000} s` : r.code === null ? 'could not run' : `exited with ${r.code}`;
   const out = r.output.trim();
   return out ? `${why}: ${out.split('\n').slice(-3).join(' | ')}` : why;
-}
-
-/** lifecycle.postStart in a container that just started; when it fails the
- * container is killed (FailedPostStartHook, as kubelet does; its restartPolicy
- * decides what follows), unless `stillCurrent` says the run it was for is
- * over. Resolves with why it failed ("postStart hook exited with 3: …"), or
- * undefined. */
-export async function runPostStart(ociRoot: string, ociId: string, command: string[], outFile: string, stillCurrent: () => boolean = () => true): Promise<string | undefined> {
-  const r = await runExecHandler(ociRoot, ociId, command, outFile, POST_START_TIMEOUT_MS);
-  if (r.code === 0 || !stillCurrent()) return undefined;
-  try {
-    killContainer(ociRoot, ociId, 'SIGKILL', { all: true });
-  } catch {
-    /* it exited already */
-  }
-  return `postStart hook ${describeHandler(r, POST_START_TIMEOUT_MS)}`;
 }

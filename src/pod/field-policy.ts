@@ -54,7 +54,9 @@ const POLICIES: Record<string, Policy> = {
   capabilities: { supported: ['add', 'drop'] },
   seccompProfile: { supported: ['type', 'localhostProfile'] },
   sysctl: { supported: ['name', 'value'] },
-  handler: { supported: ['exec'], refused: ['httpGet', 'tcpSocket', 'sleep'], children: { exec: 'execAction' } },
+  // tcpSocket is in the API but kubelet never runs it as a hook: refused with that reason (manifest.ts)
+  handler: { supported: ['exec', 'httpGet', 'sleep', 'tcpSocket'], children: { exec: 'execAction', httpGet: 'httpGet', sleep: 'sleepAction', tcpSocket: 'tcpSocket' } },
+  sleepAction: { supported: ['seconds'] },
   execAction: { supported: ['command'] },
   httpGet: { supported: ['path', 'port', 'host', 'scheme', 'httpHeaders'], lists: { httpHeaders: 'httpHeader' } },
   httpHeader: { supported: ['name', 'value'] },

@@ -29,16 +29,25 @@ const envFromSource = z.looseObject({ prefix: z.string().optional(), configMapRe
 const execAction = z.looseObject({ command: z.array(z.string()).min(1) });
 /** a port number, or the name of one of the container's ports */
 const probePort = z.union([z.number().int().min(1).max(65535), z.string().min(1)]);
+const httpGetAction = z.looseObject({
+  path: z.string().optional(),
+  port: probePort,
+  host: z.string().optional(),
+  scheme: z.enum(['HTTP', 'HTTPS']).optional(),
+  httpHeaders: z.array(z.looseObject({ name: z.string().min(1), value: z.string() })).optional(),
+});
+const tcpSocketAction = z.looseObject({ port: probePort, host: z.string().optional() });
+/** a lifecycle hook: exec in the container, a GET in the pod's network, or a pause (Kubernetes 1.29+) */
+const lifecycleHandler = z.looseObject({
+  exec: execAction.optional(),
+  httpGet: httpGetAction.optional(),
+  tcpSocket: tcpSocketAction.optional(),
+  sleep: z.looseObject({ seconds: z.number().int().min(0) }).optional(),
+});
 const probe = z.looseObject({
   exec: execAction.optional(),
-  httpGet: z.looseObject({
-    path: z.string().optional(),
-    port: probePort,
-    host: z.string().optional(),
-    scheme: z.enum(['HTTP', 'HTTPS']).optional(),
-    httpHeaders: z.array(z.looseObject({ name: z.string().min(1), value: z.string() })).optional(),
-  }).optional(),
-  tcpSocket: z.looseObject({ port: probePort, host: z.string().optional() }).optional(),
+  httpGet: httpGetAction.optional(),
+  tcpSocket: tcpSocketAction.optional(),
   initialDelaySeconds: z.number().int().min(0).optional(),
   periodSeconds: z.number().int().min(1).optional(),
   timeoutSeconds: z.number().int().min(1).optional(),
@@ -91,8 +100,8 @@ export const containerSchema = z.looseObject({
   stdinOnce: z.boolean().optional(),
   tty: z.boolean().optional(),
   lifecycle: z.looseObject({
-    postStart: z.looseObject({ exec: execAction.optional() }).optional(),
-    preStop: z.looseObject({ exec: execAction.optional() }).optional(),
+    postStart: lifecycleHandler.optional(),
+    preStop: lifecycleHandler.optional(),
   }).optional(),
   livenessProbe: probe.optional(),
   readinessProbe: probe.optional(),

@@ -153,7 +153,13 @@ export function semanticErrors(pod: PodManifest): string[] {
     errors.push(...resourceErrors(`${at}.resources`, c.resources));
     if (at.startsWith('spec.initContainers') && c.lifecycle) errors.push(`${at}.lifecycle: must not be set for init containers`);
     for (const h of ['postStart', 'preStop'] as const) {
-      if (c.lifecycle?.[h] && !c.lifecycle[h]?.exec) errors.push(`${at}.lifecycle.${h}: only exec handlers are supported (not httpGet, tcpSocket or sleep)`);
+      const hook = c.lifecycle?.[h];
+      if (!hook) continue;
+      const kinds = (['exec', 'httpGet', 'sleep', 'tcpSocket'] as const).filter((k) => hook[k] !== undefined);
+      if (kinds.length !== 1) errors.push(`${at}.lifecycle.${h}: exactly one handler is required (exec, httpGet or sleep), got ${kinds.length}`);
+      else if (hook.tcpSocket) errors.push(`${at}.lifecycle.${h}.tcpSocket: not a hook kubelet runs (kept in the API for compatibility only); use exec, httpGet or sleep`);
+      const port = hook.httpGet?.port;
+      if (typeof port === 'string' && !(c.ports ?? []).some((cp) => cp.name === port)) errors.push(`${at}.lifecycle.${h}.httpGet.port: ${JSON.stringify(port)} is not one of the container's named ports`);
     }
     for (const p of ['livenessProbe', 'readinessProbe', 'startupProbe'] as const) {
       const probe = c[p];
@@ -288,6 +294,7 @@ export function notYetImplemented(pod: PodManifest): string[] {
     (list ?? []).forEach((c, i) => {
       if (list === pod.spec.initContainers) for (const f of ['livenessProbe', 'readinessProbe', 'startupProbe'] as const) if (c[f]) out.push(`${at}[${i}].${f}`);
       for (const f of ['livenessProbe', 'readinessProbe', 'startupProbe'] as const) if (c[f]?.httpGet?.scheme === 'HTTPS') out.push(`${at}[${i}].${f}.httpGet.scheme`);
+      for (const h of ['postStart', 'preStop'] as const) if (c.lifecycle?.[h]?.httpGet?.scheme === 'HTTPS') out.push(`${at}[${i}].lifecycle.${h}.httpGet.scheme`);
     });
   }
   return out;

@@ -37,7 +37,7 @@ import { downwardText, writeDownwardItems, type DownwardItem } from './downward-
 import { prepareHostPath } from './host-path';
 import { inPodTerms } from './launch-field';
 import type { OciConfig } from '../oci/spec-schema';
-import { runExecHandler, runPostStart } from './exec-handler';
+import { hookAction, runHook, runPostStart } from './lifecycle-handler';
 import { needsProber, startProber, stopProber } from './prober';
 import { killPodMonitorChildren, sandboxCgroup, startPodMonitor, stopPodMonitor } from './pod-monitor';
 import { notYetImplemented } from './manifest';
@@ -587,7 +587,7 @@ async function startPodWarned(pod: PodManifest, o: PodOptions, objects: PodObjec
     // one settles before a failure rolls the pod back, so none is left half-made behind the rollback
     const apps = await settleAll(all.map((k, i) => (k.init ? undefined : create(k, images[i]))).filter((p): p is Promise<PodContainerRecord> => !!p));
     await settleAll(apps.map((cr) => start(cr.ociId)));
-    await Promise.all(apps.map((cr) => postStart(pod, cr, ociRoot, dir, o.onWarning)));
+    await Promise.all(apps.map((cr) => postStart(pod, cr, ociRoot, dir, { netns: podNetns(pod, dir), podIP: sb.podIP }, o.onWarning)));
     if (needsProber(rec)) startProber(o.root, rec);
     delete rec.starter;
     writePod(o.root, rec);
@@ -602,22 +602,28 @@ async function startPodWarned(pod: PodManifest, o: PodOptions, objects: PodObjec
 /** lifecycle.postStart: run in the container once it started; if the hook
  * fails the container is killed (its restartPolicy decides what follows), as
  * kubelet does. After a restart by the monitor, the pod's prober runs it. */
-async function postStart(pod: PodManifest, cr: PodContainerRecord, ociRoot: string, dir: string, warn?: (m: string) => void): Promise<void> {
-  const cmd = pod.spec.containers.find((c) => c.name === cr.name)?.lifecycle?.postStart?.exec?.command;
-  if (!cmd) return;
-  const failed = await runPostStart(ociRoot, cr.ociId, cmd, path.join(dir, 'hooks', `${cr.name}.postStart`));
+async function postStart(pod: PodManifest, cr: PodContainerRecord, ociRoot: string, dir: string, net: { netns?: string; podIP?: string }, warn?: (m: string) => void): Promise<void> {
+  const c = pod.spec.containers.find((x) => x.name === cr.name);
+  const hook = c && hookAction(c, c.lifecycle?.postStart);
+  if (!hook) return;
+  const failed = await runPostStart(hook, { ociRoot, ociId: cr.ociId, outFile: path.join(dir, 'hooks', `${cr.name}.postStart`), ...net });
   if (failed) warn?.(`container ${cr.name}: ${failed}; killing the container (FailedPostStartHook)`);
 }
 
 
+/** The pod's network namespace file, which hooks and probes reach its IP through (none with hostNetwork). */
+const podNetns = (pod: PodManifest, dir: string): string | undefined => (pod.spec.hostNetwork ? undefined : path.join(dir, 'ns', 'net'));
+
 /** lifecycle.preStop of each running container, all at once, within the grace period. */
 async function preStop(root: string, rec: PodRecord, running: PodContainerRecord[], deadline: number): Promise<void> {
   const ociRoot = podOciRoot(root, rec.id);
+  const dir = podDir(root, rec.id);
   await Promise.all(running.map(async (cr) => {
-    const cmd = rec.manifest.spec.containers.find((c) => c.name === cr.name)?.lifecycle?.preStop?.exec?.command;
-    if (!cmd) return;
+    const c = rec.manifest.spec.containers.find((x) => x.name === cr.name);
+    const hook = c && hookAction(c, c.lifecycle?.preStop);
+    if (!hook) return;
     const left = Math.max(0, deadline - Date.now());
-    await runExecHandler(ociRoot, cr.ociId, cmd, path.join(podDir(root, rec.id), 'hooks', `${cr.name}.preStop`), left);
+    await runHook(hook, { ociRoot, ociId: cr.ociId, outFile: path.join(dir, 'hooks', `${cr.name}.preStop`), netns: podNetns(rec.manifest, dir), podIP: rec.podIPs?.[0] }, left);
   }));
 }
 

@@ -14,7 +14,7 @@ import { killContainer, readRecord, readRestarts } from '../oci/lifecycle';
 import { containerStatus } from '../oci/lifecycle/container-status';
 import { VOLATILE, writeFileAtomic } from '../util/atomic-file';
 import { isSameProcess, processStartTime } from '../util/process-identity';
-import { runPostStart } from './exec-handler';
+import { hookAction, runPostStart, type HookAction } from './lifecycle-handler';
 import type { PodContainer } from './manifest-schema';
 import { runProbeAction } from './probe-action';
 import { applyResult, dueProbes, initialState, probeSpecs, type ContainerProbeState, type ProbeSpec } from './probe-state';
@@ -39,8 +39,8 @@ export function readProbes(root: string, id: string): Record<string, PublishedPr
 }
 
 /** kubelet runs postStart on every start of a container: the first by `start`, those after a restart here */
-const restartHook = (rec: PodRecord, c: PodContainer): string[] | undefined =>
-  rec.manifest.spec.restartPolicy !== 'Never' ? c.lifecycle?.postStart?.exec?.command : undefined;
+const restartHook = (rec: PodRecord, c: PodContainer): HookAction | undefined =>
+  rec.manifest.spec.restartPolicy !== 'Never' ? hookAction(c, c.lifecycle?.postStart) : undefined;
 
 export const needsProber = (rec: PodRecord): boolean =>
   rec.manifest.spec.activeDeadlineSeconds !== undefined || rec.manifest.spec.containers.some((c) => probeSpecs(c).length > 0 || restartHook(rec, c));
@@ -79,7 +79,7 @@ interface Tracked {
   ociId: string;
   specs: ProbeSpec[];
   /** lifecycle.postStart, to run after each restart */
-  postStart?: string[];
+  postStart?: HookAction;
   /** the restart count whose postStart ran (0: the first start's, run by `start`) */
   hooked: number;
   run?: string;
@@ -129,7 +129,8 @@ export async function runProber(root: string, id: string, signal: AbortSignal | 
         // a restarted container: its postStart, as kubelet runs it on every start; a failing one kills it
         t.hooked = restarts;
         t.busy.add('postStart');
-        void runPostStart(ociRoot, t.ociId, t.postStart, path.join(podDir(root, id), 'hooks', `${t.name}.postStart`), () => t.run === run).then((failed) => {
+        const target = { ociRoot, ociId: t.ociId, outFile: path.join(podDir(root, id), 'hooks', `${t.name}.postStart`), netns, podIP: rec.podIPs?.[0] };
+        void runPostStart(t.postStart, target, () => t.run === run).then((failed) => {
           t.busy.delete('postStart');
           if (!failed) return;
           t.lastKill = `${failed} (FailedPostStartHook)`;

@@ -468,6 +468,50 @@ spec:
   t.same(await snapshotHost(), before);
 });
 
+t.test('lifecycle hooks httpGet and sleep: GETs in the pod\'s network (any answer will do, none is a failed postStart), a pause before SIGTERM', async (t) => {
+  const before = await snapshotHost();
+  const { podrun, manifest } = await env(t);
+  // a server that prints each request line it gets, answering 404 (kubelet fails a hook on no answer, not on a status)
+  const serve = `while true; do printf 'HTTP/1.0 404 Not Found\\r\\n\\r\\n' | nc -l -p 8080 | head -1; done`;
+  const f = await manifest('httphooks', `
+apiVersion: v1
+kind: Pod
+metadata: { name: httphooks }
+spec:
+  terminationGracePeriodSeconds: 3  # the web loop (nc in the foreground) waits for the SIGKILL
+  containers:
+    - name: web
+      image: localhost/podrun/busybox
+      command: [sh, -c, ${JSON.stringify(serve)}]
+      ports: [{ name: http, containerPort: 8080 }]
+    - name: hooked
+      image: localhost/podrun/busybox
+      command: [sh, -c, 'trap "exit 0" TERM; while true; do sleep 0.1; done']
+      lifecycle:
+        postStart: { httpGet: { path: /post-start, port: 8080, httpHeaders: [{ name: X-Hook, value: post }] } }
+        preStop: { httpGet: { path: /pre-stop, port: 8080 } }
+    - name: paused
+      image: localhost/podrun/busybox
+      command: [sh, -c, 'trap "exit 0" TERM; while true; do sleep 0.1; done']
+      lifecycle: { preStop: { sleep: { seconds: 2 } } }
+    - name: unanswered
+      image: localhost/podrun/busybox
+      command: [sleep, '100']
+      lifecycle: { postStart: { httpGet: { path: /, port: 9 } } }
+`);
+  const r = await podrun('start', f);
+  t.equal(r.code, 0, r.stderr);
+  t.match(r.stderr, /container unanswered: postStart hook failed: GET \/ on port 9: dial tcp [0-9.]+:9: Connection refused; killing the container \(FailedPostStartHook\)/);
+  await waitFor(async () => /GET \/post-start HTTP/.test((await podrun('logs', 'httphooks', '-c', 'web')).stdout), 'the postStart GET at the web container');
+  const t0 = Date.now();
+  t.equal((await podrun('stop', 'httphooks')).code, 0);
+  // the sleep hook holds the stop (and so the pod's other containers' SIGTERM) for its 2 s: never less
+  t.ok(Date.now() - t0 >= 1900, `stop waited for the preStop sleep (${Date.now() - t0} ms)`);
+  t.match((await podrun('logs', 'httphooks', '-c', 'web')).stdout, /GET \/pre-stop HTTP/, 'the preStop GET reached the web container before it was stopped');
+  t.equal((await podrun('rm', 'httphooks')).code, 0);
+  t.same(await snapshotHost(), before);
+});
+
 t.test('lifecycle hooks: postStart runs in the container (a failing one kills it), preStop before SIGTERM; start --wait --rm', async (t) => {
   const before = await snapshotHost();
   const { podrun, manifest, dataRoot, runRoot, podId } = await env(t);
@@ -512,10 +556,11 @@ kind: Pod
 metadata: { name: badhook }
 spec:
   initContainers: [{ name: i, image: localhost/podrun/busybox, lifecycle: { postStart: { exec: { command: ['true'] } } } }]
-  containers: [{ name: c, image: localhost/podrun/busybox, lifecycle: { preStop: { httpGet: { path: /, port: 80 } } } }]
+  containers: [{ name: c, image: localhost/podrun/busybox, lifecycle: { preStop: { tcpSocket: { port: 80 } }, postStart: { sleep: { seconds: 1 }, exec: { command: ['true'] } } } }]
 `));
   t.match(bad.stderr, /spec\.initContainers\[0\]\.lifecycle: must not be set for init containers/);
-  t.match(bad.stderr, /spec\.containers\[0\]\.lifecycle\.preStop: only exec handlers are supported/);
+  t.match(bad.stderr, /spec\.containers\[0\]\.lifecycle\.postStart: exactly one handler is required \(exec, httpGet or sleep\), got 2/);
+  t.match(bad.stderr, /spec\.containers\[0\]\.lifecycle\.preStop\.tcpSocket: not a hook kubelet runs/);
 
   const job = await podrun('start', '--wait', '--rm', await manifest('job', `
 apiVersion: v1

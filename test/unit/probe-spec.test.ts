@@ -1,5 +1,6 @@
 /** Probe manifests → probe specs and their validation (pure). */
 import t from 'tap';
+import { hookAction } from '../../src/pod/lifecycle-handler';
 import { notYetImplemented, parsePodManifest } from '../../src/pod/manifest';
 import { applyResult, initialState, probeSpecs } from '../../src/pod/probe-state';
 
@@ -56,4 +57,12 @@ t.test('a failing tcp liveness probe kills after failureThreshold; readiness fol
   st = r.state;
   r = applyResult(live, st, false, 2, 'dial tcp 127.0.0.1:1: Connection refused');
   t.equal(r.kill, 'liveness probe failed 2 times: dial tcp 127.0.0.1:1: Connection refused');
+});
+
+t.test('lifecycle hooks: exec, httpGet (named ports, default path) and sleep actions', async (t) => {
+  const c = { name: 'c', image: 'x', ports: [{ name: 'http', containerPort: 8080 }] } as never;
+  t.same(hookAction(c, { exec: { command: ['true'] } }), { type: 'exec', command: ['true'] });
+  t.same(hookAction(c, { httpGet: { port: 'http' } }), { type: 'http', host: undefined, port: 8080, path: '/', headers: [] });
+  t.same(hookAction(c, { sleep: { seconds: 0 } }), { type: 'sleep', seconds: 0 });
+  t.equal(hookAction(c, undefined), undefined);
 });
