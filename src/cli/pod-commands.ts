@@ -45,8 +45,10 @@ function age(iso: string): string {
 
 function row(p: PodSummary): string[] {
   const all = [...p.status.initContainerStatuses, ...p.status.containerStatuses];
-  const ready = p.status.containerStatuses.filter((c) => c.ready).length;
-  return [p.name, p.id, `${ready}/${p.status.containerStatuses.length}`, p.status.phase, String(all.reduce((n, c) => n + c.restartCount, 0)), p.status.podIP ?? '-', age(p.created)];
+  // kubectl counts sidecars (the init containers whose status says `started`) with the app containers
+  const counted = [...p.status.initContainerStatuses.filter((c) => c.started !== undefined), ...p.status.containerStatuses];
+  const ready = counted.filter((c) => c.ready).length;
+  return [p.name, p.id, `${ready}/${counted.length}`, p.status.phase, String(all.reduce((n, c) => n + c.restartCount, 0)), p.status.podIP ?? '-', age(p.created)];
 }
 
 /** Act on every named pod, as podman does: one failing name does not stop the others; exit 1 if any failed. */

@@ -14,9 +14,9 @@ type Policy = { supported: readonly string[]; ignored?: readonly string[]; refus
 
 const CONTAINER: Policy = {
   supported: ['name', 'image', 'command', 'args', 'env', 'envFrom', 'workingDir', 'ports', 'volumeMounts', 'resources', 'securityContext', 'stdin', 'stdinOnce', 'tty',
-    'lifecycle', 'livenessProbe', 'readinessProbe', 'startupProbe', 'imagePullPolicy'],
+    'lifecycle', 'livenessProbe', 'readinessProbe', 'startupProbe', 'imagePullPolicy', 'restartPolicy'],
   ignored: ['terminationMessagePath', 'terminationMessagePolicy'],
-  refused: ['volumeDevices', 'resizePolicy', 'restartPolicy'],
+  refused: ['volumeDevices', 'resizePolicy', 'restartPolicyRules'],
   children: { securityContext: 'containerSecurity', lifecycle: 'lifecycle', livenessProbe: 'probe', readinessProbe: 'probe', startupProbe: 'probe', resources: 'resources' },
   lists: { env: 'envVar', envFrom: 'envFromSource', ports: 'port', volumeMounts: 'volumeMount' },
 };

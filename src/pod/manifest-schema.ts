@@ -107,6 +107,8 @@ export const containerSchema = z.looseObject({
   readinessProbe: probe.optional(),
   startupProbe: probe.optional(),
   imagePullPolicy: z.enum(['Always', 'IfNotPresent', 'Never']).optional(),
+  /** an init container's only: Always makes it a sidecar (Kubernetes 1.29+) */
+  restartPolicy: z.enum(['Always']).optional(),
 });
 
 const keyToPath = z.looseObject({ key: z.string().min(1), path: z.string().min(1), mode: z.number().int().min(0).max(0o777).optional() });

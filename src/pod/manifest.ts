@@ -151,7 +151,10 @@ export function semanticErrors(pod: PodManifest): string[] {
       if ((src.configMapRef ? 1 : 0) + (src.secretRef ? 1 : 0) !== 1) errors.push(`${sat}: exactly one of configMapRef, secretRef`);
     });
     errors.push(...resourceErrors(`${at}.resources`, c.resources));
-    if (at.startsWith('spec.initContainers') && c.lifecycle) errors.push(`${at}.lifecycle: must not be set for init containers`);
+    const init = at.startsWith('spec.initContainers');
+    if (!init && c.restartPolicy) errors.push(`${at}.restartPolicy: may not be set for non-init containers`);
+    // a sidecar (an init container restarted Always) may have hooks and probes; a one-shot init container not
+    if (init && !c.restartPolicy && c.lifecycle) errors.push(`${at}.lifecycle: must not be set for init containers (unless restartPolicy: Always)`);
     for (const h of ['postStart', 'preStop'] as const) {
       const hook = c.lifecycle?.[h];
       if (!hook) continue;
@@ -292,7 +295,8 @@ export function notYetImplemented(pod: PodManifest): string[] {
   const lists: Array<[string, PodContainer[] | undefined]> = [['spec.initContainers', pod.spec.initContainers], ['spec.containers', pod.spec.containers]];
   for (const [at, list] of lists) {
     (list ?? []).forEach((c, i) => {
-      if (list === pod.spec.initContainers) for (const f of ['livenessProbe', 'readinessProbe', 'startupProbe'] as const) if (c[f]) out.push(`${at}[${i}].${f}`);
+      // probes of a one-shot init container; a sidecar's startupProbe (the next init container would wait for it)
+      if (list === pod.spec.initContainers) for (const f of ['livenessProbe', 'readinessProbe', 'startupProbe'] as const) if (c[f] && (!c.restartPolicy || f === 'startupProbe')) out.push(`${at}[${i}].${f}`);
       for (const f of ['livenessProbe', 'readinessProbe', 'startupProbe'] as const) if (c[f]?.httpGet?.scheme === 'HTTPS') out.push(`${at}[${i}].${f}.httpGet.scheme`);
       for (const h of ['postStart', 'preStop'] as const) if (c.lifecycle?.[h]?.httpGet?.scheme === 'HTTPS') out.push(`${at}[${i}].lifecycle.${h}.httpGet.scheme`);
     });

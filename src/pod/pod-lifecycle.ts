@@ -38,6 +38,7 @@ import { prepareHostPath } from './host-path';
 import { inPodTerms } from './launch-field';
 import type { OciConfig } from '../oci/spec-schema';
 import { hookAction, runHook, runPostStart } from './lifecycle-handler';
+import { isSidecar, specOf, stopOrder } from './sidecars';
 import { needsProber, startProber, stopProber } from './prober';
 import { killPodMonitorChildren, sandboxCgroup, startPodMonitor, stopPodMonitor } from './pod-monitor';
 import { notYetImplemented } from './manifest';
@@ -546,7 +547,8 @@ async function startPodWarned(pod: PodManifest, o: PodOptions, objects: PodObjec
     const create = (k: { c: PodContainer; init: boolean; field: string }, image: ImageDetails): Promise<PodContainerRecord> => createPodContainer(o.root, o.dataRoot, sb, {
       name: k.c.name, init: k.init, imageName: k.c.image, image, logRotation, onWarning: o.onWarning,
       tty: k.c.tty, stdin: k.c.stdin ? (k.c.stdinOnce ? 'once' : 'open') : undefined,
-      restart: restartFor(pod.spec.restartPolicy, k.init, o.restartBackoffMs),
+      // a sidecar is restarted whatever the pod's policy says; a one-shot init container on failure only
+      restart: k.init && isSidecar(k.c) ? restartFor('Always', false, o.restartBackoffMs) : restartFor(pod.spec.restartPolicy, k.init, o.restartBackoffMs),
       config: (rootfs, files) => {
         const config = containerConfig({
           pod, container: k.c, field: k.field, rootfs, image: containerDefaults(image.config), ...files,
@@ -567,11 +569,16 @@ async function startPodWarned(pod: PodManifest, o: PodOptions, objects: PodObjec
       explain: (e, config) => (config ? inPodTerms(e, k.field, k.c, config) : e),
     });
 
-    // init containers: one at a time, each to completion
+    // init containers: one at a time, each to completion; a sidecar until it runs (and its postStart is done)
+    const net = { netns: podNetns(pod, dir), podIP: sb.podIP };
     for (let i = 0; i < all.length; i++) {
       if (!all[i].init) continue;
       const cr = await create(all[i], images[i]);
       await start(cr.ociId);
+      if (isSidecar(all[i].c)) {
+        await postStart(pod, cr, ociRoot, dir, net, o.onWarning);
+        continue;
+      }
       await waitExit(ociRoot, cr.ociId, Infinity, (exit, r) => o.onWarning?.(
         `init container ${cr.name} failed (${exit.exitCode !== null ? `exit ${exit.exitCode}` : `signal ${exit.signal}`}); restart ${r.count + 1} in ${Math.max(0, Math.round((r.nextAt! - Date.now()) / 100) / 10)} s`,
       ));
@@ -587,7 +594,7 @@ async function startPodWarned(pod: PodManifest, o: PodOptions, objects: PodObjec
     // one settles before a failure rolls the pod back, so none is left half-made behind the rollback
     const apps = await settleAll(all.map((k, i) => (k.init ? undefined : create(k, images[i]))).filter((p): p is Promise<PodContainerRecord> => !!p));
     await settleAll(apps.map((cr) => start(cr.ociId)));
-    await Promise.all(apps.map((cr) => postStart(pod, cr, ociRoot, dir, { netns: podNetns(pod, dir), podIP: sb.podIP }, o.onWarning)));
+    await Promise.all(apps.map((cr) => postStart(pod, cr, ociRoot, dir, net, o.onWarning)));
     if (needsProber(rec)) startProber(o.root, rec);
     delete rec.starter;
     writePod(o.root, rec);
@@ -603,7 +610,7 @@ async function startPodWarned(pod: PodManifest, o: PodOptions, objects: PodObjec
  * fails the container is killed (its restartPolicy decides what follows), as
  * kubelet does. After a restart by the monitor, the pod's prober runs it. */
 async function postStart(pod: PodManifest, cr: PodContainerRecord, ociRoot: string, dir: string, net: { netns?: string; podIP?: string }, warn?: (m: string) => void): Promise<void> {
-  const c = pod.spec.containers.find((x) => x.name === cr.name);
+  const c = specOf(pod, cr);
   const hook = c && hookAction(c, c.lifecycle?.postStart);
   if (!hook) return;
   const failed = await runPostStart(hook, { ociRoot, ociId: cr.ociId, outFile: path.join(dir, 'hooks', `${cr.name}.postStart`), ...net });
@@ -619,7 +626,7 @@ async function preStop(root: string, rec: PodRecord, running: PodContainerRecord
   const ociRoot = podOciRoot(root, rec.id);
   const dir = podDir(root, rec.id);
   await Promise.all(running.map(async (cr) => {
-    const c = rec.manifest.spec.containers.find((x) => x.name === cr.name);
+    const c = specOf(rec.manifest, cr);
     const hook = c && hookAction(c, c.lifecycle?.preStop);
     if (!hook) return;
     const left = Math.max(0, deadline - Date.now());
@@ -637,13 +644,21 @@ function notStopped(ociRoot: string, rec: PodRecord): PodContainerRecord[] {
   });
 }
 
-/** No more restarts; SIGTERM every running container, wait up to the grace period, then SIGKILL. */
+/** No more restarts; SIGTERM every running container, wait up to the grace period, then SIGKILL. Sidecars after
+ * the rest, one by one, last declared first (kubelet's order), within the same grace period. */
 export async function stopPod(root: string, rec: PodRecord, graceSeconds?: number): Promise<void> {
   const ociRoot = podOciRoot(root, rec.id);
   stopProber(rec);
   await Promise.all(rec.containers.map((c) => cancelRestarts(ociRoot, c.ociId)));
-  const running = notStopped(ociRoot, rec);
-  let grace = (graceSeconds ?? rec.manifest.spec.terminationGracePeriodSeconds ?? 30) * 1000;
+  const grace = (graceSeconds ?? rec.manifest.spec.terminationGracePeriodSeconds ?? 30) * 1000;
+  if (grace === 0) return stopContainers(root, rec, notStopped(ociRoot, rec), 0);
+  const end = Date.now() + grace;
+  for (const group of stopOrder(rec.manifest, notStopped(ociRoot, rec))) await stopContainers(root, rec, group, Math.max(0, end - Date.now()));
+}
+
+/** preStop, SIGTERM, and SIGKILL what is left after `grace` ms (0: SIGKILL at once). */
+async function stopContainers(root: string, rec: PodRecord, running: PodContainerRecord[], grace: number): Promise<void> {
+  const ociRoot = podOciRoot(root, rec.id);
   if (grace > 0) {
     // preStop first, then SIGTERM; like kubelet, at least 2 s of grace remain for SIGTERM
     const start = Date.now();

@@ -11,6 +11,9 @@ import { signalName } from '../oci/signals';
 import { podOciRoot, startInterrupted, type PodContainerRecord, type PodRecord } from './pod-store';
 import { isReady, probeSpecs } from './probe-state';
 import { readProbes } from './prober';
+import { isSidecar, specOf } from './sidecars';
+
+const sidecarNames = (m: PodManifest): string[] => (m.spec.initContainers ?? []).filter(isSidecar).map((c) => c.name);
 
 export interface TerminatedState { exitCode: number; signal?: string; reason: 'Completed' | 'Error' | 'OOMKilled'; finishedAt: string }
 
@@ -106,7 +109,8 @@ function statusOf(root: string, pod: PodRecord, c: PodContainerRecord): Containe
     if (!last && prev) last = terminatedState(prev, false);
   }
   // probes (if any) decide started/ready for the current run
-  const spec = c.init ? undefined : pod.manifest.spec.containers.find((x) => x.name === c.name);
+  const spec = specOf(pod.manifest, c);
+  const sidecar = !!spec && c.init && isSidecar(spec);
   const specs = spec ? probeSpecs(spec) : [];
   const probe = specs.length ? readProbes(root, pod.id)[c.name] : undefined;
   const current = probe && rec && probe.run === `${rec.pid}:${rec.pidStartTime}` ? probe : undefined;
@@ -115,7 +119,7 @@ function statusOf(root: string, pod: PodRecord, c: PodContainerRecord): Containe
     name: c.name, image: c.image, imageID: c.imageId, containerID: `podrun://${c.ociId}`, state,
     ...(last ? { lastState: { terminated: last } } : {}),
     ready: running && (specs.length ? isReady(specs, current) : true),
-    ...(c.init ? {} : { started: running && (specs.some((s) => s.kind === 'startup') ? !!current?.started : true) }),
+    ...(c.init && !sidecar ? {} : { started: running && (specs.some((s) => s.kind === 'startup') ? !!current?.started : true) }),
     restartCount: restarts.count,
     ...(probe?.lastKill ? { lastProbeFailure: probe.lastKill } : {}),
   };
@@ -138,7 +142,7 @@ export function podStatus(root: string, pod: PodRecord): PodStatusReport {
   else if (apps.some((s) => 'running' in s.state || s.restartCount > 0 || ('waiting' in s.state && s.state.waiting.reason === 'CrashLoopBackOff'))) phase = 'Running';
   const ips = pod.podIPs?.length ? { podIP: pod.podIPs[0], podIPs: pod.podIPs.map((ip) => ({ ip })) } : {};
   return {
-    phase, ...(failed ? splitFailure(failed) : {}), conditions: podConditions(pod.created, init, apps), qosClass: qosClass(pod.manifest),
+    phase, ...(failed ? splitFailure(failed) : {}), conditions: podConditions(pod.created, init, apps, sidecarNames(pod.manifest)), qosClass: qosClass(pod.manifest),
     hostIP: HOST_IP, hostIPs: [{ ip: HOST_IP }], ...ips, startTime: pod.created, initContainerStatuses: init, containerStatuses: apps,
   };
 }
@@ -159,12 +163,15 @@ const startedAt = (s: ContainerStatusReport): string | undefined => ('running' i
 const finishedAt = (s: ContainerStatusReport): string | undefined => ('terminated' in s.state ? s.state.terminated.finishedAt : undefined);
 
 /** kubelet's pod conditions, their times from the containers' own */
-export function podConditions(created: string, init: ContainerStatusReport[], apps: ContainerStatusReport[]): PodCondition[] {
+export function podConditions(created: string, init: ContainerStatusReport[], apps: ContainerStatusReport[], sidecars: readonly string[] = []): PodCondition[] {
   const cond = (type: PodCondition['type'], ok: boolean, at: string, reason?: string, message?: string): PodCondition => ({
     type, status: ok ? 'True' : 'False', lastProbeTime: null, lastTransitionTime: at, ...(ok || !reason ? {} : { reason, message }),
   });
-  const incomplete = init.filter((s) => !('terminated' in s.state && s.state.terminated.exitCode === 0)).map((s) => s.name);
-  const unready = apps.filter((s) => !s.ready).map((s) => s.name);
+  // an init container is done when it completed; a sidecar when it started (and its startup probe passed)
+  const done = (s: ContainerStatusReport): boolean => (sidecars.includes(s.name) ? s.started === true : 'terminated' in s.state && s.state.terminated.exitCode === 0);
+  const incomplete = init.filter((s) => !done(s)).map((s) => s.name);
+  // the pod is ready when its app containers and its sidecars are
+  const unready = [...apps, ...init.filter((s) => sidecars.includes(s.name))].filter((s) => !s.ready).map((s) => s.name);
   const readyAt = unready.length ? latest([...apps, ...init].map(finishedAt), created) : latest(apps.map(startedAt), created);
   const initializedAt = incomplete.length ? created : latest(init.map(finishedAt), created);
   const notReady = `containers with unready status: [${unready.join(' ')}]`;

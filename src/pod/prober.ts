@@ -19,6 +19,7 @@ import type { PodContainer } from './manifest-schema';
 import { runProbeAction } from './probe-action';
 import { applyResult, dueProbes, initialState, probeSpecs, type ContainerProbeState, type ProbeSpec } from './probe-state';
 import { podDir, podOciRoot, readPod, writePod, type PodRecord } from './pod-store';
+import { isSidecar, sidecarsOf, specOf } from './sidecars';
 
 /** What podStatus reads: per container, the state of its current run. */
 export interface PublishedProbe extends ContainerProbeState {
@@ -38,12 +39,18 @@ export function readProbes(root: string, id: string): Record<string, PublishedPr
   }
 }
 
-/** kubelet runs postStart on every start of a container: the first by `start`, those after a restart here */
+/** kubelet runs postStart on every start of a container: the first by `start`, those after a restart here (a
+ * sidecar restarts whatever the pod's restartPolicy) */
 const restartHook = (rec: PodRecord, c: PodContainer): HookAction | undefined =>
-  rec.manifest.spec.restartPolicy !== 'Never' ? hookAction(c, c.lifecycle?.postStart) : undefined;
+  rec.manifest.spec.restartPolicy !== 'Never' || isSidecar(c) ? hookAction(c, c.lifecycle?.postStart) : undefined;
+
+/** The containers the prober looks after: the app containers and the sidecars. */
+const probed = (rec: PodRecord): PodContainer[] => [...rec.manifest.spec.containers, ...(rec.manifest.spec.initContainers ?? []).filter(isSidecar)];
 
 export const needsProber = (rec: PodRecord): boolean =>
-  rec.manifest.spec.activeDeadlineSeconds !== undefined || rec.manifest.spec.containers.some((c) => probeSpecs(c).length > 0 || restartHook(rec, c));
+  rec.manifest.spec.activeDeadlineSeconds !== undefined || probed(rec).some((c) => probeSpecs(c).length > 0 || restartHook(rec, c)) ||
+  // the sidecars of a pod whose app containers can all complete are ended once they have
+  (rec.manifest.spec.restartPolicy !== undefined && rec.manifest.spec.restartPolicy !== 'Always' && (rec.manifest.spec.initContainers ?? []).some(isSidecar));
 
 /** Spawn the pod's prober, detached; its pid goes in the record. */
 export function startProber(root: string, rec: PodRecord): void {
@@ -99,8 +106,9 @@ export async function runProber(root: string, id: string, signal: AbortSignal | 
   const deadline = deadlineS === undefined ? Infinity : Date.parse(rec.created) + deadlineS * 1000;
   const ociRoot = podOciRoot(root, id);
   const netns = rec.manifest.spec.hostNetwork ? undefined : path.join(podDir(root, id), 'ns', 'net');
-  const tracked: Tracked[] = rec.containers.filter((c) => !c.init).flatMap((c) => {
-    const spec = rec.manifest.spec.containers.find((x) => x.name === c.name);
+  const sidecars = sidecarsOf(rec.manifest, rec.containers);
+  const tracked: Tracked[] = rec.containers.filter((c) => !c.init || sidecars.includes(c)).flatMap((c) => {
+    const spec = specOf(rec.manifest, c);
     const specs = spec ? probeSpecs(spec) : [];
     const postStart = spec && restartHook(rec, spec);
     return specs.length || postStart ? [{ name: c.name, ociId: c.ociId, specs, postStart, hooked: 0, runStart: 0, state: initialState(specs), busy: new Set<string>() }] : [];
@@ -160,7 +168,12 @@ export async function runProber(root: string, id: string, signal: AbortSignal | 
       }
     }
     if (dirty) publish();
-    if (finished(ociRoot, rec)) return; // nothing left to probe, and a finished pod has no deadline
+    if (finished(ociRoot, rec)) {
+      // every app container is done for good (a Job's pod): its sidecars are ended now, in their order, as kubelet
+      const cur = readPod(root, id);
+      if (cur && sidecars.some((s) => { const r = readRecord(ociRoot, s.ociId); return !!r && containerStatus(ociRoot, r).status !== 'stopped'; })) await stop(cur);
+      return; // nothing left to probe, and a finished pod has no deadline
+    }
     if (now >= deadline) {
       const cur = readPod(root, id);
       if (cur && !cur.failed) {

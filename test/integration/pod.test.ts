@@ -468,6 +468,92 @@ spec:
   t.same(await snapshotHost(), before);
 });
 
+t.test('sidecars (init containers with restartPolicy Always): up before the next init container, restarted whatever the pod\'s policy, ready with the pod, stopped after the app containers; a Job\'s pod ends them', async (t) => {
+  const before = await snapshotHost();
+  const { podrun, manifest, dataRoot, podId } = await env(t);
+  const inspect = async (pod: string) => (JSON.parse((await podrun('inspect', pod)).stdout) as { status: { phase: string; conditions: Array<{ type: string; status: string }>; initContainerStatuses: CtrStatus[]; containerStatuses: CtrStatus[] } }).status;
+  // the sidecar serves HTTP; the one-shot init container after it can only succeed if it already runs
+  const serve = `trap 'echo "sidecar TERM" >> /w/order; exit 0' TERM; mkdir -p /www && echo from-sidecar > /www/index.html && httpd -p 127.0.0.1:8081 -h /www; while true; do if [ -f /w/crash ]; then rm /w/crash; exit 3; fi; sleep 0.1; done`;
+  const f = await manifest('side', `
+apiVersion: v1
+kind: Pod
+metadata: { name: side }
+spec:
+  restartPolicy: Never
+  terminationGracePeriodSeconds: 5
+  volumes: [{ name: w, emptyDir: {} }]
+  initContainers:
+    - name: proxy
+      image: localhost/podrun/busybox
+      restartPolicy: Always
+      command: [sh, -c, ${JSON.stringify(serve)}]
+      volumeMounts: [{ name: w, mountPath: /w }]
+      readinessProbe: { httpGet: { path: /, port: 8081, host: 127.0.0.1 }, periodSeconds: 1 }
+    - name: setup
+      image: localhost/podrun/busybox
+      command: [sh, -c, 'wget -q -O /w/fetched http://127.0.0.1:8081/']
+      volumeMounts: [{ name: w, mountPath: /w }]
+  containers:
+    - name: app
+      image: localhost/podrun/busybox
+      command: [sh, -c, 'trap "echo app TERM >> /w/order; exit 0" TERM; while true; do sleep 0.1; done']
+      volumeMounts: [{ name: w, mountPath: /w }]
+`);
+  const r = await podrun('start', '--restart-backoff', '200', f);
+  t.equal(r.code, 0, r.stderr);
+  const vol = path.join(dataRoot, 'pods', await podId('side'), 'volumes', 'w');
+  t.equal(fs.readFileSync(path.join(vol, 'fetched'), 'utf8'), 'from-sidecar\n', 'the init container after the sidecar reached it');
+  await waitFor(async () => (await inspect('side')).conditions.find((c) => c.type === 'Ready')?.status === 'True', 'the pod Ready (its sidecar\'s readiness probe included)');
+  let st = await inspect('side');
+  t.equal(st.phase, 'Running');
+  t.match(st.initContainerStatuses, [{ name: 'proxy', ready: true, started: true, state: { running: {} } }, { name: 'setup', state: { terminated: { exitCode: 0 } } }]);
+  t.equal(st.conditions.find((c) => c.type === 'Initialized')?.status, 'True', 'initialized: the sidecar started, the other completed');
+  // restarted although the pod says Never (it fails when it finds /w/crash)
+  t.equal((await podrun('exec', 'side', '-c', 'app', '--', 'touch', '/w/crash')).code, 0);
+  await waitFor(async () => (await inspect('side')).initContainerStatuses[0].restartCount >= 1 && 'running' in (await inspect('side')).initContainerStatuses[0].state, 'the sidecar restarted');
+  t.equal((await podrun('stop', 'side')).code, 0);
+  t.equal(fs.readFileSync(path.join(vol, 'order'), 'utf8'), 'app TERM\nsidecar TERM\n', 'the app container is stopped first, then the sidecar');
+  st = await inspect('side');
+  t.equal(st.phase, 'Succeeded', 'the phase is the app containers\'');
+  t.equal((await podrun('rm', 'side')).code, 0);
+
+  // a Job's pod: the app container completes, its sidecar is ended, the pod is done
+  const job = await podrun('start', '--wait', await manifest('sidejob', `
+apiVersion: v1
+kind: Pod
+metadata: { name: sidejob }
+spec:
+  restartPolicy: Never
+  initContainers:
+    - { name: logger, image: localhost/podrun/busybox, restartPolicy: Always, command: [sh, -c, 'trap "exit 0" TERM; while true; do sleep 0.1; done'] }
+  containers:
+    - { name: work, image: localhost/podrun/busybox, command: [sh, -c, 'echo worked'] }
+`));
+  t.equal(job.code, 0, job.stderr);
+  t.match(job.stdout, /work: worked\nsidejob [0-9a-f]{12} Succeeded\n$/, 'done once its app container is');
+  await waitFor(async () => 'terminated' in (await inspect('sidejob')).initContainerStatuses[0].state, 'the sidecar ended by the pod, not by rm');
+  t.equal((await podrun('rm', 'sidejob')).code, 0, 'nothing of it runs: rm without --force');
+  const bad = await podrun('start', await manifest('badside', `
+apiVersion: v1
+kind: Pod
+metadata: { name: badside }
+spec:
+  initContainers: [{ name: s, image: localhost/podrun/busybox, restartPolicy: Always, startupProbe: { exec: { command: ['true'] } } }]
+  containers: [{ name: c, image: localhost/podrun/busybox, restartPolicy: Always }]
+`));
+  t.match(bad.stderr, /spec\.containers\[0\]\.restartPolicy: may not be set for non-init containers/);
+  const bad2 = await podrun('start', await manifest('badside2', `
+apiVersion: v1
+kind: Pod
+metadata: { name: badside2 }
+spec:
+  initContainers: [{ name: s, image: localhost/podrun/busybox, restartPolicy: Always, startupProbe: { exec: { command: ['true'] } } }]
+  containers: [{ name: c, image: localhost/podrun/busybox }]
+`));
+  t.match(bad2.stderr, /not supported yet: spec\.initContainers\[0\]\.startupProbe/);
+  t.same(await snapshotHost(), before);
+});
+
 t.test('lifecycle hooks httpGet and sleep: GETs in the pod\'s network (any answer will do, none is a failed postStart), a pause before SIGTERM', async (t) => {
   const before = await snapshotHost();
   const { podrun, manifest } = await env(t);
