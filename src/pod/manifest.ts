@@ -295,8 +295,8 @@ export function notYetImplemented(pod: PodManifest): string[] {
   const lists: Array<[string, PodContainer[] | undefined]> = [['spec.initContainers', pod.spec.initContainers], ['spec.containers', pod.spec.containers]];
   for (const [at, list] of lists) {
     (list ?? []).forEach((c, i) => {
-      // probes of a one-shot init container; a sidecar's startupProbe (the next init container would wait for it)
-      if (list === pod.spec.initContainers) for (const f of ['livenessProbe', 'readinessProbe', 'startupProbe'] as const) if (c[f] && (!c.restartPolicy || f === 'startupProbe')) out.push(`${at}[${i}].${f}`);
+      // probes of a one-shot init container (a sidecar's are run)
+      if (list === pod.spec.initContainers && !c.restartPolicy) for (const f of ['livenessProbe', 'readinessProbe', 'startupProbe'] as const) if (c[f]) out.push(`${at}[${i}].${f}`);
       for (const f of ['livenessProbe', 'readinessProbe', 'startupProbe'] as const) if (c[f]?.httpGet?.scheme === 'HTTPS') out.push(`${at}[${i}].${f}.httpGet.scheme`);
       for (const h of ['postStart', 'preStop'] as const) if (c.lifecycle?.[h]?.httpGet?.scheme === 'HTTPS') out.push(`${at}[${i}].lifecycle.${h}.httpGet.scheme`);
     });

@@ -39,6 +39,7 @@ import { inPodTerms } from './launch-field';
 import type { OciConfig } from '../oci/spec-schema';
 import { hookAction, runHook, runPostStart } from './lifecycle-handler';
 import { isSidecar, specOf, stopOrder } from './sidecars';
+import { awaitSidecarStarted } from './sidecar-start';
 import { needsProber, startProber, stopProber } from './prober';
 import { killPodMonitorChildren, sandboxCgroup, startPodMonitor, stopPodMonitor } from './pod-monitor';
 import { notYetImplemented } from './manifest';
@@ -577,6 +578,7 @@ async function startPodWarned(pod: PodManifest, o: PodOptions, objects: PodObjec
       await start(cr.ociId);
       if (isSidecar(all[i].c)) {
         await postStart(pod, cr, ociRoot, dir, net, o.onWarning);
+        await awaitSidecarStarted(all[i].c, { ociRoot, ociId: cr.ociId, outFile: path.join(dir, 'probes', `${cr.name}.startup`), ...net }, o.onWarning);
         continue;
       }
       await waitExit(ociRoot, cr.ociId, Infinity, (exit, r) => o.onWarning?.(

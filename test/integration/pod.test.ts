@@ -542,15 +542,29 @@ spec:
   containers: [{ name: c, image: localhost/podrun/busybox, restartPolicy: Always }]
 `));
   t.match(bad.stderr, /spec\.containers\[0\]\.restartPolicy: may not be set for non-init containers/);
-  const bad2 = await podrun('start', await manifest('badside2', `
+  // a sidecar's startupProbe holds the init containers after it: this one is up after ~1 s, and `check` fails the
+  // pod (restartPolicy Never) if it runs before
+  const probed = await podrun('start', '--wait', await manifest('sidestartup', `
 apiVersion: v1
 kind: Pod
-metadata: { name: badside2 }
+metadata: { name: sidestartup }
 spec:
-  initContainers: [{ name: s, image: localhost/podrun/busybox, restartPolicy: Always, startupProbe: { exec: { command: ['true'] } } }]
-  containers: [{ name: c, image: localhost/podrun/busybox }]
+  restartPolicy: Never
+  volumes: [{ name: w, emptyDir: {} }]
+  initContainers:
+    - name: slow
+      image: localhost/podrun/busybox
+      restartPolicy: Always
+      command: [sh, -c, 'trap "exit 0" TERM; sleep 1; touch /w/up; while true; do sleep 0.1; done']
+      volumeMounts: [{ name: w, mountPath: /w }]
+      startupProbe: { exec: { command: [test, -f, /w/up] }, periodSeconds: 1, failureThreshold: 30 }
+    - { name: check, image: localhost/podrun/busybox, command: [test, -f, /w/up], volumeMounts: [{ name: w, mountPath: /w }] }
+  containers:
+    - { name: c, image: localhost/podrun/busybox, command: [echo, after] }
 `));
-  t.match(bad2.stderr, /not supported yet: spec\.initContainers\[0\]\.startupProbe/);
+  t.equal(probed.code, 0, probed.stderr);
+  t.match(probed.stdout, /c: after\nsidestartup [0-9a-f]{12} Succeeded\n$/, 'the init container after the sidecar ran once its startup probe passed');
+  t.equal((await podrun('rm', '-f', 'sidestartup')).code, 0);
   t.same(await snapshotHost(), before);
 });
 
