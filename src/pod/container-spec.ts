@@ -190,7 +190,9 @@ export const withUser: SpecOpt = (c, ctx) => {
   const uid = image.uid;
   const gid = runAsGroup ?? image.gid;
   if ((k.runAsNonRoot ?? ps.runAsNonRoot) && uid === 0) throw invalid(`${at}.runAsNonRoot`, 'the container would run as root (uid 0)');
-  const extra = new Set<number>([...image.additionalGids, ...(ps.supplementalGroups ?? [])]);
+  // Strict: only the groups the Pod names (its runAsGroup, supplementalGroups, fsGroup), none from the image's /etc/group
+  const fromImage = ps.supplementalGroupsPolicy === 'Strict' ? [] : image.additionalGids;
+  const extra = new Set<number>([...fromImage, ...(ps.supplementalGroups ?? [])]);
   if (ps.fsGroup !== undefined) extra.add(ps.fsGroup);
   extra.delete(gid);
   c.process!.user = { uid, gid, additionalGids: [...extra] };
@@ -319,6 +321,11 @@ export function grantPrivileged(c: OciConfig, devices: readonly OciDevice[] = []
 
 export const withPrivileged: SpecOpt = (c, ctx) => {
   if (ctx.container.securityContext?.privileged) grantPrivileged(c, ctx.hostDevices);
+  // procMount Unmasked (a user-namespaced pod's, checked with the manifest): /proc as the pod's namespaces show it
+  if (ctx.container.securityContext?.procMount === 'Unmasked') {
+    delete c.linux!.maskedPaths;
+    delete c.linux!.readonlyPaths;
+  }
 };
 
 /** securityContext.seccompProfile (container over pod): Unconfined (Kubernetes'

@@ -91,6 +91,8 @@ export const containerSchema = z.looseObject({
     runAsGroup: z.number().int().min(0).optional(),
     runAsNonRoot: z.boolean().optional(),
     privileged: z.boolean().optional(),
+    /** Unmasked: /proc without the runtime's masked and read-only paths (hostUsers: false only) */
+    procMount: z.enum(['Default', 'Unmasked']).optional(),
     readOnlyRootFilesystem: z.boolean().optional(),
     allowPrivilegeEscalation: z.boolean().optional(),
     capabilities: capabilities.optional(),
@@ -183,6 +185,8 @@ export const podSchema = z.looseObject({
     hostAliases: z.array(z.looseObject({ ip: z.string(), hostnames: z.array(z.string()).optional() })).optional(),
     terminationGracePeriodSeconds: z.number().int().min(0).optional(),
     activeDeadlineSeconds: z.number().int().min(1).optional(),
+    /** the OS the pod's containers are for: podrun runs Linux ones */
+    os: z.looseObject({ name: z.string().min(1) }).optional(),
     securityContext: z.looseObject({
       runAsUser: z.number().int().min(0).optional(),
       runAsGroup: z.number().int().min(0).optional(),
@@ -190,6 +194,8 @@ export const podSchema = z.looseObject({
       fsGroup: z.number().int().min(0).optional(),
       fsGroupChangePolicy: z.enum(['Always', 'OnRootMismatch']).optional(),
       supplementalGroups: z.array(z.number().int().min(0)).optional(),
+      /** Merge (default): also the groups the image's /etc/group gives the user; Strict: only those asked */
+      supplementalGroupsPolicy: z.enum(['Merge', 'Strict']).optional(),
       sysctls: z.array(z.looseObject({ name: z.string(), value: z.string() })).optional(),
       seccompProfile: seccompProfile.optional(),
     }).optional(),

@@ -66,6 +66,7 @@ export function semanticErrors(pod: PodManifest): string[] {
   const all = containersAt(pod);
   errors.push(...apiServerErrors(pod, all));
   errors.push(...userNamespaceErrors(pod, all));
+  if (spec.os && spec.os.name !== 'linux') errors.push(`spec.os.name: ${JSON.stringify(spec.os.name)}: podrun runs Linux containers (linux)`);
   const seen = new Map<string, string>();
   for (const [at, c] of all) {
     const prev = seen.get(c.name);

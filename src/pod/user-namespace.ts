@@ -63,7 +63,8 @@ export function podIdFields(pod: PodManifest, containers: Array<[string, PodCont
 /** What a `hostUsers: false` pod cannot ask, each as `field: reason` (pure). */
 export function userNamespaceErrors(pod: PodManifest, containers: Array<[string, PodContainer]>): string[] {
   const spec = pod.spec;
-  if (spec.hostUsers !== false) return [];
+  // the API server's rule: an unmasked /proc only where the pod's root is nobody on the host
+  if (spec.hostUsers !== false) return containers.filter(([, c]) => c.securityContext?.procMount === 'Unmasked').map(([at]) => `${at}.securityContext.procMount: \`hostUsers\` must be false to use \`Unmasked\``);
   const out: string[] = [];
   const not = (field: string, why: string): void => void out.push(`${field}: ${why} with spec.hostUsers: false`);
   for (const k of ['hostNetwork', 'hostPID', 'hostIPC'] as const) if (spec[k]) not(`spec.${k}`, 'the host\'s namespaces are owned by the host\'s user namespace: not allowed');

@@ -507,3 +507,23 @@ spec:
   t.equal((await exec('h2c', 'cat /h/from-pod/hello')).stdout, 'pod tmpfs\n', 'and the HostToContainer container through the host');
   t.equal((await e.podrun('rm', '-f', 'prop')).code, 0);
 });
+
+t.test('procMount Unmasked (hostUsers: false): /proc without the masked and read-only paths', async (t) => {
+  const e = await podEnv(t);
+  const f = e.manifest('procs', `
+apiVersion: v1
+kind: Pod
+metadata: { name: procs }
+spec:
+  hostUsers: false
+  containers:
+    - { name: masked, image: localhost/podrun/busybox, command: [sleep, '3600'] }
+    - { name: unmasked, image: localhost/podrun/busybox, command: [sleep, '3600'], securityContext: { procMount: Unmasked } }
+`);
+  const r = await e.podrun('start', f);
+  t.equal(r.code, 0, r.stderr);
+  const mounts = async (c: string) => (await e.podrun('exec', 'procs', '-c', c, '--', 'sh', '-c', "grep -c -e ' /proc/keys ' -e ' /proc/sys ' /proc/self/mountinfo; true")).stdout.trim();
+  t.equal(await mounts('masked'), '2', 'Default: /proc/keys masked, /proc/sys read-only');
+  t.equal(await mounts('unmasked'), '0', 'Unmasked: neither');
+  t.equal((await e.podrun('rm', '-f', 'procs')).code, 0);
+});

@@ -394,3 +394,23 @@ t.test('volumeMounts mountPropagation: None, HostToContainer, Bidirectional as k
   t.same(bi.mounts!.find((m) => m.destination === '/data')!.options, ['rbind', 'rshared', 'rw', 'nosuid', 'nodev']);
   t.equal(bi.linux!.rootfsPropagation, 'rshared');
 });
+
+t.test('spec.os, supplementalGroupsPolicy and procMount', async (t) => {
+  const bad = (from: string, to: string, re: RegExp) => t.throws(() => parsePodManifest(YAML.replace(from, to), 'p.yaml'), { message: re }, to);
+  bad('restartPolicy: OnFailure', 'restartPolicy: OnFailure\n  os: { name: windows }', /spec\.os\.name: "windows": podrun runs Linux containers/);
+  t.ok(parsePodManifest(YAML.replace('restartPolicy: OnFailure', 'restartPolicy: OnFailure\n  os: { name: linux }'), 'p.yaml'));
+  bad('allowPrivilegeEscalation: false', 'allowPrivilegeEscalation: false\n        procMount: Unmasked', /spec\.containers\[0\]\.securityContext\.procMount: `hostUsers` must be false to use `Unmasked`/);
+  // the image's /etc/group puts app (1000) in group 1000 only; give it one more to see Merge and Strict apart
+  const withGroups = { group: 'root:x:0:\napp:x:1000:\nextra:x:3000:app\n' };
+  const groups = (policy: string) => {
+    const { pod } = parsePodManifest(YAML.replace('fsGroup: 2000', `fsGroup: 2000\n    supplementalGroups: [4000]${policy ? `\n    supplementalGroupsPolicy: ${policy}` : ''}`), 'p.yaml');
+    return containerConfig({ ...ctx(), ...withGroups, pod, container: pod.spec.containers[0] }).process!.user.additionalGids;
+  };
+  t.same(groups(''), [3000, 4000, 2000], 'Merge (the default): the image\'s groups for the user, then the Pod\'s');
+  t.same(groups('Strict'), [4000, 2000], 'Strict: only the Pod\'s');
+  const { pod } = parsePodManifest(YAML.replace('allowPrivilegeEscalation: false', 'allowPrivilegeEscalation: false\n        procMount: Unmasked').replace('restartPolicy: OnFailure', 'restartPolicy: OnFailure\n  hostUsers: false').replace('runAsUser: 1000\n', 'runAsUser: 1000\n'), 'p.yaml');
+  const unmasked = containerConfig({ ...ctx(), pod, container: pod.spec.containers[0] });
+  t.equal(unmasked.linux!.maskedPaths, undefined, 'Unmasked: nothing masked');
+  t.equal(unmasked.linux!.readonlyPaths, undefined);
+  t.ok(containerConfig(ctx()).linux!.maskedPaths?.length, 'Default: the runtime\'s masked paths');
+});
