@@ -81,8 +81,8 @@ const POLICIES: Record<string, Policy> = {
   },
   lifecycle: { supported: ['postStart', 'preStop'], refused: ['stopSignal'], children: { postStart: 'handler', preStop: 'handler' } },
   probe: {
-    supported: ['exec', 'httpGet', 'tcpSocket', 'initialDelaySeconds', 'periodSeconds', 'timeoutSeconds', 'successThreshold', 'failureThreshold'],
-    refused: ['grpc', 'terminationGracePeriodSeconds'],
+    supported: ['exec', 'httpGet', 'tcpSocket', 'initialDelaySeconds', 'periodSeconds', 'timeoutSeconds', 'successThreshold', 'failureThreshold', 'terminationGracePeriodSeconds'],
+    refused: ['grpc'],
     children: { exec: 'execAction', httpGet: 'httpGet', tcpSocket: 'tcpSocket' },
   },
   resources: { supported: ['requests', 'limits'], refused: ['claims'] },

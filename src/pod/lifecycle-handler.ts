@@ -1,7 +1,9 @@
 /** Kubernetes lifecycle hooks (postStart, preStop) of any kind kubelet runs: a command in the container, an HTTP
  * GET in the pod's network (as an httpGet probe, but any response counts: kubelet fails the hook only when no
  * answer comes), or a pause. */
-import { killContainer } from '../oci/lifecycle';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { killContainer, readRecord } from '../oci/lifecycle';
+import { containerStatus } from '../oci/lifecycle/container-status';
 import { describeHandler, runExecHandler, type HandlerResult } from './exec-handler';
 import { runProbeAction, type ProbeTarget } from './probe-action';
 import { probePort, type ProbeAction } from './probe-state';
@@ -54,4 +56,33 @@ export async function runPostStart(hook: HookAction, target: ProbeTarget, stillC
     /* it exited already */
   }
   return `postStart hook ${describeHandler(r, POST_START_TIMEOUT_MS)}`;
+}
+
+/** kubelet's kill of one container whose probe gave up: its preStop hook, SIGTERM to its main process, and SIGKILL
+ * to all of it once `graceMs` is over (0: SIGKILL at once). Only the run that was running is killed: the one its
+ * monitor restarts afterwards is left alone. */
+export async function killGracefully(target: ProbeTarget, preStop: { action: HookAction; outFile: string } | undefined, graceMs: number): Promise<void> {
+  const { ociRoot, ociId } = target;
+  const first = readRecord(ociRoot, ociId);
+  if (!first) return;
+  const run = `${first.pid}:${first.pidStartTime}`;
+  const same = (): boolean => {
+    const r = readRecord(ociRoot, ociId);
+    return !!r && `${r.pid}:${r.pidStartTime}` === run && containerStatus(ociRoot, r).status === 'running';
+  };
+  const signal = (sig: 'SIGTERM' | 'SIGKILL'): void => {
+    try {
+      if (same()) killContainer(ociRoot, ociId, sig, { all: sig === 'SIGKILL' });
+    } catch {
+      /* it exited meanwhile */
+    }
+  };
+  if (graceMs <= 0) return signal('SIGKILL');
+  const start = Date.now();
+  if (preStop) await runHook(preStop.action, { ...target, outFile: preStop.outFile }, graceMs);
+  // like kubelet, at least 2 s of grace remain for SIGTERM after the hook
+  const end = Date.now() + Math.max(2000, graceMs - (Date.now() - start));
+  signal('SIGTERM');
+  while (same() && Date.now() < end) await sleep(100);
+  signal('SIGKILL');
 }

@@ -53,6 +53,8 @@ const probe = z.looseObject({
   timeoutSeconds: z.number().int().min(1).optional(),
   successThreshold: z.number().int().min(1).optional(),
   failureThreshold: z.number().int().min(1).optional(),
+  /** the grace of the kill when this (liveness or startup) probe gives up, over the pod's */
+  terminationGracePeriodSeconds: z.number().int().min(1).optional(),
 });
 
 const capabilities = z.looseObject({ add: z.array(z.string()).optional(), drop: z.array(z.string()).optional() });

@@ -165,6 +165,7 @@ export function semanticErrors(pod: PodManifest): string[] {
       const port = hook.httpGet?.port;
       if (typeof port === 'string' && !(c.ports ?? []).some((cp) => cp.name === port)) errors.push(`${at}.lifecycle.${h}.httpGet.port: ${JSON.stringify(port)} is not one of the container's named ports`);
     }
+    if (c.readinessProbe?.terminationGracePeriodSeconds !== undefined) errors.push(`${at}.readinessProbe.terminationGracePeriodSeconds: must not be set for readinessProbes`);
     for (const p of ['livenessProbe', 'readinessProbe', 'startupProbe'] as const) {
       const probe = c[p];
       if (!probe) continue;

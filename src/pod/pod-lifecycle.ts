@@ -578,7 +578,8 @@ async function startPodWarned(pod: PodManifest, o: PodOptions, objects: PodObjec
       await start(cr.ociId);
       if (isSidecar(all[i].c)) {
         await postStart(pod, cr, ociRoot, dir, net, o.onWarning);
-        await awaitSidecarStarted(all[i].c, { ociRoot, ociId: cr.ociId, outFile: path.join(dir, 'probes', `${cr.name}.startup`), ...net }, o.onWarning);
+        await awaitSidecarStarted(all[i].c, { ociRoot, ociId: cr.ociId, outFile: path.join(dir, 'probes', `${cr.name}.startup`), ...net },
+          { graceMs: (pod.spec.terminationGracePeriodSeconds ?? 30) * 1000, preStopFile: path.join(dir, 'hooks', `${cr.name}.preStop`) }, o.onWarning);
         continue;
       }
       await waitExit(ociRoot, cr.ociId, Infinity, (exit, r) => o.onWarning?.(

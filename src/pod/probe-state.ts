@@ -21,6 +21,8 @@ export interface ProbeSpec {
   timeoutMs: number;
   successThreshold: number;
   failureThreshold: number;
+  /** the kill's grace when it gives up (probe-level terminationGracePeriodSeconds); else the pod's */
+  graceMs?: number;
 }
 
 export interface ProbeCounters {
@@ -66,6 +68,7 @@ export function probeSpecs(c: PodContainer): ProbeSpec[] {
       initialDelayMs: (p.initialDelaySeconds ?? 0) * 1000, periodMs: (p.periodSeconds ?? 10) * 1000, timeoutMs: (p.timeoutSeconds ?? 1) * 1000,
       // liveness and startup must have successThreshold 1 (Kubernetes validation)
       successThreshold: kind === 'readiness' ? (p.successThreshold ?? 1) : 1, failureThreshold: p.failureThreshold ?? 3,
+      ...(p.terminationGracePeriodSeconds !== undefined ? { graceMs: p.terminationGracePeriodSeconds * 1000 } : {}),
     });
   }
   return out;

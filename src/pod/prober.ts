@@ -10,11 +10,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { packageRoot } from '../native';
-import { killContainer, readRecord, readRestarts } from '../oci/lifecycle';
+import { readRecord, readRestarts } from '../oci/lifecycle';
 import { containerStatus } from '../oci/lifecycle/container-status';
 import { VOLATILE, writeFileAtomic } from '../util/atomic-file';
 import { isSameProcess, processStartTime } from '../util/process-identity';
-import { hookAction, runPostStart, type HookAction } from './lifecycle-handler';
+import { hookAction, killGracefully, runPostStart, type HookAction } from './lifecycle-handler';
 import type { PodContainer } from './manifest-schema';
 import { runProbeAction } from './probe-action';
 import { applyResult, dueProbes, initialState, probeSpecs, type ContainerProbeState, type ProbeSpec } from './probe-state';
@@ -87,6 +87,8 @@ interface Tracked {
   specs: ProbeSpec[];
   /** lifecycle.postStart, to run after each restart */
   postStart?: HookAction;
+  /** lifecycle.preStop, run before a probe's kill */
+  preStop?: HookAction;
   /** the restart count whose postStart ran (0: the first start's, run by `start`) */
   hooked: number;
   run?: string;
@@ -105,13 +107,15 @@ export async function runProber(root: string, id: string, signal: AbortSignal | 
   const deadlineS = rec.manifest.spec.activeDeadlineSeconds;
   const deadline = deadlineS === undefined ? Infinity : Date.parse(rec.created) + deadlineS * 1000;
   const ociRoot = podOciRoot(root, id);
+  const podGraceMs = (rec.manifest.spec.terminationGracePeriodSeconds ?? 30) * 1000;
   const netns = rec.manifest.spec.hostNetwork ? undefined : path.join(podDir(root, id), 'ns', 'net');
   const sidecars = sidecarsOf(rec.manifest, rec.containers);
   const tracked: Tracked[] = rec.containers.filter((c) => !c.init || sidecars.includes(c)).flatMap((c) => {
     const spec = specOf(rec.manifest, c);
     const specs = spec ? probeSpecs(spec) : [];
     const postStart = spec && restartHook(rec, spec);
-    return specs.length || postStart ? [{ name: c.name, ociId: c.ociId, specs, postStart, hooked: 0, runStart: 0, state: initialState(specs), busy: new Set<string>() }] : [];
+    const preStop = spec && hookAction(spec, spec.lifecycle?.preStop);
+    return specs.length || postStart ? [{ name: c.name, ociId: c.ociId, specs, postStart, preStop, hooked: 0, runStart: 0, state: initialState(specs), busy: new Set<string>() }] : [];
   });
   let dirty = true;
   const publish = (): void => {
@@ -158,11 +162,9 @@ export async function runProber(root: string, id: string, signal: AbortSignal | 
           dirty = true;
           if (kill) {
             t.lastKill = kill;
-            try {
-              killContainer(ociRoot, t.ociId, 'SIGKILL', { all: true });
-            } catch {
-              /* it exited meanwhile */
-            }
+            // as kubelet: the container's preStop, SIGTERM, SIGKILL after the probe's grace (else the pod's)
+            const preStop = t.preStop && { action: t.preStop, outFile: path.join(podDir(root, id), 'hooks', `${t.name}.preStop`) };
+            void killGracefully(target, preStop, spec.graceMs ?? podGraceMs);
           }
         });
       }

@@ -2,13 +2,14 @@
  * here, by `start`, on the probe's schedule; when it gives up the sidecar is killed and restarted by its monitor, and
  * the probing starts over with the new run. The pod's prober probes it afterwards like any container. */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { killContainer, readRecord } from '../oci/lifecycle';
+import { readRecord } from '../oci/lifecycle';
+import { hookAction, killGracefully } from './lifecycle-handler';
 import { containerStatus } from '../oci/lifecycle/container-status';
 import type { PodContainer } from './manifest-schema';
 import { runProbeAction, type ProbeTarget } from './probe-action';
 import { applyResult, dueProbes, initialState, probeSpecs } from './probe-state';
 
-export async function awaitSidecarStarted(spec: PodContainer, target: ProbeTarget, warn?: (m: string) => void): Promise<void> {
+export async function awaitSidecarStarted(spec: PodContainer, target: ProbeTarget, kill: { graceMs: number; preStopFile: string }, warn?: (m: string) => void): Promise<void> {
   const startup = probeSpecs(spec).filter((s) => s.kind === 'startup');
   if (!startup.length) return;
   let run = '';
@@ -31,11 +32,8 @@ export async function awaitSidecarStarted(spec: PodContainer, target: ProbeTarge
         st = res.state;
         if (res.kill) {
           warn?.(`sidecar ${spec.name}: ${res.kill}; killing it (its restart is probed anew)`);
-          try {
-            killContainer(target.ociRoot, target.ociId, 'SIGKILL', { all: true });
-          } catch {
-            /* it exited meanwhile */
-          }
+          const preStop = hookAction(spec, spec.lifecycle?.preStop);
+          await killGracefully(target, preStop && { action: preStop, outFile: kill.preStopFile }, s.graceMs ?? kill.graceMs);
         }
       }
       if (st.started) return;

@@ -800,6 +800,43 @@ spec:
   t.same(await snapshotHost(), before);
 });
 
+t.test('a liveness probe that gives up kills as kubelet does: preStop, SIGTERM, SIGKILL after the probe\'s terminationGracePeriodSeconds (else the pod\'s)', async (t) => {
+  const before = await snapshotHost();
+  const { podrun, manifest, containerOf } = await env(t);
+  const f = await manifest('gk', `
+apiVersion: v1
+kind: Pod
+metadata: { name: gk }
+spec:
+  restartPolicy: Never
+  terminationGracePeriodSeconds: 60
+  volumes: [{ name: w, emptyDir: {} }]
+  containers:
+    - name: polite
+      image: localhost/podrun/busybox
+      command: [sh, -c, 'trap "echo got TERM; exit 0" TERM; while true; do sleep 0.1; done']
+      volumeMounts: [{ name: w, mountPath: /w }]
+      livenessProbe: { exec: { command: [sh, -c, 'test ! -f /w/die'] }, periodSeconds: 1, failureThreshold: 1 }
+      lifecycle: { preStop: { exec: { command: [sh, -c, 'echo pre-stop > /w/pre'] } } }
+    - name: stubborn
+      image: localhost/podrun/busybox
+      command: [sh, -c, 'trap "" TERM; while true; do sleep 0.1; done']
+      volumeMounts: [{ name: w, mountPath: /w }]
+      livenessProbe: { exec: { command: [sh, -c, 'test ! -f /w/die'] }, periodSeconds: 1, failureThreshold: 1, terminationGracePeriodSeconds: 2 }
+`);
+  t.equal((await podrun('start', f)).code, 0);
+  t.equal((await podrun('exec', 'gk', '-c', 'polite', '--', 'touch', '/w/die')).code, 0);
+  await waitFor(async () => 'terminated' in (await containerOf('gk', 'polite')).state, 'polite ended by its probe', 10_000);
+  t.match(await containerOf('gk', 'polite'), { state: { terminated: { exitCode: 0 } }, lastProbeFailure: /liveness probe failed 1 times/ }, 'it heard SIGTERM and left on its own');
+  t.equal((await podrun('logs', 'gk', '-c', 'polite')).stdout, 'got TERM\n');
+  t.equal((await podrun('exec', 'gk', '-c', 'stubborn', '--', 'cat', '/w/pre')).stdout, 'pre-stop\n', 'its preStop ran first');
+  // the stubborn one ignores SIGTERM: SIGKILL after its probe's 2 s, not the pod's 60
+  await waitFor(async () => 'terminated' in (await containerOf('gk', 'stubborn')).state, 'stubborn SIGKILLed after the probe\'s grace', 15_000);
+  t.match(await containerOf('gk', 'stubborn'), { state: { terminated: { exitCode: 137 } } });
+  t.equal((await podrun('rm', '-f', 'gk')).code, 0);
+  t.same(await snapshotHost(), before);
+});
+
 t.test('tcpSocket and httpGet probes run inside the pod network: 2xx/3xx ready, 404 not, a closed port kills; named ports', async (t) => {
   const before = await snapshotHost();
   const { podrun, manifest, containerOf } = await env(t);
