@@ -79,7 +79,7 @@ const POLICIES: Record<string, Policy> = {
     children: { seccompProfile: 'seccompProfile' },
     lists: { sysctls: 'sysctl' },
   },
-  lifecycle: { supported: ['postStart', 'preStop'], refused: ['stopSignal'], children: { postStart: 'handler', preStop: 'handler' } },
+  lifecycle: { supported: ['postStart', 'preStop', 'stopSignal'], children: { postStart: 'handler', preStop: 'handler' } },
   probe: {
     supported: ['exec', 'httpGet', 'tcpSocket', 'initialDelaySeconds', 'periodSeconds', 'timeoutSeconds', 'successThreshold', 'failureThreshold', 'terminationGracePeriodSeconds'],
     refused: ['grpc'],

@@ -61,7 +61,7 @@ export async function runPostStart(hook: HookAction, target: ProbeTarget, stillC
 /** kubelet's kill of one container whose probe gave up: its preStop hook, SIGTERM to its main process, and SIGKILL
  * to all of it once `graceMs` is over (0: SIGKILL at once). Only the run that was running is killed: the one its
  * monitor restarts afterwards is left alone. */
-export async function killGracefully(target: ProbeTarget, preStop: { action: HookAction; outFile: string } | undefined, graceMs: number): Promise<void> {
+export async function killGracefully(target: ProbeTarget, preStop: { action: HookAction; outFile: string } | undefined, graceMs: number, stopSignal = 'SIGTERM'): Promise<void> {
   const { ociRoot, ociId } = target;
   const first = readRecord(ociRoot, ociId);
   if (!first) return;
@@ -70,7 +70,7 @@ export async function killGracefully(target: ProbeTarget, preStop: { action: Hoo
     const r = readRecord(ociRoot, ociId);
     return !!r && `${r.pid}:${r.pidStartTime}` === run && containerStatus(ociRoot, r).status === 'running';
   };
-  const signal = (sig: 'SIGTERM' | 'SIGKILL'): void => {
+  const signal = (sig: string): void => {
     try {
       if (same()) killContainer(ociRoot, ociId, sig, { all: sig === 'SIGKILL' });
     } catch {
@@ -82,7 +82,7 @@ export async function killGracefully(target: ProbeTarget, preStop: { action: Hoo
   if (preStop) await runHook(preStop.action, { ...target, outFile: preStop.outFile }, graceMs);
   // like kubelet, at least 2 s of grace remain for SIGTERM after the hook
   const end = Date.now() + Math.max(2000, graceMs - (Date.now() - start));
-  signal('SIGTERM');
+  signal(stopSignal);
   while (same() && Date.now() < end) await sleep(100);
   signal('SIGKILL');
 }

@@ -106,6 +106,8 @@ export const containerSchema = z.looseObject({
   lifecycle: z.looseObject({
     postStart: lifecycleHandler.optional(),
     preStop: lifecycleHandler.optional(),
+    /** what stops the container instead of its image's StopSignal (Kubernetes 1.33+) */
+    stopSignal: z.string().min(1).optional(),
   }).optional(),
   livenessProbe: probe.optional(),
   readinessProbe: probe.optional(),

@@ -3,6 +3,7 @@
  * field path; unknown and cluster-only fields are warnings. Pure. */
 import { containersAt, userNamespaceErrors } from './user-namespace';
 import { isIP } from 'node:net';
+import { parseSignal } from '../oci/signals';
 import { parseQuantity } from '../cgroup/kube-resources';
 import { PodrunError } from '../errors';
 import { loadGenerated, type GeneratedModule } from '../util/generated';
@@ -58,6 +59,16 @@ function resourceErrors(at: string, r: PodContainer['resources']): string[] {
   }
   return errors;
 }
+
+/** A Linux signal's full name (SIGTERM), as the API server wants lifecycle.stopSignal. */
+const isSignalName = (s: string): boolean => {
+  if (!/^SIG[A-Z0-9+-]+$/.test(s)) return false;
+  try {
+    return parseSignal(s) > 0;
+  } catch {
+    return false;
+  }
+};
 
 /** Checks the schema cannot express: unique names, volume references, paths, quantities. */
 export function semanticErrors(pod: PodManifest): string[] {
@@ -153,6 +164,11 @@ export function semanticErrors(pod: PodManifest): string[] {
     });
     errors.push(...resourceErrors(`${at}.resources`, c.resources));
     const init = at.startsWith('spec.initContainers');
+    const stopSignal = c.lifecycle?.stopSignal;
+    if (stopSignal !== undefined) {
+      if (!pod.spec.os?.name) errors.push(`${at}.lifecycle.stopSignal: may not be set for containers with empty \`spec.os.name\``);
+      else if (!isSignalName(stopSignal)) errors.push(`${at}.lifecycle.stopSignal: ${JSON.stringify(stopSignal)} is not a Linux signal name (SIGTERM, SIGQUIT, …)`);
+    }
     if (!init && c.restartPolicy) errors.push(`${at}.restartPolicy: may not be set for non-init containers`);
     // a sidecar (an init container restarted Always) may have hooks and probes; a one-shot init container not
     if (init && !c.restartPolicy && c.lifecycle) errors.push(`${at}.lifecycle: must not be set for init containers (unless restartPolicy: Always)`);

@@ -39,6 +39,7 @@ import { inPodTerms } from './launch-field';
 import type { OciConfig } from '../oci/spec-schema';
 import { hookAction, runHook, runPostStart } from './lifecycle-handler';
 import { isSidecar, specOf, stopOrder } from './sidecars';
+import { parseSignal } from '../oci/signals';
 import { awaitSidecarStarted } from './sidecar-start';
 import { needsProber, startProber, stopProber } from './prober';
 import { killPodMonitorChildren, sandboxCgroup, startPodMonitor, stopPodMonitor } from './pod-monitor';
@@ -407,6 +408,8 @@ export interface NewPodContainer {
   stdin?: 'open' | 'once';
   /** kept in its record (CRI) */
   cri?: Record<string, unknown>;
+  /** what stops it, when not SIGTERM */
+  stopSignal?: string;
   /** an error of the create, in the terms the user wrote (config: as far as it was built) */
   explain?: (e: unknown, config?: OciConfig) => unknown;
   onWarning?: (m: string) => void;
@@ -419,7 +422,7 @@ export async function createPodContainer(root: string, dataRoot: string, sb: Pod
   const cr: PodContainerRecord = {
     name: n.name, init: n.init, ociId: n.ociId ?? `${rec.id}-${n.name}`, image: n.imageName, imageId: n.image.id,
     rootfsDir: path.join(rec.dataDir, 'containers', n.name), bundle: path.join(dir, 'bundles', n.name),
-    log: n.log ?? path.join(dir, 'logs', `${n.name}.log`), ...(n.cri ? { cri: n.cri } : {}),
+    log: n.log ?? path.join(dir, 'logs', `${n.name}.log`), ...(n.cri ? { cri: n.cri } : {}), ...(n.stopSignal ? { stopSignal: n.stopSignal } : {}),
   };
   updatePod(root, rec.id, (r) => r.containers.push(cr)); // recorded first: rm removes whatever follows
   rec.containers.push(cr);
@@ -547,6 +550,8 @@ async function startPodWarned(pod: PodManifest, o: PodOptions, objects: PodObjec
     if (withheld.length) o.onWarning?.(`${privileged.map(({ field }) => `${field}.securityContext.privileged`).join(', ')}: this host withholds ${withheld.join(', ')} from podrun, so the container runs without ${withheld.length > 1 ? 'them' : 'it'}`);
     const create = (k: { c: PodContainer; init: boolean; field: string }, image: ImageDetails): Promise<PodContainerRecord> => createPodContainer(o.root, o.dataRoot, sb, {
       name: k.c.name, init: k.init, imageName: k.c.image, image, logRotation, onWarning: o.onWarning,
+      // kubelet (through containerd) stops a container with its lifecycle.stopSignal, else its image's StopSignal
+      stopSignal: k.c.lifecycle?.stopSignal ?? imageStopSignal(image, k.field, o.onWarning),
       tty: k.c.tty, stdin: k.c.stdin ? (k.c.stdinOnce ? 'once' : 'open') : undefined,
       // a sidecar is restarted whatever the pod's policy says; a one-shot init container on failure only
       restart: k.init && isSidecar(k.c) ? restartFor('Always', false, o.restartBackoffMs) : restartFor(pod.spec.restartPolicy, k.init, o.restartBackoffMs),
@@ -621,6 +626,19 @@ async function postStart(pod: PodManifest, cr: PodContainerRecord, ociRoot: stri
 }
 
 
+/** An image's StopSignal, where the kernel knows it (a name, SIGRTMIN+3 style, or a number); else said and SIGTERM. */
+function imageStopSignal(image: ImageDetails, field: string, warn?: (m: string) => void): string | undefined {
+  const sig = image.config.config?.StopSignal;
+  if (!sig) return undefined;
+  try {
+    parseSignal(sig);
+    return sig;
+  } catch {
+    warn?.(`${field}.image: its StopSignal ${JSON.stringify(sig)} is no signal podrun knows; stopping it with SIGTERM`);
+    return undefined;
+  }
+}
+
 /** The pod's network namespace file, which hooks and probes reach its IP through (none with hostNetwork). */
 const podNetns = (pod: PodManifest, dir: string): string | undefined => (pod.spec.hostNetwork ? undefined : path.join(dir, 'ns', 'net'));
 
@@ -671,7 +689,7 @@ async function stopContainers(root: string, rec: PodRecord, running: PodContaine
   for (const c of running) {
     try {
       // SIGTERM to the main process, as kubelet does; the SIGKILL after the grace period reaches them all
-      killContainer(ociRoot, c.ociId, grace === 0 ? 'SIGKILL' : 'SIGTERM', { all: grace === 0 });
+      killContainer(ociRoot, c.ociId, grace === 0 ? 'SIGKILL' : c.stopSignal ?? 'SIGTERM', { all: grace === 0 });
     } catch {
       /* already gone */
     }

@@ -27,6 +27,8 @@ export interface PodContainerRecord {
   log: string;
   /** what a CRI client created it with (src/cri keeps its shape) */
   cri?: Record<string, unknown>;
+  /** what stops it (lifecycle.stopSignal, else the image's StopSignal); absent: SIGTERM */
+  stopSignal?: string;
 }
 
 /** What the sandbox made that containers created later (over CRI) join. */

@@ -89,6 +89,8 @@ interface Tracked {
   postStart?: HookAction;
   /** lifecycle.preStop, run before a probe's kill */
   preStop?: HookAction;
+  /** what the kill sends first */
+  stopSignal?: string;
   /** the restart count whose postStart ran (0: the first start's, run by `start`) */
   hooked: number;
   run?: string;
@@ -115,7 +117,7 @@ export async function runProber(root: string, id: string, signal: AbortSignal | 
     const specs = spec ? probeSpecs(spec) : [];
     const postStart = spec && restartHook(rec, spec);
     const preStop = spec && hookAction(spec, spec.lifecycle?.preStop);
-    return specs.length || postStart ? [{ name: c.name, ociId: c.ociId, specs, postStart, preStop, hooked: 0, runStart: 0, state: initialState(specs), busy: new Set<string>() }] : [];
+    return specs.length || postStart ? [{ name: c.name, ociId: c.ociId, specs, postStart, preStop, stopSignal: c.stopSignal, hooked: 0, runStart: 0, state: initialState(specs), busy: new Set<string>() }] : [];
   });
   let dirty = true;
   const publish = (): void => {
@@ -164,7 +166,7 @@ export async function runProber(root: string, id: string, signal: AbortSignal | 
             t.lastKill = kill;
             // as kubelet: the container's preStop, SIGTERM, SIGKILL after the probe's grace (else the pod's)
             const preStop = t.preStop && { action: t.preStop, outFile: path.join(podDir(root, id), 'hooks', `${t.name}.preStop`) };
-            void killGracefully(target, preStop, spec.graceMs ?? podGraceMs);
+            void killGracefully(target, preStop, spec.graceMs ?? podGraceMs, t.stopSignal);
           }
         });
       }

@@ -568,6 +568,36 @@ spec:
   t.same(await snapshotHost(), before);
 });
 
+t.test('lifecycle.stopSignal stops the container with that signal (stop, and a liveness probe\'s kill)', async (t) => {
+  const before = await snapshotHost();
+  const { podrun, manifest, containerOf } = await env(t);
+  const f = await manifest('sig', `
+apiVersion: v1
+kind: Pod
+metadata: { name: sig }
+spec:
+  os: { name: linux }
+  restartPolicy: Never
+  containers:
+    - name: usr1
+      image: localhost/podrun/busybox
+      command: [sh, -c, 'trap "echo got USR1; exit 0" USR1; trap "echo got TERM; exit 1" TERM; while true; do sleep 0.1; done']
+      lifecycle: { stopSignal: SIGUSR1 }
+    - name: probed
+      image: localhost/podrun/busybox
+      command: [sh, -c, 'trap "echo got QUIT; exit 0" QUIT; while true; do sleep 0.1; done']
+      lifecycle: { stopSignal: SIGQUIT }
+      livenessProbe: { exec: { command: ['false'] }, periodSeconds: 1, failureThreshold: 1 }
+`);
+  t.equal((await podrun('start', f)).code, 0);
+  await waitFor(async () => 'terminated' in (await containerOf('sig', 'probed')).state, 'probed ended by its probe', 10_000);
+  t.equal((await podrun('logs', 'sig', '-c', 'probed')).stdout, 'got QUIT\n', 'the probe\'s kill sent SIGQUIT');
+  t.equal((await podrun('stop', 'sig')).code, 0);
+  t.equal((await podrun('logs', 'sig', '-c', 'usr1')).stdout, 'got USR1\n', 'stop sent SIGUSR1');
+  t.equal((await podrun('rm', 'sig')).code, 0);
+  t.same(await snapshotHost(), before);
+});
+
 t.test('lifecycle hooks httpGet and sleep: GETs in the pod\'s network (any answer will do, none is a failed postStart), a pause before SIGTERM', async (t) => {
   const before = await snapshotHost();
   const { podrun, manifest } = await env(t);

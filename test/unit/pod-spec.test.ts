@@ -414,3 +414,11 @@ t.test('spec.os, supplementalGroupsPolicy and procMount', async (t) => {
   t.equal(unmasked.linux!.readonlyPaths, undefined);
   t.ok(containerConfig(ctx()).linux!.maskedPaths?.length, 'Default: the runtime\'s masked paths');
 });
+
+t.test('lifecycle.stopSignal: with spec.os.name, a Linux signal name (real-time ones too)', async (t) => {
+  const yaml = (os: string, sig: string) => YAML.replace('restartPolicy: OnFailure', `restartPolicy: OnFailure${os}`).replace('        readOnlyRootFilesystem: true\n', `        readOnlyRootFilesystem: true\n      lifecycle: { stopSignal: ${sig} }\n`);
+  t.throws(() => parsePodManifest(yaml('', 'SIGQUIT'), 'p.yaml'), { message: /spec\.containers\[0\]\.lifecycle\.stopSignal: may not be set for containers with empty `spec\.os\.name`/ });
+  t.throws(() => parsePodManifest(yaml('\n  os: { name: linux }', 'QUIT'), 'p.yaml'), { message: /lifecycle\.stopSignal: "QUIT" is not a Linux signal name/ });
+  t.equal(parsePodManifest(yaml('\n  os: { name: linux }', 'SIGQUIT'), 'p.yaml').pod.spec.containers[0].lifecycle?.stopSignal, 'SIGQUIT');
+  t.ok(parsePodManifest(yaml('\n  os: { name: linux }', 'SIGRTMIN+3'), 'p.yaml'));
+});
