@@ -7,6 +7,7 @@ import { containerResources, parseQuantity, type MemoryQoS } from '../cgroup/kub
 import { expandEnv, expandReferences } from './env-expansion';
 import { noObjects, objectData, objectKeyValue, type PodObjects } from './pod-objects';
 import { LABEL_FIELD_REF } from './manifest';
+import { podHostname } from './pod-names';
 import { PodrunError } from '../errors';
 import { mergeEnv, processArgs, resolveUser, type ContainerDefaults } from '../image/image-config';
 import { defaultSeccompProfile } from '../oci/default-seccomp';
@@ -174,9 +175,7 @@ export function podFieldValue(pod: PodManifest, path: string, facts: { uid: stri
   }
 }
 
-export function podHostname(pod: PodManifest): string {
-  return pod.spec.hostname ?? pod.metadata.name.split('.')[0].slice(0, 63);
-}
+export { podDomain, podHostname, podShortHostname } from './pod-names';
 
 /** runAsUser/runAsGroup (container over pod) over the image's User; runAsNonRoot enforced. */
 export const withUser: SpecOpt = (c, ctx) => {

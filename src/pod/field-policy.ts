@@ -29,11 +29,11 @@ const POLICIES: Record<string, Policy> = {
   },
   spec: {
     supported: ['containers', 'initContainers', 'restartPolicy', 'hostname', 'subdomain', 'hostNetwork', 'hostIPC', 'hostPID', 'hostUsers', 'shareProcessNamespace',
-      'dnsPolicy', 'dnsConfig', 'hostAliases', 'terminationGracePeriodSeconds', 'activeDeadlineSeconds', 'securityContext', 'volumes', 'os'],
+      'dnsPolicy', 'dnsConfig', 'hostAliases', 'terminationGracePeriodSeconds', 'activeDeadlineSeconds', 'securityContext', 'volumes', 'os', 'setHostnameAsFQDN'],
     ignored: ['nodeName', 'nodeSelector', 'affinity', 'tolerations', 'schedulerName', 'priority', 'priorityClassName', 'preemptionPolicy',
       'topologySpreadConstraints', 'serviceAccountName', 'serviceAccount', 'automountServiceAccountToken', 'enableServiceLinks', 'readinessGates',
       'imagePullSecrets', 'overhead'],
-    refused: ['ephemeralContainers', 'runtimeClassName', 'setHostnameAsFQDN', 'resourceClaims', 'schedulingGates'],
+    refused: ['ephemeralContainers', 'runtimeClassName', 'resourceClaims', 'schedulingGates'],
     children: { securityContext: 'podSecurity', dnsConfig: 'dnsConfig', os: 'podOS' },
     lists: { hostAliases: 'hostAlias' },
   },
@@ -58,6 +58,7 @@ const POLICIES: Record<string, Policy> = {
   // tcpSocket is in the API but kubelet never runs it as a hook: refused with that reason (manifest.ts)
   handler: { supported: ['exec', 'httpGet', 'sleep', 'tcpSocket'], children: { exec: 'execAction', httpGet: 'httpGet', sleep: 'sleepAction', tcpSocket: 'tcpSocket' } },
   sleepAction: { supported: ['seconds'] },
+  grpcAction: { supported: ['port', 'service'] },
   execAction: { supported: ['command'] },
   httpGet: { supported: ['path', 'port', 'host', 'scheme', 'httpHeaders'], lists: { httpHeaders: 'httpHeader' } },
   httpHeader: { supported: ['name', 'value'] },
@@ -81,9 +82,8 @@ const POLICIES: Record<string, Policy> = {
   },
   lifecycle: { supported: ['postStart', 'preStop', 'stopSignal'], children: { postStart: 'handler', preStop: 'handler' } },
   probe: {
-    supported: ['exec', 'httpGet', 'tcpSocket', 'initialDelaySeconds', 'periodSeconds', 'timeoutSeconds', 'successThreshold', 'failureThreshold', 'terminationGracePeriodSeconds'],
-    refused: ['grpc'],
-    children: { exec: 'execAction', httpGet: 'httpGet', tcpSocket: 'tcpSocket' },
+    supported: ['exec', 'httpGet', 'tcpSocket', 'grpc', 'initialDelaySeconds', 'periodSeconds', 'timeoutSeconds', 'successThreshold', 'failureThreshold', 'terminationGracePeriodSeconds'],
+    children: { exec: 'execAction', httpGet: 'httpGet', tcpSocket: 'tcpSocket', grpc: 'grpcAction' },
   },
   resources: { supported: ['requests', 'limits'], refused: ['claims'] },
   volume: {

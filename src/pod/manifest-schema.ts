@@ -48,6 +48,8 @@ const probe = z.looseObject({
   exec: execAction.optional(),
   httpGet: httpGetAction.optional(),
   tcpSocket: tcpSocketAction.optional(),
+  /** grpc.health.v1 Check of `service` on `port` (a number: gRPC probes take no named ports) */
+  grpc: z.looseObject({ port: z.number().int().min(1).max(65535), service: z.string().optional() }).optional(),
   initialDelaySeconds: z.number().int().min(0).optional(),
   periodSeconds: z.number().int().min(1).optional(),
   timeoutSeconds: z.number().int().min(1).optional(),
@@ -191,6 +193,8 @@ export const podSchema = z.looseObject({
     activeDeadlineSeconds: z.number().int().min(1).optional(),
     /** the OS the pod's containers are for: podrun runs Linux ones */
     os: z.looseObject({ name: z.string().min(1) }).optional(),
+    /** the pod's hostname is its FQDN (with a subdomain) */
+    setHostnameAsFQDN: z.boolean().optional(),
     securityContext: z.looseObject({
       runAsUser: z.number().int().min(0).optional(),
       runAsGroup: z.number().int().min(0).optional(),

@@ -4,6 +4,7 @@
 import { containersAt, userNamespaceErrors } from './user-namespace';
 import { isIP } from 'node:net';
 import { parseSignal } from '../oci/signals';
+import { podHostname } from './pod-names';
 import { parseQuantity } from '../cgroup/kube-resources';
 import { PodrunError } from '../errors';
 import { loadGenerated, type GeneratedModule } from '../util/generated';
@@ -77,6 +78,9 @@ export function semanticErrors(pod: PodManifest): string[] {
   const all = containersAt(pod);
   errors.push(...apiServerErrors(pod, all));
   errors.push(...userNamespaceErrors(pod, all));
+  // kubelet refuses to run a pod whose FQDN hostname the kernel cannot hold
+  const hostname = podHostname(pod);
+  if (spec.setHostnameAsFQDN && hostname.length > 64) errors.push(`spec.setHostnameAsFQDN: the FQDN ${hostname} is too long (64 characters is the max, ${hostname.length} characters requested)`);
   if (spec.os && spec.os.name !== 'linux') errors.push(`spec.os.name: ${JSON.stringify(spec.os.name)}: podrun runs Linux containers (linux)`);
   const seen = new Map<string, string>();
   for (const [at, c] of all) {
@@ -186,7 +190,7 @@ export function semanticErrors(pod: PodManifest): string[] {
       const probe = c[p];
       if (!probe) continue;
       const handlers = (['exec', 'httpGet', 'tcpSocket', 'grpc'] as const).filter((h) => probe[h as keyof typeof probe] !== undefined);
-      if (handlers.length !== 1) errors.push(`${at}.${p}: exactly one handler is required (exec, httpGet or tcpSocket), got ${handlers.length}`);
+      if (handlers.length !== 1) errors.push(`${at}.${p}: exactly one handler is required (exec, httpGet, tcpSocket or grpc), got ${handlers.length}`);
       const net = probe.httpGet ? 'httpGet' : probe.tcpSocket ? 'tcpSocket' : undefined;
       const port = probe.httpGet?.port ?? probe.tcpSocket?.port;
       if (net && typeof port === 'string' && !(c.ports ?? []).some((cp) => cp.name === port)) {

@@ -5,6 +5,7 @@ import { spawnChild } from '../native/spawn';
 import { monitorPath } from '../native';
 import { runExecHandler } from './exec-handler';
 import type { ProbeAction } from './probe-state';
+import { grpcHealthCheck } from './grpc-probe';
 
 export interface ProbeTarget {
   ociRoot: string;
@@ -28,6 +29,7 @@ export async function runProbeAction(a: ProbeAction, target: ProbeTarget, timeou
     const why = res.timedOut ? `timed out after ${timeoutMs / 1000} s` : res.code === null ? res.output : `exit ${res.code}${res.output.trim() ? `: ${res.output.trim().split('\n').pop()}` : ''}`;
     return { ok: res.code === 0, why };
   }
+  if (a.type === 'grpc') return grpcHealthCheck(target.netns, target.podIP ?? '127.0.0.1', a.port, a.service, timeoutMs);
   const host = a.host ?? target.podIP ?? '127.0.0.1';
   const args = a.type === 'tcp'
     ? ['probe', target.netns ?? '-', 'tcp', host, String(a.port), String(timeoutMs)]

@@ -11,7 +11,8 @@ export type ProbeKind = 'startup' | 'liveness' | 'readiness';
 export type ProbeAction =
   | { type: 'exec'; command: string[] }
   | { type: 'tcp'; host?: string; port: number }
-  | { type: 'http'; host?: string; port: number; path: string; headers: Array<{ name: string; value: string }> };
+  | { type: 'http'; host?: string; port: number; path: string; headers: Array<{ name: string; value: string }> }
+  | { type: 'grpc'; port: number; service: string };
 
 export interface ProbeSpec {
   kind: ProbeKind;
@@ -54,6 +55,7 @@ function probeAction(c: PodContainer, p: NonNullable<PodContainer['livenessProbe
   if (p.httpGet) {
     return { type: 'http', host: p.httpGet.host, port: probePort(c, p.httpGet.port), path: p.httpGet.path || '/', headers: p.httpGet.httpHeaders ?? [] };
   }
+  if (p.grpc) return { type: 'grpc', port: p.grpc.port, service: p.grpc.service ?? '' };
   return undefined;
 }
 

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { PodrunError } from '../errors';
 import { detachMount, monitorPath, nativeFs } from '../native';
 import { MS } from '../oci/mount-options';
-import { podHostname, type SandboxNamespaces } from './container-spec';
+import { podDomain, podHostname, podShortHostname, type SandboxNamespaces } from './container-spec';
 import type { PodManifest } from './manifest-schema';
 import type { IdRange } from './user-namespace';
 
@@ -56,8 +56,9 @@ export function removeSandbox(dir: string): void {
 /** /etc/hosts, /etc/hostname and /etc/resolv.conf as kubelet writes them. */
 export function writeEtcFiles(dir: string, pod: PodManifest, hostResolvConf: string, podIP?: string): { hosts: string; hostname: string; resolvConf: string } {
   fs.mkdirSync(dir, { recursive: true });
-  const name = podHostname(pod);
-  const fqdn = pod.spec.subdomain ? `${name}.${pod.spec.subdomain}.${pod.metadata.namespace ?? 'default'}.svc.cluster.local ` : '';
+  const name = podShortHostname(pod);
+  const domain = podDomain(pod);
+  const fqdn = domain ? `${name}.${domain} ` : '';
   const lines = [
     '# Kubernetes-managed hosts file (podrun).',
     '127.0.0.1\tlocalhost',
@@ -67,7 +68,7 @@ export function writeEtcFiles(dir: string, pod: PodManifest, hostResolvConf: str
   for (const a of pod.spec.hostAliases ?? []) lines.push(`# Entries added by HostAliases.\n${a.ip}\t${(a.hostnames ?? []).join('\t')}`);
   const files = { hosts: path.join(dir, 'hosts'), hostname: path.join(dir, 'hostname'), resolvConf: path.join(dir, 'resolv.conf') };
   fs.writeFileSync(files.hosts, `${lines.join('\n')}\n`);
-  fs.writeFileSync(files.hostname, `${name}\n`);
+  fs.writeFileSync(files.hostname, `${podHostname(pod)}\n`);
   fs.writeFileSync(files.resolvConf, resolvConf(pod, hostResolvConf));
   return files;
 }

@@ -527,3 +527,22 @@ spec:
   t.equal(await mounts('unmasked'), '0', 'Unmasked: neither');
   t.equal((await e.podrun('rm', '-f', 'procs')).code, 0);
 });
+
+t.test('setHostnameAsFQDN: uname -n, /etc/hostname and $HOSTNAME are the FQDN; /etc/hosts keeps the short name too', async (t) => {
+  const e = await podEnv(t);
+  const f = e.manifest('fq', `
+apiVersion: v1
+kind: Pod
+metadata: { name: fq, namespace: shop }
+spec:
+  restartPolicy: Never
+  hostname: web
+  subdomain: db
+  setHostnameAsFQDN: true
+  containers:
+    - { name: c, image: localhost/podrun/busybox, command: [sh, -c, 'uname -n; cat /etc/hostname; echo $HOSTNAME; grep web /etc/hosts | cut -f2'] }
+`);
+  const r = await e.podrun('start', '--wait', '--rm', f);
+  t.equal(r.code, 0, r.stderr);
+  t.match(r.stdout, /^c: web\.db\.shop\.svc\.cluster\.local\nc: web\.db\.shop\.svc\.cluster\.local\nc: web\.db\.shop\.svc\.cluster\.local\nc: web\.db\.shop\.svc\.cluster\.local web\n/);
+});

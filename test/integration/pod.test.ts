@@ -904,6 +904,52 @@ spec:
   t.same(await snapshotHost(), before);
 });
 
+t.test('grpc probes: grpc.health.v1 Check of a service, healthy only while it answers SERVING', async (t) => {
+  const before = await snapshotHost();
+  const { podrun, manifest, containerOf } = await env(t);
+  const grpc = await import('@grpc/grpc-js');
+  // a health server as a gRPC service has it, the messages as bytes: "ready" answers what `serving` says, others NOT_FOUND
+  let serving = true;
+  const server = new grpc.Server();
+  const raw = (b: Buffer): Buffer => b;
+  const definition = { Check: { path: '/grpc.health.v1.Health/Check', requestStream: false, responseStream: false, requestSerialize: raw, requestDeserialize: raw, responseSerialize: raw, responseDeserialize: raw } };
+  server.addService(definition as never, {
+    Check: (call: { request: Buffer }, cb: (e: Partial<import('@grpc/grpc-js').ServiceError> | null, r?: Buffer) => void) => {
+      if (call.request.subarray(2).toString() !== 'ready') return cb({ code: grpc.status.NOT_FOUND, details: 'unknown service' });
+      cb(null, Buffer.from([0x08, serving ? 1 : 2]));
+    },
+  });
+  const port = await new Promise<number>((resolve, reject) => server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : resolve(p))));
+  t.teardown(() => server.forceShutdown());
+  // hostNetwork: the pod's 127.0.0.1 is the host's, where the server listens
+  const f = await manifest('gp', `
+apiVersion: v1
+kind: Pod
+metadata: { name: gp }
+spec:
+  hostNetwork: true
+  restartPolicy: Never
+  terminationGracePeriodSeconds: 0
+  containers:
+    - name: app
+      image: localhost/podrun/busybox
+      command: [sleep, '3600']
+      readinessProbe: { grpc: { port: ${port}, service: ready }, periodSeconds: 1 }
+    - name: unknown
+      image: localhost/podrun/busybox
+      command: [sleep, '3600']
+      livenessProbe: { grpc: { port: ${port}, service: other }, periodSeconds: 1, failureThreshold: 2 }
+`);
+  t.equal((await podrun('start', f)).code, 0);
+  await waitFor(async () => (await containerOf('gp', 'app')).ready, 'ready while SERVING', 8000);
+  serving = false;
+  await waitFor(async () => !(await containerOf('gp', 'app')).ready, 'unready once NOT_SERVING', 8000);
+  await waitFor(async () => 'terminated' in (await containerOf('gp', 'unknown')).state, 'an unknown service fails the liveness probe', 8000);
+  t.match((await containerOf('gp', 'unknown')).lastProbeFailure, /liveness probe failed 2 times: rpc error: code = 5 desc = unknown service/);
+  t.equal((await podrun('rm', '-f', 'gp')).code, 0);
+  t.same(await snapshotHost(), before);
+});
+
 t.test('activeDeadlineSeconds fails the pod in time; podrun events reports what happened until the end', async (t) => {
   const before = await snapshotHost();
   const { podrun, manifest } = await env(t);

@@ -4,7 +4,10 @@ import { containerDefaults } from '../../src/image/image-config';
 import { parseImageConfig } from '../../src/image/image-docs';
 import { containerConfig, DEFAULT_CAPS, type ContainerContext } from '../../src/pod/container-spec';
 import { parsePodManifest } from '../../src/pod/manifest';
-import { hostResolvConf, resolvConf } from '../../src/pod/sandbox';
+import { hostResolvConf, resolvConf, writeEtcFiles } from '../../src/pod/sandbox';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { allocateIdRange, userNamespaceErrors, USERNS_BASE } from '../../src/pod/user-namespace';
 
 const YAML = `
@@ -421,4 +424,20 @@ t.test('lifecycle.stopSignal: with spec.os.name, a Linux signal name (real-time 
   t.throws(() => parsePodManifest(yaml('\n  os: { name: linux }', 'QUIT'), 'p.yaml'), { message: /lifecycle\.stopSignal: "QUIT" is not a Linux signal name/ });
   t.equal(parsePodManifest(yaml('\n  os: { name: linux }', 'SIGQUIT'), 'p.yaml').pod.spec.containers[0].lifecycle?.stopSignal, 'SIGQUIT');
   t.ok(parsePodManifest(yaml('\n  os: { name: linux }', 'SIGRTMIN+3'), 'p.yaml'));
+});
+
+t.test('setHostnameAsFQDN: the hostname is the FQDN where there is a subdomain; /etc/hosts keeps both names; too long is refused', async (t) => {
+  const yaml = (extra: string) => YAML.replace('restartPolicy: OnFailure', `restartPolicy: OnFailure${extra}`);
+  const fqdnPod = parsePodManifest(yaml('\n  subdomain: db\n  setHostnameAsFQDN: true'), 'p.yaml').pod;
+  const c = containerConfig({ ...ctx(), pod: fqdnPod, container: fqdnPod.spec.containers[0], namespaces: { network: '/n', ipc: '/i' } });
+  t.equal(c.hostname, 'web.db.shop.svc.cluster.local');
+  t.ok(c.process!.env!.includes('HOSTNAME=web.db.shop.svc.cluster.local'));
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'podrun-etc-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const files = writeEtcFiles(dir, fqdnPod, 'nameserver 10.0.0.1\n', '10.1.2.3');
+  t.equal(fs.readFileSync(files.hostname, 'utf8'), 'web.db.shop.svc.cluster.local\n');
+  t.match(fs.readFileSync(files.hosts, 'utf8'), /^10\.1\.2\.3\tweb\.db\.shop\.svc\.cluster\.local web$/m);
+  const plain = parsePodManifest(yaml('\n  setHostnameAsFQDN: true'), 'p.yaml').pod;
+  t.equal(containerConfig({ ...ctx(), pod: plain, container: plain.spec.containers[0], namespaces: { network: '/n', ipc: '/i' } }).hostname, 'web', 'no subdomain: no domain to add');
+  t.throws(() => parsePodManifest(yaml(`\n  subdomain: ${'s'.repeat(40)}\n  setHostnameAsFQDN: true`), 'p.yaml'), { message: /spec\.setHostnameAsFQDN: the FQDN web\.s+\.shop\.svc\.cluster\.local is too long \(64 characters is the max, \d+ characters requested\)/ });
 });

@@ -39,11 +39,12 @@ t.test('probe handlers are validated with their field paths', async (t) => {
     }
   };
   t.match(bad('{ name: c, image: i, livenessProbe: { tcpSocket: { port: web } } }'), /spec\.containers\[0\]\.livenessProbe\.tcpSocket\.port: "web" is not the name of one of the container's ports/);
-  t.match(bad('{ name: c, image: i, livenessProbe: { exec: { command: [x] }, tcpSocket: { port: 1 } } }'), /livenessProbe: exactly one handler is required \(exec, httpGet or tcpSocket\), got 2/);
+  t.match(bad('{ name: c, image: i, livenessProbe: { exec: { command: [x] }, tcpSocket: { port: 1 } } }'), /livenessProbe: exactly one handler is required \(exec, httpGet, tcpSocket or grpc\), got 2/);
   t.match(bad('{ name: c, image: i, readinessProbe: { periodSeconds: 1 } }'), /readinessProbe: exactly one handler is required/);
   t.match(bad('{ name: c, image: i, readinessProbe: { httpGet: { port: 80, host: example.com } } }'), /readinessProbe\.httpGet\.host: must be an IP address/);
   t.match(bad('{ name: c, image: i, readinessProbe: { httpGet: { port: 70000 } } }'), /readinessProbe\.httpGet\.port/);
-  t.match(bad('{ name: c, image: i, readinessProbe: { grpc: { port: 80 } } }'), /readinessProbe\.grpc/, 'grpc is refused');
+  t.equal(bad('{ name: c, image: i, readinessProbe: { grpc: { port: 80, service: db } } }'), '', 'grpc is taken');
+  t.match(bad('{ name: c, image: i, readinessProbe: { grpc: { port: http } } }'), /readinessProbe\.grpc\.port/, 'a gRPC probe takes no named port');
   const https = parsePodManifest(pod('{ name: c, image: i, readinessProbe: { httpGet: { port: 443, scheme: HTTPS } } }')).pod;
   t.same(notYetImplemented(https), ['spec.containers[0].readinessProbe.httpGet.scheme'], 'HTTPS is not implemented: refused at start');
 });
@@ -65,4 +66,16 @@ t.test('lifecycle hooks: exec, httpGet (named ports, default path) and sleep act
   t.same(hookAction(c, { httpGet: { port: 'http' } }), { type: 'http', host: undefined, port: 8080, path: '/', headers: [] });
   t.same(hookAction(c, { sleep: { seconds: 0 } }), { type: 'sleep', seconds: 0 });
   t.equal(hookAction(c, undefined), undefined);
+});
+
+t.test('grpc probes: grpc.health.v1 Check framed by hand, its answer read', async (t) => {
+  const { healthCheckRequest, healthCheckStatus } = await import('../../src/pod/grpc-probe');
+  t.same([...healthCheckRequest('')], [0, 0, 0, 0, 0], 'no service: an empty message');
+  t.same([...healthCheckRequest('db')], [0, 0, 0, 0, 4, 0x0a, 2, 0x64, 0x62]);
+  t.equal(healthCheckStatus(Buffer.from([0, 0, 0, 0, 2, 0x08, 1])), 'SERVING');
+  t.equal(healthCheckStatus(Buffer.from([0, 0, 0, 0, 2, 0x08, 2])), 'NOT_SERVING');
+  t.equal(healthCheckStatus(Buffer.from([0, 0, 0, 0, 0])), 'UNKNOWN', 'the default value is not sent');
+  t.equal(healthCheckStatus(Buffer.from([0, 0, 0, 0, 5, 0x12, 1, 0x78, 0x08, 1])), 'SERVING', 'an unknown field skipped');
+  const { probeSpecs } = await import('../../src/pod/probe-state');
+  t.same(probeSpecs({ name: 'c', image: 'x', readinessProbe: { grpc: { port: 9000 } } } as never)[0].action, { type: 'grpc', port: 9000, service: '' });
 });
