@@ -906,21 +906,12 @@ spec:
 
 t.test('grpc probes: grpc.health.v1 Check of a service, healthy only while it answers SERVING', async (t) => {
   const before = await snapshotHost();
-  const { podrun, manifest, containerOf } = await env(t);
-  const grpc = await import('@grpc/grpc-js');
-  // a health server as a gRPC service has it, the messages as bytes: "ready" answers what `serving` says, others NOT_FOUND
+  const { podrun, manifest, containerOf, runRoot } = await env(t);
+  const { startHealthServer } = await import('../support/grpc-health-server');
+  // service "ready" answers what `serving` says, others NOT_FOUND
   let serving = true;
-  const server = new grpc.Server();
-  const raw = (b: Buffer): Buffer => b;
-  const definition = { Check: { path: '/grpc.health.v1.Health/Check', requestStream: false, responseStream: false, requestSerialize: raw, requestDeserialize: raw, responseSerialize: raw, responseDeserialize: raw } };
-  server.addService(definition as never, {
-    Check: (call: { request: Buffer }, cb: (e: Partial<import('@grpc/grpc-js').ServiceError> | null, r?: Buffer) => void) => {
-      if (call.request.subarray(2).toString() !== 'ready') return cb({ code: grpc.status.NOT_FOUND, details: 'unknown service' });
-      cb(null, Buffer.from([0x08, serving ? 1 : 2]));
-    },
-  });
-  const port = await new Promise<number>((resolve, reject) => server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : resolve(p))));
-  t.teardown(() => server.forceShutdown());
+  const { port, stop } = await startHealthServer('127.0.0.1', () => !serving);
+  t.teardown(stop);
   // hostNetwork: the pod's 127.0.0.1 is the host's, where the server listens
   const f = await manifest('gp', `
 apiVersion: v1
@@ -947,6 +938,31 @@ spec:
   await waitFor(async () => 'terminated' in (await containerOf('gp', 'unknown')).state, 'an unknown service fails the liveness probe', 8000);
   t.match((await containerOf('gp', 'unknown')).lastProbeFailure, /liveness probe failed 2 times: rpc error: code = 5 desc = unknown service/);
   t.equal((await podrun('rm', '-f', 'gp')).code, 0);
+  // a pod of its own network: the probe is made from inside its namespace, where the server runs too
+  const own = await manifest('gn', `
+apiVersion: v1
+kind: Pod
+metadata: { name: gn }
+spec:
+  terminationGracePeriodSeconds: 0
+  containers:
+    - { name: app, image: localhost/podrun/busybox, command: [sleep, '3600'], readinessProbe: { grpc: { port: 50051, service: ready }, periodSeconds: 1 } }
+`);
+  t.equal((await podrun('start', own)).code, 0);
+  const id = (JSON.parse((await podrun('inspect', 'gn')).stdout) as { id: string }).id;
+  const flag = path.join(runRoot, 'not-serving');
+  const { spawn } = await import('node:child_process');
+  const srv = spawn('nsenter', [`--net=${path.join(runRoot, 'pods', id, 'ns', 'net')}`, process.execPath,
+    path.join(__dirname, '..', 'support', 'grpc-health-server.js'), '127.0.0.1', '50051', flag], { stdio: 'ignore' });
+  t.teardown(() => void srv.kill('SIGKILL'));
+  await waitFor(async () => (await containerOf('gn', 'app')).ready, 'ready: the probe reached the server in the pod\'s network namespace', 10_000);
+  fs.writeFileSync(flag, '');
+  await waitFor(async () => !(await containerOf('gn', 'app')).ready, 'unready once NOT_SERVING', 8000);
+  await new Promise((resolve) => {
+    srv.once('exit', resolve);
+    srv.kill('SIGKILL');
+  });
+  t.equal((await podrun('rm', '-f', 'gn')).code, 0);
   t.same(await snapshotHost(), before);
 });
 
