@@ -22,7 +22,7 @@ export function hookAction(c: PodContainer, hook: Hook | undefined): HookAction 
   if (hook.exec) return { type: 'exec', command: hook.exec.command };
   if (hook.httpGet) {
     const g = hook.httpGet;
-    return { type: 'http', host: g.host, port: probePort(c, g.port), path: g.path || '/', headers: g.httpHeaders ?? [] };
+    return { type: 'http', host: g.host, port: probePort(c, g.port), path: g.path || '/', headers: g.httpHeaders ?? [], ...(g.scheme === 'HTTPS' ? { https: true } : {}) };
   }
   if (hook.sleep) return { type: 'sleep', seconds: hook.sleep.seconds };
   return undefined;
@@ -37,7 +37,7 @@ export async function runHook(a: HookAction, target: ProbeTarget, timeoutMs: num
     return { code: 0, output: '', timedOut: ms > timeoutMs };
   }
   const { ok, why } = await runProbeAction(a, target, timeoutMs);
-  // an HTTP answer of any status is a hook that ran; no answer is its failure
+  // an HTTP answer of any status is a hook that ran; no answer is its failure (an HTTPS one says "HTTP/1.1 …" too)
   const answered = ok || /^HTTP\/\d/.test(why);
   return { code: answered ? 0 : null, output: why, timedOut: /timed out/.test(why), ...(answered ? {} : { failure: `GET ${a.path} on port ${a.port}: ${why}` }) };
 }

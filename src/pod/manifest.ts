@@ -319,8 +319,6 @@ export function notYetImplemented(pod: PodManifest): string[] {
     (list ?? []).forEach((c, i) => {
       // probes of a one-shot init container (a sidecar's are run)
       if (list === pod.spec.initContainers && !c.restartPolicy) for (const f of ['livenessProbe', 'readinessProbe', 'startupProbe'] as const) if (c[f]) out.push(`${at}[${i}].${f}`);
-      for (const f of ['livenessProbe', 'readinessProbe', 'startupProbe'] as const) if (c[f]?.httpGet?.scheme === 'HTTPS') out.push(`${at}[${i}].${f}.httpGet.scheme`);
-      for (const h of ['postStart', 'preStop'] as const) if (c.lifecycle?.[h]?.httpGet?.scheme === 'HTTPS') out.push(`${at}[${i}].lifecycle.${h}.httpGet.scheme`);
     });
   }
   return out;

@@ -6,6 +6,7 @@ import { monitorPath } from '../native';
 import { runExecHandler } from './exec-handler';
 import type { ProbeAction } from './probe-state';
 import { grpcHealthCheck } from './grpc-probe';
+import { httpsGet } from './https-probe';
 
 export interface ProbeTarget {
   ociRoot: string;
@@ -31,6 +32,7 @@ export async function runProbeAction(a: ProbeAction, target: ProbeTarget, timeou
   }
   if (a.type === 'grpc') return grpcHealthCheck(target.netns, target.podIP ?? '127.0.0.1', a.port, a.service, timeoutMs);
   const host = a.host ?? target.podIP ?? '127.0.0.1';
+  if (a.type === 'http' && a.https) return httpsGet(target.netns, host, a.port, a.path, a.headers, timeoutMs);
   const args = a.type === 'tcp'
     ? ['probe', target.netns ?? '-', 'tcp', host, String(a.port), String(timeoutMs)]
     : ['probe', target.netns ?? '-', 'http', host, String(a.port), a.path, String(timeoutMs), ...a.headers.map((h) => `${h.name}:${h.value}`)];

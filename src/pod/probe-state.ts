@@ -11,7 +11,7 @@ export type ProbeKind = 'startup' | 'liveness' | 'readiness';
 export type ProbeAction =
   | { type: 'exec'; command: string[] }
   | { type: 'tcp'; host?: string; port: number }
-  | { type: 'http'; host?: string; port: number; path: string; headers: Array<{ name: string; value: string }> }
+  | { type: 'http'; host?: string; port: number; path: string; headers: Array<{ name: string; value: string }>; https?: boolean }
   | { type: 'grpc'; port: number; service: string };
 
 export interface ProbeSpec {
@@ -53,7 +53,7 @@ function probeAction(c: PodContainer, p: NonNullable<PodContainer['livenessProbe
   if (p.exec) return { type: 'exec', command: p.exec.command };
   if (p.tcpSocket) return { type: 'tcp', host: p.tcpSocket.host, port: probePort(c, p.tcpSocket.port) };
   if (p.httpGet) {
-    return { type: 'http', host: p.httpGet.host, port: probePort(c, p.httpGet.port), path: p.httpGet.path || '/', headers: p.httpGet.httpHeaders ?? [] };
+    return { type: 'http', host: p.httpGet.host, port: probePort(c, p.httpGet.port), path: p.httpGet.path || '/', headers: p.httpGet.httpHeaders ?? [], ...(p.httpGet.scheme === 'HTTPS' ? { https: true } : {}) };
   }
   if (p.grpc) return { type: 'grpc', port: p.grpc.port, service: p.grpc.service ?? '' };
   return undefined;

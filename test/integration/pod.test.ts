@@ -966,6 +966,47 @@ spec:
   t.same(await snapshotHost(), before);
 });
 
+t.test('HTTPS httpGet probes: TLS without verifying the certificate, as kubelet; 2xx/3xx healthy', async (t) => {
+  const before = await snapshotHost();
+  const { podrun, manifest, containerOf, runRoot } = await env(t);
+  // a self-signed certificate: kubelet does not verify a pod's, nor does podrun
+  const key = path.join(runRoot, 'key.pem');
+  const cert = path.join(runRoot, 'cert.pem');
+  t.equal((await runCmd('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=pod', '-days', '1', '-keyout', key, '-out', cert])).code, 0);
+  const https = await import('node:https');
+  const seen: string[] = [];
+  const server = https.createServer({ key: fs.readFileSync(key), cert: fs.readFileSync(cert) }, (req, res) => {
+    seen.push(`${req.url} ${req.headers['x-probe'] ?? ''}`);
+    res.writeHead(req.url === '/healthz' ? 200 : 404).end();
+  });
+  const port = await new Promise<number>((resolve) => server.listen(0, '127.0.0.1', () => resolve((server.address() as { port: number }).port)));
+  t.teardown(() => void server.close());
+  const f = await manifest('hs', `
+apiVersion: v1
+kind: Pod
+metadata: { name: hs }
+spec:
+  hostNetwork: true
+  terminationGracePeriodSeconds: 0
+  containers:
+    - name: ok
+      image: localhost/podrun/busybox
+      command: [sleep, '3600']
+      readinessProbe: { httpGet: { scheme: HTTPS, path: /healthz, port: ${port}, httpHeaders: [{ name: X-Probe, value: tls }] }, periodSeconds: 1 }
+    - name: missing
+      image: localhost/podrun/busybox
+      command: [sleep, '3600']
+      readinessProbe: { httpGet: { scheme: HTTPS, path: /nope, port: ${port} }, periodSeconds: 1 }
+`);
+  t.equal((await podrun('start', f)).code, 0);
+  await waitFor(async () => (await containerOf('hs', 'ok')).ready, 'ready over HTTPS', 8000);
+  await waitFor(async () => seen.includes('/nope '), 'the other probe asked too', 8000);
+  t.equal((await containerOf('hs', 'missing')).ready, false, 'a 404 over HTTPS is a failure');
+  t.ok(seen.includes('/healthz tls'), 'with its headers');
+  t.equal((await podrun('rm', '-f', 'hs')).code, 0);
+  t.same(await snapshotHost(), before);
+});
+
 t.test('activeDeadlineSeconds fails the pod in time; podrun events reports what happened until the end', async (t) => {
   const before = await snapshotHost();
   const { podrun, manifest } = await env(t);

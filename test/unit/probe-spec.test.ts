@@ -46,7 +46,8 @@ t.test('probe handlers are validated with their field paths', async (t) => {
   t.equal(bad('{ name: c, image: i, readinessProbe: { grpc: { port: 80, service: db } } }'), '', 'grpc is taken');
   t.match(bad('{ name: c, image: i, readinessProbe: { grpc: { port: http } } }'), /readinessProbe\.grpc\.port/, 'a gRPC probe takes no named port');
   const https = parsePodManifest(pod('{ name: c, image: i, readinessProbe: { httpGet: { port: 443, scheme: HTTPS } } }')).pod;
-  t.same(notYetImplemented(https), ['spec.containers[0].readinessProbe.httpGet.scheme'], 'HTTPS is not implemented: refused at start');
+  t.same(notYetImplemented(https), [], 'HTTPS probes are made');
+  t.match(probeSpecs(https.spec.containers[0])[0].action, { type: 'http', port: 443, https: true });
 });
 
 t.test('a failing tcp liveness probe kills after failureThreshold; readiness follows thresholds', async (t) => {
