@@ -54,7 +54,8 @@ export const needsProber = (rec: PodRecord): boolean =>
 
 /** Spawn the pod's prober, detached; its pid goes in the record. */
 export function startProber(root: string, rec: PodRecord): void {
-  // node itself is not to load the extra CAs (see bin/podrun): a prober speaks no TLS, and lives long
+  // node itself is not to load the extra CAs (see bin/podrun): a prober verifies no certificate (HTTPS probes are
+  // unverified, as kubelet's), and lives long
   const env = { ...process.env, NODE_EXTRA_CA_CERTS: undefined };
   const child = spawn(process.execPath, [path.join(packageRoot(), 'bin', 'podrun.js'), '--runroot', root, 'probe-pod', rec.id], { detached: true, stdio: 'ignore', env });
   child.unref();
