@@ -398,7 +398,7 @@ export function registerPodCommands(program: Command, run: Runner, globals: () =
         process.on('SIGTERM', () => ac.abort());
         const root = globals().runroot ?? (require('../oci/lifecycle/state-store') as typeof import('../oci/lifecycle/state-store')).DEFAULT_STATE_ROOT;
         const { stopPod } = require('../pod/pod-lifecycle') as typeof import('../pod/pod-lifecycle');
-        await (require('../pod/prober') as typeof import('../pod/prober')).runProber(root, id, ac.signal, (rec) => stopPod(root, rec));
+        await (require('../pod/prober') as typeof import('../pod/prober')).runProber(root, id, ac.signal, (rec, grace) => stopPod(root, rec, grace));
       })(),
     );
 }

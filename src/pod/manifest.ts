@@ -112,8 +112,6 @@ export function semanticErrors(pod: PodManifest): string[] {
     if (v.emptyDir?.sizeLimit !== undefined) {
       const size = quantityOrError(v.emptyDir.sizeLimit, `${at}.emptyDir.sizeLimit`);
       if (typeof size === 'string') errors.push(size);
-      // kubelet evicts a pod whose disk emptyDir outgrows it; podrun cannot yet, so it says so rather than ignore it
-      else if (v.emptyDir.medium !== 'Memory') errors.push(`${at}.emptyDir.sizeLimit: not enforced by podrun on a disk-backed emptyDir yet: use medium: Memory (a tmpfs of that size), or leave it out`);
     }
     const src = v.configMap ? 'configMap' : v.secret ? 'secret' : undefined;
     (src ? (v[src]?.items ?? []) : []).forEach((it, j) => {

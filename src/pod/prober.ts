@@ -20,6 +20,7 @@ import { runProbeAction } from './probe-action';
 import { applyResult, dueProbes, initialState, probeSpecs, type ContainerProbeState, type ProbeSpec } from './probe-state';
 import { podDir, podOciRoot, readPod, writePod, type PodRecord } from './pod-store';
 import { isSidecar, sidecarsOf, specOf } from './sidecars';
+import { limitedEmptyDirs, overLimit, VOLUME_CHECK_PERIOD_MS } from './volume-usage';
 
 /** What podStatus reads: per container, the state of its current run. */
 export interface PublishedProbe extends ContainerProbeState {
@@ -48,7 +49,7 @@ const restartHook = (rec: PodRecord, c: PodContainer): HookAction | undefined =>
 const probed = (rec: PodRecord): PodContainer[] => [...rec.manifest.spec.containers, ...(rec.manifest.spec.initContainers ?? []).filter(isSidecar)];
 
 export const needsProber = (rec: PodRecord): boolean =>
-  rec.manifest.spec.activeDeadlineSeconds !== undefined || probed(rec).some((c) => probeSpecs(c).length > 0 || restartHook(rec, c)) ||
+  rec.manifest.spec.activeDeadlineSeconds !== undefined || limitedEmptyDirs(rec.manifest).length > 0 || probed(rec).some((c) => probeSpecs(c).length > 0 || restartHook(rec, c)) ||
   // the sidecars of a pod whose app containers can all complete are ended once they have
   (rec.manifest.spec.restartPolicy !== undefined && rec.manifest.spec.restartPolicy !== 'Always' && (rec.manifest.spec.initContainers ?? []).some(isSidecar));
 
@@ -104,13 +105,15 @@ interface Tracked {
 /** The prober's loop; returns when the pod is gone or `signal` aborts.
  * `stop` ends the pod at its activeDeadlineSeconds (injected: it is the pod
  * lifecycle's stop, which imports this module). */
-export async function runProber(root: string, id: string, signal: AbortSignal | undefined, stop: (rec: PodRecord) => Promise<void>): Promise<void> {
+export async function runProber(root: string, id: string, signal: AbortSignal | undefined, stop: (rec: PodRecord, graceSeconds?: number) => Promise<void>): Promise<void> {
   const rec = readPod(root, id);
   if (!rec) return;
   const deadlineS = rec.manifest.spec.activeDeadlineSeconds;
   const deadline = deadlineS === undefined ? Infinity : Date.parse(rec.created) + deadlineS * 1000;
   const ociRoot = podOciRoot(root, id);
   const podGraceMs = (rec.manifest.spec.terminationGracePeriodSeconds ?? 30) * 1000;
+  const limited = limitedEmptyDirs(rec.manifest);
+  let nextVolumeCheck = 0;
   const netns = rec.manifest.spec.hostNetwork ? undefined : path.join(podDir(root, id), 'ns', 'net');
   const sidecars = sidecarsOf(rec.manifest, rec.containers);
   const tracked: Tracked[] = rec.containers.filter((c) => !c.init || sidecars.includes(c)).flatMap((c) => {
@@ -178,6 +181,18 @@ export async function runProber(root: string, id: string, signal: AbortSignal | 
       const cur = readPod(root, id);
       if (cur && sidecars.some((s) => { const r = readRecord(ociRoot, s.ociId); return !!r && containerStatus(ociRoot, r).status !== 'stopped'; })) await stop(cur);
       return; // nothing left to probe, and a finished pod has no deadline
+    }
+    // a disk emptyDir over its sizeLimit: the pod is evicted, as kubelet's eviction manager does
+    if (limited.length && now >= nextVolumeCheck) {
+      nextVolumeCheck = now + VOLUME_CHECK_PERIOD_MS;
+      const over = overLimit(path.join(rec.dataDir, 'volumes'), limited);
+      const cur = over ? readPod(root, id) : undefined;
+      if (cur && !cur.failed) {
+        cur.failed = over;
+        writePod(root, cur);
+        await stop(cur, 0); // kubelet evicts for local storage without a grace period
+        return;
+      }
     }
     if (now >= deadline) {
       const cur = readPod(root, id);

@@ -339,6 +339,29 @@ spec:
   mounted = false;
 });
 
+t.test('a disk emptyDir over its sizeLimit gets its pod evicted, as kubelet does', async (t) => {
+  const before = await snapshotHost();
+  const { podrun, manifest } = await env(t);
+  const pod = `
+apiVersion: v1
+kind: Pod
+metadata: { name: du }
+spec:
+  volumes: [{ name: scratch, emptyDir: { sizeLimit: 1Mi } }]
+  containers:
+    - { name: filler, image: localhost/podrun/busybox, command: [sh, -c, 'head -c 524288 /dev/urandom > /s/half; sleep 3600'], volumeMounts: [{ name: scratch, mountPath: /s }] }
+`;
+  t.equal((await podrun('start', manifest('du', pod))).code, 0);
+  const status = async () => (JSON.parse((await podrun('inspect', 'du')).stdout) as { status: { phase: string; reason?: string; message?: string } }).status;
+  await new Promise((r) => setTimeout(r, 1500));
+  t.equal((await status()).phase, 'Running', 'under its limit: left alone');
+  t.equal((await podrun('exec', 'du', '--', 'sh', '-c', 'head -c 2097152 /dev/urandom > /s/more')).code, 0);
+  await waitFor(async () => (await status()).phase === 'Failed', 'evicted within the eviction manager\'s period', 25_000);
+  t.match(await status(), { reason: 'Evicted', message: 'Usage of EmptyDir volume "scratch" exceeds the limit "1Mi".' });
+  t.equal((await podrun('rm', 'du')).code, 0, 'nothing of it runs any more');
+  t.same(await snapshotHost(), before);
+});
+
 for (const hostUsers of [true, false]) {
 t.test(`bounded by default: a 100 MB logger leaves at most containerLogMaxSize × containerLogMaxFiles on disk, and \`logs\` streams it (hostUsers: ${hostUsers})`, async (t) => {
   const { podrun, manifest, runRoot, dataRoot } = await env(t);

@@ -1,6 +1,9 @@
 /** The pure halves of the isolation defences (issue "Isolation holds"):
  * the API server's checks of fields that become files, subPath as a bind
  * resolved beneath its volume, container ids, launch errors in Pod terms. */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import t from 'tap';
 import { PodrunError } from '../../src/errors';
 import { isValidContainerId } from '../../src/oci/container-id';
@@ -67,11 +70,24 @@ t.test('env names, hostPath types, mount paths, annotation size, ConfigMap keys'
   t.same(errorsOf(cm('...')), [], 'three dots is a name');
 });
 
-t.test('emptyDir.sizeLimit on disk is refused (not silently dropped); in memory it sizes the tmpfs', async (t) => {
-  t.same(errorsOf(pod(`  volumes: [{ name: v, emptyDir: { sizeLimit: 10Mi } }]`)), [
-    'spec.volumes[0].emptyDir.sizeLimit: not enforced by podrun on a disk-backed emptyDir yet: use medium: Memory (a tmpfs of that size), or leave it out',
-  ]);
+t.test('emptyDir.sizeLimit on disk is an eviction limit (measured as du does); in memory it sizes the tmpfs', async (t) => {
+  t.same(errorsOf(pod(`  volumes: [{ name: v, emptyDir: { sizeLimit: 10Mi } }]`)), []);
   t.same(errorsOf(pod(`  volumes: [{ name: v, emptyDir: { medium: Memory, sizeLimit: 10Mi } }]`)), []);
+  const { limitedEmptyDirs, diskUsage, overLimit } = await import('../../src/pod/volume-usage');
+  const { pod: p } = parsePodManifest(pod(`  volumes: [{ name: v, emptyDir: { sizeLimit: 1Mi } }, { name: m, emptyDir: { medium: Memory, sizeLimit: 1Mi } }, { name: free, emptyDir: {} }]`), 'p.yaml');
+  const limited = limitedEmptyDirs(p);
+  t.same(limited, [{ name: 'v', limit: 1024 * 1024, asWritten: '1Mi' }], 'only the disk-backed one with a limit');
+  const vols = fs.mkdtempSync(path.join(os.tmpdir(), 'podrun-du-'));
+  t.teardown(() => fs.rmSync(vols, { recursive: true, force: true }));
+  fs.mkdirSync(path.join(vols, 'v'));
+  fs.writeFileSync(path.join(vols, 'v', 'a'), Buffer.alloc(600 * 1024, 1));
+  fs.linkSync(path.join(vols, 'v', 'a'), path.join(vols, 'v', 'a-again'));
+  fs.symlinkSync('/usr', path.join(vols, 'v', 'out'));
+  const used = diskUsage(path.join(vols, 'v'));
+  t.ok(used >= 600 * 1024 && used < 700 * 1024, `a hard link counted once, a symlink not followed (${used} bytes)`);
+  t.equal(overLimit(vols, limited), undefined, 'under its limit');
+  fs.writeFileSync(path.join(vols, 'v', 'b'), Buffer.alloc(600 * 1024, 1));
+  t.equal(overLimit(vols, limited), 'Evicted: Usage of EmptyDir volume "v" exceeds the limit "1Mi".');
 });
 
 t.test('subPath: a bind of the volume with x-podrun.subpath, encoded as a mount resolved beneath it', async (t) => {
