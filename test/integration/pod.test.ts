@@ -568,9 +568,9 @@ spec:
   t.same(await snapshotHost(), before);
 });
 
-t.test('lifecycle.stopSignal stops the container with that signal (stop, and a liveness probe\'s kill)', async (t) => {
+t.test('lifecycle.stopSignal stops the container with that signal (stop, and a liveness probe\'s kill), else the image\'s StopSignal', async (t) => {
   const before = await snapshotHost();
-  const { podrun, manifest, containerOf } = await env(t);
+  const { podrun, manifest, containerOf, runRoot } = await env(t);
   const f = await manifest('sig', `
 apiVersion: v1
 kind: Pod
@@ -595,6 +595,37 @@ spec:
   t.equal((await podrun('stop', 'sig')).code, 0);
   t.equal((await podrun('logs', 'sig', '-c', 'usr1')).stdout, 'got USR1\n', 'stop sent SIGUSR1');
   t.equal((await podrun('rm', 'sig')).code, 0);
+
+  // without one, the image's StopSignal (its config's, as containerd reads it)
+  const { fixtures } = await import('../helpers');
+  const { sha256Of } = await import('../../src/image/digest');
+  const layout = path.join(runRoot, 'stopsig-layout');
+  fs.cpSync((await fixtures()).images['busybox-gzip'], layout, { recursive: true });
+  const blob = (d: string): string => path.join(layout, 'blobs/sha256', d.slice(7));
+  const put = (data: string): { digest: string; size: number } => {
+    const digest = sha256Of(data);
+    fs.writeFileSync(blob(digest), data);
+    return { digest, size: Buffer.byteLength(data) };
+  };
+  const index = JSON.parse(fs.readFileSync(path.join(layout, 'index.json'), 'utf8')) as { manifests: Array<{ digest: string; size: number }> };
+  const m = JSON.parse(fs.readFileSync(blob(index.manifests[0].digest), 'utf8')) as { config: { digest: string; size: number } };
+  const cfg = JSON.parse(fs.readFileSync(blob(m.config.digest), 'utf8')) as { config: Record<string, unknown> };
+  const newManifest = put(JSON.stringify({ ...m, config: { ...m.config, ...put(JSON.stringify({ ...cfg, config: { ...cfg.config, StopSignal: 'SIGUSR2' } })) } }));
+  index.manifests[0] = { ...index.manifests[0], ...newManifest };
+  fs.writeFileSync(path.join(layout, 'index.json'), JSON.stringify(index));
+  t.equal((await podrun('load', '-q', '--name', 'localhost/podrun/stopsig', layout)).code, 0);
+  const g = await manifest('imgsig', `
+apiVersion: v1
+kind: Pod
+metadata: { name: imgsig }
+spec:
+  containers:
+    - { name: c, image: localhost/podrun/stopsig, command: [sh, -c, 'trap "echo got USR2; exit 0" USR2; while true; do sleep 0.1; done'] }
+`);
+  t.equal((await podrun('start', g)).code, 0);
+  t.equal((await podrun('stop', 'imgsig')).code, 0);
+  t.equal((await podrun('logs', 'imgsig')).stdout, 'got USR2\n', 'stop sent the image\'s StopSignal');
+  t.equal((await podrun('rm', 'imgsig')).code, 0);
   t.same(await snapshotHost(), before);
 });
 
