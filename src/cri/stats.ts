@@ -57,31 +57,7 @@ export function processCount(dir: string, s: CgroupStats): number {
   return n;
 }
 
-/** Bytes and inodes below dir, not crossing into other filesystems (a writable layer's upper dir). */
-export function diskUsage(dir: string): { bytes: number; inodes: number } {
-  let bytes = 0;
-  let inodes = 0;
-  const root = fs.lstatSync(dir, { throwIfNoEntry: false });
-  if (!root) return { bytes, inodes };
-  const walk = (d: string): void => {
-    let entries: fs.Dirent[];
-    try {
-      entries = fs.readdirSync(d, { withFileTypes: true });
-    } catch {
-      return;
-    }
-    for (const e of entries) {
-      const p = path.join(d, e.name);
-      const st = fs.lstatSync(p, { throwIfNoEntry: false });
-      if (!st || st.dev !== root.dev) continue;
-      bytes += st.blocks * 512;
-      inodes++;
-      if (st.isDirectory()) walk(p);
-    }
-  };
-  walk(dir);
-  return { bytes: bytes + root.blocks * 512, inodes: inodes + 1 };
-}
+export { diskUsage } from '../util/disk-usage';
 
 /** /proc/<pid>/net/dev of a process in the pod's network namespace → CRI NetworkUsage (eth0 the default interface). */
 export function networkUsage(netDev: string, now: bigint): Record<string, unknown> {

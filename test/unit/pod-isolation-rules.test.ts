@@ -73,7 +73,8 @@ t.test('env names, hostPath types, mount paths, annotation size, ConfigMap keys'
 t.test('emptyDir.sizeLimit on disk is an eviction limit (measured as du does); in memory it sizes the tmpfs', async (t) => {
   t.same(errorsOf(pod(`  volumes: [{ name: v, emptyDir: { sizeLimit: 10Mi } }]`)), []);
   t.same(errorsOf(pod(`  volumes: [{ name: v, emptyDir: { medium: Memory, sizeLimit: 10Mi } }]`)), []);
-  const { limitedEmptyDirs, diskUsage, overLimit } = await import('../../src/pod/volume-usage');
+  const { limitedEmptyDirs, overLimit } = await import('../../src/pod/volume-usage');
+  const { diskUsage } = await import('../../src/util/disk-usage');
   const { pod: p } = parsePodManifest(pod(`  volumes: [{ name: v, emptyDir: { sizeLimit: 1Mi } }, { name: m, emptyDir: { medium: Memory, sizeLimit: 1Mi } }, { name: free, emptyDir: {} }]`), 'p.yaml');
   const limited = limitedEmptyDirs(p);
   t.same(limited, [{ name: 'v', limit: 1024 * 1024, asWritten: '1Mi' }], 'only the disk-backed one with a limit');
@@ -83,7 +84,8 @@ t.test('emptyDir.sizeLimit on disk is an eviction limit (measured as du does); i
   fs.writeFileSync(path.join(vols, 'v', 'a'), Buffer.alloc(600 * 1024, 1));
   fs.linkSync(path.join(vols, 'v', 'a'), path.join(vols, 'v', 'a-again'));
   fs.symlinkSync('/usr', path.join(vols, 'v', 'out'));
-  const used = diskUsage(path.join(vols, 'v'));
+  const { bytes: used, inodes } = diskUsage(path.join(vols, 'v'));
+  t.equal(inodes, 3, 'the directory, the file (once) and the symlink');
   t.ok(used >= 600 * 1024 && used < 700 * 1024, `a hard link counted once, a symlink not followed (${used} bytes)`);
   t.equal(overLimit(vols, limited), undefined, 'under its limit');
   fs.writeFileSync(path.join(vols, 'v', 'b'), Buffer.alloc(600 * 1024, 1));
