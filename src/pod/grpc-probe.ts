@@ -3,7 +3,8 @@
  * the pod's network namespace (src/network/netns-connect.ts): the request and answer are one small protobuf
  * message each (a string field 1; an enum field 1), written and read here rather than with a gRPC stack. */
 import http2 from 'node:http2';
-import { connectIn } from '../network/netns-connect';
+import type { ProbeOutcome } from './probe-action';
+import { probeOverConnection } from './probe-connection';
 
 const STATUS = ['UNKNOWN', 'SERVING', 'NOT_SERVING', 'SERVICE_UNKNOWN'];
 
@@ -41,45 +42,30 @@ export function healthCheckStatus(framed: Buffer): string {
   return 'UNKNOWN';
 }
 
-export async function grpcHealthCheck(netns: string | undefined, host: string, port: number, service: string, timeoutMs: number): Promise<{ ok: boolean; why: string }> {
-  const deadline = new Promise<{ ok: boolean; why: string }>((resolve) => setTimeout(() => resolve({ ok: false, why: `timeout: failed to connect service "${host}:${port}" within ${timeoutMs / 1000}s` }), timeoutMs).unref());
-  let session: http2.ClientHttp2Session | undefined;
-  let over = false;
-  const check = (async (): Promise<{ ok: boolean; why: string }> => {
-    const socket = await connectIn(netns ?? null, port, host);
-    if (over) {
-      socket.destroy(); // connected after the deadline: nobody waits for it
-      return { ok: false, why: 'late' };
-    }
-    session = http2.connect(`http://${host}:${port}`, { createConnection: () => socket });
+export function grpcHealthCheck(netns: string | undefined, host: string, port: number, service: string, timeoutMs: number): Promise<ProbeOutcome> {
+  return probeOverConnection({ netns, host, port, timeoutMs }, (socket) => new Promise((resolve) => {
+    const session = http2.connect(`http://${host}:${port}`, { createConnection: () => socket });
     session.on('error', () => undefined); // its end is the request's
-    return new Promise((resolve) => {
-      const req = session!.request({ ':method': 'POST', ':path': '/grpc.health.v1.Health/Check', 'content-type': 'application/grpc', te: 'trailers' });
-      const chunks: Buffer[] = [];
-      let grpcStatus: string | undefined;
-      let message = '';
-      req.on('response', (h) => {
-        if (h['grpc-status'] !== undefined) grpcStatus = String(h['grpc-status']); // a trailers-only answer
-        message = String(h['grpc-message'] ?? '');
-      });
-      req.on('trailers', (h) => {
-        grpcStatus = String(h['grpc-status'] ?? '');
-        message = String(h['grpc-message'] ?? '');
-      });
-      req.on('data', (d: Buffer) => chunks.push(d));
-      req.on('error', (e) => resolve({ ok: false, why: `error: ${e.message}` }));
-      req.on('end', () => {
-        if (grpcStatus !== '0') return resolve({ ok: false, why: `rpc error: code = ${grpcStatus ?? 'none'} desc = ${decodeURIComponent(message)}` });
-        const status = healthCheckStatus(Buffer.concat(chunks));
-        resolve(status === 'SERVING' ? { ok: true, why: 'SERVING' } : { ok: false, why: `service unhealthy (responded with "${status}")` });
-      });
-      req.end(healthCheckRequest(service));
+    const req = session.request({ ':method': 'POST', ':path': '/grpc.health.v1.Health/Check', 'content-type': 'application/grpc', te: 'trailers' });
+    const chunks: Buffer[] = [];
+    let grpcStatus: string | undefined;
+    let message = '';
+    req.on('response', (h) => {
+      if (h['grpc-status'] !== undefined) grpcStatus = String(h['grpc-status']); // a trailers-only answer
+      message = String(h['grpc-message'] ?? '');
     });
-  })().catch((e: Error) => ({ ok: false, why: `failed to connect service "${host}:${port}": ${e.message}` }));
-  try {
-    return await Promise.race([check, deadline]);
-  } finally {
-    over = true;
-    session?.destroy();
-  }
+    req.on('trailers', (h) => {
+      grpcStatus = String(h['grpc-status'] ?? '');
+      message = String(h['grpc-message'] ?? '');
+    });
+    req.on('data', (d: Buffer) => chunks.push(d));
+    req.on('error', (e) => resolve({ ok: false, why: `error: ${e.message}` }));
+    req.on('end', () => {
+      session.destroy();
+      if (grpcStatus !== '0') return resolve({ ok: false, why: `rpc error: code = ${grpcStatus ?? 'none'} desc = ${decodeURIComponent(message)}` });
+      const status = healthCheckStatus(Buffer.concat(chunks));
+      resolve(status === 'SERVING' ? { ok: true, why: 'SERVING' } : { ok: false, why: `service unhealthy (responded with "${status}")` });
+    });
+    req.end(healthCheckRequest(service));
+  }), { timedOut: `timeout: failed to connect service "${host}:${port}" within ${timeoutMs / 1000}s`, unreachable: (e) => `failed to connect service "${host}:${port}": ${e.message}` });
 }
