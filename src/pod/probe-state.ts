@@ -91,6 +91,11 @@ export function dueProbes(specs: ProbeSpec[], st: ContainerProbeState, runStart:
   });
 }
 
+/** The state once a probe of `kind` has been sent at `now` (its period counts from there, whatever it answers). */
+export function probeSent(st: ContainerProbeState, kind: ProbeKind, now: number): ContainerProbeState {
+  return { ...st, counters: { ...st.counters, [kind]: { ...(st.counters[kind] ?? { successes: 0, failures: 0 }), lastRun: now } } };
+}
+
 /** Fold one result in; returns the new state and whether to kill the container. */
 export function applyResult(spec: ProbeSpec, st: ContainerProbeState, ok: boolean, now: number, why: string): { state: ContainerProbeState; kill?: string } {
   const prev = st.counters[spec.kind] ?? { successes: 0, failures: 0, lastRun: now };

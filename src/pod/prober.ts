@@ -17,7 +17,7 @@ import { isSameProcess, processStartTime } from '../util/process-identity';
 import { hookAction, killGracefully, runPostStart, type HookAction } from './lifecycle-handler';
 import type { PodContainer } from './manifest-schema';
 import { runProbeAction } from './probe-action';
-import { applyResult, dueProbes, initialState, probeSpecs, type ContainerProbeState, type ProbeSpec } from './probe-state';
+import { applyResult, dueProbes, initialState, probeSent, probeSpecs, type ContainerProbeState, type ProbeSpec } from './probe-state';
 import { podDir, podOciRoot, readPod, writePod, type PodRecord } from './pod-store';
 import { isSidecar, sidecarsOf, specOf } from './sidecars';
 import { limitedEmptyDirs, overLimit, VOLUME_CHECK_PERIOD_MS } from './volume-usage';
@@ -158,7 +158,7 @@ export async function runProber(root: string, id: string, signal: AbortSignal | 
       for (const spec of dueProbes(t.specs, t.state, t.runStart, now)) {
         if (t.busy.has(spec.kind)) continue;
         t.busy.add(spec.kind);
-        t.state = { ...t.state, counters: { ...t.state.counters, [spec.kind]: { ...(t.state.counters[spec.kind] ?? { successes: 0, failures: 0 }), lastRun: now } } };
+        t.state = probeSent(t.state, spec.kind, now);
         const target = { ociRoot, ociId: t.ociId, outFile: path.join(podDir(root, id), 'probes', `${t.name}.${spec.kind}`), netns, podIP: rec.podIPs?.[0] };
         void runProbeAction(spec.action, target, spec.timeoutMs).then(({ ok, why }) => {
           t.busy.delete(spec.kind);

@@ -7,7 +7,7 @@ import { hookAction, killGracefully } from './lifecycle-handler';
 import { containerStatus } from '../oci/lifecycle/container-status';
 import type { PodContainer } from './manifest-schema';
 import { runProbeAction, type ProbeTarget } from './probe-action';
-import { applyResult, dueProbes, initialState, probeSpecs } from './probe-state';
+import { applyResult, dueProbes, initialState, probeSent, probeSpecs } from './probe-state';
 
 export async function awaitSidecarStarted(spec: PodContainer, target: ProbeTarget, kill: { graceMs: number; preStopFile: string }, warn?: (m: string) => void): Promise<void> {
   const startup = probeSpecs(spec).filter((s) => s.kind === 'startup');
@@ -26,7 +26,7 @@ export async function awaitSidecarStarted(spec: PodContainer, target: ProbeTarge
         st = initialState(startup);
       }
       for (const s of dueProbes(startup, st, runStart, now)) {
-        st = { ...st, counters: { ...st.counters, startup: { ...(st.counters.startup ?? { successes: 0, failures: 0 }), lastRun: now } } };
+        st = probeSent(st, 'startup', now);
         const { ok, why } = await runProbeAction(s.action, target, s.timeoutMs);
         const res = applyResult(s, st, ok, Date.now(), why);
         st = res.state;
