@@ -388,7 +388,8 @@ spec:
   let mostFiles = 0;
   // sampled while it writes: the bound holds all along, not only at the end
   await waitFor(async () => {
-    const files = fs.readdirSync(logs).map((f) => fs.statSync(path.join(logs, f)).size);
+    // a rotated file the monitor removed between readdir and stat is no longer on disk: not counted
+    const files = fs.readdirSync(logs).flatMap((f) => fs.statSync(path.join(logs, f), { throwIfNoEntry: false })?.size ?? []);
     most = Math.max(most, files.reduce((a, b) => a + b, 0));
     largestFile = Math.max(largestFile, ...files);
     mostFiles = Math.max(mostFiles, files.length);
