@@ -5,9 +5,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
 import { ImageStore, mountRootfs, pullImage, removeRootfs, type PullEvent } from '../../src/image';
-import { sha256Of } from '../../src/image/digest';
 import { fixtures, podrunBin, runCmd, runScript, tempDir } from '../helpers';
 import { startRegistry } from '../support/registry';
+import { layoutBlobs } from '../support/oci-layout';
 
 const podrun = (dataRoot: string, ...args: string[]) => runCmd(podrunBin, ['--data-root', dataRoot, ...args]);
 
@@ -15,16 +15,11 @@ const podrun = (dataRoot: string, ...args: string[]) => runCmd(podrunBin, ['--da
  * (same layers, config relabelled) linux/arm64/v8. */
 function multiArchLayout(src: string, dest: string): void {
   fs.cpSync(src, dest, { recursive: true });
-  const blob = (d: string): string => path.join(dest, 'blobs/sha256', d.slice(7));
-  const put = (data: string): { digest: string; size: number } => {
-    const digest = sha256Of(data);
-    fs.writeFileSync(blob(digest), data);
-    return { digest, size: Buffer.byteLength(data) };
-  };
+  const { file: blob, readJson, put } = layoutBlobs(dest);
   const index = JSON.parse(fs.readFileSync(path.join(dest, 'index.json'), 'utf8')) as { manifests: Array<{ digest: string; mediaType: string }> };
   const amd = index.manifests[0];
-  const manifest = JSON.parse(fs.readFileSync(blob(amd.digest), 'utf8')) as { config: { digest: string; size: number } };
-  const config = JSON.parse(fs.readFileSync(blob(manifest.config.digest), 'utf8')) as Record<string, unknown>;
+  const manifest = readJson<{ config: { digest: string; size: number } }>(amd.digest);
+  const config = readJson<Record<string, unknown>>(manifest.config.digest);
   const armConfig = put(JSON.stringify({ ...config, architecture: 'arm64', variant: 'v8' }));
   const armManifest = put(JSON.stringify({ ...manifest, config: { ...manifest.config, ...armConfig } }));
   fs.writeFileSync(path.join(dest, 'index.json'), JSON.stringify({

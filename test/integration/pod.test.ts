@@ -598,18 +598,13 @@ spec:
 
   // without one, the image's StopSignal (its config's, as containerd reads it)
   const { fixtures } = await import('../helpers');
-  const { sha256Of } = await import('../../src/image/digest');
+  const { layoutBlobs } = await import('../support/oci-layout');
   const layout = path.join(runRoot, 'stopsig-layout');
   fs.cpSync((await fixtures()).images['busybox-gzip'], layout, { recursive: true });
-  const blob = (d: string): string => path.join(layout, 'blobs/sha256', d.slice(7));
-  const put = (data: string): { digest: string; size: number } => {
-    const digest = sha256Of(data);
-    fs.writeFileSync(blob(digest), data);
-    return { digest, size: Buffer.byteLength(data) };
-  };
+  const { readJson, put } = layoutBlobs(layout);
   const index = JSON.parse(fs.readFileSync(path.join(layout, 'index.json'), 'utf8')) as { manifests: Array<{ digest: string; size: number }> };
-  const m = JSON.parse(fs.readFileSync(blob(index.manifests[0].digest), 'utf8')) as { config: { digest: string; size: number } };
-  const cfg = JSON.parse(fs.readFileSync(blob(m.config.digest), 'utf8')) as { config: Record<string, unknown> };
+  const m = readJson<{ config: { digest: string; size: number } }>(index.manifests[0].digest);
+  const cfg = readJson<{ config: Record<string, unknown> }>(m.config.digest);
   const newManifest = put(JSON.stringify({ ...m, config: { ...m.config, ...put(JSON.stringify({ ...cfg, config: { ...cfg.config, StopSignal: 'SIGUSR2' } })) } }));
   index.manifests[0] = { ...index.manifests[0], ...newManifest };
   fs.writeFileSync(path.join(layout, 'index.json'), JSON.stringify(index));
