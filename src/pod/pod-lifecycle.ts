@@ -55,7 +55,7 @@ import { podDataDir, removeOrphanData, writeDataDirOwner } from './pod-data-dir'
 import { noObjects, writeObjectVolume, type PodObjects } from './pod-objects';
 import { attachPodNetwork, detachPodNetwork, portMappingsOf, type PodNetworkOptions } from './pod-network';
 import { PASTA_NETWORK, pastaErrors, unprivilegedPortStart, type PortMapping } from '../network';
-import { podCgroupOf, podDir, podOciRoot, listPods, readPod, writePod, type PodContainerRecord, type PodRecord, type SandboxRecord } from './pod-store';
+import { podCgroupOf, podDir, podNetns, podOciRoot, listPods, readPod, writePod, type PodContainerRecord, type PodRecord, type SandboxRecord } from './pod-store';
 import { createPodShm, createSandbox, hostResolvConf, removeSandbox, writeEtcFiles } from './sandbox';
 
 export interface PodOptions extends PodNetworkOptions {
@@ -576,7 +576,7 @@ async function startPodWarned(pod: PodManifest, o: PodOptions, objects: PodObjec
     });
 
     // init containers: one at a time, each to completion; a sidecar until it runs (and its postStart is done)
-    const net = { netns: podNetns(pod, dir), podIP: sb.podIP };
+    const net = { netns: podNetns({ manifest: pod }, dir), podIP: sb.podIP };
     for (let i = 0; i < all.length; i++) {
       if (!all[i].init) continue;
       const cr = await create(all[i], images[i]);
@@ -639,9 +639,6 @@ function imageStopSignal(image: ImageDetails, field: string, warn?: (m: string) 
   }
 }
 
-/** The pod's network namespace file, which hooks and probes reach its IP through (none with hostNetwork). */
-const podNetns = (pod: PodManifest, dir: string): string | undefined => (pod.spec.hostNetwork ? undefined : path.join(dir, 'ns', 'net'));
-
 /** lifecycle.preStop of each running container, all at once, within the grace period. */
 async function preStop(root: string, rec: PodRecord, running: PodContainerRecord[], deadline: number): Promise<void> {
   const ociRoot = podOciRoot(root, rec.id);
@@ -651,7 +648,7 @@ async function preStop(root: string, rec: PodRecord, running: PodContainerRecord
     const hook = c && hookAction(c, c.lifecycle?.preStop);
     if (!hook) return;
     const left = Math.max(0, deadline - Date.now());
-    await runHook(hook, { ociRoot, ociId: cr.ociId, outFile: path.join(dir, 'hooks', `${cr.name}.preStop`), netns: podNetns(rec.manifest, dir), podIP: rec.podIPs?.[0] }, left);
+    await runHook(hook, { ociRoot, ociId: cr.ociId, outFile: path.join(dir, 'hooks', `${cr.name}.preStop`), netns: podNetns(rec, dir), podIP: rec.podIPs?.[0] }, left);
   }));
 }
 

@@ -90,6 +90,10 @@ export const ownerGone = (rec: PodRecord): boolean => !!rec.owner && !isSameProc
 
 export const podsDir = (root: string): string => path.join(root, 'pods');
 export const podDir = (root: string, id: string): string => path.join(podsDir(root), id);
+
+/** The pod's network namespace file (in its dir), which hooks and probes reach its IP through; none with hostNetwork. */
+export const podNetns = (rec: { manifest: { spec: { hostNetwork?: boolean } } }, dir: string): string | undefined =>
+  rec.manifest.spec.hostNetwork ? undefined : path.join(dir, 'ns', 'net');
 export const podOciRoot = (root: string, id: string): string => path.join(podDir(root, id), 'oci');
 /** The pod's cgroup below the cgroup2 root; its containers' (ctr-<name>) are children. */
 /** podrun.slice/pod-<id> (rootless: below the user's delegated cgroup) */

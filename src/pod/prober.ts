@@ -18,7 +18,7 @@ import { hookAction, killGracefully, runPostStart, type HookAction } from './lif
 import type { PodContainer } from './manifest-schema';
 import { runProbeAction } from './probe-action';
 import { applyResult, dueProbes, initialState, probeSent, probeSpecs, type ContainerProbeState, type ProbeSpec } from './probe-state';
-import { podDir, podOciRoot, readPod, writePod, type PodRecord } from './pod-store';
+import { podDir, podNetns, podOciRoot, readPod, writePod, type PodRecord } from './pod-store';
 import { isSidecar, sidecarsOf, specOf } from './sidecars';
 import { limitedEmptyDirs, overLimit, VOLUME_CHECK_PERIOD_MS } from './volume-usage';
 
@@ -114,7 +114,7 @@ export async function runProber(root: string, id: string, signal: AbortSignal | 
   const podGraceMs = (rec.manifest.spec.terminationGracePeriodSeconds ?? 30) * 1000;
   const limited = limitedEmptyDirs(rec.manifest);
   let nextVolumeCheck = 0;
-  const netns = rec.manifest.spec.hostNetwork ? undefined : path.join(podDir(root, id), 'ns', 'net');
+  const netns = podNetns(rec, podDir(root, id));
   const sidecars = sidecarsOf(rec.manifest, rec.containers);
   const tracked: Tracked[] = rec.containers.filter((c) => !c.init || sidecars.includes(c)).flatMap((c) => {
     const spec = specOf(rec.manifest, c);
